@@ -1,0 +1,122 @@
+"""Run the harness in a local subprocess: the `python-local` environment, no Docker needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process in session `sid`: the worker, its step children and whatever they spawned."""
+    try:
+        os.killpg(sid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+            # Fields after the command name (which may contain spaces): state ppid pgrp session ...
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[3]) == sid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
+
+
+class SubprocessWorker:
+    """A harness process in its own session, with pipes for requests, replies and task output."""
+
+    def __init__(self, python: str, spec: WorkerSpec):
+        env = dict(os.environ)
+        env.update(spec.env)
+        env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"})
+        self._proc = subprocess.Popen(
+            [python, "-c", bootstrap_code(str(RUNTIME_DIR))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=env,
+            cwd=str(spec.writable[0]) if spec.writable else None,
+        )
+        self._lock = threading.Lock()
+        self._output = threading.Thread(target=self._pump_output, args=(spec.on_output,), daemon=True)
+        self._output.start()
+        self._replies = ReplyChannel(self._proc.stdout, spec.on_output)
+        self.info: dict = {}
+
+    def _pump_output(self, on_output) -> None:
+        stream = self._proc.stderr
+        while True:
+            chunk = stream.read1(65536)
+            if not chunk:
+                break
+            on_output(chunk)
+
+    def wait_ready(self, timeout: float | None = 120) -> dict:
+        self.info = self._replies.wait(None, timeout, self.alive)
+        return self.info
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def request(self, op: str, payload: dict, *, timeout: float | None = None) -> dict:
+        with self._lock:
+            rid = self._replies.new_id()
+            line = json.dumps({"id": rid, "op": op, **payload}) + "\n"
+            try:
+                self._proc.stdin.write(line.encode())
+                self._proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                raise WorkerDied("the worker process ended unexpectedly") from None
+            return self._replies.wait(rid, timeout, self.alive)
+
+    def flush_output(self, timeout: float = 5.0) -> None:
+        """Wait until the task output written so far has been delivered (after the worker exits)."""
+        self._output.join(timeout)
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                self.request("exit", {}, timeout=5)
+            except (WorkerDied, Exception):  # noqa: BLE001 - closing must never raise
+                pass
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+    def kill(self) -> None:
+        kill_session(self._proc.pid)
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.flush_output()
+        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class SubprocessRunner:
+    """Starts workers as subprocesses of a given Python (the engine's own by default)."""
+
+    name = "subprocess"
+
+    def __init__(self, python: str | None = None):
+        self.python = python or sys.executable
+
+    def start(self, spec: WorkerSpec) -> SubprocessWorker:
+        return SubprocessWorker(self.python, spec)

@@ -1,0 +1,375 @@
+"""The output rules of SPEC §2.3 and the `typeSchema` checks, applied to what a hook returns.
+
+Every failure names the hook, the rule and one offending row, so the author can
+find the bug without a debugger.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import contract
+from .errors import RuleViolation, SchemaViolation
+
+# ---------------------------------------------------------------- labels
+
+
+def normalize_label(label):
+    """A canonical string for a class label, so 1, 1.0, "1" and True compare equal."""
+    if isinstance(label, (bool, np.bool_)):
+        return "1" if label else "0"
+    if isinstance(label, (int, np.integer)):
+        return str(int(label))
+    if isinstance(label, (float, np.floating)):
+        value = float(label)
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(label).strip()
+    lowered = text.lower()
+    if lowered == "true":
+        return "1"
+    if lowered == "false":
+        return "0"
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return text
+
+
+def _describe_type(value):
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape}"
+    if isinstance(value, pd.Series):
+        return "a pandas Series"
+    if value is None:
+        return "None"
+    return f"a {type(value).__module__}.{type(value).__name__}" if type(value).__module__ != "builtins" else f"a {type(value).__name__}"
+
+
+def _row_text(frame, position):
+    row = frame.iloc[position]
+    return "{" + ", ".join(f"{k!r}: {_short(v)}" for k, v in row.items()) + "}"
+
+
+def _short(value):
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---------------------------------------------------------------- output rules
+
+
+def check_transform_output(out, hook, n_rows):
+    """A transform returns a DataFrame (dense or sparse) with as many rows as it was given."""
+    if not isinstance(out, pd.DataFrame):
+        raise RuleViolation(
+            f"{hook} returned {_describe_type(out)}; a transform must return a pandas DataFrame "
+            "(wrap it: pd.DataFrame(values, columns=...)).",
+            rule="transform output is a DataFrame",
+        )
+    if len(out) != n_rows:
+        raise RuleViolation(
+            f"{hook} returned {len(out)} rows for {n_rows} input rows; a transform must keep "
+            "every row, in the same order.",
+            rule="transform keeps the row count",
+        )
+    if out.columns.duplicated().any():
+        dup = out.columns[out.columns.duplicated()][0]
+        raise RuleViolation(
+            f"{hook} returned duplicate column name {dup!r}; column names must be unique.",
+            rule="transform column names are unique",
+        )
+    return out.reset_index(drop=True)
+
+
+def check_predictions(out, hook, target_type, class_labels, n_rows):
+    """Validate and normalise a scoring hook's output; returns a DataFrame in the project's class order."""
+    if not isinstance(out, pd.DataFrame):
+        hint = "wrap it: pd.DataFrame(values, columns=...)"
+        raise RuleViolation(
+            f"{hook} returned {_describe_type(out)}; a {target_type} estimator must return a pandas DataFrame ({hint}).",
+            rule="predictions are a DataFrame",
+        )
+    if len(out) != n_rows:
+        raise RuleViolation(
+            f"{hook} returned {len(out)} rows for {n_rows} input rows; predictions need one row per input row.",
+            rule="one prediction per row",
+        )
+    if target_type in contract.CLASSIFICATION_TYPES:
+        return _check_probabilities(out, hook, target_type, class_labels)
+    return _check_numeric_predictions(out, hook, target_type)
+
+
+def _check_numeric_predictions(out, hook, target_type):
+    if out.shape[1] != 1:
+        raise RuleViolation(
+            f"{hook} returned {out.shape[1]} columns ({', '.join(map(str, out.columns[:5]))}); "
+            f"a {target_type} estimator returns one column named '{contract.PREDICTIONS_COLUMN}'.",
+            rule="one Predictions column",
+        )
+    name = out.columns[0]
+    if name != contract.PREDICTIONS_COLUMN:
+        if isinstance(name, (int, np.integer)) or name is None:
+            out = out.set_axis([contract.PREDICTIONS_COLUMN], axis=1)
+        else:
+            raise RuleViolation(
+                f"{hook} returned a column named {name!r}; name it '{contract.PREDICTIONS_COLUMN}'.",
+                rule="one Predictions column",
+            )
+    col = out[contract.PREDICTIONS_COLUMN]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        try:
+            col = pd.to_numeric(col)
+        except (ValueError, TypeError):
+            bad = next((i for i, v in enumerate(col) if not _is_number(v)), 0)
+            raise RuleViolation(
+                f"{hook} returned non-numeric predictions; row {bad}: {_short(col.iloc[bad])}.",
+                rule="predictions are numeric",
+            ) from None
+    values = col.to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        kind = "NaN" if np.isnan(values[bad[0]]) else "infinite"
+        raise RuleViolation(
+            f"{hook} returned {bad.size} {kind if bad.size == 1 else 'NaN or infinite'} "
+            f"prediction(s); row {bad[0]} is {values[bad[0]]}. Predictions must be finite numbers.",
+            rule="no NaN or infinite predictions",
+        )
+    return pd.DataFrame({contract.PREDICTIONS_COLUMN: values})
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_probabilities(out, hook, target_type, class_labels):
+    expected = [normalize_label(c) for c in class_labels]
+    got = [normalize_label(c) for c in out.columns]
+    if sorted(got) != sorted(expected) or len(set(got)) != len(got):
+        raise RuleViolation(
+            f"{hook} returned columns {list(map(str, out.columns))}, but the class labels are "
+            f"{list(map(str, class_labels))}; return one column per class, named by the labels.",
+            rule="one column per class label",
+        )
+    try:
+        values = out.to_numpy(dtype="float64", na_value=np.nan)
+    except (ValueError, TypeError):
+        raise RuleViolation(
+            f"{hook} returned non-numeric probabilities; row 0: {_row_text(out, 0)}.",
+            rule="probabilities are numbers",
+        ) from None
+    frame = pd.DataFrame(values, columns=list(out.columns))
+    nan_rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if nan_rows.size:
+        r = nan_rows[0]
+        raise RuleViolation(
+            f"{hook} returned NaN or infinite probabilities in {nan_rows.size} row(s); row {r}: {_row_text(frame, r)}.",
+            rule="no NaN probabilities",
+        )
+    outside = np.flatnonzero(((values < 0) | (values > 1)).any(axis=1))
+    if outside.size:
+        r = outside[0]
+        raise RuleViolation(
+            f"{hook} returned probabilities outside [0, 1] in {outside.size} row(s); row {r}: {_row_text(frame, r)}.",
+            rule="probabilities in [0, 1]",
+        )
+    sums = values.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1.0) > contract.PROBABILITY_TOLERANCE)
+    if off.size:
+        r = off[0]
+        raise RuleViolation(
+            f"{hook} returned probabilities that do not sum to 1 in {off.size} row(s); "
+            f"row {r}: {_row_text(frame, r)} sums to {sums[r]:.6g}.",
+            rule="each row sums to 1",
+        )
+    order = [got.index(label) for label in expected]
+    return pd.DataFrame(values[:, order], columns=[str(c) for c in class_labels])
+
+
+def first_difference(full, sample, positions):
+    """Compare the full scoring's rows at `positions` with the sample's; return a sentence or None."""
+    expected = full.iloc[positions].reset_index(drop=True)
+    got = sample.reset_index(drop=True)
+    if list(map(str, expected.columns)) != list(map(str, got.columns)):
+        return f"columns differ: {list(map(str, expected.columns))} vs {list(map(str, got.columns))}"
+    for name in expected.columns:
+        a, b = expected[name], got[name]
+        if _is_sparse(a):
+            a = a.sparse.to_dense()
+        if _is_sparse(b):
+            b = b.sparse.to_dense()
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            av = a.to_numpy(dtype="float64", na_value=np.nan)
+            bv = b.to_numpy(dtype="float64", na_value=np.nan)
+            same = np.isclose(av, bv, rtol=1e-5, atol=1e-8, equal_nan=True)
+        else:
+            same = (a.astype(object).where(a.notna(), None) == b.astype(object).where(b.notna(), None)).to_numpy()
+        if not same.all():
+            i = int(np.flatnonzero(~same)[0])
+            return (
+                f"input row {positions[i]}, column {name!r}: {_short(a.iloc[i])} when scoring all rows "
+                f"but {_short(b.iloc[i])} when scoring a sample"
+            )
+    return None
+
+
+def _is_sparse(series):
+    return isinstance(series.dtype, pd.SparseDtype)
+
+
+# ---------------------------------------------------------------- data types and schema
+
+DATA_TYPES = ("NUM", "CAT", "TXT", "DATE")
+
+
+def column_types(frame, sample_size=2000):
+    """Infer each column's data type (NUM, CAT, TXT or DATE) the way blueprint channels see them."""
+    return {str(name): _column_type(frame[name], sample_size) for name in frame.columns}
+
+
+def _column_type(series, sample_size):
+    if _is_sparse(series) or pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return "NUM"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "DATE"
+    values = series.dropna()
+    if values.empty:
+        return "NUM"
+    if len(values) > sample_size:
+        values = values.sample(sample_size, random_state=0)
+    text = values.astype(str)
+    numeric = pd.to_numeric(text, errors="coerce")
+    if numeric.notna().mean() > 0.95:
+        return "NUM"
+    if _looks_like_dates(text):
+        return "DATE"
+    words = text.str.count(r"\s+") + 1
+    unique_ratio = text.nunique() / len(text)
+    if words.mean() >= 3 and unique_ratio > 0.5:
+        return "TXT"
+    return "CAT"
+
+
+def _looks_like_dates(text):
+    head = text.head(200)
+    if not head.str.contains(r"\d", regex=True).all() or not head.str.contains(r"[-/:]", regex=True).all():
+        return False
+    if head.str.len().max() > 40:
+        return False
+    parsed = pd.to_datetime(head, errors="coerce", format="mixed")
+    return parsed.notna().mean() > 0.95
+
+
+def is_sparse_frame(frame):
+    return len(frame.columns) > 0 and all(_is_sparse(frame[c]) for c in frame.columns)
+
+
+def has_missing(frame):
+    if len(frame.columns) == 0:
+        return False
+    if is_sparse_frame(frame):
+        return any(np.isnan(frame[c].sparse.sp_values.astype("float64")).any() for c in frame.columns)
+    return bool(frame.isna().to_numpy().any())
+
+
+def check_schema(frame, requirements, where, types=None, input_sparse=None):
+    """Raise SchemaViolation when `frame` breaks a requirement; `where` says whose data it is.
+
+    `requirements` is a list of {field, condition, value} mappings; for output
+    requirements `input_sparse` tells whether the input was sparse (for IDENTITY).
+    """
+    for req in requirements:
+        field, cond, value = req["field"], req["condition"], req["value"]
+        line = f" (model-metadata.yaml line {req['line']})" if req.get("line") else ""
+        if field == "data_types":
+            types = types if types is not None else column_types(frame)
+            present = sorted(set(types.values()))
+            allowed = [value] if isinstance(value, str) else list(value)
+            bad = _data_type_violation(types, cond, allowed)
+            if bad:
+                raise SchemaViolation(
+                    f"{where} breaks the schema rule data_types {cond} {allowed}{line}: {bad} "
+                    f"(the data has {', '.join(present) or 'no columns'}).",
+                    rule=f"data_types {cond}",
+                )
+        elif field == "contains_missing":
+            missing = has_missing(frame)
+            if value in ("FORBIDDEN", "NEVER") and missing:
+                cols = [str(c) for c in frame.columns if frame[c].isna().any()][:5]
+                raise SchemaViolation(
+                    f"{where} contains missing values (columns {', '.join(cols)}) but the schema says "
+                    f"contains_missing {value}{line}; impute them first or declare SUPPORTED/DYNAMIC.",
+                    rule="contains_missing",
+                )
+        elif field == "sparse":
+            sparse = is_sparse_frame(frame)
+            wrong = (
+                (value in ("FORBIDDEN", "NEVER") and sparse)
+                or (value in ("REQUIRED", "ALWAYS") and not sparse)
+                or (value == "IDENTITY" and input_sparse is not None and sparse != input_sparse)
+            )
+            if wrong:
+                state = "sparse" if sparse else "dense"
+                raise SchemaViolation(
+                    f"{where} is {state} but the schema says sparse {value}{line}.",
+                    rule="sparse",
+                )
+        elif field == "number_of_columns":
+            n = len(frame.columns)
+            if not _compare_count(n, cond, value):
+                raise SchemaViolation(
+                    f"{where} has {n} columns but the schema says number_of_columns {cond} {value}{line}.",
+                    rule="number_of_columns",
+                )
+
+
+def _data_type_violation(types, cond, allowed):
+    by_type = {}
+    for col, t in types.items():
+        by_type.setdefault(t, []).append(col)
+
+    def cols(t):
+        names = by_type[t]
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        return f"{t} column(s) {', '.join(map(repr, names[:3]))}{more}"
+
+    if cond in ("IN", "EQUALS"):
+        if cond == "EQUALS" and len(allowed) != 1:
+            allowed = allowed[:1]
+        extra = [t for t in by_type if t not in allowed]
+        if extra:
+            return "it has " + "; ".join(cols(t) for t in extra)
+    elif cond in ("NOT_IN", "NOT_EQUALS"):
+        banned = [t for t in by_type if t in allowed]
+        if banned:
+            return "it has " + "; ".join(cols(t) for t in banned)
+    return None
+
+
+def _compare_count(n, cond, value):
+    if cond == "EQUALS":
+        return n == value
+    if cond == "NOT_EQUALS":
+        return n != value
+    if cond == "IN":
+        return n in (value if isinstance(value, (list, tuple)) else [value])
+    if cond == "NOT_IN":
+        return n not in (value if isinstance(value, (list, tuple)) else [value])
+    if cond == "GREATER_THAN":
+        return n > value
+    if cond == "LESS_THAN":
+        return n < value
+    if cond == "NOT_GREATER_THAN":
+        return n <= value
+    if cond == "NOT_LESS_THAN":
+        return n >= value
+    return True

@@ -1,0 +1,45 @@
+"""The custom-task contract in one place: hook names, target types, native artifact formats.
+
+Everything that needs a hook name or a target type refers to this module, so the
+contract is named once. Standard library only: it runs inside worker processes.
+"""
+
+CUSTOM_FILE = "custom.py"
+METADATA_FILES = ("model-metadata.yaml", "model-metadata.yml")
+REQUIREMENTS_FILE = "requirements.txt"
+
+
+class Hooks:
+    """Names of the module-level hooks a `custom.py` may define."""
+
+    INIT = "init"
+    FIT = "fit"
+    LOAD_MODEL = "load_model"
+    TRANSFORM = "transform"
+    PREDICT = "predict"
+    PREDICT_PROBA = "predict_proba"
+    SCORE = "score"
+
+    ALL = (INIT, FIT, LOAD_MODEL, TRANSFORM, PREDICT, PREDICT_PROBA, SCORE)
+
+
+CUSTOM_TASK_CLASS = "CustomTask"
+
+TRANSFORM = "transform"
+BINARY = "binary"
+MULTICLASS = "multiclass"
+REGRESSION = "regression"
+ANOMALY = "anomaly"
+TARGET_TYPES = (TRANSFORM, BINARY, MULTICLASS, REGRESSION, ANOMALY)
+ESTIMATOR_TYPES = (BINARY, MULTICLASS, REGRESSION, ANOMALY)
+CLASSIFICATION_TYPES = (BINARY, MULTICLASS)
+
+PREDICTIONS_COLUMN = "Predictions"
+
+# Artifacts loaded without `load_model` when exactly one is at the top of the folder.
+NATIVE_EXTENSIONS = (".pkl", ".joblib", ".pth", ".h5")
+
+# The file the engine pickles a `CustomTask` instance into when the class has no `save`.
+CLASS_ARTIFACT = "artifact.pkl"
+
+PROBABILITY_TOLERANCE = 1e-6

@@ -1,0 +1,49 @@
+"""Failures a step reports back to the engine, each with the exit code of SPEC §4."""
+
+
+class StepFailure(Exception):
+    """A step could not complete; `kind` picks the exit code and `details` holds extra text."""
+
+    kind = "failed"
+    exit_code = 1
+
+    def __init__(self, message, details=None, rule=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.rule = rule
+
+    def to_dict(self):
+        return {
+            "status": self.kind,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "details": self.details,
+            "rule": self.rule,
+        }
+
+
+class RuleViolation(StepFailure):
+    """The task's output broke an output rule (SPEC §2.3)."""
+
+    kind = "rule"
+
+
+class TaskCrash(StepFailure):
+    """The task's own code raised or could not be imported."""
+
+    kind = "crash"
+
+
+class SchemaViolation(StepFailure):
+    """Data did not satisfy the task's `typeSchema`."""
+
+    kind = "schema"
+    exit_code = 3
+
+
+class UsageError(StepFailure):
+    """The command or its input files are wrong, not the task."""
+
+    kind = "usage"
+    exit_code = 2

@@ -1,0 +1,306 @@
+"""The worker: a warm process that reads requests on stdin and forks one child per step.
+
+Importing pandas and the task's libraries costs over a second, so the worker
+imports them once and forks: each step still runs in a fresh process (the fit
+check's scoring never sees the fitting process's state) without paying for the
+imports again. Replies are JSON lines on the original stdout; anything a task
+prints goes to stderr, which the engine streams live.
+"""
+
+import ast
+import importlib
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+import traceback
+
+_CONTROL = None
+_READ_CHUNK = 65536
+_POLL = 0.05
+
+
+def send(message):
+    """Write one JSON line on the control channel."""
+    _CONTROL.write(json.dumps(message, default=str) + "\n")
+    _CONTROL.flush()
+
+
+def main():
+    global _CONTROL
+    sys.dont_write_bytecode = True
+    _CONTROL = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints, ours or a library's, join the task output stream
+    sys.stdout = sys.stderr
+    import pandas  # noqa: F401 - the point of the warm worker
+
+    send({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "pandas": pandas.__version__})
+    state = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            reply = handle(req, state)
+        except Exception as exc:  # noqa: BLE001 - report engine-side faults instead of dying silently
+            reply = _failure_reply(exc)
+        reply["id"] = req.get("id")
+        reply.setdefault("event", "result")
+        send(reply)
+        if req.get("op") == "exit":
+            sys.stderr.flush()
+            os._exit(0)  # skip interpreter teardown: with scikit-learn loaded it costs a third of a second
+
+
+def _failure_reply(exc):
+    from .errors import StepFailure
+
+    if isinstance(exc, StepFailure):
+        return exc.to_dict()
+    return {
+        "status": "engine_error",
+        "exit_code": 1,
+        "message": f"the worker failed: {type(exc).__name__}: {exc}",
+        "details": traceback.format_exc(),
+    }
+
+
+def handle(req, state):
+    op = req["op"]
+    if op == "exit":
+        return {"status": "ok"}
+    if op == "ping":
+        return {"status": "ok"}
+    if op == "preload":
+        return {"status": "ok", "preloaded": preload(req["code_dir"])}
+    if op == "load_data":
+        from .data import describe, load_dataset
+
+        started = time.perf_counter()
+        state["dataset"] = load_dataset(req)
+        return {"status": "ok", "seconds": time.perf_counter() - started, "data": describe(state["dataset"])}
+    if op in ("fit", "score"):
+        from . import steps
+
+        fn = steps.fit_step if op == "fit" else steps.score_step
+        return run_child(fn, state.get("dataset"), req)
+    raise ValueError(f"unknown op {op!r}")
+
+
+def preload(code_dir):
+    """Import the third-party modules that the task's Python files import, so children inherit them.
+
+    Only module imports are run here, never the task's own files.
+    """
+    local = set()
+    files = []
+    for root, dirs, names in os.walk(code_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        for name in names:
+            if name.endswith(".py"):
+                local.add(name[:-3])
+                files.append(os.path.join(root, name))
+        local.update(dirs)
+    wanted = []
+    for path in files:
+        try:
+            with open(path, "rb") as fh:
+                tree = ast.parse(fh.read(), filename=path)
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                wanted += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                wanted.append(node.module)
+                wanted += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    done = []
+    for name in dict.fromkeys(wanted):
+        if name.split(".")[0] in local or name.startswith("datarobot_drum"):
+            continue
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - a missing module is reported by the real import later
+            continue
+        done.append(name)
+    return done
+
+
+def run_child(fn, dataset, req):
+    """Fork a child that runs `fn(dataset, req)`; enforce the time and memory limits from outside."""
+    timeout = req.get("timeout")
+    memory = req.get("memory")
+    read_fd, write_fd = os.pipe()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(fn, dataset, req, write_fd)
+    os.close(write_fd)
+    started = time.monotonic()
+    chunks = []
+    killed = None
+    peak = 0
+    open_fd = True
+    while open_fd:
+        ready, _, _ = select.select([read_fd], [], [], _POLL)
+        if ready:
+            chunk = os.read(read_fd, _READ_CHUNK)
+            if chunk:
+                chunks.append(chunk)
+            else:
+                open_fd = False
+        if memory:
+            used = tree_rss(pid)
+            peak = max(peak, used)
+            if used > memory:
+                killed = "memory"
+                kill_tree(pid)
+                break
+        if timeout and time.monotonic() - started > timeout:
+            killed = "timeout"
+            kill_tree(pid)
+            break
+    os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    elapsed = time.monotonic() - started
+    step = req["op"]
+    if killed == "timeout":
+        return {
+            "status": "timeout",
+            "exit_code": 1,
+            "message": f"{step} did not finish within the time limit of {_seconds(timeout)} and was stopped.",
+            "rule": "time limit",
+        }
+    if killed == "memory":
+        return {
+            "status": "memory",
+            "exit_code": 1,
+            "message": f"{step} used {_mb(peak)} of memory, over the limit of {_mb(memory)}, and was stopped.",
+            "rule": "memory limit",
+        }
+    payload = b"".join(chunks)
+    if not payload:
+        how = (
+            f"was killed by signal {signal.Signals(-_status_code(status)).name}"
+            if os.WIFSIGNALED(status)
+            else f"exited with code {os.WEXITSTATUS(status)}"
+        )
+        return {
+            "status": "crash",
+            "exit_code": 1,
+            "message": f"the {step} process {how} before reporting a result (the task's code ended the process).",
+            "rule": "crash",
+        }
+    reply = json.loads(payload)
+    reply["elapsed"] = elapsed
+    if memory:
+        reply["peak_memory"] = peak
+    return reply
+
+
+def _status_code(status):
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _child(fn, dataset, req, write_fd):
+    """Body of the forked child: isolate, apply limits, run, write one JSON result, exit."""
+    code = 0
+    try:
+        os.close(_CONTROL.fileno())
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if req.get("memory"):
+            _limit_address_space(req["memory"])
+        if req.get("work_dir"):
+            os.chdir(req["work_dir"])
+        try:
+            result = fn(dataset, req)
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the engine as JSON
+            result = _failure_reply(exc)
+        data = json.dumps(result, default=str).encode()
+    except BaseException as exc:  # noqa: BLE001
+        data = json.dumps({"status": "engine_error", "exit_code": 1, "message": f"worker child failed: {exc}"}).encode()
+        code = 70
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - a task may have closed the streams
+        pass
+    view = memoryview(data)
+    while view:
+        written = os.write(write_fd, view)
+        view = view[written:]
+    os._exit(code)
+
+
+def _limit_address_space(memory):
+    """A hard backstop under the RSS watch: allocations far past the limit fail with MemoryError."""
+    try:
+        with open("/proc/self/statm") as fh:
+            size_pages = int(fh.read().split()[0])
+        current = size_pages * os.sysconf("SC_PAGE_SIZE")
+        limit = current + 2 * memory + (256 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError):
+        pass
+
+
+def _children(pid):
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [int(p) for p in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def tree_pids(pid):
+    """`pid` and all its descendants (Linux /proc)."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo += _children(p)
+    return pids
+
+
+def tree_rss(pid):
+    """Resident memory of a process tree, in bytes."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def kill_tree(pid):
+    """SIGKILL a process and every descendant, children first found, so none is orphaned."""
+    for p in tree_pids(pid):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _mb(n):
+    return f"{n / (1 << 20):.0f} MB"
+
+
+def _seconds(s):
+    return f"{s:g} s"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+"""The fit check (SPEC §4): fit a task in a worker, load it in a fresh process, score, apply every rule.
+
+Front ends pass options and a listener; the listener hears each step and the
+task's live output, and the report says what passed or which rule failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .. import workspace
+from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError
+from ..joblog import JobLog
+from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
+from ..runners.subprocess_runner import SubprocessRunner
+from ..runtime import contract
+from ..runtime.taskcode import find_custom_files
+from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
+
+STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
+
+
+@dataclass
+class FitCheckOptions:
+    """The `taskbench fit` flags, DRUM-compatible plus limits and --check-missing."""
+
+    code_dir: Path
+    input: Path
+    target_type: str | None = None
+    target: str | None = None
+    target_csv: Path | None = None
+    row_weights: str | None = None
+    row_weights_csv: Path | None = None
+    class_labels: list[str] | None = None
+    positive_class_label: str | None = None
+    negative_class_label: str | None = None
+    parameter_file: Path | None = None
+    output: Path | None = None
+    num_rows: int | None = None
+    skip_predict: bool = False
+    check_missing: bool = False
+    timeout: float | None = None
+    memory: int | None = None
+    env: str | None = None
+    home: Path | None = None
+
+
+class FitCheckListener(Protocol):
+    """What a front end hears while the check runs."""
+
+    def step(self, name: str, status: str, text: str) -> None:
+        """`status` is start, ok, fail, info (verbose detail) or warn."""
+
+    def task_output(self, chunk: bytes) -> None: ...
+
+
+@dataclass
+class FitCheckReport:
+    """The outcome: exit code, the one-sentence reason on failure, and what each step found."""
+
+    exit_code: int = EXIT_OK
+    message: str = ""
+    details: str | None = None
+    rule: str | None = None
+    log_path: Path | None = None
+    seconds: float = 0.0
+    target_type: str | None = None
+    data: dict = field(default_factory=dict)
+    fit: dict = field(default_factory=dict)
+    score: dict = field(default_factory=dict)
+    output_dir: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    def to_json(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items()}
+        out["passed"] = self.passed
+        out["log_path"] = str(self.log_path) if self.log_path else None
+        out["output_dir"] = str(self.output_dir) if self.output_dir else None
+        return out
+
+
+class _StepFailed(Exception):
+    def __init__(self, reply: dict):
+        self.reply = reply
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size such as 512m, 2G, 300MB or 1048576."""
+    match = _SIZE.match(str(text))
+    if not match:
+        raise UsageError(f"memory size {text!r} is not understood; write it like 512m or 2g.")
+    number, unit = float(match[1]), match[2].lower()
+    return int(number * (1 << (10 * " kmgt".index(unit or " "))))
+
+
+def resolve_target_type(given: str | None, meta: TaskMetadata) -> str:
+    """The target type from the command line and the metadata, which must agree."""
+    if given and given not in contract.TARGET_TYPES:
+        raise UsageError(f"--target-type {given!r} is not one of {', '.join(contract.TARGET_TYPES)}.")
+    if given and meta.target_type and given != meta.target_type:
+        raise UsageError(
+            f"--target-type {given} contradicts targetType {meta.target_type} in {meta.path}; "
+            "make them agree (or drop --target-type)."
+        )
+    chosen = given or meta.target_type
+    if not chosen:
+        raise UsageError(
+            "the task's target type is unknown; pass --target-type "
+            f"({', '.join(contract.TARGET_TYPES)}) or set targetType in model-metadata.yaml."
+        )
+    return chosen
+
+
+def _read_parameter_file(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UsageError(f"parameter file {path} does not exist.") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"parameter file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"parameter file {path} must hold a JSON object of name: value pairs.")
+    return data
+
+
+def schema_payload(meta: TaskMetadata) -> dict:
+    """The task's type schema as plain JSON for the worker."""
+    def reqs(items):
+        return [{"field": r.field, "condition": r.condition, "value": r.value, "line": r.line} for r in items]
+
+    return {
+        "input_requirements": reqs(meta.type_schema.input_requirements),
+        "output_requirements": reqs(meta.type_schema.output_requirements),
+    }
+
+
+def _prepare_output(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    path = Path(path).resolve()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UsageError(f"--output {path} already exists and is not an empty folder; pick a new folder.")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _model_dir(code_dir: Path, artifacts: Path, target: Path) -> Path:
+    """DRUM's scoring layout: the task folder's files and everything `fit` wrote, side by side (symlinks)."""
+    target.mkdir()
+    for source in (code_dir, artifacts):
+        for entry in source.iterdir():
+            link = target / entry.name
+            if link.is_symlink():
+                link.unlink()
+            link.symlink_to(entry)
+    return target
+
+
+class FitCheck:
+    """One run of the fit check; `run()` returns the report and never raises for task faults."""
+
+    def __init__(self, options: FitCheckOptions, listener: FitCheckListener):
+        self.opts = options
+        self.listener = listener
+        self.report = FitCheckReport()
+        self.root = workspace.home(options.home)
+        self.log = JobLog(workspace.new_log_path(self.root, "fit"))
+        self.report.log_path = self.log.path
+        self.worker = None
+
+    def _output(self, chunk: bytes) -> None:
+        self.log.output(chunk)
+        self.listener.task_output(chunk)
+
+    def _step(self, name: str, status: str, text: str) -> None:
+        self.log.line(f"{name}: {status}: {text}")
+        self.listener.step(name, status, text)
+
+    def run(self) -> FitCheckReport:
+        started = time.perf_counter()
+        scratch = None
+        try:
+            code_dir = Path(self.opts.code_dir).expanduser().resolve()
+            if not code_dir.is_dir():
+                raise UsageError(f"--code-dir {self.opts.code_dir} is not a folder.")
+            input_path = Path(self.opts.input).expanduser().resolve()
+            if not input_path.is_file():
+                raise UsageError(f"--input {self.opts.input} does not exist.")
+            scratch = workspace.scratch_dir(self.root, "fit")
+            self.log.line(f"fit check of {code_dir} on {input_path}")
+            self.worker = SubprocessRunner().start(WorkerSpec(on_output=self._output, writable=[scratch]))
+            self._run(code_dir, input_path, scratch)
+        except TaskbenchError as exc:
+            self._fail(exc.exit_code, exc.message, exc.details)
+        except _StepFailed as exc:
+            reply = exc.reply
+            code = STATUS_EXIT.get(reply.get("status"), reply.get("exit_code") or EXIT_TASK_FAILED)
+            self._fail(code, reply.get("message", "the step failed"), reply.get("details"), reply.get("rule"))
+            if reply.get("status") == "engine_error":
+                self.log.line(f"worker traceback:\n{reply.get('details')}")
+                self.report.details = None
+        except (WorkerDied, WorkerTimeout) as exc:
+            self._fail(EXIT_TASK_FAILED, f"the worker process failed: {exc}.")
+        except KeyboardInterrupt:
+            self._fail(130, "the fit check was cancelled.")
+        except Exception:  # noqa: BLE001 - engine faults go to the log, the user gets its path
+            self.log.exception("engine error")
+            self._fail(EXIT_TASK_FAILED, f"taskbench hit an internal error; the traceback is in {self.log.path}.")
+        finally:
+            if self.worker is not None:
+                self.worker.close()
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self.report.seconds = time.perf_counter() - started
+            self.log.line(f"finished with exit code {self.report.exit_code} in {self.report.seconds:.2f} s")
+            self.log.close()
+        return self.report
+
+    def _fail(self, code: int, message: str, details: str | None = None, rule: str | None = None) -> None:
+        self.report.exit_code = code
+        self.report.message = message
+        self.report.details = details
+        self.report.rule = rule
+        self.log.line(f"FAILED ({code}): {message}" + (f"\n{details}" if details else ""))
+
+    def _request(self, op: str, payload: dict) -> dict:
+        timeout = None
+        if self.opts.timeout:
+            timeout = self.opts.timeout + 60
+        reply = self.worker.request(op, payload, timeout=timeout)
+        if reply.get("status") != "ok":
+            raise _StepFailed(reply)
+        return reply
+
+    def _run(self, code_dir: Path, input_path: Path, scratch: Path) -> None:
+        opts, report = self.opts, self.report
+        found = find_custom_files(str(code_dir))
+        if not found:
+            raise UsageError(f"{code_dir} has no custom.py, so it is not a task folder; point --code-dir at one.")
+        if len(found) > 1:
+            raise TaskbenchError(f"{code_dir} holds {len(found)} custom.py files ({', '.join(found)}); keep exactly one.")
+        try:
+            meta = load_metadata(code_dir)
+        except MetadataError as exc:
+            raise UsageError(str(exc)) from None
+        for warning in meta.warnings:
+            report.warnings.append(warning)
+            self._step("metadata", "warn", warning)
+        target_type = resolve_target_type(opts.target_type, meta)
+        report.target_type = target_type
+        try:
+            parameters = resolve_parameters(meta.hyperparameters, _read_parameter_file(opts.parameter_file))
+        except ParameterError as exc:
+            raise UsageError(str(exc)) from None
+        if meta.environment_id and meta.environment_id != "python-local":
+            self._step("metadata", "info", f"environmentID {meta.environment_id} names no environment here; ignored.")
+        self._step(
+            "task",
+            "ok",
+            f"{found[0]} ({target_type}); "
+            + (f"{meta.path and Path(meta.path).name} valid" if meta.path else "no model-metadata.yaml, default schema")
+            + (f", {len(parameters)} parameter(s)" if parameters else ""),
+        )
+        if parameters:
+            self._step("task", "info", "parameters: " + json.dumps(parameters, default=str))
+        output_dir = _prepare_output(opts.output) or (scratch / "output")
+        output_dir.mkdir(exist_ok=True)
+        report.output_dir = output_dir if opts.output else None
+        work_dir = scratch / "work"
+        work_dir.mkdir()
+
+        ready = self.worker.wait_ready()
+        self._step("worker", "info", f"worker pid {ready.get('pid')}, Python {ready.get('python')}, pandas {ready.get('pandas')}")
+        self._step("data", "start", f"reading {input_path.name}")
+        data = self._request(
+            "load_data",
+            {
+                "input": str(input_path),
+                "target_type": target_type,
+                "target": opts.target,
+                "target_csv": str(opts.target_csv) if opts.target_csv else None,
+                "row_weights": opts.row_weights,
+                "row_weights_csv": str(opts.row_weights_csv) if opts.row_weights_csv else None,
+                "class_labels": opts.class_labels,
+                "positive": opts.positive_class_label,
+                "negative": opts.negative_class_label,
+                "num_rows": opts.num_rows,
+            },
+        )["data"]
+        report.data = data
+        kinds = sorted(set(data["types"].values()))
+        labels = f", classes {data['class_labels']}" if data.get("class_labels") else ""
+        self._step(
+            "data",
+            "ok",
+            f"{data['rows']} rows × {len(data['columns'])} columns ({', '.join(kinds) or 'none'}){labels}",
+        )
+        self.worker.request("preload", {"code_dir": str(code_dir)})
+        step = {
+            "code_dir": str(code_dir),
+            "output_dir": str(output_dir),
+            "work_dir": str(work_dir),
+            "target_type": target_type,
+            "parameters": parameters,
+            "schema": schema_payload(meta),
+            "timeout": opts.timeout,
+            "memory": opts.memory,
+        }
+        self._step("fit", "start", "fitting in a worker process")
+        fit = self._request("fit", step)
+        report.fit = fit
+        files = ", ".join(f"{name} ({_size(size)})" for name, size in fit["artifacts"][:6])
+        more = f" and {len(fit['artifacts']) - 6} more" if len(fit["artifacts"]) > 6 else ""
+        self._step("fit", "ok", f"fitted in {fit['fit_seconds']:.2f} s; artifacts: {files}{more}")
+        if opts.skip_predict:
+            self._step("score", "info", "scoring skipped (--skip-predict)")
+            return
+        step["model_dir"] = str(_model_dir(code_dir, output_dir, scratch / "model"))
+        step["check_missing"] = opts.check_missing
+        self._step("score", "start", "loading the artifact in a fresh process and scoring")
+        score = self._request("score", step)
+        report.score = score
+        self._step("score", "ok", f"{score['hook']} on {score['rows']} rows: {_describe_score(score, target_type)}")
+        self._step("sample", "ok", f"a sample of {score['sample_rows']} rows scores the same as the full data")
+        if opts.check_missing:
+            self._step("missing", "ok", f"scored with each of {len(score['missing_checked'])} columns blanked")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def _describe_score(score: dict, target_type: str) -> str:
+    if target_type == contract.TRANSFORM:
+        sparse = "sparse" if score.get("output_sparse") else "dense"
+        return f"{score['output_column_count']} {sparse} columns ({', '.join(score['output_types']) or 'none'})"
+    summary = score["summary"]
+    if target_type in contract.CLASSIFICATION_TYPES:
+        counts = ", ".join(f"{k}: {v}" for k, v in summary["predicted_counts"].items())
+        return f"probabilities per class valid; predicted {counts}"
+    return f"Predictions mean {summary['mean']:.4g} (min {summary['min']:.4g}, max {summary['max']:.4g})"
+
+
+def run_fit_check(options: FitCheckOptions, listener: FitCheckListener) -> FitCheckReport:
+    """Run the fit check and return its report."""
+    return FitCheck(options, listener).run()
+
+
+__all__ = ["FitCheckOptions", "FitCheckReport", "FitCheckListener", "run_fit_check", "parse_size", "os"]

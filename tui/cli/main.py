@@ -1,0 +1,59 @@
+"""The `taskbench` command: one typer app, one module per command group, each thin over `core`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import fit as fit_command
+
+app = typer.Typer(
+    name="taskbench",
+    help="A terminal workbench for custom ML tasks: check, register, compose, train, deploy.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    home: Annotated[
+        Optional[Path],
+        typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar="TASKBENCH_HOME"),
+    ] = None,
+) -> None:
+    """Taskbench: run DRUM-style custom tasks from a terminal."""
+    ctx.obj = {"home": home}
+
+
+app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
+
+
+def _expand_multi_value_flags(argv: list[str]) -> list[str]:
+    """Accept DRUM's `--class-labels a b c` by turning it into repeated `--class-labels` options."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--class-labels":
+            i += 1
+            while i < len(argv) and not argv[i].startswith("-"):
+                out += ["--class-labels", argv[i]]
+                i += 1
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.argv[1:] = _expand_multi_value_flags(sys.argv[1:])
+    app()
