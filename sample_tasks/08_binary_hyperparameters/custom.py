@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
 
 
 def _max_depth(value):
@@ -31,13 +33,15 @@ def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
         max_features=_max_features(p.get("max_features", "all"), X.shape[1]),
         random_state=0,
     )
-    estimator.fit(X, y, sample_weight=row_weights)
+    model = make_pipeline(SimpleImputer(strategy="median"), estimator)
+    weights = None if row_weights is None else row_weights.to_numpy()
+    model.fit(X, y, gradientboostingclassifier__sample_weight=weights)
     output_dir = Path(output_dir)
     with open(output_dir / "artifact.pkl", "wb") as f:
-        pickle.dump(estimator, f)
+        pickle.dump(model, f)
     label = p.get("run_label", "baseline")
     settings = "\n".join(f"{name}: {value}" for name, value in sorted(p.items()))
-    accuracy = estimator.score(X, y)
+    accuracy = model.score(X, y)
     (output_dir / "training_summary.txt").write_text(f"run: {label}\n{settings}\ntraining accuracy: {accuracy:.4f}\n")
     print(f"binary_hyperparameters[{label}]: {estimator.n_estimators} trees, training accuracy {accuracy:.3f}")
 

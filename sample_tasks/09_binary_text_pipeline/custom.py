@@ -16,7 +16,7 @@ def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
     with open(Path(output_dir) / "artifact.pkl", "wb") as f:
         pickle.dump(pipeline, f)
     print(f"text_pipeline: {len(numeric)} numeric, {len(categorical)} categorical, {len(text)} text columns "
-          f"-> {len(pipeline[:-1].get_feature_names_out())} features")
+          f"-> {pipeline['model'].n_features_in_} features")
 
 
 def predict_proba(X, model, **kwargs):

@@ -1,0 +1,69 @@
+"""Shared fixtures: a private workspace per test, the CLI runner, and task-folder builders."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "sample_tasks" / "data"
+SAMPLES = REPO / "sample_tasks"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh workspace and an empty TMPDIR, so tests can prove nothing is left behind."""
+    ws = tmp_path / "workspace"
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    monkeypatch.setenv("TASKBENCH_HOME", str(ws))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setenv("COLUMNS", "200")
+    return ws
+
+
+@pytest.fixture
+def taskbench(home):
+    """Run `taskbench ARGS…` in-process; returns typer's Result (exit_code, output)."""
+    from tui.cli.main import _expand_multi_value_flags, app
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, _expand_multi_value_flags([str(a) for a in args]), catch_exceptions=False)
+
+    return run
+
+
+def make_task(root: Path, files: dict[str, str], name: str = "task") -> Path:
+    """Write a task folder from {relative path: source}; sources are dedented."""
+    folder = root / name
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return folder
+
+
+def tree_digest(folder: Path) -> str:
+    """A digest of every file name and content under `folder`, to prove it was not changed."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        h.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def leftovers(home: Path) -> list[str]:
+    """Files left in the workspace scratch area or in TMPDIR after a command."""
+    out = []
+    for folder in (home / "tmp", Path(os.environ["TMPDIR"])):
+        if folder.exists():
+            out += [str(p) for p in folder.iterdir()]
+    return out

@@ -1,0 +1,301 @@
+"""The fault catalogue: each broken task gets its exit code and a sentence naming the rule.
+
+Every case also proves that the task folder is unchanged afterwards and that no
+scratch files are left behind.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DATA, leftovers, make_task, tree_digest
+
+IRIS = DATA / "iris_binary_training.csv"
+JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+SKY = DATA / "skyserver_sql2_27_2018_6_51_39_pm.csv"
+
+# A binary task whose model is the class prior; the knobs below break it in one place each.
+PRIOR_TASK = '''
+import pickle
+import numpy as np
+import pandas as pd
+
+
+def fit(X, y, output_dir, class_order=None, **kwargs):
+    prior = y.value_counts(normalize=True).reindex(class_order).fillna(0).to_numpy()
+    with open(f"{output_dir}/artifact.pkl", "wb") as fh:
+        pickle.dump({"labels": list(class_order), "prior": prior}, fh)
+
+
+def predict_proba(X, model, **kwargs):
+    values = np.tile(model["prior"], (len(X), 1))
+    return pd.DataFrame(values, columns=model["labels"])
+'''
+
+
+def binary_task(tmp_path, body=PRIOR_TASK, **extra):
+    return make_task(tmp_path, {"custom.py": body, **extra})
+
+
+def run_check(taskbench, home, task, *args, data=IRIS, target="Species", target_type="binary"):
+    before = tree_digest(task)
+    cmd = ["fit", "--code-dir", task, "--input", data, "--target-type", target_type]
+    if target:
+        cmd += ["--target", target]
+    result = taskbench(*cmd, *args)
+    assert tree_digest(task) == before, "the fit check changed the task folder"
+    assert leftovers(home) == []
+    return result
+
+
+def expect(result, code, *phrases):
+    assert result.exit_code == code, result.output
+    text = " ".join(result.output.split())
+    for phrase in phrases:
+        assert phrase in text, f"{phrase!r} not in output:\n{result.output}"
+
+
+def test_baseline_prior_task_passes(tmp_path, taskbench, home):
+    result = run_check(taskbench, home, binary_task(tmp_path))
+    expect(result, 0, "Fit check passed", "classes ['Iris-setosa', 'Iris-versicolor']")
+
+
+def test_probabilities_halved(tmp_path, taskbench, home):
+    task = binary_task(tmp_path, PRIOR_TASK.replace("return pd.DataFrame(values,", "return pd.DataFrame(values / 2,"))
+    expect(run_check(taskbench, home, task), 1, "predict_proba returned probabilities that do not sum to 1", "row 0", "sums to 0.5")
+
+
+def test_multiclass_row_not_summing_to_one(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace(
+        "    return pd.DataFrame(values, columns=model[\"labels\"])",
+        "    values[3, 0] += 0.2\n    return pd.DataFrame(values, columns=model[\"labels\"])",
+    )
+    result = run_check(taskbench, home, binary_task(tmp_path, body), data=SKY, target="class", target_type="multiclass")
+    expect(result, 1, "do not sum to 1 in 1 row(s)", "row 3")
+
+
+def test_wrong_class_labels(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace('columns=model["labels"]', 'columns=["no", "yes"]')
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, "returned columns ['no', 'yes']", "the class labels are ['Iris-setosa', 'Iris-versicolor']")
+
+
+def test_numeric_labels_compare_after_normalising(tmp_path, taskbench, home):
+    data = tmp_path / "zero_one.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    body = PRIOR_TASK.replace('columns=model["labels"]', 'columns=["0.0", "1"]')
+    expect(run_check(taskbench, home, binary_task(tmp_path, body), data=data, target="y"), 0, "classes [0, 1]")
+
+
+@pytest.mark.parametrize("bad, word", [("np.nan", "NaN"), ("np.inf", "infinite")])
+def test_nan_and_infinite_predictions(tmp_path, taskbench, home, bad, word):
+    task = make_task(
+        tmp_path,
+        {
+            "custom.py": f"""
+            import pickle
+            import numpy as np
+            import pandas as pd
+
+            def fit(X, y, output_dir, **kwargs):
+                pickle.dump(float(y.mean()), open(f"{{output_dir}}/mean.pkl", "wb"))
+
+            def predict(X, model, **kwargs):
+                out = np.full(len(X), model)
+                out[5] = {bad}
+                return pd.DataFrame({{"Predictions": out}})
+            """
+        },
+    )
+    result = run_check(taskbench, home, task, data=JUNIORS, target="Grade 2014", target_type="regression")
+    expect(result, 1, word, "row 5", "Predictions must be finite numbers")
+
+
+def test_numpy_array_instead_of_dataframe(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace('return pd.DataFrame(values, columns=model["labels"])', "return values")
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, "predict_proba returned a numpy array of shape (109, 2)", "must return a pandas DataFrame")
+
+
+TRANSFORM = '''
+import pickle
+
+def fit(X, y, output_dir, **kwargs):
+    pickle.dump(X.median(numeric_only=True), open(f"{output_dir}/medians.pkl", "wb"))
+
+def transform(X, transformer):
+    out = X.fillna(transformer)
+    return RESULT
+'''
+
+
+@pytest.mark.parametrize(
+    "result_expr, phrases",
+    [
+        ("out.iloc[1:]", ["transform returned 108 rows for 109 input rows", "must keep every row"]),
+        ("out.values.tolist()", ["transform returned a list", "must return a pandas DataFrame"]),
+    ],
+)
+def test_transform_dropping_a_row_or_returning_a_list(tmp_path, taskbench, home, result_expr, phrases):
+    task = make_task(tmp_path, {"custom.py": TRANSFORM.replace("RESULT", result_expr)})
+    expect(run_check(taskbench, home, task, target_type="transform"), 1, *phrases)
+
+
+def test_no_fit(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("def fit(", "def train(")
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, "custom.py defines no fit hook")
+
+
+def test_syntax_error_shows_file_and_line(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("def predict_proba(X, model, **kwargs):", "def predict_proba(X, model, **kwargs)")
+    line = body.lstrip("\n").splitlines().index("def predict_proba(X, model, **kwargs)") + 1
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, f"custom.py line {line}", "SyntaxError")
+
+
+def test_syntax_error_in_helper_module(tmp_path, taskbench, home):
+    task = binary_task(tmp_path, "from helper import thing\n" + PRIOR_TASK, **{"helper.py": "thing = (1,\n"})
+    expect(run_check(taskbench, home, task), 1, "helper.py line 1", "SyntaxError")
+
+
+def test_import_of_missing_package_names_it(tmp_path, taskbench, home):
+    task = binary_task(tmp_path, "import lightgbm_not_here\n" + PRIOR_TASK)
+    expect(run_check(taskbench, home, task), 1, "custom.py line 1 imports 'lightgbm_not_here'", "requirements.txt")
+
+
+def test_fit_raising_shows_message_and_line(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("    prior = ", "    raise ValueError('need more rows')\n    prior = ")
+    line = body.lstrip("\n").splitlines().index("    raise ValueError('need more rows')") + 1
+    result = run_check(taskbench, home, binary_task(tmp_path, body))
+    expect(result, 1, "fit raised ValueError: need more rows", f"custom.py line {line}")
+    assert "Traceback (most recent call last, the task's own frames)" in result.output
+    assert "core/runtime" not in result.output, "engine frames must not reach the screen"
+
+
+def test_two_artifacts_without_load_model_names_both(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace(
+        '    with open(f"{output_dir}/artifact.pkl", "wb") as fh:',
+        '    open(f"{output_dir}/extra.joblib", "wb").write(b"x")\n    with open(f"{output_dir}/artifact.pkl", "wb") as fh:',
+    )
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, "2 native artifacts (artifact.pkl, extra.joblib)", "load_model")
+
+
+def test_hanging_fit_is_stopped_by_timeout(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("    prior = ", "    import time\n    time.sleep(600)\n    prior = ")
+    result = run_check(taskbench, home, binary_task(tmp_path, body), "--timeout", "2")
+    expect(result, 1, "fit did not finish within the time limit of 2 s")
+
+
+def test_fit_exceeding_memory_limit(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace(
+        "    prior = ",
+        "    hog = []\n    for _ in range(200):\n        hog.append(bytearray(20 << 20))\n    prior = ",
+    )
+    result = run_check(taskbench, home, binary_task(tmp_path, body), "--memory", "600m")
+    expect(result, 1, "fit", "600 MB")
+    assert "memory" in result.output.lower()
+
+
+def test_random_predictions_differ_between_full_and_sample(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("values = np.tile(model[\"prior\"], (len(X), 1))", "p = np.random.rand(len(X)); values = np.c_[p, 1 - p]")
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, "gave different results for the same rows", "sample of")
+
+
+def test_schema_violation_on_input_exits_3(tmp_path, taskbench, home):
+    meta = """
+    name: cat-only
+    type: training
+    targetType: binary
+    typeSchema:
+      input_requirements:
+        - field: data_types
+          condition: IN
+          value: [CAT]
+    """
+    result = run_check(taskbench, home, binary_task(tmp_path, **{"model-metadata.yaml": meta}))
+    expect(result, 3, "the input data breaks the schema rule data_types IN ['CAT']", "NUM column(s)", "model-metadata.yaml line 6")
+
+
+def test_schema_violation_on_transform_output_exits_3(tmp_path, taskbench, home):
+    meta = """
+    name: keeps-missing
+    type: training
+    targetType: transform
+    typeSchema:
+      output_requirements:
+        - field: contains_missing
+          condition: EQUALS
+          value: NEVER
+    """
+    files = {"custom.py": TRANSFORM.replace("RESULT", "X"), "model-metadata.yaml": meta}
+    data = tmp_path / "holes.csv"
+    data.write_text("a,b\n1,\n2,3\n,4\n" + "".join(f"{i},{i}\n" for i in range(20)))
+    result = run_check(taskbench, home, make_task(tmp_path, files), data=data, target=None, target_type="transform")
+    expect(result, 3, "the output of transform contains missing values", "contains_missing NEVER")
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path, taskbench, home):
+    meta = "name: broken\ntargetType: binary\nhyperparameters:\n  - name: C\n    type: [float\n"
+    result = run_check(taskbench, home, binary_task(tmp_path, **{"model-metadata.yaml": meta}))
+    expect(result, 2, "model-metadata.yaml:")
+
+
+def test_target_type_contradicting_metadata(tmp_path, taskbench, home):
+    meta = "name: reg\ntype: training\ntargetType: regression\n"
+    result = run_check(taskbench, home, binary_task(tmp_path, **{"model-metadata.yaml": meta}))
+    expect(result, 2, "--target-type binary contradicts targetType regression")
+
+
+def test_hyperparameter_out_of_range(tmp_path, taskbench, home):
+    meta = """
+    name: with-params
+    type: training
+    targetType: binary
+    hyperparameters:
+      - name: smoothing
+        type: float
+        min: 0.0
+        max: 1.0
+        default: 0.5
+    """
+    task = binary_task(tmp_path, **{"model-metadata.yaml": meta})
+    params = tmp_path / "params.json"
+    params.write_text('{"smoothing": 3.5}')
+    result = run_check(taskbench, home, task, "--parameter-file", params)
+    expect(result, 2, "parameter 'smoothing' = 3.5 is above its maximum 1")
+
+
+def test_huge_output_neither_hangs_nor_loses_the_result(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace(
+        "    prior = ",
+        "    import sys\n    line = 'x' * 1023 + '\\n'\n    for _ in range(300 * 1024):\n        sys.stdout.write(line)\n    prior = ",
+    )
+    result = run_check(taskbench, home, binary_task(tmp_path, body), "--timeout", "120")
+    expect(result, 0, "Fit check passed", "more task output than the terminal shows")
+    assert len(result.output) < 3 << 20
+    logs = list((home / "logs").glob("fit-*.log"))
+    assert len(logs) == 1 and logs[0].stat().st_size < 80 << 20
+
+
+def test_task_crashing_the_process_is_reported(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("    prior = ", "    import os\n    os._exit(3)\n    prior = ")
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 1, "the fit process exited with code 3 before reporting a result")
+
+
+def test_task_writing_into_cwd_leaves_code_folder_alone(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace("    prior = ", "    open('scratch.txt', 'w').write('hi')\n    prior = ")
+    expect(run_check(taskbench, home, binary_task(tmp_path, body)), 0, "Fit check passed")
+
+
+def test_missing_value_check_names_the_column(tmp_path, taskbench, home):
+    body = PRIOR_TASK.replace(
+        "    values = np.tile(",
+        "    if X['PetalWidthCm'].isna().any():\n        raise KeyError('PetalWidthCm has holes')\n    values = np.tile(",
+    )
+    result = run_check(taskbench, home, binary_task(tmp_path, body), "--check-missing")
+    expect(result, 1, "with column 'PetalWidthCm' blanked (--check-missing)", "predict_proba raised KeyError")
+
+
+def test_usage_errors_exit_2(tmp_path, taskbench, home):
+    task = binary_task(tmp_path)
+    expect(run_check(taskbench, home, task, target="Specie"), 2, "target column 'Specie' (--target) is not in the input data", "Did you mean 'Species'?")
+    expect(taskbench("fit", "--code-dir", tmp_path / "nope", "--input", IRIS), 2, "is not a folder")
+    expect(run_check(taskbench, home, task, target_type="regression"), 2, "regression target must be numeric")
+    expect(run_check(taskbench, home, task, "--memory", "lots"), 2, "memory size 'lots' is not understood")
