@@ -68,6 +68,7 @@ def fit_step(dataset, req):
                 f"class {contract.CUSTOM_TASK_CLASS} in custom.py has no fit method; define fit(self, X, y, **kwargs).",
                 rule="fit is required",
             )
+        kwargs["output_dir"] = output_dir
         call_task("CustomTask.fit", task.code_dir, fit, X, dataset.y, **accepted_kwargs(fit, kwargs))
         _save_instance(task, instance, output_dir)
     else:

@@ -14,7 +14,8 @@ class CustomTask(BinaryEstimatorInterface):
         criterion = (parameters or {}).get("criterion", "gini")
         self.estimator = ExtraTreesClassifier(n_estimators=200, criterion=criterion, min_samples_leaf=2, random_state=0)
         self.estimator.fit(X, y, sample_weight=row_weights)
-        print(f"binary_class_interface: {criterion} extra-trees on {len(X)} rows, classes {list(self.estimator.classes_)}")
+        classes = list(self.estimator.classes_)
+        print(f"binary_class_interface: {criterion} extra-trees on {len(X)} rows, classes {classes}")
 
     def predict_proba(self, data, **kwargs):
         """Return one column per class, named by the labels the estimator was trained on."""

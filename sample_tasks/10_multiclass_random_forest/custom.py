@@ -15,7 +15,8 @@ def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, *
     estimator.fit(X, y, sample_weight=row_weights)
     with open(Path(output_dir) / "artifact.pkl", "wb") as f:
         pickle.dump(estimator, f)
-    print(f"multiclass_random_forest: {estimator.n_estimators} trees, classes {class_order or list(estimator.classes_)}")
+    classes = class_order or list(estimator.classes_)
+    print(f"multiclass_random_forest: {estimator.n_estimators} trees, {len(X)} rows, classes {classes}")
 
 
 def predict_proba(X, model, **kwargs):

@@ -14,8 +14,9 @@ def write_png(path, rows):
     """Write an 8-bit RGB image given as a list of rows, each a bytes-like of R, G, B triples."""
     header = struct.pack(">IIBBBBB", len(rows[0]) // 3, len(rows), 8, 2, 0, 0, 0)
     raw = b"".join(b"\x00" + bytes(row) for row in rows)  # filter type 0 on every scanline
+    chunks = _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b""))
+        f.write(b"\x89PNG\r\n\x1a\n" + chunks)
 
 
 def bar_chart(path, values, width=480, bar=16, gap=6, margin=12):

@@ -1,0 +1,1 @@
+"""Taskbench's stand-in for DRUM's package: only the custom task interfaces."""
