@@ -253,8 +253,9 @@ def _column_type(series, sample_size):
     if _looks_like_dates(text):
         return "DATE"
     words = text.str.count(r"\s+") + 1
-    unique_ratio = text.nunique() / len(text)
-    if words.mean() >= 3 and unique_ratio > 0.5:
+    distinct = text.nunique()
+    # Free text: several words per value and many distinct values (not a short list of phrases).
+    if words.mean() >= 3 and (distinct >= 100 or distinct / len(text) > 0.5):
         return "TXT"
     return "CAT"
 

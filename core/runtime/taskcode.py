@@ -4,7 +4,6 @@ Runs inside the worker's child process. A task's traceback is trimmed to the
 frames of its own folder, since that is the code its author can fix.
 """
 
-import hashlib
 import importlib.util
 import inspect
 import os
@@ -74,9 +73,10 @@ def load_task(code_dir):
     path = os.path.join(code_dir, found[0])
     task_dir = os.path.dirname(path)
     ensure_drum_interfaces()
-    if task_dir not in sys.path:
-        sys.path.insert(0, task_dir)
-    name = "taskbench_task_" + hashlib.sha1(path.encode()).hexdigest()[:12]
+    forget_modules_from_other_tasks(task_dir)
+    sys.path[:] = [task_dir] + [p for p in sys.path if p != task_dir and p not in _TASK_DIRS]
+    # Registered as `custom`, as DRUM does, so pickled task classes load wherever the task runs.
+    name = "custom"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -86,6 +86,22 @@ def load_task(code_dir):
         del sys.modules[name]
         raise import_failure(exc, task_dir) from None
     return TaskCode(task_dir, module)
+
+
+_TASK_DIRS = set()
+
+
+def forget_modules_from_other_tasks(task_dir):
+    """Drop `custom` and the helper modules that other task folders loaded, so this task sees its own."""
+    sys.modules.pop("custom", None)
+    others = [d for d in _TASK_DIRS if d != task_dir]
+    _TASK_DIRS.add(task_dir)
+    if not others:
+        return
+    for name, module in list(sys.modules.items()):
+        path = os.path.realpath(getattr(module, "__file__", None) or "/")
+        if any(path.startswith(d + os.sep) for d in others):
+            del sys.modules[name]
 
 
 def import_failure(exc, code_dir):
