@@ -73,8 +73,11 @@ def test_sample_task_passes_its_readme_command(folder, taskbench, home, tmp_path
 def test_readme_command_runs_as_a_real_process(home, tmp_path):
     """The first README command through the installed console script, as a user types it."""
     import subprocess
+    import sys
+    from pathlib import Path
 
+    script = Path(sys.executable).parent / "taskbench"
     argv = readme_commands()["11_regression_ridge"]
-    proc = subprocess.run(["taskbench", *argv], cwd=REPO, capture_output=True, text=True, env=dict(os.environ))
+    proc = subprocess.run([str(script), *argv], cwd=REPO, capture_output=True, text=True, env=dict(os.environ))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Fit check passed" in proc.stdout
