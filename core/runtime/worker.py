@@ -144,28 +144,40 @@ def run_child(fn, dataset, req):
     chunks = []
     killed = None
     peak = 0
-    open_fd = True
-    while open_fd:
-        ready, _, _ = select.select([read_fd], [], [], _POLL)
-        if ready:
+    status = None
+    eof = False
+    while status is None:
+        if eof:
+            time.sleep(_POLL)
+        elif select.select([read_fd], [], [], _POLL)[0]:
             chunk = os.read(read_fd, _READ_CHUNK)
             if chunk:
                 chunks.append(chunk)
             else:
-                open_fd = False
+                eof = True
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = code
+            break
         if memory:
             used = tree_rss(pid)
             peak = max(peak, used)
             if used > memory:
                 killed = "memory"
-                kill_tree(pid)
-                break
         if timeout and time.monotonic() - started > timeout:
             killed = "timeout"
+        if killed:
             kill_tree(pid)
-            break
+            _, status = os.waitpid(pid, 0)
+    # The child has exited; take what it wrote without waiting for processes it may have left behind.
+    os.set_blocking(read_fd, False)
+    try:
+        while chunk := os.read(read_fd, _READ_CHUNK):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
     os.close(read_fd)
-    _, status = os.waitpid(pid, 0)
+    kill_strays()
     elapsed = time.monotonic() - started
     step = req["op"]
     if killed == "timeout":
@@ -292,6 +304,23 @@ def kill_tree(pid):
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def kill_strays():
+    """SIGKILL every process of this worker's session except the worker: what a step left running."""
+    me, sid = os.getpid(), os.getsid(0)
+    if sid != me:
+        return  # not a session of our own (started by hand in a shell): nothing is ours to kill
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+            if int(stat[stat.rindex(")") + 2 :].split()[3]) == sid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
 
 
 def _mb(n):

@@ -45,6 +45,7 @@ def run_check(taskbench, home, task, *args, data=IRIS, target="Species", target_
     result = taskbench(*cmd, *args)
     assert tree_digest(task) == before, "the fit check changed the task folder"
     assert leftovers(home) == []
+    assert processes_using(home) == [], "a worker or task process outlived the fit check"
     return result
 
 
@@ -299,3 +300,78 @@ def test_usage_errors_exit_2(tmp_path, taskbench, home):
     expect(taskbench("fit", "--code-dir", tmp_path / "nope", "--input", IRIS), 2, "is not a folder")
     expect(run_check(taskbench, home, task, target_type="regression"), 2, "regression target must be numeric")
     expect(run_check(taskbench, home, task, "--memory", "lots"), 2, "memory size 'lots' is not understood")
+
+
+def test_stray_background_process_does_not_hang_the_check(tmp_path, taskbench, home):
+    """A task that leaves a child process holding its pipes still finishes, and the child is killed."""
+    marker = tmp_path / "stray.pid"
+    body = PRIOR_TASK.replace(
+        "    prior = ",
+        f"    import subprocess\n    p = subprocess.Popen(['sleep', '300'])\n    open({str(marker)!r}, 'w').write(str(p.pid))\n    prior = ",
+    )
+    result = run_check(taskbench, home, binary_task(tmp_path, body), "--timeout", "60")
+    expect(result, 0, "Fit check passed")
+    pid = int(marker.read_text())
+    import os
+    import time
+
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the task's background process survived the fit check")
+
+
+def test_ctrl_c_cancels_and_cleans_up(tmp_path, home):
+    """SIGINT to a running `taskbench fit` stops the worker and its children, exits 130, leaves nothing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "started"
+    body = PRIOR_TASK.replace("    prior = ", f"    open({str(marker)!r}, 'w').write('x')\n    import time\n    time.sleep(600)\n    prior = ")
+    task = binary_task(tmp_path, body)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "fit", "--code-dir", str(task), "--input", str(IRIS), "--target-type", "binary", "--target", "Species"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+    )
+    for _ in range(200):
+        if marker.exists():
+            break
+        time.sleep(0.1)
+    assert marker.exists(), "fit never started"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out
+    assert "cancelled" in out
+    assert leftovers(home) == []
+    assert processes_using(home) == []
+
+
+def processes_using(home):
+    """PIDs of live processes whose environment points at this test's workspace."""
+    import os
+
+    needle = f"TASKBENCH_HOME={home}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    with open(f"/proc/{entry}/stat") as st:
+                        if st.read().split(") ")[1][0] != "Z":
+                            found.append(int(entry))
+        except OSError:
+            continue
+    return found
