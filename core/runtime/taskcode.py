@@ -55,7 +55,7 @@ class TaskCode:
     def has(self, hook):
         return hook in self.hooks
 
-    def call(self, hook, *args, **kwargs):
+    def call(self, hook, /, *args, **kwargs):
         """Call a module hook by name, reporting a raise as the task's own crash."""
         return call_task(hook, self.code_dir, self.hooks[hook], *args, **kwargs)
 
@@ -137,7 +137,7 @@ def import_failure(exc, code_dir):
     )
 
 
-def call_task(hook, code_dir, fn, *args, **kwargs):
+def call_task(hook, code_dir, fn, /, *args, **kwargs):
     """Call task code; any exception becomes a TaskCrash naming the hook and the task's line."""
     try:
         return fn(*args, **kwargs)
