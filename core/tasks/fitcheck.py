@@ -7,7 +7,6 @@ task's live output, and the report says what passed or which rule failed.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import time
@@ -18,6 +17,7 @@ from typing import Protocol
 from .. import workspace
 from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError
 from ..joblog import JobLog
+from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.subprocess_runner import SubprocessRunner
 from ..runtime import contract
@@ -49,6 +49,8 @@ class FitCheckOptions:
     timeout: float | None = None
     memory: int | None = None
     env: str | None = None
+    docker: str | None = None
+    network: bool = False
     home: Path | None = None
 
 
@@ -204,7 +206,6 @@ class FitCheck:
                 raise UsageError(f"--input {self.opts.input} does not exist.")
             scratch = workspace.scratch_dir(self.root, "fit")
             self.log.line(f"fit check of {code_dir} on {input_path}")
-            self.worker = SubprocessRunner().start(WorkerSpec(on_output=self._output, writable=[scratch]))
             self._run(code_dir, input_path, scratch)
         except TaskbenchError as exc:
             self._fail(exc.exit_code, exc.message, exc.details)
@@ -231,6 +232,42 @@ class FitCheck:
             self.log.line(f"finished with exit code {self.report.exit_code} in {self.report.seconds:.2f} s")
             self.log.close()
         return self.report
+
+    def _env_log(self, line: str) -> None:
+        self._step("env", "info", line)
+
+    def _start_worker(self, code_dir: Path, input_path: Path, scratch: Path, output_dir: Path, meta: TaskMetadata):
+        """Pick the environment (with the task's requirements on top) and start a worker in it."""
+        opts = self.opts
+        requirements_file = code_dir / contract.REQUIREMENTS_FILE
+        requirements = requirements_file.read_text(errors="replace") if requirements_file.is_file() else ""
+        self._step("env", "start", "preparing the environment")
+        try:
+            resolved = resolve_environment(opts.env, opts.docker, self._env_log)
+            resolved = with_requirements(resolved, requirements, self.root, self._env_log)
+        except TaskbenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Docker and pip errors become one sentence
+            self.log.exception("environment preparation failed")
+            message = getattr(exc, "message", None) or str(exc).strip().splitlines()[0]
+            raise TaskbenchError(
+                f"the environment could not be prepared: {message}", details=getattr(exc, "log_tail", None)
+            ) from None
+        status = "ok" if resolved.kind == "docker" or requirements.strip() else "info"
+        self._step("env", status, resolved.describe())
+        inputs = [p.parent.resolve() for p in (input_path, opts.target_csv, opts.row_weights_csv) if p]
+        spec = WorkerSpec(
+            on_output=self._output,
+            read_only=[code_dir, *inputs],
+            writable=[scratch, output_dir] if opts.output else [scratch],
+            network=bool(meta.network or opts.network),
+            limits=Limits(timeout=opts.timeout, memory=opts.memory),
+        )
+        if resolved.kind == "docker":
+            from ..runners.docker_runner import DockerRunner
+
+            return DockerRunner(resolved.image).start(spec)
+        return SubprocessRunner(resolved.python).start(spec)
 
     def _fail(self, code: int, message: str, details: str | None = None, rule: str | None = None) -> None:
         self.report.exit_code = code
@@ -285,6 +322,7 @@ class FitCheck:
         work_dir = scratch / "work"
         work_dir.mkdir()
 
+        self.worker = self._start_worker(code_dir, input_path, scratch, output_dir, meta)
         ready = self.worker.wait_ready()
         self._step("worker", "info", f"worker pid {ready.get('pid')}, Python {ready.get('python')}, pandas {ready.get('pandas')}")
         self._step("data", "start", f"reading {input_path.name}")
@@ -366,4 +404,4 @@ def run_fit_check(options: FitCheckOptions, listener: FitCheckListener) -> FitCh
     return FitCheck(options, listener).run()
 
 
-__all__ = ["FitCheckOptions", "FitCheckReport", "FitCheckListener", "run_fit_check", "parse_size", "os"]
+__all__ = ["FitCheckOptions", "FitCheckReport", "FitCheckListener", "run_fit_check", "parse_size"]

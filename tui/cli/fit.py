@@ -111,8 +111,9 @@ def fit(
     check_missing: Annotated[bool, typer.Option("--check-missing", help="Also score with each column blanked in turn.")] = False,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Time limit in seconds for each step.", min=0.1)] = None,
     memory: Annotated[Optional[str], typer.Option("--memory", help="Memory limit for each step, e.g. 512m or 2g.")] = None,
-    env: Annotated[Optional[str], typer.Option("--env", help="Environment to run in (default python-local).")] = None,
+    env: Annotated[Optional[str], typer.Option("--env", help="Environment to run in: python-local (default), python-sklearn (Docker) or a registered one.")] = None,
     docker: Annotated[Optional[str], typer.Option("--docker", help="Run in Docker: a folder with a Dockerfile, or an image.")] = None,
+    network: Annotated[bool, typer.Option("--network", help="Allow network access in Docker (off unless the task asks).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what the engine does, step by step.")] = False,
 ) -> None:
     from core.errors import UsageError
@@ -120,11 +121,6 @@ def fit(
 
     console = Console(highlight=False)
     try:
-        if docker or (env and env != "python-local"):
-            raise UsageError(
-                "only the python-local environment runs tasks in this version; drop --docker/--env "
-                "(Docker environments arrive with the environment registry)."
-            )
         labels = list(class_labels or [])
         if class_labels_file:
             try:
@@ -155,6 +151,8 @@ def fit(
             timeout=timeout,
             memory=parse_size(memory) if memory else None,
             env=env,
+            docker=docker,
+            network=network,
             home=(ctx.obj or {}).get("home"),
         )
     except UsageError as exc:

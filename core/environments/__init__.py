@@ -1,0 +1,26 @@
+"""Environments a task runs in: the built-in ones shipped here, custom ones from a Dockerfile folder.
+
+Only names and folders live at this level, so importing it never loads the Docker SDK.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BUILTIN_DIR = Path(__file__).resolve().parent
+
+PYTHON_LOCAL = "python-local"
+PYTHON_SKLEARN = "python-sklearn"
+
+# Built-in Docker environments: name -> folder holding its Dockerfile (the build context).
+BUILTIN_DOCKER_ENVIRONMENTS: dict[str, Path] = {
+    PYTHON_SKLEARN: BUILTIN_DIR / PYTHON_SKLEARN,
+}
+
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+CA_BUNDLE_NAME = "taskbench-ca.crt"
+
+
+def builtin_context(name: str) -> Path:
+    """The build context folder of the built-in Docker environment `name`; KeyError when there is none."""
+    return BUILTIN_DOCKER_ENVIRONMENTS[name]

@@ -1,0 +1,115 @@
+"""Turn `--env NAME` / `--docker DIR_OR_IMAGE` and a task's requirements into a runner.
+
+Docker images are built on first use and tagged by the content of their folder,
+so an unchanged environment is never rebuilt; requirements are layered on top
+(a cached venv locally, an image layer in Docker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import UsageError
+
+BUILTIN_DIR = Path(__file__).resolve().parent
+LOCAL = "python-local"
+SKLEARN = "python-sklearn"
+
+
+@dataclass
+class ResolvedEnvironment:
+    """Where a worker runs: the local Python (`python`) or a Docker image (`image`)."""
+
+    name: str
+    kind: str  # "local" or "docker"
+    python: str | None = None
+    image: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.name} (Python {self.python})" if self.kind == "local" else f"{self.name} (image {self.image})"
+
+
+def folder_digest(folder: Path, extra: str = "") -> str:
+    """sha256 over a folder's relative paths and bytes (and `extra`), for content-addressed tags."""
+    h = hashlib.sha256(extra.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def image_for_folder(folder: Path, name: str, on_log: Callable[[str], None]) -> str:
+    """Build (or reuse) the image of a folder holding a Dockerfile; returns its tag."""
+    from .docker_build import build_image, image_exists
+
+    if not (folder / "Dockerfile").is_file():
+        raise UsageError(f"{folder} has no Dockerfile, so it cannot define an environment.")
+    base = os.environ.get("TASKBENCH_BASE_IMAGE", "")
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.lower()).strip("-") or "env"
+    tag = f"taskbench-env-{slug}:{folder_digest(folder, base)[:12]}"
+    if image_exists(tag):
+        on_log(f"environment image {tag} is up to date")
+        return tag
+    on_log(f"building environment image {tag} from {folder}")
+    build_image(folder, tag, on_log=on_log)
+    return tag
+
+
+def docker_ready() -> None:
+    """Raise a usage error with the reason when no Docker engine answers."""
+    from .docker_build import docker_status
+
+    ok, reason = docker_status()
+    if not ok:
+        raise UsageError(f"{reason}; start Docker or run with --env {LOCAL}.")
+
+
+def resolve_environment(
+    env: str | None, docker: str | None, on_log: Callable[[str], None]
+) -> ResolvedEnvironment:
+    """The environment named by the command line (default python-local)."""
+    if env and docker:
+        raise UsageError("give --env or --docker, not both.")
+    if docker:
+        docker_ready()
+        path = Path(docker).expanduser()
+        if path.is_dir():
+            return ResolvedEnvironment(path.name, "docker", image=image_for_folder(path.resolve(), path.name, on_log))
+        from .docker_build import image_exists
+
+        if not image_exists(docker):
+            raise UsageError(f"--docker {docker} is neither a folder with a Dockerfile nor a local image.")
+        return ResolvedEnvironment(docker, "docker", image=docker)
+    if env in (None, LOCAL):
+        return ResolvedEnvironment(LOCAL, "local", python=sys.executable)
+    if env == SKLEARN:
+        docker_ready()
+        return ResolvedEnvironment(SKLEARN, "docker", image=image_for_folder(BUILTIN_DIR / SKLEARN, SKLEARN, on_log))
+    return resolve_registered(env, on_log)
+
+
+def resolve_registered(env: str, on_log: Callable[[str], None]) -> ResolvedEnvironment:
+    """A custom environment from the workspace registry (NAME or NAME@N)."""
+    raise UsageError(f"environment {env!r} is not known; built-in environments are {LOCAL} and {SKLEARN}.")
+
+
+def with_requirements(
+    resolved: ResolvedEnvironment, requirements: str, root: Path, on_log: Callable[[str], None]
+) -> ResolvedEnvironment:
+    """The same environment with the task's requirements installed on top (cached per content)."""
+    from .venvs import normalized_requirements, requirements_python
+
+    if not normalized_requirements(requirements):
+        return resolved
+    if resolved.kind == "local":
+        python = requirements_python(root, requirements, on_log, base_python=resolved.python)
+        return ResolvedEnvironment(resolved.name, "local", python=python)
+    from .docker_build import requirements_image
+
+    image = requirements_image(resolved.image, normalized_requirements(requirements), on_log=on_log)
+    return ResolvedEnvironment(resolved.name, "docker", image=image)

@@ -1,0 +1,225 @@
+"""Files the database points to, written so a crash never leaves a half file behind a row.
+
+Everything is first written under a temporary name in the folder it ends up in
+(`.tmp-<pid>-<host>-<token>-…`) and then renamed into place, which is atomic on
+one file system. Temporary names carry the writer's pid and host, so the next
+open can remove those whose writer is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import socket
+import stat
+from pathlib import Path
+from typing import Iterator
+
+from .processes import pid_alive
+from .records import FileEntry
+
+TEMP_PREFIX = ".tmp-"
+SKIPPED_DIRS = frozenset({"__pycache__", ".git"})
+SKIPPED_SUFFIXES = (".pyc",)
+_CHUNK = 1 << 20
+
+_TEMP_NAME = re.compile(r"^\.tmp-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-")
+
+
+def host_tag() -> str:
+    """Eight hex digits naming this host, so a cleaner never judges another host's pids."""
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def temp_path(folder: Path, name: str = "") -> Path:
+    """A fresh temporary name inside `folder` (not created)."""
+    return Path(folder) / f"{TEMP_PREFIX}{os.getpid()}-{host_tag()}-{secrets.token_hex(6)}-{name}"
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write `data` to `path` through a temporary file and a rename: readers see all or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path.parent, path.name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if fsync:
+        fsync_dir(path.parent)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def create_empty(path: Path, *, truncate: bool = False) -> None:
+    """Create `path` as an empty file (a log about to grow); `truncate` empties one left by a crash."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0), 0o666)
+    os.close(fd)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def skipped(name: str, is_dir: bool) -> bool:
+    """Caches and version-control folders are not part of a snapshot."""
+    if is_dir:
+        return name in SKIPPED_DIRS
+    return name.endswith(SKIPPED_SUFFIXES)
+
+
+def walk_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(relative path with '/', absolute path) of every regular file under `folder`, sorted, caches skipped."""
+    folder = Path(folder)
+    found: list[tuple[str, Path]] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not skipped(d, True))
+        for name in files:
+            if skipped(name, False):
+                continue
+            path = Path(root) / name
+            try:
+                if not stat.S_ISREG(path.stat().st_mode):
+                    continue
+            except OSError:
+                continue  # a dangling symlink
+            found.append((path.relative_to(folder).as_posix(), path))
+    found.sort(key=lambda item: item[0])
+    return iter(found)
+
+
+def tree_digest(folder: Path) -> tuple[str, tuple[FileEntry, ...]]:
+    """The content address of a folder: sha256 over sorted relative paths and file bytes; and its files."""
+    total = hashlib.sha256()
+    entries = []
+    for rel, path in walk_files(folder):
+        one = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                one.update(chunk)
+                size += len(chunk)
+        digest = one.hexdigest()
+        total.update(rel.encode("utf-8") + b"\0" + digest.encode() + b"\n")
+        entries.append(FileEntry(rel, size, digest))
+    return total.hexdigest(), tuple(entries)
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    shutil.copyfile(src, dst)
+    if os.stat(src).st_mode & stat.S_IXUSR:
+        os.chmod(dst, os.stat(dst).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _copy_into(source: Path, target: Path, *, fsync: bool) -> None:
+    """Copy every snapshot file of `source` into the existing empty folder `target`."""
+    for rel, path in walk_files(source):
+        dst = target / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _copy_file(path, dst)
+        if fsync:
+            with open(dst, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _make_temp_dir(parent: Path, name: str = "") -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = temp_path(parent, name)
+        try:
+            os.mkdir(path)  # mode 0o777 minus umask, so other users of the workspace can read it
+            return path
+        except FileExistsError:
+            continue
+
+
+def snapshot_folder(source: Path, parent: Path, *, fsync: bool = True) -> tuple[str, tuple[FileEntry, ...], Path]:
+    """Copy `source` into `parent/<sha256>` (content-addressed) and return (sha256, files, folder).
+
+    The copy is hashed (not the source, which may change meanwhile) and renamed
+    into place; when that folder already exists the copy is dropped.
+    """
+    tmp = _make_temp_dir(Path(parent), "snapshot")
+    try:
+        _copy_into(Path(source), tmp, fsync=fsync)
+        sha, files = tree_digest(tmp)
+        final = Path(parent) / sha
+        if final.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            return sha, files, final
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process stored the same content first
+        else:
+            if fsync:
+                fsync_dir(Path(parent))
+        return sha, files, final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def copy_tree_to(source: Path, target: Path) -> int:
+    """Copy a snapshot to `target` (absent or empty), all at once via a rename; returns the file count."""
+    target = Path(target).expanduser().absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _make_temp_dir(target.parent, target.name)
+    try:
+        _copy_into(Path(source), tmp, fsync=False)
+        count = sum(1 for _ in walk_files(tmp))
+        if target.is_dir():
+            target.rmdir()  # empty, as the caller checked; rename cannot replace a folder on every system
+        os.rename(tmp, target)
+        return count
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def clean_orphan_temps(folders: list[Path]) -> list[Path]:
+    """Remove temporary files and folders whose writer (a process on this host) is gone; returns them."""
+    here = host_tag()
+    removed = []
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            match = _TEMP_NAME.match(entry.name)
+            if not match or match["host"] != here or pid_alive(int(match["pid"])):
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -1,0 +1,144 @@
+"""The workspace database's schema: ordered migrations, applied on open, numbered by `PRAGMA user_version`.
+
+A migration is never edited once released; a change to the schema is a new
+migration appended to MIGRATIONS (and an updated snapshot in tests/unit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from ..errors import EXIT_USAGE, TaskbenchError
+
+DB_FILENAME = "taskbench.db"
+
+Step = Union[str, Callable]  # an SQL statement, or a function taking the sqlite3 connection
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: its number (1, 2, …), what it does in a phrase, and its statements."""
+
+    version: int
+    description: str
+    steps: tuple[Step, ...]
+
+
+_STATES = "'queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'"
+
+INITIAL = Migration(
+    1,
+    "tasks, environments and jobs",
+    (
+        """
+        CREATE TABLE tasks (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            created_by  TEXT NOT NULL,
+            created_at  TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE task_versions (
+            id             INTEGER PRIMARY KEY,
+            task_id        INTEGER NOT NULL REFERENCES tasks(id),
+            version        INTEGER NOT NULL CHECK (version >= 1),
+            sha256         TEXT NOT NULL,
+            snapshot_path  TEXT NOT NULL,
+            files          TEXT NOT NULL,
+            target_type    TEXT,
+            kind           TEXT CHECK (kind IN ('transform', 'estimator')),
+            env_name       TEXT,
+            metadata       TEXT NOT NULL,
+            created_by     TEXT NOT NULL,
+            created_at     TEXT NOT NULL,
+            UNIQUE (task_id, version)
+        )
+        """,
+        "CREATE UNIQUE INDEX task_versions_content ON task_versions (task_id, sha256, ifnull(env_name, ''))",
+        """
+        CREATE TABLE jobs (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind         TEXT NOT NULL,
+            title        TEXT NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN (%s)),
+            created_by   TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            started_at   TEXT,
+            finished_at  TEXT,
+            pid          INTEGER,
+            pid_start    TEXT,
+            host         TEXT,
+            exit_code    INTEGER,
+            message      TEXT,
+            subject      TEXT NOT NULL DEFAULT '{}',
+            log_path     TEXT
+        )
+        """
+        % _STATES,
+        "CREATE INDEX jobs_state ON jobs (state)",
+        """
+        CREATE TABLE environments (
+            id           INTEGER PRIMARY KEY,
+            name         TEXT NOT NULL UNIQUE,
+            kind         TEXT NOT NULL CHECK (kind IN ('local', 'docker')),
+            builtin      INTEGER NOT NULL DEFAULT 0 CHECK (builtin IN (0, 1)),
+            description  TEXT NOT NULL DEFAULT '',
+            created_by   TEXT NOT NULL,
+            created_at   TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE environment_versions (
+            id              INTEGER PRIMARY KEY,
+            environment_id  INTEGER NOT NULL REFERENCES environments(id),
+            version         INTEGER NOT NULL CHECK (version >= 1),
+            sha256          TEXT NOT NULL,
+            snapshot_path   TEXT NOT NULL,
+            files           TEXT NOT NULL,
+            status          TEXT NOT NULL DEFAULT 'unbuilt'
+                            CHECK (status IN ('unbuilt', 'building', 'built', 'failed')),
+            image_id        TEXT,
+            built_at        TEXT,
+            build_job_id    INTEGER REFERENCES jobs(id),
+            created_by      TEXT NOT NULL,
+            created_at      TEXT NOT NULL,
+            UNIQUE (environment_id, version),
+            UNIQUE (environment_id, sha256)
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL,)
+
+# Every column that holds a path (relative to the workspace) to a file or folder that must exist.
+FILE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("task_versions", "snapshot_path"),
+    ("environment_versions", "snapshot_path"),
+    ("jobs", "log_path"),
+)
+
+
+def latest_version(migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """The schema version this code writes: the number of the last migration."""
+    return migrations[-1].version if migrations else 0
+
+
+class SchemaTooNew(TaskbenchError):
+    """The workspace was written by a newer taskbench whose schema this code does not know."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, found: int, known: int):
+        super().__init__(
+            f"this workspace was written by a newer taskbench (schema {found}, this one knows {known}); "
+            "upgrade taskbench"
+        )
+        self.found = found
+        self.known = known
+
+
+class MigrationFailed(TaskbenchError):
+    """A migration raised; the database is left at the version before it (the transaction rolled back)."""
