@@ -97,6 +97,34 @@ taskbench_docker_stop() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
+# Like Debian's official slim images: no documentation, manuals or translations, now or
+# in packages installed later, and no apt caches.
+_tb_slim_rootfs() {
+    local rootfs=$1
+    mkdir -p "$rootfs/etc/dpkg/dpkg.cfg.d"
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/taskbench-slim" <<'SLIM'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+SLIM
+    cat >"$rootfs/etc/apt/apt.conf.d/taskbench-slim" <<'SLIM'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+SLIM
+    find "$rootfs/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete 2>/dev/null
+    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null
+    rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/* \
+        "$rootfs"/usr/share/lintian/* "$rootfs"/var/cache/apt/archives/*.deb \
+        "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
+    return 0
+}
+
 _tb_base_image() {
     local t0 rootfs mirror
     t0=$(_tb_now)
@@ -113,7 +141,7 @@ _tb_base_image() {
         _tb_fail "debootstrap from $mirror failed (log: $TASKBENCH_CI_DIR/debootstrap.log)"
         return 1
     fi
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    _tb_slim_rootfs "$rootfs"
     if ! tar -C "$rootfs" -c . | docker import \
             --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
             - "$TASKBENCH_BASE_TAG" >/dev/null; then

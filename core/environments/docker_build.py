@@ -28,6 +28,7 @@ DEFAULT_ENGINE_URL = "unix:///var/run/docker.sock"
 LOG_TAIL_LINES = 40
 
 _STEP = re.compile(r"^Step (\d+/\d+) : (.*)$")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 # Installs a task's requirements.txt over an environment image. The CA file is always in
 # the context (empty without a bundle); python is the environment's own, venv or not.
@@ -209,7 +210,7 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
     deadline = time.monotonic() + timeout if timeout else None
 
     def emit(text: str) -> None:
-        line = text.split("\r")[-1].rstrip()  # keep only the last state of a progress bar
+        line = _ANSI.sub("", text.split("\r")[-1]).rstrip()  # last state of a progress bar, no colours
         if not line:
             return
         match = _STEP.match(line)

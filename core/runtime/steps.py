@@ -176,6 +176,7 @@ class Scorer:
             self.kwargs["negative_class_label"] = class_labels[0]
             self.kwargs["positive_class_label"] = class_labels[1]
         self.hook, self.fn = self._pick_hook()
+        self.output_requirements = req.get("schema", {}).get("output_requirements") or []
 
     def _pick_hook(self):
         task, tt = self.task, self.target_type
@@ -216,7 +217,10 @@ class Scorer:
             X = _preprocess(task, X, self.model, tt)
             out = call_task(self.hook, task.code_dir, self.fn, X, self.model, **accepted_kwargs(self.fn, self.kwargs))
         if tt == contract.TRANSFORM:
-            return check_transform_output(out, self.hook, len(X))
+            out = check_transform_output(out, self.hook, len(X))
+            # Every transform call meets the output schema, as in DRUM (not just the first).
+            check_schema(out, self.output_requirements, f"the output of {self.hook}", input_sparse=is_sparse_frame(X))
+            return out
         return check_predictions(out, self.hook, tt, self.class_labels, len(X))
 
 
@@ -238,8 +242,6 @@ def score_step(dataset, req):
     seconds = time.perf_counter() - started
     result = {"status": "ok", "score_seconds": seconds, "rows": len(full), "hook": scorer.hook}
     if target_type == contract.TRANSFORM:
-        out_reqs = req.get("schema", {}).get("output_requirements") or []
-        check_schema(full, out_reqs, f"the output of {scorer.hook}", input_sparse=is_sparse_frame(X))
         result["output_columns"] = [str(c) for c in full.columns][:200]
         result["output_column_count"] = int(full.shape[1])
         result["output_types"] = sorted(set(column_types(full).values()))
@@ -259,8 +261,17 @@ def score_step(dataset, req):
     result["sample_rows"] = len(positions)
 
     if req.get("check_missing"):
-        result["missing_checked"] = _check_missing(scorer, X, y)
+        if _forbids_missing(req):
+            result["missing_checked"] = []
+            result["missing_skipped"] = "the task's input schema forbids missing values"
+        else:
+            result["missing_checked"] = _check_missing(scorer, X, y)
     return result
+
+
+def _forbids_missing(req):
+    reqs = req.get("schema", {}).get("input_requirements") or []
+    return any(r["field"] == "contains_missing" and r["value"] == "FORBIDDEN" for r in reqs)
 
 
 def _check_missing(scorer, X, y):

@@ -376,7 +376,9 @@ class FitCheck:
         report.score = score
         self._step("score", "ok", f"{score['hook']} on {score['rows']} rows: {_describe_score(score, target_type)}")
         self._step("sample", "ok", f"a sample of {score['sample_rows']} rows scores the same as the full data")
-        if opts.check_missing:
+        if opts.check_missing and score.get("missing_skipped"):
+            self._step("missing", "warn", f"not checked: {score['missing_skipped']}")
+        elif opts.check_missing:
             self._step("missing", "ok", f"scored with each of {len(score['missing_checked'])} columns blanked")
 
 

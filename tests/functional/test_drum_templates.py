@@ -113,12 +113,20 @@ def test_drum_template_passes_fit_check(folder, taskbench, home, tmp_path):
     text = flat(result.output)
     expected = ["Fit check passed", "scores the same as the full data", *phrases]
     if check_missing:
-        expected.append("columns blanked")
+        expected.append("not checked: the task's input schema forbids missing values" if forbids_missing(code_dir) else "columns blanked")
     for phrase in expected:
         assert phrase in text, f"{phrase!r} missing from:\n{result.output}"
     assert tree_digest(code_dir) == code_before
     assert tree_digest(original) == before
     assert leftovers(home) == []
+
+
+def forbids_missing(code_dir):
+    """True when the template's input schema says contains_missing FORBIDDEN (blanking is then skipped)."""
+    from core.tasks.metadata import load_metadata
+
+    reqs = load_metadata(code_dir).type_schema.input_requirements
+    return any(r.field == "contains_missing" and r.value == "FORBIDDEN" for r in reqs)
 
 
 def test_unpatched_np_object_line_fails_naming_file_and_line(taskbench, home, tmp_path):

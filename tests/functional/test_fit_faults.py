@@ -375,3 +375,20 @@ def processes_using(home):
         except OSError:
             continue
     return found
+
+
+def test_output_schema_applies_to_every_transform_call(tmp_path, taskbench, home):
+    """A transform that passes a blanked column through breaks `contains_missing: NEVER` under --check-missing."""
+    meta = """
+    name: passthrough
+    type: training
+    targetType: transform
+    typeSchema:
+      output_requirements:
+        - field: contains_missing
+          condition: EQUALS
+          value: NEVER
+    """
+    files = {"custom.py": TRANSFORM.replace("RESULT", "X"), "model-metadata.yaml": meta}
+    result = run_check(taskbench, home, make_task(tmp_path, files), "--check-missing", target_type="transform")
+    expect(result, 3, "with column 'Id' blanked (--check-missing)", "contains_missing NEVER")

@@ -8,7 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import env as env_command
 from . import fit as fit_command
+from . import jobs as jobs_command
+from . import task as task_command
 
 app = typer.Typer(
     name="taskbench",
@@ -34,6 +37,10 @@ def main(
 
 
 app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
+app.add_typer(task_command.app, name="task")
+app.add_typer(env_command.app, name="env")
+app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
+app.command(name="logs", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)
 
 
 def _expand_multi_value_flags(argv: list[str]) -> list[str]:

@@ -1,0 +1,135 @@
+"""The environment registry (SPEC §3): built-in and custom environments, their versions and build state.
+
+Built-ins appear without being added: `python-local` (the Python taskbench runs
+on) and `python-sklearn` (a Dockerfile shipped in the package, snapshotted as a
+new version whenever the shipped folder changes). Custom environments are
+folders with a Dockerfile, versioned exactly like tasks. Building images is not
+done here; builders record their progress with `set_environment_build`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UsageError
+from ..store import files as store_files
+from ..store.records import BUILD_STATES, Environment, EnvironmentVersion
+from ..store.store import Store
+from .refs import check_name, missing_version, parse_ref, unknown_name
+from .tasks import copy_snapshot
+
+LOCAL = "python-local"
+SKLEARN = "python-sklearn"
+BUILTIN_OWNER = "taskbench"
+BUILTIN_ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+BUILTIN_SKLEARN_DIR = BUILTIN_ENVIRONMENTS_DIR / SKLEARN
+
+BUILTINS = {
+    LOCAL: ("local", "The Python taskbench runs on; no Docker needed."),
+    SKLEARN: ("docker", "Python, pandas, scikit-learn, pyarrow and joblib, from the Dockerfile shipped with taskbench."),
+}
+
+
+def ensure_builtin_environments(store: Store) -> None:
+    """Make the built-in rows exist, and snapshot the shipped python-sklearn folder when it changed."""
+    if any(store.environment(name) is None for name in BUILTINS):
+        for name, (kind, description) in BUILTINS.items():
+            store.ensure_environment(name, kind, builtin=True, description=description, created_by=BUILTIN_OWNER)
+    if not (BUILTIN_SKLEARN_DIR / "Dockerfile").is_file():
+        return
+    sha, _ = store_files.tree_digest(BUILTIN_SKLEARN_DIR)
+    if any(v.sha256 == sha for v in store.environment_versions(SKLEARN)):
+        return
+    sha, files, snapshot = store_files.snapshot_folder(BUILTIN_SKLEARN_DIR, store.objects_dir("environments"))
+    store.add_environment_version(
+        SKLEARN, sha256=sha, snapshot=snapshot, files=files, builtin=True, created_by=BUILTIN_OWNER
+    )
+
+
+def add_environment(store: Store, folder: str | Path, name: str | None = None) -> tuple[EnvironmentVersion, bool]:
+    """Register a folder holding a Dockerfile as version N+1 of environment `name` (default: the folder's name).
+
+    Returns (the version, True), or (the existing version with this content, False).
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; give the environment folder that holds a Dockerfile.")
+    if not (folder / "Dockerfile").is_file():
+        raise UsageError(f"{folder} has no Dockerfile; an environment folder needs one at its top.")
+    if name:
+        check_name(name, "environment")
+    else:
+        name = check_name(folder.resolve().name, "environment", hint=" (it is the folder's name; give --name)")
+    if name in BUILTINS:
+        raise UsageError(f"{name} is a built-in environment; add yours under another name.")
+    ensure_builtin_environments(store)
+    sha, files, snapshot = store_files.snapshot_folder(folder, store.objects_dir("environments"))
+    return store.add_environment_version(name, sha256=sha, snapshot=snapshot, files=files)
+
+
+def list_environments(store: Store) -> list[Environment]:
+    """Built-ins first, then custom environments by name."""
+    ensure_builtin_environments(store)
+    return store.list_environments()
+
+
+def get_environment(store: Store, name: str) -> Environment:
+    ensure_builtin_environments(store)
+    name, _ = parse_ref(name, "environment")
+    found = store.environment(name)
+    if found is None:
+        known = [env.name for env in store.list_environments()]
+        raise unknown_name("environment", name, known, "taskbench env list")
+    return found
+
+
+def environment_exists(store: Store, ref: str) -> bool:
+    """True when `ref` ('name' or 'name@N') names a registered environment (or version)."""
+    try:
+        name, version = parse_ref(ref, "environment")
+        get_environment(store, name)
+        if version is not None:
+            get_environment_version(store, ref)
+    except UsageError:
+        return False
+    return True
+
+
+def environment_versions(store: Store, name: str) -> list[EnvironmentVersion]:
+    """Every version of environment `name`, oldest first (none for python-local)."""
+    env = get_environment(store, name)
+    return store.environment_versions(env.name)
+
+
+def get_environment_version(store: Store, ref: str) -> EnvironmentVersion:
+    """The version 'name' (latest) or 'name@N' names; python-local has none, being the running Python."""
+    name, version = parse_ref(ref, "environment")
+    env = get_environment(store, name)
+    if env.kind == "local":
+        raise UsageError(f"{name} is the Python taskbench runs on; it has no Dockerfile or versions.")
+    found = store.environment_version(name, version)
+    if found is not None:
+        return found
+    versions = [v.version for v in store.environment_versions(name)]
+    if not versions:
+        raise UsageError(
+            f"{name} has no Dockerfile in this installation ({BUILTIN_SKLEARN_DIR / 'Dockerfile'} is missing); "
+            "reinstall taskbench."
+        )
+    raise missing_version("environment", name, version, versions)
+
+
+def download_environment(store: Store, ref: str, to_dir: str | Path) -> EnvironmentVersion:
+    """Write an environment version's Dockerfile and files into `to_dir` (absent or empty)."""
+    version = get_environment_version(store, ref)
+    copy_snapshot(version.path, to_dir)
+    return version
+
+
+def set_environment_build(
+    store: Store, env_version_id: int, status: str, image_id: str | None = None, job_id: int | None = None
+) -> EnvironmentVersion:
+    """Record a build's progress for one environment version: unbuilt, building, built (with image id) or failed."""
+    if status not in BUILD_STATES:
+        raise UsageError(f"build status {status!r} is not one of {', '.join(BUILD_STATES)}.")
+    return store.set_environment_build(env_version_id, status, image_id=image_id, job_id=job_id)

@@ -1,0 +1,152 @@
+"""Jobs (SPEC §1, §6): one row per unit of execution, with its state, owning process and one log file.
+
+A job is owned by the engine process that will finish it (the pid given to
+`create_job`/`start_job`, by default the caller). When that process is gone, or
+its pid now belongs to a process started later, the next `Store.open` marks the
+job `interrupted`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from ..errors import TaskbenchError, UsageError
+from ..joblog import JobLog
+from ..store.records import ACTIVE_JOB_STATES, FINAL_JOB_STATES, JOB_STATES, Job
+from ..store.store import Store
+
+FOLLOW_POLL_SECONDS = 0.2
+_READ_CHUNK = 1 << 16
+_ORPHAN_CHECK_SECONDS = 2.0
+
+
+def create_job(store: Store, kind: str, title: str, subject: dict | None = None) -> Job:
+    """A new queued job owned by this process, with its (empty) log file `logs/job-<id>.log`."""
+    return store.create_job(kind, title, subject)
+
+
+def start_job(store: Store, job_id: int, pid: int | None = None) -> Job:
+    """Mark a queued job running; `pid` is the engine process that will finish it (default: this one)."""
+    return store.start_job(job_id, pid)
+
+
+def finish_job(
+    store: Store, job_id: int, state: str, exit_code: int | None = None, message: str | None = None
+) -> Job:
+    """End a job as succeeded, failed, cancelled or interrupted; the first ending wins."""
+    if state not in FINAL_JOB_STATES:
+        raise UsageError(f"a job ends as one of {', '.join(FINAL_JOB_STATES)}, not {state!r}.")
+    return store.finish_job(job_id, state, exit_code=exit_code, message=message)
+
+
+def get_job(store: Store, job_id: int | str) -> Job:
+    job = store.job(parse_job_id(job_id))
+    if job is None:
+        raise UsageError(f"there is no job {job_id}; `taskbench jobs` lists them.")
+    return job
+
+
+def list_jobs(store: Store, limit: int | None = 50, state: str | None = None) -> list[Job]:
+    """Jobs, newest first; `state` keeps only those in that state."""
+    if state is not None and state not in JOB_STATES:
+        raise UsageError(f"job state {state!r} is not one of {', '.join(JOB_STATES)}.")
+    if limit is not None and limit < 1:
+        raise UsageError(f"the limit must be at least 1, not {limit}.")
+    return store.list_jobs(limit=limit, state=state)
+
+
+def mark_interrupted(store: Store, job_ids: list[int] | None = None) -> list[int]:
+    """Mark queued or running jobs whose engine process is gone as interrupted; returns their ids."""
+    return store.mark_interrupted(job_ids)
+
+
+def parse_job_id(text: int | str) -> int:
+    """Accept 42, '42', '#42' and 'job-42'."""
+    if isinstance(text, int):
+        return text
+    raw = str(text).strip().lstrip("#")
+    if raw.startswith("job-"):
+        raw = raw[4:]
+    if not raw.isdigit():
+        raise UsageError(f"{text!r} is not a job id; give the number `taskbench jobs` shows, such as 42.")
+    return int(raw)
+
+
+def open_log(job: Job) -> JobLog:
+    """The job's log, opened for appending engine lines and task output."""
+    return JobLog(job.log_path)
+
+
+@contextmanager
+def run_job(store: Store, kind: str, title: str, subject: dict | None = None) -> Iterator[tuple[Job, JobLog]]:
+    """Create and start a job owned by this process, yield it with its log, and finish it by how the block ends.
+
+    A normal exit is `succeeded` (unless the block finished the job itself), a
+    TaskbenchError or other exception `failed` with its sentence, Ctrl-C `cancelled`.
+    """
+    job = store.start_job(store.create_job(kind, title, subject).id)
+    log = open_log(job)
+    log.line(f"job {job.id} started: {title} (pid {os.getpid()})")
+    try:
+        yield job, log
+    except KeyboardInterrupt:
+        log.line("cancelled by the user")
+        store.finish_job(job.id, "cancelled", message="cancelled by the user")
+        raise
+    except TaskbenchError as exc:
+        log.line(f"failed: {exc.message}")
+        store.finish_job(job.id, "failed", exit_code=exc.exit_code, message=exc.message)
+        raise
+    except BaseException as exc:
+        log.exception(f"failed: {type(exc).__name__}: {exc}")
+        store.finish_job(job.id, "failed", exit_code=1, message=f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        final = store.finish_job(job.id, "succeeded", exit_code=0)
+        log.line(f"job {job.id} {final.state}")
+    finally:
+        log.close()
+
+
+def read_log(store: Store, job_id: int | str) -> Iterator[bytes]:
+    """The job's log as it is now, in chunks."""
+    job = get_job(store, job_id)
+    with _open_log_for_reading(job) as fh:
+        while chunk := fh.read(_READ_CHUNK):
+            yield chunk
+
+
+def follow_log(store: Store, job_id: int | str, poll: float = FOLLOW_POLL_SECONDS) -> Iterator[bytes]:
+    """The job's log from the start, then each new piece as the file grows, until the job is no longer active.
+
+    While waiting it also checks, every couple of seconds, whether the job's
+    engine process died, so following an orphaned job ends too.
+    """
+    job = get_job(store, job_id)
+    last_check = time.monotonic()
+    with _open_log_for_reading(job) as fh:
+        while True:
+            chunk = fh.read(_READ_CHUNK)
+            if chunk:
+                yield chunk
+                continue
+            if store.job_state(job.id) not in ACTIVE_JOB_STATES:
+                # The writer wrote its last line before it ended the job, so what is left is complete.
+                while chunk := fh.read(_READ_CHUNK):
+                    yield chunk
+                return
+            if time.monotonic() - last_check > _ORPHAN_CHECK_SECONDS:
+                store.mark_interrupted([job.id])
+                last_check = time.monotonic()
+                continue
+            time.sleep(poll)
+
+
+def _open_log_for_reading(job: Job):
+    try:
+        return open(job.log_path, "rb")
+    except (FileNotFoundError, TypeError):
+        raise UsageError(f"job {job.id} has no log file in the workspace.") from None

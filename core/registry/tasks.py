@@ -1,0 +1,209 @@
+"""The task registry: every upload of a task folder is an immutable, content-addressed version (SPEC §1).
+
+Version numbers are allocated by the store inside one write transaction, so
+concurrent uploaders never get the same number or leave a gap; content equal to
+an existing version is reported and not stored again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+from ..errors import UsageError
+from ..runtime.taskcode import find_custom_files
+from ..store import files as store_files
+from ..store.records import Task, TaskVersion
+from ..store.store import Store
+from ..tasks.metadata import MetadataError, TaskMetadata, load_metadata
+from .refs import check_name, missing_version, parse_ref, unknown_name
+
+PLATFORM_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_BINARY_SNIFF = 8192
+
+
+def add_task(
+    store: Store, folder: str | Path, name: str | None = None, env: str | None = None
+) -> tuple[TaskVersion, bool]:
+    """Upload a task folder: returns (its version, True) or (the existing version with this content, False).
+
+    `name` defaults to the metadata's `name`, then the folder's name; `env` to
+    the metadata's `environmentID` when that names a registered environment.
+    """
+    from . import environments
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; give the task folder that holds custom.py.")
+    found = find_custom_files(folder)
+    if not found:
+        raise UsageError(f"{folder} has no custom.py; a task folder needs exactly one.")
+    if len(found) > 1:
+        raise UsageError(f"{folder} has {len(found)} custom.py files ({', '.join(found)}); keep exactly one.")
+    try:
+        metadata = load_metadata(folder)
+    except MetadataError as exc:
+        raise UsageError(str(exc)) from None
+
+    if name:
+        check_name(name, "task")
+    elif metadata.name:
+        name = check_name(metadata.name.strip(), "task", hint=" (it comes from model-metadata.yaml; give --name)")
+    else:
+        name = check_name(folder.resolve().name, "task", hint=" (it is the folder's name; give --name)")
+
+    notes = list(metadata.warnings)
+    if env:
+        environments.get_environment(store, parse_ref(env, "environment")[0])
+        if "@" in env:
+            environments.get_environment_version(store, env)
+    elif metadata.environment_id:
+        env, note = _environment_from_metadata(store, metadata.environment_id)
+        if note:
+            notes.append(note)
+
+    sha, files, snapshot = store_files.snapshot_folder(folder, store.objects_dir("tasks"))
+    summary = metadata_summary(metadata, custom_file=found[0], warnings=notes)
+    return store.add_task_version(
+        name,
+        sha256=sha,
+        snapshot=snapshot,
+        files=files,
+        target_type=metadata.target_type,
+        kind=metadata.kind,
+        env=env,
+        metadata=summary,
+    )
+
+
+def _environment_from_metadata(store: Store, value: str) -> tuple[str | None, str | None]:
+    """The environment `environmentID` names, or None and a note saying why it is ignored (never an error)."""
+    from . import environments
+
+    value = value.strip()
+    if environments.environment_exists(store, value):
+        return value, None
+    if PLATFORM_ID.match(value):
+        return None, f"environmentID {value} is a DataRobot platform id and names no environment here; ignored."
+    return None, f"environmentID '{value}' names no environment here; ignored (the task runs in python-local)."
+
+
+def metadata_summary(metadata: TaskMetadata, *, custom_file: str = "custom.py", warnings: list[str] = ()) -> dict:
+    """What `task show` needs from the metadata, as JSON-ready values."""
+
+    def requirement(req) -> dict:
+        value = list(req.value) if isinstance(req.value, tuple) else req.value
+        return {"field": req.field, "condition": req.condition, "value": value}
+
+    hyperparameters = []
+    for hp in metadata.hyperparameters:
+        entry = {"name": hp.name, "type": hp.type, "default": hp.default}
+        if hp.min is not None or hp.max is not None:
+            entry.update(min=hp.min, max=hp.max)
+        if hp.values:
+            entry["values"] = list(hp.values)
+        if hp.multi:
+            entry["multi"] = hp.multi
+        hyperparameters.append(entry)
+    return {
+        "file": Path(metadata.path).name if metadata.path else None,
+        "custom_file": custom_file,
+        "name": metadata.name,
+        "target_type": metadata.target_type,
+        "environment_id": metadata.environment_id,
+        "network": metadata.network,
+        "hyperparameters": hyperparameters,
+        "type_schema": {
+            "declared": metadata.type_schema.declared,
+            "input_requirements": [requirement(r) for r in metadata.type_schema.input_requirements],
+            "output_requirements": [requirement(r) for r in metadata.type_schema.output_requirements],
+        },
+        "warnings": list(warnings),
+    }
+
+
+def list_tasks(store: Store) -> list[Task]:
+    """Every registered task with its latest version, by name."""
+    return store.list_tasks()
+
+
+def task_versions(store: Store, name: str) -> list[TaskVersion]:
+    """Every version of task `name`, oldest first."""
+    name, version = parse_ref(name, "task")
+    versions = store.task_versions(name)
+    if not versions:
+        raise unknown_name("task", name, store.task_names(), "taskbench task list")
+    return versions
+
+
+def get_task_version(store: Store, ref: str) -> TaskVersion:
+    """The version a reference names: 'name' (the latest) or 'name@3'."""
+    name, version = parse_ref(ref, "task")
+    found = store.task_version(name, version)
+    if found is not None:
+        return found
+    versions = [v.version for v in store.task_versions(name)]
+    if not versions:
+        raise unknown_name("task", name, store.task_names(), "taskbench task list")
+    raise missing_version("task", name, version, versions)
+
+
+def diff_versions(store: Store, a: str, b: str) -> str:
+    """A unified diff of the files that differ between two task versions ('' when their files are equal)."""
+    old, new = get_task_version(store, a), get_task_version(store, b)
+    return diff_snapshots(old.path, old.ref, {f.path: f.sha256 for f in old.files},
+                          new.path, new.ref, {f.path: f.sha256 for f in new.files})
+
+
+def diff_snapshots(
+    old_root: Path, old_label: str, old_files: dict[str, str], new_root: Path, new_label: str, new_files: dict[str, str]
+) -> str:
+    """Unified diffs, file by file in path order; added and removed files diff against /dev/null."""
+    out: list[str] = []
+    for path in sorted(set(old_files) | set(new_files)):
+        if old_files.get(path) == new_files.get(path):
+            continue
+        before = (old_root / path).read_bytes() if path in old_files else b""
+        after = (new_root / path).read_bytes() if path in new_files else b""
+        from_name = f"{old_label}/{path}" if path in old_files else "/dev/null"
+        to_name = f"{new_label}/{path}" if path in new_files else "/dev/null"
+        old_text, new_text = _text(before), _text(after)
+        if old_text is None or new_text is None:
+            out.append(f"Binary files {from_name} and {to_name} differ\n")
+            continue
+        lines = difflib.unified_diff(
+            old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), from_name, to_name
+        )
+        for line in lines:
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _text(data: bytes) -> str | None:
+    """The bytes as text, or None when they look binary (a NUL byte, or not UTF-8)."""
+    if b"\0" in data[:_BINARY_SNIFF]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def download(store: Store, ref: str, to_dir: str | Path) -> TaskVersion:
+    """Write a task version's files into `to_dir` (absent or empty), byte for byte."""
+    version = get_task_version(store, ref)
+    copy_snapshot(version.path, to_dir)
+    return version
+
+
+def copy_snapshot(source: Path, to_dir: str | Path) -> None:
+    """Copy a snapshot into a new or empty folder; refuse one that already holds something."""
+    target = Path(to_dir).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} is a file; give a new or empty folder to download into.")
+    if target.is_dir() and any(target.iterdir()):
+        raise UsageError(f"{target} is not empty; give a new or empty folder to download into.")
+    if not source.is_dir():
+        raise UsageError(f"the snapshot folder {source} is missing from the workspace; it cannot be downloaded.")
+    store_files.copy_tree_to(source, target)

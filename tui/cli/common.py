@@ -1,0 +1,78 @@
+"""What the registry commands share: opening the workspace, one-sentence errors, JSON and table output."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterator
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from core.store import Store
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def fail(message: str, exit_code: int) -> None:
+    """Print one sentence to stderr and exit with `exit_code`."""
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def open_workspace(ctx: typer.Context) -> Iterator["Store"]:
+    """The workspace store for one command; a user's error inside becomes one sentence and its exit code."""
+    import sqlite3
+
+    from core.errors import EXIT_TASK_FAILED, TaskbenchError
+    from core.store import open_store
+
+    home = (ctx.obj or {}).get("home")
+    try:
+        store = open_store(home)
+    except TaskbenchError as exc:
+        fail(exc.message, exc.exit_code)
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot open the workspace {home or '(default)'}: {exc}.", EXIT_TASK_FAILED)
+    try:
+        yield store
+    except TaskbenchError as exc:
+        fail(exc.message, exc.exit_code)
+    except sqlite3.Error as exc:
+        fail(f"the workspace database failed: {exc}.", EXIT_TASK_FAILED)
+    finally:
+        store.close()
+
+
+def print_json(data: object) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def when(stamp: str | None) -> str:
+    """A stored UTC timestamp shown in local time, to the second."""
+    if not stamp:
+        return "-"
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

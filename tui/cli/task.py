@@ -1,0 +1,230 @@
+"""`taskbench task …`: register task folders as versions and look at them (SPEC §1, §11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import console, open_workspace, print_json, size, when
+
+app = typer.Typer(
+    help="Register task folders as versions, list, show, compare and download them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@app.command("add", no_args_is_help=True)
+def add(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="The task folder (holding exactly one custom.py).")],
+    name: Annotated[
+        Optional[str], typer.Option("--name", help="Task name (default: name in model-metadata.yaml, else the folder's).")
+    ] = None,
+    env: Annotated[
+        Optional[str], typer.Option("--env", help="Environment to run in, NAME or NAME@N (default: python-local).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upload a task folder as a new version; identical content makes no new version."""
+    from core.registry.tasks import add_task
+
+    with open_workspace(ctx) as store:
+        version, created = add_task(store, folder, name=name, env=env)
+    if as_json:
+        print_json({"task": version.task, "version": version.version, "created": created, "sha256": version.sha256})
+        return
+    out = console()
+    for warning in version.warnings if created else ():
+        out.print(f"[yellow]warn[/] {escape(warning)}")
+    if created:
+        out.print(
+            f"Added [bold]{escape(version.ref)}[/] ({len(version.files)} files, sha256 {version.sha256[:12]})."
+        )
+    else:
+        out.print(
+            f"{escape(version.ref)} already has this content (sha256 {version.sha256[:12]}); no new version was made."
+        )
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List registered tasks with their latest version."""
+    from core.registry.tasks import list_tasks
+
+    with open_workspace(ctx) as store:
+        tasks = list_tasks(store)
+    if as_json:
+        print_json([task.to_json() for task in tasks])
+        return
+    out = console()
+    if not tasks:
+        out.print("No tasks yet; add one with `taskbench task add FOLDER`.")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("name", "latest", "kind", "target", "environment", "owner", "updated"):
+        table.add_column(column)
+    for task in tasks:
+        latest = task.latest
+        table.add_row(
+            escape(task.name),
+            f"v{latest.version}",
+            latest.kind or "-",
+            latest.target_type or "-",
+            escape(latest.env or "python-local"),
+            escape(task.created_by),
+            when(latest.created_at),
+        )
+    out.print(table)
+
+
+@app.command("versions", no_args_is_help=True)
+def versions(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Task name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """List every version of a task."""
+    from core.registry.tasks import task_versions
+
+    with open_workspace(ctx) as store:
+        found = task_versions(store, name)
+    if as_json:
+        print_json([v.to_json() for v in found])
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("version", "sha256", "files", "target", "environment", "uploaded by", "uploaded"):
+        table.add_column(column)
+    for v in found:
+        table.add_row(
+            str(v.version),
+            v.sha256[:12],
+            str(len(v.files)),
+            v.target_type or "-",
+            escape(v.env or "python-local"),
+            escape(v.created_by),
+            when(v.created_at),
+        )
+    console().print(table)
+
+
+@app.command("show", no_args_is_help=True)
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@N]", help="Task name, optionally pinned to a version.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a task version: files, metadata, schema, hyperparameters and environment."""
+    from core.registry.tasks import get_task_version
+    from core.tasks.metadata import describe_default_schema
+
+    with open_workspace(ctx) as store:
+        version = get_task_version(store, ref)
+        count = len(store.task_versions(version.task))
+    meta = version.metadata
+    schema = meta.get("type_schema", {})
+    default_sentence = None if schema.get("declared") else describe_default_schema(version.target_type)
+    if as_json:
+        data = version.to_json()
+        data["version_count"] = count
+        data["default_schema"] = default_sentence
+        print_json(data)
+        return
+
+    out = console()
+    kind = version.kind or "kind unknown (no targetType in model-metadata.yaml)"
+    if version.target_type and version.target_type != "transform":
+        kind += f" ({version.target_type})"
+    out.print(f"[bold]{escape(version.ref)}[/] · version {version.version} of {count} · {escape(kind)}")
+    out.print(f"  sha256       {version.sha256}")
+    env = version.env or "python-local (default)"
+    out.print(f"  environment  {escape(env)}")
+    out.print(f"  network      {'allowed' if meta.get('network') else 'none'}")
+    out.print(f"  uploaded     {when(version.created_at)} by {escape(version.created_by)}")
+    out.print(f"  metadata     {escape(meta.get('file') or 'none (defaults apply)')}")
+
+    out.print("\n[bold]Files[/]")
+    files = Table(box=None, show_header=False, pad_edge=False)
+    files.add_column(justify="left")
+    files.add_column(justify="right")
+    for entry in version.files:
+        files.add_row("  " + escape(entry.path), size(entry.size))
+    out.print(files)
+
+    out.print("\n[bold]Hyperparameters[/]")
+    hps = meta.get("hyperparameters") or []
+    if not hps:
+        out.print("  none declared")
+    else:
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for column in ("  name", "type", "default", "allowed"):
+            table.add_column(column)
+        for hp in hps:
+            table.add_row("  " + escape(hp["name"]), hp["type"], escape(repr(hp.get("default"))), escape(_allowed(hp)))
+        out.print(table)
+
+    out.print("\n[bold]Schema[/]")
+    if default_sentence:
+        out.print(f"  {escape(default_sentence)}")
+    else:
+        for side, label in (("input_requirements", "input"), ("output_requirements", "output")):
+            reqs = schema.get(side) or []
+            if not reqs:
+                out.print(f"  {label}: no requirements")
+            for req in reqs:
+                value = req["value"]
+                shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+                out.print(f"  {label}: {req['field']} {req['condition']} {escape(shown)}")
+
+    if version.warnings:
+        out.print("\n[bold]Warnings[/]")
+        for warning in version.warnings:
+            out.print(f"  [yellow]warn[/] {escape(warning)}")
+
+
+def _allowed(hp: dict) -> str:
+    if hp.get("values"):
+        return ", ".join(str(v) for v in hp["values"])
+    if "min" in hp or "max" in hp:
+        return f"{hp.get('min')} … {hp.get('max')}"
+    if hp.get("multi"):
+        return "; ".join(f"{kind}: {spec}" for kind, spec in hp["multi"].items())
+    return "-"
+
+
+@app.command("diff", no_args_is_help=True)
+def diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(metavar="NAME@A", help="The older version.")],
+    b: Annotated[str, typer.Argument(metavar="NAME@B", help="The newer version.")],
+) -> None:
+    """Show what changed between two task versions, as a unified diff."""
+    from core.registry.tasks import diff_versions
+
+    with open_workspace(ctx) as store:
+        text = diff_versions(store, a, b)
+    if not text:
+        typer.echo(f"{a} and {b} have the same files.")
+        return
+    typer.echo(text, nl=False)
+
+
+@app.command("download", no_args_is_help=True)
+def download(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@N]", help="Task name, optionally pinned to a version.")],
+    to: Annotated[Path, typer.Option("--to", help="A new or empty folder to write the task's files into.")],
+) -> None:
+    """Write a task version's files into a folder, byte for byte."""
+    from core.registry.tasks import download as download_task
+
+    with open_workspace(ctx) as store:
+        version = download_task(store, ref, to)
+    console().print(f"Wrote {escape(version.ref)} ({len(version.files)} files) to {escape(str(to))}.")
