@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+pytest_plugins = ["tests.docker_support"]
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "sample_tasks" / "data"
 SAMPLES = REPO / "sample_tasks"

@@ -202,6 +202,7 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
     """Run one build through the Engine API and follow its JSON stream until it ends or fails."""
     import docker
     import requests
+    import urllib3
 
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     step: list[str] = []  # [number, instruction] of the step running now
@@ -210,7 +211,7 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
     deadline = time.monotonic() + timeout if timeout else None
 
     def emit(text: str) -> None:
-        line = _ANSI.sub("", text.split("\r")[-1]).rstrip()  # last state of a progress bar, no colours
+        line = _ANSI.sub("", text.rstrip("\r").split("\r")[-1]).rstrip()  # last state of a progress bar, no colours
         if not line:
             return
         match = _STEP.match(line)
@@ -249,9 +250,9 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
         emit(pending)
         pending = ""
         return image_id or api.inspect_image(tag)["Id"]
-    except requests.exceptions.ReadTimeout:
+    except (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError):
         raise failure(f"the build was silent for more than {timeout:g} s and was stopped") from None
-    except requests.exceptions.ConnectionError:
+    except (requests.exceptions.ConnectionError, urllib3.exceptions.ProtocolError):
         raise failure(f"the connection to the Docker engine at {engine_url()} was lost") from None
     except docker.errors.APIError as exc:
         raise failure(f"the Docker engine refused the build: {exc.explanation or exc}") from None
@@ -262,7 +263,7 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
 
 def _failure_message(tag: str, step: list[str], error: str) -> str:
     """One sentence naming the image, the failing step (when known) and the engine's error."""
-    error = error.strip().rstrip(".")
+    error = " ".join(error.split()).rstrip(".")
     if not step:
         return f"Building {tag} failed: {error}."
     number, instruction = step

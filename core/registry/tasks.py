@@ -62,6 +62,8 @@ def add_task(
         env, note = _environment_from_metadata(store, metadata.environment_id)
         if note:
             notes.append(note)
+    if env == environments.LOCAL:
+        env = None  # the default, stored one way so that it never makes a spurious new version
 
     sha, files, snapshot = store_files.snapshot_folder(folder, store.objects_dir("tasks"))
     summary = metadata_summary(metadata, custom_file=found[0], warnings=notes)

@@ -113,7 +113,10 @@ class Store:
             for migration in self._migrations[found:]:
                 try:
                     for step in migration.steps:
-                        step(conn) if callable(step) else conn.execute(step)
+                        if callable(step):
+                            step(conn)
+                        else:
+                            conn.execute(step)
                 except sqlite3.Error as exc:
                     raise MigrationFailed(
                         f"upgrading the workspace database to schema {migration.version} "

@@ -39,10 +39,12 @@ def write_context(folder: Path, dockerfile: str, **files: str) -> Path:
 
 
 def unique_tag(name: str) -> str:
+    """A fresh image tag, so concurrent or repeated runs never share a test image."""
     return f"taskbench-test-{name}:{uuid.uuid4().hex[:10]}"
 
 
 def build_scratch_folders() -> set[str]:
+    """The temporary build-context copies that exist now."""
     return {p.name for p in Path(tempfile.gettempdir()).glob("taskbench-build-*")}
 
 
@@ -145,8 +147,7 @@ def test_failing_step_raises_build_error_naming_it(tmp_path, docker_client, imag
         f"""
         ARG BASE_IMAGE=debian:bookworm-slim
         FROM ${{BASE_IMAGE}}
-        RUN echo getting ready
-        RUN false && echo {marker}
+        RUN echo getting {marker} ready && false
         """,
     )
     tag = unique_tag("broken")
@@ -158,10 +159,10 @@ def test_failing_step_raises_build_error_naming_it(tmp_path, docker_client, imag
         build_image(context, tag, on_log=lines.append)
 
     message = caught.value.message
-    assert message.startswith(f"Building {tag} failed at step 4/4 (RUN false && echo {marker}):"), message
+    assert message.startswith(f"Building {tag} failed at step 3/3 (RUN echo getting {marker} ready && false):"), message
     assert "returned a non-zero code: 1" in message and message.count("\n") == 0
-    assert f"Step 4/4 : RUN false && echo {marker}" in caught.value.log_tail
-    assert "getting ready" in lines, "log lines are streamed to on_log"
+    assert f"Step 3/3 : RUN echo getting {marker} ready && false" in caught.value.log_tail
+    assert f"getting {marker} ready" in lines, "the step's own output is streamed to on_log"
     assert not image_exists(tag)
     assert build_scratch_folders() == scratch_before
     leftover = [c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"]["Cmd"] or [])]
@@ -189,7 +190,7 @@ def test_requirements_are_installed_once_then_reused(python_sklearn_image, docke
 
 
 def test_requirement_that_cannot_be_installed_fails_with_pips_message(python_sklearn_image, images):
-    requirements = f"taskbench-no-such-package-{uuid.uuid4().hex[:8]}==1.0\n"
+    requirements = "taskbench-no-such-package-for-tests==1.0\n"
     with pytest.raises(BuildError) as caught:
         images.append(requirements_image(python_sklearn_image, requirements, on_log=lambda line: None))
     assert "failed at step" in caught.value.message

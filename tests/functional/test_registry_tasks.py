@@ -218,6 +218,10 @@ def test_env_option_must_name_an_environment(taskbench, pipeline):
     assert json.loads(taskbench("task", "show", "dockered", "--json").stdout)["env"] == "python-sklearn"
     # The same files with another environment are a new version.
     assert "Added dockered@2" in taskbench("task", "add", pipeline, "--name", "dockered").output
+    # python-local is the default, so naming it is the same version.
+    assert "dockered@2 already has this content" in taskbench(
+        "task", "add", pipeline, "--name", "dockered", "--env", "python-local"
+    ).output
 
 
 def test_created_by_is_the_taskbench_user(monkeypatch, store, pipeline):

@@ -1,0 +1,204 @@
+"""The fit check in Docker: sample tasks in python-sklearn, custom images, network, requirements, limits.
+
+These tests skip with a reason where no Docker engine answers, and fail instead
+when TASKBENCH_REQUIRE_DOCKER=1 (CI).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+
+import pytest
+
+from tests.conftest import DATA, REPO, SAMPLES, leftovers, make_task, tree_digest
+from tests.docker_support import PYTHON_SKLEARN_TEST_TAG, require_docker
+from tests.functional.test_sample_tasks import EXPECTED, readme_commands
+
+JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+TEMPLATES = REPO / "tests" / "fixtures" / "drum_templates"
+
+
+@pytest.fixture(autouse=True)
+def docker_only(docker_engine):
+    """Every test here needs an engine, and none may leave a worker container behind."""
+    yield
+    import docker
+
+    client = docker.from_env()
+    left = client.containers.list(all=True, filters={"label": "taskbench=worker"})
+    client.close()
+    assert left == [], f"worker containers left behind: {[c.name for c in left]}"
+
+
+def flat(result):
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("folder", sorted(EXPECTED))
+def test_sample_task_passes_in_python_sklearn_container(folder, taskbench, home, monkeypatch):
+    monkeypatch.chdir(REPO)
+    before = tree_digest(SAMPLES / folder)
+    result = taskbench(*readme_commands()[folder], "--env", "python-sklearn")
+    assert result.exit_code == 0, result.output
+    text = flat(result)
+    phrases, _ = EXPECTED[folder]
+    assert "python-sklearn (image taskbench-env-python-sklearn:" in text
+    for phrase in ["Fit check passed", "scores the same as the full data", *phrases]:
+        assert phrase in text, f"{phrase!r} missing from:\n{result.output}"
+    assert tree_digest(SAMPLES / folder) == before
+    assert leftovers(home) == []
+
+
+REGRESSION_TASK = '''
+import pickle
+import pandas as pd
+
+
+def fit(X, y, output_dir, **kwargs):
+    BODY
+    pickle.dump(float(y.mean()), open(f"{output_dir}/mean.pkl", "wb"))
+
+
+def predict(X, model, **kwargs):
+    return pd.DataFrame({"Predictions": [model] * len(X)})
+'''
+
+
+def regression_task(tmp_path, body, **extra):
+    return make_task(tmp_path, {"custom.py": REGRESSION_TASK.replace("BODY", body), **extra})
+
+
+def fit_args(task, *more):
+    return ["fit", "--code-dir", task, "--input", JUNIORS, "--target-type", "regression", "--target", "Grade 2014", *more]
+
+
+def test_custom_environment_from_a_dockerfile_runs_a_task(tmp_path, taskbench, home, python_sklearn_image):
+    env_dir = tmp_path / "my-env"
+    env_dir.mkdir()
+    (env_dir / "Dockerfile").write_text(
+        f"FROM {python_sklearn_image}\nCOPY greeting.txt /opt/greeting.txt\n"
+    )
+    (env_dir / "greeting.txt").write_text("hello from my environment\n")
+    task = regression_task(tmp_path, "print(open('/opt/greeting.txt').read().strip())")
+    result = taskbench(*fit_args(task, "--docker", env_dir))
+    assert result.exit_code == 0, result.output
+    assert "hello from my environment" in flat(result)
+    assert "(image taskbench-env-my-env:" in flat(result)
+    again = taskbench(*fit_args(task, "--docker", env_dir, "--verbose"))
+    assert "is up to date" in flat(again)
+
+
+class _Listener:
+    """A TCP server on the host that containers on the default bridge can reach."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("0.0.0.0", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+
+def _bridge_gateway() -> str:
+    import docker
+
+    client = docker.from_env()
+    try:
+        return client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    finally:
+        client.close()
+
+
+def test_network_is_off_unless_the_task_or_command_allows_it(tmp_path, taskbench, home, python_sklearn_image):
+    server = _Listener()
+    body = (
+        "import socket\n"
+        f"    socket.create_connection(({_bridge_gateway()!r}, {server.port}), timeout=5).close()\n"
+        "    print('network reached')"
+    )
+    task = regression_task(tmp_path, body)
+    blocked = taskbench(*fit_args(task, "--docker", python_sklearn_image))
+    assert blocked.exit_code == 1, blocked.output
+    assert "fit raised OSError" in flat(blocked) or "unreachable" in flat(blocked).lower()
+    assert server.accepted == 0
+
+    allowed = taskbench(*fit_args(task, "--docker", python_sklearn_image, "--network"))
+    assert allowed.exit_code == 0, allowed.output
+    assert "network reached" in flat(allowed)
+
+    meta = "name: online\ntype: training\ntargetType: regression\nnetwork: true\n"
+    by_metadata = regression_task(tmp_path / "meta", body, **{"model-metadata.yaml": meta})
+    result = taskbench(*fit_args(by_metadata, "--docker", python_sklearn_image))
+    assert result.exit_code == 0, result.output
+    assert server.accepted == 2
+    server.sock.close()
+
+
+def test_requirements_become_an_image_layer_built_once(tmp_path, taskbench, home, python_sklearn_image):
+    task = regression_task(
+        tmp_path, "import tomli_w\n    print(tomli_w.dumps({'ok': True}).strip())", **{"requirements.txt": "tomli-w\n"}
+    )
+    first = taskbench(*fit_args(task, "--docker", python_sklearn_image, "--verbose"))
+    assert first.exit_code == 0, first.output
+    assert "ok = true" in flat(first)
+    assert "requirements image" in flat(first)
+    second = taskbench(*fit_args(task, "--docker", python_sklearn_image, "--verbose"))
+    assert second.exit_code == 0, second.output
+    assert "reused" in flat(second)
+
+
+def test_drum_xgboost_template_installs_its_requirement_in_both_runners(tmp_path, taskbench, home, python_sklearn_image):
+    """DRUM's xgboost pipeline gets xgboost from requirements.txt (the 5 MB CPU build) in both runners."""
+    task = tmp_path / "4_python3_xgboost"
+    shutil.copytree(TEMPLATES / "4_python3_xgboost", task)
+    (task / "requirements.txt").write_text("xgboost-cpu\n")
+    for extra in ([], ["--docker", python_sklearn_image]):
+        result = taskbench(*fit_args(task, *extra, "--verbose"))
+        assert result.exit_code == 0, result.output
+        assert "score on 1477 rows" in flat(result)
+        again = taskbench(*fit_args(task, *extra, "--verbose"))
+        assert again.exit_code == 0 and "reused" in flat(again), again.output
+
+
+def test_timeout_and_memory_limits_in_a_container(tmp_path, taskbench, home, python_sklearn_image):
+    hang = regression_task(tmp_path / "hang", "import time\n    time.sleep(600)")
+    result = taskbench(*fit_args(hang, "--docker", python_sklearn_image, "--timeout", "3"))
+    assert result.exit_code == 1 and "time limit of 3 s" in flat(result), result.output
+
+    hog = regression_task(tmp_path / "hog", "hog = [bytearray(20 << 20) for _ in range(100)]")
+    result = taskbench(*fit_args(hog, "--docker", python_sklearn_image, "--memory", "600m"))
+    assert result.exit_code == 1, result.output
+    assert "memory" in flat(result).lower()
+
+
+def test_task_folder_is_read_only_in_the_container(tmp_path, taskbench, home, python_sklearn_image):
+    task = regression_task(tmp_path, "import os\n    open(os.path.join(os.path.dirname(__file__), 'x.txt'), 'w')")
+    before = tree_digest(task)
+    result = taskbench(*fit_args(task, "--docker", python_sklearn_image))
+    assert result.exit_code == 1
+    assert "Read-only file system" in flat(result)
+    assert tree_digest(task) == before
+
+
+def test_unknown_image_is_a_usage_error(tmp_path, taskbench, home):
+    require_docker()
+    task = regression_task(tmp_path, "pass")
+    result = taskbench(*fit_args(task, "--docker", "no-such-image:never"))
+    assert result.exit_code == 2
+    assert "neither a folder with a Dockerfile nor a local image" in flat(result)
+
+
+def test_python_sklearn_tag_used_by_tests_is_shared(python_sklearn_image):
+    assert python_sklearn_image == PYTHON_SKLEARN_TEST_TAG

@@ -1,0 +1,81 @@
+-- schema version 1
+
+-- table environment_versions
+CREATE TABLE environment_versions (
+    id              INTEGER PRIMARY KEY,
+    environment_id  INTEGER NOT NULL REFERENCES environments(id),
+    version         INTEGER NOT NULL CHECK (version >= 1),
+    sha256          TEXT NOT NULL,
+    snapshot_path   TEXT NOT NULL,
+    files           TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'unbuilt'
+                    CHECK (status IN ('unbuilt', 'building', 'built', 'failed')),
+    image_id        TEXT,
+    built_at        TEXT,
+    build_job_id    INTEGER REFERENCES jobs(id),
+    created_by      TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    UNIQUE (environment_id, version),
+    UNIQUE (environment_id, sha256)
+);
+
+-- table environments
+CREATE TABLE environments (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    kind         TEXT NOT NULL CHECK (kind IN ('local', 'docker')),
+    builtin      INTEGER NOT NULL DEFAULT 0 CHECK (builtin IN (0, 1)),
+    description  TEXT NOT NULL DEFAULT '',
+    created_by   TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+
+-- table jobs
+CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind         TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+    created_by   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    started_at   TEXT,
+    finished_at  TEXT,
+    pid          INTEGER,
+    pid_start    TEXT,
+    host         TEXT,
+    exit_code    INTEGER,
+    message      TEXT,
+    subject      TEXT NOT NULL DEFAULT '{}',
+    log_path     TEXT
+);
+
+-- table task_versions
+CREATE TABLE task_versions (
+    id             INTEGER PRIMARY KEY,
+    task_id        INTEGER NOT NULL REFERENCES tasks(id),
+    version        INTEGER NOT NULL CHECK (version >= 1),
+    sha256         TEXT NOT NULL,
+    snapshot_path  TEXT NOT NULL,
+    files          TEXT NOT NULL,
+    target_type    TEXT,
+    kind           TEXT CHECK (kind IN ('transform', 'estimator')),
+    env_name       TEXT,
+    metadata       TEXT NOT NULL,
+    created_by     TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    UNIQUE (task_id, version)
+);
+
+-- table tasks
+CREATE TABLE tasks (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- index jobs_state
+CREATE INDEX jobs_state ON jobs (state);
+
+-- index task_versions_content
+CREATE UNIQUE INDEX task_versions_content ON task_versions (task_id, sha256, ifnull(env_name, ''));

@@ -1,0 +1,228 @@
+"""The workspace store: SQLite settings, migrations, the newer-schema refusal, connections, atomic files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.store import INTERRUPTED_MESSAGE, Migration, MigrationFailed, SchemaTooNew, Store, latest_version, open_store
+from core.store import files, processes
+from core.store.schema import DB_FILENAME, INITIAL, MIGRATIONS
+
+
+def raw(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(home / DB_FILENAME)
+
+
+def test_open_creates_the_database_with_wal_foreign_keys_and_busy_timeout(home):
+    with open_store(home) as store:
+        assert store.db_path == home / "taskbench.db"
+        assert store.db_path.is_file()
+        conn = store._conn()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+        assert store.schema_version() == latest_version() == len(MIGRATIONS)
+        assert store.integrity_check() == "ok"
+        for folder in ("objects/tasks", "objects/environments", "logs"):
+            assert (home / folder).is_dir()
+
+
+def test_open_uses_taskbench_home(home):
+    with open_store() as store:  # $TASKBENCH_HOME, set by the fixture
+        assert store.root == home
+
+
+def test_foreign_keys_are_enforced(home):
+    with open_store(home) as store:
+        with pytest.raises(sqlite3.IntegrityError):
+            with store.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO task_versions (task_id, version, sha256, snapshot_path, files, metadata, created_by, "
+                    "created_at) VALUES (999, 1, 'x', 'objects/tasks/x', '[]', '{}', 'me', 'now')"
+                )
+
+
+def test_migrations_run_in_order_on_open_and_only_once(home):
+    ran = []
+    second = Migration(2, "add task notes", (lambda conn: ran.append(2), "ALTER TABLE tasks ADD COLUMN notes TEXT"))
+    third = Migration(3, "index notes", (lambda conn: ran.append(3), "CREATE INDEX tasks_notes ON tasks (notes)"))
+    with Store.open(home, migrations=(INITIAL,)) as store:
+        assert store.schema_version() == 1
+    with Store.open(home, migrations=(INITIAL, second, third)) as store:
+        assert store.schema_version() == 3
+        columns = [row[1] for row in store._conn().execute("PRAGMA table_info(tasks)")]
+        assert "notes" in columns
+    with Store.open(home, migrations=(INITIAL, second, third)) as store:
+        assert store.schema_version() == 3
+    assert ran == [2, 3]
+
+
+def test_a_failing_migration_rolls_back_completely(home):
+    with Store.open(home, migrations=(INITIAL,)):
+        pass
+    broken = Migration(2, "broken", ("ALTER TABLE tasks ADD COLUMN notes TEXT", "CREATE TABLE tasks (x)"))
+    with pytest.raises(MigrationFailed, match=r"schema 2 \(broken\) failed: .*left at schema 1"):
+        Store.open(home, migrations=(INITIAL, broken))
+    conn = raw(home)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "notes" not in [row[1] for row in conn.execute("PRAGMA table_info(tasks)")]
+
+
+def test_a_newer_workspace_is_refused_with_the_upgrade_sentence(home, taskbench):
+    with open_store(home):
+        pass
+    newer = latest_version() + 4
+    conn = raw(home)
+    conn.execute(f"PRAGMA user_version = {newer}")
+    conn.close()
+    with pytest.raises(SchemaTooNew) as caught:
+        open_store(home)
+    expected = (
+        f"this workspace was written by a newer taskbench (schema {newer}, this one knows {latest_version()}); "
+        "upgrade taskbench"
+    )
+    assert caught.value.message == expected
+    result = taskbench("task", "list")
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_migrations_must_be_numbered_in_order(home):
+    with pytest.raises(RuntimeError, match="numbered 1, 2, 3"):
+        Store.open(home, migrations=(INITIAL, Migration(3, "skips 2", ())))
+
+
+def test_each_thread_gets_its_own_connection_and_writes_queue(home):
+    with open_store(home) as store:
+        seen, ids, errors = [], [], []
+
+        def work():
+            try:
+                seen.append(id(store._conn()))
+                for _ in range(20):
+                    ids.append(store.create_job("t", "thread job").id)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(set(seen)) == 8
+        assert sorted(ids) == list(range(1, 161))
+        assert store.count_jobs() == 160
+
+
+def test_a_failed_transaction_leaves_nothing(home):
+    with open_store(home) as store:
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.create_job("t", "inside")  # joins the outer transaction
+                raise RuntimeError("abort")
+        assert store.count_jobs() == 0
+        assert store.create_job("t", "after").id == 1
+
+
+def test_rows_record_the_acting_user(home, monkeypatch):
+    monkeypatch.setenv("TASKBENCH_USER", "carol")
+    with open_store(home) as store:
+        assert store.create_job("t", "x").created_by == "carol"
+
+
+def test_atomic_write_never_leaves_a_half_file(tmp_path, monkeypatch):
+    target = tmp_path / "data.json"
+    files.write_text_atomic(target, "old")
+
+    def broken_rename(src, dst):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(files.os, "rename", broken_rename)
+    with pytest.raises(OSError, match="disk gone"):
+        files.write_text_atomic(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.json"]
+
+
+def test_snapshot_is_content_addressed_and_skips_caches(tmp_path):
+    source = tmp_path / "task"
+    (source / "__pycache__").mkdir(parents=True)
+    (source / ".git").mkdir()
+    (source / "sub").mkdir()
+    (source / "custom.py").write_text("x = 1\n")
+    (source / "sub" / "helper.py").write_text("y = 2\n")
+    (source / "__pycache__" / "custom.cpython-311.pyc").write_bytes(b"cache")
+    (source / ".git" / "HEAD").write_text("ref")
+    (source / "stray.pyc").write_bytes(b"cache")
+    objects = tmp_path / "objects"
+    sha, entries, folder = files.snapshot_folder(source, objects)
+    assert folder == objects / sha
+    assert [e.path for e in entries] == ["custom.py", "sub/helper.py"]
+    assert files.tree_digest(folder)[0] == sha
+    again, _, same_folder = files.snapshot_folder(source, objects)
+    assert (again, same_folder) == (sha, folder)
+    assert sorted(p.name for p in objects.iterdir()) == [sha]  # no temp left, nothing stored twice
+    (source / "sub" / "helper.py").write_text("y = 3\n")
+    assert files.snapshot_folder(source, objects)[0] != sha
+    # A renamed file is different content even with the same bytes.
+    (source / "sub" / "helper.py").rename(source / "sub" / "helper2.py")
+    assert files.tree_digest(source)[0] != files.tree_digest(folder)[0]
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_open_removes_orphan_temp_files_of_dead_writers_only(home):
+    with open_store(home):
+        pass
+    tag = files.host_tag()
+    dead = dead_pid()
+    orphan_dir = home / "objects" / "tasks" / f".tmp-{dead}-{tag}-aaaa-snapshot"
+    orphan_dir.mkdir()
+    (orphan_dir / "custom.py").write_text("half")
+    orphan_file = home / "logs" / f".tmp-{dead}-{tag}-bbbb-x.log"
+    orphan_file.write_text("half")
+    live = home / "objects" / "tasks" / f".tmp-{os.getpid()}-{tag}-cccc-snapshot"
+    live.mkdir()
+    other_host = home / "objects" / "tasks" / f".tmp-{dead}-00000000-dddd-snapshot"
+    other_host.mkdir()
+    with open_store(home):
+        pass
+    assert not orphan_dir.exists() and not orphan_file.exists()
+    assert live.exists() and other_host.exists()
+
+
+def test_process_identity_uses_start_time(tmp_path):
+    me = os.getpid()
+    assert processes.pid_alive(me)
+    assert processes.same_process(me, processes.process_start_time(me))
+    assert not processes.pid_alive(dead_pid())
+    if processes.process_start_time(me) is not None:
+        assert not processes.same_process(me, "1")
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(100):
+            if processes._proc_state(zombie.pid) in ("Z", None):
+                break
+            threading.Event().wait(0.05)
+        if processes._proc_state(zombie.pid) == "Z":
+            assert not processes.pid_alive(zombie.pid)  # exited, not yet reaped: not alive
+    finally:
+        zombie.wait()
+
+
+def test_interrupted_message_is_the_documented_sentence():
+    assert INTERRUPTED_MESSAGE == "the engine process ended while the job ran"
