@@ -16,9 +16,7 @@ from typing import Callable
 
 from ..errors import UsageError
 
-BUILTIN_DIR = Path(__file__).resolve().parent
 LOCAL = "python-local"
-SKLEARN = "python-sklearn"
 
 
 @dataclass
@@ -70,9 +68,9 @@ def docker_ready() -> None:
 
 
 def resolve_environment(
-    env: str | None, docker: str | None, on_log: Callable[[str], None]
+    env: str | None, docker: str | None, on_log: Callable[[str], None], store=None
 ) -> ResolvedEnvironment:
-    """The environment named by the command line (default python-local)."""
+    """The environment named by the command line (default python-local); registered ones need `store`."""
     if env and docker:
         raise UsageError("give --env or --docker, not both.")
     if docker:
@@ -85,17 +83,17 @@ def resolve_environment(
         if not image_exists(docker):
             raise UsageError(f"--docker {docker} is neither a folder with a Dockerfile nor a local image.")
         return ResolvedEnvironment(docker, "docker", image=docker)
-    if env in (None, LOCAL):
+    if env is None or env.split("@")[0] == LOCAL:
         return ResolvedEnvironment(LOCAL, "local", python=sys.executable)
-    if env == SKLEARN:
-        docker_ready()
-        return ResolvedEnvironment(SKLEARN, "docker", image=image_for_folder(BUILTIN_DIR / SKLEARN, SKLEARN, on_log))
-    return resolve_registered(env, on_log)
+    if store is None:
+        raise UsageError(f"environment {env!r} needs a workspace to look it up in.")
+    from ..registry.environments import get_environment_version
+    from .build import image_for_environment
 
-
-def resolve_registered(env: str, on_log: Callable[[str], None]) -> ResolvedEnvironment:
-    """A custom environment from the workspace registry (NAME or NAME@N)."""
-    raise UsageError(f"environment {env!r} is not known; built-in environments are {LOCAL} and {SKLEARN}.")
+    get_environment_version(store, env)  # an unknown name is a usage error before Docker is asked
+    docker_ready()
+    version, tag = image_for_environment(store, env, on_log)
+    return ResolvedEnvironment(version.ref, "docker", image=tag)
 
 
 def with_requirements(

@@ -7,6 +7,7 @@ task's live output, and the report says what passed or which rule failed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -17,6 +18,9 @@ from typing import Protocol
 from .. import workspace
 from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError
 from ..joblog import JobLog
+from ..registry.jobs import open_log
+from ..registry.tasks import get_task_version
+from ..store import open_store
 from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.subprocess_runner import SubprocessRunner
@@ -31,7 +35,7 @@ STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
 class FitCheckOptions:
     """The `taskbench fit` flags, DRUM-compatible plus limits and --check-missing."""
 
-    code_dir: Path
+    code_dir: Path | None
     input: Path
     target_type: str | None = None
     target: str | None = None
@@ -52,6 +56,7 @@ class FitCheckOptions:
     docker: str | None = None
     network: bool = False
     home: Path | None = None
+    task: str | None = None
 
 
 class FitCheckListener(Protocol):
@@ -72,6 +77,7 @@ class FitCheckReport:
     details: str | None = None
     rule: str | None = None
     log_path: Path | None = None
+    job_id: int | None = None
     seconds: float = 0.0
     target_type: str | None = None
     data: dict = field(default_factory=dict)
@@ -182,8 +188,9 @@ class FitCheck:
         self.listener = listener
         self.report = FitCheckReport()
         self.root = workspace.home(options.home)
-        self.log = JobLog(workspace.new_log_path(self.root, "fit"))
-        self.report.log_path = self.log.path
+        self.store = None
+        self.job = None
+        self.log = None
         self.worker = None
 
     def _output(self, chunk: bytes) -> None:
@@ -191,21 +198,47 @@ class FitCheck:
         self.listener.task_output(chunk)
 
     def _step(self, name: str, status: str, text: str) -> None:
-        self.log.line(f"{name}: {status}: {text}")
+        if self.log is not None:
+            self.log.line(f"{name}: {status}: {text}")
         self.listener.step(name, status, text)
+
+    def _open_job(self, code_dir: Path, input_path: Path) -> None:
+        """Record the check as a `fit` job whose log holds the engine's lines and the task's output."""
+        subject = {"code_dir": str(code_dir), "input": str(input_path), "task": self.opts.task}
+        title = f"fit check of {self.opts.task or code_dir.name}"
+        self.job = self.store.start_job(self.store.create_job("fit", title, subject).id)
+        self.log = open_log(self.job)
+        self.report.log_path = self.log.path
+        self.report.job_id = self.job.id
+        self.log.line(f"job {self.job.id}: {title} on {input_path} (pid {os.getpid()})")
+
+    def _code_dir(self) -> Path:
+        """The folder to check: --code-dir, or the snapshot of a registered version (--task NAME[@N])."""
+        if self.opts.task:
+            if self.opts.code_dir:
+                raise UsageError("give --code-dir or --task, not both.")
+            version = get_task_version(self.store, self.opts.task)
+            if version.env and not (self.opts.env or self.opts.docker):
+                self.opts.env = version.env
+            return version.path
+        if not self.opts.code_dir:
+            raise UsageError("say which task to check: --code-dir DIR or --task NAME[@N].")
+        code_dir = Path(self.opts.code_dir).expanduser().resolve()
+        if not code_dir.is_dir():
+            raise UsageError(f"--code-dir {self.opts.code_dir} is not a folder.")
+        return code_dir
 
     def run(self) -> FitCheckReport:
         started = time.perf_counter()
         scratch = None
         try:
-            code_dir = Path(self.opts.code_dir).expanduser().resolve()
-            if not code_dir.is_dir():
-                raise UsageError(f"--code-dir {self.opts.code_dir} is not a folder.")
+            self.store = open_store(self.root)
+            code_dir = self._code_dir()
             input_path = Path(self.opts.input).expanduser().resolve()
             if not input_path.is_file():
                 raise UsageError(f"--input {self.opts.input} does not exist.")
+            self._open_job(code_dir, input_path)
             scratch = workspace.scratch_dir(self.root, "fit")
-            self.log.line(f"fit check of {code_dir} on {input_path}")
             self._run(code_dir, input_path, scratch)
         except TaskbenchError as exc:
             self._fail(exc.exit_code, exc.message, exc.details)
@@ -221,17 +254,36 @@ class FitCheck:
         except KeyboardInterrupt:
             self._fail(130, "the fit check was cancelled.")
         except Exception:  # noqa: BLE001 - engine faults go to the log, the user gets its path
-            self.log.exception("engine error")
-            self._fail(EXIT_TASK_FAILED, f"taskbench hit an internal error; the traceback is in {self.log.path}.")
+            self._internal_error()
         finally:
             if self.worker is not None:
                 self.worker.close()
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
             self.report.seconds = time.perf_counter() - started
-            self.log.line(f"finished with exit code {self.report.exit_code} in {self.report.seconds:.2f} s")
-            self.log.close()
+            self._finish_job()
         return self.report
+
+    def _internal_error(self) -> None:
+        if self.log is None:
+            self.log = JobLog(workspace.new_log_path(self.root, "fit"))
+            self.report.log_path = self.log.path
+        self.log.exception("engine error")
+        self._fail(EXIT_TASK_FAILED, f"taskbench hit an internal error; the traceback is in {self.log.path}.")
+
+    def _finish_job(self) -> None:
+        code = self.report.exit_code
+        if self.log is not None:
+            self.log.line(f"finished with exit code {code} in {self.report.seconds:.2f} s")
+            self.log.close()
+        if self.job is not None:
+            state = "succeeded" if code == EXIT_OK else "cancelled" if code == 130 else "failed"
+            try:
+                self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
+            except Exception:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
+                pass
+        if self.store is not None:
+            self.store.close()
 
     def _env_log(self, line: str) -> None:
         self._step("env", "info", line)
@@ -243,7 +295,7 @@ class FitCheck:
         requirements = requirements_file.read_text(errors="replace") if requirements_file.is_file() else ""
         self._step("env", "start", "preparing the environment")
         try:
-            resolved = resolve_environment(opts.env, opts.docker, self._env_log)
+            resolved = resolve_environment(opts.env, opts.docker, self._env_log, store=self.store)
             resolved = with_requirements(resolved, requirements, self.root, self._env_log)
         except TaskbenchError:
             raise
@@ -274,7 +326,8 @@ class FitCheck:
         self.report.message = message
         self.report.details = details
         self.report.rule = rule
-        self.log.line(f"FAILED ({code}): {message}" + (f"\n{details}" if details else ""))
+        if self.log is not None:
+            self.log.line(f"FAILED ({code}): {message}" + (f"\n{details}" if details else ""))
 
     def _request(self, op: str, payload: dict) -> dict:
         timeout = None

@@ -44,7 +44,7 @@ def test_sample_task_passes_in_python_sklearn_container(folder, taskbench, home,
     assert result.exit_code == 0, result.output
     text = flat(result)
     phrases, _ = EXPECTED[folder]
-    assert "python-sklearn (image taskbench-env-python-sklearn:" in text
+    assert "python-sklearn@1 (image taskbench-env-python-sklearn:" in text
     for phrase in ["Fit check passed", "scores the same as the full data", *phrases]:
         assert phrase in text, f"{phrase!r} missing from:\n{result.output}"
     assert tree_digest(SAMPLES / folder) == before

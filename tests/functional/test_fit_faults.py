@@ -271,7 +271,7 @@ def test_huge_output_neither_hangs_nor_loses_the_result(tmp_path, taskbench, hom
     result = run_check(taskbench, home, binary_task(tmp_path, body), "--timeout", "120")
     expect(result, 0, "Fit check passed", "more task output than the terminal shows")
     assert len(result.output) < 3 << 20
-    logs = list((home / "logs").glob("fit-*.log"))
+    logs = list((home / "logs").glob("job-*.log"))
     assert len(logs) == 1 and logs[0].stat().st_size < 80 << 20
 
 

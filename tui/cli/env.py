@@ -10,6 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from core.errors import TaskbenchError
+
 from .common import console, open_workspace, print_json, size, when
 
 app = typer.Typer(
@@ -130,5 +132,27 @@ def download(
     console().print(f"Wrote {escape(version.ref)} ({len(version.files)} files) to {escape(str(to))}.")
 
 
-# `taskbench env build NAME[@N]` goes here: a thin command over the image builder in core/environments
-# that records progress with core.registry.environments.set_environment_build and logs to a build job.
+@app.command("build", no_args_is_help=True)
+def build(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@N]", help="Environment name, optionally pinned to a version.")],
+    force: Annotated[bool, typer.Option("--force", help="Build even when the image already exists.")] = False,
+) -> None:
+    """Build an environment's Docker image, streaming the build log (kept as a job log)."""
+    from core.environments.build import build_environment
+    from core.environments.resolve import docker_ready
+
+    out = console()
+    with open_workspace(ctx) as store:
+        docker_ready()
+        try:
+            version, tag, built = build_environment(
+                store, ref, lambda line: out.print(f"[dim]  |[/] {escape(line)}", highlight=False), force=force
+            )
+        except TaskbenchError as exc:
+            if exc.details:
+                for line in exc.details.splitlines()[-15:]:
+                    out.print(f"  {escape(line)}", highlight=False)
+            raise
+    verb = "Built" if built else "Up to date:"
+    out.print(f"{verb} {escape(version.ref)} as image {escape(tag)}.")

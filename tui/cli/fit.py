@@ -87,8 +87,9 @@ class ConsoleListener:
 
 def fit(
     ctx: typer.Context,
-    code_dir: Annotated[Path, typer.Option("--code-dir", help="The task folder (holding custom.py).")],
     input: Annotated[Path, typer.Option("--input", help="Training data, CSV or Parquet.")],
+    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="The task folder (holding custom.py).")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="A registered task version instead: NAME or NAME@N.")] = None,
     target_type: Annotated[
         Optional[str],
         typer.Option("--target-type", help="transform, binary, multiclass, regression or anomaly (default: targetType from the metadata)."),
@@ -134,6 +135,7 @@ def fit(
             rows = int(num_rows)
         options = FitCheckOptions(
             code_dir=code_dir,
+            task=task,
             input=input,
             target_type=target_type,
             target=target,
@@ -160,18 +162,19 @@ def fit(
         raise typer.Exit(exc.exit_code) from None
 
     listener = ConsoleListener(console, verbose)
-    console.print(f"Fit check of [bold]{escape(str(code_dir))}[/] on {escape(str(input))}", highlight=False)
+    console.print(f"Fit check of [bold]{escape(str(task or code_dir))}[/] on {escape(str(input))}", highlight=False)
     report = run_fit_check(options, listener)
     listener.finish()
     if report.passed:
         kept = f" Artifacts kept in {report.output_dir}." if report.output_dir else ""
         console.print(f"[bold green]Fit check passed[/] in {report.seconds:.1f} s.{escape(kept)}")
         if verbose:
-            console.print(f"[dim]Log: {escape(str(report.log_path))}[/]")
+            console.print(f"[dim]Job {report.job_id}. Log: {escape(str(report.log_path))}[/]")
         return
     console.print(f"[bold red]FAIL[/] {escape(report.message)}", highlight=False)
     if report.details:
         for line in report.details.splitlines():
             console.print(f"  {escape(line)}", highlight=False)
-    console.print(f"Fit check failed (exit {report.exit_code}). Log: {escape(str(report.log_path))}", highlight=False)
+    job = f"Job {report.job_id}, log" if report.job_id else "Log"
+    console.print(f"Fit check failed (exit {report.exit_code}). {job}: {escape(str(report.log_path))}", highlight=False)
     raise typer.Exit(report.exit_code)

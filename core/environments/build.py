@@ -1,0 +1,68 @@
+"""Build a registered environment's image as a job, and find the image a run should use.
+
+Images are tagged by the environment version's content (and the base-image
+setting), so a version is built once and every later run reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Callable
+
+from ..errors import UsageError
+from ..registry.environments import LOCAL, get_environment_version, set_environment_build
+from ..registry.jobs import run_job
+from ..store import Store
+from ..store.records import EnvironmentVersion
+
+
+def image_tag(version: EnvironmentVersion) -> str:
+    """The deterministic image tag of an environment version under the current base-image setting."""
+    base = os.environ.get("TASKBENCH_BASE_IMAGE", "")
+    digest = hashlib.sha256(f"{version.sha256}\n{base}".encode()).hexdigest()[:12]
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in version.environment.lower()).strip("-")
+    return f"taskbench-env-{slug or 'env'}:{digest}"
+
+
+def build_environment(
+    store: Store, ref: str, on_log: Callable[[str], None], *, force: bool = False
+) -> tuple[EnvironmentVersion, str, bool]:
+    """Build `NAME[@N]` through the Docker Engine API as an `env-build` job; returns (version, tag, built).
+
+    An image that already exists is reused unless `force`; the build log is
+    streamed to `on_log` and kept as the job's log.
+    """
+    from .docker_build import build_image, image_exists
+
+    if ref.split("@")[0] == LOCAL:
+        raise UsageError(f"{LOCAL} is the Python taskbench runs on; it has no image to build.")
+    version = get_environment_version(store, ref)
+    tag = image_tag(version)
+    if not force and image_exists(tag):
+        if version.status != "built":
+            set_environment_build(store, version.id, "built", image_id=tag)
+        on_log(f"environment image {tag} for {version.ref} is up to date")
+        return version, tag, False
+    with run_job(store, "env-build", f"build {version.ref}", {"environment": version.ref, "tag": tag}) as (job, log):
+        set_environment_build(store, version.id, "building", job_id=job.id)
+
+        def relay(line: str) -> None:
+            log.line(line, who="build")
+            on_log(line)
+
+        relay(f"building {version.ref} as {tag} (job {job.id})")
+        try:
+            image_id = build_image(version.path, tag, on_log=relay)
+        except BaseException:
+            set_environment_build(store, version.id, "failed", job_id=job.id)
+            raise
+        set_environment_build(store, version.id, "built", image_id=image_id, job_id=job.id)
+        relay(f"built {tag} ({image_id[:19]})")
+    return get_environment_version(store, version.ref), tag, True
+
+
+def image_for_environment(store: Store, ref: str, on_log: Callable[[str], None]) -> tuple[EnvironmentVersion, str]:
+    """The image to run `NAME[@N]` in, built first when missing."""
+    version, tag, _ = build_environment(store, ref, on_log)
+    return version, tag
