@@ -29,6 +29,40 @@ def send(message):
     _CONTROL.flush()
 
 
+class Requests:
+    """Request lines from the engine on fd 0, read unbuffered so a step can also watch for the engine's death."""
+
+    def __init__(self, fd=0):
+        self.fd = fd
+        self.buffer = b""
+        self.closed = False
+
+    def _fill(self):
+        chunk = os.read(self.fd, 65536)
+        if chunk:
+            self.buffer += chunk
+        else:
+            self.closed = True
+
+    def next_line(self):
+        """The next request line, or None at end of input."""
+        while b"\n" not in self.buffer:
+            if self.closed:
+                return None
+            self._fill()
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def engine_gone(self):
+        """True once the engine's end of the pipe is closed (it exited or was killed)."""
+        if not self.closed and select.select([self.fd], [], [], 0)[0]:
+            self._fill()
+        return self.closed
+
+
+_REQUESTS = Requests()
+
+
 def main():
     global _CONTROL
     sys.dont_write_bytecode = True
@@ -39,7 +73,7 @@ def main():
 
     send({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "pandas": pandas.__version__})
     state = {}
-    for line in sys.stdin:
+    while (line := _REQUESTS.next_line()) is not None:
         if not line.strip():
             continue
         req = json.loads(line)
@@ -53,6 +87,7 @@ def main():
         if req.get("op") == "exit":
             sys.stderr.flush()
             os._exit(0)  # skip interpreter teardown: with scikit-learn loaded it costs a third of a second
+    kill_strays()
 
 
 def _failure_reply(exc):
@@ -166,6 +201,11 @@ def run_child(fn, dataset, req):
                 killed = "memory"
         if timeout and time.monotonic() - started > timeout:
             killed = "timeout"
+        if _REQUESTS.engine_gone():
+            # Nobody will read the result: stop the step and everything it started, then leave.
+            kill_tree(pid)
+            kill_strays()
+            os._exit(1)
         if killed:
             kill_tree(pid)
             _, status = os.waitpid(pid, 0)

@@ -392,3 +392,42 @@ def test_output_schema_applies_to_every_transform_call(tmp_path, taskbench, home
     files = {"custom.py": TRANSFORM.replace("RESULT", "X"), "model-metadata.yaml": meta}
     result = run_check(taskbench, home, make_task(tmp_path, files), "--check-missing", target_type="transform")
     expect(result, 3, "with column 'Id' blanked (--check-missing)", "contains_missing NEVER")
+
+
+def test_engine_killed_mid_fit_leaves_no_process_and_job_is_interrupted(tmp_path, home):
+    """SIGKILL of `taskbench fit` while the task hangs: the worker notices, stops the task, and the next
+    command marks the job interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from core.store import open_store
+
+    marker = tmp_path / "started"
+    body = PRIOR_TASK.replace("    prior = ", f"    open({str(marker)!r}, 'w').write('x')\n    import time\n    time.sleep(600)\n    prior = ")
+    task = binary_task(tmp_path, body)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "fit", "--code-dir", str(task), "--input", str(IRIS), "--target-type", "binary", "--target", "Species"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+    )
+    for _ in range(200):
+        if marker.exists():
+            break
+        time.sleep(0.1)
+    assert marker.exists(), "fit never started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for _ in range(50):
+        if not processes_using(home):
+            break
+        time.sleep(0.1)
+    assert processes_using(home) == [], "the worker or the task outlived the killed engine"
+    store = open_store(home)
+    try:
+        (job,) = store.list_jobs(limit=5)
+        assert job.state == "interrupted"
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
