@@ -45,10 +45,11 @@ class WorkerTimeout(RuntimeError):
 
 @dataclass
 class Limits:
-    """Per-step limits: wall time in seconds and resident memory in bytes (None = unlimited)."""
+    """Per-step limits: wall time in seconds, resident memory in bytes, CPUs (Docker); None = unlimited."""
 
     timeout: float | None = None
     memory: int | None = None
+    cpus: float | None = None
 
 
 @dataclass

@@ -40,6 +40,8 @@ class DockerWorker:
             volumes[str(path)] = {"bind": str(path), "mode": "rw"}
         env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": "/tmp", **spec.env}
         limits = {}
+        if spec.limits.cpus:
+            limits["nano_cpus"] = int(spec.limits.cpus * 1e9)
         if spec.limits.memory:
             # The harness watches each step's memory itself; the container limit is the backstop.
             limits["mem_limit"] = spec.limits.memory + (512 << 20)

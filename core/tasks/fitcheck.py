@@ -52,6 +52,7 @@ class FitCheckOptions:
     check_missing: bool = False
     timeout: float | None = None
     memory: int | None = None
+    cpus: float | None = None
     env: str | None = None
     docker: str | None = None
     network: bool = False
@@ -313,7 +314,7 @@ class FitCheck:
             read_only=[code_dir, *inputs],
             writable=[scratch, output_dir] if opts.output else [scratch],
             network=bool(meta.network or opts.network),
-            limits=Limits(timeout=opts.timeout, memory=opts.memory),
+            limits=Limits(timeout=opts.timeout, memory=opts.memory, cpus=opts.cpus),
         )
         if resolved.kind == "docker":
             from ..runners.docker_runner import DockerRunner

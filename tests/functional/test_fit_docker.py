@@ -202,3 +202,35 @@ def test_unknown_image_is_a_usage_error(tmp_path, taskbench, home):
 
 def test_python_sklearn_tag_used_by_tests_is_shared(python_sklearn_image):
     assert python_sklearn_image == PYTHON_SKLEARN_TEST_TAG
+
+
+def test_registered_environment_builds_once_and_runs_tasks(tmp_path, taskbench, home, python_sklearn_image):
+    """`env add` a Dockerfile folder, `env build` it (a job with a log), then `fit --env NAME --cpus 1`."""
+    env_dir = tmp_path / "team-env"
+    env_dir.mkdir()
+    (env_dir / "Dockerfile").write_text(f"FROM {python_sklearn_image}\nRUN echo team > /opt/team.txt\n")
+    added = taskbench("env", "add", env_dir, "--name", "team")
+    assert added.exit_code == 0, added.output
+    built = taskbench("env", "build", "team")
+    assert built.exit_code == 0, built.output
+    assert "Built team@1 as image taskbench-env-team:" in flat(built)
+    assert "Up to date" in flat(taskbench("env", "build", "team"))
+    task = regression_task(tmp_path, "print('team file says', open('/opt/team.txt').read().strip())")
+    result = taskbench(*fit_args(task, "--env", "team", "--cpus", "1"))
+    assert result.exit_code == 0, result.output
+    assert "team file says team" in flat(result)
+    jobs = taskbench("jobs", "--json")
+    kinds = [job["kind"] for job in __import__("json").loads(jobs.output)]
+    assert kinds.count("env-build") == 1 and "fit" in kinds
+
+
+def test_failed_environment_build_is_reported_with_its_step(tmp_path, taskbench, home, python_sklearn_image):
+    env_dir = tmp_path / "broken-env"
+    env_dir.mkdir()
+    (env_dir / "Dockerfile").write_text(f"FROM {python_sklearn_image}\nRUN echo about to fail && false\n")
+    assert taskbench("env", "add", env_dir, "--name", "broken").exit_code == 0
+    result = taskbench("env", "build", "broken")
+    assert result.exit_code == 1, result.output
+    assert "step 2/2" in flat(result)
+    shown = taskbench("env", "show", "broken", "--json")
+    assert '"failed"' in shown.output
