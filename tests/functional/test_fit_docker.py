@@ -208,7 +208,8 @@ def test_registered_environment_builds_once_and_runs_tasks(tmp_path, taskbench, 
     """`env add` a Dockerfile folder, `env build` it (a job with a log), then `fit --env NAME --cpus 1`."""
     env_dir = tmp_path / "team-env"
     env_dir.mkdir()
-    (env_dir / "Dockerfile").write_text(f"FROM {python_sklearn_image}\nRUN echo team > /opt/team.txt\n")
+    unique = __import__("uuid").uuid4().hex  # a fresh image per run: tags are content-addressed
+    (env_dir / "Dockerfile").write_text(f"FROM {python_sklearn_image}\nRUN echo team > /opt/team.txt  # {unique}\n")
     added = taskbench("env", "add", env_dir, "--name", "team")
     assert added.exit_code == 0, added.output
     built = taskbench("env", "build", "team")
@@ -222,6 +223,12 @@ def test_registered_environment_builds_once_and_runs_tasks(tmp_path, taskbench, 
     jobs = taskbench("jobs", "--json")
     kinds = [job["kind"] for job in __import__("json").loads(jobs.output)]
     assert kinds.count("env-build") == 1 and "fit" in kinds
+    import docker
+
+    client = docker.from_env()
+    for image in client.images.list(name="taskbench-env-team"):
+        client.images.remove(image.id, force=True)
+    client.close()
 
 
 def test_failed_environment_build_is_reported_with_its_step(tmp_path, taskbench, home, python_sklearn_image):
