@@ -232,3 +232,37 @@ def test_created_by_is_the_taskbench_user(monkeypatch, store, pipeline):
     second, _ = tasks.add_task(store, pipeline, name="owned")
     assert (version.created_by, second.created_by) == ("alice", "bob")
     assert tasks.list_tasks(store)[0].created_by == "alice"  # the task's owner is its first uploader
+
+
+def test_fit_check_of_a_pinned_version_runs_that_version(taskbench, tmp_path):
+    """Version 1 prints its own marker after version 2 exists; `fit --task NAME@1` checks version 1."""
+    task = make_task(
+        tmp_path,
+        {
+            "custom.py": """
+            import pickle
+            import pandas as pd
+            from marker import MARK
+
+            def fit(X, y, output_dir, **kwargs):
+                print("running", MARK)
+                pickle.dump(float(y.mean()), open(f"{output_dir}/m.pkl", "wb"))
+
+            def predict(X, model, **kwargs):
+                return pd.DataFrame({"Predictions": [model] * len(X)})
+            """,
+            "marker.py": "MARK = 'version-one'\n",
+            "model-metadata.yaml": "name: marked\ntype: training\ntargetType: regression\n",
+        },
+    )
+    assert taskbench("task", "add", task).exit_code == 0
+    (task / "marker.py").write_text("MARK = 'version-two'\n")
+    assert "Added marked@2" in taskbench("task", "add", task).output
+    data = SAMPLES / "data" / "juniors_3_year_stats_regression.csv"
+    one = taskbench("fit", "--task", "marked@1", "--input", data, "--target", "Grade 2014")
+    assert one.exit_code == 0, one.output
+    assert "running version-one" in one.output
+    latest = taskbench("fit", "--task", "marked", "--input", data, "--target", "Grade 2014")
+    assert "running version-two" in latest.output
+    missing = taskbench("fit", "--task", "marked@9", "--input", data, "--target", "Grade 2014")
+    assert missing.exit_code == 2 and "has no version 9" in " ".join(missing.output.split())
