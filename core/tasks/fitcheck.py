@@ -120,12 +120,15 @@ def resolve_target_type(given: str | None, meta: TaskMetadata) -> str:
     """The target type from the command line and the metadata, which must agree."""
     if given and given not in contract.TARGET_TYPES:
         raise UsageError(f"--target-type {given!r} is not one of {', '.join(contract.TARGET_TYPES)}.")
-    if given and meta.target_type and given != meta.target_type:
+    declared = meta.target_types or ((meta.target_type,) if meta.target_type else ())
+    if given and declared and given not in declared:
         raise UsageError(
-            f"--target-type {given} contradicts targetType {meta.target_type} in {meta.path}; "
+            f"--target-type {given} contradicts targetType {'/'.join(declared)} in {meta.path}; "
             "make them agree (or drop --target-type)."
         )
-    chosen = given or meta.target_type
+    if not given and len(declared) > 1:
+        raise UsageError(f"the task serves {', '.join(declared)}; pass --target-type to pick one.")
+    chosen = given or (declared[0] if declared else None)
     if not chosen:
         raise UsageError(
             "the task's target type is unknown; pass --target-type "

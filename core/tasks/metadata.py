@@ -146,6 +146,9 @@ class TaskMetadata:
     hyperparameters: tuple[Hyperparameter, ...]
     type_schema: TypeSchema
     warnings: tuple[str, ...] = field(default=())
+    # Every target type the task serves; a taskbench extension lets `targetType` be a list
+    # (a classifier for [binary, multiclass]). `target_type` is then the first of them.
+    target_types: tuple[str, ...] = field(default=())
 
     @property
     def kind(self) -> str | None:
@@ -434,7 +437,8 @@ class _Parser:
         name = self.text(values["name"], "name") if "name" in values else None
         if "type" in values:
             self.text(values["type"], "type")
-        target_type = self.target_type(values.get("targetType"))
+        target_types = self.target_types(values.get("targetType"))
+        target_type = target_types[0] if target_types else None
         environment_id = self.text(values["environmentID"], "environmentID") if "environmentID" in values else None
         network = self.network(values.get("network"))
         hyperparameters = self.hyperparameters(values.get("hyperparameters"))
@@ -452,7 +456,22 @@ class _Parser:
             hyperparameters=hyperparameters,
             type_schema=type_schema,
             warnings=tuple(self.warnings),
+            target_types=target_types,
         )
+
+    def target_types(self, node: yaml.Node | None) -> tuple[str, ...]:
+        """``targetType`` as a tuple: one type, or (an extension) a list of estimator types."""
+        if node is None or self.is_null(node):
+            return ()
+        if isinstance(node, yaml.SequenceNode):
+            types = tuple(dict.fromkeys(self.target_type(item) for item in node.value))
+            if not types:
+                raise self.error(node, "targetType is an empty list; name at least one target type")
+            if "transform" in types and len(types) > 1:
+                raise self.error(node, "targetType lists transform with estimator types; a task is one kind or the other")
+            return types
+        value = self.target_type(node)
+        return (value,) if value else ()
 
     def target_type(self, node: yaml.Node | None) -> str | None:
         """Validate ``targetType`` against TARGET_TYPES (case-insensitive)."""

@@ -577,3 +577,15 @@ def test_resolve_unknown_name_lists_declared(drum):
     assert "'sed'" in message and "seed, kbins_strategy, all_of_types, text, C" in message
     with pytest.raises(ParameterError, match="declared parameters: none"):
         resolve_parameters((), {"x": 1})
+
+
+def test_target_type_list_extension():
+    from core.tasks.metadata import parse_metadata
+
+    meta = parse_metadata("name: rf\ntargetType: [binary, multiclass]\n", "model-metadata.yaml")
+    assert meta.target_types == ("binary", "multiclass")
+    assert meta.target_type == "binary" and meta.kind == "estimator"
+    single = parse_metadata("name: rf\ntargetType: regression\n", "model-metadata.yaml")
+    assert single.target_types == ("regression",)
+    with pytest.raises(MetadataError, match="one kind or the other"):
+        parse_metadata("targetType: [transform, binary]\n", "model-metadata.yaml")
