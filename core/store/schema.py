@@ -116,13 +116,61 @@ INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL,)
+PROJECTS = Migration(
+    2,
+    "projects and models",
+    (
+        _sql("""
+            CREATE TABLE projects (
+                id                  INTEGER PRIMARY KEY,
+                name                TEXT NOT NULL UNIQUE,
+                data_path           TEXT NOT NULL,
+                partition_path      TEXT NOT NULL,
+                source              TEXT NOT NULL,
+                rows                INTEGER NOT NULL,
+                target              TEXT,
+                target_type         TEXT NOT NULL
+                                    CHECK (target_type IN ('binary', 'multiclass', 'regression', 'anomaly')),
+                settings            TEXT NOT NULL,
+                holdout_unlocked_at TEXT,
+                holdout_unlocked_by TEXT,
+                created_by          TEXT NOT NULL,
+                created_at          TEXT NOT NULL
+            )
+        """),
+        _sql("""
+            CREATE TABLE models (
+                id              INTEGER PRIMARY KEY,
+                project_id      INTEGER NOT NULL REFERENCES projects(id),
+                blueprint       TEXT NOT NULL,
+                blueprint_text  TEXT NOT NULL,
+                resolved        TEXT NOT NULL,
+                state           TEXT NOT NULL DEFAULT 'training'
+                                CHECK (state IN ('training', 'trained', 'failed')),
+                artifact_path   TEXT,
+                job_id          INTEGER REFERENCES jobs(id),
+                scores          TEXT NOT NULL DEFAULT '{}',
+                train_seconds   REAL,
+                predict_speed   REAL,
+                message         TEXT,
+                created_by      TEXT NOT NULL,
+                created_at      TEXT NOT NULL
+            )
+        """),
+        "CREATE INDEX models_by_project ON models(project_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS)
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.
 FILE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("task_versions", "snapshot_path"),
     ("environment_versions", "snapshot_path"),
     ("jobs", "log_path"),
+    ("projects", "data_path"),
+    ("projects", "partition_path"),
+    ("models", "artifact_path"),
 )
 
 

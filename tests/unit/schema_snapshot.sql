@@ -1,4 +1,4 @@
--- schema version 1
+-- schema version 2
 
 -- table environment_versions
 CREATE TABLE environment_versions (
@@ -49,6 +49,43 @@ CREATE TABLE jobs (
     log_path     TEXT
 );
 
+-- table models
+CREATE TABLE models (
+    id              INTEGER PRIMARY KEY,
+    project_id      INTEGER NOT NULL REFERENCES projects(id),
+    blueprint       TEXT NOT NULL,
+    blueprint_text  TEXT NOT NULL,
+    resolved        TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'training'
+                    CHECK (state IN ('training', 'trained', 'failed')),
+    artifact_path   TEXT,
+    job_id          INTEGER REFERENCES jobs(id),
+    scores          TEXT NOT NULL DEFAULT '{}',
+    train_seconds   REAL,
+    predict_speed   REAL,
+    message         TEXT,
+    created_by      TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+
+-- table projects
+CREATE TABLE projects (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    data_path           TEXT NOT NULL,
+    partition_path      TEXT NOT NULL,
+    source              TEXT NOT NULL,
+    rows                INTEGER NOT NULL,
+    target              TEXT,
+    target_type         TEXT NOT NULL
+                        CHECK (target_type IN ('binary', 'multiclass', 'regression', 'anomaly')),
+    settings            TEXT NOT NULL,
+    holdout_unlocked_at TEXT,
+    holdout_unlocked_by TEXT,
+    created_by          TEXT NOT NULL,
+    created_at          TEXT NOT NULL
+);
+
 -- table task_versions
 CREATE TABLE task_versions (
     id             INTEGER PRIMARY KEY,
@@ -76,6 +113,9 @@ CREATE TABLE tasks (
 
 -- index jobs_state
 CREATE INDEX jobs_state ON jobs (state);
+
+-- index models_by_project
+CREATE INDEX models_by_project ON models(project_id);
 
 -- index task_versions_content
 CREATE UNIQUE INDEX task_versions_content ON task_versions (task_id, sha256, ifnull(env_name, ''));

@@ -1,0 +1,240 @@
+"""Projects (SPEC §5): a data set copied into the workspace, its target, and a fixed partitioning.
+
+The data is stored as Parquet and the partition as one small integer per row
+(-1 holdout, 0…K-1 folds; fold 0 is validation), both written under a
+temporary name and renamed, so a project row never points at a half file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+from ..errors import UsageError
+from ..store import Store
+from ..store.files import write_bytes_atomic
+from ..store.project_rows import Project, all_projects, insert_project, project_by_name, unlock_holdout
+from ..runtime import contract
+
+HOLDOUT = -1
+MAX_MULTICLASS = 100
+
+
+def _read(path: Path):
+    from ..runtime.data import read_table
+    from ..runtime.errors import StepFailure
+
+    try:
+        return read_table(str(path))
+    except StepFailure as exc:
+        raise UsageError(exc.message) from None
+
+
+def infer_target_type(y) -> tuple[str, str]:
+    """The target type for a target column and the reason, in words the user sees."""
+    import pandas as pd
+
+    distinct = y.nunique(dropna=True)
+    if distinct == 2:
+        return contract.BINARY, f"two distinct values ({', '.join(map(str, sorted(y.dropna().unique(), key=str)))})"
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    if numeric:
+        integral = bool((y.dropna() % 1 == 0).all())
+        if not (integral and distinct <= 10 and len(y) >= 20 * distinct):
+            return contract.REGRESSION, f"numbers with {distinct} distinct values"
+    if distinct <= MAX_MULTICLASS:
+        return contract.MULTICLASS, f"{distinct} repeated labels"
+    raise UsageError(
+        f"the target has {distinct} distinct non-numeric values, too many for classification; "
+        "pick another column or pass --target-type."
+    )
+
+
+def partition_rows(y, target_type: str, holdout: float, folds: int, seed: int):
+    """One int8 per row: -1 for holdout, else the fold (0 = validation); stratified for classification."""
+    import numpy as np
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    n = len(y)
+    index = np.arange(n)
+    stratify = y if target_type in contract.CLASSIFICATION_TYPES else None
+    parts = np.zeros(n, dtype="int8")
+    if holdout > 0:
+        rest, held = train_test_split(index, test_size=holdout, random_state=seed, stratify=stratify)
+        parts[held] = HOLDOUT
+    else:
+        rest = index
+    splitter = (
+        StratifiedKFold(folds, shuffle=True, random_state=seed)
+        if stratify is not None
+        else KFold(folds, shuffle=True, random_state=seed)
+    )
+    labels = None if stratify is None else np.asarray(y)[rest]
+    for fold, (_, chosen) in enumerate(splitter.split(rest, labels)):
+        parts[rest[chosen]] = fold
+    return parts
+
+
+def create_project(
+    store: Store,
+    data: Path,
+    *,
+    target: str | None,
+    target_type: str | None = None,
+    weights: str | None = None,
+    positive_class: str | None = None,
+    holdout: float = 0.2,
+    folds: int = 5,
+    seed: int = 0,
+    name: str | None = None,
+) -> tuple[Project, str]:
+    """Copy the data in, infer or check the target type, partition it; returns the project and the inference note."""
+    import numpy as np
+
+    from ..runtime.checks import column_types, normalize_label
+    from ..runtime.data import class_order
+    from ..runtime.errors import StepFailure
+
+    data = Path(data).expanduser().resolve()
+    if not data.is_file():
+        raise UsageError(f"data file {data} does not exist.")
+    if not 0 <= holdout < 0.9:
+        raise UsageError(f"--holdout {holdout} must be a share between 0 and 0.9, such as 0.2.")
+    if not 2 <= folds <= 20:
+        raise UsageError(f"--folds {folds} must be between 2 and 20.")
+    name = name or data.stem
+    if project_by_name(store, name):
+        raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.")
+    frame = _read(data)
+    if target is not None and target not in frame.columns:
+        raise UsageError(f"target column {target!r} is not in {data.name}; columns: {', '.join(map(str, frame.columns[:8]))}.")
+    if weights is not None and weights not in frame.columns:
+        raise UsageError(f"weights column {weights!r} is not in {data.name}.")
+    if target is not None and frame[target].isna().any():
+        raise UsageError(f"the target {target!r} has {int(frame[target].isna().sum())} missing values; drop those rows first.")
+
+    if target is None:
+        if target_type not in (None, contract.ANOMALY):
+            raise UsageError(f"a {target_type} project needs --target.")
+        target_type, note = contract.ANOMALY, "no target column, so anomaly detection"
+    elif target_type is None:
+        target_type, reason = infer_target_type(frame[target])
+        note = f"target {target!r}: {target_type}, inferred from {reason}"
+    else:
+        if target_type not in contract.ESTIMATOR_TYPES or target_type == contract.ANOMALY:
+            raise UsageError(f"--target-type must be binary, multiclass or regression with a target, not {target_type!r}.")
+        note = f"target {target!r}: {target_type}, as given"
+
+    labels = None
+    if target_type in contract.CLASSIFICATION_TYPES:
+        try:
+            labels = class_order(frame[target], target_type, None, positive_class, None)
+        except StepFailure as exc:
+            raise UsageError(exc.message) from None
+        if target_type == contract.BINARY:
+            note += f"; positive class {labels[1]!r}"
+    elif positive_class is not None:
+        raise UsageError("--positive-class applies to binary projects only.")
+    if target_type == contract.REGRESSION:
+        import pandas as pd
+
+        if not pd.api.types.is_numeric_dtype(frame[target]):
+            raise UsageError(f"a regression target must be numeric, but {target!r} holds text.")
+
+    y = frame[target] if target else np.zeros(len(frame))
+    strat = y.map(normalize_label) if labels is not None else y
+    min_class = strat.value_counts().min() if labels is not None else None
+    if min_class is not None and min_class < folds + 1:
+        raise UsageError(
+            f"the rarest class has {min_class} rows, too few for {folds} folds and a holdout; use fewer --folds."
+        )
+    parts = partition_rows(strat, target_type, holdout, folds, seed)
+    features = frame.drop(columns=[c for c in (target, weights) if c])
+    types = column_types(features)
+    channels: dict[str, list[str]] = {}
+    for column, kind in types.items():
+        channels.setdefault(kind, []).append(column)
+    settings = {
+        "holdout": holdout,
+        "folds": folds,
+        "seed": seed,
+        "weights": weights,
+        "class_labels": labels,
+        "channels": channels,
+        "missing": {kind: bool(features[cols].isna().to_numpy().any()) for kind, cols in channels.items()},
+        "inference": note,
+        "partition_sizes": {
+            "training": int((parts >= 1).sum()),
+            "validation": int((parts == 0).sum()),
+            "holdout": int((parts == HOLDOUT).sum()),
+        },
+    }
+    objects = store.root / "objects" / "projects"
+    objects.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    frame.columns = [str(c) for c in frame.columns]
+    frame.to_parquet(buffer, index=False)
+    payload = buffer.getvalue()
+    digest = hashlib.sha256(payload).hexdigest()[:16]
+    data_path = objects / f"{digest}.parquet"
+    if not data_path.exists():
+        write_bytes_atomic(data_path, payload)
+    part_buffer = io.BytesIO()
+    np.save(part_buffer, parts)
+    partition_path = objects / f"{digest}-partition-{holdout}-{folds}-{seed}.npy"
+    write_bytes_atomic(partition_path, part_buffer.getvalue())
+    project = insert_project(
+        store,
+        name=name,
+        data_path=data_path,
+        partition_path=partition_path,
+        source=str(data),
+        rows=len(frame),
+        target=target,
+        target_type=target_type,
+        settings=settings,
+    )
+    return project, note
+
+
+def get_project(store: Store, name: str) -> Project:
+    project = project_by_name(store, name)
+    if project is None:
+        known = [p.name for p in all_projects(store)]
+        hint = f" Projects: {', '.join(known)}." if known else " Create one with `taskbench project create DATA --target COL`."
+        raise UsageError(f"there is no project named {name!r}.{hint}")
+    return project
+
+
+def list_projects(store: Store) -> list[Project]:
+    return all_projects(store)
+
+
+def unlock(store: Store, name: str) -> Project:
+    """Unlock a project's holdout for good; returns the project (already unlocked projects stay as they were)."""
+    return unlock_holdout(store, get_project(store, name).id)
+
+
+def project_json(project: Project) -> dict:
+    """The fixed JSON form of SPEC §11: name, target type and partition sizes (and a little more)."""
+    s = project.settings
+    return {
+        "name": project.name,
+        "target": project.target,
+        "target_type": project.target_type,
+        "rows": project.rows,
+        "partitions": s["partition_sizes"],
+        "folds": s["folds"],
+        "seed": s["seed"],
+        "class_labels": s["class_labels"],
+        "channels": {k: len(v) for k, v in s["channels"].items()},
+        "inference": s["inference"],
+        "holdout_unlocked": project.holdout_unlocked,
+        "source": project.source,
+        "created_by": project.created_by,
+    }
+
+
+
