@@ -11,12 +11,31 @@ from .checks import column_types, normalize_label
 from .errors import UsageError
 
 
-def read_table(path):
-    """Read a CSV or Parquet file into a DataFrame; a bad file is a usage error naming it."""
+def read_sparse(path, column_file=None):
+    """Read a MatrixMarket (.mtx) file as a sparse DataFrame, named by a column file (one name per line)."""
+    from scipy.io import mmread
+
+    matrix = mmread(path).tocsc()
+    if column_file:
+        with open(column_file, encoding="utf-8-sig") as fh:
+            names = [line.rstrip("\n") for line in fh if line.strip()]
+        if len(names) != matrix.shape[1]:
+            raise UsageError(
+                f"--sparse-column-file {column_file} names {len(names)} columns but {path} has {matrix.shape[1]}."
+            )
+    else:
+        names = [f"feature_{i}" for i in range(matrix.shape[1])]
+    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=names)
+
+
+def read_table(path, sparse_column_file=None):
+    """Read a CSV, Parquet or MatrixMarket file into a DataFrame; a bad file is a usage error naming it."""
     if not os.path.isfile(path):
         raise UsageError(f"input file {path} does not exist.")
     lower = path.lower()
     try:
+        if lower.endswith(".mtx"):
+            return read_sparse(path, sparse_column_file)
         if lower.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
         try:
@@ -60,12 +79,14 @@ class Dataset:
 
 def load_dataset(req):
     """Build the Dataset for a fit-check request (paths, target, weights, labels, row count)."""
-    frame = read_table(req["input"])
+    frame = read_table(req["input"], req.get("sparse_column_file"))
     target_type = req["target_type"]
     y = weights = None
     if req.get("target"):
         col = _pick_column(frame, req["target"], "target", "--target")
         y = frame.pop(col)
+        if isinstance(y.dtype, pd.SparseDtype):
+            y = y.sparse.to_dense()
     elif req.get("target_csv"):
         y = _single_column_file(req["target_csv"], len(frame), "target", "--target-csv")
     if req.get("row_weights"):

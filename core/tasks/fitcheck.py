@@ -42,6 +42,7 @@ class FitCheckOptions:
     target_csv: Path | None = None
     row_weights: str | None = None
     row_weights_csv: Path | None = None
+    sparse_column_file: Path | None = None
     class_labels: list[str] | None = None
     positive_class_label: str | None = None
     negative_class_label: str | None = None
@@ -311,7 +312,11 @@ class FitCheck:
             ) from None
         status = "ok" if resolved.kind == "docker" or requirements.strip() else "info"
         self._step("env", status, resolved.describe())
-        inputs = [p.parent.resolve() for p in (input_path, opts.target_csv, opts.row_weights_csv) if p]
+        inputs = [
+            Path(p).resolve().parent
+            for p in (input_path, opts.target_csv, opts.row_weights_csv, opts.sparse_column_file)
+            if p
+        ]
         spec = WorkerSpec(
             on_output=self._output,
             read_only=[code_dir, *inputs],
@@ -396,6 +401,7 @@ class FitCheck:
                 "positive": opts.positive_class_label,
                 "negative": opts.negative_class_label,
                 "num_rows": opts.num_rows,
+                "sparse_column_file": str(Path(opts.sparse_column_file).resolve()) if opts.sparse_column_file else None,
             },
         )["data"]
         report.data = data

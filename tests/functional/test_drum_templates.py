@@ -51,7 +51,7 @@ EXPECTED = {
     "8_python3_calibrated_anomaly_detection": (["score on 1477 rows: Predictions mean 0.36"], True),
     # Same single-column calibrator as a sklearn Pipeline: NaN predictions on a blank column.
     "9_python3_sklearn_with_custom_classes": (["score on 299 rows: Predictions mean 22.66"], False),
-    "10_python3_sparse": ([], False),
+    "10_python3_sparse": (["score on 1477 rows: Predictions mean", "1477 rows × 33 columns (NUM)"], False),
 }
 
 
@@ -90,9 +90,14 @@ def test_every_listed_template_is_expected_and_present():
 def test_drum_template_passes_fit_check(folder, taskbench, home, tmp_path):
     entry = ENTRIES[folder]
     if entry["requirements_extra"]:
-        pytest.skip(f"needs {', '.join(entry['requirements_extra'])}, which the dev environment does not install")
+        pytest.skip(
+            f"needs {', '.join(entry['requirements_extra'])} from requirements.txt: covered by "
+            "test_fit_docker.py::test_drum_xgboost_template_installs_its_requirement_in_both_runners"
+        )
+    sparse_args = []
     if entry["input"].endswith(".mtx"):
-        pytest.skip(f"needs the sparse dataset {entry['input']} (+ .columns), which is not available locally")
+        sparse_input, columns = write_sparse_dataset(tmp_path, entry["target"])
+        sparse_args = ["--input", sparse_input, "--sparse-column-file", columns]
 
     original = TEMPLATES / folder
     before = tree_digest(original)
@@ -104,7 +109,7 @@ def test_drum_template_passes_fit_check(folder, taskbench, home, tmp_path):
     code_before = tree_digest(code_dir)
 
     phrases, check_missing = EXPECTED[folder]
-    args = fit_args(entry, code_dir)
+    args = fit_args(entry, code_dir) + sparse_args
     if check_missing:
         args.append("--check-missing")
     result = taskbench(*args)
@@ -119,6 +124,26 @@ def test_drum_template_passes_fit_check(folder, taskbench, home, tmp_path):
     assert tree_digest(code_dir) == code_before
     assert tree_digest(original) == before
     assert leftovers(home) == []
+
+
+def write_sparse_dataset(tmp_path, target):
+    """DRUM's sparse test data is not available, so build the same kind: a MatrixMarket file of
+    mostly-zero juniors features plus the target column, and a file naming the columns."""
+    import numpy as np
+    import pandas as pd
+    from scipy import sparse
+    from scipy.io import mmwrite
+
+    frame = pd.read_csv(DATA / "juniors_3_year_stats_regression.csv")
+    y = frame.pop("Grade 2014")
+    values = frame.to_numpy(dtype="float64")
+    values[values < np.median(values, axis=0)] = 0.0
+    matrix = sparse.csr_matrix(np.column_stack([values, y.to_numpy(dtype="float64")]))
+    path = tmp_path / "sparse.mtx"
+    mmwrite(str(path), matrix)
+    columns = tmp_path / "sparse.columns"
+    columns.write_text("\n".join([*frame.columns, target]) + "\n")
+    return path, columns
 
 
 def forbids_missing(code_dir):

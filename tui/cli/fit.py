@@ -87,7 +87,7 @@ class ConsoleListener:
 
 def fit(
     ctx: typer.Context,
-    input: Annotated[Path, typer.Option("--input", help="Training data, CSV or Parquet.")],
+    input: Annotated[Path, typer.Option("--input", help="Training data: CSV, Parquet, or sparse MatrixMarket (.mtx).")],
     code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="The task folder (holding custom.py).")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="A registered task version instead: NAME or NAME@N.")] = None,
     target_type: Annotated[
@@ -98,6 +98,9 @@ def fit(
     target_csv: Annotated[Optional[Path], typer.Option("--target-csv", help="A one-column CSV holding the target instead.")] = None,
     row_weights: Annotated[Optional[str], typer.Option("--row-weights", help="Column of row weights in the input.")] = None,
     row_weights_csv: Annotated[Optional[Path], typer.Option("--row-weights-csv", help="A one-column CSV of row weights.")] = None,
+    sparse_column_file: Annotated[
+        Optional[Path], typer.Option("--sparse-column-file", help="Column names (one per line) for a .mtx --input.")
+    ] = None,
     class_labels: Annotated[
         Optional[list[str]],
         typer.Option("--class-labels", help="Class labels, negative first for binary (DRUM style: --class-labels no yes)."),
@@ -143,6 +146,7 @@ def fit(
             target_csv=target_csv,
             row_weights=row_weights,
             row_weights_csv=row_weights_csv,
+            sparse_column_file=sparse_column_file,
             class_labels=labels or None,
             positive_class_label=positive_class_label,
             negative_class_label=negative_class_label,
