@@ -27,6 +27,7 @@ class Param:
     value: object  # int, float, str, bool, or a tuple of those
     position: Position
     value_position: Position
+    text: str | None = None  # how a number was spelled in the source (`1e-3`), so formatting keeps it
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Node:
     position: Position  # of the node name
     task_position: Position
     input_positions: tuple[Position, ...] = ()
+    version_position: Position | None = None  # of the N in `task@N`
+    comment: str | None = None  # a trailing `# …` comment on the node's line
+    end_line: int | None = None  # the line of the closing parenthesis (a node may span lines)
 
     @property
     def parameters(self) -> dict[str, object]:

@@ -21,6 +21,7 @@ from .checks import (
 )
 from .contract import Hooks
 from .errors import StepFailure
+from .layout import model_layout  # noqa: F401 - part of this module's interface
 from .taskcode import accepted_kwargs, call_task, load_native, load_task, positional_count
 
 
@@ -50,16 +51,28 @@ def _input_schema_check(X, req):
 
 def fit_step(dataset, req):
     """Run the task's `fit` on the dataset and report the artifacts it wrote."""
-    target_type = req["target_type"]
-    output_dir = req["output_dir"]
-    X = dataset.X
-    _input_schema_check(X, req)
+    _input_schema_check(dataset.X, req)
     task = _task_and_init(req["code_dir"], req["code_dir"])
-    params = req.get("parameters") or {}
-    kwargs = {"row_weights": dataset.weights if _is_estimator(target_type) else None, "parameters": params}
-    if target_type in contract.CLASSIFICATION_TYPES:
-        kwargs["class_order"] = list(dataset.class_labels)
     started = time.perf_counter()
+    fit_task(
+        task,
+        dataset.X,
+        dataset.y,
+        target_type=req["target_type"],
+        output_dir=req["output_dir"],
+        weights=dataset.weights,
+        class_labels=dataset.class_labels,
+        parameters=req.get("parameters") or {},
+    )
+    seconds = time.perf_counter() - started
+    return {"status": "ok", "fit_seconds": seconds, "artifacts": list_artifacts(req["output_dir"])}
+
+
+def fit_task(task, X, y, *, target_type, output_dir, weights=None, class_labels=None, parameters=None):
+    """Call a loaded task's `fit` (module hooks or `CustomTask`) the way DRUM does; artifacts land in output_dir."""
+    kwargs = {"row_weights": weights if _is_estimator(target_type) else None, "parameters": parameters or {}}
+    if target_type in contract.CLASSIFICATION_TYPES:
+        kwargs["class_order"] = list(class_labels)
     if task.uses_class:
         instance = call_task(f"{contract.CUSTOM_TASK_CLASS}()", task.code_dir, task.task_class)
         fit = getattr(instance, "fit", None)
@@ -69,7 +82,7 @@ def fit_step(dataset, req):
                 rule="fit is required",
             )
         kwargs["output_dir"] = output_dir
-        call_task("CustomTask.fit", task.code_dir, fit, X, dataset.y, **accepted_kwargs(fit, kwargs))
+        call_task("CustomTask.fit", task.code_dir, fit, X, y, **accepted_kwargs(fit, kwargs))
         _save_instance(task, instance, output_dir)
     else:
         if not task.has(Hooks.FIT):
@@ -80,19 +93,16 @@ def fit_step(dataset, req):
             )
         X = _preprocess(task, X, None, target_type)
         fit = task.hooks[Hooks.FIT]
-        kwargs.update(X=X, y=dataset.y, output_dir=output_dir)
+        kwargs.update(X=X, y=y, output_dir=output_dir)
         if target_type not in contract.CLASSIFICATION_TYPES:
             kwargs["class_order"] = None
         task.call(Hooks.FIT, **accepted_kwargs(fit, kwargs))
-    seconds = time.perf_counter() - started
-    artifacts = list_artifacts(output_dir)
-    if not artifacts:
+    if not list_artifacts(output_dir):
         raise StepFailure(
             "fit wrote nothing into output_dir; save the trained object there "
             "(a task with no state writes a small 'artificial' artifact).",
             rule="fit writes an artifact",
         )
-    return {"status": "ok", "fit_seconds": seconds, "artifacts": artifacts}
 
 
 def _save_instance(task, instance, output_dir):

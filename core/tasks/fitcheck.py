@@ -25,6 +25,7 @@ from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.subprocess_runner import SubprocessRunner
 from ..runtime import contract
+from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files
 from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
 
@@ -171,18 +172,6 @@ def _prepare_output(path: Path | None) -> Path | None:
         raise UsageError(f"--output {path} already exists and is not an empty folder; pick a new folder.")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _model_dir(code_dir: Path, artifacts: Path, target: Path) -> Path:
-    """DRUM's scoring layout: the task folder's files and everything `fit` wrote, side by side (symlinks)."""
-    target.mkdir()
-    for source in (code_dir, artifacts):
-        for entry in source.iterdir():
-            link = target / entry.name
-            if link.is_symlink():
-                link.unlink()
-            link.symlink_to(entry)
-    return target
 
 
 class FitCheck:
@@ -432,7 +421,7 @@ class FitCheck:
         if opts.skip_predict:
             self._step("score", "info", "scoring skipped (--skip-predict)")
             return
-        step["model_dir"] = str(_model_dir(code_dir, output_dir, scratch / "model"))
+        step["model_dir"] = model_layout(str(code_dir), str(output_dir), str(scratch / "model"))
         step["check_missing"] = opts.check_missing
         self._step("score", "start", "loading the artifact in a fresh process and scoring")
         score = self._request("score", step)
