@@ -122,8 +122,7 @@ def known_task_names(store) -> list[str]:
 
 
 def unknown_task_message(store, name: str) -> str:
-    """'there is no task named 'x'; did you mean 'y'? …' with where to look."""
+    """'there is no … task named 'x'; did you mean 'y'? …' with where to look."""
     close = difflib.get_close_matches(name, known_task_names(store), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"there is no task named '{name}'{hint} (`taskbench task list` shows registered tasks, " \
-           f"`taskbench blueprint templates` uses the built-ins)"
+    return f"there is no built-in or registered task named '{name}'{hint} (`taskbench task list` shows registered tasks)"

@@ -86,16 +86,19 @@ class Blueprint:
         return self.nodes[-1]
 
     def order(self) -> list[Node]:
-        """Nodes in an order where every node comes after its inputs (assumes no cycles)."""
+        """Nodes in an order where every node comes after its inputs (a cycle, an error, is cut where found)."""
         by_name = {n.name: n for n in self.nodes}
         done: dict[str, Node] = {}
+        visiting: set[str] = set()
 
         def visit(node: Node) -> None:
-            if node.name in done:
+            if node.name in done or node.name in visiting:
                 return
+            visiting.add(node.name)
             for name in node.upstream():
                 if name in by_name:
                     visit(by_name[name])
+            visiting.discard(node.name)
             done[node.name] = node
 
         for node in self.nodes:

@@ -122,6 +122,17 @@ def handle(req, state):
 
         fn = steps.fit_step if op == "fit" else steps.score_step
         return run_child(fn, state.get("dataset"), req)
+    if op == "load_project":
+        from .pipeline import preload_data
+
+        for code_dir in req.get("code_dirs", []):
+            preload(code_dir)
+        return preload_data(req)
+    if op in ("train", "predict"):
+        from . import pipeline
+
+        fn = pipeline.train_step if op == "train" else pipeline.predict_step
+        return run_child(fn, None, req)
     raise ValueError(f"unknown op {op!r}")
 
 

@@ -10,6 +10,8 @@ import typer
 
 from . import env as env_command
 from . import fit as fit_command
+from . import project as project_command
+from . import train as train_command
 from . import jobs as jobs_command
 from . import task as task_command
 
@@ -38,6 +40,9 @@ def main(
 
 app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
 app.add_typer(task_command.app, name="task")
+app.add_typer(project_command.app, name="project")
+app.command(name="train", help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
+app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
 app.add_typer(env_command.app, name="env")
 app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
 app.command(name="logs", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)

@@ -42,9 +42,9 @@ def create(
         print_json(project_json(project))
         return
     sizes = project.settings["partition_sizes"]
-    err = console()
-    err.stderr = True
-    err.print(
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(
         f"{escape(note)}. {project.rows} rows: training {sizes['training']}, validation {sizes['validation']}, "
         f"holdout {sizes['holdout']} (locked).",
         highlight=False,

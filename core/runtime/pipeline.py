@@ -1,0 +1,260 @@
+"""Train and score a blueprint inside one worker child: nodes run in order, data stays in memory.
+
+The engine sends a plan (nodes in execution order, their task folders,
+parameters and inputs, the rows to fit on and the row sets to score). Each node
+fits on the training rows and transforms or predicts every row set; an
+estimator feeding another node passes out-of-fold predictions on the training
+rows (stacking). A node whose cache folder is complete is not fitted again: its
+artifacts and outputs are read back ("reused").
+"""
+
+import os
+import pickle
+import shutil
+import time
+
+import numpy as np
+import pandas as pd
+
+from . import contract
+from .errors import StepFailure
+from .layout import model_layout
+from .steps import Scorer, _task_and_init, fit_task, list_artifacts, load_model
+
+_FRAMES = {}
+INNER_FOLDS = 3
+
+
+def project_frame(path):
+    """The project's data, read once per worker (children inherit it through fork)."""
+    if path not in _FRAMES:
+        _FRAMES.clear()
+        _FRAMES[path] = pd.read_parquet(path)
+    return _FRAMES[path]
+
+
+def preload_data(req):
+    """Load the project data in the worker itself, before forking step children."""
+    frame = project_frame(req["data"]["path"])
+    return {"status": "ok", "rows": len(frame)}
+
+
+def _log(text):
+    print(f"[taskbench] {text}", flush=True)
+
+
+def _row_sets(req):
+    parts = np.load(req["data"]["partition_path"])
+    sets = {"train": np.flatnonzero(np.isin(parts, req["fit_folds"]))}
+    for name, folds in req.get("score_sets", {}).items():
+        sets[name] = np.flatnonzero(np.isin(parts, folds))
+    return sets
+
+
+def _node_input(node, features, outputs, rows, group):
+    pieces = []
+    for source in node["inputs"]:
+        if source in node["channels"]:
+            columns = node["channels"][source]
+            pieces.append(features.iloc[rows][columns].reset_index(drop=True))
+        else:
+            pieces.append(outputs[source][group])
+    frame = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0].copy()
+    if frame.columns.duplicated().any():
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+    return frame
+
+
+class NodeRunner:
+    """Fits one node and produces its outputs for every row group."""
+
+    def __init__(self, node, req):
+        self.node = node
+        self.req = req
+        self.kind = node["kind"]
+        self.target_type = contract.TRANSFORM if self.kind == "transform" else req["target_type"]
+        self.labels = req.get("class_labels")
+
+    def fit(self, X, y, weights, out_dir):
+        task = _task_and_init(self.node["task_dir"], self.node["task_dir"])
+        fit_task(
+            task, X, y, target_type=self.target_type, output_dir=out_dir, weights=weights,
+            class_labels=self.labels, parameters=self.node.get("params") or {},
+        )
+        return self.scorer(out_dir)
+
+    def scorer(self, out_dir):
+        """Load the fitted node as scoring does (fresh `load_model`, DRUM layout) and wrap it in a Scorer."""
+        task = _task_and_init(self.node["task_dir"], self.node["task_dir"])
+        layout = out_dir.rstrip("/") + ".layout"
+        shutil.rmtree(layout, ignore_errors=True)
+        model_layout(self.node["task_dir"], out_dir, layout)
+        spec = {"model_dir": layout, "output_dir": out_dir, "target_type": self.target_type,
+                "schema": {"output_requirements": self.node.get("output_requirements") or []}}
+        model = load_model(task, spec)
+        return Scorer(task, model, spec, self.labels)
+
+    def as_features(self, predictions):
+        """An estimator's predictions as input columns for the node it feeds."""
+        prefix = self.node["name"]
+        return predictions.set_axis([f"{prefix}__{c}" for c in predictions.columns], axis=1)
+
+
+def train_step(_dataset, req):
+    """Fit every node on the training rows, score every row set, save artifacts and final predictions."""
+    frame = project_frame(req["data"]["path"])
+    target, weights_col = req["data"].get("target"), req["data"].get("weights")
+    features = frame.drop(columns=[c for c in (target, weights_col) if c])
+    sets = _row_sets(req)
+    y_all = frame[target] if target else None
+    w_all = frame[weights_col] if weights_col else None
+    y_train = None if y_all is None or req["target_type"] == contract.ANOMALY else y_all.iloc[sets["train"]].reset_index(drop=True)
+    w_train = None if w_all is None else w_all.iloc[sets["train"]].reset_index(drop=True)
+    model_dir = req["model_dir"]
+    os.makedirs(model_dir, exist_ok=True)
+    outputs, timings, scoring = {}, [], {}
+    groups = list(sets)
+    for node in req["nodes"]:
+        started = time.perf_counter()
+        runner = NodeRunner(node, req)
+        out_dir = os.path.join(model_dir, "nodes", node["name"])
+        cache = node.get("cache_dir")
+        if cache and os.path.exists(os.path.join(cache, "complete")):
+            shutil.copytree(os.path.join(cache, "artifacts"), out_dir)
+            with open(os.path.join(cache, "outputs.pkl"), "rb") as fh:
+                outputs[node["name"]] = pickle.load(fh)
+            timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
+            _log(f"node {node['name']} ({node['task_ref']}): reused the fitted step from the cache")
+            continue
+        _log(f"node {node['name']} ({node['task_ref']}): fitting on {len(sets['train'])} rows")
+        os.makedirs(out_dir)
+        X_train = _node_input(node, features, outputs, sets["train"], "train")
+        scorer = runner.fit(X_train, y_train, w_train, out_dir)
+        produced = {}
+        for group in groups:
+            began = time.perf_counter()
+            X = X_train if group == "train" else _node_input(node, features, outputs, sets[group], group)
+            produced[group] = scorer(X)
+            scoring[group] = scoring.get(group, 0.0) + time.perf_counter() - began
+        if node["kind"] == "estimator" and node.get("stack"):
+            produced["train"] = _out_of_fold(runner, X_train, y_train, w_train, model_dir)
+        if node["kind"] == "estimator":
+            if node["name"] != req["final"]:
+                produced = {g: runner.as_features(p) for g, p in produced.items()}
+        outputs[node["name"]] = produced
+        if cache and node["kind"] == "transform":
+            _write_cache(cache, out_dir, produced)
+        timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": False})
+    predictions = {}
+    final = outputs[req["final"]]
+    pred_dir = os.path.join(model_dir, "predictions")
+    os.makedirs(pred_dir, exist_ok=True)
+    for group in groups:
+        if group == "train":
+            continue
+        path = os.path.join(pred_dir, f"{group}.pkl")
+        final[group].to_pickle(path)
+        predictions[group] = path
+    speed = None
+    if "validation" in scoring and not any(t["reused"] for t in timings):
+        speed = len(sets["validation"]) / max(scoring["validation"], 1e-9)
+    return {
+        "status": "ok",
+        "nodes": timings,
+        "predictions": predictions,
+        "validation_rows_per_second": speed,
+        "artifacts": list_artifacts(os.path.join(model_dir, "nodes")),
+    }
+
+
+def _out_of_fold(runner, X, y, weights, model_dir):
+    """Predictions on the training rows from models that never saw them (inner K-fold), for stacking."""
+    n = len(X)
+    order = np.random.default_rng(0).permutation(n)
+    folds = np.array_split(order, INNER_FOLDS)
+    pieces = [None] * n
+    result = None
+    for k, held in enumerate(folds):
+        keep = np.setdiff1d(np.arange(n), held)
+        tmp = os.path.join(model_dir, "stacking", f"{runner.node['name']}-{k}")
+        os.makedirs(tmp)
+        scorer = runner.fit(
+            X.iloc[keep].reset_index(drop=True),
+            None if y is None else y.iloc[keep].reset_index(drop=True),
+            None if weights is None else weights.iloc[keep].reset_index(drop=True),
+            tmp,
+        )
+        pred = scorer(X.iloc[held].reset_index(drop=True))
+        if result is None:
+            result = pd.DataFrame(np.zeros((n, pred.shape[1])), columns=pred.columns)
+        result.iloc[held] = pred.to_numpy()
+    shutil.rmtree(os.path.join(model_dir, "stacking"), ignore_errors=True)
+    del pieces
+    return result
+
+
+def _write_cache(cache, out_dir, produced):
+    """Store a fitted transform's artifacts and outputs under a temporary name, then rename into place."""
+    parent = os.path.dirname(cache)
+    os.makedirs(parent, exist_ok=True)
+    tmp = f"{cache}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        shutil.copytree(out_dir, os.path.join(tmp, "artifacts"))
+        with open(os.path.join(tmp, "outputs.pkl"), "wb") as fh:
+            pickle.dump(produced, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        open(os.path.join(tmp, "complete"), "w").close()
+        os.rename(tmp, cache)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another job cached the same step first
+
+
+def predict_step(_dataset, req):
+    """Score rows with a trained model's saved artifacts: a row set of the project, or a data file."""
+    if req.get("input"):
+        from .data import read_table
+
+        features = read_table(req["input"])
+        rows = np.arange(len(features))
+    else:
+        frame = project_frame(req["data"]["path"])
+        target, weights_col = req["data"].get("target"), req["data"].get("weights")
+        features = frame.drop(columns=[c for c in (target, weights_col) if c])
+        rows = _row_sets(req)[req["rows"]]
+    base = features.iloc[rows].reset_index(drop=True)
+    scorers = {}
+    for node in req["nodes"]:
+        scorers[node["name"]] = NodeRunner(node, req).scorer(os.path.join(req["model_dir"], "nodes", node["name"]))
+
+    def run(X_base):
+        outputs = {}
+        for node in req["nodes"]:
+            runner = NodeRunner(node, req)
+            X = _node_input(node, X_base, outputs, np.arange(len(X_base)), "rows")
+            out = scorers[node["name"]](X)
+            if node["kind"] == "estimator" and node["name"] != req["final"]:
+                out = runner.as_features(out)
+            outputs[node["name"]] = {"rows": out}
+        return outputs[req["final"]]["rows"]
+
+    started = time.perf_counter()
+    result = {"status": "ok"}
+    predictions = run(base)
+    result["rows_per_second"] = len(base) / max(time.perf_counter() - started, 1e-9)
+    out_path = req["output"]
+    predictions.to_pickle(out_path)
+    result["predictions"] = out_path
+    permute = req.get("permute") or []
+    if permute:
+        rng = np.random.default_rng(0)
+        permuted = {}
+        for column in permute:
+            shuffled = base.copy()
+            shuffled[column] = shuffled[column].to_numpy()[rng.permutation(len(shuffled))]
+            permuted[column] = run(shuffled)
+        pd.to_pickle(permuted, out_path + ".permuted")
+        result["permuted"] = out_path + ".permuted"
+    return result
+
+
+__all__ = ["train_step", "predict_step", "preload_data", "StepFailure"]

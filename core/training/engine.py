@@ -1,0 +1,411 @@
+"""The training engine (SPEC §6): turn blueprints into plans, run them in workers, score, record models.
+
+Each blueprint is one `train` job with its own worker process; jobs run in
+parallel through joblib (threads that each drive a worker, so the work itself
+happens in the workers). Fitted transforms are cached by content, so a
+blueprint that shares a prefix with an earlier one reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import TaskbenchError, UsageError
+from ..registry.jobs import open_log
+from ..runners.base import WorkerDied, WorkerSpec
+from ..runners.subprocess_runner import SubprocessRunner
+from ..runtime import contract
+from ..store import Store
+from ..store.project_rows import Model, Project, finish_model, insert_model, model_by_id, project_by_id, project_models, update_scores
+from . import metrics
+from .projects import HOLDOUT, get_project
+
+CACHE_VERSION = "1"
+
+
+@dataclass
+class BlueprintSource:
+    """A blueprint to train: its label on the leaderboard and its text."""
+
+    label: str
+    text: str
+    path: str = "<blueprint>"
+
+
+@dataclass
+class TrainOutcome:
+    """What one training produced: the model row, or the reason it failed."""
+
+    label: str
+    model: Model | None = None
+    error: str | None = None
+    reused: list[str] = field(default_factory=list)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_FOLDER_DIGESTS: dict[str, str] = {}
+
+
+def task_digest(info) -> str:
+    """The content hash of a task version (a built-in's folder is hashed once per process)."""
+    if info.sha256:
+        return info.sha256
+    key = str(info.path)
+    if key not in _FOLDER_DIGESTS:
+        from ..environments.resolve import folder_digest
+
+        _FOLDER_DIGESTS[key] = folder_digest(Path(info.path))
+    return _FOLDER_DIGESTS[key]
+
+
+def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
+    """Parse and validate a blueprint for the project; errors block (as one sentence each, with line:column)."""
+    from ..blueprints.syntax import BlueprintSyntaxError, parse_blueprint
+    from ..blueprints.validate import validate
+
+    try:
+        bp = parse_blueprint(source.text, source.path)
+    except BlueprintSyntaxError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    facts = {kind: {"present": True, "missing": project.settings["missing"].get(kind, False)} for kind in project.settings["channels"]}
+    messages = validate(bp, store, target_type=project.target_type, data_facts=facts)
+    errors = [m for m in messages if m.severity == "error"]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise UsageError(f"{source.path}:{first.line}:{first.column}: {first.text}{more}")
+    return bp, [f"{source.path}:{m.line}:{m.column}: warning: {m.text}" for m in messages if m.severity == "warning"]
+
+
+def build_plan(store: Store, project: Project, bp, fit_folds: list[int]) -> dict:
+    """The worker's plan: nodes in order with task folders, parameters, inputs, and cache folders."""
+    from ..blueprints.catalog import resolve_task
+    from ..tasks.metadata import resolve_parameters
+
+    channels = dict(project.settings["channels"])
+    all_columns = [c for cols in channels.values() for c in cols]
+    data_key = {"data": project.data_path.name, "partition": project.partition_path.name, "folds": sorted(fit_folds)}
+    consumers: dict[str, int] = {}
+    needed = bp.needed()
+    for node in needed:
+        for up in node.upstream():
+            consumers[up] = consumers.get(up, 0) + 1
+    keys: dict[str, str] = {}
+    nodes, pins = [], {}
+    for node in needed:
+        info = resolve_task(store, node.task, node.version)
+        params = resolve_parameters(info.metadata.hyperparameters, node.parameters)
+        node_channels = {}
+        for name in node.channels():
+            node_channels[name] = all_columns if name == "ALL" else channels.get(name, [])
+        inputs_key = [
+            {"channel": i, "columns": node_channels[i]} if i in node_channels else {"node": keys[i]} for i in node.inputs
+        ]
+        key = _digest({"v": CACHE_VERSION, "task": task_digest(info), "params": params, "inputs": inputs_key, **data_key})
+        keys[node.name] = key
+        kind = info.kind or "estimator"
+        nodes.append(
+            {
+                "name": node.name,
+                "task_ref": info.ref,
+                "task_dir": str(info.path),
+                "kind": kind,
+                "params": params,
+                "inputs": list(node.inputs),
+                "channels": node_channels,
+                "output_requirements": [
+                    {"field": r.field, "condition": r.condition, "value": r.value, "line": r.line}
+                    for r in info.metadata.type_schema.output_requirements
+                ],
+                "stack": kind == "estimator" and consumers.get(node.name, 0) > 0,
+                "cache_dir": str(store.root / "cache" / key[:2] / key) if kind == "transform" else None,
+            }
+        )
+        pins[node.name] = info.pin()
+    return {
+        "data": {"path": str(project.data_path), "partition_path": str(project.partition_path),
+                 "target": project.target, "weights": project.settings.get("weights")},
+        "target_type": project.target_type,
+        "class_labels": project.settings.get("class_labels"),
+        "fit_folds": fit_folds,
+        "nodes": nodes,
+        "final": bp.final.name,
+        "pins": pins,
+    }
+
+
+def _y(project: Project, frame, rows):
+    return None if project.target is None else frame[project.target].iloc[rows].reset_index(drop=True)
+
+
+class Trainer:
+    """Trains blueprints in one project and records each as a model with scores and logs."""
+
+    def __init__(self, store: Store, project: Project, *, cv: bool = False, on_event: Callable[[str, dict], None] | None = None):
+        self.store = store
+        self.project = project
+        self.cv = cv
+        self.on_event = on_event or (lambda kind, data: None)
+        self._frame = None
+
+    def frame(self):
+        import numpy as np
+        import pandas as pd
+
+        if self._frame is None:
+            self._frame = (pd.read_parquet(self.project.data_path), np.load(self.project.partition_path))
+        return self._frame
+
+    def train(self, source: BlueprintSource) -> TrainOutcome:
+        from ..registry.jobs import finish_job  # noqa: F401 - the store does the work
+
+        store, project = self.store, self.project
+        try:
+            bp, warnings = compile_blueprint(store, project, source)
+        except TaskbenchError as exc:
+            self.on_event("failed", {"label": source.label, "error": exc.message})
+            return TrainOutcome(source.label, error=exc.message)
+        job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}", {"project": project.name, "blueprint": source.label}).id)
+        log = open_log(job)
+        plan = build_plan(store, project, bp, fit_folds=list(range(1, project.settings["folds"])))
+        model = insert_model(store, project_id=project.id, blueprint=source.label, blueprint_text=source.text,
+                             resolved=plan["pins"], job_id=job.id)
+        self.on_event("started", {"label": source.label, "model": model.id, "job": job.id})
+        final_dir = store.root / "models" / str(model.id)
+        work_dir = store.root / "models" / f".tmp-{model.id}-{os.getpid()}"
+        outcome = TrainOutcome(source.label)
+        started = time.perf_counter()
+        worker = None
+        try:
+            for warning in warnings:
+                log.line(warning)
+            log.line(f"job {job.id}: training {source.label} on project {project.name} as model {model.id}")
+            worker = self._start_worker(log)
+            scores, reused, speed = self._run(worker, plan, work_dir, log)
+            if self.cv:
+                scores["cv"] = self._cross_validate(worker, bp, work_dir, log)
+            worker.close()
+            worker = None
+            os.rename(work_dir, final_dir)
+            seconds = time.perf_counter() - started
+            model = finish_model(store, model.id, state="trained", artifact_path=final_dir, scores=scores,
+                                 train_seconds=seconds, predict_speed=speed)
+            shown = _visible_scores(scores, project)
+            log.line(f"model {model.id} trained in {seconds:.2f} s; validation {json.dumps(shown.get('validation'))}"
+                     + (f"; holdout {json.dumps(shown['holdout'])}" if "holdout" in shown else ""))
+            store.finish_job(job.id, "succeeded", exit_code=0)
+            outcome.model, outcome.reused = model, reused
+            self.on_event("trained", {"label": source.label, "model": model.id, "scores": shown, "seconds": seconds})
+        except KeyboardInterrupt:
+            finish_model(store, model.id, state="failed", message="cancelled")
+            store.finish_job(job.id, "cancelled", message="cancelled by the user")
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed training is recorded, the others go on
+            message = _failure_message(exc)
+            if not isinstance(exc, (TaskbenchError, WorkerDied)):
+                log.exception("engine error")
+            log.line(f"failed: {message}")
+            finish_model(store, model.id, state="failed", message=message)
+            store.finish_job(job.id, "failed", exit_code=1, message=message)
+            outcome.error = message
+            self.on_event("failed", {"label": source.label, "model": model.id, "error": message})
+        finally:
+            if worker is not None:
+                worker.kill()
+            shutil.rmtree(work_dir, ignore_errors=True)
+            log.close()
+        return outcome
+
+    def _start_worker(self, log):
+        worker = SubprocessRunner(sys.executable).start(
+            WorkerSpec(on_output=log.output, writable=[self.store.root])
+        )
+        worker.wait_ready()
+        return worker
+
+    def _request(self, worker, op, payload):
+        reply = worker.request(op, payload)
+        if reply.get("status") != "ok":
+            raise TaskbenchError(reply.get("message", f"{op} failed"), details=reply.get("details"))
+        return reply
+
+    def _run(self, worker, plan, work_dir, log):
+        project = self.project
+        score_sets = {"validation": [0]}
+        if project.holdout_unlocked:
+            score_sets["holdout"] = [HOLDOUT]
+        self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted({n["task_dir"] for n in plan["nodes"]})})
+        reply = self._request(worker, "train", {**plan, "model_dir": str(work_dir), "score_sets": score_sets})
+        reused = [n["node"] for n in reply["nodes"] if n["reused"]]
+        scores = self._score(reply["predictions"])
+        (work_dir / "plan.json").write_text(json.dumps(plan, indent=2))
+        speed = reply.get("validation_rows_per_second")
+        return scores, reused, speed
+
+    def _score(self, predictions: dict) -> dict:
+        import pandas as pd
+
+        frame, parts = self.frame()
+        out = {}
+        for group, path in predictions.items():
+            folds = [0] if group == "validation" else [HOLDOUT]
+            import numpy as np
+
+            rows = np.flatnonzero(np.isin(parts, folds))
+            pred = pd.read_pickle(path)
+            out[group] = metrics.compute(self.project.target_type, _y(self.project, frame, rows), pred, self.project.settings.get("class_labels"))
+        return out
+
+    def _cross_validate(self, worker, bp, work_dir, log) -> dict:
+        """Mean of each metric over the K folds (fold k scored by a model fitted on the other folds)."""
+        import numpy as np
+        import pandas as pd
+
+        folds = self.project.settings["folds"]
+        per_fold = []
+        frame, parts = self.frame()
+        for k in range(folds):
+            fit = [f for f in range(folds) if f != k]
+            plan = build_plan(self.store, self.project, bp, fit_folds=fit)
+            fold_dir = work_dir / "cv" / str(k)
+            reply = self._request(worker, "train", {**plan, "model_dir": str(fold_dir), "score_sets": {"fold": [k]}})
+            rows = np.flatnonzero(parts == k)
+            pred = pd.read_pickle(reply["predictions"]["fold"])
+            per_fold.append(metrics.compute(self.project.target_type, _y(self.project, frame, rows), pred, self.project.settings.get("class_labels")))
+            log.line(f"cross-validation fold {k + 1}/{folds}: {json.dumps(per_fold[-1])}")
+        shutil.rmtree(work_dir / "cv", ignore_errors=True)
+        return {name: float(np.mean([f[name] for f in per_fold])) for name in per_fold[0]}
+
+
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, TaskbenchError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _visible_scores(scores: dict, project: Project) -> dict:
+    """Scores as users may see them: without the holdout until it is unlocked."""
+    return {k: v for k, v in scores.items() if k != "holdout" or project.holdout_unlocked}
+
+
+def visible_scores(model: Model, project: Project) -> dict:
+    return _visible_scores(model.scores, project)
+
+
+def train_blueprints(
+    store: Store,
+    project_name: str,
+    sources: list[BlueprintSource],
+    *,
+    jobs: int = 1,
+    cv: bool = False,
+    on_event: Callable[[str, dict], None] | None = None,
+) -> list[TrainOutcome]:
+    """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker)."""
+    from joblib import Parallel, delayed
+
+    project = get_project(store, project_name)
+    if not sources:
+        raise UsageError("name at least one blueprint to train (a file, a saved blueprint, or --templates).")
+
+    def one(source):
+        return Trainer(store, project, cv=cv, on_event=on_event).train(source)
+
+    if jobs <= 1 or len(sources) == 1:
+        return [one(s) for s in sources]
+    return Parallel(n_jobs=jobs, backend="threading")(delayed(one)(s) for s in sources)
+
+
+def leaderboard(store: Store, project_name: str, metric: str | None = None) -> tuple[Project, str, list[dict]]:
+    """The project's models best first by `metric` on validation, as the JSON rows of SPEC §11."""
+    project = get_project(store, project_name)
+    metric = metric or metrics.DEFAULT_METRIC[project.target_type]
+    if metric not in metrics.METRICS[project.target_type]:
+        raise UsageError(f"metric {metric!r} does not apply to {project.target_type}; use one of {', '.join(metrics.METRICS[project.target_type])}.")
+    rows = []
+    for model in project_models(store, project.id):
+        scores = visible_scores(model, project)
+        row = {
+            "model": model.id,
+            "blueprint": model.blueprint,
+            "state": model.state,
+            "validation": scores.get("validation", {}),
+            "cv": scores.get("cv"),
+            "train_seconds": model.train_seconds,
+            "predict_rows_per_second": model.predict_speed,
+            "created_by": model.created_by,
+        }
+        if project.holdout_unlocked:
+            row["holdout"] = scores.get("holdout")
+        if model.state == "failed":
+            row["message"] = model.message
+        rows.append(row)
+    rows.sort(key=lambda r: metrics.sort_key(metric)(r["validation"].get(metric)))
+    return project, metric, rows
+
+
+def score_holdout_for_project(store: Store, project: Project) -> int:
+    """After unlocking: score every trained model on the holdout and record it."""
+    count = 0
+    for model in project_models(store, project.id):
+        if model.state != "trained" or "holdout" in model.scores:
+            continue
+        scores = dict(model.scores)
+        predictions = predict_rows(store, project, model, "holdout")
+        import numpy as np
+
+        trainer = Trainer(store, project)
+        frame, parts = trainer.frame()
+        rows = np.flatnonzero(parts == HOLDOUT)
+        scores["holdout"] = metrics.compute(project.target_type, _y(project, frame, rows), predictions, project.settings.get("class_labels"))
+        update_scores(store, model.id, scores)
+        count += 1
+    return count
+
+
+def predict_rows(store: Store, project: Project, model: Model, rows: str, permute: list[str] | None = None):
+    """Score one of the project's row sets with a trained model (and, optionally, with columns permuted)."""
+    import pandas as pd
+
+    plan = json.loads((model.artifact_path / "plan.json").read_text())
+    scratch = store.root / "tmp"
+    scratch.mkdir(exist_ok=True)
+    out = scratch / f"predict-{os.getpid()}-{model.id}.pkl"
+    worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=lambda b: None, writable=[store.root]))
+    try:
+        worker.wait_ready()
+        reply = worker.request("predict", {**plan, "model_dir": str(model.artifact_path), "rows": rows,
+                                           "score_sets": {rows: [HOLDOUT] if rows == "holdout" else [0]},
+                                           "output": str(out), "permute": permute or []})
+        if reply.get("status") != "ok":
+            raise TaskbenchError(reply.get("message", "scoring failed"), details=reply.get("details"))
+        predictions = pd.read_pickle(out)
+        if permute:
+            return predictions, pd.read_pickle(reply["permuted"])
+        return predictions
+    finally:
+        worker.close()
+        for path in (out, Path(str(out) + ".permuted")):
+            path.unlink(missing_ok=True)
+
+
+def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:
+    try:
+        number = int(str(model_id).lstrip("#"))
+    except ValueError:
+        raise UsageError(f"{model_id!r} is not a model number; see `taskbench leaderboard PROJECT`.") from None
+    model = model_by_id(store, number)
+    if model is None:
+        raise UsageError(f"there is no model {number}; see `taskbench leaderboard PROJECT`.")
+    return model, project_by_id(store, model.project_id)

@@ -1,0 +1,120 @@
+"""`taskbench train`, `leaderboard`, `insights` and `artifacts`: training blueprints and comparing models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import console, fail, open_workspace, print_json
+
+TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
+
+BLUEPRINT is a blueprint file (.bp) or a saved blueprint NAME[@N]. With
+--templates, trains every built-in template for the project's target type.
+"""
+
+
+def _sources(store, project, blueprints: list[str], templates: bool):
+    from core.training.engine import BlueprintSource
+
+    sources = []
+    if templates:
+        from core.blueprints.templates import templates_for
+
+        for name, text in _template_items(templates_for(project.target_type)):
+            sources.append(BlueprintSource(name, text, f"<template {name}>"))
+    for ref in blueprints:
+        path = Path(ref)
+        if path.is_file():
+            sources.append(BlueprintSource(path.stem, path.read_text(), str(path)))
+            continue
+        from core.blueprints.registry import get_blueprint
+
+        saved = get_blueprint(store, ref)
+        sources.append(BlueprintSource(saved.ref, saved.text, saved.ref))
+    return sources
+
+
+def _template_items(templates):
+    """(name, text) pairs from whatever shape templates_for returns (mapping or objects)."""
+    if isinstance(templates, dict):
+        return list(templates.items())
+    items = []
+    for t in templates:
+        if isinstance(t, tuple):
+            items.append(t)
+        else:
+            items.append((getattr(t, "name"), getattr(t, "text")))
+    return items
+
+
+def train(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    blueprints: Annotated[Optional[list[str]], typer.Argument(metavar="[BLUEPRINT]...", help="Blueprint files or saved NAME[@N].")] = None,
+    templates: Annotated[bool, typer.Option("--templates", help="Train every built-in template for the target type.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Blueprints trained at once.", min=1)] = 1,
+    cv: Annotated[bool, typer.Option("--cv", help="Also cross-validate over every fold.")] = False,
+) -> None:
+    from core.training.engine import train_blueprints
+    from core.training.projects import get_project
+
+    out = console()
+
+    def event(kind: str, data: dict) -> None:
+        if kind == "started":
+            out.print(f"[dim]..   {escape(data['label'])}: training as model {data['model']} (job {data['job']})[/]")
+        elif kind == "trained":
+            val = data["scores"].get("validation", {})
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in val.items())
+            out.print(f"[green]ok[/]   {escape(data['label'])}: model {data['model']} in {data['seconds']:.1f} s; validation {shown}")
+        elif kind == "failed":
+            out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
+
+    with open_workspace(ctx) as store:
+        proj = get_project(store, project)
+        sources = _sources(store, proj, blueprints or [], templates)
+        outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event)
+    failed = [o for o in outcomes if o.error]
+    out.print(f"Trained {len(outcomes) - len(failed)} of {len(outcomes)} blueprint(s). See `taskbench leaderboard {escape(project)}`.")
+    if failed:
+        raise typer.Exit(1)
+
+
+def leaderboard(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    metric: Annotated[Optional[str], typer.Option("--metric", help="Sort by this metric (default: the project's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The project's models, best first on validation; holdout scores only after unlocking."""
+    from core.training.engine import leaderboard as board
+
+    with open_workspace(ctx) as store:
+        proj, metric, rows = board(store, project, metric)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(box=None, header_style="bold", title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}")
+    for column in ("model", "blueprint", f"validation {metric}", f"cv {metric}", "holdout" if proj.holdout_unlocked else "holdout (locked)", "train s", "rows/s"):
+        table.add_column(column)
+    for r in rows:
+        val = r["validation"].get(metric)
+        cv = (r.get("cv") or {}).get(metric)
+        hold = (r.get("holdout") or {}).get(metric) if proj.holdout_unlocked else None
+        table.add_row(
+            str(r["model"]), escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]"),
+            _num(val), _num(cv), _num(hold) if proj.holdout_unlocked else "-",
+            _num(r["train_seconds"], 1), _num(r["predict_rows_per_second"], 0),
+        )
+    console().print(table)
+
+
+def _num(value, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if digits else f"{value:,.0f}"
