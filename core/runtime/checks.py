@@ -248,8 +248,8 @@ def _column_type(series, sample_size):
         values = values.sample(sample_size, random_state=0)
     text = values.astype(str)
     numeric = pd.to_numeric(text, errors="coerce")
-    if numeric.notna().mean() > 0.95:
-        return "NUM"
+    if numeric.notna().all():
+        return "NUM"  # numbers stored as text; codes such as 'V57' among them make it categorical
     if _looks_like_dates(text):
         return "DATE"
     words = text.str.count(r"\s+") + 1

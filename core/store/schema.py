@@ -161,7 +161,37 @@ PROJECTS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS)
+BLUEPRINTS = Migration(
+    3,
+    "blueprints",
+    (
+        _sql("""
+            CREATE TABLE blueprints (
+                id          INTEGER PRIMARY KEY,
+                name        TEXT NOT NULL UNIQUE,
+                created_by  TEXT NOT NULL,
+                created_at  TEXT NOT NULL
+            )
+        """),
+        _sql("""
+            CREATE TABLE blueprint_versions (
+                id             INTEGER PRIMARY KEY,
+                blueprint_id   INTEGER NOT NULL REFERENCES blueprints(id),
+                version        INTEGER NOT NULL CHECK (version >= 1),
+                text           TEXT NOT NULL,
+                resolved_json  TEXT NOT NULL,
+                sha256         TEXT NOT NULL,
+                target_type    TEXT,
+                created_by     TEXT NOT NULL,
+                created_at     TEXT NOT NULL,
+                UNIQUE (blueprint_id, version),
+                UNIQUE (blueprint_id, sha256)
+            )
+        """),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS)
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.
 FILE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -153,6 +153,12 @@ def create_project(
     parts = partition_rows(strat, target_type, holdout, folds, seed)
     features = frame.drop(columns=[c for c in (target, weights) if c])
     types = column_types(features)
+    import pandas as pd
+
+    for column, kind in types.items():
+        if kind == "NUM" and not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")  # numbers that arrived as text
+            features[column] = frame[column]
     channels: dict[str, list[str]] = {}
     for column, kind in types.items():
         channels.setdefault(kind, []).append(column)

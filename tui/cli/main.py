@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import demo as demo_command
 from . import env as env_command
 from . import fit as fit_command
 from . import project as project_command
@@ -43,6 +44,7 @@ app.add_typer(task_command.app, name="task")
 app.add_typer(project_command.app, name="project")
 app.command(name="train", help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
 app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
+app.command(name="demo", help=demo_command.HELP)(demo_command.demo)
 app.add_typer(env_command.app, name="env")
 app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
 app.command(name="logs", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)

@@ -99,8 +99,14 @@ def leaderboard(
     if as_json:
         print_json(rows)
         return
+    console().print(leaderboard_table(proj, metric, rows))
+
+
+def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
+    """The leaderboard as a rich table (holdout column shows '-' until unlocked)."""
     table = Table(box=None, header_style="bold", title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}")
-    for column in ("model", "blueprint", f"validation {metric}", f"cv {metric}", "holdout" if proj.holdout_unlocked else "holdout (locked)", "train s", "rows/s"):
+    holdout = "holdout" if proj.holdout_unlocked else "holdout (locked)"
+    for column in ("model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"):
         table.add_column(column)
     for r in rows:
         val = r["validation"].get(metric)
@@ -111,7 +117,7 @@ def leaderboard(
             _num(val), _num(cv), _num(hold) if proj.holdout_unlocked else "-",
             _num(r["train_seconds"], 1), _num(r["predict_rows_per_second"], 0),
         )
-    console().print(table)
+    return table
 
 
 def _num(value, digits: int = 4) -> str:

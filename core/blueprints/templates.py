@@ -1,0 +1,198 @@
+"""Built-in blueprint templates for each target type, to train as a quick autopilot or to copy and edit.
+
+Every template uses only built-in tasks and starts with the header comment
+`# blueprint: NAME    target: T`, so a copied file keeps its name and target type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+from ..tasks.metadata import DATA_TYPES
+from .catalog import TaskInfo
+from .model import CHANNELS
+
+TARGET_TYPES = ("binary", "multiclass", "regression", "anomaly")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A named blueprint text for one target type."""
+
+    name: str
+    target_type: str
+    description: str
+    text: str
+
+
+def _template(name: str, target: str, description: str, body: str) -> Template:
+    header = f"# blueprint: {name}    target: {target}\n# {description}\n"
+    return Template(name, target, description, header + body.strip("\n") + "\n")
+
+
+def _supervised(target: str, linear: str, gbm: str, forest: str, knn: str) -> list[Template]:
+    """The four templates every supervised target type gets, differing only in their estimators."""
+    return [
+        _template(
+            f"impute-standardize-{linear.replace('_', '-')}",
+            target,
+            f"Median-imputed, scaled numbers and one-hot categories into {linear}.",
+            f"""
+num   = impute_median(NUM)
+scale = standardize(num)
+cat   = one_hot(CAT)
+model = {linear}(scale, cat)
+""",
+        ),
+        _template(
+            f"{linear.replace('_', '-')}-text",
+            target,
+            f"Numbers, one-hot categories and TF-IDF text features side by side into {linear}.",
+            f"""
+num   = impute_median(NUM)
+scale = standardize(num)
+cat   = one_hot(CAT)
+words = tfidf(TXT)
+model = {linear}(scale, cat, words)
+""",
+        ),
+        _template(
+            f"{gbm.replace('_', '-')}-text",
+            target,
+            f"Raw numbers (missing values allowed), ordinal categories and SVD-reduced text into {gbm}.",
+            f"""
+cat   = ordinal(CAT)
+words = tfidf(TXT)
+text  = svd(words, n_components=50)
+model = {gbm}(NUM, cat, text)
+""",
+        ),
+        _template(
+            f"{forest.replace('_', '-')}",
+            target,
+            f"Median-imputed numbers and ordinal categories into {forest}.",
+            f"""
+num   = impute_median(NUM)
+cat   = ordinal(CAT)
+model = {forest}(num, cat)
+""",
+        ),
+        _template(
+            f"{knn.replace('_', '-')}",
+            target,
+            f"Scaled numbers and one-hot categories into {knn}.",
+            f"""
+num   = impute_median(NUM)
+scale = standardize(num)
+cat   = one_hot(CAT)
+model = {knn}(scale, cat)
+""",
+        ),
+    ]
+
+
+def _all() -> dict[str, list[Template]]:
+    classification = dict(
+        linear="logistic_regression", gbm="gbm_classifier", forest="random_forest_classifier", knn="knn_classifier"
+    )
+    return {
+        "binary": _supervised("binary", **classification),
+        "multiclass": _supervised("multiclass", **classification),
+        "regression": _supervised(
+            "regression", linear="ridge", gbm="gbm_regressor", forest="random_forest_regressor", knn="knn_regressor"
+        ),
+        "anomaly": [
+            _template(
+                "isolation-forest",
+                "anomaly",
+                "Median-imputed numbers and ordinal categories into an isolation forest.",
+                """
+num   = impute_median(NUM)
+cat   = ordinal(CAT)
+model = isolation_forest(num, cat)
+""",
+            ),
+            _template(
+                "pca-isolation-forest",
+                "anomaly",
+                "Scaled numbers reduced by PCA into an isolation forest.",
+                """
+num   = impute_median(NUM)
+scale = standardize(num)
+parts = pca(scale)
+model = isolation_forest(parts)
+""",
+            ),
+        ],
+    }
+
+
+TEMPLATES: dict[str, list[Template]] = _all()
+
+
+def templates_for(target_type: str | None = None) -> list[Template]:
+    """The templates of one target type, or of all of them (in TARGET_TYPES order) when None."""
+    if target_type is None:
+        return [t for kind in TARGET_TYPES for t in TEMPLATES[kind]]
+    if target_type not in TEMPLATES:
+        raise UsageError(f"there are no templates for target type '{target_type}'; use one of {', '.join(TARGET_TYPES)}.")
+    return list(TEMPLATES[target_type])
+
+
+def get_template(name: str, target_type: str) -> Template:
+    for template in templates_for(target_type):
+        if template.name == name:
+            return template
+    known = ", ".join(t.name for t in templates_for(target_type))
+    raise UsageError(f"there is no {target_type} template named '{name}'; the {target_type} templates are {known}.")
+
+
+def from_task(task: TaskInfo) -> str:
+    """A blueprint that trains one estimator task on the channels its typeSchema accepts.
+
+    Each accepted channel (NUM, CAT, TXT, DATE) feeds the task directly, except
+    when the task forbids missing values: raw channels may hold them, so NUM then
+    goes through impute_median first and the other channels are left out (an
+    imputed category is still a category; encode it by hand if the task takes
+    CAT). A task that takes no listed channel gets ALL.
+    """
+    if task.kind == "transform":
+        raise UsageError(
+            f"'{task.ref}' is a transform; a blueprint ends in an estimator, so from-task needs an estimator task."
+        )
+    requirements = {r.field: r for r in task.metadata.type_schema.input_requirements}
+    accepted = _accepted_channels(requirements.get("data_types"))
+    forbids_missing = requirements.get("contains_missing") is not None and \
+        requirements["contains_missing"].value == "FORBIDDEN"
+    target = task.target_types[0] if task.target_types else None
+    name = f"{task.name}-single".replace("_", "-")
+    lines = [f"# blueprint: {name}" + (f"    target: {target}" if target else "")]
+    lines.append(f"# {task.ref} on its own, made by `taskbench blueprint from-task`.")
+    inputs: list[str] = []
+    if forbids_missing:
+        if "NUM" in accepted:
+            lines.append("num   = impute_median(NUM)")
+            inputs.append("num")
+            left_out = [c for c in accepted if c != "NUM"]
+            if left_out:
+                lines.append(f"# {', '.join(left_out)} left out: '{task.name}' forbids missing values; "
+                             "impute and encode them to add them.")
+        else:
+            inputs += accepted
+    else:
+        inputs += accepted
+    if not inputs:
+        inputs = ["ALL"]
+    lines.append(f"model = {task.ref}({', '.join(inputs)})")
+    return "\n".join(lines) + "\n"
+
+
+def _accepted_channels(requirement) -> list[str]:
+    channels = [c for c in CHANNELS if c != "ALL"]
+    if requirement is None:
+        return channels
+    wanted = set(requirement.value)
+    if requirement.condition in ("NOT_EQUALS", "NOT_IN"):
+        wanted = set(DATA_TYPES) - wanted
+    return [c for c in channels if c in wanted]

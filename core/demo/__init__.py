@@ -1,0 +1,73 @@
+"""`taskbench demo`: the whole workflow on bundled data, from registering tasks to a leaderboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..errors import UsageError
+from ..store import Store
+
+PROJECT = "diabetes-demo"
+DATA = "10k_diabetes.csv"
+TARGET = "readmitted"
+
+# Blueprints that use the sample tasks once they are registered (names from their metadata).
+SAMPLE_BLUEPRINTS = {
+    "sample-impute-clip-logreg": """
+# blueprint: sample-impute-clip-logreg    target: binary
+num     = transform_median_impute(NUM)
+clipped = transform_clip_outliers(num)
+model   = binary_module_hooks(clipped)
+""",
+    "sample-text-pipeline": """
+# blueprint: sample-text-pipeline    target: binary
+model = binary_text_pipeline(NUM, CAT, TXT)
+""",
+}
+
+
+def find_samples(explicit: Path | None = None) -> Path:
+    """The sample_tasks folder: the one given, ./sample_tasks, or the one beside the installed package."""
+    candidates = [explicit] if explicit else [Path.cwd() / "sample_tasks", Path(__file__).resolve().parents[2] / "sample_tasks"]
+    for folder in candidates:
+        if folder and (folder / "data" / DATA).is_file():
+            return folder.resolve()
+    raise UsageError(
+        "the demo needs the repository's sample_tasks folder (with data/10k_diabetes.csv); "
+        "run it from the repository root or pass --samples DIR."
+    )
+
+
+def run_demo(
+    store: Store, samples: Path, *, jobs: int, on_step: Callable[[str], None], on_event: Callable[[str, dict], None]
+):
+    """Register the sample tasks, create the project, train templates and sample blueprints; returns the leaderboard."""
+    from ..blueprints.templates import templates_for
+    from ..registry.tasks import add_task
+    from ..store.project_rows import project_by_name
+    from ..training.engine import BlueprintSource, leaderboard, train_blueprints
+    from ..training.projects import create_project
+
+    for folder in sorted(p for p in samples.iterdir() if (p / "custom.py").is_file()):
+        version, created = add_task(store, folder)
+        on_step(f"task {version.ref} {'registered' if created else 'already registered'} from {folder.name}")
+    name = PROJECT
+    suffix = 2
+    while project_by_name(store, name):
+        name = f"{PROJECT}-{suffix}"
+        suffix += 1
+    project, note = create_project(store, samples / "data" / DATA, target=TARGET, name=name)
+    sizes = project.settings["partition_sizes"]
+    on_step(f"project {project.name}: {note}; training {sizes['training']}, validation {sizes['validation']}, holdout {sizes['holdout']} (locked)")
+    sources = [BlueprintSource(n, t, f"<template {n}>") for n, t in _templates(templates_for(project.target_type))]
+    sources += [BlueprintSource(n, t.strip() + "\n", f"<sample {n}>") for n, t in SAMPLE_BLUEPRINTS.items()]
+    on_step(f"training {len(sources)} blueprints with --jobs {jobs}")
+    train_blueprints(store, project.name, sources, jobs=jobs, on_event=on_event)
+    return leaderboard(store, project.name)
+
+
+def _templates(templates):
+    if isinstance(templates, dict):
+        return list(templates.items())
+    return [t if isinstance(t, tuple) else (t.name, t.text) for t in templates]
