@@ -36,8 +36,8 @@ def taskbench(home):
 
     runner = CliRunner()
 
-    def run(*args: str):
-        return runner.invoke(app, _expand_multi_value_flags([str(a) for a in args]), catch_exceptions=False)
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, _expand_multi_value_flags([str(a) for a in args]), input=input, catch_exceptions=False)
 
     return run
 

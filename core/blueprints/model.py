@@ -6,7 +6,7 @@ The parser produces these objects with source positions, so every later check
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 CHANNELS = ("NUM", "CAT", "TXT", "DATE", "ALL")
 
@@ -104,6 +104,37 @@ class Blueprint:
         for node in self.nodes:
             visit(node)
         return list(done.values())
+
+    def without_channels(self, absent: set[str] | frozenset[str]) -> "Blueprint":
+        """The blueprint with channels the data lacks removed from every node's inputs, and the nodes
+        left with no input removed too (and so on downstream); other nodes keep their positions.
+        """
+        gone = set(absent)
+        kept: list[Node] = []
+        changed = True
+        nodes = list(self.nodes)
+        while changed:
+            changed = False
+            kept = []
+            for node in nodes:
+                pairs = [
+                    (name, position)
+                    for name, position in zip(node.inputs, node.input_positions or (None,) * len(node.inputs))
+                    if name not in gone
+                ]
+                if node.inputs and not pairs:
+                    gone.add(node.name)
+                    changed = True
+                    continue
+                if len(pairs) != len(node.inputs):
+                    node = replace(
+                        node,
+                        inputs=tuple(name for name, _ in pairs),
+                        input_positions=tuple(p for _, p in pairs) if node.input_positions else (),
+                    )
+                kept.append(node)
+            nodes = kept
+        return replace(self, nodes=tuple(kept))
 
     def needed(self) -> list[Node]:
         """The nodes the final estimator depends on (itself included), in execution order."""

@@ -36,6 +36,15 @@ _ENCODE_HINT = {
 DataFacts = Mapping[str, Mapping[str, bool]]  # channel -> {"present": bool, "missing": bool}
 
 
+def project_facts(channels: Mapping[str, list], missing: Mapping[str, bool]) -> dict[str, dict[str, bool]]:
+    """`data_facts` for a project: every channel, present when it has columns, and whether it has missing values.
+
+    Naming absent channels too (present False) is what lets validation warn about
+    a blueprint that feeds TXT to a project without text.
+    """
+    return {c: {"present": bool(channels.get(c)), "missing": bool(missing.get(c, False))} for c in ALL_TYPES}
+
+
 @dataclass(frozen=True)
 class Message:
     """One validation finding at a 1-based line and column."""

@@ -122,7 +122,13 @@ def train_step(_dataset, req):
         if cache and os.path.exists(os.path.join(cache, "complete")):
             shutil.copytree(os.path.join(cache, "artifacts"), out_dir)
             with open(os.path.join(cache, "outputs.pkl"), "rb") as fh:
-                outputs[node["name"]] = pickle.load(fh)
+                produced = pickle.load(fh)
+            missing = [g for g in groups if g not in produced]
+            if missing:  # e.g. the holdout, unlocked after the step was cached
+                scorer = runner.scorer(out_dir)
+                for group in missing:
+                    produced[group] = scorer(_node_input(node, features, outputs, sets[group], group))
+            outputs[node["name"]] = produced
             timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
             _log(f"node {node['name']} ({node['task_ref']}): reused the fitted step from the cache")
             continue

@@ -41,9 +41,7 @@ def infer_target_type(y) -> tuple[str, str]:
         return contract.BINARY, f"two distinct values ({', '.join(map(str, sorted(y.dropna().unique(), key=str)))})"
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
     if numeric:
-        integral = bool((y.dropna() % 1 == 0).all())
-        if not (integral and distinct <= 10 and len(y) >= 20 * distinct):
-            return contract.REGRESSION, f"numbers with {distinct} distinct values"
+        return contract.REGRESSION, f"numbers with {distinct} distinct values (pass --target-type multiclass for labels)"
     if distinct <= MAX_MULTICLASS:
         return contract.MULTICLASS, f"{distinct} repeated labels"
     raise UsageError(

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from . import blueprint as blueprint_command
 from . import demo as demo_command
 from . import env as env_command
 from . import fit as fit_command
@@ -42,6 +43,7 @@ def main(
 app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
 app.add_typer(task_command.app, name="task")
 app.add_typer(project_command.app, name="project")
+app.add_typer(blueprint_command.app, name="blueprint")
 app.command(name="train", help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
 app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
 app.command(name="demo", help=demo_command.HELP)(demo_command.demo)

@@ -1,9 +1,15 @@
 """Built-in estimator: k-nearest neighbours for binary and multiclass targets."""
+from threadpoolctl import threadpool_limits
 from sklearn.neighbors import KNeighborsClassifier
 
 from builtin_helpers import column_names, fit_classifier, forbid_missing, matrix, param, probability_frame, save, select_columns
 
 TASK = "knn_classifier"
+
+# One thread for the neighbour search: with several, the BLAS distance computation and the
+# tie-breaking between equally distant neighbours can depend on how many rows are scored at
+# once, so a row could get other neighbours in a sample than in the full data.
+SINGLE_THREAD = 1
 
 
 def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, **kwargs):
@@ -24,4 +30,5 @@ def predict_proba(X, model, **kwargs):
     columns = model["columns"]
     M = matrix(select_columns(X, columns, TASK))
     forbid_missing(M, columns, TASK)
-    return probability_frame(model, M, len(X), kwargs)
+    with threadpool_limits(limits=SINGLE_THREAD):
+        return probability_frame(model, M, len(X), kwargs)

@@ -1,9 +1,15 @@
 """Built-in estimator: k-nearest neighbours regression."""
+from threadpoolctl import threadpool_limits
 from sklearn.neighbors import KNeighborsRegressor
 
 from builtin_helpers import column_names, forbid_missing, matrix, param, prediction_frame, save, select_columns
 
 TASK = "knn_regressor"
+
+# One thread for the neighbour search: with several, the BLAS distance computation and the
+# tie-breaking between equally distant neighbours can depend on how many rows are scored at
+# once, so a row could get other neighbours in a sample than in the full data.
+SINGLE_THREAD = 1
 
 
 def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
@@ -24,4 +30,5 @@ def predict(X, model, **kwargs):
     columns = model["columns"]
     M = matrix(select_columns(X, columns, TASK))
     forbid_missing(M, columns, TASK)
-    return prediction_frame(model["estimator"].predict(M))
+    with threadpool_limits(limits=SINGLE_THREAD):
+        return prediction_frame(model["estimator"].predict(M))

@@ -1,0 +1,163 @@
+"""Saved blueprints (SPEC §1, §7): named, versioned, and pinned to the exact task versions they run.
+
+Saving validates first (errors block), then records the text with every
+node's task resolved: a registered task left unpinned gets its latest version
+at that moment, a built-in is recorded as built-in with its folder's sha256.
+A version's identity is its text plus those pins, so saving identical text
+again makes no new version unless a task it names has moved on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import UsageError
+from ..registry.refs import check_name, missing_version, parse_ref, unknown_name
+from ..store import blueprint_rows
+from ..store.blueprint_rows import BlueprintVersion, SavedBlueprint
+from .catalog import TaskInfo, resolve_task
+from .model import Node
+from .syntax import parse_blueprint
+from .validate import BlueprintInvalid, CheckedBlueprint, DataFacts, check
+
+__all__ = [
+    "BlueprintVersion",
+    "SavedBlueprint",
+    "blueprint_versions",
+    "get_blueprint",
+    "list_blueprints",
+    "resolve_saved",
+    "save_blueprint",
+]
+
+
+def _json_ready(value: object) -> object:
+    if isinstance(value, tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    return value
+
+
+def content_sha256(text: str, pins: dict[str, dict]) -> str:
+    """The identity of a saved version: its exact text and the exact task each node runs."""
+    canonical = json.dumps(pins, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8") + b"\0" + canonical.encode("utf-8")).hexdigest()
+
+
+def save_blueprint(
+    store,
+    text: str,
+    name: str | None = None,
+    path: str | Path | None = None,
+    *,
+    target_type: str | None = None,
+) -> tuple[BlueprintVersion, bool]:
+    """Validate and save `text`: (its new version, True), or (the version with this content already, False).
+
+    The name is `name`, else the header's `# blueprint: NAME`, else the file's stem.
+    Raises BlueprintInvalid (every message) when the blueprint has errors.
+    """
+    where = str(path) if path is not None else "<blueprint>"
+    checked = check(text, store, target_type=target_type, path=where)
+    if not checked.ok:
+        raise BlueprintInvalid(where, list(checked.messages))
+    bp = checked.blueprint
+    if name:
+        check_name(name, "blueprint")
+    elif bp.name:
+        name = check_name(bp.name, "blueprint", hint=" (it comes from the `# blueprint:` header; give --name)")
+    elif path is not None:
+        name = check_name(Path(path).stem, "blueprint", hint=" (it is the file's name; give --name)")
+    else:
+        raise UsageError("the blueprint has no name; give --name or start it with `# blueprint: NAME`.")
+    recorded_type = checked.target_type
+    if recorded_type is None:
+        types = checked.final.task.target_types
+        recorded_type = types[0] if len(types) == 1 and types[0] != "transform" else None
+    pins = checked.pins()
+    nodes = {
+        node: {**pin, "parameters": _json_ready(checked.nodes[node].parameters)} for node, pin in pins.items()
+    }
+    resolved = {"final": bp.final.name, "nodes": nodes}
+    return blueprint_rows.add_blueprint_version(
+        store, name, text=text, resolved=resolved, sha256=content_sha256(text, pins), target_type=recorded_type
+    )
+
+
+def get_blueprint(store, ref: str) -> BlueprintVersion:
+    """The saved version a reference names: 'name' (the latest) or 'name@3'."""
+    name, version = parse_ref(ref, "blueprint")
+    found = blueprint_rows.blueprint_version(store, name, version)
+    if found is not None:
+        return found
+    versions = [v.version for v in blueprint_rows.blueprint_versions(store, name)]
+    if not versions:
+        raise unknown_name("blueprint", name, blueprint_rows.blueprint_names(store), "taskbench blueprint list")
+    raise missing_version("blueprint", name, version, versions)
+
+
+def list_blueprints(store) -> list[SavedBlueprint]:
+    """Every saved blueprint with its latest version, by name."""
+    return blueprint_rows.list_blueprints(store)
+
+
+def blueprint_versions(store, name: str) -> list[BlueprintVersion]:
+    """Every version of a saved blueprint, oldest first."""
+    found = blueprint_rows.blueprint_versions(store, name)
+    if not found:
+        raise unknown_name("blueprint", name, blueprint_rows.blueprint_names(store), "taskbench blueprint list")
+    return found
+
+
+def pinned_resolver(store, pins: dict[str, dict]):
+    """A resolver for `check` that runs each node's recorded task, not whatever is latest now."""
+
+    def resolve(node: Node) -> TaskInfo:
+        pin = pins.get(node.name)
+        if pin is None:
+            return resolve_task(store, node.task, node.version)
+        if pin.get("builtin"):
+            return resolve_task(store, pin["task"])
+        return resolve_task(store, pin["task"], pin["version"])
+
+    return resolve
+
+
+def resolve_saved(
+    store,
+    version: BlueprintVersion | str,
+    *,
+    target_type: str | None = None,
+    data_facts: DataFacts | None = None,
+) -> CheckedBlueprint:
+    """A saved version checked again with its pinned tasks: each node's TaskInfo and validated parameters.
+
+    `target_type` and `data_facts` are the project's (the saved target type is used when none is given).
+    Raises BlueprintInvalid when it does not fit (for example a project of another target type).
+    """
+    if isinstance(version, str):
+        version = get_blueprint(store, version)
+    checked = check(
+        parse_blueprint(version.text, version.ref),
+        store,
+        target_type=target_type or version.target_type,
+        data_facts=data_facts,
+        path=version.ref,
+        resolver=pinned_resolver(store, version.pins),
+    )
+    if not checked.ok:
+        raise BlueprintInvalid(version.ref, list(checked.messages))
+    return checked
+
+
+def changed_builtins(version: BlueprintVersion, checked: CheckedBlueprint) -> list[str]:
+    """Nodes whose built-in task's content differs from what was recorded when the version was saved."""
+    changed = []
+    for name, pin in version.pins.items():
+        resolved = checked.nodes.get(name)
+        if pin.get("builtin") and resolved is not None and resolved.task.sha256 != pin.get("sha256"):
+            changed.append(name)
+    return changed

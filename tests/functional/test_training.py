@@ -1,0 +1,162 @@
+"""Projects, training, the fitted-step cache, stacking, cross-validation, the leaderboard and the holdout."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import DATA
+
+JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+DIABETES = DATA / "10k_diabetes.csv"
+SKY = DATA / "skyserver_sql2_27_2018_6_51_39_pm.csv"
+
+PREFIX = "num    = impute_median(NUM)\nscaled = standardize(num)\n"
+
+
+def flat(result):
+    return " ".join(result.output.split())
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / f"{name}.bp"
+    path.write_text(text)
+    return path
+
+
+def board(taskbench, project):
+    result = taskbench("leaderboard", project, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def job_log(home, job_id):
+    return (home / "logs" / f"job-{job_id}.log").read_text()
+
+
+@pytest.fixture
+def juniors(taskbench):
+    result = taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_project_create_prints_fixed_json_and_partitions(juniors, taskbench):
+    assert juniors["name"] == "juniors" and juniors["target_type"] == "regression"
+    sizes = juniors["partitions"]
+    assert sizes["holdout"] in (295, 296) and sum(sizes.values()) == 1477
+    plain = taskbench("project", "create", DIABETES, "--target", "readmitted")
+    assert plain.exit_code == 0
+    assert plain.stdout.strip().splitlines()[-1] == "10k_diabetes"
+    assert "binary, inferred from two distinct values" in flat(plain)
+    again = taskbench("project", "create", DIABETES, "--target", "readmitted")
+    assert again.exit_code == 2 and "already exists" in flat(again)
+
+
+def test_three_node_blueprint_trains_and_leaderboard_json(tmp_path, juniors, taskbench, home):
+    bp = write(tmp_path, "ridge", PREFIX + "model  = ridge(scaled)\n")
+    result = taskbench("train", "juniors", bp)
+    assert result.exit_code == 0, result.output
+    (row,) = board(taskbench, "juniors")
+    assert row["blueprint"] == "ridge" and row["state"] == "trained"
+    assert set(row["validation"]) == {"RMSE", "MAE", "R2"} and row["validation"]["R2"] > 0.15
+    assert "holdout" not in row and row["cv"] is None and row["train_seconds"] > 0
+
+
+def test_shared_prefix_is_fitted_once_and_reused(tmp_path, juniors, taskbench, home):
+    first = write(tmp_path, "a", PREFIX + "model  = ridge(scaled)\n")
+    second = write(tmp_path, "b", PREFIX + "model  = knn_regressor(scaled)\n")
+    assert taskbench("train", "juniors", first).exit_code == 0
+    assert taskbench("train", "juniors", second).exit_code == 0
+    log_a, log_b = job_log(home, 1), job_log(home, 2)
+    assert "reused" not in log_a
+    assert "node num (impute_median): reused the fitted step from the cache" in log_b
+    assert "node scaled (standardize): reused the fitted step from the cache" in log_b
+    assert "node model (knn_regressor): fitting" in log_b
+
+
+def test_holdout_hidden_until_unlocked_then_everywhere(tmp_path, juniors, taskbench, home):
+    bp = write(tmp_path, "ridge", PREFIX + "model  = ridge(scaled)\n")
+    assert taskbench("train", "juniors", bp).exit_code == 0
+    (row,) = board(taskbench, "juniors")
+    assert "holdout" not in row
+    assert "holdout" not in job_log(home, 1).split("validation", 1)[1]
+    text = flat(taskbench("leaderboard", "juniors"))
+    assert "holdout (locked)" in text
+    refused = taskbench("project", "unlock-holdout", "juniors", input="n\n")
+    assert refused.exit_code == 1
+    assert "holdout" not in board(taskbench, "juniors")[0]
+    unlocked = taskbench("project", "unlock-holdout", "juniors", "--yes")
+    assert unlocked.exit_code == 0 and "scored 1 model(s)" in flat(unlocked)
+    (row,) = board(taskbench, "juniors")
+    assert set(row["holdout"]) == {"RMSE", "MAE", "R2"}
+    assert taskbench("train", "juniors", bp).exit_code == 0
+    assert '"holdout"' not in job_log(home, 1) and "holdout {" in job_log(home, 2)
+    shown = taskbench("project", "show", "juniors", "--json")
+    assert json.loads(shown.output)["holdout_unlocked"] is True
+
+
+def test_cross_validation_and_stacking(tmp_path, juniors, taskbench, home):
+    stacked = write(
+        tmp_path,
+        "stacked",
+        PREFIX + "forest = random_forest_regressor(scaled, n_estimators=30)\nmodel  = ridge(scaled, forest)\n",
+    )
+    result = taskbench("train", "juniors", stacked, "--cv")
+    assert result.exit_code == 0, result.output
+    (row,) = board(taskbench, "juniors")
+    assert set(row["cv"]) == {"RMSE", "MAE", "R2"}
+    log = job_log(home, 1)
+    assert "cross-validation fold 5/5" in log
+    assert "node forest (random_forest_regressor): fitting" in log
+
+
+def test_broken_blueprint_fails_with_position_and_others_still_train(tmp_path, juniors, taskbench):
+    good = write(tmp_path, "good", PREFIX + "model  = ridge(scaled)\n")
+    bad = write(tmp_path, "bad", PREFIX + "model  = ridge(scaledd)\n")
+    result = taskbench("train", "juniors", good, bad, "--jobs", "2")
+    assert result.exit_code == 1
+    assert f"{bad}:3:" in flat(result)
+    assert "Trained 1 of 2" in flat(result)
+    assert [r["blueprint"] for r in board(taskbench, "juniors")] == ["good"]
+
+
+def test_anomaly_project_without_target(tmp_path, taskbench):
+    created = taskbench("project", "create", DATA / "juniors_3_year_stats_regression_inference.csv", "--name", "anom", "--json")
+    assert json.loads(created.output)["target_type"] == "anomaly"
+    bp = write(tmp_path, "iso", "num = impute_median(NUM)\nmodel = isolation_forest(num)\n")
+    result = taskbench("train", "anom", bp)
+    assert result.exit_code == 0, result.output
+    (row,) = board(taskbench, "anom")
+    assert "Mean score" in row["validation"]
+
+
+def test_registered_sample_task_in_a_blueprint(tmp_path, juniors, taskbench, home):
+    from tests.conftest import SAMPLES
+
+    assert taskbench("task", "add", SAMPLES / "11_regression_ridge").exit_code == 0
+    bp = write(tmp_path, "sample", "num = impute_median(NUM)\nmodel = regression_ridge(num)\n")
+    result = taskbench("train", "juniors", bp)
+    assert result.exit_code == 0, result.output
+    (row,) = board(taskbench, "juniors")
+    assert row["validation"]["R2"] > 0.15
+    assert "regression_ridge: alpha=1.0" in job_log(home, 1)
+
+
+@pytest.mark.parametrize(
+    "data, target, metric, floor",
+    [
+        (DIABETES, "readmitted", "AUC", 0.67),
+        (SKY, "class", "Accuracy", 0.95),
+        (JUNIORS, "Grade 2014", "R2", 0.15),
+    ],
+)
+def test_best_template_reaches_quality_floor(data, target, metric, floor, taskbench):
+    created = taskbench("project", "create", data, "--target", target, "--name", "q", "--json")
+    assert created.exit_code == 0, created.output
+    result = taskbench("train", "q", "--templates", "--jobs", "2")
+    assert "Trained" in result.output, result.output
+    rows = [r for r in board(taskbench, "q") if r["state"] == "trained"]
+    best = max(r["validation"][metric] for r in rows)
+    assert best >= floor, f"best {metric} {best:.3f} < {floor}"

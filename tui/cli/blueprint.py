@@ -1,0 +1,331 @@
+"""`taskbench blueprint …`: check, format, save, show and export blueprints (SPEC §7, §11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import console, fail, open_workspace, print_json, when
+
+app = typer.Typer(
+    help="Check, format, save, show and export blueprints: graphs of tasks ending in an estimator.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TargetTypeOption = Annotated[
+    Optional[str],
+    typer.Option("--target-type", help="Check against this target type: binary, multiclass, regression or anomaly."),
+]
+FORMATS = ("json", "dot", "mermaid")
+
+
+def _read(path: Path) -> str:
+    """A blueprint file's text, or a one-sentence error (exit 2)."""
+    from core.errors import EXIT_USAGE
+
+    if not path.is_file():
+        fail(f"{path} is not a file; give a blueprint file such as model.bp.", EXIT_USAGE)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{path} is not UTF-8 text; save it as UTF-8.", EXIT_USAGE)
+    except OSError as exc:
+        fail(f"{path} cannot be read ({exc.strerror}).", EXIT_USAGE)
+    return ""
+
+
+def _check_target(target_type: str | None) -> None:
+    from core.blueprints.templates import TARGET_TYPES
+    from core.errors import EXIT_USAGE
+
+    if target_type is not None and target_type not in TARGET_TYPES:
+        fail(f"target type '{target_type}' is not one of {', '.join(TARGET_TYPES)}.", EXIT_USAGE)
+
+
+def _print_messages(messages, path: str, err: bool = False) -> None:
+    for message in messages:
+        typer.echo(message.format(path), err=err)
+
+
+@app.command("check", no_args_is_help=True)
+def check(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The blueprint file.")],
+    project: Annotated[
+        Optional[str], typer.Option("--project", help="Check against this project's target type and columns.")
+    ] = None,
+    target_type: TargetTypeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a blueprint; print FILE:LINE:COL: error|warning: sentence, and exit 1 on any error."""
+    from core.blueprints.validate import project_facts, validate
+    from core.errors import EXIT_USAGE
+
+    if project and target_type:
+        fail("give --project or --target-type, not both.", EXIT_USAGE)
+    _check_target(target_type)
+    text = _read(file)
+    with open_workspace(ctx) as store:
+        facts = None
+        if project:
+            from core.training.projects import get_project
+
+            found = get_project(store, project)
+            target_type = found.target_type
+            facts = project_facts(found.settings.get("channels", {}), found.settings.get("missing", {}))
+        messages = validate(text, store, target_type=target_type, data_facts=facts, path=str(file))
+    errors = [m for m in messages if m.severity == "error"]
+    if as_json:
+        print_json({"file": str(file), "target_type": target_type, "ok": not errors,
+                    "messages": [m.to_json() for m in messages]})
+    else:
+        _print_messages(messages, str(file))
+        if not messages:
+            typer.echo(f"{file}: ok" + (f" for target type {target_type}" if target_type else ""))
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("fmt", no_args_is_help=True)
+def fmt(
+    file: Annotated[Path, typer.Argument(help="The blueprint file.")],
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 when the file is not formatted.")
+    ] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the file in place.")] = False,
+) -> None:
+    """Format a blueprint: align the = signs and order parameters; prints the result unless --write or --check."""
+    from core.blueprints.syntax import BlueprintSyntaxError, format_text
+    from core.errors import EXIT_USAGE
+    from core.store.files import write_text_atomic
+
+    if check_only and write:
+        fail("give --check or --write, not both.", EXIT_USAGE)
+    text = _read(file)
+    try:
+        formatted = format_text(text, str(file))
+    except BlueprintSyntaxError as exc:
+        for issue in exc.errors:
+            typer.echo(f"{file}:{issue.line}:{issue.column}: error: {issue.message}")
+        raise typer.Exit(1)
+    if check_only:
+        if formatted != text:
+            typer.echo(f"{file} would be reformatted; run `taskbench blueprint fmt --write {file}`.")
+            raise typer.Exit(1)
+        typer.echo(f"{file} is formatted.")
+        return
+    if write:
+        if formatted == text:
+            typer.echo(f"{file} is already formatted.")
+            return
+        write_text_atomic(file, formatted)
+        typer.echo(f"Formatted {file}.")
+        return
+    typer.echo(formatted, nl=False)
+
+
+@app.command("add", no_args_is_help=True)
+def add(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The blueprint file.")],
+    name: Annotated[
+        Optional[str],
+        typer.Option("--name", help="Blueprint name (default: the `# blueprint:` header's, else the file's)."),
+    ] = None,
+    target_type: TargetTypeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate and save a blueprint as a new version, pinned to exact task versions."""
+    from core.blueprints.registry import save_blueprint
+    from core.blueprints.validate import BlueprintInvalid
+
+    _check_target(target_type)
+    text = _read(file)
+    with open_workspace(ctx) as store:
+        try:
+            version, created = save_blueprint(store, text, name=name, path=str(file), target_type=target_type)
+        except BlueprintInvalid as exc:
+            _print_messages(exc.messages, str(file), err=True)
+            errors = sum(1 for m in exc.messages if m.severity == "error")
+            fail(f"{file} has {errors} error{'s' if errors != 1 else ''}; it was not saved.", 1)
+    if as_json:
+        print_json({"blueprint": version.blueprint, "version": version.version, "ref": version.ref,
+                    "created": created, "sha256": version.sha256, "resolved": version.resolved})
+        return
+    out = console()
+    if not created:
+        out.print(f"{escape(version.ref)} already has this content; no new version was made.")
+        return
+    pins = [_pin_text(pin) for pin in version.pins.values()]
+    out.print(f"Saved [bold]{escape(version.ref)}[/] ({len(pins)} nodes; tasks: {escape(', '.join(sorted(set(pins))))}).")
+
+
+def _pin_text(pin: dict) -> str:
+    return pin["task"] if pin.get("builtin") else f"{pin['task']}@{pin['version']}"
+
+
+@app.command("show", no_args_is_help=True)
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@N]", help="Saved blueprint, optionally pinned to a version.")],
+    as_json: JsonOption = False,
+    width: Annotated[int, typer.Option("--width", help="Drawing width in columns.", min=20)] = 80,
+) -> None:
+    """Show a saved blueprint version: its text, its graph drawn, and the exact tasks it runs."""
+    from core.blueprints.export import draw_ascii, to_json
+    from core.blueprints.registry import blueprint_versions, get_blueprint
+    from core.blueprints.syntax import parse_blueprint
+
+    with open_workspace(ctx) as store:
+        version = get_blueprint(store, ref)
+        count = len(blueprint_versions(store, version.blueprint))
+    bp = parse_blueprint(version.text, version.ref)
+    if as_json:
+        data = version.to_json()
+        data["version_count"] = count
+        data["graph"] = to_json(bp, version.pins)
+        print_json(data)
+        return
+    out = console()
+    target = version.target_type or "any target type"
+    out.print(f"[bold]{escape(version.ref)}[/] · version {version.version} of {count} · {escape(target)}")
+    out.print(f"  saved  {when(version.created_at)} by {escape(version.created_by)}")
+    out.print(f"  sha256 {version.sha256}")
+    out.print("\n[bold]Text[/]")
+    for line in version.text.rstrip("\n").splitlines():
+        out.print("  " + escape(line))
+    out.print("\n[bold]Graph[/]")
+    for line in draw_ascii(bp, width=max(20, width - 2)).rstrip("\n").splitlines():
+        out.print("  " + escape(line))
+    out.print("\n[bold]Tasks[/]")
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("  node", "task", "sha256"):
+        table.add_column(column)
+    for node, pin in version.pins.items():
+        task = f"{pin['task']} (built-in)" if pin.get("builtin") else f"{pin['task']}@{pin['version']}"
+        table.add_row("  " + escape(node), escape(task), (pin.get("sha256") or "-")[:12])
+    out.print(table)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List saved blueprints with their latest version."""
+    from core.blueprints.registry import list_blueprints
+
+    with open_workspace(ctx) as store:
+        saved = list_blueprints(store)
+    if as_json:
+        print_json([item.to_json() for item in saved])
+        return
+    out = console()
+    if not saved:
+        out.print("No blueprints yet; save one with `taskbench blueprint add FILE`.")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("name", "latest", "target", "nodes", "owner", "updated"):
+        table.add_column(column)
+    for item in saved:
+        latest = item.latest
+        table.add_row(
+            escape(item.name),
+            f"v{latest.version}",
+            latest.target_type or "-",
+            str(len(latest.pins)),
+            escape(item.created_by),
+            when(latest.created_at),
+        )
+    out.print(table)
+
+
+@app.command("from-task", no_args_is_help=True)
+def from_task(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="TASK[@N]", help="An estimator task: built-in or registered.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the blueprint to this file.")] = None,
+) -> None:
+    """Make a single-task blueprint from one estimator task (imputing numbers when it forbids missing values)."""
+    from core.blueprints.catalog import resolve_task
+    from core.blueprints.templates import from_task as make
+    from core.errors import EXIT_USAGE
+    from core.registry.refs import parse_ref
+    from core.store.files import write_text_atomic
+
+    with open_workspace(ctx) as store:
+        name, version = parse_ref(ref, "task")
+        text = make(resolve_task(store, name, version))
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.exists():
+        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
+    write_text_atomic(output, text)
+    typer.echo(f"Wrote {output}.")
+
+
+@app.command("export", no_args_is_help=True)
+def export(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="NAME[@N]|FILE", help="A saved blueprint or a blueprint file.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, dot or mermaid.")] = "json",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Export a blueprint's graph as JSON, Graphviz DOT or Mermaid."""
+    import json
+
+    from core.blueprints.export import to_dot, to_json, to_mermaid
+    from core.blueprints.registry import get_blueprint
+    from core.blueprints.syntax import BlueprintSyntaxError, parse_blueprint
+    from core.errors import EXIT_USAGE
+    from core.store.files import write_text_atomic
+
+    if fmt not in FORMATS:
+        fail(f"format '{fmt}' is not one of {', '.join(FORMATS)}.", EXIT_USAGE)
+    path = Path(source)
+    pins = None
+    if path.is_file():
+        text, where = _read(path), str(path)
+    else:
+        with open_workspace(ctx) as store:
+            version = get_blueprint(store, source)
+        text, where, pins = version.text, version.ref, version.pins
+    try:
+        bp = parse_blueprint(text, where)
+    except BlueprintSyntaxError as exc:
+        for issue in exc.errors:
+            typer.echo(f"{where}:{issue.line}:{issue.column}: error: {issue.message}", err=True)
+        fail(f"{where} does not parse; fix it before exporting.", 1)
+    if fmt == "json":
+        result = json.dumps(to_json(bp, pins), indent=2) + "\n"
+    elif fmt == "dot":
+        result = to_dot(bp)
+    else:
+        result = to_mermaid(bp)
+    if output is None:
+        typer.echo(result, nl=False)
+        return
+    write_text_atomic(output, result)
+    typer.echo(f"Wrote {output}.")
+
+
+@app.command("templates")
+def templates(
+    target_type: TargetTypeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the built-in blueprint templates (of one target type, or all), to copy and edit."""
+    from core.blueprints.templates import templates_for
+
+    _check_target(target_type)
+    found = templates_for(target_type)
+    if as_json:
+        print_json([{"name": t.name, "target_type": t.target_type, "description": t.description, "text": t.text}
+                    for t in found])
+        return
+    typer.echo("\n".join(t.text for t in found), nl=False)
