@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from ..errors import TaskbenchError
+from ..errors import TaskbenchError, UsageError
 from ..tasks.metadata import DATA_TYPES, ParameterError, Requirement, TARGET_TYPES, resolve_parameters
 from .catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
 from .model import CHANNELS, Blueprint, Node, Position
@@ -231,6 +231,8 @@ class _Checker:
                                 f"{', '.join(ESTIMATOR_TYPES)}; it is ignored")
             header = None
         given = self.given_target
+        if given is not None and given not in ESTIMATOR_TYPES:
+            raise UsageError(f"target type '{given}' is not one of {', '.join(ESTIMATOR_TYPES)}.")
         if given is not None and header is not None and given != header:
             self.warning(where, f"the header says target {header}, but the target type here is {given}; "
                                 f"{given} is checked")
@@ -352,8 +354,9 @@ class _Checker:
         for param in node.params:
             if param.name not in declared:
                 ok = False
-                close = difflib.get_close_matches(param.name, list(declared), n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
+                lowered = {name.lower(): name for name in declared}
+                close = difflib.get_close_matches(param.name.lower(), list(lowered), n=1, cutoff=0.5)
+                hint = f"did you mean '{lowered[close[0]]}'? " if close else ""
                 listing = ", ".join(declared) if declared else "none"
                 self.error(param.position, f"task '{task.ref}' has no parameter '{param.name}'; {hint}"
                                            f"it declares: {listing}")
@@ -463,30 +466,33 @@ class _Checker:
             for _, at, flow in incoming:
                 if flow is _UNKNOWN:
                     continue
-                self.check_types(task, requirements.get("data_types"), flow, at)
-                self.check_missing(task, requirements.get("contains_missing"), flow, at)
-                self.check_sparse(task, requirements.get("sparse"), flow, at)
+                # one error per edge: wrong data types make the rest moot
+                if self.check_types(task, requirements.get("data_types"), flow, at):
+                    self.check_missing(task, requirements.get("contains_missing"), flow, at)
+                    self.check_sparse(task, requirements.get("sparse"), flow, at)
             self.check_columns(node, task, requirements.get("number_of_columns"), incoming)
 
-    def check_types(self, task: TaskInfo, req: Requirement | None, flow: _Flow, at: Position) -> None:
+    def check_types(self, task: TaskInfo, req: Requirement | None, flow: _Flow, at: Position) -> bool:
+        """False (and an error) when the edge carries data types the task does not take."""
         if req is None or flow.types is None or not flow.types:
-            return
+            return True
         wanted = set(req.value)
         if req.condition in ("EQUALS", "IN"):
             bad = sorted(flow.types - wanted, key=_type_order)
             if not bad:
-                return
+                return True
             takes = f"takes only {_join(sorted(wanted, key=_type_order))} columns"
         else:
             bad = sorted(flow.types & wanted, key=_type_order)
             if not bad:
-                return
+                return True
             takes = f"does not take {_join(bad)} columns"
         also = " also" if flow.types & wanted and req.condition in ("EQUALS", "IN") else ""
         gives = "holds" if flow.source.startswith("the ") else "outputs"
         hint = next((_ENCODE_HINT[t] for t in bad if t in _ENCODE_HINT and "NUM" in wanted), None)
         self.error(at, f"'{task.ref}' {takes}, but {flow.source}{also} {gives} {_join(bad)} columns"
                        + (f"; {hint}" if hint else ""))
+        return False
 
     def check_missing(self, task: TaskInfo, req: Requirement | None, flow: _Flow, at: Position) -> None:
         if req is None or req.value != "FORBIDDEN" or flow.missing not in ("may", "dynamic"):

@@ -98,14 +98,26 @@ def _impact_metric(project: Project) -> str:
 
 
 def impact_columns(plan: dict) -> tuple[list[tuple[str, str]], int]:
-    """(column, channel) pairs the blueprint reads, in plan order, at most MAX_IMPACT_COLUMNS; and how many it reads."""
-    seen: dict[str, str] = {}
+    """(column, channel) pairs the blueprint reads, and how many it reads.
+
+    At most MAX_IMPACT_COLUMNS are measured, taken from the channels in turn
+    (NUM, CAT, TXT … in plan order) so that every channel is represented.
+    """
+    by_channel: dict[str, list[str]] = {}
+    seen: set[str] = set()
     for node in plan["nodes"]:
         for channel, columns in (node.get("channels") or {}).items():
             for column in columns:
-                seen.setdefault(column, channel)
-    pairs = list(seen.items())
-    return pairs[:MAX_IMPACT_COLUMNS], len(pairs)
+                if column not in seen:
+                    seen.add(column)
+                    by_channel.setdefault(channel, []).append(column)
+    queues = [[(c, channel) for c in columns] for channel, columns in by_channel.items()]
+    chosen: list[tuple[str, str]] = []
+    while len(chosen) < MAX_IMPACT_COLUMNS and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < MAX_IMPACT_COLUMNS:
+                chosen.append(queue.pop(0))
+    return chosen, len(seen)
 
 
 def _truth(project: Project, rows: str):

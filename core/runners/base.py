@@ -35,6 +35,29 @@ def bootstrap_code(runtime_dir: str) -> str:
     return BOOTSTRAP.format(init=f"{runtime_dir}/__init__.py", folder=runtime_dir)
 
 
+class OutputRelay:
+    """Task output sink that can be pointed at a log later; output that arrives before that is kept."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._target: Callable[[bytes], None] | None = None
+        self._pending: list[bytes] = []
+
+    def __call__(self, chunk: bytes) -> None:
+        with self._lock:
+            if self._target is None:
+                self._pending.append(chunk)
+                return
+        self._target(chunk)
+
+    def attach(self, target: Callable[[bytes], None]) -> None:
+        with self._lock:
+            self._target = target
+            pending, self._pending = self._pending, []
+        for chunk in pending:
+            target(chunk)
+
+
 class WorkerDied(RuntimeError):
     """The worker process ended while the engine waited for a reply."""
 

@@ -69,15 +69,20 @@ class SubprocessWorker:
     def alive(self) -> bool:
         return self._proc.poll() is None
 
+    def send(self, op: str, payload: dict) -> int:
+        """Queue a request without waiting for its reply (the worker answers requests in order)."""
+        rid = self._replies.new_id()
+        line = json.dumps({"id": rid, "op": op, **payload}) + "\n"
+        try:
+            self._proc.stdin.write(line.encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerDied("the worker process ended unexpectedly") from None
+        return rid
+
     def request(self, op: str, payload: dict, *, timeout: float | None = None) -> dict:
         with self._lock:
-            rid = self._replies.new_id()
-            line = json.dumps({"id": rid, "op": op, **payload}) + "\n"
-            try:
-                self._proc.stdin.write(line.encode())
-                self._proc.stdin.flush()
-            except (BrokenPipeError, OSError):
-                raise WorkerDied("the worker process ended unexpectedly") from None
+            rid = self.send(op, payload)
             return self._replies.wait(rid, timeout, self.alive)
 
     def flush_output(self, timeout: float = 5.0) -> None:

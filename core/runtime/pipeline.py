@@ -161,6 +161,7 @@ def train_step(_dataset, req):
         path = os.path.join(pred_dir, f"{group}.pkl")
         final[group].to_pickle(path)
         predictions[group] = path
+    scores = _scores(req, predictions, y_all, sets)
     speed = None
     if "validation" in scoring and not any(t["reused"] for t in timings):
         speed = len(sets["validation"]) / max(scoring["validation"], 1e-9)
@@ -169,8 +170,25 @@ def train_step(_dataset, req):
         "nodes": timings,
         "predictions": predictions,
         "validation_rows_per_second": speed,
+        "scores": scores,
         "artifacts": list_artifacts(os.path.join(model_dir, "nodes")),
     }
+
+
+def _scores(req, predictions, y_all, sets):
+    """Metrics of each scored row set, computed here where the data already is (None without scikit-learn)."""
+    try:
+        from .metrics import compute
+    except ImportError:
+        return None
+    out = {}
+    for group, path in predictions.items():
+        y = None if y_all is None else y_all.iloc[sets[group]].reset_index(drop=True)
+        try:
+            out[group] = compute(req["target_type"], y, pd.read_pickle(path), req.get("class_labels"))
+        except ImportError:
+            return None
+    return out
 
 
 def _out_of_fold(runner, X, y, weights, model_dir):

@@ -111,6 +111,15 @@ def handle(req, state):
         return {"status": "ok"}
     if op == "preload":
         return {"status": "ok", "preloaded": preload(req["code_dir"])}
+    if op == "warm":
+        done = []
+        for name in req.get("modules", []):
+            try:
+                importlib.import_module(name)
+                done.append(name)
+            except BaseException:  # noqa: BLE001 - warming is best effort
+                pass
+        return {"status": "ok", "imported": done}
     if op == "load_data":
         from .data import describe, load_dataset
 

@@ -20,7 +20,7 @@ from typing import Callable
 
 from ..errors import TaskbenchError, UsageError
 from ..registry.jobs import open_log
-from ..runners.base import WorkerDied, WorkerSpec
+from ..runners.base import OutputRelay, WorkerDied, WorkerSpec
 from ..runners.subprocess_runner import SubprocessRunner
 from ..runtime import contract
 from ..store import Store
@@ -228,10 +228,11 @@ class Trainer:
         return outcome
 
     def _start_worker(self, log):
-        worker = SubprocessRunner(sys.executable).start(
-            WorkerSpec(on_output=log.output, writable=[self.store.root])
-        )
-        worker.wait_ready()
+        began = time.perf_counter()
+        worker, relay = take_worker(self.store.root)
+        relay.attach(log.output)
+        info = worker.wait_ready()
+        log.line(f"worker pid {info.get('pid')} ready in {time.perf_counter() - began:.2f} s")
         return worker
 
     def _request(self, worker, op, payload):
@@ -245,47 +246,76 @@ class Trainer:
         score_sets = {"validation": [0]}
         if project.holdout_unlocked:
             score_sets["holdout"] = [HOLDOUT]
-        self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted({n["task_dir"] for n in plan["nodes"]})})
+        began = time.perf_counter()
+        loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted({n["task_dir"] for n in plan["nodes"]})})
+        log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
         reply = self._request(worker, "train", {**plan, "model_dir": str(work_dir), "score_sets": score_sets})
+        for node in reply["nodes"]:
+            log.line(f"node {node['node']}: {'reused' if node['reused'] else 'fitted and scored'} in {node['seconds']:.2f} s")
         reused = [n["node"] for n in reply["nodes"] if n["reused"]]
-        scores = self._score(reply["predictions"])
+        scores = reply.get("scores") or self._score(reply["predictions"])
         (work_dir / "plan.json").write_text(json.dumps(plan, indent=2))
         speed = reply.get("validation_rows_per_second")
         return scores, reused, speed
 
-    def _score(self, predictions: dict) -> dict:
+    def _score(self, predictions: dict, folds_of: dict | None = None) -> dict:
+        """Metrics computed here, for workers whose environment has no scikit-learn."""
+        import numpy as np
         import pandas as pd
 
         frame, parts = self.frame()
+        folds_of = folds_of or {"validation": [0], "holdout": [HOLDOUT]}
         out = {}
         for group, path in predictions.items():
-            folds = [0] if group == "validation" else [HOLDOUT]
-            import numpy as np
-
-            rows = np.flatnonzero(np.isin(parts, folds))
-            pred = pd.read_pickle(path)
-            out[group] = metrics.compute(self.project.target_type, _y(self.project, frame, rows), pred, self.project.settings.get("class_labels"))
+            rows = np.flatnonzero(np.isin(parts, folds_of[group]))
+            out[group] = metrics.compute(
+                self.project.target_type, _y(self.project, frame, rows), pd.read_pickle(path), self.project.settings.get("class_labels")
+            )
         return out
 
     def _cross_validate(self, worker, bp, work_dir, log) -> dict:
         """Mean of each metric over the K folds (fold k scored by a model fitted on the other folds)."""
         import numpy as np
-        import pandas as pd
 
         folds = self.project.settings["folds"]
         per_fold = []
-        frame, parts = self.frame()
         for k in range(folds):
-            fit = [f for f in range(folds) if f != k]
-            plan = build_plan(self.store, self.project, bp, fit_folds=fit)
-            fold_dir = work_dir / "cv" / str(k)
-            reply = self._request(worker, "train", {**plan, "model_dir": str(fold_dir), "score_sets": {"fold": [k]}})
-            rows = np.flatnonzero(parts == k)
-            pred = pd.read_pickle(reply["predictions"]["fold"])
-            per_fold.append(metrics.compute(self.project.target_type, _y(self.project, frame, rows), pred, self.project.settings.get("class_labels")))
+            plan = build_plan(self.store, self.project, bp, fit_folds=[f for f in range(folds) if f != k])
+            reply = self._request(worker, "train", {**plan, "model_dir": str(work_dir / "cv" / str(k)), "score_sets": {"fold": [k]}})
+            per_fold.append((reply.get("scores") or self._score(reply["predictions"], {"fold": [k]}))["fold"])
             log.line(f"cross-validation fold {k + 1}/{folds}: {json.dumps(per_fold[-1])}")
         shutil.rmtree(work_dir / "cv", ignore_errors=True)
         return {name: float(np.mean([f[name] for f in per_fold])) for name in per_fold[0]}
+
+
+# Modules nearly every training imports; a prestarted worker loads them while the engine compiles.
+WARM_MODULES = ["numpy", "pandas", "pyarrow.parquet", "sklearn.base", "sklearn.metrics"]
+_PRESTARTED: list = []
+
+
+def prestart_workers(root: Path, count: int) -> None:
+    """Start `count` workers now (and warm them), so their start-up overlaps the engine's own work."""
+    for _ in range(count):
+        relay = OutputRelay()
+        worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=relay, writable=[Path(root)]))
+        worker.send("warm", {"modules": WARM_MODULES})
+        _PRESTARTED.append((worker, relay))
+
+
+def take_worker(root: Path):
+    """A prestarted worker when one is waiting, else a new one (with its output relay)."""
+    try:
+        return _PRESTARTED.pop()
+    except IndexError:
+        relay = OutputRelay()
+        return SubprocessRunner(sys.executable).start(WorkerSpec(on_output=relay, writable=[Path(root)])), relay
+
+
+def release_prestarted() -> None:
+    """Stop workers that were started ahead but not used."""
+    while _PRESTARTED:
+        worker, _ = _PRESTARTED.pop()
+        worker.kill()
 
 
 def _failure_message(exc: Exception) -> str:

@@ -1,4 +1,27 @@
--- schema version 2
+-- schema version 3
+
+-- table blueprint_versions
+CREATE TABLE blueprint_versions (
+    id             INTEGER PRIMARY KEY,
+    blueprint_id   INTEGER NOT NULL REFERENCES blueprints(id),
+    version        INTEGER NOT NULL CHECK (version >= 1),
+    text           TEXT NOT NULL,
+    resolved_json  TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    target_type    TEXT,
+    created_by     TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    UNIQUE (blueprint_id, version),
+    UNIQUE (blueprint_id, sha256)
+);
+
+-- table blueprints
+CREATE TABLE blueprints (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
 
 -- table environment_versions
 CREATE TABLE environment_versions (

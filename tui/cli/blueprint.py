@@ -144,17 +144,17 @@ def add(
 ) -> None:
     """Validate and save a blueprint as a new version, pinned to exact task versions."""
     from core.blueprints.registry import save_blueprint
-    from core.blueprints.validate import BlueprintInvalid
+    from core.blueprints.validate import validate
 
     _check_target(target_type)
     text = _read(file)
     with open_workspace(ctx) as store:
-        try:
-            version, created = save_blueprint(store, text, name=name, path=str(file), target_type=target_type)
-        except BlueprintInvalid as exc:
-            _print_messages(exc.messages, str(file), err=True)
-            errors = sum(1 for m in exc.messages if m.severity == "error")
+        messages = validate(text, store, target_type=target_type, path=str(file))
+        _print_messages(messages, str(file), err=True)
+        errors = sum(1 for m in messages if m.severity == "error")
+        if errors:
             fail(f"{file} has {errors} error{'s' if errors != 1 else ''}; it was not saved.", 1)
+        version, created = save_blueprint(store, text, name=name, path=str(file), target_type=target_type)
     if as_json:
         print_json({"blueprint": version.blueprint, "version": version.version, "ref": version.ref,
                     "created": created, "sha256": version.sha256, "resolved": version.resolved})
@@ -200,10 +200,10 @@ def show(
     out.print(f"  sha256 {version.sha256}")
     out.print("\n[bold]Text[/]")
     for line in version.text.rstrip("\n").splitlines():
-        out.print("  " + escape(line))
+        out.print("  " + escape(line), soft_wrap=True)
     out.print("\n[bold]Graph[/]")
     for line in draw_ascii(bp, width=max(20, width - 2)).rstrip("\n").splitlines():
-        out.print("  " + escape(line))
+        out.print("  " + escape(line), soft_wrap=True)
     out.print("\n[bold]Tasks[/]")
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("  node", "task", "sha256"):

@@ -12,6 +12,7 @@ from . import blueprint as blueprint_command
 from . import demo as demo_command
 from . import env as env_command
 from . import fit as fit_command
+from . import insights as insights_command
 from . import project as project_command
 from . import train as train_command
 from . import jobs as jobs_command
@@ -46,6 +47,8 @@ app.add_typer(project_command.app, name="project")
 app.add_typer(blueprint_command.app, name="blueprint")
 app.command(name="train", help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
 app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
+app.command(name="insights", help=insights_command.INSIGHTS_HELP, no_args_is_help=True)(insights_command.insights)
+app.command(name="artifacts", help=insights_command.ARTIFACTS_HELP, no_args_is_help=True)(insights_command.artifacts)
 app.command(name="demo", help=demo_command.HELP)(demo_command.demo)
 app.add_typer(env_command.app, name="env")
 app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)

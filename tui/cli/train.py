@@ -60,9 +60,13 @@ def train(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Blueprints trained at once.", min=1)] = 1,
     cv: Annotated[bool, typer.Option("--cv", help="Also cross-validate over every fold.")] = False,
 ) -> None:
-    from core.training.engine import train_blueprints
+    from core import workspace
+    from core.training.engine import prestart_workers, release_prestarted, train_blueprints
     from core.training.projects import get_project
 
+    # Workers boot while the engine opens the workspace and checks the blueprints.
+    count = min(jobs, len(blueprints or []) or jobs)
+    prestart_workers(workspace.home((ctx.obj or {}).get("home")), count)
     out = console()
 
     def event(kind: str, data: dict) -> None:
@@ -75,10 +79,13 @@ def train(
         elif kind == "failed":
             out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
 
-    with open_workspace(ctx) as store:
-        proj = get_project(store, project)
-        sources = _sources(store, proj, blueprints or [], templates)
-        outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event)
+    try:
+        with open_workspace(ctx) as store:
+            proj = get_project(store, project)
+            sources = _sources(store, proj, blueprints or [], templates)
+            outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event)
+    finally:
+        release_prestarted()
     failed = [o for o in outcomes if o.error]
     out.print(f"Trained {len(outcomes) - len(failed)} of {len(outcomes)} blueprint(s). See `taskbench leaderboard {escape(project)}`.")
     if failed:

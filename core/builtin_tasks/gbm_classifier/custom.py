@@ -1,9 +1,14 @@
 """Built-in estimator: histogram gradient boosting for binary and multiclass targets (missing values allowed)."""
+from threadpoolctl import threadpool_limits
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from builtin_helpers import column_names, fit_classifier, matrix, none_word, param, probability_frame, save, select_columns
 
 TASK = "gbm_classifier"
+
+# One OpenMP thread, like n_jobs=1 for the forests: the engine runs trainings in parallel, and
+# HistGradientBoosting's own threads mostly contend with each other on small data.
+SINGLE_THREAD = 1
 
 
 def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, **kwargs):
@@ -20,7 +25,8 @@ def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, *
         class_weight=none_word(param(parameters, "class_weight", "none")),
         random_state=int(param(parameters, "seed", 0)),
     )
-    state = fit_classifier(estimator, M, y, class_order, row_weights)
+    with threadpool_limits(limits=SINGLE_THREAD):
+        state = fit_classifier(estimator, M, y, class_order, row_weights)
     save(output_dir, {"task": TASK, "columns": columns, **state})
     print(
         f"{TASK}: {estimator.max_iter} iterations at learning rate {estimator.learning_rate}, "
@@ -31,4 +37,5 @@ def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, *
 def predict_proba(X, model, **kwargs):
     """Return one probability column per class label, each row summing to 1."""
     M = matrix(select_columns(X, model["columns"], TASK), allow_sparse=False)
-    return probability_frame(model, M, len(X), kwargs)
+    with threadpool_limits(limits=SINGLE_THREAD):
+        return probability_frame(model, M, len(X), kwargs)

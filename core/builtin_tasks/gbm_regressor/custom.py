@@ -1,9 +1,14 @@
 """Built-in estimator: histogram gradient boosting regression (missing values allowed)."""
+from threadpoolctl import threadpool_limits
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from builtin_helpers import column_names, matrix, param, prediction_frame, save, select_columns
 
 TASK = "gbm_regressor"
+
+# One OpenMP thread, like n_jobs=1 for the forests: the engine runs trainings in parallel, and
+# HistGradientBoosting's own threads mostly contend with each other on small data.
+SINGLE_THREAD = 1
 
 
 def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
@@ -20,7 +25,8 @@ def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
         random_state=int(param(parameters, "seed", 0)),
     )
     weights = None if row_weights is None else row_weights.to_numpy(dtype="float64")
-    estimator.fit(M, y.to_numpy(dtype="float64"), sample_weight=weights)
+    with threadpool_limits(limits=SINGLE_THREAD):
+        estimator.fit(M, y.to_numpy(dtype="float64"), sample_weight=weights)
     save(output_dir, {"task": TASK, "columns": columns, "estimator": estimator})
     print(
         f"{TASK}: {estimator.max_iter} iterations at learning rate {estimator.learning_rate}, "
@@ -31,4 +37,5 @@ def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
 def predict(X, model, **kwargs):
     """Return the predictions as one Predictions column."""
     M = matrix(select_columns(X, model["columns"], TASK), allow_sparse=False)
-    return prediction_frame(model["estimator"].predict(M))
+    with threadpool_limits(limits=SINGLE_THREAD):
+        return prediction_frame(model["estimator"].predict(M))
