@@ -11,6 +11,7 @@ artifacts and outputs are read back ("reused").
 import os
 import pickle
 import shutil
+import tempfile
 import time
 
 import numpy as np
@@ -86,8 +87,9 @@ class NodeRunner:
     def scorer(self, out_dir):
         """Load the fitted node as scoring does (fresh `load_model`, DRUM layout) and wrap it in a Scorer."""
         task = _task_and_init(self.node["task_dir"], self.node["task_dir"])
-        layout = out_dir.rstrip("/") + ".layout"
-        shutil.rmtree(layout, ignore_errors=True)
+        # The DRUM layout (code + artifacts side by side) lives in scratch space, never in the model folder.
+        layout = tempfile.mkdtemp(prefix=f"layout-{self.node['name']}-", dir=self.req.get("scratch_dir"))
+        os.rmdir(layout)
         model_layout(self.node["task_dir"], out_dir, layout)
         spec = {"model_dir": layout, "output_dir": out_dir, "target_type": self.target_type,
                 "schema": {"output_requirements": self.node.get("output_requirements") or []}}

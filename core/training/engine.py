@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..registry.jobs import open_log
 from ..runners.base import OutputRelay, WorkerDied, WorkerSpec
@@ -187,6 +188,7 @@ class Trainer:
         outcome = TrainOutcome(source.label)
         started = time.perf_counter()
         worker = None
+        self.scratch = workspace.scratch_dir(store.root, "train")
         try:
             for warning in warnings:
                 log.line(warning)
@@ -224,6 +226,7 @@ class Trainer:
             if worker is not None:
                 worker.kill()
             shutil.rmtree(work_dir, ignore_errors=True)
+            shutil.rmtree(self.scratch, ignore_errors=True)
             log.close()
         return outcome
 
@@ -249,7 +252,9 @@ class Trainer:
         began = time.perf_counter()
         loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted({n["task_dir"] for n in plan["nodes"]})})
         log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
-        reply = self._request(worker, "train", {**plan, "model_dir": str(work_dir), "score_sets": score_sets})
+        reply = self._request(
+            worker, "train", {**plan, "model_dir": str(work_dir), "score_sets": score_sets, "scratch_dir": str(self.scratch)}
+        )
         for node in reply["nodes"]:
             log.line(f"node {node['node']}: {'reused' if node['reused'] else 'fitted and scored'} in {node['seconds']:.2f} s")
         reused = [n["node"] for n in reply["nodes"] if n["reused"]]
@@ -281,7 +286,11 @@ class Trainer:
         per_fold = []
         for k in range(folds):
             plan = build_plan(self.store, self.project, bp, fit_folds=[f for f in range(folds) if f != k])
-            reply = self._request(worker, "train", {**plan, "model_dir": str(work_dir / "cv" / str(k)), "score_sets": {"fold": [k]}})
+            reply = self._request(
+                worker,
+                "train",
+                {**plan, "model_dir": str(work_dir / "cv" / str(k)), "score_sets": {"fold": [k]}, "scratch_dir": str(self.scratch)},
+            )
             per_fold.append((reply.get("scores") or self._score(reply["predictions"], {"fold": [k]}))["fold"])
             log.line(f"cross-validation fold {k + 1}/{folds}: {json.dumps(per_fold[-1])}")
         shutil.rmtree(work_dir / "cv", ignore_errors=True)
@@ -409,15 +418,14 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
     import pandas as pd
 
     plan = json.loads((model.artifact_path / "plan.json").read_text())
-    scratch = store.root / "tmp"
-    scratch.mkdir(exist_ok=True)
-    out = scratch / f"predict-{os.getpid()}-{model.id}.pkl"
+    scratch = workspace.scratch_dir(store.root, "predict")
+    out = scratch / "predictions.pkl"
     worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=lambda b: None, writable=[store.root]))
     try:
         worker.wait_ready()
         reply = worker.request("predict", {**plan, "model_dir": str(model.artifact_path), "rows": rows,
                                            "score_sets": {rows: [HOLDOUT] if rows == "holdout" else [0]},
-                                           "output": str(out), "permute": permute or []})
+                                           "output": str(out), "permute": permute or [], "scratch_dir": str(scratch)})
         if reply.get("status") != "ok":
             raise TaskbenchError(reply.get("message", "scoring failed"), details=reply.get("details"))
         predictions = pd.read_pickle(out)
@@ -426,8 +434,7 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
         return predictions
     finally:
         worker.close()
-        for path in (out, Path(str(out) + ".permuted")):
-            path.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:

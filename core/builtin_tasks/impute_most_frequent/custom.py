@@ -1,5 +1,4 @@
 """Built-in transform: fill missing values with each column's most frequent training value (NUM and CAT)."""
-import numpy as np
 import pandas as pd
 
 from builtin_helpers import MISSING_LEVEL, column_names, is_sparse, numeric_series, plain, save, select_columns

@@ -1,5 +1,4 @@
 """Built-in transform: standard scaling (subtract the training mean, divide by the training deviation)."""
-import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from builtin_helpers import column_names, dense_matrix, flag, forbid_missing, output_frame, param, save, select_columns

@@ -12,7 +12,6 @@ from builtin_helpers import (
     MISSING_LEVEL,
     column_names,
     flag,
-    is_sparse,
     levels,
     param,
     save,
