@@ -39,6 +39,7 @@ class BlueprintSource:
     label: str
     text: str
     path: str = "<blueprint>"
+    saved: str | None = None  # "name@N" of a saved blueprint: train it with the task versions it recorded
 
 
 @dataclass
@@ -71,45 +72,52 @@ def task_digest(info) -> str:
 
 
 def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
-    """Parse and validate a blueprint for the project; errors block (as one sentence each, with line:column)."""
-    from ..blueprints.syntax import BlueprintSyntaxError, parse_blueprint
-    from ..blueprints.validate import validate
+    """Parse, fit to the project's data and validate a blueprint; errors block (one sentence with line:column).
 
+    Returns the checked blueprint (each node's exact task version and validated
+    parameters) and its warnings. A saved blueprint keeps the task versions it
+    was saved with; channels the project lacks are dropped from templates and files.
+    """
+    from ..blueprints.model import CHANNELS
+    from ..blueprints.registry import resolve_saved
+    from ..blueprints.syntax import BlueprintSyntaxError, parse_blueprint
+    from ..blueprints.validate import BlueprintInvalid, check, project_facts
+
+    channels = project.settings["channels"]
+    facts = project_facts(channels, project.settings["missing"])
     try:
-        bp = parse_blueprint(source.text, source.path)
+        if source.saved:
+            checked = resolve_saved(store, source.saved, target_type=project.target_type, data_facts=facts)
+        else:
+            absent = {c for c in CHANNELS if c != "ALL" and not channels.get(c)}
+            bp = parse_blueprint(source.text, source.path).without_channels(absent)
+            checked = check(bp, store, target_type=project.target_type, data_facts=facts, path=source.path)
+            if not checked.ok:
+                raise BlueprintInvalid(source.path, list(checked.messages))
     except BlueprintSyntaxError as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
-    facts = {kind: {"present": True, "missing": project.settings["missing"].get(kind, False)} for kind in project.settings["channels"]}
-    messages = validate(bp, store, target_type=project.target_type, data_facts=facts)
-    errors = [m for m in messages if m.severity == "error"]
-    if errors:
-        first = errors[0]
+    except BlueprintInvalid as exc:
+        errors = [m for m in exc.messages if m.severity == "error"]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise UsageError(f"{source.path}:{first.line}:{first.column}: {first.text}{more}")
-    return bp, [f"{source.path}:{m.line}:{m.column}: warning: {m.text}" for m in messages if m.severity == "warning"]
+        raise UsageError(f"{errors[0].format(source.saved or source.path)}{more}") from None
+    return checked, [m.format(source.saved or source.path) for m in checked.warnings]
 
 
-def build_plan(store: Store, project: Project, bp, fit_folds: list[int]) -> dict:
+def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) -> dict:
     """The worker's plan: nodes in order with task folders, parameters, inputs, and cache folders."""
-    from ..blueprints.catalog import resolve_task
-    from ..tasks.metadata import resolve_parameters
-
     channels = dict(project.settings["channels"])
     all_columns = [c for cols in channels.values() for c in cols]
     data_key = {"data": project.data_path.name, "partition": project.partition_path.name, "folds": sorted(fit_folds)}
+    needed = checked.needed()
     consumers: dict[str, int] = {}
-    needed = bp.needed()
-    for node in needed:
-        for up in node.upstream():
+    for resolved in needed:
+        for up in resolved.node.upstream():
             consumers[up] = consumers.get(up, 0) + 1
     keys: dict[str, str] = {}
     nodes, pins = [], {}
-    for node in needed:
-        info = resolve_task(store, node.task, node.version)
-        params = resolve_parameters(info.metadata.hyperparameters, node.parameters)
-        node_channels = {}
-        for name in node.channels():
-            node_channels[name] = all_columns if name == "ALL" else channels.get(name, [])
+    for resolved in needed:
+        node, info, params = resolved.node, resolved.task, resolved.parameters
+        node_channels = {name: all_columns if name == "ALL" else channels.get(name, []) for name in node.channels()}
         inputs_key = [
             {"channel": i, "columns": node_channels[i]} if i in node_channels else {"node": keys[i]} for i in node.inputs
         ]
@@ -141,7 +149,7 @@ def build_plan(store: Store, project: Project, bp, fit_folds: list[int]) -> dict
         "class_labels": project.settings.get("class_labels"),
         "fit_folds": fit_folds,
         "nodes": nodes,
-        "final": bp.final.name,
+        "final": checked.final.node.name,
         "pins": pins,
     }
 
@@ -173,13 +181,13 @@ class Trainer:
 
         store, project = self.store, self.project
         try:
-            bp, warnings = compile_blueprint(store, project, source)
+            checked, warnings = compile_blueprint(store, project, source)
         except TaskbenchError as exc:
             self.on_event("failed", {"label": source.label, "error": exc.message})
             return TrainOutcome(source.label, error=exc.message)
         job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}", {"project": project.name, "blueprint": source.label}).id)
         log = open_log(job)
-        plan = build_plan(store, project, bp, fit_folds=list(range(1, project.settings["folds"])))
+        plan = build_plan(store, project, checked, fit_folds=list(range(1, project.settings["folds"])))
         model = insert_model(store, project_id=project.id, blueprint=source.label, blueprint_text=source.text,
                              resolved=plan["pins"], job_id=job.id)
         self.on_event("started", {"label": source.label, "model": model.id, "job": job.id})
@@ -196,7 +204,7 @@ class Trainer:
             worker = self._start_worker(log)
             scores, reused, speed = self._run(worker, plan, work_dir, log)
             if self.cv:
-                scores["cv"] = self._cross_validate(worker, bp, work_dir, log)
+                scores["cv"] = self._cross_validate(worker, checked, work_dir, log)
             worker.close()
             worker = None
             os.rename(work_dir, final_dir)
@@ -278,14 +286,14 @@ class Trainer:
             )
         return out
 
-    def _cross_validate(self, worker, bp, work_dir, log) -> dict:
+    def _cross_validate(self, worker, checked, work_dir, log) -> dict:
         """Mean of each metric over the K folds (fold k scored by a model fitted on the other folds)."""
         import numpy as np
 
         folds = self.project.settings["folds"]
         per_fold = []
         for k in range(folds):
-            plan = build_plan(self.store, self.project, bp, fit_folds=[f for f in range(folds) if f != k])
+            plan = build_plan(self.store, self.project, checked, fit_folds=[f for f in range(folds) if f != k])
             reply = self._request(
                 worker,
                 "train",

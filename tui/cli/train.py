@@ -35,7 +35,7 @@ def _sources(store, project, blueprints: list[str], templates: bool):
         from core.blueprints.registry import get_blueprint
 
         saved = get_blueprint(store, ref)
-        sources.append(BlueprintSource(saved.ref, saved.text, saved.ref))
+        sources.append(BlueprintSource(saved.ref, saved.text, saved.ref, saved=saved.ref))
     return sources
 
 
