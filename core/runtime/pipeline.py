@@ -116,13 +116,18 @@ def train_step(_dataset, req):
     os.makedirs(model_dir, exist_ok=True)
     outputs, timings, scoring = {}, [], {}
     groups = list(sets)
+    wanted = _outputs_needed(req["nodes"], req["final"], groups)
     for node in req["nodes"]:
         started = time.perf_counter()
         runner = NodeRunner(node, req)
         out_dir = os.path.join(model_dir, "nodes", node["name"])
         cache = node.get("cache_dir")
         if cache and os.path.exists(os.path.join(cache, "complete")):
-            shutil.copytree(os.path.join(cache, "artifacts"), out_dir)
+            _link_tree(os.path.join(cache, "artifacts"), out_dir)
+            if node["name"] not in wanted:
+                timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
+                _log(f"node {node['name']} ({node['task_ref']}): reused the fitted step from the cache")
+                continue  # every node it feeds is cached too, so its outputs are never read
             with open(os.path.join(cache, "outputs.pkl"), "rb") as fh:
                 produced = pickle.load(fh)
             missing = [g for g in groups if g not in produced]
@@ -177,6 +182,41 @@ def train_step(_dataset, req):
     }
 
 
+def _cached(node, groups=None):
+    """True when the node's fitted step is cached (and, given `groups`, holds outputs for all of them)."""
+    cache = node.get("cache_dir")
+    if not cache or not os.path.exists(os.path.join(cache, "complete")):
+        return False
+    if groups is None:
+        return True
+    try:
+        with open(os.path.join(cache, "groups")) as fh:
+            return set(groups) <= set(fh.read().split())
+    except OSError:
+        return False
+
+
+def _outputs_needed(nodes, final, groups):
+    """Names of nodes whose outputs must be in memory: the final one and inputs of nodes that will run
+    (a cached node runs too when it lacks a row set, such as a holdout unlocked after it was cached)."""
+    wanted = {final}
+    for node in nodes:
+        if not _cached(node, groups) or node["name"] == final:
+            wanted.update(i for i in node["inputs"] if i not in node["channels"])
+    return wanted
+
+
+def _link_tree(source, target):
+    """Copy a cached artifact folder by hard links (the cache never changes files), else by copying."""
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link)
+
+
 def _scores(req, predictions, y_all, sets):
     """Metrics of each scored row set, computed here where the data already is (None without scikit-learn)."""
     try:
@@ -229,6 +269,8 @@ def _write_cache(cache, out_dir, produced):
         shutil.copytree(out_dir, os.path.join(tmp, "artifacts"))
         with open(os.path.join(tmp, "outputs.pkl"), "wb") as fh:
             pickle.dump(produced, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(os.path.join(tmp, "groups"), "w") as fh:
+            fh.write("\n".join(sorted(produced)) + "\n")
         open(os.path.join(tmp, "complete"), "w").close()
         os.rename(tmp, cache)
     except OSError:

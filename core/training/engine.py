@@ -103,6 +103,16 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
     return checked, [m.format(source.saved or source.path) for m in checked.warnings]
 
 
+def data_payload(project: Project) -> dict:
+    """Where the worker finds the project's rows, partition, target and weights."""
+    return {
+        "path": str(project.data_path),
+        "partition_path": str(project.partition_path),
+        "target": project.target,
+        "weights": project.settings.get("weights"),
+    }
+
+
 def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) -> dict:
     """The worker's plan: nodes in order with task folders, parameters, inputs, and cache folders."""
     channels = dict(project.settings["channels"])
@@ -143,8 +153,7 @@ def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) ->
         )
         pins[node.name] = info.pin()
     return {
-        "data": {"path": str(project.data_path), "partition_path": str(project.partition_path),
-                 "target": project.target, "weights": project.settings.get("weights")},
+        "data": data_payload(project),
         "target_type": project.target_type,
         "class_labels": project.settings.get("class_labels"),
         "fit_folds": fit_folds,
@@ -177,12 +186,14 @@ class Trainer:
         return self._frame
 
     def train(self, source: BlueprintSource) -> TrainOutcome:
-        from ..registry.jobs import finish_job  # noqa: F401 - the store does the work
-
         store, project = self.store, self.project
+        # The worker reads the project's data while the engine checks the blueprint.
+        worker, relay = take_worker(store.root)
+        worker.send("load_project", {"data": data_payload(project), "code_dirs": []})
         try:
             checked, warnings = compile_blueprint(store, project, source)
         except TaskbenchError as exc:
+            worker.kill()
             self.on_event("failed", {"label": source.label, "error": exc.message})
             return TrainOutcome(source.label, error=exc.message)
         job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}", {"project": project.name, "blueprint": source.label}).id)
@@ -195,13 +206,14 @@ class Trainer:
         work_dir = store.root / "models" / f".tmp-{model.id}-{os.getpid()}"
         outcome = TrainOutcome(source.label)
         started = time.perf_counter()
-        worker = None
         self.scratch = workspace.scratch_dir(store.root, "train")
         try:
             for warning in warnings:
                 log.line(warning)
             log.line(f"job {job.id}: training {source.label} on project {project.name} as model {model.id}")
-            worker = self._start_worker(log)
+            relay.attach(log.output)
+            info = worker.wait_ready()
+            log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
             scores, reused, speed = self._run(worker, plan, work_dir, log)
             if self.cv:
                 scores["cv"] = self._cross_validate(worker, checked, work_dir, log)
@@ -238,14 +250,6 @@ class Trainer:
             log.close()
         return outcome
 
-    def _start_worker(self, log):
-        began = time.perf_counter()
-        worker, relay = take_worker(self.store.root)
-        relay.attach(log.output)
-        info = worker.wait_ready()
-        log.line(f"worker pid {info.get('pid')} ready in {time.perf_counter() - began:.2f} s")
-        return worker
-
     def _request(self, worker, op, payload):
         reply = worker.request(op, payload)
         if reply.get("status") != "ok":
@@ -258,7 +262,9 @@ class Trainer:
         if project.holdout_unlocked:
             score_sets["holdout"] = [HOLDOUT]
         began = time.perf_counter()
-        loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted({n["task_dir"] for n in plan["nodes"]})})
+        # Import the libraries of the nodes that will really be fitted; cached ones need none.
+        to_fit = {n["task_dir"] for n in plan["nodes"] if not (n["cache_dir"] and Path(n["cache_dir"], "complete").exists())}
+        loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted(to_fit)})
         log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
         reply = self._request(
             worker, "train", {**plan, "model_dir": str(work_dir), "score_sets": score_sets, "scratch_dir": str(self.scratch)}
@@ -310,11 +316,31 @@ WARM_MODULES = ["numpy", "pandas", "pyarrow.parquet", "sklearn.base", "sklearn.m
 _PRESTARTED: list = []
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_THREADS: dict[str, str] = {}
+
+
+def share_cores(jobs: int) -> None:
+    """With several jobs at once, give each worker its share of the cores (no oversubscription)."""
+    _THREADS.clear()
+    if jobs > 1:
+        per_job = str(max(1, (os.cpu_count() or 1) // jobs))
+        _THREADS.update({name: per_job for name in THREAD_VARIABLES})
+
+
+def _new_worker(root: Path):
+    relay = OutputRelay()
+    spec = WorkerSpec(on_output=relay, writable=[Path(root)], env=dict(_THREADS))
+    return SubprocessRunner(sys.executable).start(spec), relay
+
+
 def prestart_workers(root: Path, count: int) -> None:
     """Start `count` workers now (and warm them), so their start-up overlaps the engine's own work."""
+    if _PRESTARTED:
+        return  # already started by the command's entry point
+    share_cores(count)
     for _ in range(count):
-        relay = OutputRelay()
-        worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=relay, writable=[Path(root)]))
+        worker, relay = _new_worker(root)
         worker.send("warm", {"modules": WARM_MODULES})
         _PRESTARTED.append((worker, relay))
 
@@ -324,8 +350,7 @@ def take_worker(root: Path):
     try:
         return _PRESTARTED.pop()
     except IndexError:
-        relay = OutputRelay()
-        return SubprocessRunner(sys.executable).start(WorkerSpec(on_output=relay, writable=[Path(root)])), relay
+        return _new_worker(root)
 
 
 def release_prestarted() -> None:
@@ -360,8 +385,6 @@ def train_blueprints(
     on_event: Callable[[str, dict], None] | None = None,
 ) -> list[TrainOutcome]:
     """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker)."""
-    from joblib import Parallel, delayed
-
     project = get_project(store, project_name)
     if not sources:
         raise UsageError("name at least one blueprint to train (a file, a saved blueprint, or --templates).")
@@ -369,8 +392,12 @@ def train_blueprints(
     def one(source):
         return Trainer(store, project, cv=cv, on_event=on_event).train(source)
 
+    share_cores(min(jobs, len(sources)))
+
     if jobs <= 1 or len(sources) == 1:
         return [one(s) for s in sources]
+    from joblib import Parallel, delayed
+
     return Parallel(n_jobs=jobs, backend="threading")(delayed(one)(s) for s in sources)
 
 

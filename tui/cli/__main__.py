@@ -1,5 +1,5 @@
 """`python -m tui.cli` runs the taskbench command."""
 
-from .main import run
+from .entry import run
 
 run()
