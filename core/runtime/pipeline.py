@@ -118,46 +118,50 @@ def train_step(_dataset, req):
     groups = list(sets)
     wanted = _outputs_needed(req["nodes"], req["final"], groups)
     for node in req["nodes"]:
-        started = time.perf_counter()
-        runner = NodeRunner(node, req)
-        out_dir = os.path.join(model_dir, "nodes", node["name"])
-        cache = node.get("cache_dir")
-        if cache and os.path.exists(os.path.join(cache, "complete")):
-            _link_tree(os.path.join(cache, "artifacts"), out_dir)
-            if node["name"] not in wanted:
+        lock = _lock(node.get("cache_dir"))  # one job fits a shared step; the others wait, then reuse it
+        try:
+            started = time.perf_counter()
+            runner = NodeRunner(node, req)
+            out_dir = os.path.join(model_dir, "nodes", node["name"])
+            cache = node.get("cache_dir")
+            if cache and os.path.exists(os.path.join(cache, "complete")):
+                _link_tree(os.path.join(cache, "artifacts"), out_dir)
+                if node["name"] not in wanted:
+                    timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
+                    _log(f"node {node['name']} ({node['task_ref']}): reused the fitted step from the cache")
+                    continue  # every node it feeds is cached too, so its outputs are never read
+                with open(os.path.join(cache, "outputs.pkl"), "rb") as fh:
+                    produced = pickle.load(fh)
+                missing = [g for g in groups if g not in produced]
+                if missing:  # e.g. the holdout, unlocked after the step was cached
+                    scorer = runner.scorer(out_dir)
+                    for group in missing:
+                        produced[group] = scorer(_node_input(node, features, outputs, sets[group], group))
+                outputs[node["name"]] = produced
                 timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
                 _log(f"node {node['name']} ({node['task_ref']}): reused the fitted step from the cache")
-                continue  # every node it feeds is cached too, so its outputs are never read
-            with open(os.path.join(cache, "outputs.pkl"), "rb") as fh:
-                produced = pickle.load(fh)
-            missing = [g for g in groups if g not in produced]
-            if missing:  # e.g. the holdout, unlocked after the step was cached
-                scorer = runner.scorer(out_dir)
-                for group in missing:
-                    produced[group] = scorer(_node_input(node, features, outputs, sets[group], group))
+                continue
+            _log(f"node {node['name']} ({node['task_ref']}): fitting on {len(sets['train'])} rows")
+            os.makedirs(out_dir)
+            X_train = _node_input(node, features, outputs, sets["train"], "train")
+            scorer = runner.fit(X_train, y_train, w_train, out_dir)
+            produced = {}
+            for group in groups:
+                began = time.perf_counter()
+                X = X_train if group == "train" else _node_input(node, features, outputs, sets[group], group)
+                produced[group] = scorer(X)
+                scoring[group] = scoring.get(group, 0.0) + time.perf_counter() - began
+            if node["kind"] == "estimator" and node.get("stack"):
+                produced["train"] = _out_of_fold(runner, X_train, y_train, w_train, model_dir)
+            if node["kind"] == "estimator":
+                if node["name"] != req["final"]:
+                    produced = {g: runner.as_features(p) for g, p in produced.items()}
             outputs[node["name"]] = produced
-            timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
-            _log(f"node {node['name']} ({node['task_ref']}): reused the fitted step from the cache")
-            continue
-        _log(f"node {node['name']} ({node['task_ref']}): fitting on {len(sets['train'])} rows")
-        os.makedirs(out_dir)
-        X_train = _node_input(node, features, outputs, sets["train"], "train")
-        scorer = runner.fit(X_train, y_train, w_train, out_dir)
-        produced = {}
-        for group in groups:
-            began = time.perf_counter()
-            X = X_train if group == "train" else _node_input(node, features, outputs, sets[group], group)
-            produced[group] = scorer(X)
-            scoring[group] = scoring.get(group, 0.0) + time.perf_counter() - began
-        if node["kind"] == "estimator" and node.get("stack"):
-            produced["train"] = _out_of_fold(runner, X_train, y_train, w_train, model_dir)
-        if node["kind"] == "estimator":
-            if node["name"] != req["final"]:
-                produced = {g: runner.as_features(p) for g, p in produced.items()}
-        outputs[node["name"]] = produced
-        if cache and node["kind"] == "transform":
-            _write_cache(cache, out_dir, produced)
-        timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": False})
+            if cache and node["kind"] == "transform":
+                _write_cache(cache, out_dir, produced)
+            timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": False})
+        finally:
+            _unlock(lock)
     predictions = {}
     final = outputs[req["final"]]
     pred_dir = os.path.join(model_dir, "predictions")
@@ -180,6 +184,23 @@ def train_step(_dataset, req):
         "scores": scores,
         "artifacts": list_artifacts(os.path.join(model_dir, "nodes")),
     }
+
+
+def _lock(cache):
+    """An exclusive lock on a cache entry (flock on a file beside it); None when the node is not cached."""
+    if not cache:
+        return None
+    import fcntl
+
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    fd = os.open(f"{cache}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _unlock(fd):
+    if fd is not None:
+        os.close(fd)  # closing releases the flock
 
 
 def _cached(node, groups=None):

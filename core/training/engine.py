@@ -316,16 +316,20 @@ WARM_MODULES = ["numpy", "pandas", "pyarrow.parquet", "sklearn.base", "sklearn.m
 _PRESTARTED: list = []
 
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _THREADS: dict[str, str] = {}
 
 
 def share_cores(jobs: int) -> None:
-    """With several jobs at once, give each worker its share of the cores (no oversubscription)."""
+    """Give each worker its share of the cores for OpenMP, and one BLAS thread; variables the user set win.
+
+    Multi-threaded BLAS made scikit-learn's lbfgs fits five times slower on the
+    small matrices of typical blueprints here (10.7 s against 1.9 s).
+    """
     _THREADS.clear()
-    if jobs > 1:
-        per_job = str(max(1, (os.cpu_count() or 1) // jobs))
-        _THREADS.update({name: per_job for name in THREAD_VARIABLES})
+    per_job = max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    wanted = {"OMP_NUM_THREADS": str(per_job), **{name: "1" for name in BLAS_VARIABLES}}
+    _THREADS.update({name: value for name, value in wanted.items() if name not in os.environ})
 
 
 def _new_worker(root: Path):

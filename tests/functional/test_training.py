@@ -160,3 +160,17 @@ def test_best_template_reaches_quality_floor(data, target, metric, floor, taskbe
     rows = [r for r in board(taskbench, "q") if r["state"] == "trained"]
     best = max(r["validation"][metric] for r in rows)
     assert best >= floor, f"best {metric} {best:.3f} < {floor}"
+
+
+def test_six_blueprints_sharing_a_prefix_fit_it_once_even_in_parallel(tmp_path, juniors, taskbench, home):
+    finals = ["ridge(scaled)", "ridge(scaled, alpha=3.0)", "knn_regressor(scaled)", "gbm_regressor(scaled)",
+              "random_forest_regressor(scaled, n_estimators=20)", "knn_regressor(scaled, n_neighbors=9)"]
+    files = [write(tmp_path, f"b{i}", PREFIX + f"model  = {final}\n") for i, final in enumerate(finals)]
+    result = taskbench("train", "juniors", *files, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    logs = [job_log(home, job) for job in range(1, 7)]
+    for node in ("num (impute_median)", "scaled (standardize)"):
+        fitted = sum(f"node {node}: fitting" in log for log in logs)
+        reused = sum(f"node {node}: reused the fitted step from the cache" in log for log in logs)
+        assert (fitted, reused) == (1, 5), (node, fitted, reused)
+    assert len(board(taskbench, "juniors")) == 6

@@ -68,22 +68,38 @@ def train(
     count = min(jobs, len(blueprints or []) or jobs)
     prestart_workers(workspace.home((ctx.obj or {}).get("home")), count)
     out = console()
+    progress = {"running": 0, "done": 0, "total": 0}
+    status = out.status("training", spinner="line")
+
+    def update() -> None:
+        status.update(
+            f"training: {progress['done']} of {progress['total']} done, {progress['running']} running "
+            "(follow one with `taskbench logs JOB --follow`)"
+        )
 
     def event(kind: str, data: dict) -> None:
         if kind == "started":
+            progress["running"] += 1
             out.print(f"[dim]..   {escape(data['label'])}: training as model {data['model']} (job {data['job']})[/]")
         elif kind == "trained":
+            progress["running"] -= 1
             val = data["scores"].get("validation", {})
             shown = ", ".join(f"{k} {v:.4g}" for k, v in val.items())
             out.print(f"[green]ok[/]   {escape(data['label'])}: model {data['model']} in {data['seconds']:.1f} s; validation {shown}")
         elif kind == "failed":
+            progress["running"] -= 1 if data.get("model") else 0
             out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
+        progress["done"] += kind in ("trained", "failed")
+        update()
 
     try:
         with open_workspace(ctx) as store:
             proj = get_project(store, project)
             sources = _sources(store, proj, blueprints or [], templates)
-            outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event)
+            progress["total"] = len(sources)
+            update()
+            with status:
+                outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event)
     finally:
         release_prestarted()
     failed = [o for o in outcomes if o.error]
