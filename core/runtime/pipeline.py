@@ -116,7 +116,12 @@ def train_step(_dataset, req):
     os.makedirs(model_dir, exist_ok=True)
     outputs, timings, scoring = {}, [], {}
     groups = list(sets)
-    wanted = _outputs_needed(req["nodes"], req["final"], groups)
+    wanted = _outputs_needed(req["nodes"], req["final"], groups) | set(req.get("handoff", []))
+    names = {n["name"] for n in req["nodes"]}
+    for node in req["nodes"]:
+        for source in node["inputs"]:
+            if source not in node["channels"] and source not in names and source not in outputs:
+                outputs[source] = read_handoff(model_dir, source, groups)
     for node in req["nodes"]:
         lock = _lock(node.get("cache_dir"))  # one job fits a shared step; the others wait, then reuse it
         try:
@@ -162,6 +167,10 @@ def train_step(_dataset, req):
             timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": False})
         finally:
             _unlock(lock)
+    for name in req.get("handoff", []):
+        write_handoff(model_dir, name, outputs[name])
+    if req["final"] not in names:  # a segment in one environment; a later one scores
+        return {"status": "ok", "nodes": timings, "predictions": {}, "scores": None}
     predictions = {}
     final = outputs[req["final"]]
     pred_dir = os.path.join(model_dir, "predictions")
@@ -184,6 +193,33 @@ def train_step(_dataset, req):
         "scores": scores,
         "artifacts": list_artifacts(os.path.join(model_dir, "nodes")),
     }
+
+
+def write_handoff(model_dir, name, produced):
+    """Write a node's outputs for a worker in another environment: Parquet (Arrow) for dense frames."""
+    folder = os.path.join(model_dir, "handoff", name)
+    os.makedirs(folder, exist_ok=True)
+    for group, frame in produced.items():
+        dense = not any(isinstance(t, pd.SparseDtype) for t in frame.dtypes)
+        if dense and all(isinstance(c, str) for c in frame.columns):
+            frame.to_parquet(os.path.join(folder, f"{group}.parquet"), index=False)
+        else:
+            frame.to_pickle(os.path.join(folder, f"{group}.pkl"))
+
+
+def read_handoff(model_dir, name, groups):
+    """Outputs another environment's worker wrote for node `name`."""
+    folder = os.path.join(model_dir, "handoff", name)
+    produced = {}
+    for group in groups:
+        path = os.path.join(folder, f"{group}.parquet")
+        if os.path.exists(path):
+            produced[group] = pd.read_parquet(path)
+        elif os.path.exists(path[: -len(".parquet")] + ".pkl"):
+            produced[group] = pd.read_pickle(path[: -len(".parquet")] + ".pkl")
+        else:
+            raise StepFailure(f"node {name!r} left no outputs for the {group} rows; its environment's step did not finish.")
+    return produced
 
 
 def _lock(cache):

@@ -103,6 +103,30 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
     return checked, [m.format(source.saved or source.path) for m in checked.warnings]
 
 
+LOCAL_ENV = "python-local"
+
+
+def task_environment(store: Store, info) -> str:
+    """The environment a node runs in: a registered task version's own, else python-local."""
+    if info.builtin:
+        return LOCAL_ENV
+    from ..registry.tasks import get_task_version
+
+    return get_task_version(store, info.ref).env or LOCAL_ENV
+
+
+def environment_segments(nodes: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Consecutive nodes of the same environment, in plan order: each segment runs in one worker."""
+    segments: list[tuple[str, list[dict]]] = []
+    for node in nodes:
+        env = node.get("env", LOCAL_ENV)
+        if segments and segments[-1][0] == env:
+            segments[-1][1].append(node)
+        else:
+            segments.append((env, [node]))
+    return segments
+
+
 def data_payload(project: Project) -> dict:
     """Where the worker finds the project's rows, partition, target and weights."""
     return {
@@ -137,6 +161,7 @@ def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) ->
         nodes.append(
             {
                 "name": node.name,
+                "env": task_environment(store, info),
                 "task_ref": info.ref,
                 "task_dir": str(info.path),
                 "kind": kind,
@@ -214,9 +239,7 @@ class Trainer:
             relay.attach(log.output)
             info = worker.wait_ready()
             log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
-            scores, reused, speed = self._run(worker, plan, work_dir, log)
-            if self.cv:
-                scores["cv"] = self._cross_validate(worker, checked, work_dir, log)
+            scores, reused, speed = self._run(worker, plan, work_dir, log, checked)
             worker.close()
             worker = None
             os.rename(work_dir, final_dir)
@@ -256,26 +279,76 @@ class Trainer:
             raise TaskbenchError(reply.get("message", f"{op} failed"), details=reply.get("details"))
         return reply
 
-    def _run(self, worker, plan, work_dir, log):
+    def _run(self, worker, plan, work_dir, log, checked):
         project = self.project
         score_sets = {"validation": [0]}
         if project.holdout_unlocked:
             score_sets["holdout"] = [HOLDOUT]
-        began = time.perf_counter()
-        # Import the libraries of the nodes that will really be fitted; cached ones need none.
-        to_fit = {n["task_dir"] for n in plan["nodes"] if not (n["cache_dir"] and Path(n["cache_dir"], "complete").exists())}
-        loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted(to_fit)})
-        log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
-        reply = self._request(
-            worker, "train", {**plan, "model_dir": str(work_dir), "score_sets": score_sets, "scratch_dir": str(self.scratch)}
-        )
-        for node in reply["nodes"]:
+        self._workers = {LOCAL_ENV: worker}
+        self._log = log
+        try:
+            replies = self._train_plan(plan, work_dir, score_sets)
+            cv = self._cross_validate(checked, work_dir, log) if self.cv else None
+        finally:
+            for env, other in self._workers.items():
+                if env != LOCAL_ENV:
+                    other.close()
+        nodes = [n for reply in replies for n in reply["nodes"]]
+        for node in nodes:
             log.line(f"node {node['node']}: {'reused' if node['reused'] else 'fitted and scored'} in {node['seconds']:.2f} s")
-        reused = [n["node"] for n in reply["nodes"] if n["reused"]]
-        scores = reply.get("scores") or self._score(reply["predictions"])
+        reused = [n["node"] for n in nodes if n["reused"]]
+        final = replies[-1]
+        scores = final.get("scores") or self._score(final["predictions"])
+        if cv is not None:
+            scores["cv"] = cv
         (work_dir / "plan.json").write_text(json.dumps(plan, indent=2))
-        speed = reply.get("validation_rows_per_second")
+        speed = final.get("validation_rows_per_second") if len(replies) == 1 else None
         return scores, reused, speed
+
+    def _train_plan(self, plan, model_dir: Path, score_sets: dict) -> list[dict]:
+        """Run the plan segment by segment, each in a worker of its environment; data crosses as files."""
+        replies = []
+        segments = environment_segments(plan["nodes"])
+        later_inputs = [set() for _ in segments]
+        for i, (_, nodes) in enumerate(segments):
+            for _, after in segments[i + 1 :]:
+                later_inputs[i] |= {src for n in after for src in n["inputs"] if src not in n["channels"]}
+        for i, (env, nodes) in enumerate(segments):
+            worker = self._worker(env, plan)
+            if len(segments) > 1:
+                self._log.line(f"segment {i + 1}/{len(segments)} in {env}: {', '.join(n['name'] for n in nodes)}")
+            began = time.perf_counter()
+            # Import the libraries of the nodes that will really be fitted; cached ones need none.
+            to_fit = {n["task_dir"] for n in nodes if not (n["cache_dir"] and Path(n["cache_dir"], "complete").exists())}
+            loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted(to_fit)})
+            self._log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
+            handoff = sorted(later_inputs[i] & {n["name"] for n in nodes})
+            replies.append(
+                self._request(
+                    worker,
+                    "train",
+                    {**plan, "nodes": nodes, "handoff": handoff, "model_dir": str(model_dir),
+                     "score_sets": score_sets, "scratch_dir": str(self.scratch)},
+                )
+            )
+        shutil.rmtree(model_dir / "handoff", ignore_errors=True)
+        return replies
+
+    def _worker(self, env: str, plan: dict):
+        """The worker of an environment for this job, started on first use (Docker for registered images)."""
+        if env in self._workers:
+            return self._workers[env]
+        from ..environments.resolve import resolve_environment
+        from ..runners.docker_runner import DockerRunner
+
+        resolved = resolve_environment(env, None, self._log.line, store=self.store)
+        outside = {Path(n["task_dir"]) for n in plan["nodes"] if not Path(n["task_dir"]).is_relative_to(self.store.root)}
+        spec = WorkerSpec(on_output=self._log.output, writable=[self.store.root], read_only=sorted(outside), env=dict(_THREADS))
+        worker = DockerRunner(resolved.image).start(spec) if resolved.kind == "docker" else SubprocessRunner(resolved.python).start(spec)
+        info = worker.wait_ready()
+        self._log.line(f"worker for {resolved.describe()} ready (Python {info.get('python')}, pandas {info.get('pandas')})")
+        self._workers[env] = worker
+        return worker
 
     def _score(self, predictions: dict, folds_of: dict | None = None) -> dict:
         """Metrics computed here, for workers whose environment has no scikit-learn."""
@@ -292,7 +365,7 @@ class Trainer:
             )
         return out
 
-    def _cross_validate(self, worker, checked, work_dir, log) -> dict:
+    def _cross_validate(self, checked, work_dir, log) -> dict:
         """Mean of each metric over the K folds (fold k scored by a model fitted on the other folds)."""
         import numpy as np
 
@@ -300,11 +373,7 @@ class Trainer:
         per_fold = []
         for k in range(folds):
             plan = build_plan(self.store, self.project, checked, fit_folds=[f for f in range(folds) if f != k])
-            reply = self._request(
-                worker,
-                "train",
-                {**plan, "model_dir": str(work_dir / "cv" / str(k)), "score_sets": {"fold": [k]}, "scratch_dir": str(self.scratch)},
-            )
+            reply = self._train_plan(plan, work_dir / "cv" / str(k), {"fold": [k]})[-1]
             per_fold.append((reply.get("scores") or self._score(reply["predictions"], {"fold": [k]}))["fold"])
             log.line(f"cross-validation fold {k + 1}/{folds}: {json.dumps(per_fold[-1])}")
         shutil.rmtree(work_dir / "cv", ignore_errors=True)

@@ -241,3 +241,23 @@ def test_failed_environment_build_is_reported_with_its_step(tmp_path, taskbench,
     assert "step 2/2" in flat(result)
     shown = taskbench("env", "show", "broken", "--json")
     assert '"failed"' in shown.output
+
+
+def test_blueprint_crosses_environments_local_then_docker(tmp_path, taskbench, home, python_sklearn_image, monkeypatch):
+    """A registered task pinned to python-sklearn runs in a container; the built-in before it runs locally,
+    and its outputs cross between the two workers as files."""
+    monkeypatch.setenv("TASKBENCH_BASE_IMAGE", __import__("os").environ.get("TASKBENCH_BASE_IMAGE", ""))
+    assert taskbench("task", "add", SAMPLES / "11_regression_ridge", "--env", "python-sklearn").exit_code == 0
+    created = taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "jr")
+    assert created.exit_code == 0, created.output
+    bp = tmp_path / "mixed.bp"
+    bp.write_text("num = impute_median(NUM)\nmodel = regression_ridge(num)\n")
+    result = taskbench("train", "jr", bp)
+    assert result.exit_code == 0, result.output
+    log = (home / "logs" / "job-1.log").read_text()
+    assert "segment 1/2 in python-local: num" in log
+    assert "segment 2/2 in python-sklearn: model" in log
+    assert "worker for python-sklearn@1 (image taskbench-env-python-sklearn:" in log
+    assert "regression_ridge: alpha=1.0" in log
+    board = __import__("json").loads(taskbench("leaderboard", "jr", "--json").output)
+    assert board[0]["validation"]["R2"] > 0.15
