@@ -28,13 +28,28 @@ def docker_client():
     return docker.from_env(timeout=120)
 
 
+def _link_targets(folders) -> list[Path]:
+    """Folders that symlinks at the top of `folders` point into (a shared helper file), to mount as well."""
+    targets = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.is_symlink():
+                target = entry.resolve().parent
+                if not target.is_relative_to(folder.resolve()):
+                    targets.append(target)
+    return targets
+
+
 class DockerWorker:
     """A harness process as the main process of a container, removed when the worker closes."""
 
     def __init__(self, client, image: str, spec: WorkerSpec):
         self._client = client
         volumes = {str(RUNTIME_DIR): {"bind": CONTAINER_RUNTIME, "mode": "ro"}}
-        for path in spec.read_only:
+        for path in [*spec.read_only, *_link_targets(spec.read_only)]:
             volumes.setdefault(str(path), {"bind": str(path), "mode": "ro"})
         for path in spec.writable:
             volumes[str(path)] = {"bind": str(path), "mode": "rw"}
@@ -192,4 +207,4 @@ def remove_stale_workers(client=None) -> int:
     return count
 
 
-__all__ = ["DockerRunner", "DockerWorker", "docker_client", "remove_stale_workers", "Path"]
+__all__ = ["DockerRunner", "DockerWorker", "docker_client", "remove_stale_workers"]

@@ -128,9 +128,11 @@ def test_every_hyperparameter_is_used_by_fit():
             assert f'"{hp.name}"' in source, f"{name}: hyperparameter {hp.name} is not read in custom.py"
 
 
-def test_shared_helper_copies_are_identical_and_readme_lists_every_task():
-    copies = {name: (BUILTINS / name / "builtin_helpers.py").read_bytes() for name in ALL}
-    assert len(set(copies.values())) == 1, "builtin_helpers.py differs between folders; copy one to all"
+def test_every_task_links_the_one_shared_helper_and_readme_lists_every_task():
+    shared = (BUILTINS / "_shared" / "builtin_helpers.py").resolve()
+    for name in ALL:
+        helper = BUILTINS / name / "builtin_helpers.py"
+        assert helper.is_symlink() and helper.resolve() == shared, f"{name}/builtin_helpers.py must link to _shared"
     readme = (BUILTINS / "README.md").read_text()
     for name in ALL:
         assert f"`{name}`" in readme, name

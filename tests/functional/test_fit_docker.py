@@ -261,3 +261,10 @@ def test_blueprint_crosses_environments_local_then_docker(tmp_path, taskbench, h
     assert "regression_ridge: alpha=1.0" in log
     board = __import__("json").loads(taskbench("leaderboard", "jr", "--json").output)
     assert board[0]["validation"]["R2"] > 0.15
+
+
+def test_builtin_task_with_its_shared_helper_runs_in_a_container(taskbench, home, python_sklearn_image):
+    """Built-in tasks link one shared helper module; the container sees it through the link."""
+    result = taskbench(*fit_args(REPO / "core" / "builtin_tasks" / "ridge", "--docker", python_sklearn_image))
+    assert result.exit_code == 0, result.output
+    assert "predict on 1477 rows" in flat(result)

@@ -1,0 +1,299 @@
+"""Helpers shared by taskbench's built-in tasks.
+
+Every built-in task folder ships an identical copy of this file (a test keeps the copies
+byte-for-byte equal), so each folder stays a self-contained task in the same contract as
+user tasks: the helper sits beside ``custom.py`` and is imported by name. Artifacts hold only
+scikit-learn objects and plain Python values, never classes from this module, so unpickling
+them needs nothing but scikit-learn.
+"""
+
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+ARTIFACT = "artifact.pkl"
+
+
+# ---------------------------------------------------------------- artifacts and parameters
+
+
+def save(output_dir, state):
+    """Pickle ``state`` (a dict) as the task's single native artifact."""
+    with open(Path(output_dir) / ARTIFACT, "wb") as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def param(parameters, name, default):
+    """A hyperparameter value; the engine merges defaults in, ``default`` only covers direct calls."""
+    value = (parameters or {}).get(name)
+    return default if value is None else value
+
+
+def none_word(value):
+    """Map the select word "none" (multi hyperparameters) to None."""
+    return None if isinstance(value, str) and value.lower() == "none" else value
+
+
+def flag(value):
+    """A select hyperparameter written as true/false (or the words) as a bool."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value)
+
+
+# ---------------------------------------------------------------- column names
+
+
+def unique_names(names):
+    """Make names unique and stable by suffixing repeats with ~2, ~3, ..."""
+    seen = {}
+    out = []
+    taken = set()
+    for name in names:
+        name = str(name)
+        candidate = name
+        while candidate in taken:
+            seen[name] = seen.get(name, 1) + 1
+            candidate = f"{name}~{seen[name]}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def column_names(X):
+    return [str(c) for c in X.columns]
+
+
+def select_columns(X, columns, task):
+    """The columns seen in training, in training order; a missing one is a clear error."""
+    names = column_names(X)
+    if names == list(columns):
+        return X
+    by_name = {str(c): c for c in X.columns}
+    absent = [c for c in columns if c not in by_name]
+    if absent:
+        shown = ", ".join(repr(c) for c in absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        raise ValueError(f"{task}: the data lacks column(s) {shown} seen in training; score data with the same columns.")
+    return X[[by_name[c] for c in columns]]
+
+
+# ---------------------------------------------------------------- numeric data
+
+
+def is_sparse(series):
+    return isinstance(series.dtype, pd.SparseDtype)
+
+
+def numeric_series(series):
+    """A float64 Series: sparse densified, booleans as 0/1, text coerced (unparseable -> NaN)."""
+    if is_sparse(series):
+        series = series.sparse.to_dense()
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64")
+    return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype("float64")
+
+
+def numeric_frame(X):
+    """A dense float64 DataFrame with the same column labels and a fresh RangeIndex."""
+    data = {i: numeric_series(X.iloc[:, i]).to_numpy() for i in range(X.shape[1])}
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(X)))
+    frame.columns = X.columns
+    return frame
+
+
+def dense_matrix(X):
+    """A float64 numpy array of X (NaN where values are missing)."""
+    if X.shape[1] == 0:
+        return np.zeros((len(X), 0))
+    return numeric_frame(X).to_numpy(dtype="float64")
+
+
+def matrix(X, allow_sparse=True):
+    """X as a float64 numpy array, or a CSR matrix when any column is pandas-sparse and ``allow_sparse``.
+
+    Dense and sparse columns keep their order: runs of each kind are stacked side by side.
+    """
+    kinds = [is_sparse(X.iloc[:, i]) for i in range(X.shape[1])]
+    if not any(kinds):
+        return dense_matrix(X)
+    if not allow_sparse:
+        return dense_matrix(X)
+    blocks = []
+    start = 0
+    for i in range(1, len(kinds) + 1):
+        if i == len(kinds) or kinds[i] != kinds[start]:
+            part = X.iloc[:, start:i]
+            if kinds[start]:
+                try:
+                    block = part.sparse.to_coo()
+                except (AttributeError, TypeError, ValueError):
+                    block = sp.csr_matrix(dense_matrix(part))
+            else:
+                block = sp.csr_matrix(dense_matrix(part))
+            blocks.append(block.astype("float64"))
+            start = i
+    return sp.hstack(blocks, format="csr")
+
+
+def has_nan(M):
+    values = M.data if sp.issparse(M) else M
+    return bool(np.isnan(values).any())
+
+
+def nan_columns(M, columns):
+    if sp.issparse(M):
+        coo = M.tocoo()
+        cols = sorted(set(coo.col[np.isnan(coo.data)].tolist()))
+    else:
+        cols = np.flatnonzero(np.isnan(M).any(axis=0)).tolist()
+    return [columns[i] for i in cols]
+
+
+def forbid_missing(M, columns, task):
+    """Raise a plain error when a task whose schema forbids missing values gets some."""
+    if has_nan(M):
+        bad = nan_columns(M, columns)
+        shown = ", ".join(repr(c) for c in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(
+            f"{task}: missing values in column(s) {shown}; this task's schema forbids missing values, "
+            "so impute them first (for example with impute_median)."
+        )
+
+
+def output_frame(values, columns):
+    """A dense float64 DataFrame with string column names and a RangeIndex."""
+    values = np.asarray(values, dtype="float64")
+    if values.ndim == 1:
+        values = values.reshape(-1, 1)
+    return pd.DataFrame(values, columns=list(columns), index=pd.RangeIndex(values.shape[0]))
+
+
+def sparse_output_frame(M, columns):
+    """A pandas-sparse float64 DataFrame (fill value 0) with string column names."""
+    M = sp.csc_matrix(M, dtype="float64")
+    frame = pd.DataFrame.sparse.from_spmatrix(M, columns=list(columns))
+    frame.index = pd.RangeIndex(M.shape[0])
+    return frame
+
+
+# ---------------------------------------------------------------- categorical data
+
+MISSING_LEVEL = "(missing)"
+
+
+def level_text(value):
+    """A category value as text; 3, 3.0 and "3" are the same level."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and math.isfinite(float(value)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def levels(X):
+    """X as a frame of text levels, missing values being the level '(missing)'."""
+    data = {}
+    for i in range(X.shape[1]):
+        col = X.iloc[:, i]
+        if is_sparse(col):
+            col = col.sparse.to_dense()
+        text = np.array([MISSING_LEVEL if _missing(v) else level_text(v) for v in col.to_numpy(dtype=object)], dtype=object)
+        data[i] = text
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(X)))
+    frame.columns = column_names(X)
+    return frame
+
+
+def _missing(value):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(isinstance(value, float) and math.isnan(value)) or (
+            isinstance(value, np.floating) and bool(np.isnan(value))
+        )
+    except TypeError:
+        return False
+
+
+# ---------------------------------------------------------------- classification
+
+
+def label_key(label):
+    """A canonical string for a class label, so 1, 1.0, "1" and True compare equal (as the engine does)."""
+    if isinstance(label, (bool, np.bool_)):
+        return "1" if label else "0"
+    if isinstance(label, (int, np.integer)):
+        return str(int(label))
+    if isinstance(label, (float, np.floating)):
+        value = float(label)
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(label).strip()
+    lowered = text.lower()
+    if lowered == "true":
+        return "1"
+    if lowered == "false":
+        return "0"
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return text
+
+
+def plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def fit_classifier(estimator, M, y, class_order, row_weights=None, weighted=True):
+    """Fit ``estimator`` and return the artifact fields for predict_proba.
+
+    A training set holding a single class gives a constant model instead of an error.
+    """
+    y = pd.Series(y).reset_index(drop=True)
+    present = pd.unique(y)
+    labels = [plain(v) for v in (class_order if class_order is not None else sorted(present, key=label_key))]
+    if len(present) < 2:
+        return {"estimator": None, "classes": [plain(present[0])] if len(present) else [], "class_order": labels}
+    fit_kwargs = {}
+    if weighted and row_weights is not None:
+        fit_kwargs["sample_weight"] = np.asarray(row_weights, dtype="float64")
+    estimator.fit(M, y.to_numpy(), **fit_kwargs)
+    return {"estimator": estimator, "classes": [plain(c) for c in estimator.classes_], "class_order": labels}
+
+
+def probability_frame(state, M, n_rows, kwargs):
+    """One column per class label (the engine's labels when given), rows summing exactly to 1."""
+    labels = list(kwargs.get("class_labels") or state.get("class_order") or state["classes"])
+    classes = state["classes"]
+    if state["estimator"] is None:
+        proba = np.ones((n_rows, len(classes)))
+    else:
+        proba = np.asarray(state["estimator"].predict_proba(M), dtype="float64")
+    index = {label_key(c): i for i, c in enumerate(classes)}
+    out = np.zeros((n_rows, len(labels)))
+    for j, label in enumerate(labels):
+        i = index.get(label_key(label))
+        if i is not None:
+            out[:, j] = proba[:, i]
+    out = np.clip(np.nan_to_num(out, nan=0.0), 0.0, 1.0)
+    sums = out.sum(axis=1, keepdims=True)
+    empty = sums[:, 0] <= 0
+    if empty.any():
+        out[empty] = 1.0 / len(labels)
+        sums = out.sum(axis=1, keepdims=True)
+    out = out / sums
+    return pd.DataFrame(out, columns=labels, index=pd.RangeIndex(n_rows))
+
+
+def prediction_frame(values):
+    """The single ``Predictions`` column of a regression or anomaly estimator."""
+    values = np.asarray(values, dtype="float64").reshape(-1)
+    return pd.DataFrame({"Predictions": values}, index=pd.RangeIndex(len(values)))
