@@ -21,7 +21,7 @@ from . import task as task_command
 app = typer.Typer(
     name="taskbench",
     help="A terminal workbench for custom ML tasks: check, register, compose, train, deploy.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -37,8 +37,12 @@ def main(
         typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar="TASKBENCH_HOME"),
     ] = None,
 ) -> None:
-    """Taskbench: run DRUM-style custom tasks from a terminal."""
+    """Taskbench: run DRUM-style custom tasks from a terminal. With no command, opens the workbench."""
     ctx.obj = {"home": home}
+    if ctx.invoked_subcommand is None:
+        from tui.app import run_app
+
+        run_app(home)
 
 
 app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)

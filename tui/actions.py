@@ -1,0 +1,48 @@
+"""One registry of the workbench's actions: key bindings, the `?` help and the command palette all read it.
+
+A pane declares its own actions with `pane_action`; global ones live here. Nothing
+else lists keys, so the help screen and the palette cannot drift from the bindings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Action:
+    """A named action: its key, what it does in a phrase, and where it applies (None = everywhere)."""
+
+    name: str
+    key: str
+    description: str
+    pane: str | None = None
+    show: bool = True  # in the footer (secondary bindings stay out of it)
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.name, self.description, show=self.show)
+
+
+GLOBAL_ACTIONS = [
+    Action("next_pane", "tab", "Next pane", show=False),
+    Action("previous_pane", "shift+tab", "Previous pane", show=False),
+    Action("help", "question_mark", "Keys"),
+    Action("command_palette", "ctrl+p", "Commands", show=False),
+    Action("quit", "q", "Quit"),
+]
+
+
+def pane_action(pane: str, name: str, key: str, description: str, show: bool = True) -> Action:
+    """An action that applies inside one pane."""
+    return Action(name, key, description, pane=pane, show=show)
+
+
+def bindings(actions: list[Action]) -> list[Binding]:
+    return [a.binding() for a in actions]
+
+
+def key_label(key: str) -> str:
+    """A key as people write it: '?' rather than 'question_mark'."""
+    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}.get(key, key)

@@ -1,0 +1,133 @@
+"""The terminal workbench: a Textual app whose panes call `core` services (SPEC §11).
+
+Keys come from one registry (`tui.actions`): 1–5 and tab switch panes, `?` lists
+every binding, ctrl+p finds every action, q quits (not while typing in the editor).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from .actions import GLOBAL_ACTIONS, Action, bindings, key_label
+from .panes import Pane, pane_classes
+
+
+class PaneBar(Static):
+    """The row of pane names with their number keys; the current one highlighted."""
+
+    def show(self, panes: list[type[Pane]], current: str) -> None:
+        parts = []
+        for pane in panes:
+            label = f" {pane.KEY} {pane.TITLE} "
+            parts.append(f"[reverse]{label}[/]" if pane.__name__ == current else label)
+        self.update(" ".join(parts))
+
+
+class ActionProvider(Provider):
+    """Command palette entries: every action in the registry, global and per pane."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app = self.app
+        for action, pane in app.all_actions():
+            where = f"{pane.TITLE}: " if pane else ""
+            text = f"{where}{action.description}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(app.run_registered, action, pane), help=f"key {key_label(action.key)}")
+
+
+class TaskbenchApp(App):
+    """Tasks, environments, blueprints, projects and jobs in one keyboard-driven screen."""
+
+    # One style file for the frame and one per pane (tui/panes/<pane>.tcss), so panes keep their own.
+    CSS_PATH = ["app.tcss", *sorted(str(p.relative_to(Path(__file__).parent)) for p in (Path(__file__).parent / "panes").glob("*.tcss"))]
+    TITLE = "taskbench"
+    COMMANDS = App.COMMANDS | {ActionProvider}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, home: Path | None = None):
+        from core import workspace
+
+        self.home = workspace.home(home)
+        self.pane_types = pane_classes()
+        super().__init__()
+        for pane in self.pane_types:
+            self.bind(pane.KEY, f"show_pane('{pane.__name__}')", description=pane.TITLE, show=False)
+        for action in GLOBAL_ACTIONS:
+            self.bind(action.key, action.name, description=action.description, show=action.show)
+
+    def compose(self) -> ComposeResult:
+        yield PaneBar(id="pane-bar")
+        with ContentSwitcher(initial=self.pane_types[0].__name__, id="panes"):
+            for pane in self.pane_types:
+                yield pane(id=pane.__name__)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_pane(self.pane_types[0].__name__)
+
+    # ------------------------------------------------------------ panes
+
+    @property
+    def current_pane(self) -> Pane:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        return self.query_one(f"#{switcher.current}", Pane)
+
+    def show_pane(self, name: str) -> None:
+        self.query_one("#panes", ContentSwitcher).current = name
+        self.query_one(PaneBar).show(self.pane_types, name)
+        pane = self.current_pane
+        pane.refresh_data()
+        pane.focus_default()
+
+    def action_show_pane(self, name: str) -> None:
+        self.show_pane(name)
+
+    def _step_pane(self, step: int) -> None:
+        names = [p.__name__ for p in self.pane_types]
+        index = names.index(self.query_one("#panes", ContentSwitcher).current)
+        self.show_pane(names[(index + step) % len(names)])
+
+    def action_next_pane(self) -> None:
+        self._step_pane(1)
+
+    def action_previous_pane(self) -> None:
+        self._step_pane(-1)
+
+    # ------------------------------------------------------------ registry
+
+    def all_actions(self) -> list[tuple[Action, type[Pane] | None]]:
+        """Every action with the pane it belongs to (None for global ones), for help and the palette."""
+        found: list[tuple[Action, type[Pane] | None]] = [(a, None) for a in GLOBAL_ACTIONS]
+        for pane in self.pane_types:
+            found.append((Action(f"show_pane('{pane.__name__}')", pane.KEY, f"Show the {pane.TITLE} pane"), None))
+            found += [(a, pane) for a in pane.ACTIONS]
+        return found
+
+    def run_registered(self, action: Action, pane: type[Pane] | None) -> None:
+        """Run an action chosen in the palette: switch to its pane first when it belongs to one."""
+        if pane is None:
+            self.call_later(self.run_action, action.name)
+            return
+        self.show_pane(pane.__name__)
+        self.call_later(self.current_pane.run_action, action.name)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.all_actions()))
+
+
+def run_app(home: Path | None = None) -> None:
+    """Start the workbench on a workspace."""
+    TaskbenchApp(home).run()
+
+
+__all__ = ["TaskbenchApp", "run_app", "bindings", "Horizontal"]
