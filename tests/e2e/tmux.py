@@ -26,7 +26,7 @@ class Terminal:
         self.tmux = require_tmux()
         self.name = f"tb-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={v}" for k, v in (env or {}).items())
-        shell = f"env TERM=xterm {exports} {' '.join(_quote(c) for c in command)}; sleep 30"
+        shell = f"env -u COLUMNS -u LINES TERM=xterm {exports} {' '.join(_quote(c) for c in command)}; sleep 30"
         subprocess.run(
             [self.tmux, "-f", "/dev/null", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell],
             check=True,
