@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .model import CHANNELS, Blueprint, Node
+from .model import CHANNELS, Blueprint
 from .syntax import render_node
 
 GAP = 2  # spaces between boxes on a row

@@ -23,7 +23,6 @@ from ..errors import TaskbenchError, UsageError
 from ..registry.jobs import open_log
 from ..runners.base import OutputRelay, WorkerDied, WorkerSpec
 from ..runners.subprocess_runner import SubprocessRunner
-from ..runtime import contract
 from ..store import Store
 from ..store.project_rows import Model, Project, finish_model, insert_model, model_by_id, project_by_id, project_models, update_scores
 from . import metrics

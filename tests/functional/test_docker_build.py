@@ -20,13 +20,7 @@ from core.environments.docker_build import (
     requirements_image,
 )
 from tests.conftest import tree_digest
-from tests.docker_support import (  # noqa: F401  (fixtures)
-    REQUIRE_DOCKER_ENV,
-    docker_client,
-    docker_engine,
-    python_sklearn_image,
-    require_docker,
-)
+from tests.docker_support import REQUIRE_DOCKER_ENV, require_docker  # fixtures come from conftest's pytest_plugins
 
 
 def write_context(folder: Path, dockerfile: str, **files: str) -> Path:

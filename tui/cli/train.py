@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, open_workspace, print_json
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
 
