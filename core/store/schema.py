@@ -191,7 +191,35 @@ BLUEPRINTS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS)
+DEPLOYMENTS = Migration(
+    4,
+    "deployments",
+    (
+        _sql("""
+            CREATE TABLE deployments (
+                id          INTEGER PRIMARY KEY,
+                name        TEXT NOT NULL UNIQUE,
+                model_id    INTEGER NOT NULL REFERENCES models(id),
+                token_hash  TEXT,
+                created_by  TEXT NOT NULL,
+                created_at  TEXT NOT NULL
+            )
+        """),
+        _sql("""
+            CREATE TABLE deployment_monitor (
+                deployment_id  INTEGER NOT NULL REFERENCES deployments(id),
+                run            TEXT NOT NULL,
+                worker         INTEGER NOT NULL,
+                started_at     TEXT NOT NULL,
+                updated_at     TEXT NOT NULL,
+                stats          TEXT NOT NULL,
+                PRIMARY KEY (deployment_id, run, worker)
+            )
+        """),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS)
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.
 FILE_COLUMNS: tuple[tuple[str, str], ...] = (

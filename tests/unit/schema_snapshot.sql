@@ -1,4 +1,4 @@
--- schema version 3
+-- schema version 4
 
 -- table blueprint_versions
 CREATE TABLE blueprint_versions (
@@ -19,6 +19,27 @@ CREATE TABLE blueprint_versions (
 CREATE TABLE blueprints (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- table deployment_monitor
+CREATE TABLE deployment_monitor (
+    deployment_id  INTEGER NOT NULL REFERENCES deployments(id),
+    run            TEXT NOT NULL,
+    worker         INTEGER NOT NULL,
+    started_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    stats          TEXT NOT NULL,
+    PRIMARY KEY (deployment_id, run, worker)
+);
+
+-- table deployments
+CREATE TABLE deployments (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    model_id    INTEGER NOT NULL REFERENCES models(id),
+    token_hash  TEXT,
     created_by  TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );

@@ -17,6 +17,8 @@ from . import project as project_command
 from . import train as train_command
 from . import jobs as jobs_command
 from . import task as task_command
+from . import predict as predict_command
+from . import deploy as deploy_command
 
 app = typer.Typer(
     name="taskbench",
@@ -57,6 +59,11 @@ app.command(name="demo", help=demo_command.HELP)(demo_command.demo)
 app.add_typer(env_command.app, name="env")
 app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
 app.command(name="logs", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)
+app.command(name="predict", help=predict_command.HELP, no_args_is_help=True)(predict_command.predict)
+app.command(name="deploy", help=deploy_command.DEPLOY_HELP, no_args_is_help=True)(deploy_command.deploy)
+app.command(name="serve", help=deploy_command.SERVE_HELP, no_args_is_help=True)(deploy_command.serve)
+app.command(name="deployments", help=deploy_command.DEPLOYMENTS_HELP)(deploy_command.deployments)
+app.command(name="export", help=deploy_command.EXPORT_HELP, no_args_is_help=True)(deploy_command.export)
 
 
 def _expand_multi_value_flags(argv: list[str]) -> list[str]:

@@ -1,0 +1,131 @@
+"""Batch predictions (SPEC §9): score a CSV or Parquet file with a trained model, chunk by chunk.
+
+The scoring runs in one process of its own (`core.deploy.score_process`) that
+loads every node once; this side only starts it, relays progress and keeps
+what the task printed in a log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import workspace
+from ..errors import TaskbenchError, UsageError
+from ..joblog import JobLog
+from .source import ModelSource, require_local
+
+DEFAULT_CHUNK_ROWS = 50_000
+READABLE = (".csv", ".parquet", ".pq", ".txt")
+WRITABLE = (".csv", ".parquet", ".pq")
+
+
+@dataclass
+class PredictResult:
+    rows: int
+    seconds: float
+    output: Path
+    log: Path
+
+
+def check_paths(input_path: Path, output_path: Path) -> None:
+    if not input_path.is_file():
+        raise UsageError(f"input file {input_path} does not exist.")
+    if input_path.suffix.lower() not in READABLE:
+        raise UsageError(f"input file {input_path} is neither CSV nor Parquet; give a .csv or .parquet file.")
+    if output_path.suffix.lower() not in WRITABLE:
+        raise UsageError(f"output file {output_path} must end in .csv or .parquet.")
+    if not output_path.parent.is_dir():
+        raise UsageError(f"the folder of output file {output_path} does not exist.")
+    if output_path.resolve() == input_path.resolve():
+        raise UsageError("the output file would overwrite the input; choose another name.")
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent.parent
+
+
+def scoring_command() -> list[str]:
+    return [sys.executable, "-m", "core.deploy.score_process"]
+
+
+def predict_file(
+    root: Path,
+    source: ModelSource,
+    input_path: Path,
+    output_path: Path,
+    *,
+    include: list[str] | None = None,
+    chunk_size: int = DEFAULT_CHUNK_ROWS,
+    on_progress: Callable[[int, int, int], None] | None = None,
+) -> PredictResult:
+    """Score `input_path` into `output_path`; `on_progress(rows, done, total)` after each chunk."""
+    input_path, output_path = Path(input_path).resolve(), Path(output_path).resolve()
+    check_paths(input_path, output_path)
+    require_local(source)
+    if chunk_size < 1:
+        raise UsageError("--chunk-size must be at least 1.")
+    scratch = workspace.scratch_dir(root, "predict")
+    log = JobLog(workspace.new_log_path(root, "predict"))
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(repo_root())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
+               "chunk_size": chunk_size, "scratch_dir": str(scratch)}
+    log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
+    proc = subprocess.Popen(scoring_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, cwd=str(scratch), start_new_session=True)
+    pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
+    pump.start()
+    result = None
+    try:
+        proc.stdin.write((json.dumps(request) + "\n").encode())
+        proc.stdin.close()
+        for raw in proc.stdout:
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                log.output(raw)
+                continue
+            if msg.get("event") == "progress" and on_progress:
+                on_progress(msg["rows"], msg["done"], msg["total"])
+            elif msg.get("event") in ("done", "error"):
+                result = msg
+        proc.wait()
+        pump.join(5)
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if result is not None:
+            log.line(f"result: {json.dumps({k: v for k, v in result.items() if k != 'details'})}")
+        log.close()
+    if result is None:
+        raise TaskbenchError(f"the scoring process ended with code {proc.returncode} before finishing; see {log.path}.")
+    if result["event"] == "error":
+        if result.get("kind") == "usage":
+            raise UsageError(result["message"])
+        raise TaskbenchError(result["message"], details=result.get("details"))
+    return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=log.path)
+
+
+def _pump(stream, log: JobLog) -> None:
+    while chunk := stream.read1(65536):
+        log.output(chunk)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

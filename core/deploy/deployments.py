@@ -1,0 +1,46 @@
+"""Deployments (SPEC §9): publish a trained model under a name, list deployments with their monitoring."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import UsageError
+from ..store import Store
+from ..store.deployment_rows import Deployment, all_deployments, deployment_by_name, insert_deployment, latest_monitor
+from .monitor import merge_snapshots
+from .source import model_source
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def create_deployment(store: Store, model_ref: int | str, name: str | None = None, token: str | None = None) -> Deployment:
+    """Record a deployment of a trained model (named `model-N` unless given a name)."""
+    source = model_source(store, model_ref)
+    model_id = source.info["model"]
+    name = name or f"model-{model_id}"
+    if not NAME.match(name):
+        raise UsageError(f"deployment name {name!r} must be letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit).")
+    return insert_deployment(store, name=name, model_id=model_id, token=token)
+
+
+def get_deployment(store: Store, name: str) -> Deployment:
+    deployment = deployment_by_name(store, name)
+    if deployment is None:
+        raise UsageError(f"there is no deployment {name!r}; create one with `taskbench deploy MODEL --name {name}`.")
+    return deployment
+
+
+def deployment_rows(store: Store) -> list[dict]:
+    """Every deployment as JSON, with the monitoring totals of its latest server run."""
+    rows = []
+    for deployment in all_deployments(store):
+        row = deployment.to_json()
+        snapshots = latest_monitor(store, deployment.id)
+        if snapshots:
+            merged = merge_snapshots(snapshots)
+            row["monitor"] = {**merged, "run_started_at": snapshots[0]["started_at"],
+                              "updated_at": max(s["updated_at"] for s in snapshots)}
+        else:
+            row["monitor"] = None
+        rows.append(row)
+    return rows

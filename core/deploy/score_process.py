@@ -1,0 +1,161 @@
+"""The batch-scoring process: reads one request on stdin, scores a file chunk by chunk, reports JSON lines.
+
+It runs the model's task code, so it is a process of its own, never the
+engine's: a task that prints, raises or dies cannot take the command with it.
+Each node is loaded once; chunks are read, scored and appended to the output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+_CONTROL = None
+
+
+def send(message: dict) -> None:
+    _CONTROL.write(json.dumps(message, default=str) + "\n")
+    _CONTROL.flush()
+
+
+def chunks(path: str, size: int):
+    """(frame, done, total) per chunk of a CSV or Parquet file; done/total in bytes (CSV) or rows (Parquet)."""
+    import pandas as pd
+
+    lower = path.lower()
+    if lower.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        total, done = parquet.metadata.num_rows, 0
+        for batch in parquet.iter_batches(batch_size=size):
+            frame = batch.to_pandas()
+            done += len(frame)
+            yield frame, done, total
+        return
+    total = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        try:
+            reader = pd.read_csv(fh, chunksize=size, encoding="utf-8-sig", low_memory=False)
+            for frame in reader:
+                yield frame, min(fh.tell(), total), total
+        except pd.errors.EmptyDataError:
+            raise UserFault(f"input file {path} is empty; give a CSV with a header row and data.") from None
+        except pd.errors.ParserError as exc:
+            raise UserFault(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
+        except UnicodeDecodeError:
+            raise UserFault(f"input file {path} is not UTF-8 text; save it as UTF-8 CSV.") from None
+
+
+class UserFault(Exception):
+    """Input the user can fix: reported as one sentence."""
+
+
+class Writer:
+    """Appends scored chunks to a CSV or Parquet file written under a temporary name, renamed when complete."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.tmp = f"{path}.tmp-{os.getpid()}"
+        self.parquet = path.lower().endswith((".parquet", ".pq"))
+        self._writer = None
+        self._schema = None
+        self._fh = None
+
+    def write(self, frame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+            if self._writer is None:
+                self._schema = table.schema
+                self._writer = pq.ParquetWriter(self.tmp, self._schema)
+            self._writer.write_table(table)
+            return
+        first = self._fh is None
+        if first:
+            self._fh = open(self.tmp, "w", newline="", encoding="utf-8")
+        frame.to_csv(self._fh, index=False, header=first)
+
+    def finish(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._fh is not None:
+            self._fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        for closer in (self._writer, self._fh):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:  # noqa: BLE001 - cleanup after a failure must not hide it
+                pass
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+
+
+def score_file(req: dict) -> dict:
+    """Score `req["input"]` into `req["output"]`; returns a summary (rows, seconds)."""
+    from core.runtime.serving import PlanScorer, output_frame
+
+    started = time.perf_counter()
+    scorer = PlanScorer(req["plan"], req["model_dir"], req.get("scratch_dir"))
+    include = req.get("include") or []
+    writer = Writer(req["output"])
+    rows = 0
+    try:
+        for frame, done, total in chunks(req["input"], int(req.get("chunk_size") or 50_000)):
+            absent = [c for c in include if c not in frame.columns]
+            if absent:
+                raise UserFault(f"--include-input names column(s) {', '.join(map(repr, absent))} that the input lacks.")
+            out = output_frame(scorer, scorer.score(frame))
+            if include:
+                kept = frame[include].reset_index(drop=True)
+                out = kept.join(out, rsuffix=" (prediction)")
+            writer.write(out)
+            rows += len(frame)
+            send({"event": "progress", "rows": rows, "done": done, "total": total})
+        if rows == 0:
+            raise UserFault(f"input file {req['input']} has a header but no rows to score.")
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        scorer.close()
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def main() -> None:
+    global _CONTROL
+    _CONTROL = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # what tasks print joins the log stream, never the control channel
+    sys.stdout = sys.stderr
+    req = json.loads(sys.stdin.readline())
+    try:
+        result = score_file(req)
+        send({"event": "done", **result})
+    except UserFault as exc:
+        send({"event": "error", "kind": "usage", "message": str(exc)})
+    except Exception as exc:  # noqa: BLE001 - every failure reaches the command as one sentence
+        import traceback
+
+        from core.runtime.errors import StepFailure
+
+        traceback.print_exc()
+        if isinstance(exc, StepFailure):
+            send({"event": "error", "kind": exc.kind, "message": exc.message, "details": exc.details})
+        else:
+            send({"event": "error", "kind": "crash", "message": f"scoring failed: {type(exc).__name__}: {exc}"})
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""What scoring needs from a trained model, wherever it lives: its plan, its artifact folder, and a description."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A trained model ready to score: the plan (nodes, task folders), the folder holding `nodes/<node>/`, and facts."""
+
+    plan: dict
+    model_dir: Path
+    info: dict = field(default_factory=dict)
+
+    @property
+    def target_type(self) -> str:
+        return self.plan["target_type"]
+
+    @property
+    def local_only(self) -> bool:
+        return all(n.get("env", "python-local") == "python-local" for n in self.plan["nodes"])
+
+    def request(self) -> dict:
+        """The plan as a scoring process reads it."""
+        return {"plan": self.plan, "model_dir": str(self.model_dir)}
+
+
+def model_source(store, model_ref: int | str) -> ModelSource:
+    """A workspace model as a ModelSource; a model that is not trained is a usage error."""
+    from ..training.engine import get_model
+
+    model, project = get_model(store, model_ref)
+    if model.state != "trained" or model.artifact_path is None:
+        raise UsageError(f"model {model.id} is {model.state}, not trained; pick a trained model from `taskbench leaderboard {project.name}`.")
+    plan = json.loads((model.artifact_path / "plan.json").read_text())
+    return ModelSource(plan, model.artifact_path, describe(plan, model=model.id, blueprint=model.blueprint,
+                                                            blueprint_text=model.blueprint_text, project=project.name))
+
+
+def describe(plan: dict, **facts) -> dict:
+    """The facts `/info/` and packages show: target type, class labels, features, nodes."""
+    features = list(dict.fromkeys(c for n in plan["nodes"] for cols in n["channels"].values() for c in cols))
+    final = next(n for n in plan["nodes"] if n["name"] == plan["final"])
+    return {
+        **facts,
+        "target_type": "transform" if final["kind"] == "transform" else plan["target_type"],
+        "class_labels": plan.get("class_labels"),
+        "features": features,
+        "nodes": [{"name": n["name"], "task": n["task_ref"], "kind": n["kind"]} for n in plan["nodes"]],
+    }
+
+
+def require_local(source: ModelSource) -> None:
+    """Scoring here runs in this Python; nodes trained in another environment cannot be scored yet."""
+    if not source.local_only:
+        envs = sorted({n.get("env") for n in source.plan["nodes"]} - {"python-local"})
+        raise UsageError(f"this model has nodes in environment(s) {', '.join(envs)}; scoring supports python-local nodes only for now.")

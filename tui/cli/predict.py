@@ -1,0 +1,56 @@
+"""`taskbench predict`: score a CSV or Parquet file with a trained model or an exported package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from .common import console, fail, open_workspace
+
+HELP = """Score a CSV or Parquet file with a trained model, in chunks, with a progress bar.
+
+Output columns: one per class plus `prediction` (the likeliest label) for
+classification, `Predictions` for regression and anomaly detection, after the
+input columns named by --include-input. With --package, scores with a model
+exported by `taskbench export` (checked, then unpacked inside the workspace).
+"""
+
+
+def predict(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Argument(help="Model number (see `taskbench leaderboard`).")] = None,
+    input: Annotated[Path, typer.Option("--input", "-i", help="CSV or Parquet file to score.")] = ...,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write predictions (.csv or .parquet).")] = ...,
+    include_input: Annotated[Optional[str], typer.Option("--include-input", help="Input columns to keep beside the predictions, comma-separated.")] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read and scored at a time.", min=1)] = 50_000,
+    package: Annotated[Optional[Path], typer.Option("--package", help="Score with an exported model package (.zip) instead of MODEL.")] = None,
+) -> None:
+    from core.deploy.batch import predict_file
+
+    if (model is None) == (package is None):
+        fail("name a MODEL or give --package FILE.zip (one of the two).", 2)
+    include = [c.strip() for c in include_input.split(",") if c.strip()] if include_input else []
+    out = console()
+    with open_workspace(ctx) as store:
+        if package is not None:
+            from core.deploy.package import import_package
+
+            source = import_package(store.root, package)
+        else:
+            from core.deploy.source import model_source
+
+            source = model_source(store, model)
+        columns = (TextColumn("scoring"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn())
+        with Progress(*columns, console=out, transient=True) as progress:
+            bar = progress.add_task("scoring", total=None, rows=0)
+
+            def on_progress(rows: int, done: int, total: int) -> None:
+                progress.update(bar, completed=done, total=total, rows=rows)
+
+            result = predict_file(store.root, source, input, output, include=include, chunk_size=chunk_size, on_progress=on_progress)
+    rate = result.rows / max(result.seconds, 1e-9)
+    out.print(f"Wrote {result.rows:,} predictions to {escape(str(result.output))} ({rate:,.0f} rows/s).")
