@@ -21,14 +21,16 @@ class Action:
     pane: str | None = None
     show: bool = True  # in the footer (secondary bindings stay out of it)
 
+    priority: bool = False  # checked before the focused widget's own keys (pane switching)
+
     def binding(self) -> Binding:
-        return Binding(self.key, self.name, self.description, show=self.show)
+        return Binding(self.key, self.name, self.description, show=self.show, priority=self.priority)
 
 
 GLOBAL_ACTIONS = [
-    Action("next_pane", "tab", "Next pane", show=False),
-    Action("previous_pane", "shift+tab", "Previous pane", show=False),
-    Action("help", "question_mark", "Keys"),
+    Action("next_pane", "tab", "Next pane", show=False, priority=True),
+    Action("previous_pane", "shift+tab", "Previous pane", show=False, priority=True),
+    Action("help", "question_mark", "Keys (help)"),
     Action("command_palette", "ctrl+p", "Commands", show=False),
     Action("quit", "q", "Quit"),
 ]
@@ -45,4 +47,11 @@ def bindings(actions: list[Action]) -> list[Binding]:
 
 def key_label(key: str) -> str:
     """A key as people write it: '?' rather than 'question_mark'."""
-    return {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}.get(key, key)
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "escape": "esc",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+    }
+    return names.get(key, key)

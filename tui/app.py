@@ -11,7 +11,6 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
-from textual.containers import Horizontal
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from .actions import GLOBAL_ACTIONS, Action, bindings, key_label
@@ -50,6 +49,7 @@ class TaskbenchApp(App):
     CSS_PATH = ["app.tcss", *sorted(str(p.relative_to(Path(__file__).parent)) for p in (Path(__file__).parent / "panes").glob("*.tcss"))]
     TITLE = "taskbench"
     COMMANDS = App.COMMANDS | {ActionProvider}
+    BINDINGS = bindings(GLOBAL_ACTIONS)
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, home: Path | None = None):
@@ -60,8 +60,6 @@ class TaskbenchApp(App):
         super().__init__()
         for pane in self.pane_types:
             self.bind(pane.KEY, f"show_pane('{pane.__name__}')", description=pane.TITLE, show=False)
-        for action in GLOBAL_ACTIONS:
-            self.bind(action.key, action.name, description=action.description, show=action.show)
 
     def compose(self) -> ComposeResult:
         yield PaneBar(id="pane-bar")
@@ -91,6 +89,9 @@ class TaskbenchApp(App):
         self.show_pane(name)
 
     def _step_pane(self, step: int) -> None:
+        if len(self.screen_stack) > 1:
+            self.screen.focus_next() if step > 0 else self.screen.focus_previous()  # a dialog keeps tab for its fields
+            return
         names = [p.__name__ for p in self.pane_types]
         index = names.index(self.query_one("#panes", ContentSwitcher).current)
         self.show_pane(names[(index + step) % len(names)])
@@ -106,8 +107,8 @@ class TaskbenchApp(App):
     def all_actions(self) -> list[tuple[Action, type[Pane] | None]]:
         """Every action with the pane it belongs to (None for global ones), for help and the palette."""
         found: list[tuple[Action, type[Pane] | None]] = [(a, None) for a in GLOBAL_ACTIONS]
+        found += [(Action(f"show_pane('{p.__name__}')", p.KEY, f"Show the {p.TITLE} pane"), None) for p in self.pane_types]
         for pane in self.pane_types:
-            found.append((Action(f"show_pane('{pane.__name__}')", pane.KEY, f"Show the {pane.TITLE} pane"), None))
             found += [(a, pane) for a in pane.ACTIONS]
         return found
 
@@ -130,4 +131,4 @@ def run_app(home: Path | None = None) -> None:
     TaskbenchApp(home).run()
 
 
-__all__ = ["TaskbenchApp", "run_app", "bindings", "Horizontal"]
+__all__ = ["TaskbenchApp", "run_app"]

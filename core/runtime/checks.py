@@ -233,7 +233,13 @@ DATA_TYPES = ("NUM", "CAT", "TXT", "DATE")
 
 def column_types(frame, sample_size=2000):
     """Infer each column's data type (NUM, CAT, TXT or DATE) the way blueprint channels see them."""
-    return {str(name): _column_type(frame[name], sample_size) for name in frame.columns}
+    out = {}
+    for position, (name, dtype) in enumerate(frame.dtypes.items()):
+        if isinstance(dtype, pd.SparseDtype) or pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            out[str(name)] = "NUM"  # decided by the dtype alone: no need to look at the values
+        else:
+            out[str(name)] = _column_type(frame.iloc[:, position], sample_size)
+    return out
 
 
 def _column_type(series, sample_size):

@@ -54,7 +54,7 @@ async def test_command_palette_finds_registered_actions(app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"Keys")
+        await pilot.press(*"Keys (help)")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await pilot.pause(0.3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -21,12 +22,14 @@ class HelpScreen(ModalScreen):
         self.actions = actions
 
     def compose(self) -> ComposeResult:
-        lines = ["[b]Keys[/b]  (esc closes; ctrl+p searches every action)", ""]
+        text = Text()
+        text.append("Keys", style="bold")
+        text.append("  (esc closes; ctrl+p searches every action)\n")
         current = object()
         for action, pane in self.actions:
             if pane is not current:
                 current = pane
-                lines += ["", f"[b]{pane.TITLE if pane else 'Everywhere'}[/b]"]
-            lines.append(f"  {key_label(action.key):<12} {action.description}")
+                text.append(f"\n{pane.TITLE if pane else 'Everywhere'}\n", style="bold")
+            text.append(f"  {key_label(action.key):<12} {action.description}\n")
         with VerticalScroll(id="help-body"):
-            yield Static("\n".join(lines), id="help-text")
+            yield Static(text, id="help-text")

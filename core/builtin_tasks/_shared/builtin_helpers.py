@@ -99,8 +99,18 @@ def numeric_series(series):
     return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype("float64")
 
 
+def _all_dense_numeric(X):
+    """True when every column is a plain numeric (or boolean) dtype: then one numpy conversion does."""
+    return all(
+        not isinstance(t, pd.SparseDtype) and (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))
+        for t in X.dtypes
+    )
+
+
 def numeric_frame(X):
     """A dense float64 DataFrame with the same column labels and a fresh RangeIndex."""
+    if _all_dense_numeric(X):
+        return pd.DataFrame(X.to_numpy(dtype="float64"), columns=X.columns, index=pd.RangeIndex(len(X)))
     data = {i: numeric_series(X.iloc[:, i]).to_numpy() for i in range(X.shape[1])}
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(X)))
     frame.columns = X.columns
@@ -111,6 +121,8 @@ def dense_matrix(X):
     """A float64 numpy array of X (NaN where values are missing)."""
     if X.shape[1] == 0:
         return np.zeros((len(X), 0))
+    if _all_dense_numeric(X):
+        return X.to_numpy(dtype="float64")  # one conversion instead of one per column (scoring single rows)
     return numeric_frame(X).to_numpy(dtype="float64")
 
 
@@ -119,7 +131,7 @@ def matrix(X, allow_sparse=True):
 
     Dense and sparse columns keep their order: runs of each kind are stacked side by side.
     """
-    kinds = [is_sparse(X.iloc[:, i]) for i in range(X.shape[1])]
+    kinds = [isinstance(t, pd.SparseDtype) for t in X.dtypes]
     if not any(kinds):
         return dense_matrix(X)
     if not allow_sparse:

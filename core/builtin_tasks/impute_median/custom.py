@@ -1,5 +1,6 @@
 """Built-in transform: fill missing numeric values with each column's training median."""
 import numpy as np
+import pandas as pd
 
 from builtin_helpers import column_names, numeric_frame, param, save, select_columns
 
@@ -20,6 +21,9 @@ def fit(X, y, output_dir, parameters=None, **kwargs):
 def transform(X, transformer):
     """Return the columns under their own names as float64 with every missing value filled."""
     columns = transformer["columns"]
-    frame = numeric_frame(select_columns(X, columns, TASK))
-    frame.columns = columns
-    return frame.fillna(value=transformer["fills"]).astype("float64")
+    values = numeric_frame(select_columns(X, columns, TASK)).to_numpy(dtype="float64", copy=True)
+    holes = np.isnan(values)
+    if holes.any():
+        fills = np.array([transformer["fills"][c] for c in columns], dtype="float64")
+        values[holes] = fills[np.nonzero(holes)[1]]
+    return pd.DataFrame(values, columns=columns)

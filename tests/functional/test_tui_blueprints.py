@@ -1,0 +1,188 @@
+"""The Blueprints pane over a real workspace: copy a template, live validation at line and column, save, train."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from tui.app import TaskbenchApp
+from tui.panes.blueprints import BlueprintEditor, BlueprintsPane, ProjectPicker
+
+DATA = Path(__file__).resolve().parents[2] / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+QUICK = "num = impute_median(NUM)\nmodel = ridge(num)\n"
+TEMPLATE = "impute-standardize-ridge"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    """A workspace with project 'jr' and one model trained through core, built once and copied per test."""
+    from core.store import open_store
+    from core.training.engine import BlueprintSource, train_blueprints
+    from core.training.projects import create_project
+
+    home = tmp_path_factory.mktemp("prepared") / "ws"
+    with open_store(home) as store:
+        create_project(store, DATA, target="Grade 2014", name="jr")
+        outcome = train_blueprints(store, "jr", [BlueprintSource("quick", QUICK)])[0]
+    assert outcome.model is not None, outcome.error
+    return home
+
+
+@pytest.fixture
+def ws(prepared, tmp_path) -> Path:
+    home = tmp_path / "ws"
+    shutil.copytree(prepared, home)
+    return home
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> float:
+    """Let the app run until `condition()` holds; returns the seconds it took."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.02)
+    return time.monotonic() - start
+
+
+async def copy_template(pilot, app) -> tuple[BlueprintsPane, BlueprintEditor]:
+    """Show the Blueprints pane, put the cursor on the regression template and press c."""
+    await pilot.press("3")
+    pane = app.query_one(BlueprintsPane)
+    table = pane.query_one("#bp-table", DataTable)
+    # the templates listed first are those of the newest project's target type
+    await wait_for(pilot, lambda: pane.target_type == "regression" and table.row_count > 0)
+    keys = [row.key.value for row in table.ordered_rows]
+    table.move_cursor(row=keys.index(f"template:regression:{TEMPLATE}"))
+    await pilot.press("c")
+    editor = pane.query_one(BlueprintEditor)
+    await wait_for(pilot, lambda: editor.has_focus and "model = ridge(scale, cat)" in editor.text)
+    await wait_for(pilot, lambda: pane.query_one("#bp-problems-title").content == "problems: none")
+    return pane, editor
+
+
+async def test_copy_template_mistake_shown_at_line_and_column_then_fixed_saved_and_trained(ws):
+    from core.blueprints.registry import get_blueprint
+    from core.store import open_store
+    from core.training.engine import leaderboard
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        assert not editor.read_only
+        assert pane.query_one("#bp-graph").content.count("[model: ridge]") == 1
+
+        # The cursor starts at the end; go to the model line and feed it an undefined name.
+        await pilot.press("up", "end", "backspace", *", nm)")
+        lines = editor.text.splitlines()
+        row = next(i for i, line in enumerate(lines) if line.startswith("model"))
+        assert lines[row] == "model = ridge(scale, cat, nm)"
+        expected = f"{row + 1}:{lines[row].index('nm') + 1}: error: unknown input 'nm'"
+        took = await wait_for(pilot, lambda: any(line.startswith(expected) for line in pane.problem_lines), timeout=1.0)
+        assert took < 1.0
+        assert (lines[row].index("nm"), "error") in editor.marks[row]
+
+        await pilot.press(*["backspace"] * 5, ")")
+        assert editor.text.splitlines()[row] == "model = ridge(scale, cat)"
+        await wait_for(pilot, lambda: not any(": error:" in line for line in pane.problem_lines), timeout=1.0)
+        assert row not in editor.marks
+
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "saved as" in str(pane.query_one("#bp-status").content))
+        with open_store(ws) as store:
+            saved = get_blueprint(store, TEMPLATE)
+        assert saved.ref == f"{TEMPLATE}@1" and saved.text == editor.text
+        assert pane.buffer.ref == saved.ref
+
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectPicker))
+        await pilot.press("enter")  # the only project, jr
+        await wait_for(pilot, lambda: pane.last_trained is not None, timeout=120)
+        await app.workers.wait_for_complete()
+        trained = pane.last_trained
+        status = str(pane.query_one("#bp-status").content)
+        assert f"model {trained['model']} trained on jr" in status and f"job {trained['job']}" in status
+        with open_store(ws) as store:
+            _, _, rows = leaderboard(store, "jr")
+        row = next(r for r in rows if r["model"] == trained["model"])
+        assert row["blueprint"] == saved.ref and row["state"] == "trained"
+
+
+async def test_typing_q_digits_and_question_mark_goes_into_the_editor(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        await pilot.press("q", "4", "question_mark")
+        await pilot.pause(0.1)
+        assert editor.text.endswith("q4?")
+        assert app.is_running and app.return_code is None
+        assert app.query_one(BlueprintsPane).display  # still on the Blueprints pane, no help screen
+        assert app.screen is app.screen_stack[0]
+
+        await pilot.press("escape")  # leaves the editor for the list
+        assert pane.query_one("#bp-table").has_focus
+        assert not pane.has_class("-editing")
+
+
+async def test_format_save_errors_and_layouts(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        graph, box = pane.query_one(BlueprintEditor), pane.query_one("#bp-graph-box")
+        assert box.region.y >= graph.region.bottom  # stacked at 80x24
+        assert not pane.query_one("#bp-left").display  # the list steps aside while editing
+
+        await pilot.press("up", "end", "backspace", *", nm)")
+        await wait_for(pilot, lambda: any(": error:" in line for line in pane.problem_lines), timeout=1.0)
+        await pilot.press("ctrl+s")  # errors block saving
+        await wait_for(pilot, lambda: "not saved" in str(pane.query_one("#bp-status").content))
+        assert "unknown input 'nm'" in str(pane.query_one("#bp-status").content)
+
+        editor.load_text("# blueprint: tidy\nnum=impute_median(NUM)\nmodel=ridge(num,alpha=2)\n")
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: "num   = impute_median(NUM)" in editor.text)
+        assert "model = ridge(num, alpha=2)" in editor.text
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(200, 50)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        box = pane.query_one("#bp-graph-box")
+        assert pane.has_class("-wide")
+        assert box.region.x >= editor.region.right and box.region.y == editor.region.y  # side by side
+        assert pane.query_one("#bp-left").display
+
+
+async def test_saved_blueprint_opens_for_editing_and_copies_under_a_new_name(ws):
+    from core.blueprints.registry import save_blueprint
+    from core.store import open_store
+
+    with open_store(ws) as store:
+        save_blueprint(store, "# blueprint: quick-bp\n" + QUICK)
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(BlueprintsPane)
+        table = pane.query_one("#bp-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0 and table.get_row_at(0)[:2] == ["quick-bp", "v1"])
+        await pilot.press("enter")
+        editor = pane.query_one(BlueprintEditor)
+        await wait_for(pilot, lambda: editor.has_focus and "ridge(num)" in editor.text)
+        assert str(pane.query_one("#bp-title").content) == "quick-bp@1"
+        await pilot.press("enter", "q")
+        assert "(edited)" in str(pane.query_one("#bp-title").content)
+
+        await pilot.press("escape", "c")  # unsaved edits: the first c only warns
+        assert "unsaved edits" in str(pane.query_one("#bp-status").content)
+        assert not editor.has_focus
+        await pilot.press("c")
+        await wait_for(pilot, lambda: editor.text.startswith("# blueprint: quick-bp-copy\n"))
+        assert pane.buffer.origin == "copy" and pane.buffer.ref is None
+
+        await pilot.press("escape", "y")  # templates of the next target type
+        await wait_for(pilot, lambda: pane.target_type == "anomaly")
+        keys = [row.key.value for row in table.ordered_rows]
+        assert "template:anomaly:isolation-forest" in keys and "saved:quick-bp" in keys

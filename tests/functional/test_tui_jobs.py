@@ -1,0 +1,246 @@
+"""The Jobs pane with Pilot: a live job list, the selected job's log tailed, filtered, searched and jumped to errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import DataTable
+
+from core.registry.jobs import open_log
+from core.store import open_store
+from tui.app import TaskbenchApp
+from tui.panes.jobs import JobsPane
+from tui.widgets.logview import LogView
+
+
+@pytest.fixture
+def jobs(home):
+    """Three jobs made through the engine: a failed fit with a traceback, a finished build, a running train."""
+    with open_store(home) as store:
+        fit = store.start_job(store.create_job("fit", "median-impute@3", {}).id)
+        log = open_log(fit)
+        log.line("job started: fit check of median-impute@3")
+        log.output(b"reading 6,400 rows\n")
+        log.output(b"Traceback (most recent call last):\n  File \"custom.py\", line 4, in fit\nValueError: boom\n")
+        log.line("fit check failed: ValueError: boom")
+        log.close()
+        store.finish_job(fit.id, "failed", exit_code=1, message="ValueError: boom")
+
+        build = store.start_job(store.create_job("build", "python-sklearn v2", {}).id)
+        log = open_log(build)
+        log.line("building image")
+        log.close()
+        store.finish_job(build.id, "succeeded", exit_code=0)
+
+        train = store.start_job(store.create_job("train", "impute-onehot-logreg · diabetes", {}).id)
+        log = open_log(train)
+        for i in range(500):
+            log.line(f"node model: iteration {i} loss {1 / (i + 1):.4f}")
+        log.close()
+    return {"fit": fit, "build": build, "train": train}
+
+
+async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds (live updates arrive on their own clock)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen did not update in time")
+        await pilot.pause(0.05)
+
+
+def table_ids(app) -> list[str]:
+    table = app.query_one("#jobs-table", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def cell(app, job_id: int, column: str) -> str:
+    return str(app.query_one("#jobs-table", DataTable).get_cell(str(job_id), column))
+
+
+async def open_jobs(pilot, count: int = 3) -> JobsPane:
+    await pilot.press("5")
+    await wait_for(pilot, lambda: len(table_ids(pilot.app)) == count)
+    return pilot.app.query_one(JobsPane)
+
+
+async def open_log_of(pilot, job_id: int, has_lines: bool = True) -> LogView:
+    """Select the job in the list and press enter."""
+    app = pilot.app
+    table = app.query_one("#jobs-table", DataTable)
+    table.focus()
+    table.move_cursor(row=table.get_row_index(str(job_id)))
+    await pilot.press("enter")
+    view = app.query_one(LogView)
+    await wait_for(pilot, lambda: view.lines.index is not None and (len(view.lines.index) > 0 or not has_lines))
+    return view
+
+
+async def test_list_shows_jobs_newest_first_with_state(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        assert table_ids(pilot.app) == [f"#{jobs[k].id}" for k in ("train", "build", "fit")]
+        assert cell(pilot.app, jobs["fit"].id, "state") == "failed"
+        assert cell(pilot.app, jobs["train"].id, "state") == "running"
+        assert cell(pilot.app, jobs["fit"].id, "kind") == "fit"
+        assert cell(pilot.app, jobs["build"].id, "title") == "python-sklearn v2"
+
+
+async def test_list_updates_without_a_key_and_keeps_the_cursor(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        table = pilot.app.query_one("#jobs-table", DataTable)
+        table.move_cursor(row=table.get_row_index(str(jobs["build"].id)))
+        with open_store(home) as store:
+            new = store.create_job("fit", "one-hot@1", {})
+            store.finish_job(jobs["train"].id, "succeeded", exit_code=0)
+        await wait_for(pilot, lambda: len(table_ids(pilot.app)) == 4)
+        await wait_for(pilot, lambda: cell(pilot.app, jobs["train"].id, "state") == "succeeded")
+        assert table_ids(pilot.app)[0] == f"#{new.id}"
+        assert pilot.app.query_one(JobsPane).selected().id == jobs["build"].id
+
+
+async def test_enter_shows_the_last_lines_and_follows_a_running_job(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["train"].id)
+        await pilot.pause()
+        shown = view.lines.visible_text()
+        assert len(shown) >= 8  # readable at 80x24
+        assert shown[-1].endswith("node model: iteration 499 loss 0.0020")
+        assert shown[0].endswith(f"iteration {500 - len(shown)} loss {1 / (501 - len(shown)):.4f}")
+        assert view.following
+        assert "following" in str(pilot.app.query_one("#jobs-log-title").render())
+
+        log = open_log(jobs["train"])
+        log.line("node model: done, validation LogLoss 0.612")
+        log.close()
+        await wait_for(pilot, lambda: view.lines.visible_text()[-1].endswith("validation LogLoss 0.612"))
+
+
+async def test_a_finished_job_opens_without_following(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["fit"].id)
+        await pilot.pause()
+        assert not view.following
+        assert view.lines.visible_text()[-1].endswith("[engine] fit check failed: ValueError: boom")
+        await pilot.press("f")
+        assert view.following
+        assert "following" in str(pilot.app.query_one("#jobs-log-title").render())
+
+
+async def test_filter_narrows_the_list(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        await pilot.press("slash", *"sklearn")
+        await wait_for(pilot, lambda: table_ids(pilot.app) == [f"#{jobs['build'].id}"])
+        await pilot.press("enter")  # keeps the filter, back in the list
+        assert pilot.app.query_one("#jobs-table").has_focus
+        await pilot.pause(1.2)  # a live refresh keeps the filter
+        assert table_ids(pilot.app) == [f"#{jobs['build'].id}"]
+        await pilot.press("slash", "escape")
+        await wait_for(pilot, lambda: len(table_ids(pilot.app)) == 3)
+
+
+async def test_search_finds_a_line_above_the_view(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["train"].id)
+        await pilot.press("slash", *"iteration 42 ", "enter")
+        lines = view.lines
+        await wait_for(pilot, lambda: lines.current_line() is not None)
+        text = lines.visible_text()
+        first, _ = lines.visible_range()
+        assert text[lines.current_line() - first].endswith("iteration 42 loss 0.0233")
+        assert not view.following
+
+        def current() -> str:
+            return lines.visible_text()[lines.current_line() - lines.visible_range()[0]]
+
+        await pilot.press("slash", *"iteration 4", "enter")  # from the marked line upwards
+        await wait_for(pilot, lambda: "iteration 41 " in current())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: "iteration 40 " in current())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: "iteration 4 " in current())
+        await pilot.press("N")
+        await wait_for(pilot, lambda: "iteration 40 " in current())
+        await pilot.press("slash", *"no such line", "enter")
+        await wait_for(pilot, lambda: "no line above has 'no such line'" in str(view.query_one(".logview-status").render()))
+
+
+async def test_e_jumps_to_the_previous_error(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["fit"].id)
+        lines = view.lines
+
+        def current() -> str:
+            return lines.visible_text()[lines.current_line() - lines.visible_range()[0]]
+
+        await pilot.press("e")
+        await wait_for(pilot, lambda: lines.current_line() is not None)
+        assert current().endswith("fit check failed: ValueError: boom")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: current() == "ValueError: boom")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: current() == "Traceback (most recent call last):")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "no error line above" in str(view.query_one(".logview-status").render()))
+
+
+async def test_a_large_log_opens_at_its_end_and_reads_back_on_demand(home, jobs):
+    path = jobs["build"].log_path
+    path.write_bytes(path.read_bytes() + b"".join(b"2026-01-01 00:00:00.000 [engine] step %d\n" % i for i in range(200_000)))
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["build"].id)
+        await pilot.pause()
+        index = view.lines.index
+        assert view.lines.visible_text()[-1].endswith("step 199999")
+        assert not index.complete and len(index) < 5000  # only the end was read
+        await pilot.press("g")
+        await wait_for(pilot, lambda: index.complete and view.lines.scroll_y == 0)
+        assert view.lines.visible_text()[0].endswith("[engine] building image")
+        await pilot.press("G")
+        assert view.following
+        assert view.lines.visible_text()[-1].endswith("step 199999")
+
+
+async def test_log_of_a_job_whose_file_is_not_written_yet(home):
+    with open_store(home) as store:
+        job = store.create_job("fit", "waiting", {})
+    job.log_path.unlink()
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, count=1)
+        view = await open_log_of(pilot, job.id, has_lines=False)
+        assert "waiting for" in str(view.query_one(".logview-status").render())
+        job.log_path.write_text("2026-01-01 00:00:00.000 [engine] here now\n")
+        await wait_for(pilot, lambda: view.lines.visible_text() == ["2026-01-01 00:00:00.000 [engine] here now"])
+        await wait_for(pilot, lambda: "waiting" not in str(view.query_one(".logview-status").render()))
+
+
+async def test_layout_stacks_at_80_columns_and_sits_side_by_side_when_wide(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        pane = await open_jobs(pilot)
+        await pilot.pause()
+        table = pilot.app.query_one("#jobs-table")
+        log = pilot.app.query_one(LogView).lines
+        assert not pane.has_class("-wide")
+        assert table.size.height >= 4 and log.size.height >= 8
+        assert table.region.y < log.region.y
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        assert pane.has_class("-wide")
+        assert table.region.right <= log.region.x
+
+
+async def test_keys_are_in_the_registry(home, jobs):
+    app = TaskbenchApp(home)
+    names = {(a.key, a.description) for a, pane in app.all_actions() if pane is JobsPane}
+    assert ("slash", "Filter jobs") in names
+    assert ("slash", "Search the log (from the log)") in names
+    assert ("g", "Start of the log") in names
+    assert ("e", "Previous error in the log") in names

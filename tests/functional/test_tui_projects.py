@@ -1,0 +1,197 @@
+"""The Projects pane over a real workspace: live leaderboard, a model's page with insights, holdout unlock."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from tui.app import TaskbenchApp
+from tui.panes.projects import ConfirmUnlock, ExportPrompt, ProjectsPane
+from tui.widgets.charts import Chart, number
+
+DATA = Path(__file__).resolve().parents[2] / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+QUICK = "num = impute_median(NUM)\nmodel = ridge(num)\n"
+
+
+def train(home: Path, label: str, text: str = QUICK) -> None:
+    from core.store import open_store
+    from core.training.engine import BlueprintSource, train_blueprints
+
+    with open_store(home) as store:
+        outcomes = train_blueprints(store, "jr", [BlueprintSource(label, text)])
+    assert outcomes[0].model is not None, outcomes[0].error
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    """A workspace with project 'jr' and one model trained through core, built once and copied per test."""
+    from core.store import open_store
+    from core.training.projects import create_project
+
+    home = tmp_path_factory.mktemp("prepared") / "ws"
+    with open_store(home) as store:
+        create_project(store, DATA, target="Grade 2014", name="jr")
+    train(home, "quick")
+    return home
+
+
+@pytest.fixture
+def ws(prepared, tmp_path) -> Path:
+    home = tmp_path / "ws"
+    shutil.copytree(prepared, home)
+    return home
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> float:
+    """Let the app run until `condition()` holds; returns the seconds it took."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.05)
+    return time.monotonic() - start
+
+
+def engine_board(home: Path):
+    from core.store import open_store
+    from core.training.engine import leaderboard
+
+    with open_store(home) as store:
+        return leaderboard(store, "jr")
+
+
+def column_labels(table: DataTable) -> list[str]:
+    return [str(column.label) for column in table.columns.values()]
+
+
+async def test_leaderboard_shows_the_project_and_a_model_trained_elsewhere_appears(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        projects = pane.query_one("#proj-table", DataTable)
+        assert projects.get_row_at(0)[:4] == ["jr", "regression", "1,477", "locked"]
+
+        _, metric, rows = engine_board(ws)
+        board = pane.query_one("#proj-board", DataTable)
+        first = board.get_row_at(0)
+        assert metric == "RMSE"
+        assert first[1:4] == [str(rows[0]["model"]), "quick", number(rows[0]["validation"]["RMSE"])]
+        assert column_labels(board)[:4] == ["#", "model", "blueprint", "valid RMSE"]
+
+        worker = threading.Thread(target=train, args=(ws, "second", "num = impute_median(NUM)\nmodel = ridge(num, alpha=10)\n"))
+        worker.start()
+        try:
+            await wait_for(pilot, lambda: board.row_count == 2, timeout=60)  # no key pressed meanwhile
+            labels = lambda: {board.get_row_at(i)[2] for i in range(board.row_count)}
+            await wait_for(pilot, lambda: labels() == {"quick", "second"}, timeout=60)  # "(training)" until it is done
+        finally:
+            worker.join()
+        _, _, rows = engine_board(ws)
+        shown = {board.get_row_at(i)[2]: board.get_row_at(i)[3] for i in range(board.row_count)}
+        assert shown == {r["blueprint"]: number(r["validation"]["RMSE"]) for r in rows}
+
+
+async def test_sort_and_partition_keys_follow_the_engine(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: pane.board is not None)
+        await pilot.press("enter", "s")
+        await wait_for(pilot, lambda: pane.board.metric == "MAE")
+        board = pane.query_one("#proj-board", DataTable)
+        assert "valid MAE" in column_labels(board)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: pane.board.partition == "cv")
+        await pilot.press("p")  # holdout is locked, so back to validation
+        await wait_for(pilot, lambda: pane.board.partition == "validation")
+
+
+async def test_model_page_shows_scores_and_feature_impact_bars(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        await pilot.press("enter", "enter")  # project -> leaderboard -> model
+        await wait_for(pilot, lambda: pane.model is not None)
+        scores = str(pane.query_one("#model-scores", Static).content)
+        _, _, rows = engine_board(ws)
+        assert number(rows[0]["validation"]["RMSE"]) in scores
+        assert "holdout     locked" in scores
+
+        await wait_for(pilot, lambda: pane.insights is not None, timeout=90)
+        await pilot.press("l")
+        impact = str(pane.query_one("#model-impact", Chart).content)
+        top = pane.insights["validation"]["feature_impact"]["features"][0]
+        assert top["impact_percent"] == 100.0
+        line = next(line for line in impact.splitlines() if line.startswith(top["feature"]))
+        assert "|####" in line and "100%" in line
+        await pilot.press("l")
+        charts = str(pane.query_one("#model-charts", Chart).content)
+        assert "residuals" in charts and "predicted vs actual" in charts
+
+        await pilot.press("l")
+        files = pane.query_one("#model-files", DataTable)
+        await wait_for(pilot, lambda: files.row_count >= 2)
+        assert {files.get_row_at(i)[0] for i in range(files.row_count)} == {"num", "model"}
+
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportPrompt))
+        target = ws.parent / "exported"
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        status = pane.query_one("#model-status", Static)
+        await wait_for(pilot, lambda: "exported" in str(status.content), timeout=30)
+        assert str(status.content) == f"exported 2 file(s) of 2 node(s) of model {pane.model_id} to {target}"
+        assert (target / "README.txt").is_file() and (target / "model" / "artifact.pkl").is_file()
+
+        await pilot.press("escape")
+        assert pane.model_id is None
+
+
+async def test_unlock_holdout_asks_then_holdout_scores_appear(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        board = pane.query_one("#proj-board", DataTable)
+        assert not any("holdout" in label for label in column_labels(board))
+        assert "holdout" not in pane.board_rows[0]
+
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmUnlock))
+        await pilot.press("n")  # keeps it locked
+        await pilot.pause(0.3)
+        assert not engine_board(ws)[0].holdout_unlocked
+
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmUnlock))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("holdout" in label for label in column_labels(board)), timeout=60)
+        assert engine_board(ws)[0].holdout_unlocked
+        await wait_for(pilot, lambda: pane.board_rows and pane.board_rows[0].get("holdout"), timeout=60)
+        index = column_labels(board).index("holdout RMSE")
+        assert board.get_row_at(0)[index] == number(engine_board(ws)[2][0]["holdout"]["RMSE"])
+        assert pane.query_one("#proj-table", DataTable).get_row_at(0)[3] == "unlocked"
+
+
+async def test_wide_terminal_keeps_list_and_leaderboard_side_by_side(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert pane.has_class("-wide")
+        left, board = pane.query_one("#proj-table"), pane.query_one("#proj-board")
+        assert left.display and board.region.x > left.region.right - 1

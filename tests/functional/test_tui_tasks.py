@@ -1,0 +1,323 @@
+"""The Tasks pane, driven with the keyboard: list, filter, files, versions, fit check, upload, help."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TextArea
+
+from tests.conftest import DATA, SAMPLES
+from tui.app import TaskbenchApp
+from tui.panes.tasks import ACTIONS, TasksPane
+
+RIDGE_FIT_LINE = "def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):"
+
+
+@pytest.fixture
+def workspace(home):
+    """A workspace holding the ridge regression and the binary text pipeline sample tasks."""
+    from core.registry.tasks import add_task
+    from core.store import open_store
+
+    with open_store(home) as store:
+        add_task(store, SAMPLES / "11_regression_ridge")
+        add_task(store, SAMPLES / "09_binary_text_pipeline")
+    return home
+
+
+@pytest.fixture
+def ridge_copy(tmp_path):
+    """A copy of the ridge task whose custom.py has one more line: a new version's content."""
+    folder = tmp_path / "ridge_v2"
+    shutil.copytree(SAMPLES / "11_regression_ridge", folder)
+    with open(folder / "custom.py", "a") as f:
+        f.write("\nSECOND_VERSION = True\n")
+    return folder
+
+
+async def settle(app, pilot, rounds: int = 20) -> None:
+    """Wait until no worker runs and the messages they posted are handled (handlers may start more workers)."""
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in app.workers):
+                return
+
+
+def pane(app) -> TasksPane:
+    return app.query_one(TasksPane)
+
+
+def text_of(app, selector: str) -> str:
+    return str(pane(app).query_one(selector, Static).render())
+
+
+def log_text(app) -> str:
+    log = pane(app).query_one("#tasks-fit-log", RichLog)
+    return "\n".join("".join(segment.text for segment in strip) for strip in log.lines)
+
+
+def table_names(app) -> list[str]:
+    table = pane(app).query_one("#tasks-table", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+async def select_task(app, pilot, name: str) -> None:
+    """Move the list's cursor to `name` with j/k."""
+    await settle(app, pilot)
+    table = pane(app).query_one("#tasks-table", DataTable)
+    target = table_names(app).index(name)
+    while table.cursor_row != target:
+        await pilot.press("j" if table.cursor_row < target else "k")
+    await settle(app, pilot)
+
+
+async def open_app(app, pilot) -> None:
+    await settle(app, pilot)
+    assert isinstance(app.current_pane, TasksPane)
+
+
+async def test_list_shows_registered_tasks(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        assert table_names(app) == ["binary_text_pipeline", "regression_ridge"]
+        table = pane(app).query_one("#tasks-table", DataTable)
+        assert [str(c) for c in table.get_row_at(1)[1:3]] == ["v1", "regression"]
+        assert isinstance(app.focused, DataTable)
+        # The highlighted task's latest version is previewed on the right.
+        assert "binary_text_pipeline@1" in text_of(app, "#tasks-header")
+
+
+async def test_empty_workspace_says_how_to_add_a_task(home):
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        assert table_names(app) == []
+        assert "upload a task folder with u" in text_of(app, "#tasks-header")
+
+
+async def test_slash_filters_the_list_and_escape_clears_it(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("slash")
+        filter_input = pane(app).query_one("#tasks-filter", Input)
+        assert app.focused is filter_input
+        await pilot.press(*"ridge")
+        await settle(app, pilot)
+        assert table_names(app) == ["regression_ridge"]
+        assert "regression_ridge@1" in text_of(app, "#tasks-header")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert table_names(app) == ["binary_text_pipeline", "regression_ridge"]
+        assert filter_input.value == "" and not filter_input.display
+        assert isinstance(app.focused, DataTable)
+
+
+async def test_enter_opens_a_task_and_shows_its_files_and_metadata(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        files = pane(app).query_one("#tasks-files", OptionList)
+        assert app.focused is files
+        assert [o.id for o in files.options] == ["custom.py", "model-metadata.yaml"]
+        assert RIDGE_FIT_LINE in pane(app).query_one("#tasks-file", TextArea).text
+        meta = text_of(app, "#tasks-meta")
+        assert "regression" in meta and "alpha" in meta and "data_types IN NUM" in meta
+        assert "python-local" in meta
+
+        await pilot.press("j")
+        await settle(app, pilot)
+        assert "targetType: regression" in pane(app).query_one("#tasks-file", TextArea).text
+        await pilot.press("enter")  # into the file, to scroll it
+        assert app.focused is pane(app).query_one("#tasks-file", TextArea)
+        await pilot.press("escape")
+        assert app.focused is files
+        await pilot.press("escape")
+        assert isinstance(app.focused, DataTable)
+        assert table_names(app) == ["binary_text_pipeline", "regression_ridge"]
+
+
+async def test_default_schema_sentence_for_a_task_without_type_schema(home, tmp_path):
+    from core.registry.tasks import add_task
+    from core.store import open_store
+    from core.tasks.metadata import describe_default_schema
+
+    folder = tmp_path / "plain_task"
+    folder.mkdir()
+    (folder / "custom.py").write_text("def fit(X, y, output_dir, **kwargs):\n    pass\n")
+    with open_store(home) as store:
+        add_task(store, folder)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await open_app(app, pilot)
+        meta = " ".join(text_of(app, "#tasks-meta").split())
+        assert describe_default_schema(None) in meta
+
+
+async def test_brackets_step_between_versions(workspace, ridge_copy):
+    from core.registry.tasks import add_task
+    from core.store import open_store
+
+    with open_store(workspace) as store:
+        version, created = add_task(store, ridge_copy, name="regression_ridge")
+    assert created and version.version == 2
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        area = pane(app).query_one("#tasks-file", TextArea)
+        assert "regression_ridge@2" in text_of(app, "#tasks-header")
+        assert "SECOND_VERSION" in area.text
+
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert "regression_ridge@1" in text_of(app, "#tasks-header")
+        assert "SECOND_VERSION" not in area.text and RIDGE_FIT_LINE in area.text
+
+        await pilot.press("left_square_bracket")  # no older one: says so, stays
+        await settle(app, pilot)
+        assert "no older version" in text_of(app, "#tasks-status")
+
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert "regression_ridge@2" in text_of(app, "#tasks-header")
+        assert "SECOND_VERSION" in area.text
+
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert "+SECOND_VERSION = True" in area.text
+
+
+async def type_path(app, pilot, selector: str, path: str) -> None:
+    """Put a long path in a dialog field (typing it key by key only slows the test) and press enter."""
+    app.screen.query_one(selector, Input).value = path
+    await pilot.press("enter")
+
+
+async def fill_fit_dialog(app, pilot, data: str, target: str) -> None:
+    await pilot.press("f")
+    await pilot.pause()
+    assert type(app.screen).__name__ == "FitCheckDialog"
+    await type_path(app, pilot, "#fit-data", data)
+    await pilot.press(*target, "enter", "enter")
+    await pilot.pause()
+    assert type(app.screen).__name__ != "FitCheckDialog"
+
+
+async def test_fit_check_streams_steps_and_ends_with_a_pass(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
+        await settle(app, pilot)
+        log = log_text(app)
+        assert "fit" in log and "score" in log
+        assert "regression_ridge: alpha=1.0" in log  # the task's own print, streamed
+        assert "Fit check of regression_ridge@1 passed" in log
+        assert "passed" in text_of(app, "#tasks-status")
+        assert pane(app).query_one("#tasks-view").current == "tasks-fit-log"
+
+        await pilot.press("enter")  # picking a file brings its content back
+        await settle(app, pilot)
+        assert pane(app).query_one("#tasks-view").current == "tasks-file"
+        await pilot.press("l")
+        assert pane(app).query_one("#tasks-view").current == "tasks-fit-log"
+
+
+async def test_fit_check_failure_is_one_sentence_with_the_log(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "no such column")
+        await settle(app, pilot)
+        status = text_of(app, "#tasks-status")
+        assert status.startswith("FAIL") and "no such column" in status
+        assert "job" in status and ".log" in status
+        assert "Traceback" not in log_text(app)
+
+        await fill_fit_dialog(app, pilot, "/nowhere/data.csv", "x")
+        await settle(app, pilot)
+        assert "does not exist" in text_of(app, "#tasks-status")
+
+
+async def test_fit_dialog_escape_cancels(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.current_pane, TasksPane) and app.screen is app.screen_stack[0]
+        assert not app.workers or not any(w.name == "fit_check" for w in app.workers)
+
+
+async def test_u_uploads_a_new_version_and_reports_identical_content(workspace, ridge_copy):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("u")
+        await pilot.pause()
+        assert pane(app).app.screen.query_one("#upload-name", Input).value == "regression_ridge"
+        await type_path(app, pilot, "#upload-folder", str(ridge_copy))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "Added regression_ridge@2" in text_of(app, "#tasks-status")
+        assert "regression_ridge@2" in text_of(app, "#tasks-header")
+        table = pane(app).query_one("#tasks-table", DataTable)
+        assert str(table.get_row_at(table.get_row_index("regression_ridge"))[1]) == "v2"
+
+        await pilot.press("u")
+        await pilot.pause()
+        await type_path(app, pilot, "#upload-folder", str(ridge_copy))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "identical to regression_ridge@2, no new version" in text_of(app, "#tasks-status")
+
+        await pilot.press("u")
+        await pilot.pause()
+        await pilot.press(*"/nowhere", "enter", "enter")
+        await settle(app, pilot)
+        assert "/nowhere is not a folder" in text_of(app, "#tasks-status")
+
+
+async def test_help_lists_the_panes_actions(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-text").render())
+        assert "Tasks" in text
+        for action in ACTIONS:
+            assert action.description in text
+
+
+async def test_readable_at_80x24_and_200x50(workspace):
+    for size in ((80, 24), (200, 50)):
+        app = TaskbenchApp(workspace)
+        async with app.run_test(size=size) as pilot:
+            await open_app(app, pilot)
+            await select_task(app, pilot, "regression_ridge")
+            await pilot.press("enter")
+            await settle(app, pilot)
+            p = pane(app)
+            for selector in ("#tasks-left", "#tasks-right", "#tasks-file", "#tasks-header", "#tasks-status"):
+                region = p.query_one(selector).region
+                assert region.width > 0 and region.height > 0, (size, selector)
+                assert region.right <= size[0] and region.bottom <= size[1], (size, selector)
+            assert p.query_one("#tasks-file").region.height >= 5, size
+            assert p.query_one("#tasks-header").region.height >= 2, size

@@ -1,0 +1,724 @@
+"""Projects pane: projects, their leaderboards (live), a model's page with scores, insights and files, holdout unlock.
+
+Every number on screen comes from the engine: the leaderboard from
+`leaderboard`, scores from `visible_scores`, charts from `compute_insights`.
+The pane re-reads the selected leaderboard every couple of seconds, so a model
+trained elsewhere (the Blueprints pane, the CLI, a colleague) appears by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import (
+    ContentSwitcher,
+    DataTable,
+    Input,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from ..actions import bindings, pane_action
+from ..widgets.charts import Chart, confusion, hbars, line_plot, number, text_table
+from . import Pane
+
+NAME = "ProjectsPane"
+ACTIONS = [
+    pane_action(NAME, "open", "enter", "Open", show=False),
+    pane_action(NAME, "next_metric", "s", "Sort by next metric"),
+    pane_action(NAME, "next_partition", "p", "Next partition"),
+    pane_action(NAME, "unlock", "u", "Unlock holdout"),
+    pane_action(NAME, "export", "a", "Export artifacts"),
+    pane_action(NAME, "next_tab", "l", "Next model tab", show=False),
+    pane_action(NAME, "previous_tab", "h", "Previous model tab", show=False),
+    pane_action(NAME, "back", "escape", "Back"),
+    pane_action(NAME, "reload", "r", "Reload projects", show=False),
+]
+
+PARTITIONS = ("validation", "cv", "holdout")
+REFRESH_SECONDS = 2.0
+WIDE = 120
+TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
+
+
+class ConfirmUnlock(ModalScreen):
+    """Asks once before the holdout of a project is unlocked for good: y unlocks, n or esc keeps it locked."""
+
+    BINDINGS: ClassVar = [Binding("y", "answer(True)", "Unlock"), Binding("n,escape", "answer(False)", "Keep locked")]
+
+    def __init__(self, project: str):
+        super().__init__()
+        self.project = project
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="proj-confirm"):
+            yield Static(
+                f"Unlock the holdout of {self.project}?\n\nThis is permanent: every model is scored on the holdout and "
+                "holdout scores are shown from now on.\n\ny unlocks   n keeps it locked",
+                markup=False,
+            )
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ExportPrompt(ModalScreen):
+    """Asks for the folder to export a model's artifacts to; enter exports, esc cancels."""
+
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, model_id: int, suggestion: str):
+        super().__init__()
+        self.model_id = model_id
+        self.suggestion = suggestion
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="proj-export"):
+            yield Static(f"Export the artifacts of model {self.model_id} to a new or empty folder:", markup=False)
+            yield Input(self.suggestion, id="proj-export-path")
+            yield Static("enter exports   esc cancels", classes="status")
+
+    @on(Input.Submitted, "#proj-export-path")
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ProjectsPane(Pane):
+    """Lists projects; shows the selected one's leaderboard live; opens a model's page; unlocks the holdout."""
+
+    KEY = "4"
+    TITLE = "Projects"
+    ACTIONS = ACTIONS
+    BINDINGS = bindings(ACTIONS) + [("j", "cursor_down", "Down"), ("k", "cursor_up", "Up")]
+
+    @dataclass
+    class ProjectsLoaded(Message):
+        rows: list  # (name, target type, rows, holdout unlocked)
+
+    @dataclass
+    class BoardLoaded(Message):
+        project: dict  # name, target_type, rows, unlocked, unlocked_by, unlocked_at
+        metrics: list
+        metric: str
+        partition: str
+        higher_is_better: bool
+        rows: list  # leaderboard rows (engine JSON), sorted
+
+    @dataclass
+    class ModelLoaded(Message):
+        model: dict
+
+    @dataclass
+    class InsightsLoaded(Message):
+        model_id: int
+        insights: dict | None
+        error: str | None = None
+
+    @dataclass
+    class Previewed(Message):
+        path: str
+        text: str
+
+    @dataclass
+    class Notice(Message):
+        text: str
+        error: bool = False
+
+    @dataclass
+    class Unlocked(Message):
+        project: str
+        scored: int
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.project: str | None = None
+        self.metric: str | None = None
+        self.partition = "validation"
+        self.board: ProjectsPane.BoardLoaded | None = None
+        self.model_id: int | None = None
+        self.model: dict | None = None
+        self.insights: dict | None = None
+        self._board_shape: tuple | None = None
+        self._board_rows: tuple | None = None
+        self._projects_rows: list | None = None
+
+    def compose(self) -> ComposeResult:
+        with ContentSwitcher(initial="proj-main", id="proj-views"):
+            with Horizontal(id="proj-main"):
+                with Vertical(id="proj-left"):
+                    yield Static("Projects", classes="pane-title")
+                    yield DataTable(id="proj-table", cursor_type="row", zebra_stripes=False)
+                    yield Static("enter leaderboard  u unlock", classes="status")
+                with Vertical(id="proj-right"):
+                    yield Static("no projects yet: create one with `taskbench project create DATA --target COL`",
+                                 id="proj-board-title", classes="pane-title", markup=False)
+                    yield DataTable(id="proj-board", cursor_type="row", zebra_stripes=False)
+                    yield Static("", id="proj-status", classes="status", markup=False)
+            with Vertical(id="proj-model"):
+                yield Static("", id="model-head", classes="pane-title", markup=False)
+                with TabbedContent(id="model-tabs"):
+                    with TabPane("Scores", id="tab-scores"), VerticalScroll(id="model-scores-scroll"):
+                        yield Static("", id="model-scores", markup=False)
+                    with TabPane("Impact", id="tab-impact"), VerticalScroll(id="model-impact-scroll"):
+                        yield Chart(id="model-impact")
+                    with TabPane("Charts", id="tab-charts"), VerticalScroll(id="model-charts-scroll"):
+                        yield Chart(id="model-charts")
+                    with TabPane("Files", id="tab-files"):
+                        yield DataTable(id="model-files", cursor_type="row", zebra_stripes=False)
+                        with VerticalScroll(id="model-preview-scroll"):
+                            yield Static("", id="model-preview", markup=False)
+                yield Static("", id="model-status", classes="status", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#proj-table", DataTable).add_columns("name", "type", "rows", "holdout")
+        self.query_one("#model-files", DataTable).add_columns("node", "file", "kind", "size")
+        self.set_interval(REFRESH_SECONDS, self._tick)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
+
+    # ------------------------------------------------------------ loading
+
+    def refresh_data(self) -> None:
+        self.load(self.project, self.metric, self.partition)
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+
+    def _tick(self) -> None:
+        """The live refresh: re-read projects and the leaderboard while the pane is on screen."""
+        if self.display and self.is_mounted and self.app.screen is self.screen:
+            self.refresh_data()
+
+    @work(thread=True, exclusive=True, group="proj-load", exit_on_error=False)
+    def load(self, project: str | None, metric: str | None, partition: str) -> None:
+        from core.errors import TaskbenchError
+        from core.store import open_store
+        from core.training import metrics as metric_table
+        from core.training.engine import leaderboard
+        from core.training.projects import list_projects
+
+        with open_store(self.app.home) as store:
+            projects = list_projects(store)
+            self.post_message(self.ProjectsLoaded([(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in projects]))
+            names = [p.name for p in projects]
+            if project not in names:
+                project, metric = (names[0], None) if names else (None, None)
+            if project is None:
+                return
+            try:
+                proj, metric, rows = leaderboard(store, project, metric)
+            except TaskbenchError:  # a metric of another target type: fall back to the project's own
+                proj, metric, rows = leaderboard(store, project, None)
+        if partition == "holdout" and not proj.holdout_unlocked:
+            partition = "validation"
+        key = metric_table.sort_key(metric)
+        rows.sort(key=lambda r: key((r.get(partition) or {}).get(metric)))
+        info = {"name": proj.name, "target_type": proj.target_type, "rows": proj.rows, "unlocked": proj.holdout_unlocked,
+                "unlocked_by": proj.holdout_unlocked_by, "unlocked_at": proj.holdout_unlocked_at}
+        self.post_message(self.BoardLoaded(info, list(metric_table.METRICS[proj.target_type]), metric, partition,
+                                           metric in metric_table.HIGHER_IS_BETTER, rows))
+
+    @on(ProjectsLoaded)
+    def show_projects(self, message: ProjectsLoaded) -> None:
+        if message.rows == self._projects_rows:
+            return
+        self._projects_rows = message.rows
+        table = self.query_one("#proj-table", DataTable)
+        keep = self.project
+        table.clear()
+        for name, kind, rows, unlocked in message.rows:
+            table.add_row(name, kind, f"{rows:,}", "unlocked" if unlocked else "locked", key=name)
+        names = [r[0] for r in message.rows]
+        if keep in names:
+            table.move_cursor(row=names.index(keep))
+
+    @on(BoardLoaded)
+    def show_board(self, message: BoardLoaded) -> None:
+        if self.project is not None and message.project["name"] != self.project:
+            return  # an answer for a project no longer selected
+        self.board = message
+        self.project = message.project["name"]
+        self.metric = message.metric
+        self.partition = message.partition
+        p = message.project
+        better = "higher" if message.higher_is_better else "lower"
+        holdout = "holdout unlocked" if p["unlocked"] else "holdout locked"
+        self.query_one("#proj-board-title", Static).update(
+            f"{p['name']} · {p['target_type']} · {p['rows']:,} rows · {holdout}\n"
+            f"sorted by {message.partition} {message.metric} ({better} is better)"
+        )
+        table = self.query_one("#proj-board", DataTable)
+        sorted_column = {"validation": 3, "cv": 4, "holdout": 5}[message.partition]
+        labels = ["#", "model", "blueprint", f"valid {message.metric}", f"cv {message.metric}"]
+        if p["unlocked"]:
+            labels.append(f"holdout {message.metric}")
+        labels += ["train s", "rows/s"]
+        shape = tuple(labels) + (sorted_column,)
+        rows = tuple(self._board_row(i, r, message) for i, r in enumerate(message.rows, 1))
+        if shape == self._board_shape and rows == self._board_rows:
+            return
+        selected = self.selected_model()
+        if shape != self._board_shape:
+            table.clear(columns=True)
+            for i, label in enumerate(labels):
+                table.add_column(Text(label, style="bold underline") if i == sorted_column else label, key=label)
+            self._board_shape = shape
+        else:
+            table.clear()
+        self._board_rows = rows
+        for r, cells in zip(message.rows, rows):
+            table.add_row(*cells, key=str(r["model"]))
+        ids = [str(r["model"]) for r in message.rows]
+        if ids:
+            table.move_cursor(row=ids.index(selected) if selected in ids else 0)
+
+    @staticmethod
+    def _board_row(rank: int, r: dict, message: BoardLoaded) -> tuple:
+        metric = message.metric
+        label = r["blueprint"] if r["state"] == "trained" else f"{r['blueprint']} ({r['state']})"
+        cells = [str(rank), str(r["model"]), label, number((r.get("validation") or {}).get(metric)),
+                 number((r.get("cv") or {}).get(metric))]
+        if message.project["unlocked"]:
+            cells.append(number((r.get("holdout") or {}).get(metric)))
+        cells += [number(r.get("train_seconds"), 1), number(r.get("predict_rows_per_second"), 0)]
+        return tuple(cells)
+
+    def selected_model(self) -> str | None:
+        table = self.query_one("#proj-board", DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.get_row_at(table.cursor_row)[1])
+
+    @property
+    def board_rows(self) -> list[dict]:
+        """The leaderboard rows on screen, as the engine returned them."""
+        return list(self.board.rows) if self.board else []
+
+    # ------------------------------------------------------------ keys
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Board keys only on the board, model-page keys only on a model's page (hidden from the footer otherwise)."""
+        on_model = self.is_mounted and self.query_one("#proj-views", ContentSwitcher).current == "proj-model"
+        if action in ("next_metric", "next_partition"):
+            return not on_model
+        if action in ("next_tab", "previous_tab"):
+            return on_model
+        return True
+
+    @on(DataTable.RowHighlighted, "#proj-table")
+    def project_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = event.row_key.value if event.row_key else None
+        if name and name != self.project:
+            self.project, self.metric, self.partition = name, None, "validation"
+            self._board_shape = self._board_rows = None
+            self.load(name, None, "validation")
+
+    @on(DataTable.RowSelected, "#proj-table")
+    def project_selected(self, event: DataTable.RowSelected) -> None:
+        self.focus_board()
+
+    @on(DataTable.RowSelected, "#proj-board")
+    def model_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key and event.row_key.value:
+            self.open_model(int(event.row_key.value))
+
+    def action_open(self) -> None:
+        focused = self.screen.focused
+        if focused is self.query_one("#proj-table"):
+            self.focus_board()
+        elif focused is self.query_one("#proj-board") and self.selected_model():
+            self.open_model(int(self.selected_model()))
+
+    def focus_board(self) -> None:
+        self.add_class("-board")
+        self.query_one("#proj-board", DataTable).focus()
+
+    def action_back(self) -> None:
+        views = self.query_one("#proj-views", ContentSwitcher)
+        if views.current == "proj-model":
+            self.model_id = None
+            views.current = "proj-main"
+            self.refresh_bindings()
+            self.focus_board()
+            self.refresh_data()
+        else:
+            self.remove_class("-board")
+            self.query_one("#proj-table", DataTable).focus()
+
+    def focus_default(self) -> None:
+        if self.query_one("#proj-views", ContentSwitcher).current == "proj-model":
+            self._focus_tab()
+        elif self.has_class("-board"):
+            self.query_one("#proj-board", DataTable).focus()
+        else:
+            self.query_one("#proj-table", DataTable).focus()
+
+    def action_cursor_down(self) -> None:
+        self._move(1)
+
+    def action_cursor_up(self) -> None:
+        self._move(-1)
+
+    def _move(self, step: int) -> None:
+        focused = self.screen.focused
+        if isinstance(focused, DataTable):
+            focused.action_cursor_down() if step > 0 else focused.action_cursor_up()
+        elif isinstance(focused, ScrollableContainer):
+            focused.scroll_relative(y=step, animate=False)
+
+    def action_next_metric(self) -> None:
+        if not self.board:
+            return
+        metrics = self.board.metrics
+        self.metric = metrics[(metrics.index(self.metric) + 1) % len(metrics)] if self.metric in metrics else metrics[0]
+        self.load(self.project, self.metric, self.partition)
+
+    def action_next_partition(self) -> None:
+        if not self.board:
+            return
+        choices = [p for p in PARTITIONS if p != "holdout" or self.board.project["unlocked"]]
+        self.partition = choices[(choices.index(self.partition) + 1) % len(choices)] if self.partition in choices else choices[0]
+        self.load(self.project, self.metric, self.partition)
+
+    # ------------------------------------------------------------ holdout
+
+    def action_unlock(self) -> None:
+        if not self.board:
+            return
+        p = self.board.project
+        if p["unlocked"]:
+            self.status(f"the holdout of {p['name']} was unlocked by {p['unlocked_by']} at {p['unlocked_at']}")
+            return
+        self.app.push_screen(ConfirmUnlock(p["name"]), lambda yes: self._unlock(p["name"]) if yes else self.status("the holdout stays locked"))
+
+    def _unlock(self, project: str) -> None:
+        self.status(f"unlocking the holdout of {project} and scoring its models on it…")
+        self.unlock(project)
+
+    @work(thread=True, exclusive=True, group="proj-unlock", exit_on_error=False)
+    def unlock(self, project: str) -> None:
+        from core.errors import TaskbenchError
+        from core.store import open_store
+        from core.training.engine import score_holdout_for_project
+        from core.training.projects import unlock
+
+        try:
+            with open_store(self.app.home) as store:
+                unlocked = unlock(store, project)
+                scored = score_holdout_for_project(store, unlocked)
+        except TaskbenchError as exc:
+            self.post_message(self.Notice(f"unlocking failed: {exc.message}", error=True))
+            return
+        self.post_message(self.Unlocked(project, scored))
+
+    @on(Unlocked)
+    def show_unlocked(self, message: Unlocked) -> None:
+        self.status(f"holdout of {message.project} unlocked; {message.scored} model(s) scored on it")
+        self.refresh_data()
+        if self.model_id is not None:
+            self.open_model(self.model_id)
+
+    # ------------------------------------------------------------ model page
+
+    def open_model(self, model_id: int) -> None:
+        self.model_id = model_id
+        self.model = self.insights = None
+        self.query_one("#proj-views", ContentSwitcher).current = "proj-model"
+        self.refresh_bindings()
+        self.query_one("#model-head", Static).update(f"model {model_id}")
+        self.query_one("#model-scores", Static).update("loading…")
+        self.query_one("#model-impact", Chart).draw_with(lambda width: "computing insights…")
+        self.query_one("#model-charts", Chart).draw_with(lambda width: "computing insights…")
+        self.query_one("#model-files", DataTable).clear()
+        self.query_one("#model-preview", Static).update("")
+        self.model_status("computing insights in the background…")
+        self._focus_tab()
+        self.load_model(model_id)
+        self.load_insights(model_id)
+
+    @work(thread=True, exclusive=True, group="proj-model", exit_on_error=False)
+    def load_model(self, model_id: int) -> None:
+        from core.errors import TaskbenchError
+        from core.insights import custom_insight_files
+        from core.store import open_store
+        from core.training import metrics as metric_table
+        from core.training.engine import get_model, visible_scores
+
+        try:
+            with open_store(self.app.home) as store:
+                model, project = get_model(store, model_id)
+            files = custom_insight_files(model) if model.state == "trained" else []
+        except TaskbenchError as exc:
+            self.post_message(self.Notice(exc.message, error=True))
+            return
+        self.post_message(self.ModelLoaded({
+            "id": model.id, "blueprint": model.blueprint, "state": model.state, "message": model.message,
+            "text": model.blueprint_text, "pins": model.resolved or {}, "scores": visible_scores(model, project),
+            "train_seconds": model.train_seconds, "predict_speed": model.predict_speed, "job": model.job_id,
+            "created_by": model.created_by, "created_at": model.created_at, "project": project.name,
+            "target_type": project.target_type, "unlocked": project.holdout_unlocked,
+            "metrics": list(metric_table.METRICS[project.target_type]), "files": files,
+        }))
+
+    @on(ModelLoaded)
+    def show_model(self, message: ModelLoaded) -> None:
+        m = message.model
+        if m["id"] != self.model_id:
+            return
+        self.model = m
+        self.query_one("#model-head", Static).update(
+            f"model {m['id']} · {m['blueprint']} · {m['state']} · {m['project']} ({m['target_type']})"
+            + (f" · job {m['job']}" if m["job"] else "") + "   esc back"
+        )
+        self.query_one("#model-scores", Static).update(self._scores_text(m))
+        files = self.query_one("#model-files", DataTable)
+        files.clear()
+        for f in m["files"]:
+            files.add_row(f["node"], f["name"], f["kind"], f"{f['size']:,} B", key=f["path"])
+        if not m["files"]:
+            self.query_one("#model-preview", Static).update("no files: this model's nodes wrote none")
+
+    @staticmethod
+    def _scores_text(m: dict) -> str:
+        names = m["metrics"]
+        rows = []
+        for partition in PARTITIONS:
+            scores = m["scores"].get(partition)
+            if scores:
+                rows.append([partition, *(number(scores.get(n)) for n in names)])
+            elif partition == "holdout" and not m["unlocked"]:
+                rows.append(["holdout", *(["locked"] + ["-"] * (len(names) - 1))])
+            else:
+                rows.append([partition, *(["-"] * len(names))])
+        parts = [text_table(["partition", *names], rows)]
+        facts = []
+        if m["train_seconds"] is not None:
+            facts.append(f"trained in {number(m['train_seconds'], 1)} s")
+        if m["predict_speed"] is not None:
+            facts.append(f"predicts {number(m['predict_speed'], 0)} rows/s")
+        facts.append(f"by {m['created_by']} at {m['created_at']}")
+        parts.append("; ".join(facts))
+        if m["message"]:
+            parts.append(f"message: {m['message']}")
+        if not m["unlocked"]:
+            parts.append("u unlocks the holdout (asks first)")
+        pins = []
+        for node, pin in m["pins"].items():
+            if pin.get("builtin"):
+                pins.append([node, pin.get("task", ""), "built-in", (pin.get("sha256") or "")[:12]])
+            else:
+                pins.append([node, pin.get("task", ""), f"v{pin.get('version')}", (pin.get("sha256") or "")[:12]])
+        parts.append("blueprint\n" + m["text"].rstrip())
+        if pins:
+            parts.append("exact tasks\n" + text_table(["node", "task", "version", "sha256"], pins, align_left=4))
+        return "\n\n".join(parts)
+
+    @work(thread=True, exclusive=True, group="proj-insights", exit_on_error=False)
+    def load_insights(self, model_id: int) -> None:
+        from core.errors import TaskbenchError
+        from core.insights import compute_insights
+        from core.store import open_store
+
+        try:
+            with open_store(self.app.home) as store:
+                insights = compute_insights(store, model_id)
+        except TaskbenchError as exc:
+            self.post_message(self.InsightsLoaded(model_id, None, exc.message))
+            return
+        self.post_message(self.InsightsLoaded(model_id, insights))
+
+    @on(InsightsLoaded)
+    def show_insights(self, message: InsightsLoaded) -> None:
+        if message.model_id != self.model_id:
+            return
+        impact = self.query_one("#model-impact", Chart)
+        charts = self.query_one("#model-charts", Chart)
+        if message.insights is None:
+            impact.draw_with(lambda width: f"no insights: {message.error}")
+            charts.draw_with(lambda width: f"no insights: {message.error}")
+            self.model_status(message.error or "", error=True)
+            return
+        self.insights = insights = message.insights
+        impact.draw_with(lambda width: draw_impact(insights, width))
+        charts.draw_with(lambda width: draw_charts(insights, width))
+        self.model_status(f"insights computed at {insights.get('computed_at')}   h l tabs  a export  esc back")
+
+    @on(DataTable.RowHighlighted, "#model-files")
+    def file_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key and event.row_key.value:
+            scroll = self.query_one("#model-preview-scroll")
+            self.preview(event.row_key.value, max((scroll.content_region.width or 78) - 1, 20))
+
+    @work(thread=True, exclusive=True, group="proj-preview", exit_on_error=False)
+    def preview(self, path: str, width: int) -> None:
+        from core.insights import preview
+
+        try:
+            text = preview(path, width)
+        except OSError as exc:
+            text = f"(cannot read {path}: {exc})"
+        self.post_message(self.Previewed(path, text))
+
+    @on(Previewed)
+    def show_preview(self, message: Previewed) -> None:
+        self.query_one("#model-preview", Static).update(f"{message.path}\n\n{message.text}")
+
+    def action_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    def _step_tab(self, step: int) -> None:
+        if self.query_one("#proj-views", ContentSwitcher).current != "proj-model":
+            return
+        tabs = self.query_one("#model-tabs", TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)] if tabs.active in TABS else TABS[0]
+        self._focus_tab()
+
+    @on(TabbedContent.TabActivated, "#model-tabs")
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self.query_one("#proj-views", ContentSwitcher).current == "proj-model":
+            self.call_after_refresh(self._focus_tab)
+
+    def _focus_tab(self) -> None:
+        tabs = self.query_one("#model-tabs", TabbedContent)
+        target = {"tab-scores": "#model-scores-scroll", "tab-impact": "#model-impact-scroll",
+                  "tab-charts": "#model-charts-scroll", "tab-files": "#model-files"}.get(tabs.active, "#model-scores-scroll")
+        self.query_one(target).focus()
+
+    # ------------------------------------------------------------ export
+
+    def action_export(self) -> None:
+        model_id = self.model_id
+        if model_id is None and self.screen.focused is self.query_one("#proj-board"):
+            model_id = int(self.selected_model()) if self.selected_model() else None
+        if model_id is None:
+            self.status("open a model first (enter on a leaderboard row)")
+            return
+        suggestion = str(Path.cwd() / f"model-{model_id}-artifacts")
+        self.app.push_screen(ExportPrompt(model_id, suggestion), lambda path: self.export(model_id, path) if path else None)
+
+    @work(thread=True, exclusive=True, group="proj-export", exit_on_error=False)
+    def export(self, model_id: int, path: str) -> None:
+        from core.errors import TaskbenchError
+        from core.insights import export_artifacts
+        from core.store import open_store
+
+        try:
+            with open_store(self.app.home) as store:
+                result = export_artifacts(store, model_id, path)
+        except TaskbenchError as exc:
+            self.post_message(self.Notice(f"not exported: {exc.message}", error=True))
+            return
+        self.post_message(self.Notice(
+            f"exported {result['files']} file(s) of {len(result['nodes'])} node(s) of model {model_id} to {result['path']}"
+        ))
+
+    # ------------------------------------------------------------ status
+
+    @on(Notice)
+    def show_notice(self, message: Notice) -> None:
+        if self.query_one("#proj-views", ContentSwitcher).current == "proj-model":
+            self.model_status(message.text, error=message.error)
+        else:
+            self.status(message.text, error=message.error)
+
+    def status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#proj-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    def model_status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#model-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+
+# ---------------------------------------------------------------- drawings of compute_insights results
+
+
+def draw_impact(insights: dict, width: int) -> str:
+    """Permutation feature impact as bars, largest first, with the engine's own numbers beside each."""
+    fi = (insights.get("validation") or {}).get("feature_impact")
+    if not fi or not fi.get("features"):
+        return "no feature impact: the blueprint reads no columns that could be shuffled"
+    head = (f"permutation impact on validation {fi['metric']} (baseline {number(fi.get('baseline'))}); "
+            f"{fi['columns_measured']} of {fi['columns_used']} columns measured\n{fi['method']}\n")
+    rows = [(f["feature"], f["impact_percent"], f"{f['impact_percent']:.0f}%  {f['impact']:+.3g}") for f in fi["features"]]
+    return head + "\n" + hbars(rows, width, scale=100.0)
+
+
+def draw_charts(insights: dict, width: int) -> str:
+    """The charts of the target type for validation, and holdout when present."""
+    out = []
+    for partition in ("validation", "holdout"):
+        part = insights.get(partition)
+        if not part:
+            continue
+        out.append(f"== {partition}: {part['rows']:,} rows ==")
+        out.append(_partition_charts(insights["target_type"], part, width))
+    return "\n\n".join(out)
+
+
+def _partition_charts(target_type: str, part: dict, width: int) -> str:
+    blocks = []
+    plot_width = min(width, 72)
+    roc = part.get("roc")
+    if roc and roc.get("points"):
+        pts = [(p["fpr"], p["tpr"]) for p in roc["points"]]
+        blocks.append(f"ROC curve, positive class {roc['positive_class']!r}, AUC {number(roc.get('auc'))}\n"
+                      + line_plot([("model", "*", pts)], plot_width, 14, x_range=(0.0, 1.0), y_range=(0.0, 1.0),
+                                  x_label="false positive rate", y_label="true positive rate", diagonal="."))
+    elif roc and roc.get("per_class_auc"):
+        rows = [(label, auc, number(auc)) for label, auc in roc["per_class_auc"].items()]
+        blocks.append(f"{roc['note']}, macro AUC {number(roc.get('macro_auc'))}\n" + hbars(rows, width, scale=1.0))
+    if part.get("lift"):
+        rows = []
+        for b in part["lift"]:
+            rows.append((f"bin {b['bin']} predicted", b["mean_predicted"], number(b["mean_predicted"])))
+            rows.append((f"bin {b['bin']} actual", b["actual_rate"], number(b["actual_rate"])))
+        blocks.append("lift: rows in ten bins by predicted probability, mean predicted vs actual rate\n"
+                      + hbars(rows, width, scale=1.0))
+    if part.get("confusion_matrix"):
+        cm = part["confusion_matrix"]
+        blocks.append(f"confusion matrix ({cm['note']})\n" + confusion(cm["labels"], cm["matrix"], width))
+    if part.get("residuals"):
+        r = part["residuals"]
+        spread = ["mean", "std", "mean_abs", "min", "max"]
+        quantiles = ["p5", "p25", "median", "p75", "p95"]
+        blocks.append(f"residuals ({r['note']})\n"
+                      + text_table(spread, [[number(r.get(k)) for k in spread]], align_left=0) + "\n\n"
+                      + text_table(quantiles, [[number(r.get(k)) for k in quantiles]], align_left=0))
+    if part.get("predicted_vs_actual"):
+        bins = part["predicted_vs_actual"]
+        pts = [(b["mean_predicted"], b["mean_actual"]) for b in bins]
+        lows = [min(x, y) for x, y in pts]
+        highs = [max(x, y) for x, y in pts]
+        span = (min(lows), max(highs)) if pts else None
+        blocks.append("predicted vs actual: rows in ten bins by prediction (o bins, . perfect)\n"
+                      + line_plot([("bin means", "o", pts)], plot_width, 14, x_range=span, y_range=span,
+                                  x_label="mean predicted", y_label="mean actual", diagonal=".", connect=False))
+    if part.get("score_histogram"):
+        h = part["score_histogram"]
+        edges, counts = h["edges"], h["counts"]
+        rows = [(f"{number(edges[i])} .. {number(edges[i + 1])}", c, f"{c:,}") for i, c in enumerate(counts)]
+        blocks.append("anomaly scores\n" + hbars(rows, width))
+    metrics = part.get("metrics") or {}
+    if metrics:
+        blocks.insert(0, "scores: " + ", ".join(f"{k} {number(v)}" for k, v in metrics.items()))
+    return "\n\n".join(blocks)

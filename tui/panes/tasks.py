@@ -1,0 +1,842 @@
+"""Tasks pane: the task registry, a version's files and metadata, fit checks and uploads (SPEC §1, §2, §4).
+
+The list of tasks sits on the left; the highlighted task's version (header,
+metadata, a file's content or the last fit check's output) on the right. `enter`
+opens a task, which swaps the list for the version's files; `esc` backs out.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, RichLog, Static, TextArea
+from textual.widgets.option_list import Option
+
+from ..actions import bindings, pane_action
+from . import Pane
+
+NAME = "TasksPane"
+ACTIONS = [
+    pane_action(NAME, "open", "enter", "Open task"),
+    pane_action(NAME, "filter", "slash", "Filter"),
+    pane_action(NAME, "fit_check", "f", "Fit check"),
+    pane_action(NAME, "upload", "u", "Upload version"),
+    pane_action(NAME, "diff", "d", "Diff with previous version", show=False),
+    pane_action(NAME, "previous_version", "left_square_bracket", "Previous version", show=False),
+    pane_action(NAME, "next_version", "right_square_bracket", "Next version", show=False),
+    pane_action(NAME, "show_fit_log", "l", "Show the last fit check", show=False),
+    pane_action(NAME, "back", "escape", "Back to the list", show=False),
+    pane_action(NAME, "reload", "r", "Reload the list", show=False),
+]
+
+# Syntax highlighting by file suffix; anything else (and .txt) is shown as plain text.
+LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown", ".sh": "bash"}
+MAX_SHOWN_BYTES = 1 << 20  # a larger file shows its first megabyte
+MAX_FIT_OUTPUT = 1 << 20  # task output shown in the pane; the job log keeps all of it
+HINT = "enter open  esc back  [ ] older/newer version  d diff  l fit output"
+STEP_LABELS = {"ok": ("ok", "green"), "fail": ("FAIL", "bold red"), "warn": ("warn", "yellow"), "info": ("..", "dim"), "start": ("..", "dim")}
+
+
+@dataclass
+class TaskRow:
+    """One line of the task list."""
+
+    name: str
+    type: str
+    latest: int
+    env: str
+    owner: str
+
+    def matches(self, needle: str) -> bool:
+        return any(needle in str(value).lower() for value in (self.name, self.type, self.env, self.owner))
+
+
+@dataclass
+class VersionView:
+    """What the right side shows of one task version."""
+
+    name: str
+    version: int
+    versions: list[int]
+    header: Text
+    metadata: Text
+    files: list[tuple[str, int]]
+    first_file: str | None
+    target_type: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass
+class FitRequest:
+    data: str
+    target: str
+    target_type: str
+
+
+@dataclass
+class UploadRequest:
+    folder: str
+    name: str
+
+
+class PathSuggester(Suggester):
+    """Completes file and folder names as the user types a path (right arrow accepts)."""
+
+    def __init__(self, folders_only: bool = False):
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.folders_only = folders_only
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        typed = Path(value).expanduser()
+        base, stem = (typed, "") if value.endswith("/") else (typed.parent, typed.name)
+        try:
+            entries = sorted(os.scandir(base), key=lambda e: e.name)
+        except OSError:
+            return None
+        for entry in entries:
+            if not entry.name.startswith(stem) or entry.name == stem or (entry.name.startswith(".") and not stem.startswith(".")):
+                continue
+            is_dir = entry.is_dir()
+            if self.folders_only and not is_dir:
+                continue
+            return value[: len(value) - len(stem)] + entry.name + ("/" if is_dir else "")
+        return None
+
+
+class Dialog(ModalScreen):
+    """A small form: enter moves to the next field and runs from the last; esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    TITLE_TEXT = ""
+    HINT = "enter: next field, run from the last  right arrow: complete a path  esc: cancel"
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="task-dialog"):
+            yield Static(self.TITLE_TEXT, classes="pane-title")
+            yield from self.fields()
+            yield Static(self.HINT, classes="status")
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        index = inputs.index(event.input)
+        if index + 1 < len(inputs):
+            inputs[index + 1].focus()
+        else:
+            self.submit()
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FitCheckDialog(Dialog):
+    """Asks for the data file, the target column and (optionally) the target type of a fit check."""
+
+    def __init__(self, ref: str, target_type: str | None, last: FitRequest | None):
+        super().__init__()
+        self.ref = ref
+        self.target_type = target_type
+        self.last = last or FitRequest("", "", "")
+        self.TITLE_TEXT = f"Fit check {ref}"
+
+    def fields(self) -> ComposeResult:
+        yield Static("Data file (CSV or Parquet)", classes="label")
+        yield Input(self.last.data, placeholder="path/to/data.csv", id="fit-data", suggester=PathSuggester(), compact=True)
+        yield Static("Target column (empty for transforms and anomaly)", classes="label")
+        yield Input(self.last.target, placeholder="column name", id="fit-target", compact=True)
+        yield Static("Target type (optional)", classes="label")
+        default = f"empty: {self.target_type} (from the metadata)" if self.target_type else "binary, multiclass, regression, anomaly or transform"
+        yield Input(self.last.target_type, placeholder=default, id="fit-target-type", compact=True)
+
+    def submit(self) -> None:
+        data = self.query_one("#fit-data", Input).value.strip()
+        if not data:
+            self.query_one("#fit-data", Input).focus()
+            return
+        target = self.query_one("#fit-target", Input).value.strip()
+        target_type = self.query_one("#fit-target-type", Input).value.strip()
+        self.dismiss(FitRequest(data, target, target_type))
+
+
+class UploadDialog(Dialog):
+    """Asks for the task folder to upload and the name to register it under."""
+
+    TITLE_TEXT = "Upload a task version"
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.task_name = name
+
+    def fields(self) -> ComposeResult:
+        yield Static("Task folder (holding custom.py)", classes="label")
+        yield Input(placeholder="path/to/task_folder", id="upload-folder", suggester=PathSuggester(folders_only=True), compact=True)
+        yield Static("Task name (empty: from model-metadata.yaml, else the folder)", classes="label")
+        yield Input(self.task_name, placeholder="task name", id="upload-name", compact=True)
+
+    def submit(self) -> None:
+        folder = self.query_one("#upload-folder", Input).value.strip()
+        if not folder:
+            self.query_one("#upload-folder", Input).focus()
+            return
+        self.dismiss(UploadRequest(folder, self.query_one("#upload-name", Input).value.strip()))
+
+
+class FitListener:
+    """Hears the fit check in the worker thread and posts each step and each whole output line to the pane."""
+
+    def __init__(self, pane: TasksPane):
+        self.pane = pane
+        self.partial = b""
+        self.shown = 0
+        self.capped = False
+
+    def step(self, name: str, status: str, text: str) -> None:
+        if status == "start":
+            return
+        label, style = STEP_LABELS.get(status, (status, ""))
+        line = Text.assemble((f"{label:<4} ", style), f"{name:<8} {text}")
+        self.pane.post_message(TasksPane.FitLine(line))
+
+    def task_output(self, chunk: bytes) -> None:
+        if self.capped:
+            return
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        if len(self.partial) > 4096:
+            lines.append(self.partial)
+            self.partial = b""
+        for raw in lines:
+            self.output_line(raw)
+
+    def output_line(self, raw: bytes) -> None:
+        self.shown += len(raw) + 1
+        if self.shown > MAX_FIT_OUTPUT:
+            self.capped = True
+            self.pane.post_message(TasksPane.FitLine(Text("  | (more task output than shown here; the job log keeps it)", "yellow")))
+            return
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        self.pane.post_message(TasksPane.FitLine(Text.assemble(("  | ", "dim"), text)))
+
+    def finish(self) -> None:
+        if self.partial and not self.capped:
+            self.output_line(self.partial)
+        self.partial = b""
+
+
+class TasksPane(Pane):
+    """Lists registered tasks; shows a version's header, metadata and files; runs fit checks and uploads."""
+
+    KEY = "1"
+    TITLE = "Tasks"
+    ACTIONS = ACTIONS
+    BINDINGS = bindings(ACTIONS) + [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        rows: list[TaskRow]
+        select: str | None = None
+
+    @dataclass
+    class Shown(Message):
+        view: VersionView
+
+    @dataclass
+    class FileShown(Message):
+        ref: str
+        path: str
+        text: str
+        language: str | None
+
+    @dataclass
+    class FitLine(Message):
+        line: Text
+
+    @dataclass
+    class FitDone(Message):
+        ref: str
+        passed: bool
+        summary: str
+        details: list[str] = field(default_factory=list)
+
+    @dataclass
+    class Uploaded(Message):
+        ref: str
+        name: str
+        text: str
+
+    @dataclass
+    class Status(Message):
+        text: str
+        error: bool = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows: list[TaskRow] = []
+        self.view: VersionView | None = None
+        self.wanted: str | None = None  # the ref the right side should show; older answers are dropped
+        self.wanted_file: str | None = None
+        self.opened = False
+        self.fit_pinned = False  # the fit check's output stays on the right until the user picks a file
+        self.fit_running = False
+        self.last_fit: FitRequest | None = None
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="tasks-body"):
+            with Vertical(id="tasks-left"):
+                yield Static("Tasks  (/ filter)", classes="pane-title", id="tasks-title")
+                yield Input(placeholder="filter: name, type, env, owner", id="tasks-filter", compact=True)
+                with ContentSwitcher(initial="tasks-table", id="tasks-left-switch"):
+                    yield DataTable(id="tasks-table", cursor_type="row", zebra_stripes=False)
+                    yield OptionList(id="tasks-files", markup=False)
+            with Vertical(id="tasks-right"):
+                yield Static("", id="tasks-header")
+                with VerticalScroll(id="tasks-meta-scroll"):
+                    yield Static("", id="tasks-meta")
+                with ContentSwitcher(initial="tasks-file", id="tasks-view"):
+                    yield TextArea.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus")
+                    yield RichLog(id="tasks-fit-log", max_lines=5000, wrap=True, markup=False)
+        yield Static(HINT, classes="status", id="tasks-status")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#tasks-table", DataTable)
+        table.add_columns("name", "ver", "type", "env", "owner")
+        self.query_one("#tasks-filter", Input).display = False
+        self.query_one("#tasks-meta-scroll").can_focus = False
+
+    def focus_default(self) -> None:
+        if self.opened:
+            self.query_one("#tasks-files", OptionList).focus()
+        else:
+            self.query_one("#tasks-table", DataTable).focus()
+
+    def refresh_data(self) -> None:
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    # ------------------------------------------------------------ the list
+
+    @work(thread=True, exclusive=True, group="tasks-load", exit_on_error=False)
+    def load(self, select: str | None = None) -> None:
+        from core.registry.tasks import list_tasks
+        from core.store import open_store
+
+        with open_store(self.app.home) as store:
+            tasks = list_tasks(store)
+        rows = [
+            TaskRow(
+                name=t.name,
+                type=(t.latest.target_type if t.latest.kind != "transform" else "transform") or t.latest.kind or "-",
+                latest=t.latest.version,
+                env=t.latest.env or "python-local",
+                owner=t.created_by,
+            )
+            for t in tasks
+        ]
+        self.post_message(self.Loaded(rows, select))
+
+    @on(Loaded)
+    def show_rows(self, message: Loaded) -> None:
+        self.rows = message.rows
+        self.fill_table(select=message.select or self.selected_name())
+        if not self.rows:
+            self.show_empty()
+
+    def fill_table(self, select: str | None = None) -> None:
+        """Put the rows that match the filter in the table, keeping the cursor on `select` when it is listed."""
+        table = self.query_one("#tasks-table", DataTable)
+        needle = self.query_one("#tasks-filter", Input).value.strip().lower()
+        shown = [row for row in self.rows if not needle or row.matches(needle)]
+        table.clear()
+        for row in shown:
+            table.add_row(Text(row.name), Text(f"v{row.latest}"), Text(row.type), Text(row.env), Text(row.owner), key=row.name)
+        names = [row.name for row in shown]
+        if names:
+            table.move_cursor(row=names.index(select) if select in names else 0)
+            self.preview(self.selected_name())
+
+    def show_empty(self) -> None:
+        self.view = None
+        self.wanted = None
+        self.query_one("#tasks-header", Static).update(Text("No tasks yet; upload a task folder with u.", "bold"))
+        self.query_one("#tasks-meta", Static).update("")
+        self.query_one("#tasks-file", TextArea).load_text("")
+
+    def selected_name(self) -> str | None:
+        table = self.query_one("#tasks-table", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    @on(DataTable.RowHighlighted, "#tasks-table")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.preview(event.row_key.value)
+
+    def preview(self, name: str | None) -> None:
+        """Show the latest version of the highlighted task, unless that is already on the right."""
+        if name and (self.wanted or "").partition("@")[0] != name:
+            self.fit_pinned = False
+            self.show_version(name)
+
+    def show_version(self, ref: str) -> None:
+        """Show a version ('name' for the latest, or 'name@N'); answers for an older request are dropped."""
+        self.wanted = ref
+        self.load_version(ref)
+
+    @on(DataTable.RowSelected, "#tasks-table")
+    def selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        if self.opened:
+            self.query_one("#tasks-files", OptionList).action_select()
+            return
+        name = self.selected_name()
+        if not name:
+            return
+        self.opened = True
+        self.add_class("opened")
+        self.query_one("#tasks-left-switch", ContentSwitcher).current = "tasks-files"
+        self.query_one("#tasks-files", OptionList).focus()
+        if self.view and self.view.name == name:
+            self.fill_files(self.view)
+        else:
+            self.show_version(name)
+
+    def action_back(self) -> None:
+        focused = self.app.focused
+        filter_input = self.query_one("#tasks-filter", Input)
+        if focused is filter_input:
+            self.close_filter()
+        elif focused is not None and focused.id in ("tasks-file", "tasks-fit-log"):
+            self.focus_default()
+        elif self.opened:
+            self.opened = False
+            self.remove_class("opened")
+            self.query_one("#tasks-left-switch", ContentSwitcher).current = "tasks-table"
+            self.update_title()
+            self.query_one("#tasks-table", DataTable).focus()
+        elif filter_input.value:
+            self.close_filter()
+
+    def action_cursor_down(self) -> None:
+        widget = self.app.focused
+        if hasattr(widget, "action_cursor_down"):
+            widget.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        widget = self.app.focused
+        if hasattr(widget, "action_cursor_up"):
+            widget.action_cursor_up()
+
+    # ------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        if self.opened:
+            self.action_back()
+        filter_input = self.query_one("#tasks-filter", Input)
+        filter_input.display = True
+        filter_input.focus()
+
+    @on(Input.Changed, "#tasks-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.fill_table(select=self.selected_name())
+
+    @on(Input.Submitted, "#tasks-filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.close_filter()
+        else:
+            self.query_one("#tasks-table", DataTable).focus()
+
+    def close_filter(self) -> None:
+        filter_input = self.query_one("#tasks-filter", Input)
+        filter_input.value = ""
+        filter_input.display = False
+        self.fill_table(select=self.selected_name())
+        self.query_one("#tasks-table", DataTable).focus()
+
+    # ------------------------------------------------------------ a version
+
+    @work(thread=True, exclusive=True, group="tasks-version", exit_on_error=False)
+    def load_version(self, ref: str) -> None:
+        from core.errors import TaskbenchError
+        from core.registry.tasks import get_task_version, task_versions
+        from core.store import open_store
+
+        try:
+            with open_store(self.app.home) as store:
+                version = get_task_version(store, ref)
+                versions = [v.version for v in task_versions(store, version.task)]
+        except TaskbenchError as exc:
+            self.post_message(self.Status(exc.message, error=True))
+            return
+        files = [(f.path, f.size) for f in version.files]
+        paths = [path for path, _ in files]
+        custom = version.metadata.get("custom_file") or "custom.py"
+        first = custom if custom in paths else (paths[0] if paths else None)
+        view = VersionView(
+            name=version.task,
+            version=version.version,
+            versions=versions,
+            header=version_header(version, versions),
+            metadata=metadata_text(version),
+            files=files,
+            first_file=first,
+            target_type=version.target_type,
+        )
+        self.post_message(self.Shown(view))
+        if first:
+            self.post_message(self.file_message(version.ref, version.path, first))
+
+    @staticmethod
+    def file_message(ref: str, snapshot: Path, path: str) -> FileShown:
+        """Read one snapshot file as text for the viewer (binary files are described, not shown)."""
+        full = snapshot / path
+        try:
+            with open(full, "rb") as handle:
+                data = handle.read(MAX_SHOWN_BYTES + 1)
+        except OSError as exc:
+            return TasksPane.FileShown(ref, path, f"({path} cannot be read: {exc.strerror})", None)
+        if b"\0" in data[:8192]:
+            return TasksPane.FileShown(ref, path, f"({path} is a binary file of {full.stat().st_size} bytes)", None)
+        text = data[:MAX_SHOWN_BYTES].decode("utf-8", "replace")
+        if len(data) > MAX_SHOWN_BYTES:
+            text += "\n(only the first megabyte is shown)\n"
+        return TasksPane.FileShown(ref, path, text, LANGUAGES.get(Path(path).suffix.lower()))
+
+    @on(Shown)
+    def shown(self, message: Shown) -> None:
+        view = message.view
+        if self.wanted not in (view.ref, view.name):
+            return
+        self.view = view
+        self.wanted_file = view.first_file
+        self.query_one("#tasks-header", Static).update(view.header)
+        self.query_one("#tasks-meta", Static).update(view.metadata)
+        if view.first_file is None:
+            self.query_one("#tasks-file", TextArea).load_text("(this version has no files)")
+        if self.opened:
+            self.fill_files(view)
+        self.update_title()
+
+    def fill_files(self, view: VersionView) -> None:
+        files = self.query_one("#tasks-files", OptionList)
+        files.clear_options()
+        files.add_options(Option(Text(path), id=path) for path, _ in view.files)
+        paths = [path for path, _ in view.files]
+        current = self.wanted_file if self.wanted_file in paths else view.first_file
+        if current:
+            files.highlighted = files.get_option_index(current)
+        self.update_title()
+
+    def update_title(self) -> None:
+        title = self.query_one("#tasks-title", Static)
+        if self.opened and self.view:
+            title.update(Text(f"{self.view.ref} files  (esc back)"))
+        else:
+            title.update(Text("Tasks  (/ filter)"))
+
+    @on(OptionList.OptionHighlighted, "#tasks-files")
+    def file_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.view and event.option.id and event.option.id != self.wanted_file:
+            self.fit_pinned = False
+            self.wanted_file = event.option.id
+            self.show_file(self.view.ref, event.option.id)
+
+    @on(OptionList.OptionSelected, "#tasks-files")
+    def file_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a file: show it and move into it to scroll."""
+        if self.view and event.option.id:
+            self.fit_pinned = False
+            if event.option.id != self.wanted_file:
+                self.wanted_file = event.option.id
+                self.show_file(self.view.ref, event.option.id)
+            self.query_one("#tasks-view", ContentSwitcher).current = "tasks-file"
+            self.query_one("#tasks-file", TextArea).focus()
+
+    @work(thread=True, exclusive=True, group="tasks-file", exit_on_error=False)
+    def show_file(self, ref: str, path: str) -> None:
+        from core.errors import TaskbenchError
+        from core.registry.tasks import get_task_version
+        from core.store import open_store
+
+        try:
+            with open_store(self.app.home) as store:
+                version = get_task_version(store, ref)
+        except TaskbenchError as exc:
+            self.post_message(self.Status(exc.message, error=True))
+            return
+        self.post_message(self.file_message(ref, version.path, path))
+
+    @on(FileShown)
+    def file_shown(self, message: FileShown) -> None:
+        if not self.view or message.ref != self.view.ref or message.path != self.wanted_file:
+            return
+        if not self.fit_pinned:
+            self.query_one("#tasks-view", ContentSwitcher).current = "tasks-file"
+        set_text(self.query_one("#tasks-file", TextArea), message.text, message.language)
+
+    def step_version(self, step: int) -> None:
+        if not self.view:
+            return
+        versions = self.view.versions
+        index = versions.index(self.view.version) + step
+        if 0 <= index < len(versions):
+            self.fit_pinned = False
+            self.show_version(f"{self.view.name}@{versions[index]}")
+        else:
+            self.post_message(self.Status(f"{self.view.name} has no {'older' if step < 0 else 'newer'} version."))
+
+    def action_previous_version(self) -> None:
+        self.step_version(-1)
+
+    def action_next_version(self) -> None:
+        self.step_version(1)
+
+    # ------------------------------------------------------------ diff
+
+    def action_diff(self) -> None:
+        if not self.view:
+            return
+        if self.view.version == self.view.versions[0]:
+            self.post_message(self.Status(f"{self.view.ref} is the first version; there is nothing to compare it with."))
+            return
+        older = f"{self.view.name}@{self.view.versions[self.view.versions.index(self.view.version) - 1]}"
+        self.fit_pinned = False
+        self.wanted_file = f"diff {older} {self.view.ref}"
+        self.post_message(self.Status(f"showing the diff of {older} and {self.view.ref}; pick a file to go back"))
+        self.diff(older, self.view.ref)
+
+    @work(thread=True, exclusive=True, group="tasks-file", exit_on_error=False)
+    def diff(self, old: str, new: str) -> None:
+        from core.errors import TaskbenchError
+        from core.registry.tasks import diff_versions
+        from core.store import open_store
+
+        try:
+            with open_store(self.app.home) as store:
+                text = diff_versions(store, old, new)
+        except TaskbenchError as exc:
+            self.post_message(self.Status(exc.message, error=True))
+            return
+        self.post_message(self.FileShown(new, f"diff {old} {new}", text or f"{old} and {new} have the same files.\n", None))
+
+    # ------------------------------------------------------------ fit check
+
+    def action_fit_check(self) -> None:
+        if self.fit_running:
+            self.post_message(self.Status("a fit check is already running; wait for its result."))
+            return
+        ref = self.current_ref()
+        if not ref:
+            self.post_message(self.Status("no task selected; upload one with u first."))
+            return
+        target_type = self.view.target_type if self.view and self.view.ref == ref else None
+
+        def run(request: FitRequest | None) -> None:
+            if request is None:
+                return
+            self.last_fit = request
+            self.fit_running = True
+            self.fit_pinned = True
+            if not self.opened:
+                self.action_open()  # the output gets the wide right side
+            log = self.query_one("#tasks-fit-log", RichLog)
+            log.clear()
+            log.write(Text(f"Fit check of {ref} on {request.data}", "bold"))
+            self.query_one("#tasks-view", ContentSwitcher).current = "tasks-fit-log"
+            self.post_message(self.Status(f"fit check of {ref} running..."))
+            self.fit_check(ref, request)
+
+        self.app.push_screen(FitCheckDialog(ref, target_type, self.last_fit), run)
+
+    def current_ref(self) -> str | None:
+        """The version the keys act on: the one shown when it is the selected task's, else the selected task's latest."""
+        name = self.view.name if self.opened and self.view else self.selected_name()
+        if self.view and self.view.name == name:
+            return self.view.ref
+        return name
+
+    @work(thread=True, exclusive=True, group="tasks-fit", exit_on_error=False)
+    def fit_check(self, ref: str, request: FitRequest) -> None:
+        from core.tasks.fitcheck import FitCheckOptions, run_fit_check
+
+        listener = FitListener(self)
+        options = FitCheckOptions(
+            code_dir=None,
+            task=ref,
+            input=Path(request.data).expanduser(),
+            target=request.target or None,
+            target_type=request.target_type or None,
+            home=self.app.home,
+        )
+        report = run_fit_check(options, listener)
+        listener.finish()
+        if report.passed:
+            self.post_message(self.FitDone(ref, True, f"Fit check of {ref} passed in {report.seconds:.1f} s (job {report.job_id})."))
+            return
+        where = f"job {report.job_id}, log {report.log_path}" if report.job_id else f"log {report.log_path}"
+        details = report.details.splitlines() if report.details else []
+        self.post_message(self.FitDone(ref, False, f"FAIL {report.message} ({where})", details))
+
+    @on(FitLine)
+    def fit_line(self, message: FitLine) -> None:
+        self.query_one("#tasks-fit-log", RichLog).write(message.line)
+
+    @on(FitDone)
+    def fit_done(self, message: FitDone) -> None:
+        self.fit_running = False
+        log = self.query_one("#tasks-fit-log", RichLog)
+        for line in message.details:
+            log.write(Text(f"  {line}", "dim"))
+        log.write(Text(message.summary, "bold green" if message.passed else "bold red"))
+        self.post_message(self.Status(message.summary, error=not message.passed))
+
+    def action_show_fit_log(self) -> None:
+        self.fit_pinned = True
+        self.query_one("#tasks-view", ContentSwitcher).current = "tasks-fit-log"
+        self.query_one("#tasks-fit-log", RichLog).focus()
+
+    # ------------------------------------------------------------ upload
+
+    def action_upload(self) -> None:
+        def run(request: UploadRequest | None) -> None:
+            if request is not None:
+                self.post_message(self.Status(f"uploading {request.folder}..."))
+                self.upload(request)
+
+        self.app.push_screen(UploadDialog((self.current_ref() or "").partition("@")[0]), run)
+
+    @work(thread=True, exclusive=True, group="tasks-upload", exit_on_error=False)
+    def upload(self, request: UploadRequest) -> None:
+        from core.errors import TaskbenchError
+        from core.registry.tasks import add_task
+        from core.store import open_store
+
+        try:
+            with open_store(self.app.home) as store:
+                version, created = add_task(store, request.folder, name=request.name or None)
+        except TaskbenchError as exc:
+            self.post_message(self.Status(exc.message, error=True))
+            return
+        text = f"Added {version.ref}" if created else f"identical to {version.ref}, no new version"
+        warnings = "; ".join(version.warnings) if created and version.warnings else ""
+        self.post_message(self.Uploaded(version.ref, version.task, text + (f" (warning: {warnings})" if warnings else "")))
+
+    @on(Uploaded)
+    def uploaded(self, message: Uploaded) -> None:
+        self.post_message(self.Status(message.text))
+        self.show_version(message.ref)
+        self.load(select=message.name)
+
+    # ------------------------------------------------------------ status
+
+    @on(Status)
+    def status(self, message: Status) -> None:
+        line = self.query_one("#tasks-status", Static)
+        line.update(Text(message.text))
+        line.set_class(message.error, "error")
+
+
+def set_text(area: TextArea, text: str, language: str | None) -> None:
+    """Load text with syntax highlighting when tree-sitter knows the language, else as plain text."""
+    from textual.widgets.text_area import LanguageDoesNotExist
+
+    try:
+        area.language = language
+    except LanguageDoesNotExist:
+        area.language = None
+    area.load_text(text)
+
+
+def version_header(version, versions: list[int]) -> Text:
+    """Two lines: the ref, what it is and where it runs; then the versions with this one marked."""
+    from ..cli.common import when
+
+    kind = version.kind or "kind unknown"
+    if version.target_type and version.target_type != "transform":
+        kind += f", {version.target_type}"
+    header = Text.assemble((version.ref, "bold"), f"  {kind}\n", "versions")
+    for number in versions:
+        current = number == version.version
+        header.append(f" [{number}]" if current else f"  {number} ", "reverse" if current else "")
+    header.append(f"  uploaded {when(version.created_at)} by {version.created_by}", "dim")
+    return header
+
+
+def metadata_text(version) -> Text:
+    """The version's metadata as label/value lines: target type, environment, hyperparameters, schema, warnings."""
+    from core.tasks.metadata import describe_default_schema
+
+    meta = version.metadata
+    out = Text()
+
+    def line(label: str, value: str, style: str = "") -> None:
+        out.append(f"{label:<9}", "bold")
+        out.append(f"{value}\n", style)
+
+    line("target", version.target_type or "unknown (no targetType in model-metadata.yaml)")
+    line("env", (version.env or "python-local (default)") + ("  network allowed" if meta.get("network") else ""))
+    if not meta.get("file"):
+        line("metadata", "no model-metadata.yaml (defaults apply)")
+    hyperparameters = meta.get("hyperparameters") or []
+    if not hyperparameters:
+        line("params", "none declared")
+    for hp in hyperparameters:
+        line("param", f"{hp['name']} ({hp['type']}) default {hp.get('default')!r}{allowed(hp)}")
+    schema = meta.get("type_schema") or {}
+    if not schema.get("declared"):
+        line("schema", describe_default_schema(version.target_type))
+    else:
+        for side, label in (("input_requirements", "input"), ("output_requirements", "output")):
+            reqs = schema.get(side) or []
+            line(label, "; ".join(requirement(req) for req in reqs) or "no requirements")
+    for warning in version.warnings:
+        line("warning", warning, "yellow")
+    out.rstrip()
+    return out
+
+
+def requirement(req: dict) -> str:
+    value = req["value"]
+    shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return f"{req['field']} {req['condition']} {shown}"
+
+
+def allowed(hp: dict) -> str:
+    if hp.get("values"):
+        return "; one of " + ", ".join(str(v) for v in hp["values"])
+    if "min" in hp or "max" in hp:
+        return f"; {hp.get('min')} to {hp.get('max')}"
+    if hp.get("multi"):
+        return "; " + "; ".join(f"{kind}: {spec}" for kind, spec in hp["multi"].items())
+    return ""

@@ -1,0 +1,1 @@
+"""Reusable pieces of the workbench's screens (the log view, …), shared by the panes."""
