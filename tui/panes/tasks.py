@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,7 +20,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, RichLog, Static, TextArea
+from textual.widgets import (
+    ContentSwitcher,
+    DataTable,
+    Input,
+    OptionList,
+    RichLog,
+    Static,
+    TextArea,
+)
 from textual.widgets.option_list import Option
 
 from ..actions import bindings, pane_action
@@ -121,7 +130,7 @@ class PathSuggester(Suggester):
 class Dialog(ModalScreen):
     """A small form: enter moves to the next field and runs from the last; esc cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel")]
     TITLE_TEXT = ""
     HINT = "enter: next field, run from the last  right arrow: complete a path  esc: cancel"
 
@@ -320,7 +329,7 @@ class TasksPane(Pane):
                     yield Static("", id="tasks-meta")
                 with ContentSwitcher(initial="tasks-file", id="tasks-view"):
                     yield TextArea.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus")
-                    yield RichLog(id="tasks-fit-log", max_lines=5000, wrap=True, markup=False)
+                    yield RichLog(id="tasks-fit-log", max_lines=5000, wrap=True, markup=False, min_width=20)
         yield Static(HINT, classes="status", id="tasks-status")
 
     def on_mount(self) -> None:
@@ -345,11 +354,16 @@ class TasksPane(Pane):
 
     @work(thread=True, exclusive=True, group="tasks-load", exit_on_error=False)
     def load(self, select: str | None = None) -> None:
+        from core.errors import TaskbenchError
         from core.registry.tasks import list_tasks
         from core.store import open_store
 
-        with open_store(self.app.home) as store:
-            tasks = list_tasks(store)
+        try:
+            with open_store(self.app.home) as store:
+                tasks = list_tasks(store)
+        except TaskbenchError as exc:
+            self.post_message(self.Status(exc.message, error=True))
+            return
         rows = [
             TaskRow(
                 name=t.name,
@@ -603,7 +617,9 @@ class TasksPane(Pane):
             return
         if not self.fit_pinned:
             self.query_one("#tasks-view", ContentSwitcher).current = "tasks-file"
-        set_text(self.query_one("#tasks-file", TextArea), message.text, message.language)
+        area = self.query_one("#tasks-file", TextArea)
+        area.show_line_numbers = not message.path.startswith("diff ")
+        set_text(area, message.text, message.language)
 
     def step_version(self, step: int) -> None:
         if not self.view:
@@ -699,8 +715,13 @@ class TasksPane(Pane):
             target_type=request.target_type or None,
             home=self.app.home,
         )
-        report = run_fit_check(options, listener)
-        listener.finish()
+        report = None
+        try:
+            report = run_fit_check(options, listener)
+        finally:
+            listener.finish()
+            if report is None:  # the engine reports task faults; this is a fault of its own, kept in the app's log
+                self.post_message(self.FitDone(ref, False, f"FAIL the fit check of {ref} stopped unexpectedly; the Jobs pane has its log."))
         if report.passed:
             self.post_message(self.FitDone(ref, True, f"Fit check of {ref} passed in {report.seconds:.1f} s (job {report.job_id})."))
             return
