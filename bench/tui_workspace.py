@@ -31,7 +31,8 @@ async def main():
     result = {}
     async with app.run_test(size=(200, 50)) as pilot:
         table = app.current_pane.query_one("DataTable")
-        while table.row_count == 0:
+        deadline = time.perf_counter() + 30
+        while table.row_count == 0 and time.perf_counter() < deadline:
             await pilot.pause(0.01)
         result["first_paint"] = time.perf_counter() - started
         for key, table_id in (("5", "#jobs-table"), ("4", None)):
@@ -48,7 +49,8 @@ async def main():
                 table.focus()
             else:
                 table = pane.query_one(table_id)
-                while table.row_count == 0:
+                deadline = time.perf_counter() + 30
+                while table.row_count == 0 and time.perf_counter() < deadline:
                     await pilot.pause(0.01)
                 table.focus()
             latencies = []
@@ -56,7 +58,7 @@ async def main():
                 before = table.cursor_row
                 began = time.perf_counter()
                 await pilot.press("j")
-                while table.cursor_row == before:
+                while table.cursor_row == before and time.perf_counter() - began < 5:
                     await pilot.pause(0.001)
                 latencies.append(time.perf_counter() - began)
             result[f"scroll_{key}"] = latencies
@@ -92,7 +94,11 @@ def build_workspace(home: Path) -> None:
     from core.store.project_rows import finish_model, insert_model
     from core.training.projects import create_project
 
+    from core.registry.tasks import add_task
+
     with open_store(home) as store:
+        for folder in sorted((ROOT / "sample_tasks").glob("[0-9]*")):
+            add_task(store, folder)
         project, _ = create_project(
             store, ROOT / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv", target="Grade 2014", name="big"
         )
