@@ -57,9 +57,9 @@ async def main():
             for _ in range(60):
                 before = table.cursor_row
                 began = time.perf_counter()
-                await pilot.press("j")
+                app.simulate_key("j")  # unlike pilot.press, does not wait for the app to go idle
                 while table.cursor_row == before and time.perf_counter() - began < 5:
-                    await pilot.pause(0.001)
+                    await asyncio.sleep(0.001)
                 latencies.append(time.perf_counter() - began)
             result[f"scroll_{key}"] = latencies
     print(json.dumps(result))

@@ -29,6 +29,7 @@ PANE_MODULES = [
     ("blueprints", "BlueprintsPane"),
     ("projects", "ProjectsPane"),
     ("jobs", "JobsPane"),
+    ("deployments", "DeploymentsPane"),
 ]
 
 

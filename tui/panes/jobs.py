@@ -156,7 +156,8 @@ class JobsPane(Pane):
         with open_store(self.app.home) as store:
             jobs = list_jobs(store, limit=JOB_LIMIT)
         rows = [JobRow(j.id, j.kind, j.title, j.state, j.seconds, j.created_by, j.log_path, j.active) for j in jobs]
-        self.post_message(self.Loaded(rows))
+        if rows != self.rows:  # nothing changed: leave the UI thread alone (the list scrolls without stalls)
+            self.post_message(self.Loaded(rows))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
