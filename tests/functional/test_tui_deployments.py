@@ -183,23 +183,29 @@ async def test_request_counts_grow_live_while_a_load_runs(workspace, server):
         assert cell(app, "jr-idle", "requests") == "-"
 
 
-async def test_enter_shows_stats_drift_and_serve_command_then_esc_backs_out(workspace, server):
+@pytest.fixture
+def served(workspace, server) -> dict:
+    """'jr' after 40-odd scoring requests and one empty body (a 4xx); its monitoring as the engine stored it."""
     with Load(server) as load:
         deadline = time.time() + 15
         while load.sent < 40 and time.time() < deadline:
             time.sleep(0.05)
-    requests.post(f"{server}/predict/", data=b"")  # one 4xx, counted as an error
-    expected_requests = load.sent + 1
+    assert requests.post(f"{server}/predict/", data=b"").status_code == 400
+    scored = load.sent + 1
 
     def settled():
         monitor = engine_rows(workspace)["jr"]["monitor"]
-        return monitor is not None and monitor["routes"]["/predict/"]["requests"] == expected_requests
+        return monitor is not None and monitor["routes"]["/predict/"]["requests"] == scored
 
     deadline = time.time() + 15
     while not settled():
         assert time.time() < deadline, "the server did not store its monitoring"
         time.sleep(0.1)
-    monitor = engine_rows(workspace)["jr"]["monitor"]
+    return engine_rows(workspace)["jr"]["monitor"]
+
+
+async def test_enter_shows_stats_drift_and_serve_command_then_esc_backs_out(workspace, served):
+    monitor = served
     expected_requests = monitor["requests"]  # the scoring requests and the fixture's /ping
 
     app = TaskbenchApp(workspace)

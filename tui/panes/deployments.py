@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -285,7 +285,7 @@ class DeploymentsPane(Pane):
     def _show_rows(self) -> None:
         """Show the rows, keeping the cursor on the same deployment; only changed cells are redrawn."""
         table = self.table
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         cells = [r.cells(self.name_width, self.blueprint_width, now) for r in self.rows]
         keys = ["name", "model", "blueprint", *(key for _, key, _ in FIXED[1:])]
         if [c[0] for c in cells] == [c[0] for c in self.shown] and len(cells) == table.row_count:
@@ -322,7 +322,7 @@ class DeploymentsPane(Pane):
                 self.action_back()
             return
         self.query_one("#dep-detail-title", Static).update(f"{row.name} · esc back to the list")
-        chart.draw_with(lambda width: detail_text(row, width, datetime.now(timezone.utc)))
+        chart.draw_with(lambda width: detail_text(row, width, datetime.now(UTC)))
 
     # ------------------------------------------------------------ keys
 
