@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 
+from ..runtime.sessions import kill_session_members
 from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code
 
 
@@ -18,18 +19,7 @@ def kill_session(sid: int) -> None:
         os.killpg(sid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-            # Fields after the command name (which may contain spaces): state ppid pgrp session ...
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[3]) == sid:
-                os.kill(int(entry), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            continue
+    kill_session_members(sid)
 
 
 class SubprocessWorker:

@@ -18,6 +18,8 @@ import sys
 import time
 import traceback
 
+from .sessions import kill_session_members
+
 _CONTROL = None
 _READ_CHUNK = 65536
 _POLL = 0.05
@@ -371,16 +373,7 @@ def kill_strays():
     me, sid = os.getpid(), os.getsid(0)
     if sid != me:
         return  # not a session of our own (started by hand in a shell): nothing is ours to kill
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-            if int(stat[stat.rindex(")") + 2 :].split()[3]) == sid:
-                os.kill(int(entry), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            continue
+    kill_session_members(sid, spare=me)
 
 
 def _mb(n):
