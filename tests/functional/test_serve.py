@@ -123,16 +123,20 @@ def test_drum_client_shapes_errors_and_exact_stats(juniors_server, taskbench):
         assert message.endswith(".") and "\n" not in message, (what, message)
     assert "AVG_fr" in bad["missing"].json()["message"] and bad["missing"].status_code == 422
 
-    # A 50 MB body is refused from its Content-Length, before the server reads it.
-    with socket.create_connection(("127.0.0.1", juniors_server.port)) as sock:
-        sock.sendall(f"POST /predict/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: {60 << 20}\r\n\r\n".encode())
-        sock.sendall(header.encode() + b"\n")
+    # A body over 50 MB is refused with a sentence: a client that sends it all reads the 413 (no reset), and one
+    # that waits for "100 Continue" is answered at once, before it sends anything.
+    over = header.encode() + b"\n" + b"1," * ((50 << 20) // 2 + 10)
+    large = requests.post(f"{url}/predict/", data=over, headers={"Content-Type": "text/csv"})
+    assert large.status_code == 413 and "over the limit of 50 MB" in large.json()["message"]
+    with socket.create_connection(("127.0.0.1", juniors_server.port), timeout=10) as sock:
+        sock.sendall(f"POST /predict/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nExpect: 100-continue\r\n"
+                     f"Content-Length: {60 << 20}\r\n\r\n".encode())
         answer = sock.recv(65536).decode()
     assert answer.startswith("HTTP/1.1 413"), answer
 
     stats = requests.get(f"{url}/stats/").json()
     predict = stats["routes"]["/predict/"]
-    assert predict["requests"] == 6 + 6 + 1 and predict["4xx"] == 6 + 1
+    assert predict["requests"] == 6 + 6 + 2 and predict["4xx"] == 6 + 2
     assert stats["routes"]["/transform/"] == {"requests": 1, "errors": 1, "4xx": 1}
     assert set(stats["latency_ms"]) == {"p50", "p95", "p99"}
     assert stats["rows_scored"] == 5 * 5 + 1000
@@ -141,7 +145,7 @@ def test_drum_client_shapes_errors_and_exact_stats(juniors_server, taskbench):
 
     time.sleep(1.2)  # the monitor is written to the workspace every 0.5 s here
     listed = json.loads(taskbench("deployments", "--json").output)
-    assert listed[0]["name"] == "jr" and listed[0]["monitor"]["routes"]["/predict/"]["requests"] == 13
+    assert listed[0]["name"] == "jr" and listed[0]["monitor"]["routes"]["/predict/"]["requests"] == 14
 
 
 def test_eight_concurrent_clients_get_no_5xx_and_every_request_is_counted(juniors_server):
