@@ -9,9 +9,13 @@ the binning happens when a snapshot is taken, off the request path.
 
 from __future__ import annotations
 
+import math
+import mmap
+import os
 import threading
 import time
 from collections import Counter, deque
+from pathlib import Path
 
 PSI_FLOOR = 1e-4
 TOP_CATEGORIES = 20
@@ -100,20 +104,36 @@ class Monitor:
                 if name in training.columns:
                     self.bins[name] = FeatureBins(name, training[name])
 
-    def record(self, route: str, status: int, seconds: float) -> None:
+    shared: SharedCounts | None = None
+
+    def count(self, route: str, status: int) -> None:
+        """Count one answered request (before its answer leaves, so a client never sees /stats/ lag behind it)."""
         with self._lock:
             counter = self.routes.setdefault(route, Counter())
             counter["requests"] += 1
             if status >= 400:
                 counter["errors"] += 1
                 counter["5xx" if status >= 500 else "4xx"] += 1
-            if route in ("/predict/", "/transform/"):
+            if self.shared is not None:
+                self.shared.count(route, status)
+
+    def timing(self, route: str, seconds: float) -> None:
+        if route in SCORING_ROUTES:
+            with self._lock:
                 self.latencies.append(seconds)
+                if self.shared is not None:
+                    self.shared.timing(seconds)
+
+    def record(self, route: str, status: int, seconds: float) -> None:
+        self.count(route, status)
+        self.timing(route, seconds)
 
     def observe(self, frame) -> None:
         """Queue a scored frame for the drift summary (dropped past a bound, so memory stays small)."""
         with self._lock:
             self.rows_scored += len(frame)
+            if self.shared is not None:
+                self.shared.add_rows(len(frame))
             if self.bins and self._pending_rows < PENDING_ROWS:
                 self._pending.append(frame)
                 self._pending_rows += len(frame)
@@ -155,6 +175,83 @@ class Monitor:
             scored = [f["psi"] for f in features.values() if f["psi"] is not None]
             out["drift"] = {"max_psi": max(scored) if scored else None, "features": features}
         return out
+
+
+SCORING_ROUTES = ("/predict/", "/transform/")
+SHARED_ROUTES = ("/predict/", "/transform/", "/info/", "/stats/", "/ping", "/health/", "other")
+SHARED_FIELDS = ("requests", "errors", "4xx", "5xx")
+LATENCY_LOW, LATENCY_STEP, LATENCY_BINS = 1e-5, 1.02, 1024  # 10 µs to ~6e3 s in 2 % steps
+_ROWS = len(SHARED_ROUTES) * len(SHARED_FIELDS)
+_LATENCY = _ROWS + 1
+_SLOTS = _LATENCY + LATENCY_BINS
+
+
+class SharedCounts:
+    """One server process's counters in a small file that its sibling processes can read, so that `/stats/` of a
+    server with several worker processes sums every process's requests exactly; latency goes into 2 % bins."""
+
+    def __init__(self, folder: str | Path, pid: int | None = None):
+        path = Path(folder) / f"{pid or os.getpid()}.counts"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.ftruncate(fd, _SLOTS * 8)
+            self._map = mmap.mmap(fd, _SLOTS * 8)
+        finally:
+            os.close(fd)
+        self.values = memoryview(self._map).cast("q")
+
+    def count(self, route: str, status: int) -> None:
+        at = (SHARED_ROUTES.index(route) if route in SHARED_ROUTES else len(SHARED_ROUTES) - 1) * len(SHARED_FIELDS)
+        self.values[at] += 1
+        if status >= 400:
+            self.values[at + 1] += 1
+            self.values[at + (3 if status >= 500 else 2)] += 1
+
+    def timing(self, seconds: float) -> None:
+        step = int(math.log(max(seconds, LATENCY_LOW) / LATENCY_LOW, LATENCY_STEP))
+        self.values[_LATENCY + min(step, LATENCY_BINS - 1)] += 1
+
+    def add_rows(self, n: int) -> None:
+        self.values[_ROWS] += n
+
+    @staticmethod
+    def total(folder: str | Path) -> dict:
+        """The sum of every process's counters under `folder`: routes, requests, errors, rows, latency percentiles."""
+        import numpy as np
+
+        files = sorted(Path(folder).glob("*.counts"))
+        sums = np.zeros(_SLOTS, dtype="int64")
+        for path in files:
+            values = np.fromfile(path, dtype="int64")
+            if values.size == _SLOTS:
+                sums += values
+        routes = {}
+        for i, route in enumerate(SHARED_ROUTES):
+            counts = sums[i * len(SHARED_FIELDS):(i + 1) * len(SHARED_FIELDS)]
+            if counts[0]:
+                routes[route] = {f: int(v) for f, v in zip(SHARED_FIELDS, counts) if v}
+        latency = sums[_LATENCY:]
+        out = {
+            "requests": int(sum(r.get("requests", 0) for r in routes.values())),
+            "errors": int(sum(r.get("errors", 0) for r in routes.values())),
+            "routes": routes,
+            "rows_scored": int(sums[_ROWS]),
+            "latency_ms": _histogram_percentiles(latency) if latency.sum() else {},
+            "workers": len(files),
+        }
+        return out
+
+
+def _histogram_percentiles(bins) -> dict:
+    """p50/p95/p99 in ms from 2 % latency bins (each bin reported at its geometric middle)."""
+    import numpy as np
+
+    cumulative = np.cumsum(bins)
+    out = {}
+    for q in (50, 95, 99):
+        step = int(np.searchsorted(cumulative, cumulative[-1] * q / 100))
+        out[f"p{q}"] = round(LATENCY_LOW * LATENCY_STEP ** (step + 0.5) * 1000, 3)
+    return out
 
 
 def merge_snapshots(snapshots: list[dict]) -> dict:

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_BODY = 50 * 1024 * 1024
 FAST_CSV_BYTES = 64 * 1024
@@ -47,6 +48,8 @@ class ServeConfig:
     port: int = 8080
     workers: int = 1
     token: str | None = None
+    run: str | None = None  # set by the parent of several worker processes, so that all share one run
+    counts_dir: str | None = None  # where those processes keep their shared request counters
 
 
 class Served:
@@ -80,8 +83,13 @@ class Served:
         self.numeric = {c for c in features if c in training.columns and pd.api.types.is_numeric_dtype(training[c])
                         and not pd.api.types.is_bool_dtype(training[c])}
         self.monitor = Monitor(training, features)
+        self.counts_dir = config.counts_dir
+        if config.counts_dir:
+            from .monitor import SharedCounts
+
+            self.monitor.shared = SharedCounts(config.counts_dir)
         self.info = {**self.source.info, "deployment": self.deployment.name}
-        self.run = f"{os.getppid() if config.workers > 1 else os.getpid()}-{int(time.time())}"
+        self.run = config.run or f"{os.getpid()}-{int(time.time())}"
         self.started_at = _now()
         self._stop = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
@@ -107,6 +115,25 @@ class Served:
         self.scorer.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.store.close()
+
+    def stats(self) -> dict:
+        """What /stats/ answers: this process's monitor, or with several worker processes their exact sums.
+
+        Drift of sibling processes comes from their last stored snapshot (every MONITOR_SECONDS).
+        """
+        own = self.monitor.snapshot()
+        if not self.counts_dir:
+            return own
+        from ..store.deployment_rows import latest_monitor
+        from .monitor import SharedCounts, merge_snapshots
+
+        try:
+            others = [row for row in latest_monitor(self.store, self.deployment.id)
+                      if row.get("run") == self.run and row.get("worker") != os.getpid()]
+        except Exception:  # noqa: BLE001 - a busy workspace must not fail /stats/
+            others = []
+        drift = merge_snapshots([own] + others).get("drift") if others else own.get("drift")
+        return {"uptime_seconds": own["uptime_seconds"], **SharedCounts.total(self.counts_dir), "drift": drift}
 
     # ---------------------------------------------------------------- reading rows
 
@@ -293,7 +320,7 @@ def create_app(config: ServeConfig):
         return reply(served.info)
 
     async def stats(served: Served, request):
-        return reply(served.monitor.snapshot())
+        return reply(served.stats())
 
     async def ping(request):
         return reply({"message": "OK"})
@@ -343,9 +370,17 @@ class Counted:
         started = time.perf_counter()
         status = [500]
 
+        path = scope["path"]
+        route = ROUTES.get(path, path if path in ROUTES.values() else "other")
+        counted = [False]
+
         async def sending(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                served = self.state.get("served")
+                if served is not None:  # counted before the answer leaves: /stats/ never lags behind a client
+                    served.monitor.count(route, status[0])
+                    counted[0] = True
             await send(message)
 
         try:
@@ -353,9 +388,9 @@ class Counted:
         finally:
             served = self.state.get("served")
             if served is not None:
-                path = scope["path"]
-                route = ROUTES.get(path, path if path in ROUTES.values() else "other")
-                served.monitor.record(route, status[0], time.perf_counter() - started)
+                if not counted[0]:
+                    served.monitor.count(route, status[0])
+                served.monitor.timing(route, time.perf_counter() - started)
 
 
 def app_from_environment():
@@ -370,8 +405,18 @@ def serve(config: ServeConfig, on_ready=None) -> None:
     common = dict(host=config.host, port=config.port, log_level="warning", access_log=False,
                   timeout_graceful_shutdown=5)
     if config.workers > 1:
-        os.environ[CONFIG_VARIABLE] = json.dumps(config.__dict__)
-        uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
+        import shutil
+        from dataclasses import replace
+
+        from .. import workspace
+
+        counts = workspace.scratch_dir(Path(config.home), "serve-counts")
+        shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts))
+        os.environ[CONFIG_VARIABLE] = json.dumps(shared.__dict__)
+        try:
+            uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
+        finally:
+            shutil.rmtree(counts, ignore_errors=True)
         return
     server = uvicorn.Server(uvicorn.Config(create_app(config), **common))
     if on_ready is not None:

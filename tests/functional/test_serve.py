@@ -174,6 +174,46 @@ def test_eight_concurrent_clients_get_no_5xx_and_every_request_is_counted(junior
     assert stats["errors"] == 0
 
 
+def test_stats_of_several_worker_processes_count_every_request(taskbench, tmp_path, home):
+    """With --workers 2 each process keeps its counters where the other can read them: any /stats/ sums both."""
+    model = trained(taskbench, tmp_path, JUNIORS, "Grade 2014", "juniors", "num = impute_median(NUM)\nmodel = ridge(num)\n")
+    assert taskbench("deploy", model, "--name", "jr2").exit_code == 0
+    server = Server(home, "jr2", "--workers", "2")
+    try:
+        body = rows(2).to_csv(index=False)
+        counts = [0] * 4
+        stop = time.time() + 3
+
+        def client(i):
+            session = requests.Session()
+            while time.time() < stop:
+                reply = session.post(f"{server.url}/predict/", data=body, headers={"Content-Type": "text/csv"})
+                assert reply.status_code == 200
+                counts[i] += 1
+            session.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for _ in range(6):  # fresh connections land on either process
+            answer = requests.get(f"{server.url}/stats/", headers={"Connection": "close"})
+            assert answer.status_code == 200, answer.text
+            stats = answer.json()
+            assert stats["workers"] == 2
+            assert stats["routes"]["/predict/"]["requests"] == sum(counts) > 4
+            assert stats["rows_scored"] == 2 * sum(counts) and stats["errors"] == 0
+            assert set(stats["latency_ms"]) == {"p50", "p95", "p99"} and 0 < stats["latency_ms"]["p50"] < 1000
+        time.sleep(1.2)
+        listed = json.loads(taskbench("deployments", "--json").output)
+        assert listed[0]["monitor"]["routes"]["/predict/"]["requests"] == sum(counts)
+        assert len([n for n in os.listdir(home / "tmp") if n.startswith("serve-counts-")]) == 1
+    finally:
+        server.stop()
+    assert not any(name.startswith("serve-counts-") for name in os.listdir(home / "tmp"))
+
+
 def test_token_and_classification_shape(taskbench, tmp_path, home):
     model = trained(taskbench, tmp_path, IRIS, "Species", "iris", "num = impute_median(NUM)\nmodel = logistic_regression(num)\n")
     assert taskbench("deploy", model, "--name", "iris", "--token", "s3cret").exit_code == 0
