@@ -6,10 +6,18 @@ import re
 
 from ..errors import UsageError
 from ..store import Store
-from ..store.deployment_rows import Deployment, all_deployments, deployment_by_name, insert_deployment, latest_monitor
+from ..store.deployment_rows import (
+    Deployment,
+    all_deployments,
+    delete_deployment_row,
+    deployment_by_name,
+    insert_deployment,
+    latest_monitor,
+)
 from .monitor import merge_snapshots
 from .source import model_source
 
+RECENT_SECONDS = 60  # a running server writes its monitor every few seconds
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -27,6 +35,27 @@ def get_deployment(store: Store, name: str) -> Deployment:
     deployment = deployment_by_name(store, name)
     if deployment is None:
         raise UsageError(f"there is no deployment {name!r}; create one with `taskbench deploy MODEL --name {name}`.")
+    return deployment
+
+
+def serving_pids(store: Store, deployment: Deployment) -> list[int]:
+    """Live server processes of the deployment's latest run: pids its workers recorded with a recent monitor write."""
+    from datetime import datetime, timedelta, timezone
+
+    from ..store.processes import pid_alive
+
+    recent = datetime.now(timezone.utc) - timedelta(seconds=RECENT_SECONDS)
+    return sorted({s["worker"] for s in latest_monitor(store, deployment.id)
+                   if datetime.fromisoformat(s["updated_at"]) > recent and pid_alive(int(s["worker"]))})
+
+
+def delete_deployment(store: Store, name: str) -> Deployment:
+    """Delete a deployment and its monitoring history; refused while a server of it still runs here."""
+    deployment = get_deployment(store, name)
+    running = serving_pids(store, deployment)
+    if running:
+        raise UsageError(f"deployment {name!r} is being served by process {running[0]}; stop `taskbench serve {name}` first.")
+    delete_deployment_row(store, deployment.id)
     return deployment
 
 

@@ -62,6 +62,13 @@ def all_deployments(store: Store) -> list[Deployment]:
     return [_deployment(r) for r in store._rows("SELECT * FROM deployments ORDER BY id")]
 
 
+def delete_deployment_row(store: Store, deployment_id: int) -> None:
+    """Remove a deployment and every monitoring snapshot of its server runs, in one transaction."""
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM deployment_monitor WHERE deployment_id = ?", (deployment_id,))
+        conn.execute("DELETE FROM deployments WHERE id = ?", (deployment_id,))
+
+
 def save_monitor(store: Store, deployment_id: int, run: str, worker: int, started_at: str, stats: dict) -> None:
     """Replace one server worker's monitoring snapshot for this run."""
     with store.transaction() as conn:

@@ -214,6 +214,21 @@ def test_stats_of_several_worker_processes_count_every_request(taskbench, tmp_pa
     assert not any(name.startswith("serve-counts-") for name in os.listdir(home / "tmp"))
 
 
+def test_undeploy_refuses_while_served_then_deletes(juniors_server, taskbench):
+    assert requests.post(f"{juniors_server.url}/predict/", data=rows(2).to_csv(index=False)).status_code == 200
+    time.sleep(1.2)  # the monitor (with the server's pid) is written every 0.5 s here
+    busy = taskbench("undeploy", "jr", "--yes")
+    assert busy.exit_code == 2 and "is being served by process" in busy.output and "stop `taskbench serve jr` first" in busy.output
+    juniors_server.stop()
+    kept = taskbench("undeploy", "jr", input="n\n")
+    assert kept.exit_code == 1 and "the deployment stays" in kept.output
+    gone = taskbench("undeploy", "jr", input="y\n")
+    assert gone.exit_code == 0 and "Deleted deployment jr; model 1 is still on its leaderboard" in " ".join(gone.output.split())
+    assert json.loads(taskbench("deployments", "--json").output) == []
+    assert taskbench("undeploy", "jr", "--yes").exit_code == 2
+    assert taskbench("deploy", "1", "--name", "jr").exit_code == 0  # the name is free again
+
+
 def test_token_and_classification_shape(taskbench, tmp_path, home):
     model = trained(taskbench, tmp_path, IRIS, "Species", "iris", "num = impute_median(NUM)\nmodel = logistic_regression(num)\n")
     assert taskbench("deploy", model, "--name", "iris", "--token", "s3cret").exit_code == 0

@@ -19,6 +19,7 @@ given at `deploy`), every route but /ping and /health/ needs
 'Authorization: Bearer TOKEN'. The server process runs the model's task code.
 """
 DEPLOYMENTS_HELP = "List deployments with the request counts, latency and drift of their latest server run."
+UNDEPLOY_HELP = "Delete a deployment and its monitoring history (the model stays). Asks first unless --yes."
 EXPORT_HELP = "Write a trained model as a self-contained package (.zip) that `taskbench predict --package` scores with."
 
 
@@ -89,6 +90,23 @@ def deployments(
                       str(m.get("errors", "-")), _num(latency.get("p50")), _num(latency.get("p99")), _num(psi),
                       when(m.get("updated_at")))
     console().print(table if rows else "No deployments yet; create one with `taskbench deploy MODEL`.")
+
+
+def undeploy(
+    ctx: typer.Context,
+    deployment: Annotated[str, typer.Argument(help="Deployment name (see `taskbench deployments`).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (for scripts).")] = False,
+) -> None:
+    from core.deploy.deployments import delete_deployment, get_deployment
+
+    with open_workspace(ctx) as store:
+        found = get_deployment(store, deployment)
+        if not yes and not typer.confirm(
+            f"Delete deployment {deployment} (model {found.model_id}) and its monitoring history?", default=False
+        ):
+            fail("the deployment stays.", 1)
+        delete_deployment(store, deployment)
+    console().print(f"Deleted deployment {escape(deployment)}; model {found.model_id} is still on its leaderboard.")
 
 
 def _num(value) -> str:

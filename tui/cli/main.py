@@ -63,6 +63,7 @@ app.command(name="predict", help=predict_command.HELP, no_args_is_help=True)(pre
 app.command(name="deploy", help=deploy_command.DEPLOY_HELP, no_args_is_help=True)(deploy_command.deploy)
 app.command(name="serve", help=deploy_command.SERVE_HELP, no_args_is_help=True)(deploy_command.serve)
 app.command(name="deployments", help=deploy_command.DEPLOYMENTS_HELP)(deploy_command.deployments)
+app.command(name="undeploy", help=deploy_command.UNDEPLOY_HELP, no_args_is_help=True)(deploy_command.undeploy)
 app.command(name="export", help=deploy_command.EXPORT_HELP, no_args_is_help=True)(deploy_command.export)
 
 
