@@ -15,6 +15,7 @@ import secrets
 import shutil
 import socket
 import stat
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -169,21 +170,62 @@ def snapshot_folder(source: Path, parent: Path, *, fsync: bool = True) -> tuple[
         sha, files = tree_digest(tmp)
         final = Path(parent) / sha
         if final.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
             return sha, files, final
+        make_read_only(tmp)
         try:
             os.rename(tmp, final)
         except OSError:
             if not final.is_dir():
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process stored the same content first
+            remove_tree(tmp)  # another process stored the same content first
         else:
             if fsync:
                 fsync_dir(Path(parent))
         return sha, files, final
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         raise
+
+
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def make_read_only(folder: Path) -> None:
+    """Drop the write bits of every file and folder under `folder` (and of `folder`): a stored version is immutable,
+    so task code run from its snapshot cannot change it (for users other than root; Docker mounts it read-only)."""
+    for base, dirs, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(base, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode & ~WRITE_BITS)
+    for base, dirs, _ in os.walk(folder, topdown=False):
+        for name in dirs:
+            path = os.path.join(base, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode & ~WRITE_BITS)
+    os.chmod(folder, os.stat(folder).st_mode & ~WRITE_BITS)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder, read-only ones included (write bits are restored where a removal needs them)."""
+
+    def writable_retry(function, failed, _exc):
+        try:
+            parent = os.path.dirname(failed)
+            os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR)
+            if os.path.isdir(failed) and not os.path.islink(failed):
+                os.chmod(failed, os.stat(failed).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+            function(failed)
+        except OSError:
+            pass
+
+    try:
+        os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
+    except OSError:
+        return
+    handler = {"onexc": writable_retry} if sys.version_info >= (3, 12) else {"onerror": writable_retry}
+    shutil.rmtree(path, **handler)
 
 
 def copy_tree_to(source: Path, target: Path) -> int:
@@ -218,7 +260,7 @@ def clean_orphan_temps(folders: list[Path]) -> list[Path]:
                 continue
             path = Path(entry.path)
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(path, ignore_errors=True)
+                remove_tree(path)
             else:
                 path.unlink(missing_ok=True)
             removed.append(path)

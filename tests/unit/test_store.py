@@ -179,6 +179,27 @@ def test_snapshot_is_content_addressed_and_skips_caches(tmp_path):
     assert files.tree_digest(source)[0] != files.tree_digest(folder)[0]
 
 
+def test_snapshots_are_read_only_and_still_removable(tmp_path):
+    import stat
+
+    source = tmp_path / "task"
+    (source / "sub").mkdir(parents=True)
+    (source / "custom.py").write_text("x = 1\n")
+    (source / "run.sh").write_text("#!/bin/sh\n")
+    (source / "run.sh").chmod(0o755)
+    (source / "sub" / "helper.py").write_text("y = 2\n")
+    _, _, folder = files.snapshot_folder(source, tmp_path / "objects")
+    for path in [folder, *folder.rglob("*")]:
+        assert path.stat().st_mode & files.WRITE_BITS == 0, path
+    assert (folder / "run.sh").stat().st_mode & stat.S_IXUSR  # executables stay executable
+    assert (source / "custom.py").stat().st_mode & stat.S_IWUSR  # the user's folder is untouched
+    copy = tmp_path / "download"
+    files.copy_tree_to(folder, copy)
+    (copy / "custom.py").write_text("x = 2\n")  # a downloaded copy is the user's to edit
+    files.remove_tree(folder)
+    assert not folder.exists()
+
+
 def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
