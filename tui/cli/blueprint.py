@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, fail, open_workspace, print_json, when
+from .common import console, fail, open_workspace, print_json, when, listing
 
 app = typer.Typer(
     help="Check, format, save, show and export blueprints: graphs of tasks ending in an estimator.",
@@ -228,19 +228,12 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if not saved:
         out.print("No blueprints yet; save one with `taskbench blueprint add FILE`.")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "latest", "target", "nodes", "owner", "updated"):
-        table.add_column(column)
-    for item in saved:
-        latest = item.latest
-        table.add_row(
-            escape(item.name),
-            f"v{latest.version}",
-            latest.target_type or "-",
-            str(len(latest.pins)),
-            escape(item.created_by),
-            when(latest.created_at),
-        )
+    rows = [
+        [escape(item.name), f"v{item.latest.version}", item.latest.target_type or "-", str(len(item.latest.pins)),
+         escape(item.created_by), when(item.latest.created_at, short=True)]
+        for item in saved
+    ]
+    table = listing(["name", "latest", "target", "nodes", "owner", "updated"], rows, keep=("name", "latest"))
     out.print(table)
 
 

@@ -54,11 +54,38 @@ def print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def when(stamp: str | None) -> str:
-    """A stored UTC timestamp shown in local time, to the second."""
+def when(stamp: str | None, *, short: bool = False) -> str:
+    """A stored UTC timestamp shown in local time, to the second; `short` (for listings) drops what today implies."""
     if not stamp:
         return "-"
-    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    moment = datetime.fromisoformat(stamp).astimezone()
+    if not short:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    today = datetime.now().astimezone()
+    if moment.date() == today.date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%b %d %H:%M" if moment.year == today.year else "%Y-%m-%d")
+
+
+def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] = (), title: str | None = None):
+    """A table that stays readable at 80 columns: the `keep` columns (what users type next: ids, names) are never
+    cut or wrapped, columns empty in every row are left out, and the others shrink with an ellipsis. Cells are markup."""
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    plain = [[Text.from_markup(cell).plain for cell in row] for row in rows]
+    shown = [i for i, name in enumerate(columns) if name in keep or any(r[i] not in ("", "-") for r in plain)]
+    table = Table(box=None, header_style="bold", pad_edge=False, title=title)
+    for i in shown:
+        name = columns[i]
+        if name in keep:
+            table.add_column(name, no_wrap=True, min_width=max([cell_len(r[i]) for r in plain] + [cell_len(name)]))
+        else:
+            table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
+    return table
 
 
 def size(n: int) -> str:

@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from .common import console, fail, open_workspace, print_json, when
+from .common import console, fail, open_workspace, print_json, when, listing
 
 DEPLOY_HELP = "Publish a trained model as a named deployment that `taskbench serve` answers for."
 SERVE_HELP = """Serve a deployment over HTTP with DRUM's routes: POST /predict/ and /transform/, GET /ping, /health/, /info/, /stats/.
@@ -79,16 +78,16 @@ def deployments(
     if as_json:
         print_json(rows)
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("name", "model", "token", "requests", "errors", "p50 ms", "p99 ms", "max PSI", "updated"):
-        table.add_column(column)
+    cells = []
     for r in rows:
         m = r["monitor"] or {}
         latency = m.get("latency_ms") or {}
         psi = (m.get("drift") or {}).get("max_psi")
-        table.add_row(escape(r["name"]), str(r["model"]), "yes" if r["token"] else "no", str(m.get("requests", "-")),
+        cells.append([escape(r["name"]), str(r["model"]), "yes" if r["token"] else "no", str(m.get("requests", "-")),
                       str(m.get("errors", "-")), _num(latency.get("p50")), _num(latency.get("p99")), _num(psi),
-                      when(m.get("updated_at")))
+                      when(m.get("updated_at"), short=True)])
+    table = listing(["name", "model", "token", "requests", "errors", "p50 ms", "p99 ms", "max PSI", "updated"], cells,
+                    keep=("name", "model"))
     console().print(table if rows else "No deployments yet; create one with `taskbench deploy MODEL`.")
 
 

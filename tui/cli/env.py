@@ -8,11 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from core.errors import TaskbenchError
 
-from .common import console, open_workspace, print_json, size, when
+from .common import console, open_workspace, print_json, size, when, listing
 
 app = typer.Typer(
     help="Environments tasks run in: the local Python, built-in and custom Docker images.",
@@ -61,19 +60,18 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json([env.to_json() for env in envs])
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "kind", "latest", "build", "image", "owner"):
-        table.add_column(column)
-    for env in envs:
-        data = env.to_json()
-        table.add_row(
+    rows = [
+        [
             escape(env.name) + (" [dim](built-in)[/]" if env.builtin else ""),
             env.kind,
             f"v{env.latest.version}" if env.latest else "-",
-            data["status"],
+            env.to_json()["status"],
             escape((env.latest.image_id or "-")[:19]) if env.latest else "-",
             escape(env.created_by),
-        )
+        ]
+        for env in envs
+    ]
+    table = listing(["name", "kind", "latest", "build", "image", "owner"], rows, keep=("name",))
     console().print(table)
 
 

@@ -6,9 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from .common import console, duration, open_workspace, print_json, when
+from .common import console, duration, open_workspace, print_json, when, listing
 
 STATE_STYLE = {
     "queued": "dim",
@@ -43,21 +42,20 @@ def jobs(
     if not found:
         out.print("No jobs" + (f" in state {state}." if state else " yet."))
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("id", "kind", "title", "state", "time", "by", "created", "message"):
-        table.add_column(column, overflow="ellipsis", no_wrap=column != "message")
-    for job in found:
-        style = STATE_STYLE.get(job.state, "")
-        table.add_row(
+    rows = [
+        [
             f"#{job.id}",
             escape(job.kind),
             escape(job.title),
-            f"[{style}]{job.state}[/]",
+            f"[{STATE_STYLE.get(job.state, '')}]{job.state}[/]",
             duration(job.seconds),
             escape(job.created_by),
-            when(job.created_at),
+            when(job.created_at, short=True),
             escape(job.message or ""),
-        )
+        ]
+        for job in found
+    ]
+    table = listing(["id", "kind", "title", "state", "time", "by", "created", "message"], rows, keep=("id", "state"))
     out.print(table)
 
 

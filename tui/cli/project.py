@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, fail, open_workspace, print_json, listing
 
 app = typer.Typer(help="Projects: a data set, a target and a fixed partitioning.", no_args_is_help=True)
 
@@ -62,11 +61,9 @@ def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
     if as_json:
         print_json([project_json(p) for p in projects])
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("name", "target", "type", "rows", "holdout", "by"):
-        table.add_column(column)
-    for p in projects:
-        table.add_row(p.name, p.target or "-", p.target_type, str(p.rows), "unlocked" if p.holdout_unlocked else "locked", p.created_by)
+    rows = [[escape(p.name), escape(p.target or "-"), p.target_type, str(p.rows),
+             "unlocked" if p.holdout_unlocked else "locked", escape(p.created_by)] for p in projects]
+    table = listing(["name", "target", "type", "rows", "holdout", "by"], rows, keep=("name",))
     console().print(table)
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, open_workspace, print_json, size, when
+from .common import console, open_workspace, print_json, size, when, listing
 
 app = typer.Typer(
     help="Register task folders as versions, list, show, compare and download them.",
@@ -68,20 +68,19 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if not tasks:
         out.print("No tasks yet; add one with `taskbench task add FOLDER`.")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "latest", "kind", "target", "environment", "owner", "updated"):
-        table.add_column(column)
-    for task in tasks:
-        latest = task.latest
-        table.add_row(
+    rows = [
+        [
             escape(task.name),
-            f"v{latest.version}",
-            latest.kind or "-",
-            latest.target_type or "-",
-            escape(latest.env or "python-local"),
+            f"v{task.latest.version}",
+            task.latest.kind or "-",
+            task.latest.target_type or "-",
+            escape(task.latest.env or "python-local"),
             escape(task.created_by),
-            when(latest.created_at),
-        )
+            when(task.latest.created_at, short=True),
+        ]
+        for task in tasks
+    ]
+    table = listing(["name", "latest", "kind", "target", "environment", "owner", "updated"], rows, keep=("name", "latest"))
     out.print(table)
 
 
@@ -99,19 +98,13 @@ def versions(
     if as_json:
         print_json([v.to_json() for v in found])
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("version", "sha256", "files", "target", "environment", "uploaded by", "uploaded"):
-        table.add_column(column)
-    for v in found:
-        table.add_row(
-            str(v.version),
-            v.sha256[:12],
-            str(len(v.files)),
-            v.target_type or "-",
-            escape(v.env or "python-local"),
-            escape(v.created_by),
-            when(v.created_at),
-        )
+    rows = [
+        [str(v.version), v.sha256[:12], str(len(v.files)), v.target_type or "-", escape(v.env or "python-local"),
+         escape(v.created_by), when(v.created_at, short=True)]
+        for v in found
+    ]
+    table = listing(["version", "sha256", "files", "target", "environment", "uploaded by", "uploaded"], rows,
+                    keep=("version",))
     console().print(table)
 
 

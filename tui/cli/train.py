@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, open_workspace, print_json
+from .common import console, open_workspace, print_json, listing
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
 
@@ -127,19 +127,20 @@ def leaderboard(
 
 def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
     """The leaderboard as a rich table (holdout column shows '-' until unlocked)."""
-    table = Table(box=None, header_style="bold", title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}")
     holdout = "holdout" if proj.holdout_unlocked else "holdout (locked)"
-    for column in ("model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"):
-        table.add_column(column)
+    cells = []
     for r in rows:
         val = r["validation"].get(metric)
         cv = (r.get("cv") or {}).get(metric)
         hold = (r.get("holdout") or {}).get(metric) if proj.holdout_unlocked else None
-        table.add_row(
+        cells.append([
             str(r["model"]), escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]"),
             _num(val), _num(cv), _num(hold) if proj.holdout_unlocked else "-",
             _num(r["train_seconds"], 1), _num(r["predict_rows_per_second"], 0),
-        )
+        ])
+    columns = ["model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"]
+    table = listing(columns, cells, keep=("model", "blueprint", f"validation {metric}", holdout),
+                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}")
     return table
 
 
