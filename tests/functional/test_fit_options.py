@@ -214,3 +214,19 @@ def test_metadata_warnings_and_foreign_environment_ids_do_not_block(tmp_path, ta
     text = flat(result)
     assert "flavour" in text and "warn" in text
     assert "environmentID 5e8c889607389fe0f466c72d names no environment here; ignored" in text
+
+
+def test_the_example_in_fit_help_runs_as_written(taskbench, monkeypatch):
+    """`taskbench fit --help` shows an example; run from the repository root, it must pass."""
+    import shlex
+
+    from tests.conftest import REPO
+    from tui.cli.fit import HELP
+
+    example = " ".join(HELP[HELP.index("Example: ") + len("Example: "):].split())
+    args = shlex.split(example)
+    assert args[0] == "taskbench"
+    monkeypatch.chdir(REPO)
+    result = taskbench(*args[1:])
+    assert result.exit_code == 0, result.output
+    assert "Fit check passed" in result.output

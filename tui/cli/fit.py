@@ -17,7 +17,7 @@ process, scores the data and a sample of it, and applies every output and
 schema rule. Exit codes: 0 pass, 1 the task failed a rule or crashed,
 2 bad usage or input, 3 schema violation.
 
-Example: taskbench fit --code-dir sample_tasks/regression_ridge
+Example: taskbench fit --code-dir sample_tasks/11_regression_ridge
 --input sample_tasks/data/juniors_3_year_stats_regression.csv
 --target-type regression --target "Grade 2014"
 """
@@ -181,6 +181,8 @@ def fit(
     if report.details:
         for line in report.details.splitlines():
             console.print(f"  {escape(line)}", highlight=False)
-    job = f"Job {report.job_id}, log" if report.job_id else "Log"
-    console.print(f"Fit check failed (exit {report.exit_code}). {job}: {escape(str(report.log_path))}", highlight=False)
+    where = ""
+    if report.log_path:
+        where = f" {'Job ' + str(report.job_id) + ', log' if report.job_id else 'Log'}: {report.log_path}"
+    console.print(f"Fit check failed (exit {report.exit_code}).{escape(where)}", highlight=False)
     raise typer.Exit(report.exit_code)
