@@ -64,6 +64,15 @@ def test_three_node_blueprint_trains_and_leaderboard_json(tmp_path, juniors, tas
     assert "holdout" not in row and row["cv"] is None and row["train_seconds"] > 0
 
 
+def test_a_blueprint_file_is_named_by_its_header_and_a_missing_file_is_one_sentence(tmp_path, juniors, taskbench):
+    bp = write(tmp_path, "file-name", "# blueprint: header-name  target: regression\n" + PREFIX + "model = ridge(scaled)\n")
+    assert taskbench("train", "juniors", bp).exit_code == 0
+    assert [row["blueprint"] for row in board(taskbench, "juniors")] == ["header-name"]
+    missing = taskbench("train", "juniors", tmp_path / "absent.bp")
+    assert missing.exit_code == 2
+    assert f"blueprint file {tmp_path / 'absent.bp'} does not exist" in flat(missing)
+
+
 def test_shared_prefix_is_fitted_once_and_reused(tmp_path, juniors, taskbench, home):
     first = write(tmp_path, "a", PREFIX + "model  = ridge(scaled)\n")
     second = write(tmp_path, "b", PREFIX + "model  = knn_regressor(scaled)\n")

@@ -19,6 +19,7 @@ BLUEPRINT is a blueprint file (.bp) or a saved blueprint NAME[@N]. With
 
 
 def _sources(store, project, blueprints: list[str], templates: bool):
+    from core.errors import UsageError
     from core.training.engine import BlueprintSource
 
     sources = []
@@ -30,13 +31,27 @@ def _sources(store, project, blueprints: list[str], templates: bool):
     for ref in blueprints:
         path = Path(ref)
         if path.is_file():
-            sources.append(BlueprintSource(path.stem, path.read_text(), str(path)))
+            text = path.read_text()
+            sources.append(BlueprintSource(_header_name(text) or path.stem, text, str(path)))
             continue
+        if path.suffix == ".bp" or "/" in ref:
+            raise UsageError(f"blueprint file {ref} does not exist; give a .bp file or a saved blueprint's NAME[@N].")
         from core.blueprints.registry import get_blueprint
 
         saved = get_blueprint(store, ref)
         sources.append(BlueprintSource(saved.ref, saved.text, saved.ref, saved=saved.ref))
     return sources
+
+
+def _header_name(text: str) -> str | None:
+    """The name in a blueprint's `# blueprint: NAME` header (None without one, or when the text does not parse:
+    training reports that error with its line and column)."""
+    from core.blueprints.syntax import BlueprintSyntaxError, parse_blueprint
+
+    try:
+        return parse_blueprint(text).name
+    except BlueprintSyntaxError:
+        return None
 
 
 def _template_items(templates):
