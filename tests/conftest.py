@@ -32,12 +32,12 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def taskbench(home):
     """Run `taskbench ARGS…` in-process; returns typer's Result (exit_code, output)."""
-    from tui.cli.main import _expand_multi_value_flags, app
+    from tui.cli.main import app, normalize_argv
 
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None):
-        return runner.invoke(app, _expand_multi_value_flags([str(a) for a in args]), input=input, catch_exceptions=False)
+        return runner.invoke(app, normalize_argv([str(a) for a in args]), input=input, catch_exceptions=False)
 
     return run
 

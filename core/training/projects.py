@@ -207,7 +207,7 @@ def get_project(store: Store, name: str) -> Project:
     if project is None:
         known = [p.name for p in all_projects(store)]
         hint = f" Projects: {', '.join(known)}." if known else " Create one with `taskbench project create DATA --target COL`."
-        raise UsageError(f"there is no project named {name!r}.{hint}")
+        raise UsageError(f"there is no project named {name!r} in workspace {store.root} (choose another with --home).{hint}")
     return project
 
 

@@ -73,6 +73,14 @@ def test_a_blueprint_file_is_named_by_its_header_and_a_missing_file_is_one_sente
     assert f"blueprint file {tmp_path / 'absent.bp'} does not exist" in flat(missing)
 
 
+def test_home_may_follow_the_sub_command_and_a_missing_project_names_the_workspace(tmp_path, juniors, taskbench, home):
+    elsewhere = tmp_path / "elsewhere"
+    result = taskbench("leaderboard", "juniors", "--home", elsewhere)
+    assert result.exit_code == 2
+    assert f"there is no project named 'juniors' in workspace {elsewhere} (choose another with --home)" in flat(result)
+    assert taskbench("leaderboard", "juniors", f"--home={home}").exit_code == 0
+
+
 def test_shared_prefix_is_fitted_once_and_reused(tmp_path, juniors, taskbench, home):
     first = write(tmp_path, "a", PREFIX + "model  = ridge(scaled)\n")
     second = write(tmp_path, "b", PREFIX + "model  = knn_regressor(scaled)\n")

@@ -84,7 +84,22 @@ def _expand_multi_value_flags(argv: list[str]) -> list[str]:
     return out
 
 
+def _hoist_home(argv: list[str]) -> list[str]:
+    """Accept `--home DIR` anywhere (`taskbench leaderboard P --home DIR`) by moving it before the sub-command."""
+    for i, arg in enumerate(argv):
+        if arg == "--home" and i + 1 < len(argv):
+            return ["--home", argv[i + 1], *argv[:i], *argv[i + 2 :]]
+        if arg.startswith("--home="):
+            return [arg, *argv[:i], *argv[i + 1 :]]
+    return argv
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """The command line as typer parses it: DRUM's multi-value flags expanded, `--home` first."""
+    return _hoist_home(_expand_multi_value_flags(argv))
+
+
 def run() -> None:
     """Console-script entry point."""
-    sys.argv[1:] = _expand_multi_value_flags(sys.argv[1:])
+    sys.argv[1:] = normalize_argv(sys.argv[1:])
     app()
