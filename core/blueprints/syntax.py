@@ -111,8 +111,8 @@ def tokenize(text: str) -> tuple[list[Token], list[SyntaxIssue]]:
                 tokens.append(Token("number", word, line, column, _number(word)))
                 pos += len(word)
             else:
-                shown = char if char.isprintable() else repr(char)
-                issues.append(SyntaxIssue(line, column, f"unexpected character '{shown}'{_hint(char)}"))
+                shown = f"'{char}'" if char.isprintable() else f"U+{ord(char):04X} (not printable)"
+                issues.append(SyntaxIssue(line, column, f"unexpected character {shown}{_hint(char)}"))
                 tokens.append(Token("error", char, line, column))
                 pos += 1
         if open_stack and tokens and tokens[-1].kind == "error" and tokens[-1].line == line:

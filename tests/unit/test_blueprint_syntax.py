@@ -132,6 +132,7 @@ def test_tokenizer_tells_numbers_from_task_names():
         ("model = ridge(NUM, 2x)\n", (1, 20, "input '2x' is not a valid name")),
         ("= ridge(NUM)\n", (1, 1, "expected a node name here")),
         ("model = ridge(NUM, a: 1)\n", (1, 21, "unexpected character ':'")),
+        ("model = ridge(NUM)\x00\n", (1, 19, "unexpected character U+0000 (not printable)")),
         ("# only a comment\n\n", (1, 1, "the blueprint has no nodes")),
         ("", (1, 1, "the blueprint has no nodes")),
     ],

@@ -57,7 +57,7 @@ def _print_messages(messages, path: str, err: bool = False) -> None:
 @app.command("check", no_args_is_help=True)
 def check(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The blueprint file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The blueprint file.")],
     project: Annotated[
         Optional[str], typer.Option("--project", help="Check against this project's target type and columns.")
     ] = None,
@@ -95,7 +95,7 @@ def check(
 
 @app.command("fmt", no_args_is_help=True)
 def fmt(
-    file: Annotated[Path, typer.Argument(help="The blueprint file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The blueprint file.")],
     check_only: Annotated[
         bool, typer.Option("--check", help="Change nothing; exit 1 when the file is not formatted.")
     ] = False,
@@ -134,7 +134,7 @@ def fmt(
 @app.command("add", no_args_is_help=True)
 def add(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The blueprint file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The blueprint file.")],
     name: Annotated[
         Optional[str],
         typer.Option("--name", help="Blueprint name (default: the `# blueprint:` header's, else the file's)."),
@@ -309,7 +309,9 @@ def export(
 
 @app.command("templates")
 def templates(
-    target_type: TargetTypeOption = None,
+    target_type: Annotated[
+        Optional[str], typer.Option("--target-type", help="Print only the templates for binary, multiclass, regression or anomaly.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print the built-in blueprint templates (of one target type, or all), to copy and edit."""

@@ -26,7 +26,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 @app.command("add", no_args_is_help=True)
 def add(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(help="A folder holding a Dockerfile and the files it copies.")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A folder holding a Dockerfile and the files it copies.")],
     name: Annotated[Optional[str], typer.Option("--name", help="Environment name (default: the folder's name).")] = None,
     as_json: JsonOption = False,
 ) -> None:

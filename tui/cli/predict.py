@@ -22,7 +22,7 @@ exported by `taskbench export` (checked, then unpacked inside the workspace).
 
 def predict(
     ctx: typer.Context,
-    model: Annotated[Optional[str], typer.Argument(help="Model number (see `taskbench leaderboard`).")] = None,
+    model: Annotated[Optional[str], typer.Argument(metavar="MODEL", help="Model number (see `taskbench leaderboard PROJECT`).")] = None,
     input: Annotated[Path, typer.Option("--input", "-i", help="CSV or Parquet file to score.")] = ...,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write predictions (.csv or .parquet).")] = ...,
     include_input: Annotated[Optional[str], typer.Option("--include-input", help="Input columns to keep beside the predictions, comma-separated.")] = None,

@@ -16,7 +16,7 @@ app = typer.Typer(help="Projects: a data set, a target and a fixed partitioning.
 @app.command("create", no_args_is_help=True)
 def create(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file; it is copied into the workspace.")],
+    data: Annotated[Path, typer.Argument(metavar="DATA", help="CSV or Parquet file; it is copied into the workspace.")],
     target: Annotated[Optional[str], typer.Option("--target", help="Target column (omit for anomaly detection).")] = None,
     target_type: Annotated[
         Optional[str], typer.Option("--target-type", help="binary, multiclass or regression (inferred when omitted).")
@@ -70,7 +70,7 @@ def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
 @app.command("show", no_args_is_help=True)
 def show(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Project name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Project name.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a project's target, partitions and columns by data type."""
@@ -97,7 +97,7 @@ def show(
 @app.command("unlock-holdout", no_args_is_help=True)
 def unlock_holdout(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Project name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Project name.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (for scripts).")] = False,
 ) -> None:
     """Unlock the holdout for good: its scores then appear everywhere. Asks first unless --yes."""

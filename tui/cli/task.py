@@ -24,7 +24,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 @app.command("add", no_args_is_help=True)
 def add(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(help="The task folder (holding exactly one custom.py).")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The task folder (holding exactly one custom.py).")],
     name: Annotated[
         Optional[str], typer.Option("--name", help="Task name (default: name in model-metadata.yaml, else the folder's).")
     ] = None,
@@ -87,7 +87,7 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @app.command("versions", no_args_is_help=True)
 def versions(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Task name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Task name.")],
     as_json: JsonOption = False,
 ) -> None:
     """List every version of a task."""

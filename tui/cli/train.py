@@ -69,8 +69,8 @@ def _template_items(templates):
 
 def train(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project name.")],
-    blueprints: Annotated[Optional[list[str]], typer.Argument(metavar="[BLUEPRINT]...", help="Blueprint files or saved NAME[@N].")] = None,
+    project: Annotated[str, typer.Argument(metavar="PROJECT", help="Project name.")],
+    blueprints: Annotated[Optional[list[str]], typer.Argument(metavar="BLUEPRINT", help="Blueprint files or saved NAME[@N].")] = None,
     templates: Annotated[bool, typer.Option("--templates", help="Train every built-in template for the target type.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Blueprints trained at once.", min=1)] = 1,
     cv: Annotated[bool, typer.Option("--cv", help="Also cross-validate over every fold.")] = False,
@@ -125,11 +125,16 @@ def train(
 
 def leaderboard(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project name.")],
+    project: Annotated[str, typer.Argument(metavar="PROJECT", help="Project name.")],
     metric: Annotated[Optional[str], typer.Option("--metric", help="Sort by this metric (default: the project's).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The project's models, best first on validation; holdout scores only after unlocking."""
+    """The project's models, best first on validation; holdout scores only after unlocking.
+
+    rows/s is the model's scoring speed on the validation rows, measured when
+    every node was fitted in its own training job (models that reused cached
+    nodes show '-').
+    """
     from core.training.engine import leaderboard as board
 
     with open_workspace(ctx) as store:
