@@ -54,6 +54,9 @@ def add_task(
         name = check_name(folder.resolve().name, "task", hint=" (it is the folder's name; give --name)")
 
     notes = list(metadata.warnings)
+    if metadata.path is None:
+        notes.append("the folder has no model-metadata.yaml, so blueprints treat it as an estimator for any target "
+                     "type and cannot check its inputs; add one with `type: training` and `targetType`.")
     if env:
         environments.get_environment(store, parse_ref(env, "environment")[0])
         if "@" in env:

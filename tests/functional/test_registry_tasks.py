@@ -266,3 +266,11 @@ def test_fit_check_of_a_pinned_version_runs_that_version(taskbench, tmp_path):
     assert "running version-two" in latest.output
     missing = taskbench("fit", "--task", "marked@9", "--input", data, "--target", "Grade 2014")
     assert missing.exit_code == 2 and "has no version 9" in " ".join(missing.output.split())
+
+
+def test_a_folder_without_metadata_is_added_with_a_warning(tmp_path, taskbench):
+    folder = make_task(tmp_path, {"custom.py": "def fit(X, y, output_dir, **kwargs):\n    pass\n"}, name="bare")
+    result = taskbench("task", "add", folder)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "warn the folder has no model-metadata.yaml" in text and "Added bare@1" in text
