@@ -102,7 +102,9 @@ def test_holdout_hidden_until_unlocked_then_everywhere(tmp_path, juniors, taskbe
     text = flat(taskbench("leaderboard", "juniors"))
     assert "holdout (locked)" in text
     refused = taskbench("project", "unlock-holdout", "juniors", input="n\n")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 1 and "Nothing changed: the holdout stays locked." in refused.output
+    unanswered = taskbench("project", "unlock-holdout", "juniors", input="")  # no terminal: no answer is a no
+    assert unanswered.exit_code == 1 and "Aborted" not in unanswered.output and "stays locked" in unanswered.output
     assert "holdout" not in board(taskbench, "juniors")[0]
     unlocked = taskbench("project", "unlock-holdout", "juniors", "--yes")
     assert unlocked.exit_code == 0 and "scored 1 model(s)" in flat(unlocked)

@@ -25,6 +25,19 @@ def fail(message: str, exit_code: int) -> None:
     raise typer.Exit(exit_code)
 
 
+def confirm_or_stop(question: str, declined: str) -> None:
+    """Ask a yes/no question (default no); a no, or no answer at all (no terminal), prints `declined` and exits 1."""
+    import click
+
+    try:
+        if typer.confirm(question, default=False):
+            return
+    except (click.exceptions.Abort, typer.Abort):  # no answer: stdin closed or ctrl+d
+        pass
+    Console(stderr=True, highlight=False).print(escape(declined), soft_wrap=True)
+    raise typer.Exit(1)
+
+
 @contextmanager
 def open_workspace(ctx: typer.Context) -> Iterator["Store"]:
     """The workspace store for one command; a user's error inside becomes one sentence and its exit code."""

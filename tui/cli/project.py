@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from .common import console, fail, open_workspace, print_json, listing
+from .common import confirm_or_stop, console, fail, open_workspace, print_json, listing
 
 app = typer.Typer(help="Projects: a data set, a target and a fixed partitioning.", no_args_is_help=True)
 
@@ -108,10 +108,9 @@ def unlock_holdout(
         if project.holdout_unlocked:
             console().print(f"The holdout of {escape(name)} was already unlocked by {project.holdout_unlocked_by}.")
             return
-        if not yes and not typer.confirm(
-            f"Unlock the holdout of {name}? This is permanent: holdout scores will be shown from now on.", default=False
-        ):
-            fail("the holdout stays locked.", 1)
+        if not yes:
+            confirm_or_stop(f"Unlock the holdout of {name}? This is permanent: holdout scores will be shown from now on.",
+                            "Nothing changed: the holdout stays locked.")
         project = unlock(store, name)
         from core.training.engine import score_holdout_for_project
 
