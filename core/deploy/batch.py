@@ -1,8 +1,9 @@
 """Batch predictions (SPEC §9): score a CSV or Parquet file with a trained model, chunk by chunk.
 
 The scoring runs in one process of its own (`core.deploy.score_process`) that
-loads every node once; this side only starts it, relays progress and keeps
-what the task printed in a log.
+loads every node once (nodes of a Docker environment in a container it starts);
+this side resolves those environments' images, starts it, relays progress and
+keeps what the task printed in a log.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Callable
 from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..joblog import JobLog
-from .source import ModelSource, require_local
+from .source import ModelSource
 
 DEFAULT_CHUNK_ROWS = 50_000
+STOP_SECONDS = 15  # for the scoring process to remove its containers when interrupted
 READABLE = (".csv", ".parquet", ".pq", ".txt")
 WRITABLE = (".csv", ".parquet", ".pq")
 
@@ -69,39 +71,41 @@ def predict_file(
     """Score `input_path` into `output_path`; `on_progress(rows, done, total)` after each chunk."""
     input_path, output_path = Path(input_path).resolve(), Path(output_path).resolve()
     check_paths(input_path, output_path)
-    require_local(source)
     if chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.")
     scratch = workspace.scratch_dir(root, "predict")
     log = JobLog(workspace.new_log_path(root, "predict"))
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(repo_root())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
-               "chunk_size": chunk_size, "scratch_dir": str(scratch)}
-    log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
-    proc = subprocess.Popen(scoring_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, cwd=str(scratch), start_new_session=True)
-    pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
-    pump.start()
     result = None
+    proc = None
     try:
-        proc.stdin.write((json.dumps(request) + "\n").encode())
-        proc.stdin.close()
-        for raw in proc.stdout:
-            try:
-                msg = json.loads(raw)
-            except ValueError:
-                log.output(raw)
-                continue
-            if msg.get("event") == "progress" and on_progress:
-                on_progress(msg["rows"], msg["done"], msg["total"])
-            elif msg.get("event") in ("done", "error"):
-                result = msg
-        proc.wait()
-        pump.join(5)
-    except BaseException:
-        _kill(proc)
-        raise
+        log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
+        images = docker_images(root, source, log.line)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = os.pathsep.join([str(repo_root())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
+                   "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images}
+        proc = subprocess.Popen(scoring_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, cwd=str(scratch), start_new_session=True)
+        pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
+        pump.start()
+        try:
+            proc.stdin.write((json.dumps(request) + "\n").encode())
+            proc.stdin.close()
+            for raw in proc.stdout:
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    log.output(raw)
+                    continue
+                if msg.get("event") == "progress" and on_progress:
+                    on_progress(msg["rows"], msg["done"], msg["total"])
+                elif msg.get("event") in ("done", "error"):
+                    result = msg
+            proc.wait()
+            pump.join(5)
+        except BaseException:
+            _stop(proc, containers=bool(images))
+            raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if result is not None:
@@ -116,9 +120,36 @@ def predict_file(
     return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=log.path)
 
 
+def docker_images(root: Path, source: ModelSource, on_log: Callable[[str], None]) -> dict[str, str]:
+    """The images the model's Docker nodes score in (none for an all-local model), resolved in this process."""
+    if source.local_only:
+        return {}
+    from ..store import Store
+    from .workers import environment_images
+
+    store = Store.open(root, check_jobs=False)
+    try:
+        return environment_images(store, source, on_log)
+    finally:
+        store.close()
+
+
 def _pump(stream, log: JobLog) -> None:
     while chunk := stream.read1(65536):
         log.output(chunk)
+
+
+def _stop(proc: subprocess.Popen, *, containers: bool) -> None:
+    """Stop the scoring process; one that holds containers first gets the chance to remove them."""
+    import signal
+
+    if containers and proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(STOP_SECONDS)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    _kill(proc)
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -2,13 +2,15 @@
 
 It runs the model's task code, so it is a process of its own, never the
 engine's: a task that prints, raises or dies cannot take the command with it.
-Each node is loaded once; chunks are read, scored and appended to the output.
+Each node is loaded once (nodes of a Docker environment in a container of its
+image, removed at the end); chunks are read, scored and appended to the output.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -105,7 +107,12 @@ def score_file(req: dict) -> dict:
     from core.runtime.serving import PlanScorer, output_frame
 
     started = time.perf_counter()
-    scorer = PlanScorer(req["plan"], req["model_dir"], req.get("scratch_dir"))
+    workers = None
+    if req.get("images"):
+        from core.deploy.workers import worker_factory
+
+        workers = worker_factory(req["images"], req["plan"], req["model_dir"])  # task output joins the log stream
+    scorer = PlanScorer(req["plan"], req["model_dir"], req.get("scratch_dir"), workers=workers)
     include = req.get("include") or []
     writer = Writer(req["output"])
     rows = 0
@@ -132,15 +139,23 @@ def score_file(req: dict) -> dict:
     return {"rows": rows, "seconds": time.perf_counter() - started}
 
 
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     global _CONTROL
     _CONTROL = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # what tasks print joins the log stream, never the control channel
     sys.stdout = sys.stderr
+    signal.signal(signal.SIGTERM, _interrupted)  # the command was interrupted: unwind, so containers are removed
     req = json.loads(sys.stdin.readline())
     try:
         result = score_file(req)
         send({"event": "done", **result})
+    except KeyboardInterrupt:
+        sys.stderr.flush()
+        os._exit(130)
     except UserFault as exc:
         send({"event": "error", "kind": "usage", "message": str(exc)})
     except Exception as exc:  # noqa: BLE001 - every failure reaches the command as one sentence

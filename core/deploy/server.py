@@ -1,8 +1,9 @@
 """The prediction server (SPEC §9): DRUM's HTTP routes over a deployment's model, on Starlette and Uvicorn.
 
 The server process loads every node of the model once at start and runs the
-nodes' scoring code itself, in its own process: it is a separate process from
-the engine and the CLI, so a task's fault ends a server, never the workspace.
+python-local nodes' scoring code itself (nodes of a Docker environment score
+in a container it starts): it is a separate process from the engine and the
+CLI, so a task's fault ends a server, never the workspace.
 Scoring runs on the event loop, one request at a time, so task code never runs
 in two threads at once; small CSV bodies are parsed without pandas' CSV reader.
 
@@ -24,6 +25,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..errors import UsageError
 
 MAX_BODY = 50 * 1024 * 1024
 FAST_CSV_BYTES = 64 * 1024
@@ -60,21 +63,20 @@ class Served:
         import pandas as pd
 
         from .. import workspace
-        from ..runtime.serving import PlanScorer
         from ..store import open_store
         from ..store.deployment_rows import token_digest
         from ..training.engine import get_model
         from .deployments import get_deployment
         from .monitor import Monitor
-        from .source import model_source, require_local
+        from .source import model_source
+        from .workers import open_scorer
 
         self.store = open_store(config.home)
         self.deployment = get_deployment(self.store, config.deployment)
         self.source = model_source(self.store, self.deployment.model_id)
-        require_local(self.source)
         self.token_hash = token_digest(config.token) if config.token else self.deployment.token_hash
         self.scratch = workspace.scratch_dir(self.store.root, "serve")
-        self.scorer = PlanScorer(self.source.plan, self.source.model_dir, str(self.scratch))
+        self.scorer = open_scorer(self.store, self.source, str(self.scratch))  # Docker nodes in containers, stopped by close()
         _, project = get_model(self.store, self.deployment.model_id)
         frame = pd.read_parquet(project.data_path)
         parts = np.load(project.partition_path)
@@ -88,7 +90,10 @@ class Served:
             from .monitor import SharedCounts
 
             self.monitor.shared = SharedCounts(config.counts_dir)
-        self.info = {**self.source.info, "deployment": self.deployment.name}
+        labels = self.source.info.get("class_labels")
+        # Labels as the predictions name them (JSON object keys are strings), so clients can match the two.
+        self.info = {**self.source.info, "deployment": self.deployment.name,
+                     "class_labels": [str(c) for c in labels] if labels is not None else None}
         self.run = config.run or f"{os.getpid()}-{int(time.time())}"
         self.started_at = _now()
         self._stop = threading.Event()
@@ -108,8 +113,11 @@ class Served:
             pass
 
     def close(self) -> None:
+        """Stop monitoring (after a last write), the scorer and its containers; a second call does nothing."""
         import shutil
 
+        if self._stop.is_set():
+            return
         self._stop.set()
         self.flush()
         self.scorer.close()
@@ -263,8 +271,8 @@ async def read_frame(served: Served, request):
     return served.parse_csv(body)
 
 
-def create_app(config: ServeConfig):
-    """The Starlette application of one server process (the model is loaded at start-up)."""
+def create_app(config: ServeConfig, served: Served | None = None):
+    """The Starlette application of one server process; the model is loaded at start-up unless `served` holds it."""
     from contextlib import asynccontextmanager
 
     from starlette.applications import Starlette
@@ -287,8 +295,10 @@ def create_app(config: ServeConfig):
 
                 auth = request.headers.get("authorization", "")
                 given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-                if not given or token_digest(given) != served.token_hash:
+                if not given:
                     return reply({"message": "this deployment needs a bearer token: send 'Authorization: Bearer TOKEN'."}, 401)
+                if token_digest(given) != served.token_hash:
+                    return reply({"message": "the bearer token is wrong; send the token given to `taskbench deploy` or `serve`."}, 401)
             try:
                 return await handler(served, request)
             except BadRequest as exc:
@@ -330,7 +340,7 @@ def create_app(config: ServeConfig):
 
     @asynccontextmanager
     async def lifespan(app):
-        state["served"] = Served(config)
+        state["served"] = served or Served(config)
         yield
         state["served"].close()
 
@@ -398,37 +408,93 @@ def app_from_environment():
     return create_app(ServeConfig(**json.loads(os.environ[CONFIG_VARIABLE])))
 
 
-def serve(config: ServeConfig, on_ready=None) -> None:
-    """Run the server until interrupted; binds to loopback unless `config.host` says otherwise."""
-    import uvicorn
+def free_address(host: str, port: int) -> int:
+    """Check that `host:port` can be bound (port 0: pick a free one) and return the port; else one clear sentence."""
+    import errno
+    import socket
 
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise UsageError(f"--host {host} is not an address or a known host name; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"port {port} on {host} is already in use; choose another --port (or stop what listens there).") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"--host {host} is not an address of this machine; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).") from None
+            if exc.errno == errno.EACCES:
+                raise UsageError(f"port {port} needs more privileges to bind; choose a port above 1023.") from None
+            raise
+        return probe.getsockname()[1]
+
+
+def check_servable(config: ServeConfig) -> None:
+    """What each worker process would refuse at start-up, checked once in the parent: the deployment, its trained
+    model, and the images of its Docker nodes (built when missing)."""
+    import sys
+
+    from ..store import open_store
+    from .deployments import get_deployment
+    from .source import model_source
+    from .workers import environment_images
+
+    store = open_store(config.home)
+    try:
+        source = model_source(store, get_deployment(store, config.deployment).model_id)
+        if not source.local_only:
+            environment_images(store, source, lambda line: print(line, file=sys.stderr, flush=True))
+    finally:
+        store.close()
+
+
+def serve(config: ServeConfig, on_ready=None) -> None:
+    """Run the server until interrupted; binds to loopback unless `config.host` says otherwise.
+
+    `on_ready(port)` is called once the server listens (with several worker processes: when they start).
+    """
+    import uvicorn
+    from dataclasses import replace
+
+    config = replace(config, port=free_address(config.host, config.port))
     common = dict(host=config.host, port=config.port, log_level="warning", access_log=False,
                   timeout_graceful_shutdown=5)
     if config.workers > 1:
         import shutil
-        from dataclasses import replace
+
+        check_servable(config)
 
         from .. import workspace
 
         counts = workspace.scratch_dir(Path(config.home), "serve-counts")
         shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts))
         os.environ[CONFIG_VARIABLE] = json.dumps(shared.__dict__)
+        if on_ready is not None:
+            on_ready(config.port)
         try:
             uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
         finally:
             shutil.rmtree(counts, ignore_errors=True)
         return
-    server = uvicorn.Server(uvicorn.Config(create_app(config), **common))
-    if on_ready is not None:
-        original = server.startup
+    served = Served(config)  # loaded before listening, so a model that cannot serve is one sentence, not a traceback
+    try:
+        server = uvicorn.Server(uvicorn.Config(create_app(config, served), **common))
+        if on_ready is not None:
+            original = server.startup
 
-        async def startup(sockets=None):
-            await original(sockets=sockets)
-            if server.started:
-                on_ready()
+            async def startup(sockets=None):
+                await original(sockets=sockets)
+                if server.started:
+                    on_ready(config.port)
 
-        server.startup = startup
-    server.run()
+            server.startup = startup
+        server.run()
+    finally:
+        served.close()
 
 
 def check_host(host: str) -> bool:

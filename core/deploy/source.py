@@ -53,10 +53,3 @@ def describe(plan: dict, **facts) -> dict:
         "features": features,
         "nodes": [{"name": n["name"], "task": n["task_ref"], "kind": n["kind"]} for n in plan["nodes"]],
     }
-
-
-def require_local(source: ModelSource) -> None:
-    """Scoring here runs in this Python; nodes trained in another environment cannot be scored yet."""
-    if not source.local_only:
-        envs = sorted({n.get("env") for n in source.plan["nodes"]} - {"python-local"})
-        raise UsageError(f"this model has nodes in environment(s) {', '.join(envs)}; scoring supports python-local nodes only for now.")

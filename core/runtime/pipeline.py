@@ -335,7 +335,11 @@ def _write_cache(cache, out_dir, produced):
 
 
 def predict_step(_dataset, req):
-    """Score rows with a trained model's saved artifacts: a row set of the project, or a data file."""
+    """Score rows with a trained model's saved artifacts: a row set of the project, or a data file.
+
+    With `handoff_dir`, the nodes are one environment's segment of the plan: outputs of
+    earlier segments are read from there and those later ones need (`handoff`) written to it.
+    """
     if req.get("input"):
         from .data import read_table
 
@@ -347,12 +351,22 @@ def predict_step(_dataset, req):
         features = frame.drop(columns=[c for c in (target, weights_col) if c])
         rows = _row_sets(req)[req["rows"]]
     base = features.iloc[rows].reset_index(drop=True)
+    permute = req.get("permute") or []
+    groups = ["rows"] + [f"permuted-{i}" for i in range(len(permute))]
+    handoff_dir = req.get("handoff_dir")
+    names = {n["name"] for n in req["nodes"]}
+    earlier = {}
+    for node in req["nodes"]:
+        for source in node["inputs"]:
+            if source not in node["channels"] and source not in names and source not in earlier:
+                earlier[source] = read_handoff(handoff_dir, source, groups)
+    kept = {req["final"], *req.get("handoff", [])}  # permuted runs keep only these, not every node's output
     scorers = {}
     for node in req["nodes"]:
         scorers[node["name"]] = NodeRunner(node, req).scorer(os.path.join(req["model_dir"], "nodes", node["name"]))
 
-    def run(X_base):
-        outputs = {}
+    def run(X_base, group):
+        outputs = {name: {"rows": produced[group]} for name, produced in earlier.items()}
         for node in req["nodes"]:
             runner = NodeRunner(node, req)
             X = _node_input(node, X_base, outputs, np.arange(len(X_base)), "rows")
@@ -360,26 +374,40 @@ def predict_step(_dataset, req):
             if node["kind"] == "estimator" and node["name"] != req["final"]:
                 out = runner.as_features(out)
             outputs[node["name"]] = {"rows": out}
-        return outputs[req["final"]]["rows"]
+        return {name: outputs[name]["rows"] for name in kept if name in outputs}
 
     started = time.perf_counter()
     result = {"status": "ok"}
-    predictions = run(base)
+    scored = {"rows": run(base, "rows")}
     result["rows_per_second"] = len(base) / max(time.perf_counter() - started, 1e-9)
+    for i, (column, order) in enumerate(zip(permute, _permutations(handoff_dir, len(permute), len(base)))):
+        shuffled = base.copy()
+        shuffled[column] = shuffled[column].to_numpy()[order]
+        scored[f"permuted-{i}"] = run(shuffled, f"permuted-{i}")
+    for name in req.get("handoff", []):
+        write_handoff(handoff_dir, name, {group: scored[group][name] for group in groups})
+    if req["final"] not in names:  # a segment in one environment; a later one scores
+        return result
     out_path = req["output"]
-    predictions.to_pickle(out_path)
+    scored["rows"][req["final"]].to_pickle(out_path)
     result["predictions"] = out_path
-    permute = req.get("permute") or []
     if permute:
-        rng = np.random.default_rng(0)
-        permuted = {}
-        for column in permute:
-            shuffled = base.copy()
-            shuffled[column] = shuffled[column].to_numpy()[rng.permutation(len(shuffled))]
-            permuted[column] = run(shuffled)
-        pd.to_pickle(permuted, out_path + ".permuted")
+        pd.to_pickle({column: scored[f"permuted-{i}"][req["final"]] for i, column in enumerate(permute)}, out_path + ".permuted")
         result["permuted"] = out_path + ".permuted"
     return result
+
+
+def _permutations(handoff_dir, count, n):
+    """The row order of each permuted column (seed 0), shared through `handoff_dir` by every segment."""
+    path = os.path.join(handoff_dir, "permutations.npy") if handoff_dir else None
+    if path and os.path.exists(path):
+        return list(np.load(path))
+    rng = np.random.default_rng(0)
+    orders = [rng.permutation(n) for _ in range(count)]
+    if path and count:
+        os.makedirs(handoff_dir, exist_ok=True)
+        np.save(path, np.array(orders).reshape(count, n))
+    return orders
 
 
 __all__ = ["train_step", "predict_step", "preload_data", "StepFailure"]

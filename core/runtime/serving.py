@@ -1,7 +1,11 @@
 """Score new rows with a trained model: every node loaded once, then any number of frames scored.
 
 Used by batch prediction and by the prediction server, both of which run in a
-process of their own (task code runs there, never in the engine). Standard
+process of their own (task code runs there, never in the engine). Nodes of
+python-local are scored in that process; a run of consecutive nodes in another
+environment (a Docker image) is loaded once in a worker of that environment and
+scored there, frames crossing as files. The runtime starts no such worker
+itself: whoever builds the scorer passes a function that does. Standard
 library, numpy and pandas only, like the rest of the runtime.
 """
 
@@ -13,18 +17,41 @@ import numpy as np
 import pandas as pd
 
 from . import contract
-from .errors import UsageError
+from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, UsageError
 from .pipeline import NodeRunner
+
+LOCAL_ENV = "python-local"
 
 
 class MissingColumns(UsageError):
     """The rows to score lack columns the model was trained on."""
 
 
-class PlanScorer:
-    """A trained model's nodes, each loaded once (DRUM layout, fresh `load_model`), ready to score frames."""
+def is_local(env):
+    """True for python-local (any version), the environment this process runs."""
+    return env is None or env.split("@")[0] == LOCAL_ENV
 
-    def __init__(self, plan, model_dir, scratch_dir=None):
+
+def plan_segments(nodes):
+    """Consecutive nodes of the same environment, in plan order: (env, nodes) pairs."""
+    segments = []
+    for node in nodes:
+        env = node.get("env") or LOCAL_ENV
+        if segments and segments[-1][0] == env:
+            segments[-1][1].append(node)
+        else:
+            segments.append((env, [node]))
+    return segments
+
+
+class PlanScorer:
+    """A trained model's nodes, each loaded once (DRUM layout, fresh `load_model`), ready to score frames.
+
+    `workers(env, scratch)` starts a worker of a non-local environment that sees
+    `scratch` read-write at the same path; it is needed only when the plan has such nodes.
+    """
+
+    def __init__(self, plan, model_dir, scratch_dir=None, workers=None):
         self.plan = plan
         self.nodes = plan["nodes"]
         self.final = plan["final"]
@@ -33,11 +60,37 @@ class PlanScorer:
         self.final_kind = next(n["kind"] for n in self.nodes if n["name"] == self.final)
         self.features = list(dict.fromkeys(c for n in self.nodes for cols in n["channels"].values() for c in cols))
         self._scratch = tempfile.mkdtemp(prefix="scorer-", dir=scratch_dir)
-        req = {**plan, "scratch_dir": self._scratch}
-        self._runners = [NodeRunner(node, req) for node in self.nodes]
-        self._scorers = [r.scorer(os.path.join(model_dir, "nodes", r.node["name"])) for r in self._runners]
+        self._workers = {}
+        self._segments = []
+        try:
+            self._load(str(model_dir), workers)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, model_dir, workers):
+        segments = plan_segments(self.nodes)
+        for i, (env, nodes) in enumerate(segments):
+            if is_local(env):
+                self._segments.append(NodeSegment(self.plan, nodes, model_dir, self._scratch))
+                continue
+            if workers is None:
+                raise UsageError(f"node(s) {', '.join(n['name'] for n in nodes)} run in environment {env}, and this scorer "
+                                 "was given no way to start its worker; score with `taskbench predict` or `taskbench serve`.")
+            if env not in self._workers:
+                self._workers[env] = workers(env, self._scratch)
+            later = {s for _, after in segments[i + 1:] for n in after for s in n["inputs"] if s not in n["channels"]}
+            keep = [n["name"] for n in nodes if n["name"] in later or n["name"] == self.final]
+            self._segments.append(WorkerSegment(self._workers[env], env, i, self.plan, nodes, model_dir, self._scratch, keep))
 
     def close(self):
+        """Stop the workers of other environments and remove the scratch folder; safe to call twice."""
+        workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            try:
+                worker.close()
+            except Exception:  # noqa: BLE001 - closing one worker must not keep the others running
+                pass
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     @property
@@ -57,7 +110,22 @@ class PlanScorer:
             raise MissingColumns(f"the data lacks {len(absent)} column(s) the model was trained on: {shown}.")
         frame = frame.reset_index(drop=True)
         outputs = {}
-        for runner, scorer in zip(self._runners, self._scorers):
+        for segment in self._segments:
+            segment.run(frame, outputs)
+        return outputs[self.final]
+
+
+class NodeSegment:
+    """Consecutive nodes loaded in this process; `run` adds their outputs to `outputs`."""
+
+    def __init__(self, plan, nodes, model_dir, scratch):
+        self.final = plan["final"]
+        req = {**plan, "scratch_dir": scratch}
+        runners = [NodeRunner(node, req) for node in nodes]
+        self._steps = [(r, r.scorer(os.path.join(model_dir, "nodes", r.node["name"]))) for r in runners]
+
+    def run(self, frame, outputs):
+        for runner, scorer in self._steps:
             node = runner.node
             pieces = [frame[node["channels"][s]] if s in node["channels"] else outputs[s] for s in node["inputs"]]
             X = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0]
@@ -67,7 +135,89 @@ class PlanScorer:
             if node["kind"] == "estimator" and node["name"] != self.final:
                 out = runner.as_features(out)
             outputs[node["name"]] = out
-        return outputs[self.final]
+
+
+class WorkerSegment:
+    """Consecutive nodes of another environment, loaded once in its worker; frames cross as files in `scratch`."""
+
+    def __init__(self, worker, env, session, plan, nodes, model_dir, scratch, keep):
+        self.worker, self.env, self.session = worker, env, session
+        self.scratch = scratch
+        self.keep = keep
+        names = {n["name"] for n in nodes}
+        self.columns = list(dict.fromkeys(c for n in nodes for cols in n["channels"].values() for c in cols))
+        self.upstream = list(dict.fromkeys(s for n in nodes for s in n["inputs"] if s not in n["channels"] and s not in names))
+        facts = {k: plan.get(k) for k in ("target_type", "class_labels", "final")}
+        self._call("scoring_load", {"session": session, "plan": facts, "nodes": nodes,
+                                    "model_dir": model_dir, "scratch_dir": scratch})
+
+    def run(self, frame, outputs):
+        folder = tempfile.mkdtemp(prefix="frames-", dir=self.scratch)
+        try:
+            features = save_frame(frame[self.columns], os.path.join(folder, "features"))
+            inputs = {name: save_frame(outputs[name], os.path.join(folder, f"in-{name}")) for name in self.upstream}
+            reply = self._call("scoring_run", {"session": self.session, "features": features, "inputs": inputs,
+                                               "keep": self.keep, "folder": folder})
+            for name, path in reply["outputs"].items():
+                outputs[name] = load_frame(path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _call(self, op, payload):
+        try:
+            reply = self.worker.request(op, payload)
+        except Exception as exc:  # noqa: BLE001 - the worker's end (a dead container) is the model's failure here
+            raise TaskCrash(f"the worker of environment {self.env} stopped: {exc}.") from None
+        if reply.get("status") != "ok":
+            raise failure_from_reply(reply)
+        return reply
+
+
+_FAILURES = {cls.kind: cls for cls in (RuleViolation, TaskCrash, SchemaViolation, UsageError)}
+
+
+def failure_from_reply(reply):
+    """A worker's failure reply as the StepFailure it was raised as (kind, message, details, rule)."""
+    cls = _FAILURES.get(reply.get("status"), StepFailure)
+    return cls(reply.get("message") or "scoring failed in the worker.", details=reply.get("details"), rule=reply.get("rule"))
+
+
+def save_frame(frame, base):
+    """Write a frame for another process: Parquet where it round-trips (dense, string column names), else a pickle."""
+    dense = not any(isinstance(t, pd.SparseDtype) for t in frame.dtypes)
+    if dense and all(isinstance(c, str) for c in frame.columns):
+        try:
+            frame.to_parquet(base + ".parquet", index=False)
+            return base + ".parquet"
+        except Exception:  # noqa: BLE001 - e.g. an object column mixing numbers and text; a pickle keeps it as is
+            try:
+                os.unlink(base + ".parquet")
+            except OSError:
+                pass
+    frame.to_pickle(base + ".pkl")
+    return base + ".pkl"
+
+
+def load_frame(path):
+    """A frame `save_frame` wrote."""
+    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_pickle(path)
+
+
+def load_segment(req, state):
+    """Worker op `scoring_load`: load a segment's nodes once, kept for the session's `scoring_run` requests."""
+    state.setdefault("scoring", {})[req["session"]] = NodeSegment(req["plan"], req["nodes"], req["model_dir"], req["scratch_dir"])
+    return {"status": "ok"}
+
+
+def run_segment(req, state):
+    """Worker op `scoring_run`: score the frames in `features`/`inputs`, write the outputs named in `keep`."""
+    segment = state.get("scoring", {}).get(req["session"])
+    if segment is None:
+        raise StepFailure(f"scoring session {req['session']} was never loaded in this worker.")
+    outputs = {name: load_frame(path) for name, path in req["inputs"].items()}
+    segment.run(load_frame(req["features"]), outputs)
+    written = {name: save_frame(outputs[name], os.path.join(req["folder"], f"out-{name}")) for name in req["keep"]}
+    return {"status": "ok", "outputs": written}
 
 
 def output_frame(scorer, predictions):

@@ -3,8 +3,10 @@
 Importing pandas and the task's libraries costs over a second, so the worker
 imports them once and forks: each step still runs in a fresh process (the fit
 check's scoring never sees the fitting process's state) without paying for the
-imports again. Replies are JSON lines on the original stdout; anything a task
-prints goes to stderr, which the engine streams live.
+imports again. A scoring session (`scoring_load` once, then `scoring_run` per
+frame) is the exception: its nodes stay loaded in the worker itself. Replies
+are JSON lines on the original stdout; anything a task prints goes to stderr,
+which the engine streams live.
 """
 
 import ast
@@ -144,6 +146,13 @@ def handle(req, state):
 
         fn = pipeline.train_step if op == "train" else pipeline.predict_step
         return run_child(fn, None, req)
+    if op in ("scoring_load", "scoring_run"):
+        # A scoring session (server, batch predict) loads its nodes once and scores many frames, so the
+        # task code runs here in the worker itself rather than in a child per request.
+        from . import serving
+
+        fn = serving.load_segment if op == "scoring_load" else serving.run_segment
+        return fn(req, state)
     raise ValueError(f"unknown op {op!r}")
 
 

@@ -521,27 +521,67 @@ def score_holdout_for_project(store: Store, project: Project) -> int:
 
 
 def predict_rows(store: Store, project: Project, model: Model, rows: str, permute: list[str] | None = None):
-    """Score one of the project's row sets with a trained model (and, optionally, with columns permuted)."""
+    """Score one of the project's row sets with a trained model (and, optionally, with columns permuted).
+
+    Like training, each run of consecutive nodes in one environment scores in a worker of that
+    environment (a container for Docker ones); outputs cross between them as files in scratch space.
+    """
     import pandas as pd
 
     plan = json.loads((model.artifact_path / "plan.json").read_text())
     scratch = workspace.scratch_dir(store.root, "predict")
     out = scratch / "predictions.pkl"
-    worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=lambda b: None, writable=[store.root]))
+    segments = environment_segments(plan["nodes"])
+    request = {**plan, "model_dir": str(model.artifact_path), "rows": rows,
+               "score_sets": {rows: [HOLDOUT] if rows == "holdout" else [0]}, "output": str(out),
+               "permute": permute or [], "scratch_dir": str(scratch), "handoff_dir": str(scratch)}
+    workers: dict = {}
     try:
-        worker.wait_ready()
-        reply = worker.request("predict", {**plan, "model_dir": str(model.artifact_path), "rows": rows,
-                                           "score_sets": {rows: [HOLDOUT] if rows == "holdout" else [0]},
-                                           "output": str(out), "permute": permute or [], "scratch_dir": str(scratch)})
-        if reply.get("status") != "ok":
-            raise TaskbenchError(reply.get("message", "scoring failed"), details=reply.get("details"))
+        for i, (env, nodes) in enumerate(segments):
+            if env not in workers:
+                workers[env] = _scoring_worker(store, env, plan, scratch, model.id)
+            later = {s for _, after in segments[i + 1 :] for n in after for s in n["inputs"] if s not in n["channels"]}
+            handoff = sorted(later & {n["name"] for n in nodes})
+            reply = workers[env].request("predict", {**request, "nodes": nodes, "handoff": handoff})
+            if reply.get("status") != "ok":
+                raise TaskbenchError(reply.get("message", "scoring failed"), details=reply.get("details"))
         predictions = pd.read_pickle(out)
         if permute:
-            return predictions, pd.read_pickle(reply["permuted"])
+            return predictions, pd.read_pickle(f"{out}.permuted")
         return predictions
     finally:
-        worker.close()
+        for worker in workers.values():
+            worker.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _discard(chunk: bytes) -> None:
+    """Task output while scoring the project's rows: there is no job log to keep it in."""
+
+
+def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model_id: int):
+    """A worker of `env` for predict_rows: a local subprocess, or a container that reads the workspace
+    (data, model, tasks) and writes only `scratch`."""
+    if env == LOCAL_ENV:
+        worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=_discard, writable=[store.root]))
+    else:
+        from ..environments.docker_build import docker_status
+        from ..environments.resolve import resolve_environment
+        from ..runners.docker_runner import DockerRunner
+
+        ready, reason = docker_status()
+        if not ready:
+            raise UsageError(f"model {model_id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
+        resolved = resolve_environment(env, None, lambda line: None, store=store)
+        outside = {Path(n["task_dir"]) for n in plan["nodes"] if not Path(n["task_dir"]).is_relative_to(store.root)}
+        spec = WorkerSpec(on_output=_discard, read_only=[store.root, *sorted(outside)], writable=[scratch], env=dict(_THREADS))
+        worker = DockerRunner(resolved.image).start(spec)
+    try:
+        worker.wait_ready()
+    except BaseException:
+        worker.kill()
+        raise
+    return worker
 
 
 def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:

@@ -221,12 +221,44 @@ def test_undeploy_refuses_while_served_then_deletes(juniors_server, taskbench):
     assert busy.exit_code == 2 and "is being served by process" in busy.output and "stop `taskbench serve jr` first" in busy.output
     juniors_server.stop()
     kept = taskbench("undeploy", "jr", input="n\n")
-    assert kept.exit_code == 1 and "the deployment stays" in kept.output
+    assert kept.exit_code == 1 and "Nothing deleted." in kept.output
     gone = taskbench("undeploy", "jr", input="y\n")
     assert gone.exit_code == 0 and "Deleted deployment jr; model 1 is still on its leaderboard" in " ".join(gone.output.split())
     assert json.loads(taskbench("deployments", "--json").output) == []
     assert taskbench("undeploy", "jr", "--yes").exit_code == 2
     assert taskbench("deploy", "1", "--name", "jr").exit_code == 0  # the name is free again
+
+
+def test_serve_names_the_port_it_bound_and_refuses_a_busy_one_in_a_sentence(juniors_server, home):
+    env = dict(os.environ, TASKBENCH_HOME=str(home))
+    busy = subprocess.run([sys.executable, "-m", "tui.cli", "serve", "jr", "--port", str(juniors_server.port)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert busy.returncode == 2, busy.stderr
+    text = " ".join(busy.stderr.split())
+    assert f"error: port {juniors_server.port} on 127.0.0.1 is already in use; choose another --port" in text
+    assert "Traceback" not in busy.stderr + busy.stdout and "ERROR:" not in busy.stderr
+    unknown = subprocess.run([sys.executable, "-m", "tui.cli", "serve", "jr", "--host", "no-such-host.invalid", "--token", "t"],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "is not an address or a known host name" in unknown.stderr
+    for extra in ([], ["--workers", "2"]):
+        proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "serve", "jr", "--port", "0", *extra], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("Serving jr (model 1) on http://127.0.0.1:"), line
+            port = int(line.split("http://127.0.0.1:")[1].split()[0])
+            assert port != 0 and ("with 2 worker processes" in line) == bool(extra)
+            deadline = time.time() + 60
+            while True:
+                try:
+                    assert requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).ok
+                    break
+                except requests.ConnectionError:
+                    assert time.time() < deadline
+                    time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(20)
 
 
 def test_token_and_classification_shape(taskbench, tmp_path, home):
@@ -237,13 +269,15 @@ def test_token_and_classification_shape(taskbench, tmp_path, home):
         frame = pd.read_csv(IRIS).drop(columns=["Species"]).iloc[:4]
         body = frame.to_csv(index=False)
         assert requests.post(f"{server.url}/predict/", data=body).status_code == 401
-        assert requests.post(f"{server.url}/predict/", data=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+        wrong = requests.post(f"{server.url}/predict/", data=body, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "the bearer token is wrong" in wrong.json()["message"]
         assert requests.get(f"{server.url}/ping").status_code == 200
         reply = requests.post(f"{server.url}/predict/", data=body, headers={"Authorization": "Bearer s3cret"})
         assert reply.status_code == 200, reply.text
         predictions = reply.json()["predictions"]
         info = requests.get(f"{server.url}/info/", headers={"Authorization": "Bearer s3cret"}).json()
-        labels = [str(c) for c in info["class_labels"]]
+        labels = info["class_labels"]
+        assert all(isinstance(c, str) for c in labels)
         assert len(predictions) == 4 and all(sorted(p) == sorted(labels) for p in predictions)
         assert all(abs(sum(p.values()) - 1) < 1e-9 for p in predictions)
     finally:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from .common import console, fail, open_workspace, print_json, when, listing
+from .common import confirm_or_stop, console, fail, open_workspace, print_json, when, listing
 
 DEPLOY_HELP = "Publish a trained model as a named deployment that `taskbench serve` answers for."
 SERVE_HELP = """Serve a deployment over HTTP with DRUM's routes: POST /predict/ and /transform/, GET /ping, /health/, /info/, /stats/.
@@ -24,7 +24,7 @@ EXPORT_HELP = "Write a trained model as a self-contained package (.zip) that `ta
 
 def deploy(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model number (see `taskbench leaderboard`).")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model number (see `taskbench leaderboard PROJECT`).")],
     name: Annotated[Optional[str], typer.Option("--name", help="Deployment name (default: model-N).")] = None,
     token: Annotated[Optional[str], typer.Option("--token", help="Bearer token clients must send (only its digest is stored).")] = None,
 ) -> None:
@@ -37,7 +37,7 @@ def deploy(
 
 def serve(
     ctx: typer.Context,
-    deployment: Annotated[str, typer.Argument(help="Deployment name (see `taskbench deployments`).")],
+    deployment: Annotated[str, typer.Argument(metavar="DEPLOYMENT", help="Deployment name (see `taskbench deployments`).")],
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you say otherwise).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Server processes, each with the model loaded.", min=1)] = 1,
@@ -56,15 +56,19 @@ def serve(
         out.print(f"[yellow]warning:[/] serving on {escape(host)} without a token: anyone who can reach it can score with the model.")
     config = ServeConfig(home=home, deployment=deployment, host=host, port=port, workers=workers, token=token)
 
-    def ready() -> None:
-        out.print(f"Serving {escape(deployment)} (model {found.model_id}) on http://{escape(host)}:{port} — Ctrl+C stops.")
+    def ready(bound: int) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        processes = f" with {workers} worker processes" if workers > 1 else ""
+        out.print(f"Serving {escape(deployment)} (model {found.model_id}) on http://{escape(shown)}:{bound}{processes} — Ctrl+C stops.")
 
     try:
         run_server(config, on_ready=ready)
     except Exception as exc:  # noqa: BLE001 - start-up failures (a bad deployment, a busy port) are one sentence
         from core.errors import TaskbenchError
 
-        fail(exc.message if isinstance(exc, TaskbenchError) else f"the server could not start: {exc}.", 1)
+        if isinstance(exc, TaskbenchError):
+            fail(exc.message, exc.exit_code)
+        fail(f"the server could not start: {exc}.", 1)
 
 
 def deployments(
@@ -93,17 +97,16 @@ def deployments(
 
 def undeploy(
     ctx: typer.Context,
-    deployment: Annotated[str, typer.Argument(help="Deployment name (see `taskbench deployments`).")],
+    deployment: Annotated[str, typer.Argument(metavar="DEPLOYMENT", help="Deployment name (see `taskbench deployments`).")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (for scripts).")] = False,
 ) -> None:
     from core.deploy.deployments import delete_deployment, get_deployment
 
     with open_workspace(ctx) as store:
         found = get_deployment(store, deployment)
-        if not yes and not typer.confirm(
-            f"Delete deployment {deployment} (model {found.model_id}) and its monitoring history?", default=False
-        ):
-            fail("the deployment stays.", 1)
+        if not yes:
+            confirm_or_stop(f"Delete deployment {deployment} (model {found.model_id}) and its monitoring history?",
+                            "Nothing deleted.")
         delete_deployment(store, deployment)
     console().print(f"Deleted deployment {escape(deployment)}; model {found.model_id} is still on its leaderboard.")
 
@@ -114,7 +117,7 @@ def _num(value) -> str:
 
 def export(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model number (see `taskbench leaderboard`).")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model number (see `taskbench leaderboard PROJECT`).")],
     to: Annotated[Path, typer.Option("--to", help="Package file to write (.zip).")],
 ) -> None:
     from core.deploy.package import export_model
