@@ -194,10 +194,12 @@ def _y(project: Project, frame, rows):
 class Trainer:
     """Trains blueprints in one project and records each as a model with scores and logs."""
 
-    def __init__(self, store: Store, project: Project, *, cv: bool = False, on_event: Callable[[str, dict], None] | None = None):
+    def __init__(self, store: Store, project: Project, *, cv: bool = False, on_event: Callable[[str, dict], None] | None = None,
+                 cluster=None):
         self.store = store
         self.project = project
         self.cv = cv
+        self.cluster = cluster  # a cluster.ClusterSession: jobs then run on its Dask workers
         self.on_event = on_event or (lambda kind, data: None)
         self._frame = None
 
@@ -211,13 +213,16 @@ class Trainer:
 
     def train(self, source: BlueprintSource) -> TrainOutcome:
         store, project = self.store, self.project
-        # The worker reads the project's data while the engine checks the blueprint.
-        worker, relay = take_worker(store.root)
-        worker.send("load_project", {"data": data_payload(project), "code_dirs": []})
+        # The worker reads the project's data while the engine checks the blueprint (on a cluster, its worker does).
+        worker = relay = None
+        if self.cluster is None:
+            worker, relay = take_worker(store.root)
+            worker.send("load_project", {"data": data_payload(project), "code_dirs": []})
         try:
             checked, warnings = compile_blueprint(store, project, source)
         except TaskbenchError as exc:
-            worker.kill()
+            if worker is not None:
+                worker.kill()
             self.on_event("failed", {"label": source.label, "error": exc.message})
             return TrainOutcome(source.label, error=exc.message)
         job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}", {"project": project.name, "blueprint": source.label}).id)
@@ -235,12 +240,15 @@ class Trainer:
             for warning in warnings:
                 log.line(warning)
             log.line(f"job {job.id}: training {source.label} on project {project.name} as model {model.id}")
-            relay.attach(log.output)
-            info = worker.wait_ready()
-            log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
-            scores, reused, speed = self._run(worker, plan, work_dir, log, checked)
-            worker.close()
-            worker = None
+            if worker is None:
+                scores, reused, speed = self._run_on_cluster(job.id, plan, work_dir, log, checked)
+            else:
+                relay.attach(log.output)
+                info = worker.wait_ready()
+                log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
+                scores, reused, speed = self._run(worker, plan, work_dir, log, checked)
+                worker.close()
+                worker = None
             os.rename(work_dir, final_dir)
             seconds = time.perf_counter() - started
             model = finish_model(store, model.id, state="trained", artifact_path=final_dir, scores=scores,
@@ -278,11 +286,51 @@ class Trainer:
             raise TaskbenchError(reply.get("message", f"{op} failed"), details=reply.get("details"))
         return reply
 
-    def _run(self, worker, plan, work_dir, log, checked):
-        project = self.project
+    def _score_sets(self) -> dict:
         score_sets = {"validation": [0]}
-        if project.holdout_unlocked:
+        if self.project.holdout_unlocked:
             score_sets["holdout"] = [HOLDOUT]
+        return score_sets
+
+    def _fold_plans(self, checked) -> list[tuple[int, dict]]:
+        """(k, plan fitted on every fold but k) for cross-validation."""
+        folds = self.project.settings["folds"]
+        return [(k, build_plan(self.store, self.project, checked, fit_folds=[f for f in range(folds) if f != k]))
+                for k in range(folds)]
+
+    def _cv_means(self, per_fold: list[dict], log) -> dict:
+        """Mean of each metric over the folds (each fold scored by a model fitted on the others), logged per fold."""
+        import numpy as np
+
+        for k, scores in enumerate(per_fold):
+            log.line(f"cross-validation fold {k + 1}/{len(per_fold)}: {json.dumps(scores)}")
+        return {name: float(np.mean([f[name] for f in per_fold])) for name in per_fold[0]}
+
+    def _run_on_cluster(self, job_id: int, plan, work_dir: Path, log, checked):
+        """Train on a Dask worker (the plan and any CV folds in one bundle); artifacts come back into `work_dir`."""
+        plans, sets = [plan], [self._score_sets()]
+        for k, fold_plan in self._fold_plans(checked) if self.cv else []:
+            plans.append(fold_plan)
+            sets.append({"fold": [k]})
+        log.line(f"job {job_id} goes to the Dask cluster at {self.cluster.address}")
+        result = self.cluster.run(self.project, job_id, plans, sets, log.output, log.line)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        for rel, content in result["files"].items():
+            target = work_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        final, folds = result["replies"][0], result["replies"][1:]
+        for node in final["nodes"]:
+            log.line(f"node {node['node']}: {'reused' if node['reused'] else 'fitted and scored'} in {node['seconds']:.2f} s"
+                     f" on {result['host']}")
+        scores = dict(final["scores"])
+        if folds:
+            scores["cv"] = self._cv_means([r["scores"]["fold"] for r in folds], log)
+        (work_dir / "plan.json").write_text(json.dumps(plan, indent=2))
+        return scores, [n["node"] for n in final["nodes"] if n["reused"]], final.get("validation_rows_per_second")
+
+    def _run(self, worker, plan, work_dir, log, checked):
+        score_sets = self._score_sets()
         self._workers = {LOCAL_ENV: worker}
         self._log = log
         try:
@@ -366,17 +414,12 @@ class Trainer:
 
     def _cross_validate(self, checked, work_dir, log) -> dict:
         """Mean of each metric over the K folds (fold k scored by a model fitted on the other folds)."""
-        import numpy as np
-
-        folds = self.project.settings["folds"]
         per_fold = []
-        for k in range(folds):
-            plan = build_plan(self.store, self.project, checked, fit_folds=[f for f in range(folds) if f != k])
+        for k, plan in self._fold_plans(checked):
             reply = self._train_plan(plan, work_dir / "cv" / str(k), {"fold": [k]})[-1]
             per_fold.append((reply.get("scores") or self._score(reply["predictions"], {"fold": [k]}))["fold"])
-            log.line(f"cross-validation fold {k + 1}/{folds}: {json.dumps(per_fold[-1])}")
         shutil.rmtree(work_dir / "cv", ignore_errors=True)
-        return {name: float(np.mean([f[name] for f in per_fold])) for name in per_fold[0]}
+        return self._cv_means(per_fold, log)
 
 
 # Modules nearly every training imports; a prestarted worker loads them while the engine compiles.
@@ -455,22 +498,32 @@ def train_blueprints(
     jobs: int = 1,
     cv: bool = False,
     on_event: Callable[[str, dict], None] | None = None,
+    cluster: str | None = None,
 ) -> list[TrainOutcome]:
-    """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker)."""
+    """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker, or each
+    waiting for a job on the Dask cluster at `cluster`)."""
     project = get_project(store, project_name)
     if not sources:
         raise UsageError("name at least one blueprint to train (a file, a saved blueprint, or --templates).")
+    session = None
+    if cluster:
+        from .cluster import ClusterSession
+
+        session = ClusterSession(cluster)
 
     def one(source):
-        return Trainer(store, project, cv=cv, on_event=on_event).train(source)
+        return Trainer(store, project, cv=cv, on_event=on_event, cluster=session).train(source)
 
     share_cores(min(jobs, len(sources)))
+    try:
+        if jobs <= 1 or len(sources) == 1:
+            return [one(s) for s in sources]
+        from joblib import Parallel, delayed
 
-    if jobs <= 1 or len(sources) == 1:
-        return [one(s) for s in sources]
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=jobs, backend="threading")(delayed(one)(s) for s in sources)
+        return Parallel(n_jobs=jobs, backend="threading")(delayed(one)(s) for s in sources)
+    finally:
+        if session is not None:
+            session.close()
 
 
 def leaderboard(store: Store, project_name: str, metric: str | None = None) -> tuple[Project, str, list[dict]]:

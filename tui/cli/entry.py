@@ -32,7 +32,7 @@ def _command(argv: list[str]) -> str | None:
 
 
 def _early_start(argv: list[str]) -> None:
-    if _command(argv) != "train" or {"-h", "--help"} & set(argv):
+    if _command(argv) != "train" or {"-h", "--help"} & set(argv) or _option(argv, "--cluster"):
         return
     try:
         jobs = max(1, int(_option(argv, "--jobs", "-j") or 1))

@@ -15,6 +15,11 @@ TRAIN_HELP = """Train blueprints on a project: fit on the training partition, sc
 
 BLUEPRINT is a blueprint file (.bp) or a saved blueprint NAME[@N]. With
 --templates, trains every built-in template for the project's target type.
+
+With --cluster tcp://HOST:PORT each job runs on a worker of that Dask cluster
+(start one with `dask scheduler` and `dask worker tcp://HOST:8786` on machines
+with taskbench installed): the task code and the project's rows travel with
+the job, its log streams back live, and the model lands in this workspace.
 """
 
 
@@ -74,14 +79,19 @@ def train(
     templates: Annotated[bool, typer.Option("--templates", help="Train every built-in template for the target type.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Blueprints trained at once.", min=1)] = 1,
     cv: Annotated[bool, typer.Option("--cv", help="Also cross-validate over every fold.")] = False,
+    cluster: Annotated[
+        Optional[str],
+        typer.Option("--cluster", help="Train on the Dask cluster at tcp://HOST:PORT (needs taskbench[cluster] here and there)."),
+    ] = None,
 ) -> None:
     from core import workspace
     from core.training.engine import prestart_workers, release_prestarted, train_blueprints
     from core.training.projects import get_project
 
-    # Workers boot while the engine opens the workspace and checks the blueprints.
-    count = min(jobs, len(blueprints or []) or jobs)
-    prestart_workers(workspace.home((ctx.obj or {}).get("home")), count)
+    # Workers boot while the engine opens the workspace and checks the blueprints (on a cluster, its workers do).
+    if cluster is None:
+        count = min(jobs, len(blueprints or []) or jobs)
+        prestart_workers(workspace.home((ctx.obj or {}).get("home")), count)
     out = console()
     progress = {"running": 0, "done": 0, "total": 0}
     status = out.status("training", spinner="line")
@@ -114,7 +124,7 @@ def train(
             progress["total"] = len(sources)
             update()
             with status:
-                outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event)
+                outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event, cluster=cluster)
     finally:
         release_prestarted()
     failed = [o for o in outcomes if o.error]

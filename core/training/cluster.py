@@ -1,0 +1,231 @@
+"""Training on a Dask cluster (SPEC §6, `taskbench train --cluster tcp://HOST:PORT`).
+
+The engine keeps all bookkeeping here (job and model rows, the log, where the
+artifacts end up); what crosses to the cluster is a self-contained bundle: the
+plan, each node's task folder and the project's rows. A Dask worker unpacks it
+in a temporary folder and runs the ordinary taskbench worker process there, so
+task code never runs inside the Dask worker itself; the task's output streams
+back through a Dask queue while it runs, and the fitted artifacts come back as
+bytes. Cluster machines need taskbench installed, nothing shared on disk.
+Fitted transforms are cached on each cluster machine, as they are locally.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from ..errors import TaskbenchError, UsageError
+
+CONNECT_SECONDS = 10.0
+FLUSH_SECONDS = 0.3
+REMOTE_ROOT = "taskbench-cluster"
+
+
+def connect(address: str):
+    """A Dask client for `address` (tcp://HOST:PORT), or one clear sentence when it cannot be reached."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--cluster needs the Dask distributed package: pip install 'taskbench[cluster]'.") from None
+    if "://" not in address:
+        address = f"tcp://{address}"
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc.__class__.__name__}); "
+                         "check the address and that `dask scheduler` runs there.") from None
+    if not client.scheduler_info().get("workers"):
+        client.wait_for_workers(1, timeout=CONNECT_SECONDS * 3)
+    return client
+
+
+def _folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (links followed, caches skipped) as {relative posix path: bytes}."""
+    out = {}
+    for base, dirs, names in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+        for name in names:
+            if name.endswith(".pyc"):
+                continue
+            path = Path(base) / name
+            out[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return out
+
+
+class ClusterSession:
+    """One `train --cluster` command's connection: the client and the project's rows, sent to the cluster once."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self.client = connect(address)
+        self._data: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def data(self, project):
+        """The project's data and partition files, scattered once and shared by every job of this command."""
+        with self._lock:
+            if project.name not in self._data:
+                payload = {"data": Path(project.data_path).read_bytes(), "partition": Path(project.partition_path).read_bytes()}
+                self._data[project.name] = self.client.scatter(payload, broadcast=False, hash=False)
+            return self._data[project.name]
+
+    def close(self) -> None:
+        self.client.close()
+
+    def run(self, project, job_id: int, plans: list[dict], score_sets: list[dict], on_output, on_line) -> dict:
+        """Train `plans` (the model's plan, then any cross-validation folds) on a cluster worker; returns its result.
+
+        Output and engine lines stream to `on_output`/`on_line` while the job runs; Ctrl-C stops the remote worker.
+        """
+        from distributed import Event, Queue
+
+        for plan in plans:
+            others = sorted({n.get("env", "python-local") for n in plan["nodes"]} - {"python-local"})
+            if others:
+                raise UsageError(f"nodes in environment(s) {', '.join(others)} cannot train on a cluster yet; "
+                                 "train this blueprint without --cluster.")
+        tasks = {}
+        for plan in plans:
+            for node in plan["nodes"]:
+                tasks.setdefault(node["task_dir"], _folder_bytes(Path(node["task_dir"])))
+        name = f"taskbench-{job_id}-{uuid.uuid4().hex[:8]}"
+        queue, stop = Queue(name, client=self.client), Event(name, client=self.client)
+        bundle = {"name": name, "plans": plans, "score_sets": score_sets, "tasks": tasks}
+        future = self.client.submit(train_bundle, bundle, self.data(project), key=f"{name}-train", pure=False)
+
+        def drain():
+            try:
+                items = queue.get(batch=True)
+            except Exception:  # noqa: BLE001 - a queue that went away has nothing more to say
+                return
+            for kind, text in items:
+                (on_output if kind == "out" else on_line)(text.encode() if kind == "out" else text)
+
+        try:
+            while not future.done():
+                drain()
+                time.sleep(FLUSH_SECONDS)
+            drain()
+            result = future.result()
+        except BaseException:
+            stop.set()
+            future.cancel()
+            raise
+        finally:
+            try:
+                drain()
+                queue.close()
+            except Exception:  # noqa: BLE001 - cleanup of a cluster queue is best effort
+                pass
+        if "error" in result:
+            raise TaskbenchError(result["error"], details=result.get("details"))
+        return result
+
+
+def train_bundle(bundle: dict, data: dict) -> dict:
+    """Run on a Dask worker: unpack the bundle, train its plans in a taskbench worker process, return the results."""
+    import socket
+
+    from distributed import Event, Queue, get_client
+
+    from ..runners.base import WorkerSpec
+    from ..runners.subprocess_runner import SubprocessRunner
+
+    client = get_client()
+    queue, stop = Queue(bundle["name"], client=client), Event(bundle["name"], client=client)
+    pending: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    last = [time.monotonic()]
+
+    def flush(force: bool = False) -> None:
+        with lock:
+            if not pending or (not force and time.monotonic() - last[0] < FLUSH_SECONDS):
+                return
+            items, pending[:] = list(pending), []
+            last[0] = time.monotonic()
+        for item in items:
+            queue.put(item)
+
+    def emit(kind: str, text: str) -> None:
+        with lock:
+            pending.append((kind, text))
+        flush()
+
+    base = Path(tempfile.gettempdir()) / REMOTE_ROOT
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="job-", dir=base))
+    finished = threading.Event()
+    worker = None
+    try:
+        data_path, partition_path = folder / "data.parquet", folder / "partition.npy"
+        data_path.write_bytes(data["data"])
+        partition_path.write_bytes(data["partition"])
+        task_dirs = {}
+        for i, (original, files) in enumerate(bundle["tasks"].items()):
+            target = folder / "tasks" / str(i)
+            for rel, content in files.items():
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                (target / rel).write_bytes(content)
+            task_dirs[original] = str(target)
+        emit("line", f"cluster worker {socket.gethostname()} (pid {os.getpid()}, Python {sys.version.split()[0]}) unpacked the job")
+        worker = SubprocessRunner(sys.executable).start(
+            WorkerSpec(on_output=lambda chunk: emit("out", chunk.decode("utf-8", "replace")), writable=[folder, base])
+        )
+        threading.Thread(target=_stop_when_set, args=(stop, finished, worker), daemon=True).start()
+        replies = []
+        for i, (plan, sets) in enumerate(zip(bundle["plans"], bundle["score_sets"])):
+            plan = _localise(plan, data_path, partition_path, task_dirs, base)
+            model_dir = folder / "model" / str(i)
+            model_dir.mkdir(parents=True)
+            code_dirs = sorted({n["task_dir"] for n in plan["nodes"]})
+            for op, payload in (("load_project", {"data": plan["data"], "code_dirs": code_dirs}),
+                                ("train", {**plan, "handoff": [], "model_dir": str(model_dir), "score_sets": sets,
+                                           "scratch_dir": str(folder)})):
+                reply = worker.request(op, payload)
+                if reply.get("status") != "ok":
+                    return {"error": reply.get("message", f"{op} failed"), "details": reply.get("details")}
+            replies.append(reply)
+        worker.close()
+        worker = None
+        files = {}
+        main = folder / "model" / "0"
+        for path in main.rglob("*"):
+            if path.is_file() and "handoff" not in path.relative_to(main).parts:
+                files[path.relative_to(main).as_posix()] = path.read_bytes()
+        return {"replies": replies, "files": files, "host": socket.gethostname()}
+    finally:
+        finished.set()
+        if worker is not None:
+            worker.kill()
+        flush(force=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _localise(plan: dict, data_path: Path, partition_path: Path, task_dirs: dict, base: Path) -> dict:
+    """The plan with this machine's paths: the unpacked data and tasks, and this machine's transform cache."""
+    plan = {**plan, "data": {**plan["data"], "path": str(data_path), "partition_path": str(partition_path)}}
+    nodes = []
+    for node in plan["nodes"]:
+        cache = node.get("cache_dir")
+        nodes.append({**node, "task_dir": task_dirs[node["task_dir"]],
+                      "cache_dir": str(base / "cache" / Path(cache).name[:2] / Path(cache).name) if cache else None})
+    plan["nodes"] = nodes
+    return plan
+
+
+def _stop_when_set(stop, finished: threading.Event, worker) -> None:
+    """Kill the job's worker when the engine cancels the job (Ctrl-C there); ends with the job."""
+    while not finished.is_set():
+        try:
+            if stop.wait(timeout=1):
+                worker.kill()
+                return
+        except Exception:  # noqa: BLE001 - the cluster went away: nothing to stop
+            return
