@@ -173,11 +173,11 @@ def bench_serve(scratch: Path, requests_count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="*", default=["batch", "serve"], choices=["batch", "serve"])
+    parser.add_argument("which", nargs="*", choices=["batch", "serve", []], help="benchmarks to run (default: both)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
-    for which in args.which:
+    for which in args.which or ["batch", "serve"]:
         scratch = Path(tempfile.mkdtemp(prefix=f"tb-predict-bench-{which}-"))
         try:
             if which == "batch":

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +35,7 @@ class PredictResult:
     seconds: float
     output: Path
     log: Path
+    warnings: list[str] = field(default_factory=list)  # values read as missing, one sentence per column
 
 
 def check_paths(input_path: Path, output_path: Path) -> None:
@@ -117,7 +118,8 @@ def predict_file(
         if result.get("kind") == "usage":
             raise UsageError(result["message"])
         raise TaskbenchError(result["message"], details=result.get("details"))
-    return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=log.path)
+    return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=log.path,
+                         warnings=result.get("warnings", []))
 
 
 def docker_images(root: Path, source: ModelSource, on_log: Callable[[str], None]) -> dict[str, str]:

@@ -104,7 +104,7 @@ class Writer:
 
 def score_file(req: dict) -> dict:
     """Score `req["input"]` into `req["output"]`; returns a summary (rows, seconds)."""
-    from core.runtime.serving import PlanScorer, output_frame
+    from core.runtime.serving import PlanScorer, output_frame, unreadable_sentence
 
     started = time.perf_counter()
     workers = None
@@ -116,12 +116,16 @@ def score_file(req: dict) -> dict:
     include = req.get("include") or []
     writer = Writer(req["output"])
     rows = 0
+    unreadable: dict[str, list] = {}  # column -> [count, first example], over all chunks
     try:
         for frame, done, total in chunks(req["input"], int(req.get("chunk_size") or 50_000)):
             absent = [c for c in include if c not in frame.columns]
             if absent:
                 raise UserFault(f"--include-input names column(s) {', '.join(map(repr, absent))} that the input lacks.")
             out = output_frame(scorer, scorer.score(frame))
+            for column, count, example in scorer.unreadable:
+                seen = unreadable.setdefault(column, [0, example])
+                seen[0] += count
             if include:
                 kept = frame[include].reset_index(drop=True)
                 out = kept.join(out, rsuffix=" (prediction)")
@@ -136,7 +140,8 @@ def score_file(req: dict) -> dict:
         raise
     finally:
         scorer.close()
-    return {"rows": rows, "seconds": time.perf_counter() - started}
+    warnings = [unreadable_sentence(c, n, example) for c, (n, example) in unreadable.items()]
+    return {"rows": rows, "seconds": time.perf_counter() - started, "warnings": warnings}
 
 
 def _interrupted(signum, frame) -> None:

@@ -280,7 +280,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
     from starlette.routing import Route
 
     from ..runtime.errors import StepFailure, UsageError as RuntimeUsageError
-    from ..runtime.serving import json_predictions
+    from ..runtime.serving import json_predictions, unreadable_sentence
 
     state: dict = {}
 
@@ -316,7 +316,10 @@ def create_app(config: ServeConfig, served: Served | None = None):
         frame = await read_frame(served, request)
         predictions = served.scorer.score(frame)
         served.monitor.observe(frame)
-        return reply({"predictions": json_predictions(served.scorer, predictions)})
+        answer = {"predictions": json_predictions(served.scorer, predictions)}
+        if served.scorer.unreadable:  # DRUM clients read "predictions"; the rest is for people
+            answer["warnings"] = [unreadable_sentence(*u) for u in served.scorer.unreadable]
+        return reply(answer)
 
     async def transform(served: Served, request):
         if not served.scorer.is_transform:

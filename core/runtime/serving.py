@@ -59,6 +59,9 @@ class PlanScorer:
         self.class_labels = plan.get("class_labels")
         self.final_kind = next(n["kind"] for n in self.nodes if n["name"] == self.final)
         self.features = list(dict.fromkeys(c for n in self.nodes for cols in n["channels"].values() for c in cols))
+        # Columns the model saw as numbers: text in them is read as a number, or as missing with a warning.
+        self.numeric = list(dict.fromkeys(c for n in self.nodes for c in n["channels"].get("NUM", [])))
+        self.unreadable = []  # (column, count, example) of text the last score() read as missing
         self._scratch = tempfile.mkdtemp(prefix="scorer-", dir=scratch_dir)
         self._workers = {}
         self._segments = []
@@ -108,11 +111,36 @@ class PlanScorer:
         if absent:
             shown = ", ".join(repr(c) for c in absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
             raise MissingColumns(f"the data lacks {len(absent)} column(s) the model was trained on: {shown}.")
-        frame = frame.reset_index(drop=True)
+        frame, self.unreadable = numbers_as_trained(frame.reset_index(drop=True), self.numeric)
         outputs = {}
         for segment in self._segments:
             segment.run(frame, outputs)
         return outputs[self.final]
+
+
+def numbers_as_trained(frame, columns):
+    """`frame` with its text in numeric `columns` read as numbers ("12" -> 12.0), and (column, count, example) for
+    values that are not numbers: they become missing, which callers say (a task would otherwise do it silently)."""
+    unreadable = []
+    changed = None
+    kinds = dict(zip(frame.columns, (dtype.kind for dtype in frame.dtypes)))  # one pass: this runs per request
+    for name in columns:
+        if kinds.get(name, "f") in "biufc":
+            continue
+        series = frame[name]
+        values = pd.to_numeric(series, errors="coerce")
+        text = series.astype("string").str.strip()
+        bad = values.isna() & series.notna() & text.ne("").fillna(False)
+        if bad.any():
+            unreadable.append((name, int(bad.sum()), str(series[bad].iloc[0])))
+        if changed is None:
+            changed = frame.copy()
+        changed[name] = values.astype("float64")
+    return (frame if changed is None else changed), unreadable
+
+
+def unreadable_sentence(column, count, example):
+    return f"column {column!r}: {count:,} value(s) are not numbers (like {example!r}); they were scored as missing."
 
 
 class NodeSegment:

@@ -60,6 +60,30 @@ def test_regression_predictions_match_validation_and_keep_chosen_columns(ridge_m
     assert leftovers(home) == []
 
 
+def test_text_in_a_numeric_column_is_read_as_numbers_or_named_as_missing(ridge_model, taskbench, home, tmp_path):
+    rows, _ = validation_rows(home, ridge_model)
+    rows = rows.iloc[:120].reset_index(drop=True)
+    rows.to_csv(tmp_path / "clean.csv", index=False)
+    text = rows.astype(object)
+    text["AVG_fr"] = [f" {v} " for v in rows["AVG_fr"]]  # numbers written as padded text
+    text.loc[[3, 70], "OBP_fr"] = "lots"
+    text.to_csv(tmp_path / "text.csv", index=False)
+    missing = rows.copy()
+    missing.loc[[3, 70], "OBP_fr"] = np.nan
+    missing.to_csv(tmp_path / "missing.csv", index=False)
+    outputs = {}
+    for name in ("clean", "text", "missing"):
+        result = taskbench("predict", ridge_model, "--input", tmp_path / f"{name}.csv", "--output", tmp_path / f"{name}-out.csv",
+                           "--chunk-size", "50")
+        assert result.exit_code == 0, result.output
+        outputs[name] = (flat(result), pd.read_csv(tmp_path / f"{name}-out.csv")["Predictions"])
+    said, predicted = outputs["text"]
+    assert "warn column 'OBP_fr': 2 value(s) are not numbers (like 'lots'); they were scored as missing." in said
+    assert "AVG_fr" not in said and "warn" not in outputs["clean"][0]
+    np.testing.assert_allclose(predicted, outputs["missing"][1], rtol=1e-12)
+    assert not np.allclose(predicted, outputs["clean"][1])
+
+
 def test_classification_parquet_has_a_column_per_class_and_the_label(taskbench, home, tmp_path):
     model = train(taskbench, tmp_path, IRIS, "Species", "iris", "num = impute_median(NUM)\nmodel = logistic_regression(num)\n")
     rows, saved = validation_rows(home, model)

@@ -99,6 +99,13 @@ def test_drum_client_shapes_errors_and_exact_stats(juniors_server, taskbench):
     for reply in (plain, multipart, split, records):
         assert reply.status_code == 200, reply.text
         assert reply.json()["predictions"] == pytest.approx(expected, rel=1e-12)
+    as_text = requests.post(f"{url}/predict/", json={"columns": list(frame.columns), "data": frame.astype(str).values.tolist()})
+    assert as_text.json()["predictions"] == pytest.approx(expected, rel=1e-12) and "warnings" not in as_text.json()
+    words = frame.astype(object)
+    words.loc[0, "AVG_fr"] = "lots"
+    warned = requests.post(f"{url}/predict/", json=words.to_dict(orient="records")).json()
+    assert warned["warnings"] == ["column 'AVG_fr': 1 value(s) are not numbers (like 'lots'); they were scored as missing."]
+    assert warned["predictions"][1:] == pytest.approx(expected[1:], rel=1e-12)
     big = requests.post(f"{url}/predict/", data=rows(1000).to_csv(index=False), headers={"Content-Type": "text/csv"})
     assert big.status_code == 200 and big.json()["predictions"][:5] == pytest.approx(expected, rel=1e-12)
 
@@ -136,16 +143,16 @@ def test_drum_client_shapes_errors_and_exact_stats(juniors_server, taskbench):
 
     stats = requests.get(f"{url}/stats/").json()
     predict = stats["routes"]["/predict/"]
-    assert predict["requests"] == 6 + 6 + 2 and predict["4xx"] == 6 + 2
+    assert predict["requests"] == 6 + 2 + 6 + 2 and predict["4xx"] == 6 + 2
     assert stats["routes"]["/transform/"] == {"requests": 1, "errors": 1, "4xx": 1}
     assert set(stats["latency_ms"]) == {"p50", "p95", "p99"}
-    assert stats["rows_scored"] == 5 * 5 + 1000
+    assert stats["rows_scored"] == 5 * 7 + 1000
     assert stats["drift"]["features"]["AVG_fr"]["kind"] == "numeric"
     assert stats["drift"]["features"]["AVG_fr"]["psi"] is not None
 
     time.sleep(1.2)  # the monitor is written to the workspace every 0.5 s here
     listed = json.loads(taskbench("deployments", "--json").output)
-    assert listed[0]["name"] == "jr" and listed[0]["monitor"]["routes"]["/predict/"]["requests"] == 14
+    assert listed[0]["name"] == "jr" and listed[0]["monitor"]["routes"]["/predict/"]["requests"] == 16
 
 
 def test_eight_concurrent_clients_get_no_5xx_and_every_request_is_counted(juniors_server):

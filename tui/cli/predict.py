@@ -52,5 +52,7 @@ def predict(
                 progress.update(bar, completed=done, total=total, rows=rows)
 
             result = predict_file(store.root, source, input, output, include=include, chunk_size=chunk_size, on_progress=on_progress)
+    for warning in result.warnings:
+        out.print(f"[yellow]warn[/] {escape(warning)}")
     rate = result.rows / max(result.seconds, 1e-9)
     out.print(f"Wrote {result.rows:,} predictions to {escape(str(result.output))} ({rate:,.0f} rows/s).")
