@@ -110,7 +110,10 @@ class PlanScorer:
         absent = self.missing(frame.columns)
         if absent:
             shown = ", ".join(repr(c) for c in absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
-            raise MissingColumns(f"the data lacks {len(absent)} column(s) the model was trained on: {shown}.")
+            hint = ""
+            if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
+                hint = " (its one column looks like several joined by ';', tab or '|': save it comma-separated)"
+            raise MissingColumns(f"the data lacks {len(absent)} column(s) the model was trained on: {shown}{hint}.")
         frame, self.unreadable = numbers_as_trained(frame.reset_index(drop=True), self.numeric)
         outputs = {}
         for segment in self._segments:

@@ -105,6 +105,9 @@ def test_user_errors_are_one_sentence(ridge_model, taskbench, tmp_path):
     assert missing.exit_code == 2
     assert "lacks 2 column(s) the model was trained on: 'AVG_fr', 'OBP_fr'" in flat(missing)
     assert not (tmp_path / "o.csv").exists()
+    pd.read_csv(DATA / "juniors_3_year_stats_regression_inference.csv").to_csv(tmp_path / "semi.csv", sep=";", index=False)
+    semi = taskbench("predict", ridge_model, "--input", tmp_path / "semi.csv", "--output", tmp_path / "o.csv")
+    assert semi.exit_code == 2 and "looks like several joined by ';'" in flat(semi)
     absent = taskbench("predict", ridge_model, "--input", tmp_path / "nope.csv", "--output", tmp_path / "o.csv")
     assert absent.exit_code == 2 and "does not exist" in flat(absent)
     (tmp_path / "empty.csv").write_text("")
