@@ -1,7 +1,9 @@
 """The fit check (SPEC §4): fit a task in a worker, load it in a fresh process, score, apply every rule.
 
 Front ends pass options and a listener; the listener hears each step and the
-task's live output, and the report says what passed or which rule failed.
+task's live output, and the report says what passed or which rule failed. A
+front end that may stop early (a closing terminal app) also passes an event:
+setting it kills the worker at once and the check ends as cancelled.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,9 @@ from ..runtime.taskcode import find_custom_files
 from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
 
 STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
+EXIT_CANCELLED = 130  # as for Ctrl-C; the job ends `cancelled`
+CANCELLED = "the fit check was cancelled."
+CANCEL_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -93,6 +99,10 @@ class FitCheckReport:
     def passed(self) -> bool:
         return self.exit_code == EXIT_OK
 
+    @property
+    def cancelled(self) -> bool:
+        return self.exit_code == EXIT_CANCELLED
+
     def to_json(self) -> dict:
         out = {k: v for k, v in self.__dict__.items()}
         out["passed"] = self.passed
@@ -104,6 +114,10 @@ class FitCheckReport:
 class _StepFailed(Exception):
     def __init__(self, reply: dict):
         self.reply = reply
+
+
+class _Cancelled(Exception):
+    """The caller's cancel event was set."""
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -177,7 +191,7 @@ def _prepare_output(path: Path | None) -> Path | None:
 class FitCheck:
     """One run of the fit check; `run()` returns the report and never raises for task faults."""
 
-    def __init__(self, options: FitCheckOptions, listener: FitCheckListener):
+    def __init__(self, options: FitCheckOptions, listener: FitCheckListener, cancel: threading.Event | None = None):
         self.opts = options
         self.listener = listener
         self.report = FitCheckReport()
@@ -186,6 +200,38 @@ class FitCheck:
         self.job = None
         self.log = None
         self.worker = None
+        self.cancel = cancel
+        self._cancelled = False  # set once the cancel event was seen; the worker is killed then
+        self._worker_lock = threading.Lock()  # the cancel watcher and the check both touch `worker`
+        self._ended = threading.Event()
+
+    # ------------------------------------------------------------ cancelling
+
+    def _watch_cancel(self) -> None:
+        """Runs beside the check: when the caller sets the cancel event, kill the worker it waits on."""
+        while not self._ended.is_set():
+            if self.cancel.wait(CANCEL_POLL_SECONDS):
+                with self._worker_lock:
+                    if self._ended.is_set():  # the check finished meanwhile: its result stands
+                        return
+                    self._cancelled = True
+                    worker = self.worker
+                if worker is not None:
+                    worker.kill()  # the pending request then fails with WorkerDied, reported as cancelled
+                return
+
+    def _check_cancel(self) -> None:
+        """Stop between steps once cancelled (a step still running is stopped by the watcher)."""
+        if self._cancelled or (self.cancel is not None and self.cancel.is_set()):
+            self._cancelled = True
+            raise _Cancelled()
+
+    def _adopt_worker(self, worker) -> None:
+        with self._worker_lock:
+            self.worker = worker
+            cancelled = self._cancelled
+        if cancelled:  # cancelled while the worker started: `run` closes it
+            raise _Cancelled()
 
     def _output(self, chunk: bytes) -> None:
         self.log.output(chunk)
@@ -225,6 +271,8 @@ class FitCheck:
     def run(self) -> FitCheckReport:
         started = time.perf_counter()
         scratch = None
+        if self.cancel is not None:
+            threading.Thread(target=self._watch_cancel, name="fit-check-cancel", daemon=True).start()
         try:
             self.store = open_store(self.root)
             code_dir = self._code_dir()
@@ -232,8 +280,11 @@ class FitCheck:
             if not input_path.is_file():
                 raise UsageError(f"--input {self.opts.input} does not exist.")
             self._open_job(code_dir, input_path)
+            self._check_cancel()
             scratch = workspace.scratch_dir(self.root, "fit")
             self._run(code_dir, input_path, scratch)
+        except _Cancelled:
+            self._fail(EXIT_CANCELLED, CANCELLED)
         except TaskbenchError as exc:
             self._fail(exc.exit_code, exc.message, exc.details)
         except _StepFailed as exc:
@@ -246,10 +297,12 @@ class FitCheck:
         except (WorkerDied, WorkerTimeout) as exc:
             self._fail(EXIT_TASK_FAILED, f"the worker process failed: {exc}.")
         except KeyboardInterrupt:
-            self._fail(130, "the fit check was cancelled.")
+            self._fail(EXIT_CANCELLED, CANCELLED)
         except Exception:  # noqa: BLE001 - engine faults go to the log, the user gets its path
             self._internal_error()
         finally:
+            with self._worker_lock:
+                self._ended.set()
             if self.worker is not None:
                 self.worker.close()
             if scratch is not None:
@@ -259,6 +312,9 @@ class FitCheck:
         return self.report
 
     def _internal_error(self) -> None:
+        if self._cancelled:  # whatever the killed worker's pipes raised, the user stopped the check
+            self._fail(EXIT_CANCELLED, CANCELLED)
+            return
         if self.log is None:
             self.log = JobLog(workspace.new_log_path(self.root, "fit"))
             self.report.log_path = self.log.path
@@ -271,7 +327,7 @@ class FitCheck:
             self.log.line(f"finished with exit code {code} in {self.report.seconds:.2f} s")
             self.log.close()
         if self.job is not None:
-            state = "succeeded" if code == EXIT_OK else "cancelled" if code == 130 else "failed"
+            state = "succeeded" if code == EXIT_OK else "cancelled" if code == EXIT_CANCELLED else "failed"
             try:
                 self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
             except Exception:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
@@ -320,6 +376,8 @@ class FitCheck:
         return SubprocessRunner(resolved.python).start(spec)
 
     def _fail(self, code: int, message: str, details: str | None = None, rule: str | None = None) -> None:
+        if self._cancelled:  # the failure is the killed worker's: say what the user did
+            code, message, details, rule = EXIT_CANCELLED, CANCELLED, None, None
         self.report.exit_code = code
         self.report.message = message
         self.report.details = details
@@ -328,6 +386,7 @@ class FitCheck:
             self.log.line(f"FAILED ({code}): {message}" + (f"\n{details}" if details else ""))
 
     def _request(self, op: str, payload: dict) -> dict:
+        self._check_cancel()
         timeout = None
         if self.opts.timeout:
             timeout = self.opts.timeout + 60
@@ -373,7 +432,8 @@ class FitCheck:
         work_dir = scratch / "work"
         work_dir.mkdir()
 
-        self.worker = self._start_worker(code_dir, input_path, scratch, output_dir, meta)
+        self._check_cancel()
+        self._adopt_worker(self._start_worker(code_dir, input_path, scratch, output_dir, meta))
         ready = self.worker.wait_ready()
         self._step("worker", "info", f"worker pid {ready.get('pid')}, Python {ready.get('python')}, pandas {ready.get('pandas')}")
         self._step("data", "start", f"reading {input_path.name}")
@@ -453,9 +513,17 @@ def _describe_score(score: dict, target_type: str) -> str:
     return f"Predictions mean {summary['mean']:.4g} (min {summary['min']:.4g}, max {summary['max']:.4g})"
 
 
-def run_fit_check(options: FitCheckOptions, listener: FitCheckListener) -> FitCheckReport:
-    """Run the fit check and return its report."""
-    return FitCheck(options, listener).run()
+def run_fit_check(
+    options: FitCheckOptions, listener: FitCheckListener, cancel: threading.Event | None = None
+) -> FitCheckReport:
+    """Run the fit check and return its report.
+
+    Setting `cancel` (from any thread) kills the worker and its task processes at
+    once; the report and the job then say cancelled (exit code 130). An
+    environment still being prepared (an image build, a requirements venv) is
+    finished first: the check stops before it starts the worker.
+    """
+    return FitCheck(options, listener, cancel).run()
 
 
-__all__ = ["FitCheckOptions", "FitCheckReport", "FitCheckListener", "run_fit_check", "parse_size"]
+__all__ = ["FitCheckOptions", "FitCheckReport", "FitCheckListener", "run_fit_check", "parse_size", "EXIT_CANCELLED"]

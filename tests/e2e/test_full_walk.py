@@ -11,8 +11,7 @@ Only the user's prior work (a registered task and a project) is prepared through
 everything after the app starts is keys sent to the terminal and text read off its screen.
 Short, distinctive strings are waited for, so the checks hold when 80 columns cut lines.
 Where a list's content is checked, the text read is a title, a status or log line, or a row's
-leading cells: a table can briefly draw its columns at their header's width (see the report
-in the docstring of `walk_projects`), which would hide a long name.
+leading cells, which stay in view however narrow the list is.
 """
 
 from __future__ import annotations
@@ -253,9 +252,8 @@ def walk_jobs(term: Terminal) -> None:
 def walk_projects(term: Terminal) -> None:
     """Projects pane: the new row on jr's leaderboard, the model's page and insights, the holdout unlocked.
 
-    The row is matched by its leading cells (rank 1, model 1, a blueprint name starting "impute"):
-    Textual's DataTable (8.2.8) sometimes keeps drawing rows added just before a repaint at the
-    columns' header widths ("impu", "tmp" in the Blueprints list), until the cursor moves.
+    The row is matched by its leading cells (rank 1, model 1, a blueprint name starting "impute").
+    The holdout is unlocked from the model's page, and the answer is shown there.
     """
     press(term, "4")
     wait_match(term, r"(^|│)\s*1\s+1\s+impute", timeout=30)  # the new leaderboard row: rank 1, model 1
@@ -274,6 +272,7 @@ def walk_projects(term: Terminal) -> None:
     term.wait_for("Unlock the holdout of jr?", timeout=10)
     press(term, "y")
     term.wait_gone("Unlock the holdout of jr?", timeout=10)
+    term.wait_for("holdout of jr unlocked", timeout=60)  # on the model page, where u was pressed
     press(term, "h")  # back to the Scores tab
     wait_match(term, r"^holdout\s+-?\d+\.\d+", timeout=60)
 

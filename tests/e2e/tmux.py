@@ -64,6 +64,16 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} stayed on the screen for {timeout} s:\n{self.screen()}")
 
+    def running_command(self) -> str:
+        """The program in the foreground of the terminal: the app's Python, or `sleep` once it has ended."""
+        out = subprocess.run(
+            [self.tmux, "display-message", "-p", "-t", self.name, "#{pane_current_command}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return out.stdout.strip()
+
     def close(self) -> None:
         subprocess.run([self.tmux, "kill-session", "-t", self.name], capture_output=True)
 

@@ -357,6 +357,49 @@ def test_ctrl_c_cancels_and_cleans_up(tmp_path, home):
     assert processes_using(home) == []
 
 
+def test_cancel_event_kills_the_worker_and_the_job_ends_cancelled(tmp_path, home):
+    """A front end sets the cancel event while the task's fit hangs: the check returns at once, cancelled."""
+    import threading
+    import time
+
+    from core.store import open_store
+    from core.tasks.fitcheck import FitCheckOptions, run_fit_check
+
+    marker = tmp_path / "started"
+    body = PRIOR_TASK.replace("    prior = ", f"    open({str(marker)!r}, 'w').write('x')\n    import time\n    time.sleep(600)\n    prior = ")
+    task = binary_task(tmp_path, body)
+
+    class Quiet:
+        def step(self, name, status, text):
+            pass
+
+        def task_output(self, chunk):
+            pass
+
+    cancel = threading.Event()
+    options = FitCheckOptions(code_dir=task, input=IRIS, target="Species", target_type="binary", home=home)
+    result = {}
+    check = threading.Thread(target=lambda: result.setdefault("report", run_fit_check(options, Quiet(), cancel=cancel)))
+    check.start()
+    for _ in range(300):
+        if marker.exists():
+            break
+        time.sleep(0.1)
+    assert marker.exists(), "fit never started"
+    cancelled_at = time.monotonic()
+    cancel.set()
+    check.join(timeout=10)
+    assert not check.is_alive(), "the fit check did not stop when cancelled"
+    assert time.monotonic() - cancelled_at < 3
+    report = result["report"]
+    assert report.cancelled and report.exit_code == 130 and report.message == "the fit check was cancelled."
+    assert processes_using(home) == [], "a worker or task process outlived the cancelled check"
+    assert leftovers(home) == []
+    with open_store(home) as store:
+        (job,) = store.list_jobs(limit=5)
+        assert job.state == "cancelled" and job.exit_code == 130
+
+
 def processes_using(home):
     """PIDs of live processes whose environment points at this test's workspace."""
     import os

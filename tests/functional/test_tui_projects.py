@@ -184,6 +184,35 @@ async def test_unlock_holdout_asks_then_holdout_scores_appear(ws):
         assert pane.query_one("#proj-table", DataTable).get_row_at(0)[3] == "unlocked"
 
 
+async def test_unlock_from_a_model_page_is_answered_on_that_page(ws):
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        await pilot.press("enter", "enter")  # project -> leaderboard -> model
+        await wait_for(pilot, lambda: pane.model is not None)
+        model_status = pane.query_one("#model-status", Static)
+        board_status = pane.query_one("#proj-status", Static)
+
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmUnlock))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: str(model_status.content) == "the holdout stays locked")
+
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmUnlock))
+        await pilot.press("y")
+        answer = "holdout of jr unlocked; 1 model(s) scored on it"
+        await wait_for(pilot, lambda: answer in str(model_status.content), timeout=60)
+        assert pane.query_one("#proj-views").current == "proj-model"
+        assert "unlock" not in str(board_status.content)
+        # The page reloads in place: holdout scores appear, and the answer stays once the insights are recomputed.
+        await wait_for(pilot, lambda: "holdout     locked" not in str(pane.query_one("#model-scores", Static).content), timeout=60)
+        await wait_for(pilot, lambda: "insights computed" in str(model_status.content), timeout=90)
+        assert answer in str(model_status.content)
+
+
 async def test_wide_terminal_keeps_list_and_leaderboard_side_by_side(ws):
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(200, 50)) as pilot:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from textual import events
+from textual.keys import key_to_character
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TextArea
 
 from tests.conftest import DATA, SAMPLES
 from tui.app import TaskbenchApp
-from tui.panes.tasks import ACTIONS, TasksPane
+from tui.panes.tasks import ACTIONS, FitRequest, TasksPane
 
 RIDGE_FIT_LINE = "def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):"
 
@@ -252,6 +254,31 @@ async def test_fit_check_failure_is_one_sentence_with_the_log(workspace):
         assert "does not exist" in text_of(app, "#tasks-status")
 
 
+async def type_burst(pilot, keys) -> None:
+    """Deliver keys the way a terminal does when typing outpaces the app: all read before the first is handled.
+
+    `pilot.press` lets the app go idle after each key, which hides a form whose focus moves a moment late.
+    """
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key_to_character(key)))
+    await pilot.pause()
+
+
+async def test_fast_typing_lands_each_answer_in_its_own_field(workspace):
+    data = str(DATA / "juniors_3_year_stats_regression.csv")
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("f")
+        await pilot.pause()
+        await type_burst(pilot, [*data, "enter", *"Grade 2014", "enter", *"regression", "enter"])
+        assert type(app.screen).__name__ != "FitCheckDialog"
+        assert pane(app).last_fit == FitRequest(data, "Grade 2014", "regression")
+        await settle(app, pilot)
+        assert "Fit check of regression_ridge@1 passed" in log_text(app)
+
+
 async def test_fit_dialog_escape_cancels(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -262,6 +289,54 @@ async def test_fit_dialog_escape_cancels(workspace):
         await pilot.pause()
         assert isinstance(app.current_pane, TasksPane) and app.screen is app.screen_stack[0]
         assert not app.workers or not any(w.name == "fit_check" for w in app.workers)
+
+
+SLEEPY_FIT = """
+import os
+import time
+
+
+def fit(X, y, output_dir, **kwargs):
+    open(os.environ["SLEEPY_MARKER"], "w").write(str(os.getpid()))
+    time.sleep(30)
+"""
+
+
+async def test_quitting_during_a_fit_check_cancels_it_at_once(home, tmp_path, monkeypatch):
+    """q while a task's fit sleeps: the app exits within a couple of seconds, the job ends cancelled, no process is left."""
+    import asyncio
+    import time
+
+    from core.registry.tasks import add_task
+    from core.store import open_store
+    from tests.conftest import make_task
+    from tests.functional.test_fit_faults import processes_using
+
+    marker = tmp_path / "fit.pid"
+    monkeypatch.setenv("SLEEPY_MARKER", str(marker))
+    with open_store(home) as store:
+        add_task(store, make_task(tmp_path, {"custom.py": SLEEPY_FIT}, name="sleepy"))
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        await type_path(app, pilot, "#fit-data", str(DATA / "juniors_3_year_stats_regression.csv"))
+        await pilot.press(*"Grade 2014", "enter", *"regression", "enter")
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the task's fit never started"
+            await pilot.pause(0.1)
+        quit_at = time.monotonic()
+        await pilot.press("q")
+    # What `taskbench` does once the app returns (asyncio.run): wait for the worker threads still running.
+    await asyncio.get_running_loop().shutdown_default_executor()
+    exited = time.monotonic() - quit_at
+    assert exited < 2, f"the app took {exited:.1f} s to exit"
+    with open_store(home) as store:
+        (job,) = store.list_jobs(limit=5)
+    assert job.state == "cancelled" and job.exit_code == 130
+    assert processes_using(home) == [], "the worker or the task outlived the app"
 
 
 async def test_u_uploads_a_new_version_and_reports_identical_content(workspace, ridge_copy):

@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from ..actions import bindings, pane_action
 from ..widgets.charts import number
+from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "BlueprintsPane"
@@ -196,7 +197,7 @@ class BlueprintsPane(Pane):
         with Horizontal():
             with Vertical(id="bp-left"):
                 yield Static("Blueprints", classes="pane-title", id="bp-list-title")
-                yield DataTable(id="bp-table", cursor_type="row", zebra_stripes=False)
+                yield FittedTable(id="bp-table", cursor_type="row", zebra_stripes=False)
                 yield Static("enter open  c copy  n new  y type", classes="status", id="bp-list-hint")
             with Vertical(id="bp-right"):
                 yield Static("no blueprint open: enter opens one, c copies a template, n starts a new one",

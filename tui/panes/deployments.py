@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
 from ..widgets.charts import Chart, hbars, number, text_table
+from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "DeploymentsPane"
@@ -198,7 +199,7 @@ class DeploymentsPane(Pane):
         with Container(id="dep-body"):
             with Vertical(id="dep-list"):
                 yield Static("Deployments", classes="pane-title", id="dep-title")
-                yield DataTable(id="dep-table", cursor_type="row", zebra_stripes=False)
+                yield FittedTable(id="dep-table", cursor_type="row", zebra_stripes=False)
                 yield Static("", classes="status", id="dep-status")
             with Vertical(id="dep-detail-box"):
                 yield Static("enter on a deployment shows its numbers and drift", classes="pane-title", id="dep-detail-title")
@@ -210,8 +211,8 @@ class DeploymentsPane(Pane):
         self.set_interval(REFRESH_SECONDS, self._tick)
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#dep-table", DataTable)
+    def table(self) -> FittedTable:
+        return self.query_one("#dep-table", FittedTable)
 
     def _add_columns(self) -> None:
         table = self.table

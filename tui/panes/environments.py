@@ -1,4 +1,8 @@
-"""Environments pane: built-in and custom environments, their versions and Dockerfiles, and image builds."""
+"""Environments pane: built-in and custom environments, their versions and Dockerfiles, and image builds.
+
+A build's log streams in on the right; enter moves into it to read it with the
+log keys (j/k, pgup/pgdn, g/G), esc goes back to the list.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,21 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, RichLog, Static
+from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
+from ..widgets.streamlog import StreamLog
+from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "EnvironmentsPane"
 ACTIONS = [
     pane_action(NAME, "build", "b", "Build the selected environment's image"),
+    pane_action(NAME, "open", "enter", "Read the build log (j/k, pgup/pgdn, g/G scroll it)"),
+    pane_action(NAME, "back", "escape", "Back to the list", show=False),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
+HINT = "b build  enter read the log  esc back"
 
 
 class EnvironmentsPane(Pane):
@@ -44,11 +53,11 @@ class EnvironmentsPane(Pane):
         with Horizontal():
             with Vertical(id="env-left"):
                 yield Static("Environments", classes="pane-title")
-                yield DataTable(id="env-table", cursor_type="row", zebra_stripes=False)
-                yield Static("b build  enter show", classes="status", id="env-status")
+                yield FittedTable(id="env-table", cursor_type="row", zebra_stripes=False)
+                yield Static(HINT, classes="status", id="env-status")
             with Vertical(id="env-right"):
                 yield Static("", id="env-detail")
-                yield RichLog(id="env-log", max_lines=5000, wrap=False, markup=False)
+                yield StreamLog(id="env-log", max_lines=5000, wrap=False, markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#env-table", DataTable)
@@ -65,6 +74,16 @@ class EnvironmentsPane(Pane):
 
     def action_cursor_up(self) -> None:
         self.query_one("#env-table", DataTable).action_cursor_up()
+
+    @on(DataTable.RowSelected, "#env-table")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        self.query_one("#env-log", StreamLog).focus()
+
+    def action_back(self) -> None:
+        self.query_one("#env-table", DataTable).focus()
 
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)
     def load(self) -> None:
@@ -125,7 +144,7 @@ class EnvironmentsPane(Pane):
         name = self.selected_name()
         if not name:
             return
-        self.query_one("#env-log", RichLog).clear()
+        self.query_one("#env-log", StreamLog).clear()
         self.query_one("#env-status", Static).update(f"building {name}…")
         self.build(name)
 
@@ -147,6 +166,6 @@ class EnvironmentsPane(Pane):
 
     @on(BuildLine)
     def show_build_line(self, message: BuildLine) -> None:
-        self.query_one("#env-log", RichLog).write(message.line)
+        self.query_one("#env-log", StreamLog).write(message.line)
         if message.line.startswith(("built", "up to date", "error")):
             self.query_one("#env-status", Static).update(message.line)

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ..actions import bindings, pane_action
 from ..widgets.logview import LogView
+from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "JobsPane"
@@ -100,7 +101,7 @@ class JobsPane(Pane):
             with Vertical(id="jobs-list"):
                 yield Static("Jobs", classes="pane-title", id="jobs-title")
                 yield Input(placeholder="filter: id, kind, title, state or user (enter keeps it, esc clears)", id="jobs-filter")
-                yield DataTable(id="jobs-table", cursor_type="row", zebra_stripes=False)
+                yield FittedTable(id="jobs-table", cursor_type="row", zebra_stripes=False)
             with Vertical(id="jobs-log-box"):
                 yield Static("Log · enter on a job opens its log", classes="pane-title", id="jobs-log-title")
                 yield LogView(id="jobs-log")

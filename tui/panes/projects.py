@@ -30,6 +30,7 @@ from textual.widgets import (
 
 from ..actions import bindings, pane_action
 from ..widgets.charts import Chart, confusion, hbars, line_plot, number, text_table
+from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "ProjectsPane"
@@ -154,18 +155,19 @@ class ProjectsPane(Pane):
         self._board_shape: tuple | None = None
         self._board_rows: tuple | None = None
         self._projects_rows: list | None = None
+        self.model_notice: str | None = None  # said on the model page while its insights are recomputed; kept after
 
     def compose(self) -> ComposeResult:
         with ContentSwitcher(initial="proj-main", id="proj-views"):
             with Horizontal(id="proj-main"):
                 with Vertical(id="proj-left"):
                     yield Static("Projects", classes="pane-title")
-                    yield DataTable(id="proj-table", cursor_type="row", zebra_stripes=False)
+                    yield FittedTable(id="proj-table", cursor_type="row", zebra_stripes=False)
                     yield Static("enter leaderboard  u unlock", classes="status")
                 with Vertical(id="proj-right"):
                     yield Static("no projects yet: create one with `taskbench project create DATA --target COL`",
                                  id="proj-board-title", classes="pane-title", markup=False)
-                    yield DataTable(id="proj-board", cursor_type="row", zebra_stripes=False)
+                    yield FittedTable(id="proj-board", cursor_type="row", zebra_stripes=False)
                     yield Static("", id="proj-status", classes="status", markup=False)
             with Vertical(id="proj-model"):
                 yield Static("", id="model-head", classes="pane-title", markup=False)
@@ -177,7 +179,7 @@ class ProjectsPane(Pane):
                     with TabPane("Charts", id="tab-charts"), VerticalScroll(id="model-charts-scroll"):
                         yield Chart(id="model-charts")
                     with TabPane("Files", id="tab-files"):
-                        yield DataTable(id="model-files", cursor_type="row", zebra_stripes=False)
+                        yield FittedTable(id="model-files", cursor_type="row", zebra_stripes=False)
                         with VerticalScroll(id="model-preview-scroll"):
                             yield Static("", id="model-preview", markup=False)
                 yield Static("", id="model-status", classes="status", markup=False)
@@ -401,12 +403,12 @@ class ProjectsPane(Pane):
             return
         p = self.board.project
         if p["unlocked"]:
-            self.status(f"the holdout of {p['name']} was unlocked by {p['unlocked_by']} at {p['unlocked_at']}")
+            self.say(f"the holdout of {p['name']} was unlocked by {p['unlocked_by']} at {p['unlocked_at']}")
             return
-        self.app.push_screen(ConfirmUnlock(p["name"]), lambda yes: self._unlock(p["name"]) if yes else self.status("the holdout stays locked"))
+        self.app.push_screen(ConfirmUnlock(p["name"]), lambda yes: self._unlock(p["name"]) if yes else self.say("the holdout stays locked"))
 
     def _unlock(self, project: str) -> None:
-        self.status(f"unlocking the holdout of {project} and scoring its models on it…")
+        self.say(f"unlocking the holdout of {project} and scoring its models on it…")
         self.unlock(project)
 
     @work(thread=True, exclusive=True, group="proj-unlock", exit_on_error=False)
@@ -427,16 +429,21 @@ class ProjectsPane(Pane):
 
     @on(Unlocked)
     def show_unlocked(self, message: Unlocked) -> None:
-        self.status(f"holdout of {message.project} unlocked; {message.scored} model(s) scored on it")
+        text = f"holdout of {message.project} unlocked; {message.scored} model(s) scored on it"
         self.refresh_data()
-        if self.model_id is not None:
-            self.open_model(self.model_id)
+        if self.showing_model_page():
+            # Reload the page in place (holdout scores and charts now), keeping the answer on its status line.
+            self.model_notice = text
+            self.load_model(self.model_id)
+            self.load_insights(self.model_id)
+        self.say(text)
 
     # ------------------------------------------------------------ model page
 
     def open_model(self, model_id: int) -> None:
         self.model_id = model_id
         self.model = self.insights = None
+        self.model_notice = None
         self.query_one("#proj-views", ContentSwitcher).current = "proj-model"
         self.refresh_bindings()
         self.query_one("#model-head", Static).update(f"model {model_id}")
@@ -555,7 +562,9 @@ class ProjectsPane(Pane):
         self.insights = insights = message.insights
         impact.draw_with(lambda width: draw_impact(insights, width))
         charts.draw_with(lambda width: draw_charts(insights, width))
-        self.model_status(f"insights computed at {insights.get('computed_at')}   h l tabs  a export  esc back")
+        notice, self.model_notice = self.model_notice, None
+        done = f"insights computed at {insights.get('computed_at')}   h l tabs  a export  esc back"
+        self.model_status(f"{notice}; {done}" if notice else done)
 
     @on(DataTable.RowHighlighted, "#model-files")
     def file_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -608,7 +617,7 @@ class ProjectsPane(Pane):
         if model_id is None and self.screen.focused is self.query_one("#proj-board"):
             model_id = int(self.selected_model()) if self.selected_model() else None
         if model_id is None:
-            self.status("open a model first (enter on a leaderboard row)")
+            self.say("open a model first (enter on a leaderboard row)")
             return
         suggestion = str(Path.cwd() / f"model-{model_id}-artifacts")
         self.app.push_screen(ExportPrompt(model_id, suggestion), lambda path: self.export(model_id, path) if path else None)
@@ -633,10 +642,17 @@ class ProjectsPane(Pane):
 
     @on(Notice)
     def show_notice(self, message: Notice) -> None:
-        if self.query_one("#proj-views", ContentSwitcher).current == "proj-model":
-            self.model_status(message.text, error=message.error)
+        self.say(message.text, error=message.error)
+
+    def showing_model_page(self) -> bool:
+        return self.query_one("#proj-views", ContentSwitcher).current == "proj-model"
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Answer the user where they are: on the model page's status line or under the leaderboard."""
+        if self.showing_model_page():
+            self.model_status(text, error=error)
         else:
-            self.status(message.text, error=message.error)
+            self.status(text, error=error)
 
     def status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#proj-status", Static)

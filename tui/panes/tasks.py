@@ -30,8 +30,10 @@ from textual.widgets import (
     TextArea,
 )
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from ..actions import bindings, pane_action
+from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "TasksPane"
@@ -128,9 +130,17 @@ class PathSuggester(Suggester):
 
 
 class Dialog(ModalScreen):
-    """A small form: enter moves to the next field and runs from the last; esc cancels."""
+    """A small form: enter moves to the next field and runs from the last; esc cancels.
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel")]
+    Enter is a priority binding of the form rather than each field's submit: the
+    app runs it as it reads the key, so the focus has moved before it reads the
+    next one, and text typed right after enter lands in the next field.
+    """
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "next_field", "Next field", show=False, priority=True),
+    ]
     TITLE_TEXT = ""
     HINT = "enter: next field, run from the last  right arrow: complete a path  esc: cancel"
 
@@ -143,12 +153,14 @@ class Dialog(ModalScreen):
             yield from self.fields()
             yield Static(self.HINT, classes="status")
 
-    @on(Input.Submitted)
-    def next_field(self, event: Input.Submitted) -> None:
+    def action_next_field(self) -> None:
         inputs = list(self.query(Input))
-        index = inputs.index(event.input)
+        focused = self.focused
+        index = inputs.index(focused) if focused in inputs else -1
         if index + 1 < len(inputs):
-            inputs[index + 1].focus()
+            self.set_focus(inputs[index + 1])  # now, so the keys read next go to the next field
+        elif focused is not None:
+            focused.call_later(self.submit)  # once the field has taken the keys already sent to it
         else:
             self.submit()
 
@@ -181,7 +193,7 @@ class FitCheckDialog(Dialog):
     def submit(self) -> None:
         data = self.query_one("#fit-data", Input).value.strip()
         if not data:
-            self.query_one("#fit-data", Input).focus()
+            self.set_focus(self.query_one("#fit-data", Input))
             return
         target = self.query_one("#fit-target", Input).value.strip()
         target_type = self.query_one("#fit-target-type", Input).value.strip()
@@ -206,7 +218,7 @@ class UploadDialog(Dialog):
     def submit(self) -> None:
         folder = self.query_one("#upload-folder", Input).value.strip()
         if not folder:
-            self.query_one("#upload-folder", Input).focus()
+            self.set_focus(self.query_one("#upload-folder", Input))
             return
         self.dismiss(UploadRequest(folder, self.query_one("#upload-name", Input).value.strip()))
 
@@ -321,7 +333,7 @@ class TasksPane(Pane):
                 yield Static("Tasks  (/ filter)", classes="pane-title", id="tasks-title")
                 yield Input(placeholder="filter: name, type, env, owner", id="tasks-filter", compact=True)
                 with ContentSwitcher(initial="tasks-table", id="tasks-left-switch"):
-                    yield DataTable(id="tasks-table", cursor_type="row", zebra_stripes=False)
+                    yield FittedTable(id="tasks-table", cursor_type="row", zebra_stripes=False)
                     yield OptionList(id="tasks-files", markup=False)
             with Vertical(id="tasks-right"):
                 yield Static("", id="tasks-header")
@@ -704,8 +716,10 @@ class TasksPane(Pane):
 
     @work(thread=True, exclusive=True, group="tasks-fit", exit_on_error=False)
     def fit_check(self, ref: str, request: FitRequest) -> None:
+        """Run the check; cancelling this worker (quitting the app does) kills the check's worker process."""
         from core.tasks.fitcheck import FitCheckOptions, run_fit_check
 
+        worker = get_current_worker()
         listener = FitListener(self)
         options = FitCheckOptions(
             code_dir=None,
@@ -717,13 +731,16 @@ class TasksPane(Pane):
         )
         report = None
         try:
-            report = run_fit_check(options, listener)
+            report = run_fit_check(options, listener, cancel=worker.cancelled_event)
         finally:
             listener.finish()
             if report is None:  # the engine reports task faults; this is a fault of its own, kept in the app's log
                 self.post_message(self.FitDone(ref, False, f"FAIL the fit check of {ref} stopped unexpectedly; the Jobs pane has its log."))
         if report.passed:
             self.post_message(self.FitDone(ref, True, f"Fit check of {ref} passed in {report.seconds:.1f} s (job {report.job_id})."))
+            return
+        if report.cancelled:
+            self.post_message(self.FitDone(ref, False, f"Fit check of {ref} cancelled (job {report.job_id})."))
             return
         where = f"job {report.job_id}, log {report.log_path}" if report.job_id else f"log {report.log_path}"
         details = report.details.splitlines() if report.details else []

@@ -1,0 +1,90 @@
+"""The Environments pane with Pilot: a build's log streams in, and the keys read it like the Jobs pane's log."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import DataTable, RichLog
+
+from tui.app import TaskbenchApp
+from tui.panes.environments import EnvironmentsPane
+
+LINES = 300
+
+
+@pytest.fixture
+def fake_build(monkeypatch):
+    """A Docker-free image build that streams LINES log lines through the engine's callback, as a real one does."""
+    from core.environments import build, resolve
+    from core.registry.environments import get_environment_version
+
+    def build_environment(store, ref, on_log, *, force=False):
+        version = get_environment_version(store, ref)
+        for i in range(LINES):
+            on_log(f"Step {i + 1}/{LINES} : RUN echo line {i + 1}")
+        return version, "taskbench-env-test:0", True
+
+    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
+    monkeypatch.setattr(build, "build_environment", build_environment)
+
+
+async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def test_the_build_log_is_read_with_the_log_keys(home, fake_build):
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 1)
+        await pilot.press("j")
+        row = table.cursor_row
+        name = pane.selected_name()
+        await pilot.press("b")
+        log = pane.query_one("#env-log", RichLog)
+        await wait_for(pilot, lambda: len(log.lines) == LINES + 1)
+        await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y > 0  # it followed the build to its last line
+        status = str(pane.query_one("#env-status").render())
+        assert "built" in status and name in status
+
+        await pilot.press("enter")
+        assert app.focused is log
+        bottom = log.max_scroll_y
+        await pilot.press("k", "k", "k")
+        assert log.scroll_y == bottom - 3
+        assert table.cursor_row == row  # the keys scroll the log, not the list
+        await pilot.press("g")
+        assert log.scroll_y == 0
+        await pilot.press("j")
+        assert log.scroll_y == 1
+        await pilot.press("pagedown")
+        page = log.scrollable_content_region.height - 1
+        assert log.scroll_y == 1 + page
+        await pilot.press("pageup")
+        assert log.scroll_y == 1
+        await pilot.press("end")
+        assert log.scroll_y == bottom
+        await pilot.press("home")
+        assert log.scroll_y == 0
+
+        # Scrolled up, new lines do not pull the view down; G goes to the end and follows again.
+        pane.post_message(EnvironmentsPane.BuildLine("one more line"))
+        await pilot.pause()
+        assert log.scroll_y == 0
+        await pilot.press("G")
+        assert log.scroll_y == log.max_scroll_y
+        pane.post_message(EnvironmentsPane.BuildLine("and another"))
+        await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y == bottom + 2)
+
+        await pilot.press("escape")
+        assert app.focused is table
+        await pilot.press("k")
+        assert table.cursor_row == row - 1
