@@ -154,7 +154,18 @@ def main() -> None:
     os.dup2(2, 1)  # what tasks print joins the log stream, never the control channel
     sys.stdout = sys.stderr
     signal.signal(signal.SIGTERM, _interrupted)  # the command was interrupted: unwind, so containers are removed
-    req = json.loads(sys.stdin.readline())
+    try:  # import what scoring needs while the command still opens the workspace (it may start us early)
+        import pyarrow.parquet  # noqa: F401
+
+        import core.runtime.serving  # noqa: F401
+    except ImportError:
+        pass
+    line = sys.stdin.readline()
+    if not line.strip():
+        os._exit(0)  # started ahead by a command that ended before it needed us
+    req = json.loads(line)
+    if req.get("scratch_dir"):
+        os.chdir(req["scratch_dir"])  # what a task writes to a relative path lands in the scratch folder
     try:
         result = score_file(req)
         send({"event": "done", **result})

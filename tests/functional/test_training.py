@@ -193,3 +193,53 @@ def test_six_blueprints_sharing_a_prefix_fit_it_once_even_in_parallel(tmp_path, 
         reused = sum(f"node {node}: reused the fitted step from the cache" in log for log in logs)
         assert (fitted, reused) == (1, 5), (node, fitted, reused)
     assert len(board(taskbench, "juniors")) == 6
+
+
+def test_two_tasks_shipping_a_helper_of_the_same_name_each_see_their_own(tmp_path, juniors, taskbench):
+    """SPEC §6: each task's code loads as its own module, helpers included, in training and in scoring."""
+    from tests.conftest import make_task
+
+    offset = make_task(tmp_path, {
+        "custom.py": """
+            import pandas as pd
+            from helper import VALUE
+
+
+            def fit(X, y, output_dir, **kwargs):
+                pd.to_pickle(1, f"{output_dir}/fitted.pkl")
+
+
+            def transform(X, transformer):
+                return pd.DataFrame({"value": [float(VALUE)] * len(X)})
+        """,
+        "helper.py": "VALUE = 1\n",
+        "model-metadata.yaml": "name: offset\ntype: training\ntargetType: transform\n",
+    }, name="offset")
+    adder = make_task(tmp_path, {
+        "custom.py": """
+            import pandas as pd
+            from helper import VALUE
+
+
+            def fit(X, y, output_dir, **kwargs):
+                pd.to_pickle(1, f"{output_dir}/fitted.pkl")
+
+
+            def score(data, model, **kwargs):
+                return pd.DataFrame({"Predictions": data["value"].to_numpy() + VALUE})
+        """,
+        "helper.py": "VALUE = 100\n",
+        "model-metadata.yaml": "name: adder\ntype: training\ntargetType: regression\n",
+    }, name="adder")
+    for folder in (offset, adder):
+        assert taskbench("task", "add", folder).exit_code == 0
+    bp = write(tmp_path, "helpers", "values = offset(NUM)\nmodel = adder(values)\n")
+    trained = taskbench("train", "juniors", bp)
+    assert trained.exit_code == 0, trained.output
+    (row,) = board(taskbench, "juniors")
+    assert row["state"] == "trained"
+    result = taskbench("predict", row["model"], "--input", JUNIORS, "--output", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    assert set(pd.read_csv(tmp_path / "p.csv")["Predictions"]) == {101.0}

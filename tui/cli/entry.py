@@ -1,4 +1,5 @@
-"""The console-script entry point: starts `train`'s workers before the CLI libraries even load.
+"""The console-script entry point: starts `train`'s workers (or `predict`'s scoring process) before the CLI
+libraries even load.
 
 A worker needs about a second to import pandas and scikit-learn; starting it
 first lets that overlap everything else the command does.
@@ -32,7 +33,14 @@ def _command(argv: list[str]) -> str | None:
 
 
 def _early_start(argv: list[str]) -> None:
-    if _command(argv) != "train" or {"-h", "--help"} & set(argv) or _option(argv, "--cluster"):
+    if {"-h", "--help"} & set(argv):
+        return
+    if _command(argv) == "predict":
+        from core.deploy.batch import prestart_scoring
+
+        prestart_scoring()
+        return
+    if _command(argv) != "train" or _option(argv, "--cluster"):
         return
     try:
         jobs = max(1, int(_option(argv, "--jobs", "-j") or 1))
