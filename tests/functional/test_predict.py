@@ -115,6 +115,45 @@ def test_user_errors_are_one_sentence(ridge_model, taskbench, tmp_path):
     assert empty.exit_code == 2 and "is empty" in flat(empty)
     unknown = taskbench("predict", "99", "--input", tmp_path / "short.csv", "--output", tmp_path / "o.csv")
     assert unknown.exit_code == 2 and "there is no model 99" in flat(unknown)
-    include = taskbench("predict", ridge_model, "--input", DATA / "juniors_3_year_stats_regression_inference.csv",
+    include = taskbench("predict", str(ridge_model), "--input", DATA / "juniors_3_year_stats_regression_inference.csv",
                         "--output", tmp_path / "o.csv", "--include-input", "Name")
     assert include.exit_code == 2 and "'Name' that the input lacks" in flat(include)
+
+
+def _scoring_processes() -> set[int]:
+    import os
+
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if b"core.deploy.score_process" in fh.read():
+                        found.add(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_the_command_starts_its_scoring_process_early_and_leaves_none_behind(ridge_model, home, tmp_path):
+    """The real `taskbench predict` starts the scoring process before it loads; a failed command leaves none."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    env = dict(os.environ, TASKBENCH_HOME=str(home))
+    before = _scoring_processes()
+    ok = subprocess.run([sys.executable, "-m", "tui.cli", "predict", str(ridge_model), "--input", DATA / "juniors_3_year_stats_regression_inference.csv",
+                         "--output", tmp_path / "out.csv"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 1477
+    bad = subprocess.run([sys.executable, "-m", "tui.cli", "predict", "99", "--input", tmp_path / "out.csv", "--output", tmp_path / "x.csv"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "there is no model 99" in bad.stderr
+    deadline = time.time() + 10
+    while _scoring_processes() - before and time.time() < deadline:
+        time.sleep(0.1)
+    assert _scoring_processes() - before == set()
