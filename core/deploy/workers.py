@@ -36,8 +36,8 @@ def environment_images(store, source: ModelSource, on_log: Callable[[str], None]
             name = env.split("@")[0]
             raise UsageError(f"the model's {nodes} in environment {env}, which this workspace lacks; "
                              f"add its folder with `taskbench env add FOLDER --name {name}`, then score again.")
-        ready, reason = docker_status()
-        if not ready:
+        running, reason = docker_status()
+        if not running:
             raise UsageError(f"the model's {nodes} in Docker environment {env}, but {reason}; start Docker and score again.")
         images[env] = resolve_environment(env, None, on_log, store=store).image
     return images
@@ -52,7 +52,7 @@ def nodes_phrase(names: list[str]) -> str:
 def worker_factory(images: dict[str, str], plan: dict, model_dir: Path, on_output: Callable[[bytes], None] | None = None):
     """PlanScorer's `workers(env, scratch)`: a started container of `images[env]`; what tasks print goes to
     `on_output` (default: this process's stderr, where local nodes' output goes too)."""
-    from ..runners.base import WorkerSpec
+    from ..runners.base import WorkerSpec, ready
     from ..runners.docker_runner import DockerRunner
 
     model_dir = Path(model_dir)
@@ -62,13 +62,7 @@ def worker_factory(images: dict[str, str], plan: dict, model_dir: Path, on_outpu
         folders = {Path(n["task_dir"]) for n in plan["nodes"] if n.get("env") == env}
         read_only = [model_dir, *sorted(f for f in folders if not f.is_relative_to(model_dir))]
         spec = WorkerSpec(on_output=on_output or _to_stderr, read_only=read_only, writable=[Path(scratch)])
-        worker = DockerRunner(images[env]).start(spec)
-        try:
-            worker.wait_ready()
-        except BaseException:
-            worker.kill()
-            raise
-        return worker
+        return ready(DockerRunner(images[env]).start(spec))
 
     return start
 

@@ -104,6 +104,16 @@ class Runner(Protocol):
     def start(self, spec: WorkerSpec) -> Worker: ...
 
 
+def ready(worker):
+    """`worker` once it answers; a worker that fails to start is killed (its container removed) before the error."""
+    try:
+        worker.wait_ready()
+    except BaseException:
+        worker.kill()
+        raise
+    return worker
+
+
 class ReplyChannel:
     """Parses JSON lines from the worker's control stream on a thread and hands them out in order."""
 

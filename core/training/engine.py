@@ -21,7 +21,7 @@ from typing import Callable
 from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..registry.jobs import open_log
-from ..runners.base import OutputRelay, WorkerDied, WorkerSpec
+from ..runners.base import OutputRelay, WorkerDied, WorkerSpec, ready
 from ..runners.subprocess_runner import SubprocessRunner
 from ..store import Store
 from ..store.project_rows import Model, Project, finish_model, insert_model, model_by_id, project_by_id, project_models, update_scores
@@ -622,19 +622,14 @@ def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model_id:
         from ..environments.resolve import resolve_environment
         from ..runners.docker_runner import DockerRunner
 
-        ready, reason = docker_status()
-        if not ready:
+        running, reason = docker_status()
+        if not running:
             raise UsageError(f"model {model_id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
         resolved = resolve_environment(env, None, lambda line: None, store=store)
         outside = {Path(n["task_dir"]) for n in plan["nodes"] if not Path(n["task_dir"]).is_relative_to(store.root)}
         spec = WorkerSpec(on_output=_discard, read_only=[store.root, *sorted(outside)], writable=[scratch], env=dict(_THREADS))
         worker = DockerRunner(resolved.image).start(spec)
-    try:
-        worker.wait_ready()
-    except BaseException:
-        worker.kill()
-        raise
-    return worker
+    return ready(worker)
 
 
 def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:
