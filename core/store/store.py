@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -90,11 +91,24 @@ class Store:
     def _prepare(self) -> None:
         for rel in (TASK_OBJECTS, ENVIRONMENT_OBJECTS, LOGS):
             (self.root / rel).mkdir(parents=True, exist_ok=True)
-        conn = self._conn()
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode=WAL")
+        self._use_wal(self._conn())
         self._migrate()
         files.clean_orphan_temps([self.root / TASK_OBJECTS, self.root / ENVIRONMENT_OBJECTS, self.root / LOGS])
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection) -> None:
+        """Switch a new database to WAL. SQLite answers "database is locked" at once (no busy wait) when several
+        connections make the switch together, as threads of a first start do: retry until the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         known = latest_version(self._migrations)

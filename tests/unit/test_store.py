@@ -247,3 +247,28 @@ def test_process_identity_uses_start_time(tmp_path):
 
 def test_interrupted_message_is_the_documented_sentence():
     assert INTERRUPTED_MESSAGE == "the engine process ended while the job ran"
+
+
+def test_threads_opening_a_new_workspace_together_all_succeed(tmp_path):
+    """The workbench's first start opens the store from several threads at once; none may see "database is locked"
+    (SQLite gives it at once, with no busy wait, to connections that switch a new database to WAL together)."""
+    import threading
+
+    errors = []
+
+    def open_it(home, barrier):
+        barrier.wait()
+        try:
+            with open_store(home):
+                pass
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(repr(exc))
+
+    for round_ in range(150):
+        home, barrier = tmp_path / f"ws{round_}", threading.Barrier(8)
+        threads = [threading.Thread(target=open_it, args=(home, barrier)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
