@@ -88,3 +88,22 @@ async def test_environments_pane_lists_builtins_from_the_engine(app):
         table = app.current_pane.query_one("#env-table")
         names = {str(table.get_row_at(i)[0]) for i in range(table.row_count)}
         assert {"python-local", "python-sklearn"} <= names
+
+
+async def test_a_pane_whose_engine_call_raises_says_so_and_logs_the_traceback(app, home, monkeypatch):
+    import core.registry.environments as environments
+
+    def broken(store):
+        raise RuntimeError("the registry is unreadable")
+
+    monkeypatch.setattr(environments, "list_environments", broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app._notifications:
+                break
+        shown = [n.message for n in app._notifications]
+        assert any("Environments: RuntimeError: the registry is unreadable" in m for m in shown), shown
+    log = (home / "logs" / "workbench.log").read_text()
+    assert "Traceback" in log and "the registry is unreadable" in log

@@ -15,6 +15,30 @@ class Pane(Widget):
     def refresh_data(self) -> None:
         """Reload what the pane shows from the engine (in a worker)."""
 
+    def on_worker_state_changed(self, event) -> None:
+        """A pane's engine call that raised says so, instead of leaving the pane silently empty or stale: one
+        sentence as a notification, the traceback appended to the workspace's logs/workbench.log."""
+        from textual.worker import WorkerState
+
+        if event.state != WorkerState.ERROR or event.worker.node is not self:
+            return
+        error = event.worker.error
+        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        self.notify(f"{self.TITLE or 'workbench'}: {message}", severity="error", timeout=10)
+        try:
+            import traceback
+            from datetime import datetime
+
+            from core import workspace
+
+            log = workspace.home(getattr(self.app, "home", None)) / "logs" / "workbench.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"{datetime.now().isoformat(timespec='seconds')} {self.TITLE} worker {event.worker.name}:\n")
+                fh.write("".join(traceback.format_exception(error)))
+        except Exception:  # noqa: BLE001 - reporting a failure must not fail
+            pass
+
     def focus_default(self) -> None:
         """Put the focus where the pane's keys make sense."""
         for child in self.query("*"):
