@@ -206,7 +206,7 @@ def test_list_show_and_versions_json(taskbench, tmp_path):
     assert "the output must be numeric and dense with no missing values" in text
     assert "strategy select 'median' median, mean" in text
     assert "python-local (default)" in text
-    assert "imputer  v1      transform  transform  python-local" in taskbench("task", "list").output
+    assert "imputer v1     transform transform python-local" in taskbench("task", "list").output
 
 
 def test_env_option_must_name_an_environment(taskbench, pipeline):

@@ -100,7 +100,7 @@ def test_holdout_hidden_until_unlocked_then_everywhere(tmp_path, juniors, taskbe
     assert "holdout" not in row
     assert "holdout" not in job_log(home, 1).split("validation", 1)[1]
     text = flat(taskbench("leaderboard", "juniors"))
-    assert "holdout (locked)" in text
+    assert "sorted by validation RMSE; holdout locked" in text and "holdout RMSE" not in text
     refused = taskbench("project", "unlock-holdout", "juniors", input="n\n")
     assert refused.exit_code == 1 and "Nothing changed: the holdout stays locked." in refused.output
     unanswered = taskbench("project", "unlock-holdout", "juniors", input="")  # no terminal: no answer is a no
@@ -110,6 +110,8 @@ def test_holdout_hidden_until_unlocked_then_everywhere(tmp_path, juniors, taskbe
     assert unlocked.exit_code == 0 and "scored 1 model(s)" in flat(unlocked)
     (row,) = board(taskbench, "juniors")
     assert set(row["holdout"]) == {"RMSE", "MAE", "R2"}
+    text = flat(taskbench("leaderboard", "juniors"))
+    assert "holdout RMSE" in text and "holdout locked" not in text
     assert taskbench("train", "juniors", bp).exit_code == 0
     assert '"holdout"' not in job_log(home, 1) and "holdout {" in job_log(home, 2)
     shown = taskbench("project", "show", "juniors", "--json")

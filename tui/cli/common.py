@@ -80,6 +80,17 @@ def when(stamp: str | None, *, short: bool = False) -> str:
     return moment.strftime("%b %d %H:%M" if moment.year == today.year else "%Y-%m-%d")
 
 
+SHRINK_TO = 8
+
+
+def _one_line(markup: str):
+    from rich.text import Text
+
+    text = Text.from_markup(markup, overflow="ellipsis")
+    text.no_wrap = True
+    return text
+
+
 def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] = (), title: str | None = None):
     """A table that stays readable at 80 columns: the `keep` columns (what users type next: ids, names) are never
     cut or wrapped, columns empty in every row are left out, and the others shrink with an ellipsis. Cells are markup."""
@@ -89,15 +100,17 @@ def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] 
 
     plain = [[Text.from_markup(cell).plain for cell in row] for row in rows]
     shown = [i for i, name in enumerate(columns) if name in keep or any(r[i] not in ("", "-") for r in plain)]
-    table = Table(box=None, header_style="bold", pad_edge=False, title=title)
+    table = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True, title=title)
     for i in shown:
         name = columns[i]
         if name in keep:
             table.add_column(name, no_wrap=True, min_width=max([cell_len(r[i]) for r in plain] + [cell_len(name)]))
-        else:
-            table.add_column(name, no_wrap=True, overflow="ellipsis")
+        else:  # short columns stay whole; long ones (titles, messages) give way, down to SHRINK_TO cells
+            widest = max([cell_len(r[i]) for r in plain] + [cell_len(name)])
+            table.add_column(name, overflow="ellipsis", min_width=min(widest, SHRINK_TO))
     for row in rows:
-        table.add_row(*(row[i] for i in shown))
+        # Cells never wrap; a column may still give way (rich only narrows columns that are not no_wrap).
+        table.add_row(*(_one_line(row[i]) for i in shown))
     return table
 
 

@@ -156,8 +156,7 @@ def leaderboard(
 
 
 def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
-    """The leaderboard as a rich table (holdout column shows '-' until unlocked)."""
-    holdout = "holdout" if proj.holdout_unlocked else "holdout (locked)"
+    """The leaderboard as a rich table; the holdout column appears once the holdout is unlocked (the title says so)."""
     cells = []
     for r in rows:
         val = r["validation"].get(metric)
@@ -165,13 +164,25 @@ def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
         hold = (r.get("holdout") or {}).get(metric) if proj.holdout_unlocked else None
         cells.append([
             str(r["model"]), escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]"),
-            _num(val), _num(cv), _num(hold) if proj.holdout_unlocked else "-",
-            _num(r["train_seconds"], 1), _num(r["predict_rows_per_second"], 0),
+            _num(val), _num(cv), _num(hold), _num(r["train_seconds"], 1), _count(r["predict_rows_per_second"]),
         ])
+    holdout = f"holdout {metric}"
     columns = ["model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"]
-    table = listing(columns, cells, keep=("model", "blueprint", f"validation {metric}", holdout),
-                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}")
+    locked = "" if proj.holdout_unlocked else "; holdout locked"
+    table = listing(columns, cells, keep=("model", "blueprint", f"validation {metric}") + ((holdout,) if proj.holdout_unlocked else ()),
+                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}")
     return table
+
+
+def _count(value) -> str:
+    """A large count in a few characters: 950, 31.7k, 243k, 1.2M."""
+    if value is None:
+        return "-"
+    for limit, unit in ((1e6, "M"), (1e3, "k")):
+        if value >= limit:
+            scaled = value / limit
+            return f"{scaled:.1f}{unit}" if scaled < 100 else f"{scaled:.0f}{unit}"
+    return f"{value:.0f}"
 
 
 def _num(value, digits: int = 4) -> str:
