@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
+from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.blueprints import BlueprintEditor, BlueprintsPane, ProjectPicker
 
@@ -37,16 +37,6 @@ def ws(prepared, tmp_path) -> Path:
     home = tmp_path / "ws"
     shutil.copytree(prepared, home)
     return home
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> float:
-    """Let the app run until `condition()` holds; returns the seconds it took."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.02)
-    return time.monotonic() - start
 
 
 async def copy_template(pilot, app) -> tuple[BlueprintsPane, BlueprintEditor]:

@@ -16,6 +16,7 @@ import pytest
 import requests
 from textual.widgets import DataTable
 
+from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.deployments import DeploymentsPane
 
@@ -111,15 +112,6 @@ class Load:
     def __exit__(self, *exc):
         self._stop.set()
         self.thread.join(15)
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
-    """Let the app run, no key pressed, until `condition()` holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the screen did not update in time")
-        await pilot.pause(0.1)
 
 
 def cell(app, name: str, column: str) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from textual.widgets import DataTable, RichLog
 
+from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.environments import EnvironmentsPane
 
@@ -27,14 +26,6 @@ def fake_build(monkeypatch):
 
     monkeypatch.setattr(resolve, "docker_ready", lambda: None)
     monkeypatch.setattr(build, "build_environment", build_environment)
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def test_the_build_log_is_read_with_the_log_keys(home, fake_build):

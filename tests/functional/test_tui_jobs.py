@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from textual.widgets import DataTable
 
 from core.registry.jobs import open_log
 from core.store import open_store
+from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.jobs import JobsPane
 from tui.widgets.logview import LogView
@@ -39,15 +38,6 @@ def jobs(home):
             log.line(f"node model: iteration {i} loss {1 / (i + 1):.4f}")
         log.close()
     return {"fit": fit, "build": build, "train": train}
-
-
-async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
-    """Let the app run until `condition()` holds (live updates arrive on their own clock)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the screen did not update in time")
-        await pilot.pause(0.05)
 
 
 def table_ids(app) -> list[str]:

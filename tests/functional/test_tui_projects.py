@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.projects import ConfirmUnlock, ExportPrompt, ProjectsPane
 from tui.widgets.charts import Chart, number
@@ -45,16 +45,6 @@ def ws(prepared, tmp_path) -> Path:
     home = tmp_path / "ws"
     shutil.copytree(prepared, home)
     return home
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> float:
-    """Let the app run until `condition()` holds; returns the seconds it took."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.05)
-    return time.monotonic() - start
 
 
 def engine_board(home: Path):
