@@ -106,12 +106,17 @@ LOCAL_ENV = "python-local"
 
 
 def task_environment(store: Store, info) -> str:
-    """The environment a node runs in: a registered task version's own, else python-local."""
+    """The environment a node runs in: a registered task version's own (pinned to a version, NAME@N, so that
+    scoring later uses the image it was trained in), else python-local."""
     if info.builtin:
         return LOCAL_ENV
+    from ..registry.environments import get_environment_version
     from ..registry.tasks import get_task_version
 
-    return get_task_version(store, info.ref).env or LOCAL_ENV
+    env = get_task_version(store, info.ref).env or LOCAL_ENV
+    if env.split("@")[0] == LOCAL_ENV or "@" in env:
+        return env
+    return get_environment_version(store, env).ref
 
 
 def environment_segments(nodes: list[dict]) -> list[tuple[str, list[dict]]]:

@@ -256,7 +256,7 @@ def test_blueprint_crosses_environments_local_then_docker(tmp_path, taskbench, h
     assert result.exit_code == 0, result.output
     log = (home / "logs" / "job-1.log").read_text()
     assert "segment 1/2 in python-local: num" in log
-    assert "segment 2/2 in python-sklearn: model" in log
+    assert "segment 2/2 in python-sklearn@1: model" in log
     assert "worker for python-sklearn@1 (image taskbench-env-python-sklearn:" in log
     assert "regression_ridge: alpha=1.0" in log
     board = __import__("json").loads(taskbench("leaderboard", "jr", "--json").output)

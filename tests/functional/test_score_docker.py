@@ -105,7 +105,7 @@ def bench(tmp_path_factory, python_sklearn_image):
         assert train(b, "local", "num = impute_median(NUM)\nmodel = ridge_here(num)\n") == LOCAL
         assert train(b, "custom", "num = impute_median(NUM)\nmodel = ridge_custom(num)\n") == CUSTOM
         log = (b.home / "logs" / "job-1.log").read_text()
-        assert "segment 2/2 in python-sklearn: model" in log
+        assert "segment 2/2 in python-sklearn@1: model" in log
         yield b
 
 
@@ -196,7 +196,7 @@ def test_package_scores_in_its_environment_or_names_the_one_to_add(bench, monkey
     lacking = bench("predict", "--package", bench.root / "custom.zip", "--input", bench.root / "package-in.csv",
                     "--output", bench.root / "elsewhere.csv")
     assert lacking.exit_code == 2, lacking.output
-    assert ("the model's node 'model' runs in environment sk-custom, which this workspace lacks; "
+    assert ("the model's node 'model' runs in environment sk-custom@1, which this workspace lacks; "
             "add its folder with `taskbench env add FOLDER --name sk-custom`, then score again.") in flat(lacking)
     assert not (bench.root / "elsewhere.csv").exists()
     assert our_containers(elsewhere) == []
@@ -239,5 +239,5 @@ def test_no_docker_engine_is_one_sentence(bench, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
     result = bench("predict", MIXED, "--input", INFERENCE, "--output", bench.root / "nodocker.csv")
     assert result.exit_code == 2, result.output
-    assert "the model's node 'model' runs in Docker environment python-sklearn, but no Docker engine answers" in flat(result)
+    assert "the model's node 'model' runs in Docker environment python-sklearn@1, but no Docker engine answers" in flat(result)
     assert os.path.exists(bench.root / "nodocker.csv") is False
