@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,11 +201,15 @@ class Trainer:
     """Trains blueprints in one project and records each as a model with scores and logs."""
 
     def __init__(self, store: Store, project: Project, *, cv: bool = False, on_event: Callable[[str, dict], None] | None = None,
-                 cluster=None):
+                 cluster=None, cancel: threading.Event | None = None):
         self.store = store
         self.project = project
         self.cv = cv
         self.cluster = cluster  # a cluster.ClusterSession: jobs then run on its Dask workers
+        self.cancel = cancel  # set by the caller (the workbench on quit): the job's workers are killed, it ends cancelled
+        self._cancelled = False
+        self._live: list = []  # the workers of the running job, for the cancel watcher
+        self._live_lock = threading.Lock()
         self.on_event = on_event or (lambda kind, data: None)
         self._frame = None
 
@@ -216,12 +221,41 @@ class Trainer:
             self._frame = (pd.read_parquet(self.project.data_path), np.load(self.project.partition_path))
         return self._frame
 
+    def _track(self, worker) -> None:
+        with self._live_lock:
+            self._live.append(worker)
+        if self._cancelled:
+            worker.kill()
+
+    def _watch_cancel(self, done: threading.Event) -> None:
+        """Beside a job: when the caller sets the cancel event, kill the job's workers (the pending request fails)."""
+        while not done.is_set():
+            if self.cancel.wait(0.1):
+                self._cancelled = True
+                with self._live_lock:
+                    workers = list(self._live)
+                for worker in workers:
+                    worker.kill()
+                return
+
     def train(self, source: BlueprintSource) -> TrainOutcome:
+        if self.cancel is not None and self.cancel.is_set():
+            return TrainOutcome(source.label, error="cancelled")
+        done = threading.Event()
+        if self.cancel is not None:
+            threading.Thread(target=self._watch_cancel, args=(done,), daemon=True, name="train-cancel").start()
+        try:
+            return self._train(source)
+        finally:
+            done.set()
+
+    def _train(self, source: BlueprintSource) -> TrainOutcome:
         store, project = self.store, self.project
         # The worker reads the project's data while the engine checks the blueprint (on a cluster, its worker does).
         worker = relay = None
         if self.cluster is None:
             worker, relay = take_worker(store.root)
+            self._track(worker)
             worker.send("load_project", {"data": data_payload(project), "code_dirs": []})
         try:
             checked, warnings = compile_blueprint(store, project, source)
@@ -269,6 +303,13 @@ class Trainer:
             store.finish_job(job.id, "cancelled", message="cancelled by the user")
             raise
         except Exception as exc:  # noqa: BLE001 - a failed training is recorded, the others go on
+            if self._cancelled:
+                log.line("cancelled: the job's workers were stopped")
+                finish_model(store, model.id, state="failed", message="cancelled")
+                store.finish_job(job.id, "cancelled", message="cancelled by the user")
+                outcome.error = "cancelled"
+                self.on_event("failed", {"label": source.label, "model": model.id, "error": "cancelled"})
+                return outcome
             message = _failure_message(exc)
             if not isinstance(exc, (TaskbenchError, WorkerDied)):
                 log.exception("engine error")
@@ -397,6 +438,7 @@ class Trainer:
         outside = {Path(n["task_dir"]) for n in plan["nodes"] if not Path(n["task_dir"]).is_relative_to(self.store.root)}
         spec = WorkerSpec(on_output=self._log.output, writable=[self.store.root], read_only=sorted(outside), env=dict(_THREADS))
         worker = DockerRunner(resolved.image).start(spec) if resolved.kind == "docker" else SubprocessRunner(resolved.python).start(spec)
+        self._track(worker)
         info = worker.wait_ready()
         self._log.line(f"worker for {resolved.describe()} ready (Python {info.get('python')}, pandas {info.get('pandas')})")
         self._workers[env] = worker
@@ -504,6 +546,7 @@ def train_blueprints(
     cv: bool = False,
     on_event: Callable[[str, dict], None] | None = None,
     cluster: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[TrainOutcome]:
     """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker, or each
     waiting for a job on the Dask cluster at `cluster`)."""
@@ -517,7 +560,7 @@ def train_blueprints(
         session = ClusterSession(cluster)
 
     def one(source):
-        return Trainer(store, project, cv=cv, on_event=on_event, cluster=session).train(source)
+        return Trainer(store, project, cv=cv, on_event=on_event, cluster=session, cancel=cancel).train(source)
 
     share_cores(min(jobs, len(sources)))
     try:

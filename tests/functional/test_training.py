@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -245,3 +246,54 @@ def test_two_tasks_shipping_a_helper_of_the_same_name_each_see_their_own(tmp_pat
     import pandas as pd
 
     assert set(pd.read_csv(tmp_path / "p.csv")["Predictions"]) == {101.0}
+
+
+SLEEPY_ESTIMATOR = {
+    "custom.py": """
+        import os
+        import time
+
+
+        def fit(X, y, output_dir, **kwargs):
+            open(os.environ["SLEEPY_MARKER"], "w").write(str(os.getpid()))
+            time.sleep(60)
+    """,
+    "model-metadata.yaml": "name: sleepy\ntype: training\ntargetType: regression\n",
+}
+
+
+def test_a_cancel_event_stops_a_training_at_once_and_the_job_ends_cancelled(tmp_path, juniors, home, monkeypatch):
+    """What the workbench does on quit: set the event; the job's workers are killed, nothing is left running."""
+    import threading
+
+    from core.registry.tasks import add_task
+    from core.store import open_store
+    from core.training.engine import BlueprintSource, train_blueprints
+    from tests.conftest import make_task
+    from tests.functional.test_fit_faults import processes_using
+
+    marker = tmp_path / "fit.pid"
+    monkeypatch.setenv("SLEEPY_MARKER", str(marker))
+    with open_store(home) as store:
+        add_task(store, make_task(tmp_path, SLEEPY_ESTIMATOR, name="sleepy"))
+    cancel, outcomes = threading.Event(), []
+
+    def run():
+        with open_store(home) as store:
+            outcomes.extend(train_blueprints(store, "juniors", [BlueprintSource("sleepy", "model = sleepy(NUM)\n")], cancel=cancel))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the task's fit never started"
+        time.sleep(0.05)
+    cancelled_at = time.monotonic()
+    cancel.set()
+    thread.join(30)
+    assert time.monotonic() - cancelled_at < 3
+    assert [o.error for o in outcomes] == ["cancelled"]
+    with open_store(home) as store:
+        (job,) = [j for j in store.list_jobs(limit=5) if j.kind == "train"]
+    assert job.state == "cancelled"
+    assert processes_using(home) == []

@@ -176,3 +176,38 @@ async def test_saved_blueprint_opens_for_editing_and_copies_under_a_new_name(ws)
         await wait_for(pilot, lambda: pane.target_type == "anomaly")
         keys = [row.key.value for row in table.ordered_rows]
         assert "template:anomaly:isolation-forest" in keys and "saved:quick-bp" in keys
+
+
+async def test_quitting_while_a_blueprint_trains_stops_it_at_once(ws, tmp_path, monkeypatch):
+    """q while a training started from the editor runs: the app exits at once, the job ends cancelled."""
+    import asyncio
+    import time
+
+    from core.registry.tasks import add_task
+    from core.store import open_store
+    from tests.conftest import make_task
+    from tests.functional.test_fit_faults import processes_using
+    from tests.functional.test_training import SLEEPY_ESTIMATOR
+
+    marker = tmp_path / "fit.pid"
+    monkeypatch.setenv("SLEEPY_MARKER", str(marker))
+    with open_store(ws) as store:
+        add_task(store, make_task(tmp_path, SLEEPY_ESTIMATOR, name="sleepy"))
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(BlueprintsPane)
+        pane.train("jr", "model = sleepy(NUM)\n", None, "sleepy")
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the task's fit never started"
+            await pilot.pause(0.1)
+        quit_at = time.monotonic()
+        await pilot.press("q")
+    await asyncio.get_running_loop().shutdown_default_executor()  # what `taskbench` waits for after the app returns
+    exited = time.monotonic() - quit_at
+    assert exited < 3, f"the app took {exited:.1f} s to exit"
+    with open_store(ws) as store:
+        job = next(j for j in store.list_jobs(limit=5) if j.kind == "train" and "sleepy" in j.title)
+    assert job.state == "cancelled"
+    assert processes_using(ws) == []

@@ -588,9 +588,12 @@ class BlueprintsPane(Pane):
         def on_event(kind: str, data: dict) -> None:
             self.post_message(self.TrainEvent(kind, {**data, "project": project}))
 
+        from textual.worker import get_current_worker
+
+        cancel = get_current_worker().cancelled_event  # set by Textual on quit: the training's workers are stopped
         try:
             with open_store(self.app.home) as store:
-                train_blueprints(store, project, [source], on_event=on_event)
+                train_blueprints(store, project, [source], on_event=on_event, cancel=cancel)
         except TaskbenchError as exc:
             self.post_message(self.TrainEvent("failed", {"label": source.label, "project": project, "error": exc.message}))
 
