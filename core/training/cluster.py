@@ -47,16 +47,10 @@ def connect(address: str):
 
 
 def _folder_bytes(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (links followed, caches skipped) as {relative posix path: bytes}."""
-    out = {}
-    for base, dirs, names in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
-        for name in names:
-            if name.endswith(".pyc"):
-                continue
-            path = Path(base) / name
-            out[path.relative_to(folder).as_posix()] = path.read_bytes()
-    return out
+    """Every file of a task folder as {relative posix path: bytes}, by the rule task snapshots are stored with."""
+    from ..store.files import walk_files
+
+    return {rel: path.read_bytes() for rel, path in walk_files(folder)}
 
 
 class ClusterSession:
