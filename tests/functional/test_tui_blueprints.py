@@ -2,41 +2,33 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
-from tests.functional.tui_support import wait_for
+from tests.functional.tui_support import (
+    QUICK,
+    copy_workspace,
+    juniors_workspace,
+    wait_for,
+    wait_for_file,
+)
 from tui.app import TaskbenchApp
 from tui.panes.blueprints import BlueprintEditor, BlueprintsPane, ProjectPicker
 
-DATA = Path(__file__).resolve().parents[2] / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
-QUICK = "num = impute_median(NUM)\nmodel = ridge(num)\n"
 TEMPLATE = "impute-standardize-ridge"
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> Path:
     """A workspace with project 'jr' and one model trained through core, built once and copied per test."""
-    from core.store import open_store
-    from core.training.engine import BlueprintSource, train_blueprints
-    from core.training.projects import create_project
-
-    home = tmp_path_factory.mktemp("prepared") / "ws"
-    with open_store(home) as store:
-        create_project(store, DATA, target="Grade 2014", name="jr")
-        outcome = train_blueprints(store, "jr", [BlueprintSource("quick", QUICK)])[0]
-    assert outcome.model is not None, outcome.error
-    return home
+    return juniors_workspace(tmp_path_factory.mktemp("prepared") / "ws", "quick")
 
 
 @pytest.fixture
 def ws(prepared, tmp_path) -> Path:
-    home = tmp_path / "ws"
-    shutil.copytree(prepared, home)
-    return home
+    return copy_workspace(prepared, tmp_path)
 
 
 async def copy_template(pilot, app) -> tuple[BlueprintsPane, BlueprintEditor]:
@@ -198,10 +190,7 @@ async def test_quitting_while_a_blueprint_trains_stops_it_at_once(ws, tmp_path, 
         await pilot.press("3")
         pane = app.query_one(BlueprintsPane)
         pane.train("jr", "model = sleepy(NUM)\n", None, "sleepy")
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert time.monotonic() < deadline, "the task's fit never started"
-            await pilot.pause(0.1)
+        await wait_for_file(pilot, marker, "the task's fit")
         quit_at = time.monotonic()
         await pilot.press("q")
     await asyncio.get_running_loop().shutdown_default_executor()  # what `taskbench` waits for after the app returns

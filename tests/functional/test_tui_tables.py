@@ -10,7 +10,6 @@ waits keep painting the tables meanwhile, as the screen does when anything near 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from pathlib import Path
 
@@ -20,35 +19,22 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 
 from tests.conftest import SAMPLES
+from tests.functional.tui_support import DATA, QUICK, copy_workspace, juniors_workspace
 from tui.app import TaskbenchApp
 
-DATA = Path(__file__).resolve().parents[2] / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
-QUICK = "num = impute_median(NUM)\nmodel = ridge(num)\n"
 IDLE_DELAY = 0.3
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> Path:
     """A workspace with a task, a project 'jr' with one trained model, and the jobs that made them."""
-    from core.registry.tasks import add_task
-    from core.store import open_store
-    from core.training.engine import BlueprintSource, train_blueprints
-    from core.training.projects import create_project
-
-    home = tmp_path_factory.mktemp("prepared") / "ws"
-    with open_store(home) as store:
-        add_task(store, SAMPLES / "11_regression_ridge")
-        create_project(store, DATA, target="Grade 2014", name="jr")
-        outcome = train_blueprints(store, "jr", [BlueprintSource("quick-median-imputed-ridge", QUICK)])[0]
-    assert outcome.model is not None, outcome.error
-    return home
+    return juniors_workspace(tmp_path_factory.mktemp("prepared") / "ws", "quick-median-imputed-ridge",
+                             tasks=(SAMPLES / "11_regression_ridge",))
 
 
 @pytest.fixture
 def ws(prepared, tmp_path) -> Path:
-    home = tmp_path / "ws"
-    shutil.copytree(prepared, home)
-    return home
+    return copy_workspace(prepared, tmp_path)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from textual.keys import key_to_character
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TextArea
 
 from tests.conftest import DATA, SAMPLES
+from tests.functional.tui_support import wait_for_file
 from tui.app import TaskbenchApp
 from tui.panes.tasks import ACTIONS, FitRequest, TasksPane
 
@@ -323,10 +324,7 @@ async def test_quitting_during_a_fit_check_cancels_it_at_once(home, tmp_path, mo
         await pilot.pause()
         await type_path(app, pilot, "#fit-data", str(DATA / "juniors_3_year_stats_regression.csv"))
         await pilot.press(*"Grade 2014", "enter", *"regression", "enter")
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert time.monotonic() < deadline, "the task's fit never started"
-            await pilot.pause(0.1)
+        await wait_for_file(pilot, marker, "the task's fit")
         quit_at = time.monotonic()
         await pilot.press("q")
     # What `taskbench` does once the app returns (asyncio.run): wait for the worker threads still running.

@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+QUICK = "num = impute_median(NUM)\nmodel = ridge(num)\n"
+
+
+def juniors_workspace(home: Path, label: str, tasks: tuple[Path, ...] = ()) -> Path:
+    """A workspace at `home` with `tasks` registered, project 'jr' and one model of QUICK trained as `label`."""
+    from core.registry.tasks import add_task
+    from core.store import open_store
+    from core.training.engine import BlueprintSource, train_blueprints
+    from core.training.projects import create_project
+
+    with open_store(home) as store:
+        for task in tasks:
+            add_task(store, task)
+        create_project(store, DATA, target="Grade 2014", name="jr")
+        outcome = train_blueprints(store, "jr", [BlueprintSource(label, QUICK)])[0]
+    assert outcome.model is not None, outcome.error
+    return home
+
+
+def copy_workspace(prepared: Path, tmp_path: Path) -> Path:
+    """A private copy of a module's prepared workspace, for one test to change."""
+    home = tmp_path / "ws"
+    shutil.copytree(prepared, home)
+    return home
+
+
+async def wait_for_file(pilot, path: Path, what: str, timeout: float = 60.0) -> None:
+    """Let the app run until `path` exists (a task writes it when `what` has started)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{what} never started"
+        await pilot.pause(0.1)
 
 
 async def wait_for(pilot, condition, timeout: float = 15.0) -> float:
