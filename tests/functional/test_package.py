@@ -47,7 +47,7 @@ def test_round_trip_scores_identically_in_another_workspace(package, taskbench, 
     assert result.exit_code == 0, result.output
     local, remote = pd.read_csv(tmp_path / "local.csv"), pd.read_csv(tmp_path / "remote.csv")
     assert local.equals(remote)
-    extracted = list((elsewhere / "packages").iterdir())
+    extracted = [p for p in (elsewhere / "packages").iterdir() if not p.name.startswith(".")]
     assert len(extracted) == 1 and (extracted[0] / "tasks" / "model" / "custom.py").is_file()
 
 

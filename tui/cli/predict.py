@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -17,7 +18,21 @@ Output columns: one per class plus `prediction` (the likeliest label) for
 classification, `Predictions` for regression and anomaly detection, after the
 input columns named by --include-input. With --package, scores with a model
 exported by `taskbench export` (checked, then unpacked inside the workspace).
+A package's task code runs with your rights, like any program you run: for a
+package you do not trust, add --docker or --env NAME to score it in containers
+(no network, package read-only).
 """
+
+PACKAGE_HELP = (
+    "Score with an exported model package (.zip) instead of MODEL. Its task code and pickles run with your rights "
+    "unless you add --docker or --env. Unpacking stops at TASKBENCH_PACKAGE_MAX_BYTES (default 2g) and at members "
+    "expanding over TASKBENCH_PACKAGE_MAX_RATIO times (default 100)."
+)
+DOCKER_HELP = (
+    "With --package: score every node in a Docker container (no network, package read-only): each node in the Docker "
+    "environment it was trained in, python-local nodes in the built-in python-sklearn environment."
+)
+ENV_HELP = "With --package: score every node in a container of this registered Docker environment (NAME or NAME@N)."
 
 
 def predict(
@@ -27,19 +42,27 @@ def predict(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write predictions (.csv or .parquet).")] = ...,
     include_input: Annotated[Optional[str], typer.Option("--include-input", help="Input columns to keep beside the predictions, comma-separated.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read and scored at a time.", min=1)] = 50_000,
-    package: Annotated[Optional[Path], typer.Option("--package", help="Score with an exported model package (.zip) instead of MODEL.")] = None,
+    package: Annotated[Optional[Path], typer.Option("--package", help=PACKAGE_HELP)] = None,
+    docker: Annotated[bool, typer.Option("--docker", help=DOCKER_HELP)] = False,
+    env: Annotated[Optional[str], typer.Option("--env", metavar="NAME", help=ENV_HELP)] = None,
 ) -> None:
     from core.deploy.batch import predict_file
 
     if (model is None) == (package is None):
         fail("name a MODEL or give --package FILE.zip (one of the two).", 2)
+    if (docker or env) and package is None:
+        fail("--docker and --env apply to --package; a workspace model scores in the environments it was trained in.", 2)
+    if docker and env:
+        fail("give --docker or --env NAME, not both.", 2)
     include = [c.strip() for c in include_input.split(",") if c.strip()] if include_input else []
     out = console()
     with open_workspace(ctx) as store:
         if package is not None:
-            from core.deploy.package import import_package
+            from core.deploy.package import import_package, in_docker
 
-            source = import_package(store.root, package)
+            source = import_package(store.root, package, on_note=_warn)
+            if docker or env:
+                source = in_docker(store, source, env)
         else:
             from core.deploy.source import model_source
 
@@ -56,3 +79,7 @@ def predict(
         out.print(f"[yellow]warn[/] {escape(warning)}")
     rate = result.rows / max(result.seconds, 1e-9)
     out.print(f"Wrote {result.rows:,} predictions to {escape(str(result.output))} ({rate:,.0f} rows/s).")
+
+
+def _warn(sentence: str) -> None:
+    Console(stderr=True, highlight=False).print(f"[yellow]warn[/] {escape(sentence)}", soft_wrap=True)
