@@ -22,9 +22,15 @@ def send(message: dict) -> None:
     _CONTROL.flush()
 
 
-def chunks(path: str, size: int):
-    """(frame, done, total) per chunk of a CSV or Parquet file; done/total in bytes (CSV) or rows (Parquet)."""
+def chunks(path: str, size: int, encoding: str | None = None):
+    """(frame, done, total) per chunk of a CSV or Parquet file; done/total in bytes (CSV) or rows (Parquet).
+
+    CSV text is read under the same encoding policy as every other reader (`core.runtime.data.csv_encoding`).
+    """
     import pandas as pd
+
+    from core.runtime.data import check_header, csv_encoding, undecodable
+    from core.runtime.errors import UsageError
 
     lower = path.lower()
     if lower.endswith((".parquet", ".pq")):
@@ -38,17 +44,22 @@ def chunks(path: str, size: int):
             yield frame, done, total
         return
     total = os.path.getsize(path)
+    try:
+        chosen = csv_encoding(path, encoding)
+        check_header(path, chosen)
+    except UsageError as exc:
+        raise UserFault(exc.message) from None
     with open(path, "rb") as fh:
         try:
-            reader = pd.read_csv(fh, chunksize=size, encoding="utf-8-sig", low_memory=False)
+            reader = pd.read_csv(fh, chunksize=size, encoding=chosen, low_memory=False)
             for frame in reader:
                 yield frame, min(fh.tell(), total), total
         except pd.errors.EmptyDataError:
             raise UserFault(f"input file {path} is empty; give a CSV with a header row and data.") from None
         except pd.errors.ParserError as exc:
             raise UserFault(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
-        except UnicodeDecodeError:
-            raise UserFault(f"input file {path} is not UTF-8 text; save it as UTF-8 CSV.") from None
+        except UnicodeDecodeError as exc:
+            raise UserFault(undecodable(path, chosen, exc).message) from None
 
 
 class UserFault(Exception):
@@ -118,7 +129,7 @@ def score_file(req: dict) -> dict:
     rows = 0
     unreadable: dict[str, list] = {}  # column -> [count, first example], over all chunks
     try:
-        for frame, done, total in chunks(req["input"], int(req.get("chunk_size") or 50_000)):
+        for frame, done, total in chunks(req["input"], int(req.get("chunk_size") or 50_000), req.get("encoding")):
             absent = [c for c in include if c not in frame.columns]
             if absent:
                 raise UserFault(f"--include-input names column(s) {', '.join(map(repr, absent))} that the input lacks.")

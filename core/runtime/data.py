@@ -1,5 +1,7 @@
 """Read the input table inside the worker and split it into features, target and row weights."""
 
+import codecs
+import csv
 import difflib
 import os
 
@@ -28,8 +30,11 @@ def read_sparse(path, column_file=None):
     return pd.DataFrame.sparse.from_spmatrix(matrix, columns=names)
 
 
-def read_table(path, sparse_column_file=None):
-    """Read a CSV, Parquet or MatrixMarket file into a DataFrame; a bad file is a usage error naming it."""
+def read_table(path, sparse_column_file=None, encoding=None):
+    """Read a CSV, Parquet or MatrixMarket file into a DataFrame; a bad file is a usage error naming it.
+
+    CSV text follows one policy (`csv_encoding`): a byte-order mark decides, else UTF-8 or `encoding`.
+    """
     if not os.path.isfile(path):
         raise UsageError(f"input file {path} does not exist.")
     lower = path.lower()
@@ -38,16 +43,168 @@ def read_table(path, sparse_column_file=None):
             return read_sparse(path, sparse_column_file)
         if lower.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
+        chosen = csv_encoding(path, encoding)
+        check_header(path, chosen)
         try:
-            return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
-        except UnicodeDecodeError:
-            return pd.read_csv(path, encoding="latin-1", low_memory=False)
+            return pd.read_csv(path, encoding=chosen, low_memory=False)
+        except UnicodeDecodeError as exc:
+            raise undecodable(path, chosen, exc) from None
     except pd.errors.EmptyDataError:
         raise UsageError(f"input file {path} is empty; give a CSV with a header row and data.") from None
     except pd.errors.ParserError as exc:
         raise UsageError(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
     except (OSError, ValueError, ImportError) as exc:
         raise UsageError(f"cannot read input file {path}: {str(exc).strip()}.") from None
+
+
+# Byte-order marks, longest first: a UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SNIFF = 1 << 16
+
+
+def csv_encoding(path, encoding=None):
+    """The codec every CSV reader uses for `path`: the byte-order mark's, else `encoding`, else UTF-8.
+
+    A mark that contradicts `encoding`, an unknown `encoding` name, or NUL bytes in text read
+    as UTF-8 (UTF-16/32 without a mark) are usage errors that say what to pass instead.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF)
+    bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
+    if encoding:
+        try:
+            given = codecs.lookup(encoding).name
+        except LookupError:
+            raise UsageError(
+                f"--encoding {encoding!r} is not an encoding Python knows; "
+                "pass a name such as utf-8, cp1252, latin-1 or utf-16."
+            ) from None
+    else:
+        given = None
+    if bom is not None:
+        family = bom.split("-sig")[0]
+        if given is not None and not given.startswith(family):
+            raise UsageError(
+                f"input file {path} starts with a {family.upper()} byte-order mark but --encoding {encoding} was given; "
+                f"drop --encoding (the mark names the encoding) or pass --encoding {family}."
+            )
+        return bom
+    chosen = given or "utf-8"
+    if b"\x00" in head and _ascii_compatible(chosen):
+        guess = _guess_wide(head)
+        raise UsageError(
+            f"input file {path} holds NUL bytes, so it is not {_shown(chosen)} text (probably {guess.upper()} "
+            f"without a byte-order mark); pass --encoding {guess} or save it as UTF-8."
+        )
+    return chosen
+
+
+def _ascii_compatible(encoding):
+    try:
+        return "a,1\n".encode(encoding) == b"a,1\n"
+    except (LookupError, UnicodeError):
+        return False
+
+
+def _guess_wide(head):
+    """utf-16-le/-be or utf-32-le/-be, from where the NUL bytes stand in mostly-ASCII text."""
+    sample = head[: len(head) - len(head) % 4]
+    if not sample:
+        return "utf-16-le"
+
+    def zeros(start, step):
+        part = sample[start::step]
+        return part.count(0) / max(len(part), 1)
+
+    if zeros(1, 4) > 0.9 and zeros(2, 4) > 0.9:
+        return "utf-32-le" if zeros(0, 4) < 0.5 else "utf-32-be"
+    return "utf-16-le" if zeros(1, 2) >= zeros(0, 2) else "utf-16-be"
+
+
+def _shown(encoding):
+    name = codecs.lookup(encoding).name
+    return "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding
+
+
+def check_header(path, encoding):
+    """Refuse a header that names a column twice (pandas would silently rename the second `X.1`)."""
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError as exc:
+        raise undecodable(path, encoding, exc) from None
+    except csv.Error:
+        return  # the CSV reader proper reports a malformed file
+    if not header:
+        return
+    where: dict[str, list[int]] = {}
+    for number, name in enumerate(header, 1):
+        if name.strip():
+            where.setdefault(name, []).append(number)
+    repeated = [f"{name!r} (columns {_and(spots)})" for name, spots in where.items() if len(spots) > 1]
+    if repeated:
+        raise UsageError(
+            f"input file {path} names the same column more than once: {_and(repeated[:5])}; "
+            "rename them so every column has its own name."
+        )
+
+
+def _and(items):
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def undecodable(path, encoding, exc=None):
+    """The usage error for bytes that are not valid in `encoding`: the first bad byte, its line and column."""
+    found = first_bad_byte(path, encoding)
+    if found is None and exc is not None and exc.start < len(exc.object):
+        where = f"byte 0x{exc.object[exc.start]:02X}"
+    elif found is None:
+        where = "a byte"
+    else:
+        line, column, byte = found
+        where = f"byte 0x{byte:02X} at line {line}, column {column}"
+    others = [e for e in ("cp1252", "latin-1") if codecs.lookup(e).name != codecs.lookup(encoding).name]
+    example = " or ".join(f"--encoding {e}" for e in others)
+    return UsageError(
+        f"input file {path} is not valid {_shown(encoding)} text: {where} cannot be decoded; "
+        f"pass --encoding NAME with the file's encoding (for example {example}), or save it as UTF-8."
+    )
+
+
+def first_bad_byte(path, encoding):
+    """(line, column, byte value) of the first byte of `path` that does not decode in `encoding`, else None."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines, column = 1, 1
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(1 << 20)
+            state = decoder.getstate()
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                pending = state[0]
+                probe = codecs.getincrementaldecoder(encoding)("replace")
+                probe.setstate(state)
+                text = probe.decode(block[: max(exc.start - len(pending), 0)])
+                lines, column = _advance(lines, column, text)
+                return lines, column, exc.object[exc.start]
+            lines, column = _advance(lines, column, text)
+            if not block:
+                return None
+
+
+def _advance(lines, column, text):
+    newlines = text.count("\n")
+    if newlines:
+        return lines + newlines, len(text) - text.rindex("\n")
+    return lines, column + len(text)
 
 
 def _pick_column(frame, name, what, flag):
@@ -58,8 +215,8 @@ def _pick_column(frame, name, what, flag):
     raise UsageError(f"{what} column {name!r} ({flag}) is not in the input data.{hint}")
 
 
-def _single_column_file(path, n_rows, what, flag):
-    frame = read_table(path)
+def _single_column_file(path, n_rows, what, flag, encoding=None):
+    frame = read_table(path, encoding=encoding)
     if frame.shape[1] != 1:
         raise UsageError(f"{flag} file {path} has {frame.shape[1]} columns; it must hold only the {what}.")
     if len(frame) != n_rows:
@@ -79,7 +236,8 @@ class Dataset:
 
 def load_dataset(req):
     """Build the Dataset for a fit-check request (paths, target, weights, labels, row count)."""
-    frame = read_table(req["input"], req.get("sparse_column_file"))
+    encoding = req.get("encoding")
+    frame = read_table(req["input"], req.get("sparse_column_file"), encoding)
     target_type = req["target_type"]
     y = weights = None
     if req.get("target"):
@@ -88,12 +246,12 @@ def load_dataset(req):
         if isinstance(y.dtype, pd.SparseDtype):
             y = y.sparse.to_dense()
     elif req.get("target_csv"):
-        y = _single_column_file(req["target_csv"], len(frame), "target", "--target-csv")
+        y = _single_column_file(req["target_csv"], len(frame), "target", "--target-csv", encoding)
     if req.get("row_weights"):
         col = _pick_column(frame, req["row_weights"], "row weights", "--row-weights")
         weights = frame.pop(col)
     elif req.get("row_weights_csv"):
-        weights = _single_column_file(req["row_weights_csv"], len(frame), "row weights", "--row-weights-csv")
+        weights = _single_column_file(req["row_weights_csv"], len(frame), "row weights", "--row-weights-csv", encoding)
     if weights is not None and not pd.api.types.is_numeric_dtype(weights):
         raise UsageError("row weights must be numbers; the weights column holds text.")
 

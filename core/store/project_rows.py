@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,16 +91,44 @@ def _model(store: Store, row) -> Model:
     )
 
 
-def insert_project(store: Store, *, name, data_path, partition_path, source, rows, target, target_type, settings) -> Project:
-    """Add a project whose data and partition files are already in place."""
+class ProjectExists(Exception):
+    """Another project took the name first (two creators raced past the name check)."""
+
+
+def insert_project(store: Store, *, name, data_path, partition_path, source, rows, target, target_type, settings,
+                   before_insert=None) -> Project:
+    """Add a project whose data and partition files are in place; `before_insert` runs inside the write
+    transaction (to restore files another creator removed). Raises ProjectExists when the name is taken.
+    """
+    try:
+        with store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM projects WHERE name = ?", (name,)).fetchone():
+                raise ProjectExists(name)
+            if before_insert is not None:
+                before_insert()
+            cur = conn.execute(
+                "INSERT INTO projects (name, data_path, partition_path, source, rows, target, target_type, settings, "
+                "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, store.relative(data_path), store.relative(partition_path), source, rows, target, target_type,
+                 json.dumps(settings), current_user(), now()),
+            )
+            return _project(store, conn.execute("SELECT * FROM projects WHERE id = ?", (cur.lastrowid,)).fetchone())
+    except sqlite3.IntegrityError as exc:
+        if "projects.name" in str(exc):
+            raise ProjectExists(name) from None
+        raise
+
+
+def remove_unreferenced(store: Store, paths: list[Path]) -> None:
+    """Delete those of `paths` no project row points to, under the write lock so no insert races the check."""
     with store.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO projects (name, data_path, partition_path, source, rows, target, target_type, settings, "
-            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, store.relative(data_path), store.relative(partition_path), source, rows, target, target_type,
-             json.dumps(settings), current_user(), now()),
-        )
-        return _project(store, conn.execute("SELECT * FROM projects WHERE id = ?", (cur.lastrowid,)).fetchone())
+        for path in paths:
+            rel = store.relative(path)
+            used = conn.execute(
+                "SELECT 1 FROM projects WHERE data_path = ? OR partition_path = ? LIMIT 1", (rel, rel)
+            ).fetchone()
+            if not used:
+                Path(path).unlink(missing_ok=True)
 
 
 def project_by_name(store: Store, name: str) -> Project | None:

@@ -14,19 +14,27 @@ from pathlib import Path
 from ..errors import UsageError
 from ..store import Store
 from ..store.files import write_bytes_atomic
-from ..store.project_rows import Project, all_projects, insert_project, project_by_name, unlock_holdout
+from ..store.project_rows import (
+    Project,
+    ProjectExists,
+    all_projects,
+    insert_project,
+    project_by_name,
+    remove_unreferenced,
+    unlock_holdout,
+)
 from ..runtime import contract
 
 HOLDOUT = -1
 MAX_MULTICLASS = 100
 
 
-def _read(path: Path):
+def _read(path: Path, encoding: str | None = None):
     from ..runtime.data import read_table
     from ..runtime.errors import StepFailure
 
     try:
-        return read_table(str(path))
+        return read_table(str(path), encoding=encoding)
     except StepFailure as exc:
         raise UsageError(exc.message) from None
 
@@ -86,6 +94,7 @@ def create_project(
     folds: int = 5,
     seed: int = 0,
     name: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[Project, str]:
     """Copy the data in, infer or check the target type, partition it; returns the project and the inference note."""
     import numpy as np
@@ -104,11 +113,18 @@ def create_project(
     name = name or data.stem
     if project_by_name(store, name):
         raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.")
-    frame = _read(data)
+    frame = _read(data, encoding)
     if target is not None and target not in frame.columns:
         raise UsageError(f"target column {target!r} is not in {data.name}; columns: {', '.join(map(str, frame.columns[:8]))}.")
     if weights is not None and weights not in frame.columns:
         raise UsageError(f"weights column {weights!r} is not in {data.name}.")
+    kept = [str(c) for c in frame.columns if c not in (target, weights)]
+    if not kept:
+        besides = " and ".join(repr(c) for c in (target, weights) if c)
+        raise UsageError(
+            f"{data.name} has no feature columns besides {besides}; a project needs at least one column to learn from."
+            if besides else f"{data.name} has no columns; give a CSV with a header row and data."
+        )
     if target is not None and frame[target].isna().any():
         raise UsageError(f"the target {target!r} has {int(frame[target].isna().sum())} missing values; drop those rows first.")
 
@@ -182,23 +198,40 @@ def create_project(
     payload = buffer.getvalue()
     digest = hashlib.sha256(payload).hexdigest()[:16]
     data_path = objects / f"{digest}.parquet"
-    if not data_path.exists():
-        write_bytes_atomic(data_path, payload)
     part_buffer = io.BytesIO()
     np.save(part_buffer, parts)
-    partition_path = objects / f"{digest}-partition-{holdout}-{folds}-{seed}.npy"
-    write_bytes_atomic(partition_path, part_buffer.getvalue())
-    project = insert_project(
-        store,
-        name=name,
-        data_path=data_path,
-        partition_path=partition_path,
-        source=str(data),
-        rows=len(frame),
-        target=target,
-        target_type=target_type,
-        settings=settings,
-    )
+    part_payload = part_buffer.getvalue()
+    # Named by content too: the same data under another target or target type is partitioned differently.
+    part_digest = hashlib.sha256(part_payload).hexdigest()[:12]
+    partition_path = objects / f"{digest}-partition-{holdout}-{folds}-{seed}-{part_digest}.npy"
+    files = {data_path: payload, partition_path: part_payload}
+    for path, content in files.items():
+        if not path.exists():
+            write_bytes_atomic(path, content)
+
+    def ensure_files() -> None:
+        # Runs inside the insert's write transaction: a losing creator may have removed a file
+        # nobody referenced yet, between our write above and this insert.
+        for path, content in files.items():
+            if not path.exists():
+                write_bytes_atomic(path, content)
+
+    try:
+        project = insert_project(
+            store,
+            name=name,
+            data_path=data_path,
+            partition_path=partition_path,
+            source=str(data),
+            rows=len(frame),
+            target=target,
+            target_type=target_type,
+            settings=settings,
+            before_insert=ensure_files,
+        )
+    except ProjectExists:
+        remove_unreferenced(store, list(files))
+        raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.") from None
     return project, note
 
 

@@ -27,6 +27,11 @@ def create(
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds over the rest (fold 1 validates).")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the partitioning.")] = 0,
     name: Annotated[Optional[str], typer.Option("--name", help="Project name (default: the file name).")] = None,
+    encoding: Annotated[
+        Optional[str],
+        typer.Option("--encoding", metavar="NAME", help="Text encoding of a CSV without a byte-order mark (default UTF-8), "
+                     "such as cp1252 or latin-1."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the name.")] = False,
 ) -> None:
     """Create a project; prints its name (or JSON with name, target_type and partition sizes)."""
@@ -35,7 +40,7 @@ def create(
     with open_workspace(ctx) as store:
         project, note = create_project(
             store, data, target=target, target_type=target_type, weights=weights, positive_class=positive_class,
-            holdout=holdout, folds=folds, seed=seed, name=name,
+            holdout=holdout, folds=folds, seed=seed, name=name, encoding=encoding,
         )
     if as_json:
         print_json(project_json(project))
