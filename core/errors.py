@@ -23,3 +23,108 @@ class UsageError(TaskbenchError):
     """Bad command-line usage or unreadable input (exit 2)."""
 
     exit_code = EXIT_USAGE
+
+
+class DiskFull(TaskbenchError):
+    """The disk (or the user's quota) ran out while writing: one sentence naming the disk, its free space and
+    what was kept, instead of an OSError or SQLite traceback."""
+
+    def __init__(self, message: str, *, path=None, free: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.free = free
+
+
+_ENOSPC_TEXT = ("No space left on device", "Disk quota exceeded", "[Errno 28]", "[Errno 122]")
+LOW_SPACE_BYTES = 8 << 20  # below this, SQLite's "disk I/O error" is taken for a full disk (SQLite reports ENOSPC so)
+KEPT_DEFAULT = "nothing was half-written and what was saved before is kept"
+
+
+def disk_full(exc: BaseException, path, *, kept: str = KEPT_DEFAULT) -> DiskFull | None:
+    """A DiskFull for `exc` when it (or an exception it chains) means the disk holding `path` is full, else None.
+
+    Recognised: OSError ENOSPC/EDQUOT, SQLite's "database or disk is full" (SQLITE_FULL), SQLite's "disk I/O
+    error" while the disk has almost no free space left, and a task's relayed "[Errno 28] No space left on device".
+    """
+    import errno
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DiskFull):
+            return current
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = _disk_of(current, path)
+            return disk_full_error(where, kept=kept, quota=current.errno == errno.EDQUOT, workspace=where == path)
+        code = getattr(current, "sqlite_errorcode", None)
+        text = str(current)
+        if code == 13 or "database or disk is full" in text:  # SQLITE_FULL
+            return disk_full_error(path, kept=kept)
+        if (code is not None and code & 0xFF == 10) or "disk I/O error" in text:  # SQLITE_IOERR_*
+            free = free_space(path)
+            if free is not None and free[0] < LOW_SPACE_BYTES:
+                return disk_full_error(path, kept=kept)
+        if isinstance(current, TaskbenchError) and any(t in text for t in _ENOSPC_TEXT):
+            return disk_full_error(path, kept=kept, quota="Errno 122" in text or "quota" in text)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def disk_full_error(path, *, kept: str = KEPT_DEFAULT, quota: bool = False, workspace: bool = True) -> DiskFull:
+    """The sentence for a full disk at `path` (the workspace unless `workspace` is false): which disk, how much is
+    free now, what was kept, what to do."""
+    free = free_space(path)
+    room = f"{_size(free[0])} free of {_size(free[1])}" if free else "no free space"
+    where = f"the workspace {path}" if workspace else str(path)
+    what = f"your disk quota on the disk holding {where} is used up" if quota else f"the disk holding {where} is full"
+    return DiskFull(
+        f"{what} ({room}): {kept}; free some space and run the command again.",
+        path=path,
+        free=free[0] if free else None,
+    )
+
+
+def free_space(path) -> tuple[int, int] | None:
+    """(bytes free for this user, total bytes) of the file system holding `path` (its nearest existing folder)."""
+    import os
+    import shutil
+
+    if path is None:
+        return None
+    current = os.path.abspath(os.fspath(path))
+    while not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    try:
+        usage = shutil.disk_usage(current)
+    except OSError:
+        return None
+    return usage.free, usage.total
+
+
+def _disk_of(exc: OSError, workspace):
+    """The path to name for a failed write: the workspace when a file of the error is in it (or none is named),
+    else the file written (a copy's error names the source first and the destination second)."""
+    import os
+
+    names = [n for n in (exc.filename2, exc.filename) if isinstance(n, (str, os.PathLike)) and n]
+    if not names:
+        return workspace
+    if workspace is not None:
+        root = os.path.abspath(os.fspath(workspace))
+        for name in names:
+            name = os.path.abspath(os.fspath(name))
+            if name == root or name.startswith(root + os.sep):
+                return workspace
+    return os.path.abspath(os.fspath(names[0]))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"

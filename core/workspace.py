@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -36,9 +34,6 @@ def new_log_path(root: Path, kind: str) -> Path:
     return logs_dir(root) / f"{kind}-{stamp}-{os.getpid()}.log"
 
 
-_SCRATCH = re.compile(r"^(?P<kind>[a-z]+)-(?P<pid>\d+)-")
-
-
 def scratch_dir(root: Path, kind: str) -> Path:
     """A private temporary folder under the workspace, removed by the caller (or later, if it crashed)."""
     base = root / "tmp"
@@ -48,19 +43,9 @@ def scratch_dir(root: Path, kind: str) -> Path:
 
 
 def clean_stale_scratch(base: Path) -> None:
-    """Remove scratch folders whose owning process is gone (a crash or SIGKILL left them)."""
-    for entry in base.iterdir():
-        match = _SCRATCH.match(entry.name)
-        if not match or _alive(int(match["pid"])):
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
+    """Remove scratch folders whose owning process is gone (a crash or SIGKILL left them); the pattern is the
+    one the store's sweep on open uses (store.files.TEMP_LOCATIONS)."""
+    from .store import files
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    pattern = dict(files.TEMP_LOCATIONS)["tmp"]
+    files.sweep_folders([(Path(base), pattern)])

@@ -246,22 +246,92 @@ def copy_tree_to(source: Path, target: Path) -> int:
 
 
 def clean_orphan_temps(folders: list[Path]) -> list[Path]:
-    """Remove temporary files and folders whose writer (a process on this host) is gone; returns them."""
+    """Remove temporary files and folders (files.temp_path names) whose writer on this host is gone; returns them."""
+    return sweep_folders([(Path(folder), _TEMP_NAME) for folder in folders])
+
+
+# Every place in the workspace where a process writes under a temporary name, with the pattern that finds the
+# writer's pid in the name (and its host, where the name has one). The sweep on open walks this list, so a new
+# temporary name belongs here. A `*` stands for every subfolder.
+TEMP_LOCATIONS: tuple[tuple[str, re.Pattern], ...] = (
+    ("objects/tasks", _TEMP_NAME),
+    ("objects/environments", _TEMP_NAME),
+    ("objects/projects", _TEMP_NAME),
+    ("logs", _TEMP_NAME),
+    ("models", _TEMP_NAME),  # a model's folder while it trains (the engine's pid)
+    ("models", re.compile(r"^\.tmp-\d+-(?P<pid>\d+)$")),  # the same, as older versions named it
+    ("tmp", re.compile(r"^[a-z]+(?:-[a-z]+)*-(?P<pid>\d+)-")),  # workspace.scratch_dir: KIND-PID-XXXX
+    ("venvs", re.compile(r"^tmp-[0-9a-f]+-(?P<pid>\d+)$")),  # a requirements venv being built
+    ("packages", re.compile(r"^\..+\.tmp-(?P<pid>\d+)$")),  # a package being unpacked
+    ("cache/*", re.compile(r"^[0-9a-f]+\.tmp-(?P<pid>\d+)$")),  # a fitted transform being cached (a worker's pid)
+)
+
+
+def sweep_temps(root: Path) -> list[Path]:
+    """Remove every temporary file or folder of the workspace whose writing process is gone; returns them.
+
+    Names without a host tag are judged by pid alone, as scratch folders always were.
+    """
+    root = Path(root)
+    places: list[tuple[Path, re.Pattern]] = []
+    for rel, pattern in TEMP_LOCATIONS:
+        if rel.endswith("/*"):
+            try:
+                subfolders = [Path(e.path) for e in os.scandir(root / rel[:-2]) if e.is_dir(follow_symlinks=False)]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            places += [(folder, pattern) for folder in subfolders]
+        else:
+            places.append((root / rel, pattern))
+    return sweep_folders(places)
+
+
+def sweep_folders(places: list[tuple[Path, re.Pattern]]) -> list[Path]:
+    """Remove the entries of each folder whose name matches its pattern and names a writer that is gone."""
     here = host_tag()
     removed = []
-    for folder in folders:
+    for folder, pattern in places:
         try:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
-            match = _TEMP_NAME.match(entry.name)
-            if not match or match["host"] != here or pid_alive(int(match["pid"])):
+            match = pattern.match(entry.name)
+            if not match or ("host" in pattern.groupindex and match["host"] != here) or pid_alive(int(match["pid"])):
                 continue
             path = Path(entry.path)
-            if entry.is_dir(follow_symlinks=False):
-                remove_tree(path)
-            else:
-                path.unlink(missing_ok=True)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    remove_tree(path)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                continue  # another user's, or already gone: the next open tries again
             removed.append(path)
     return removed
+
+
+def ensure_reserve(path: Path, size: int) -> bool:
+    """Keep `size` bytes of the disk set aside in `path`, so a job that meets a full disk can free them and still
+    record how it ended (CockroachDB's emergency ballast does the same). False when there is no room for it now."""
+    path = Path(path)
+    try:
+        if path.stat().st_size >= size:
+            return True
+    except FileNotFoundError:
+        pass
+    try:
+        write_bytes_atomic(path, b"\0" * size, fsync=False)
+    except OSError:
+        return False
+    return True
+
+
+def release_reserve(path: Path) -> int:
+    """Give the reserved bytes back to the disk; returns how many."""
+    try:
+        size = Path(path).stat().st_size
+        Path(path).unlink()
+    except OSError:
+        return 0
+    return size

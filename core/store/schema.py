@@ -232,6 +232,25 @@ FILE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class JobRows:
+    """Rows a job produces that hold `active` in `state_column` while their job runs: when the job ends (finished,
+    or found orphaned on open) any still `active` get `final`, with the job's reason in `message_column`."""
+
+    table: str
+    job_column: str
+    state_column: str
+    active: str
+    final: str
+    message_column: str | None = None
+
+
+JOB_OWNED_ROWS: tuple[JobRows, ...] = (
+    JobRows("models", "job_id", "state", "training", "failed", "message"),
+    JobRows("environment_versions", "build_job_id", "status", "building", "failed"),
+)
+
+
 def latest_version(migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
     """The schema version this code writes: the number of the last migration."""
     return migrations[-1].version if migrations else 0

@@ -32,10 +32,22 @@ from .records import (
     Task,
     TaskVersion,
 )
-from .schema import DB_FILENAME, FILE_COLUMNS, MIGRATIONS, Migration, MigrationFailed, SchemaTooNew, latest_version
+from .schema import (
+    DB_FILENAME,
+    FILE_COLUMNS,
+    JOB_OWNED_ROWS,
+    MIGRATIONS,
+    Migration,
+    MigrationFailed,
+    SchemaTooNew,
+    latest_version,
+)
 
 BUSY_TIMEOUT = 30.0
 INTERRUPTED_MESSAGE = "the engine process ended while the job ran"
+UNRECORDED_MESSAGE = "the job ended before it recorded this result"
+RESERVE_FILE = ".space-reserve"
+RESERVE_BYTES = 1 << 20
 
 TASK_OBJECTS = "objects/tasks"
 ENVIRONMENT_OBJECTS = "objects/environments"
@@ -66,6 +78,7 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._owned: list | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -77,12 +90,14 @@ class Store:
         migrations: tuple[Migration, ...] = MIGRATIONS,
         check_jobs: bool = True,
     ) -> "Store":
-        """Open (creating if needed) the workspace: migrate the schema, drop orphan temp files, mark orphaned jobs."""
+        """Open (creating if needed) the workspace: migrate the schema, drop orphan temp files, mark orphaned jobs
+        and end the rows their jobs left active."""
         store = cls(workspace.home(home), migrations)
         try:
             store._prepare()
             if check_jobs:
                 store.mark_interrupted()
+                store.settle_job_rows()
         except BaseException:
             store.close()
             raise
@@ -93,7 +108,13 @@ class Store:
             (self.root / rel).mkdir(parents=True, exist_ok=True)
         self._use_wal(self._conn())
         self._migrate()
-        files.clean_orphan_temps([self.root / TASK_OBJECTS, self.root / ENVIRONMENT_OBJECTS, self.root / LOGS])
+        files.sweep_temps(self.root)
+        files.ensure_reserve(self.root / RESERVE_FILE, RESERVE_BYTES)
+
+    def release_reserve(self) -> int:
+        """Free the disk space the workspace keeps aside, so a job that met a full disk can still record how it
+        ended; the next open sets it aside again when there is room. Returns the bytes freed."""
+        return files.release_reserve(self.root / RESERVE_FILE)
 
     @staticmethod
     def _use_wal(conn: sqlite3.Connection) -> None:
@@ -188,7 +209,16 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
         local.depth = 0
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A COMMIT that fails (SQLITE_FULL on a full disk) leaves the transaction open, holding the write lock.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
     def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self._conn().execute(sql, params).fetchall()
@@ -567,6 +597,7 @@ class Store:
                 "WHERE id = ? AND state IN ('queued', 'running')",
                 (state, now(), exit_code, message, job_id),
             )
+            self._end_job_rows(conn, [job_id])
         job = self.job(job_id)
         if job is None:
             raise UsageError(f"there is no job {job_id}.")
@@ -629,9 +660,66 @@ class Store:
                 ).rowcount
                 if changed:
                     marked.append(row["id"])
+            self._end_job_rows(conn, marked)
         for job_id in marked:
             self._log_interruption(job_id)
         return marked
+
+    def _owned_tables(self, conn: sqlite3.Connection):
+        """The JOB_OWNED_ROWS whose table this workspace's schema has (the schema is migrated on open)."""
+        if self._owned is None:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            self._owned = [rows for rows in JOB_OWNED_ROWS if rows.table in tables]
+        return self._owned
+
+    def _end_job_rows(self, conn: sqlite3.Connection, job_ids: list[int]) -> None:
+        """Inside a transaction: rows of these (now ended) jobs that are still active get their final state and
+        the job's reason."""
+        if not job_ids:
+            return
+        ids = ", ".join("?" for _ in job_ids)
+        for rows in self._owned_tables(conn):
+            self._end_rows(conn, rows, f"{rows.job_column} IN ({ids})", tuple(job_ids))
+
+    @staticmethod
+    def _end_rows(conn: sqlite3.Connection, rows, where: str, params: tuple) -> int:
+        reason = ""
+        values: tuple = (rows.final,)
+        if rows.message_column:
+            reason = (
+                f", {rows.message_column} = coalesce("
+                f"(SELECT j.message FROM jobs j WHERE j.id = {rows.table}.{rows.job_column}), ?)"
+            )
+            values += (UNRECORDED_MESSAGE,)
+        return conn.execute(
+            f"UPDATE {rows.table} SET {rows.state_column} = ?{reason} "
+            f"WHERE {rows.state_column} = ? AND {where}",
+            values + (rows.active,) + params,
+        ).rowcount
+
+    def settle_job_rows(self) -> int:
+        """End every row left active by a job that has already ended (killed before it could say so, or ended by
+        an older taskbench); returns how many rows changed. Writes only when there is something to change."""
+        finals = ", ".join(f"'{state}'" for state in FINAL_JOB_STATES)
+        conn = self._conn()
+        pending = [
+            rows
+            for rows in self._owned_tables(conn)
+            if conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {rows.table} WHERE {rows.state_column} = ? AND {rows.job_column} IN "
+                f"(SELECT id FROM jobs WHERE state IN ({finals})))",
+                (rows.active,),
+            ).fetchone()[0]
+        ]
+        if not pending:
+            return 0
+        changed = 0
+        with self.transaction() as conn:
+            for rows in pending:
+                changed += self._end_rows(
+                    conn, rows, f"{rows.job_column} IN (SELECT id FROM jobs WHERE state IN ({finals}))", ()
+                )
+        return changed
 
     def _log_interruption(self, job_id: int) -> None:
         from ..joblog import JobLog

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .. import workspace
-from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError
+from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError, disk_full
 from ..joblog import JobLog
 from ..registry.jobs import open_log
 from ..registry.tasks import get_task_version
@@ -36,6 +36,7 @@ STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
 EXIT_CANCELLED = 130  # as for Ctrl-C; the job ends `cancelled`
 CANCELLED = "the fit check was cancelled."
 CANCEL_POLL_SECONDS = 0.05
+DISK_FULL_KEPT = "the check stopped and removed what it wrote, and earlier work is kept"
 
 
 @dataclass
@@ -204,6 +205,7 @@ class FitCheck:
         self._cancelled = False  # set once the cancel event was seen; the worker is killed then
         self._worker_lock = threading.Lock()  # the cancel watcher and the check both touch `worker`
         self._ended = threading.Event()
+        self._disk_was_full = False
 
     # ------------------------------------------------------------ cancelling
 
@@ -286,14 +288,16 @@ class FitCheck:
         except _Cancelled:
             self._fail(EXIT_CANCELLED, CANCELLED)
         except TaskbenchError as exc:
-            self._fail(exc.exit_code, exc.message, exc.details)
+            if not self._disk_full(exc):
+                self._fail(exc.exit_code, exc.message, exc.details)
         except _StepFailed as exc:
             reply = exc.reply
-            code = STATUS_EXIT.get(reply.get("status"), reply.get("exit_code") or EXIT_TASK_FAILED)
-            self._fail(code, reply.get("message", "the step failed"), reply.get("details"), reply.get("rule"))
-            if reply.get("status") == "engine_error":
-                self.log.line(f"worker traceback:\n{reply.get('details')}")
-                self.report.details = None
+            if not self._disk_full(TaskbenchError(f"{reply.get('message', '')} {reply.get('details') or ''}")):
+                code = STATUS_EXIT.get(reply.get("status"), reply.get("exit_code") or EXIT_TASK_FAILED)
+                self._fail(code, reply.get("message", "the step failed"), reply.get("details"), reply.get("rule"))
+                if reply.get("status") == "engine_error":
+                    self.log.line(f"worker traceback:\n{reply.get('details')}")
+                    self.report.details = None
         except (WorkerDied, WorkerTimeout) as exc:
             self._fail(EXIT_TASK_FAILED, f"the worker process failed: {exc}.")
         except KeyboardInterrupt:
@@ -311,9 +315,24 @@ class FitCheck:
             self._finish_job()
         return self.report
 
+    def _disk_full(self, exc: BaseException) -> bool:
+        """When `exc` means the workspace's disk is full: fail with that one sentence (traceback to the log)."""
+        full = disk_full(exc, self.root, kept=DISK_FULL_KEPT)
+        if full is None:
+            return False
+        self._disk_was_full = True
+        if self.log is not None:
+            self.log.exception("the disk is full")
+        self._fail(EXIT_TASK_FAILED, full.message)
+        return True
+
     def _internal_error(self) -> None:
         if self._cancelled:  # whatever the killed worker's pipes raised, the user stopped the check
             self._fail(EXIT_CANCELLED, CANCELLED)
+            return
+        import sys
+
+        if self._disk_full(sys.exc_info()[1]):
             return
         if self.log is None:
             self.log = JobLog(workspace.new_log_path(self.root, "fit"))
@@ -328,10 +347,16 @@ class FitCheck:
             self.log.close()
         if self.job is not None:
             state = "succeeded" if code == EXIT_OK else "cancelled" if code == EXIT_CANCELLED else "failed"
-            try:
-                self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
-            except Exception:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
-                pass
+            if self._disk_was_full:
+                self.store.release_reserve()  # room for the job's ending; the next open sets it aside again
+            for attempt in (1, 2):
+                try:
+                    self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
+                    break
+                except Exception as exc:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
+                    if attempt == 2 or disk_full(exc, self.store.root) is None:
+                        break
+                    self.store.release_reserve()
         if self.store is not None:
             self.store.close()
 

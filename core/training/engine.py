@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Callable
 
 from .. import workspace
-from ..errors import TaskbenchError, UsageError
+from ..errors import TaskbenchError, UsageError, disk_full
 from ..registry.jobs import open_log
 from ..runners.base import OutputRelay, WorkerDied, WorkerSpec, ready
 from ..runners.subprocess_runner import SubprocessRunner
-from ..store import Store
+from ..store import Store, files
 from ..store.project_rows import Model, Project, finish_model, insert_model, model_by_id, project_by_id, project_models, update_scores
 from . import metrics
 from .projects import HOLDOUT, get_project
@@ -264,18 +264,27 @@ class Trainer:
                 worker.kill()
             self.on_event("failed", {"label": source.label, "error": exc.message})
             return TrainOutcome(source.label, error=exc.message)
-        job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}", {"project": project.name, "blueprint": source.label}).id)
-        log = open_log(job)
-        plan = build_plan(store, project, checked, fit_folds=list(range(1, project.settings["folds"])))
-        model = insert_model(store, project_id=project.id, blueprint=source.label, blueprint_text=source.text,
-                             resolved=plan["pins"], job_id=job.id)
-        self.on_event("started", {"label": source.label, "model": model.id, "job": job.id})
-        final_dir = store.root / "models" / str(model.id)
-        work_dir = store.root / "models" / f".tmp-{model.id}-{os.getpid()}"
+        try:
+            job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}",
+                                                   {"project": project.name, "blueprint": source.label}).id)
+            log = open_log(job)
+        except BaseException:
+            if worker is not None:
+                worker.kill()
+            raise
+        model = work_dir = final_dir = None
         outcome = TrainOutcome(source.label)
         started = time.perf_counter()
-        self.scratch = workspace.scratch_dir(store.root, "train")
+        self.scratch = None
         try:
+            plan = build_plan(store, project, checked, fit_folds=list(range(1, project.settings["folds"])))
+            model = insert_model(store, project_id=project.id, blueprint=source.label, blueprint_text=source.text,
+                                 resolved=plan["pins"], job_id=job.id)
+            self.on_event("started", {"label": source.label, "model": model.id, "job": job.id})
+            final_dir = store.root / "models" / str(model.id)
+            # Named for this process, so the sweep on open removes it if the engine dies (store.files.TEMP_LOCATIONS).
+            work_dir = files.temp_path(store.root / "models", f"model-{model.id}")
+            self.scratch = workspace.scratch_dir(store.root, "train")
             for warning in warnings:
                 log.line(warning)
             log.line(f"job {job.id}: training {source.label} on project {project.name} as model {model.id}")
@@ -290,41 +299,79 @@ class Trainer:
                 worker = None
             os.rename(work_dir, final_dir)
             seconds = time.perf_counter() - started
-            model = finish_model(store, model.id, state="trained", artifact_path=final_dir, scores=scores,
-                                 train_seconds=seconds, predict_speed=speed)
+            try:
+                with store.transaction():  # the model and its job end together, or neither does
+                    model = finish_model(store, model.id, state="trained", artifact_path=final_dir, scores=scores,
+                                         train_seconds=seconds, predict_speed=speed)
+                    store.finish_job(job.id, "succeeded", exit_code=0)
+            except BaseException:
+                shutil.rmtree(final_dir, ignore_errors=True)  # its row does not say trained, so the folder goes
+                raise
             shown = _visible_scores(scores, project)
             log.line(f"model {model.id} trained in {seconds:.2f} s; validation {json.dumps(shown.get('validation'))}"
                      + (f"; holdout {json.dumps(shown['holdout'])}" if "holdout" in shown else ""))
-            store.finish_job(job.id, "succeeded", exit_code=0)
             outcome.model, outcome.reused = model, reused
             self.on_event("trained", {"label": source.label, "model": model.id, "scores": shown, "seconds": seconds})
         except KeyboardInterrupt:
-            finish_model(store, model.id, state="failed", message="cancelled")
-            store.finish_job(job.id, "cancelled", message="cancelled by the user")
+            worker = self._clean_up(worker, work_dir)
+            self._record_end(job, model, "cancelled", "cancelled by the user", model_message="cancelled", log=log)
             raise
         except Exception as exc:  # noqa: BLE001 - a failed training is recorded, the others go on
             if self._cancelled:
                 log.line("cancelled: the job's workers were stopped")
-                finish_model(store, model.id, state="failed", message="cancelled")
-                store.finish_job(job.id, "cancelled", message="cancelled by the user")
+                worker = self._clean_up(worker, work_dir)
+                self._record_end(job, model, "cancelled", "cancelled by the user", model_message="cancelled", log=log)
                 outcome.error = "cancelled"
-                self.on_event("failed", {"label": source.label, "model": model.id, "error": "cancelled"})
+                self.on_event("failed", {"label": source.label, "model": model and model.id, "error": "cancelled"})
                 return outcome
-            message = _failure_message(exc)
-            if not isinstance(exc, (TaskbenchError, WorkerDied)):
-                log.exception("engine error")
+            # Judged before the clean-up below frees space, so the sentence gives the free space the job met.
+            kept = (f"model {model.id} was not saved and its partial files were removed, models trained before are kept"
+                    if model is not None else "no model was saved, models trained before are kept")
+            full = disk_full(exc, store.root, kept=kept)
+            message = full.message if full is not None else _failure_message(exc)
+            if full is not None or not isinstance(exc, (TaskbenchError, WorkerDied)):
+                log.exception("engine error" if full is None else "the disk is full")
             log.line(f"failed: {message}")
-            finish_model(store, model.id, state="failed", message=message)
-            store.finish_job(job.id, "failed", exit_code=1, message=message)
+            worker = self._clean_up(worker, work_dir)
+            self._record_end(job, model, "failed", message, exit_code=1, log=log, full=full is not None)
             outcome.error = message
-            self.on_event("failed", {"label": source.label, "model": model.id, "error": message})
+            self.on_event("failed", {"label": source.label, "model": model and model.id, "error": message})
         finally:
-            if worker is not None:
-                worker.kill()
-            shutil.rmtree(work_dir, ignore_errors=True)
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._clean_up(worker, work_dir)
             log.close()
         return outcome
+
+    def _clean_up(self, worker, work_dir: Path | None) -> None:
+        """Stop the job's worker and remove what it wrote under temporary names (before the ending is recorded, so
+        a job that filled the disk frees it first); returns None, the worker that is left."""
+        if worker is not None:
+            worker.kill()
+        if work_dir is not None:
+            files.remove_tree(work_dir)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        return None
+
+    def _record_end(self, job, model, state: str, message: str, *, log, exit_code: int | None = None,
+                    model_message: str | None = None, full: bool = False) -> None:
+        """End the job and its model (failed) in one transaction. On a full disk the workspace's reserved space is
+        freed first, so the reason lands; if it still cannot, the next open ends both (SPEC §6)."""
+        store = self.store
+        if full:
+            store.release_reserve()
+        for attempt in (1, 2):
+            try:
+                with store.transaction():
+                    if model is not None:
+                        finish_model(store, model.id, state="failed", message=model_message or message)
+                    store.finish_job(job.id, state, exit_code=exit_code, message=message)
+                return
+            except Exception as exc:  # noqa: BLE001 - a full disk may refuse even this; the log says so
+                if attempt == 1 and disk_full(exc, store.root) is not None:
+                    store.release_reserve()
+                    continue
+                log.exception(f"could not record that job {job.id} ended ({state})")
+                return
 
     def _request(self, worker, op, payload):
         reply = worker.request(op, payload)

@@ -38,6 +38,27 @@ def confirm_or_stop(question: str, declined: str) -> None:
     raise typer.Exit(1)
 
 
+def stop_if_disk_full(exc: BaseException, home) -> None:
+    """When `exc` means a full disk: its traceback to the workspace's logs/cli.log (if that can still be written),
+    one sentence on screen, exit 1. Otherwise return, and the caller goes on as before."""
+    import traceback
+
+    from core import workspace
+    from core.errors import disk_full
+
+    root = workspace.home(home)
+    full = disk_full(exc, root)
+    if full is None:
+        return
+    try:
+        with open(workspace.logs_dir(root) / "cli.log", "a", encoding="utf-8") as log:
+            log.write(f"{datetime.now().astimezone().isoformat(timespec='seconds')} {full.message}\n")
+            log.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        pass  # the disk is full: the sentence is all there is room for
+    fail(full.message, full.exit_code)
+
+
 @contextmanager
 def open_workspace(ctx: typer.Context) -> Iterator["Store"]:
     """The workspace store for one command; a user's error inside becomes one sentence and its exit code."""
@@ -52,12 +73,15 @@ def open_workspace(ctx: typer.Context) -> Iterator["Store"]:
     except TaskbenchError as exc:
         fail(exc.message, exc.exit_code)
     except (OSError, sqlite3.Error) as exc:
+        stop_if_disk_full(exc, home)
         fail(f"cannot open the workspace {home or '(default)'}: {exc}.", EXIT_TASK_FAILED)
     try:
         yield store
     except TaskbenchError as exc:
+        stop_if_disk_full(exc, home)
         fail(exc.message, exc.exit_code)
     except sqlite3.Error as exc:
+        stop_if_disk_full(exc, home)
         fail(f"the workspace database failed: {exc}.", EXIT_TASK_FAILED)
     finally:
         store.close()

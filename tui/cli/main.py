@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from . import blueprint as blueprint_command
 from . import demo as demo_command
@@ -20,8 +21,26 @@ from . import task as task_command
 from . import predict as predict_command
 from . import deploy as deploy_command
 
+class TaskbenchGroup(TyperGroup):
+    """The command group: a full disk met anywhere in a command ends it with one sentence, not a traceback."""
+
+    def invoke(self, ctx):
+        import click
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise  # already said
+        except Exception as exc:
+            from .common import stop_if_disk_full
+
+            stop_if_disk_full(exc, (ctx.obj or {}).get("home"))
+            raise
+
+
 app = typer.Typer(
     name="taskbench",
+    cls=TaskbenchGroup,
     help="A terminal workbench for custom ML tasks: check, register, compose, train, deploy.",
     invoke_without_command=True,
     add_completion=False,
