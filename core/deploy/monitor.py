@@ -96,6 +96,7 @@ class Monitor:
         self.routes: dict[str, Counter] = {}
         self.latencies: deque = deque(maxlen=LATENCY_WINDOW)
         self.rows_scored = 0
+        self.events: Counter = Counter()  # per connection, not per answered request: see EVENTS
         self._pending: list = []
         self._pending_rows = 0
         self.bins = {}
@@ -116,6 +117,21 @@ class Monitor:
                 counter["5xx" if status >= 500 else "4xx"] += 1
             if self.shared is not None:
                 self.shared.count(route, status)
+
+    def aborted(self, route: str) -> None:
+        """Count a request whose client left before its body ended: not a request answered, and no error of ours."""
+        with self._lock:
+            self.routes.setdefault(route, Counter())["aborted"] += 1
+            self.events["aborted"] += 1
+            if self.shared is not None:
+                self.shared.aborted(route)
+
+    def event(self, name: str) -> None:
+        """Count a connection-level event (one of EVENTS but `aborted`): a timeout, a connection refused."""
+        with self._lock:
+            self.events[name] += 1
+            if self.shared is not None:
+                self.shared.event(name)
 
     def timing(self, route: str, seconds: float) -> None:
         if route in SCORING_ROUTES:
@@ -158,12 +174,14 @@ class Monitor:
             routes = {route: dict(counter) for route, counter in self.routes.items()}
             latencies = np.fromiter(self.latencies, dtype="float64")
             rows = self.rows_scored
+            events = {name: self.events.get(name, 0) for name in EVENTS}
         total = sum(c.get("requests", 0) for c in routes.values())
         errors = sum(c.get("errors", 0) for c in routes.values())
         out = {
             "uptime_seconds": round(time.time() - self.started, 3),
             "requests": total,
             "errors": errors,
+            **events,
             "routes": routes,
             "rows_scored": rows,
             "latency_ms": {f"p{q}": round(float(np.percentile(latencies, q)) * 1000, 3) for q in (50, 95, 99)}
@@ -178,12 +196,16 @@ class Monitor:
 
 
 SCORING_ROUTES = ("/predict/", "/transform/")
+# aborted: the client left before its request body ended (also per route); timeouts: connections closed for
+# incomplete headers or a stalled body; refused: connections over --max-connections (answered 503).
+EVENTS = ("aborted", "timeouts", "refused")
 SHARED_ROUTES = ("/predict/", "/transform/", "/info/", "/stats/", "/ping", "/health/", "other")
-SHARED_FIELDS = ("requests", "errors", "4xx", "5xx")
+SHARED_FIELDS = ("requests", "errors", "4xx", "5xx", "aborted")
 LATENCY_LOW, LATENCY_STEP, LATENCY_BINS = 1e-5, 1.02, 1024  # 10 µs to ~6e3 s in 2 % steps
 _ROWS = len(SHARED_ROUTES) * len(SHARED_FIELDS)
 _LATENCY = _ROWS + 1
-_SLOTS = _LATENCY + LATENCY_BINS
+_EVENTS = _LATENCY + LATENCY_BINS
+_SLOTS = _EVENTS + len(EVENTS)
 
 
 class SharedCounts:
@@ -207,6 +229,14 @@ class SharedCounts:
             self.values[at + 1] += 1
             self.values[at + (3 if status >= 500 else 2)] += 1
 
+    def aborted(self, route: str) -> None:
+        at = (SHARED_ROUTES.index(route) if route in SHARED_ROUTES else len(SHARED_ROUTES) - 1) * len(SHARED_FIELDS)
+        self.values[at + SHARED_FIELDS.index("aborted")] += 1
+        self.values[_EVENTS] += 1
+
+    def event(self, name: str) -> None:
+        self.values[_EVENTS + EVENTS.index(name)] += 1
+
     def timing(self, seconds: float) -> None:
         step = int(math.log(max(seconds, LATENCY_LOW) / LATENCY_LOW, LATENCY_STEP))
         self.values[_LATENCY + min(step, LATENCY_BINS - 1)] += 1
@@ -228,12 +258,13 @@ class SharedCounts:
         routes = {}
         for i, route in enumerate(SHARED_ROUTES):
             counts = sums[i * len(SHARED_FIELDS):(i + 1) * len(SHARED_FIELDS)]
-            if counts[0]:
+            if counts.any():
                 routes[route] = {f: int(v) for f, v in zip(SHARED_FIELDS, counts) if v}
-        latency = sums[_LATENCY:]
+        latency = sums[_LATENCY:_EVENTS]
         out = {
             "requests": int(sum(r.get("requests", 0) for r in routes.values())),
             "errors": int(sum(r.get("errors", 0) for r in routes.values())),
+            **{name: int(sums[_EVENTS + i]) for i, name in enumerate(EVENTS)},
             "routes": routes,
             "rows_scored": int(sums[_ROWS]),
             "latency_ms": _histogram_percentiles(latency) if latency.sum() else {},
@@ -270,6 +301,7 @@ def merge_snapshots(snapshots: list[dict]) -> dict:
     return {
         "requests": sum(s.get("requests", 0) for s in snapshots),
         "errors": sum(s.get("errors", 0) for s in snapshots),
+        **{name: sum(s.get(name, 0) for s in snapshots) for name in EVENTS},
         "routes": {r: dict(c) for r, c in routes.items()},
         "rows_scored": sum(s.get("rows_scored", 0) for s in snapshots),
         "latency_ms": latency,

@@ -5,7 +5,12 @@ python-local nodes' scoring code itself (nodes of a Docker environment score
 in a container it starts): it is a separate process from the engine and the
 CLI, so a task's fault ends a server, never the workspace.
 Scoring runs on the event loop, one request at a time, so task code never runs
-in two threads at once; small CSV bodies are parsed without pandas' CSV reader.
+in two threads at once; small CSV bodies are parsed without pandas' CSV reader,
+and bodies past SPOOL_BYTES wait in a temporary file and are parsed and scored
+in chunks, so memory stays a small multiple of a chunk, not of the body.
+A client's mistake is a 4xx with one sentence; a client that leaves mid-body is
+counted apart (`aborted`); connections have header, body and keep-alive
+timeouts and a cap (`protocol.GuardedProtocol`).
 
 Routes (as DRUM's server): POST /predict/ (CSV body, multipart file field `X`,
 or JSON `{"columns": [...], "data": [[...]]}` or a list of records) answers
@@ -35,12 +40,13 @@ CONFIG_VARIABLE = "TASKBENCH_SERVE_CONFIG"
 
 
 class BadRequest(Exception):
-    """A request the client must fix: a status and one sentence."""
+    """A request the client must fix: a status and one sentence (`close`: end the connection after the answer)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, close: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close
 
 
 @dataclass
@@ -51,6 +57,10 @@ class ServeConfig:
     port: int = 8080
     workers: int = 1
     token: str | None = None
+    header_timeout: float = 10.0  # seconds for a connection to send its request headers
+    body_timeout: float = 30.0  # seconds a request body may stop arriving
+    keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
+    max_connections: int = 256  # open connections per server process; more get a 503
     run: str | None = None  # set by the parent of several worker processes, so that all share one run
     counts_dir: str | None = None  # where those processes keep their shared request counters
 
@@ -145,25 +155,40 @@ class Served:
 
     # ---------------------------------------------------------------- reading rows
 
-    def parse_csv(self, body: bytes):
+    def frames(self, body: "Body", kind: str, charset: str | None):
+        """The rows of a body as (frame, rows before it) pairs: one frame, or chunks of a CSV body kept in a file."""
+        if kind == "application/json":
+            yield self.parse_json(body.data if body.file is None else body.file.read()), 0
+            return
+        encoding = body_encoding(body.head(4), charset)
+        if body.file is None:
+            yield self.parse_csv(body.data, encoding), 0
+            return
+        done = 0
+        for frame in csv_chunks(body.file, encoding):
+            yield frame, done
+            done += len(frame)
+        if not done:
+            raise BadRequest(400, "the CSV body has a header but no rows to score.")
+
+    def parse_csv(self, body: bytes, encoding: str = "utf-8-sig"):
+        """A CSV body held in memory as one frame (a small one without pandas' reader)."""
         import pandas as pd
 
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise BadRequest(400, "the CSV body is not UTF-8 text.") from None
-        if not text.strip():
+        if not body.strip():
             raise BadRequest(400, "the request body is empty; send CSV rows with a header row.")
         if len(body) <= FAST_CSV_BYTES:
+            text = decoded(body, encoding)
+            if not text.strip():
+                raise BadRequest(400, "the request body is empty; send CSV rows with a header row.")
             frame = self._small_csv(text)
             if frame is not None:
                 return frame
-        try:
-            frame = pd.read_csv(io.StringIO(text), low_memory=False)
-        except pd.errors.EmptyDataError:
-            raise BadRequest(400, "the CSV body has no header row; send CSV rows with a header row.") from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise BadRequest(400, f"the CSV body is malformed: {str(exc).strip().splitlines()[0]}.") from None
+            source, encoding = io.StringIO(text), None
+        else:
+            check_header(decoded(body[:HEAD_BYTES], encoding, partial=True))
+            source = io.BytesIO(body)
+        frame = read_csv(lambda: pd.read_csv(source, encoding=encoding, low_memory=False), encoding)
         if frame.empty:
             raise BadRequest(400, "the CSV body has a header but no rows to score.")
         return frame
@@ -178,9 +203,11 @@ class Served:
         if not rows:
             return None
         header, data = rows[0], rows[1:]
+        if len(set(header)) != len(header):
+            check_header(header)
         if not data:
             raise BadRequest(400, "the CSV body has a header but no rows to score.")
-        if len(set(header)) != len(header) or any(not name for name in header):
+        if any(not name for name in header):
             return None
         width = len(header)
         for i, row in enumerate(data, start=2):
@@ -202,22 +229,266 @@ class Served:
     def parse_json(self, body: bytes):
         import pandas as pd
 
+        shapes = 'send JSON as {"columns": [...], "data": [[...], ...]} or as a list of records'
         try:
-            doc = json.loads(body)
+            doc = json.loads(body, object_pairs_hook=unique_keys)
+        except RecursionError:
+            raise BadRequest(400, f"the JSON body is nested too deeply to be a table; {shapes}.") from None
         except ValueError as exc:
             raise BadRequest(400, f"the JSON body is malformed: {exc}.") from None
         try:
             if isinstance(doc, dict) and "data" in doc:
-                frame = pd.DataFrame(doc["data"], columns=doc.get("columns"))
+                columns = doc.get("columns")
+                if isinstance(columns, list):
+                    check_header([str(c) for c in columns], "the JSON \"columns\" list")
+                frame = pd.DataFrame(doc["data"], columns=columns)
             elif isinstance(doc, list) and all(isinstance(r, dict) for r in doc):
                 frame = pd.DataFrame.from_records(doc)
             else:
-                raise BadRequest(400, 'send JSON as {"columns": [...], "data": [[...], ...]} or as a list of records.')
-        except (ValueError, TypeError) as exc:
-            raise BadRequest(400, f"the JSON rows do not form a table: {exc}.") from None
+                raise BadRequest(400, f"{shapes}.")
+        except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+            raise BadRequest(400, f"the JSON rows do not form a table: {first_line(exc)}.") from None
         if frame.empty:
             raise BadRequest(400, "the JSON body has no rows to score.")
+        for name in frame.columns[frame.dtypes == object]:
+            nested = next((v for v in frame[name] if isinstance(v, (list, dict))), None)
+            if nested is not None:
+                raise BadRequest(400, f"column {str(name)!r} holds a JSON {'list' if isinstance(nested, list) else 'object'}; "
+                                      "each cell must be a number, a string or null.")
         return frame
+
+    # ---------------------------------------------------------------- scoring
+
+    def score(self, frame, before: int = 0):
+        """The scorer's output for `frame`; numbers too large for a float that the model cannot score are the
+        client's to fix (a 422 naming the column and row), as with `taskbench predict`."""
+        from ..runtime.errors import StepFailure
+
+        try:
+            return self.scorer.score(frame)
+        except (StepFailure, OverflowError) as exc:
+            if isinstance(exc, StepFailure) and exc.kind == "usage":
+                raise
+            found = self.infinite(frame, before)
+            if found:
+                raise BadRequest(422, f"the model cannot score infinite numbers: {found}; send finite numbers, "
+                                      "or an empty cell for a missing value.") from None
+            if isinstance(exc, OverflowError):
+                raise BadRequest(422, f"a number in the rows is too large to score ({exc}).") from None
+            raise
+
+    def infinite(self, frame, before: int = 0) -> str | None:
+        """Where the numeric columns of `frame` hold numbers too large for a 64-bit float (inf, 1e309, 10**400)."""
+        import numpy as np
+
+        for name in dict.fromkeys([*self.scorer.numeric, *sorted(self.numeric)]):
+            if name not in frame.columns or frame[name].dtype.kind in "biu":
+                continue
+            column = frame[name]
+            if column.dtype.kind == "f":
+                values = column.to_numpy()
+            else:
+                values = np.array([as_float(v) for v in column], dtype="float64")
+            bad = np.flatnonzero(np.isinf(values))
+            if bad.size:
+                shown = str(column.iloc[bad[0]])
+                shown = repr(shown) if len(shown) <= 24 else f"'{shown[:12]}…' ({len(shown)} characters)"
+                return f"column {str(name)!r} holds {bad.size:,} value(s) too large for a 64-bit float (like {shown} in row {before + bad[0] + 1:,})"
+        return None
+
+
+SPOOL_BYTES = 1024 * 1024  # bodies past this wait in a temporary file, then are parsed and scored in chunks
+CHUNK_BYTES = 4 * 1024 * 1024  # of CSV text parsed and scored at a time
+HEAD_BYTES = 256 * 1024
+
+
+class Body:
+    """A request body: bytes in memory, or past SPOOL_BYTES a temporary file in the server's scratch folder."""
+
+    def __init__(self, scratch: str):
+        self.scratch = scratch
+        self.size = 0
+        self.file = None
+        self._chunks: list[bytes] = []
+        self._closers: list = []
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.file is not None:
+            self.file.write(chunk)
+            return
+        self._chunks.append(chunk)
+        if self.size > SPOOL_BYTES:
+            import tempfile
+
+            self.file = tempfile.TemporaryFile(dir=self.scratch, prefix="body-")  # unlinked at once: never left behind
+            self._closers.append(self.file)
+            for piece in self._chunks:
+                self.file.write(piece)
+            self._chunks = []
+
+    def finish(self) -> "Body":
+        if self.file is not None:
+            self.file.seek(0)
+        return self
+
+    @property
+    def data(self) -> bytes:
+        if len(self._chunks) > 1:
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0] if self._chunks else b""
+
+    def head(self, n: int) -> bytes:
+        if self.file is None:
+            return self.data[:n]
+        at = self.file.tell()
+        self.file.seek(0)
+        try:
+            return self.file.read(n)
+        finally:
+            self.file.seek(at)
+
+    def blank(self) -> bool:
+        if self.file is None:
+            return not self.data.strip()
+        return not self.head(HEAD_BYTES).strip() and self.size <= HEAD_BYTES
+
+    def pieces(self, size: int = 64 * 1024):
+        """The body again, in pieces (to replay it to the multipart parser)."""
+        if self.file is None:
+            data = self.data
+            for at in range(0, len(data), size):
+                yield data[at:at + size]
+            return
+        self.file.seek(0)
+        while piece := self.file.read(size):
+            yield piece
+
+    @classmethod
+    def of_file(cls, scratch: str, fh, size: int) -> "Body":
+        """A body over an open file (a multipart part): read in memory when small, else read in chunks from it."""
+        body = cls(scratch)
+        fh.seek(0)
+        if size <= SPOOL_BYTES:
+            body._chunks = [fh.read()]
+            body.size = len(body._chunks[0])
+        else:
+            body.file, body.size = fh, size
+        return body
+
+    def keep(self, closer) -> None:
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        for closer in self._closers:
+            try:
+                closer.close()
+            except Exception:  # noqa: BLE001 - closing a temporary file must not hide the answer
+                pass
+        self._closers, self._chunks = [], []
+
+
+def body_encoding(head: bytes, charset: str | None) -> str:
+    """The encoding to read a CSV body in: the Content-Type's charset, else UTF-16 by its byte order mark, else UTF-8."""
+    import codecs
+
+    if charset:
+        try:
+            name = codecs.lookup(charset).name
+        except LookupError:
+            raise BadRequest(400, f"the Content-Type names charset {charset[:40]!r}, which is not a known encoding; "
+                                  "send UTF-8 (text/csv; charset=utf-8).") from None
+        return "utf-8-sig" if name == "utf-8" else name
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8-sig"
+
+
+def decoded(data: bytes, encoding: str, partial: bool = False) -> str:
+    if partial:
+        return data.decode(encoding, errors="replace")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise not_text(exc, encoding) from None
+
+
+def not_text(exc: UnicodeDecodeError, encoding: str) -> BadRequest:
+    shown = "UTF-8" if encoding.startswith("utf-8") else encoding
+    return BadRequest(400, f"the CSV body is not {shown} text (byte {exc.object[exc.start:exc.start + 1].hex()} at offset "
+                           f"{exc.start:,}); send UTF-8, or name its encoding in the header "
+                           "'Content-Type: text/csv; charset=latin-1'.")
+
+
+def check_header(header, what: str = "the CSV header") -> None:
+    """Refuse column names given twice (pandas would silently rename the second `name.1`)."""
+    if isinstance(header, str):
+        header = next(csv.reader(io.StringIO(header)), [])
+    seen, twice = set(), []
+    for name in header:
+        if name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    if twice:
+        shown = ", ".join(repr(n) for n in twice[:5])
+        raise BadRequest(400, f"{what} names {shown} more than once; give each column one name.")
+
+
+def read_csv(read, encoding):
+    """pandas' CSV reading, its complaints about the body as BadRequest."""
+    import pandas as pd
+
+    try:
+        return read()
+    except pd.errors.EmptyDataError:
+        raise BadRequest(400, "the CSV body has no header row; send CSV rows with a header row.") from None
+    except UnicodeDecodeError as exc:
+        raise not_text(exc, encoding or "utf-8") from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as exc:
+        raise BadRequest(400, f"the CSV body is malformed: {first_line(exc)}.") from None
+
+
+def csv_chunks(fh, encoding: str):
+    """A CSV body in a file as frames of about CHUNK_BYTES of text each, so that memory stays a fraction of it."""
+    import pandas as pd
+
+    head = fh.read(HEAD_BYTES)
+    fh.seek(0)
+    text = decoded(head, encoding, partial=True)
+    check_header(text)
+    rows = max(1000, int(CHUNK_BYTES * max(text.count("\n"), 1) / max(len(head), 1)))
+    reader = read_csv(lambda: pd.read_csv(fh, chunksize=rows, encoding=encoding, low_memory=False), encoding)
+    with reader:
+        while True:
+            frame = read_csv(lambda: next(reader, None), encoding)
+            if frame is None:
+                return
+            if len(frame):
+                yield frame
+
+
+def unique_keys(pairs):
+    """json's object hook: a record naming a column twice is refused (json would keep the last silently)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise BadRequest(400, f"a JSON record names {twice!r} more than once; give each column one name.")
+    return out
+
+
+def as_float(value) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".")
 
 
 def _now() -> str:
@@ -226,8 +497,11 @@ def _now() -> str:
     return now()
 
 
-async def read_body(request) -> bytes:
-    """The request body, refused with 413 past MAX_BODY (by its Content-Length, before reading any of it)."""
+async def read_body(request, scratch: str, timeout: float) -> Body:
+    """The request body (past SPOOL_BYTES in a temporary file), refused with 413 past MAX_BODY (by its
+    Content-Length, before reading any of it) and with 408 when it stops arriving for `timeout` seconds."""
+    import asyncio
+
     length = request.headers.get("content-length")
     if length is not None:
         try:
@@ -235,40 +509,78 @@ async def read_body(request) -> bytes:
                 raise BadRequest(413, f"the request body is over the limit of {MAX_BODY // (1024 * 1024)} MB; send fewer rows per request.")
         except ValueError:
             raise BadRequest(400, "the Content-Length header is not a number.") from None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise BadRequest(413, f"the request body is over the limit of {MAX_BODY // (1024 * 1024)} MB; send fewer rows per request.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = Body(scratch)
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout) as clock:
+            async for chunk in request.stream():
+                if body.size + len(chunk) > MAX_BODY:
+                    raise BadRequest(413, f"the request body is over the limit of {MAX_BODY // (1024 * 1024)} MB; send fewer rows per request.")
+                body.add(chunk)
+                clock.reschedule(loop.time() + timeout)
+    except TimeoutError:
+        body.close()
+        request.scope["taskbench.timed_out"] = True
+        raise BadRequest(408, f"the request body stopped arriving for {timeout:g} s; send the whole body without pauses.",
+                         close=True) from None
+    except BaseException:
+        request.scope["taskbench.received"] = body.size
+        body.close()
+        raise
+    return body.finish()
 
 
-async def read_frame(served: Served, request):
-    body = await read_body(request)
-    if not body.strip():
+async def read_rows(served: Served, request, body: Body):
+    """(frame, rows before it) pairs of a request whose body was read: CSV, a multipart file field X, or JSON."""
+    if body.blank():
         raise BadRequest(400, "the request body is empty; send CSV rows with a header, a multipart file field X, or JSON.")
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    kind, _, params = content_type.partition(";")
+    kind = kind.strip().lower()
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"') or None
     if kind == "multipart/form-data":
         from starlette.requests import Request
 
+        pieces = body.pieces()
+
         async def replay():
-            return {"type": "http.request", "body": body, "more_body": False}
+            piece = next(pieces, b"")
+            return {"type": "http.request", "body": piece, "more_body": bool(piece)}
 
         try:
             form = await Request(request.scope, replay).form(max_part_size=MAX_BODY)
         except Exception as exc:  # noqa: BLE001 - python-multipart raises several kinds
-            raise BadRequest(400, f"the multipart body is malformed: {exc}.") from None
+            raise BadRequest(400, f"the multipart body is malformed: {first_line(exc)}.") from None
+        body.keep(_Closing(form))
         part = form.get("X")
         if part is None:
             raise BadRequest(400, "the multipart body has no file field X; send the rows as field X, as DRUM clients do.")
-        data = await part.read() if hasattr(part, "read") else str(part).encode()
-        if not data.strip():
+        if hasattr(part, "file"):
+            part_charset = (part.content_type or "").partition("charset=")[2].strip().strip('"') or charset
+            rows = Body.of_file(served.scratch, part.file, part.size or 0)
+        else:
+            part_charset, rows = charset, Body(served.scratch)
+            rows.add(str(part).encode())
+        if rows.blank():
             raise BadRequest(400, "the file in field X is empty; send CSV rows with a header row.")
-        return served.parse_csv(data)
-    if kind == "application/json":
-        return served.parse_json(body)
-    return served.parse_csv(body)
+        return served.frames(rows, "text/csv", part_charset)
+    return served.frames(body, kind, charset)
+
+
+class _Closing:
+    """Closes a multipart form's files (its own close() is a coroutine)."""
+
+    def __init__(self, form):
+        self.form = form
+
+    def close(self) -> None:
+        for _, value in self.form.multi_items():
+            if hasattr(value, "file"):
+                value.file.close()
 
 
 def create_app(config: ServeConfig, served: Served | None = None):
@@ -276,6 +588,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
     from contextlib import asynccontextmanager
 
     from starlette.applications import Starlette
+    from starlette.requests import ClientDisconnect
     from starlette.responses import Response
     from starlette.routing import Route
 
@@ -283,9 +596,11 @@ def create_app(config: ServeConfig, served: Served | None = None):
     from ..runtime.serving import json_predictions, unreadable_sentence
 
     state: dict = {}
+    body_timeout = config.body_timeout
 
-    def reply(data, status: int = 200) -> Response:
-        return Response(json.dumps(data, default=str), status_code=status, media_type="application/json")
+    def reply(data, status: int = 200, close: bool = False) -> Response:
+        return Response(json.dumps(data, default=str), status_code=status, media_type="application/json",
+                        headers={"connection": "close"} if close else None)
 
     def guarded(handler):
         async def endpoint(request):
@@ -302,32 +617,48 @@ def create_app(config: ServeConfig, served: Served | None = None):
             try:
                 return await handler(served, request)
             except BadRequest as exc:
-                return reply({"message": exc.message}, exc.status)
+                return reply({"message": exc.message}, exc.status, exc.close)
             except RuntimeUsageError as exc:
                 return reply({"message": exc.message}, 422)
             except StepFailure as exc:
                 return reply({"message": f"the model failed on these rows: {exc.message}"}, 500)
+            except ClientDisconnect:  # nobody to answer: Counted counts it apart and logs one line
+                request.scope["taskbench.aborted"] = True
+                return Response(status_code=499)
 
         return endpoint
+
+    async def scored(served: Served, request, answer):
+        """Read the body, then score its rows chunk by chunk; `answer(output)` collects each chunk's output.
+        Returns the warnings about text read as missing, one sentence per column."""
+        body = await read_body(request, str(served.scratch), body_timeout)
+        unreadable: dict = {}
+        try:
+            for frame, before in await read_rows(served, request, body):
+                answer(served.score(frame, before))
+                served.monitor.observe(frame)
+                for column, count, example in served.scorer.unreadable:
+                    unreadable.setdefault(column, [0, example])[0] += count
+        finally:
+            body.close()
+        return [unreadable_sentence(c, n, example) for c, (n, example) in unreadable.items()]
 
     async def predict(served: Served, request):
         if served.scorer.is_transform:
             raise BadRequest(422, "this deployment's model is a transform; POST the rows to /transform/.")
-        frame = await read_frame(served, request)
-        predictions = served.scorer.score(frame)
-        served.monitor.observe(frame)
-        answer = {"predictions": json_predictions(served.scorer, predictions)}
-        if served.scorer.unreadable:  # DRUM clients read "predictions"; the rest is for people
-            answer["warnings"] = [unreadable_sentence(*u) for u in served.scorer.unreadable]
+        predictions: list = []
+        warnings = await scored(served, request, lambda out: predictions.extend(json_predictions(served.scorer, out)))
+        answer = {"predictions": predictions}
+        if warnings:  # DRUM clients read "predictions"; the rest is for people
+            answer["warnings"] = warnings
         return reply(answer)
 
     async def transform(served: Served, request):
         if not served.scorer.is_transform:
             raise BadRequest(422, "this deployment's model is not a transform; POST the rows to /predict/.")
-        frame = await read_frame(served, request)
-        out = served.scorer.score(frame)
-        served.monitor.observe(frame)
-        return reply({"transformations": out.to_csv(index=False), "out.format": "csv"})
+        parts: list = []
+        await scored(served, request, lambda out: parts.append(out.to_csv(index=False, header=not parts)))
+        return reply({"transformations": "".join(parts), "out.format": "csv"})
 
     async def info(served: Served, request):
         return reply(served.info)
@@ -363,7 +694,9 @@ def create_app(config: ServeConfig, served: Served | None = None):
         Route("/health", health, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    return Counted(app, state)
+    from .protocol import Limits
+
+    return Counted(app, state, Limits(config.header_timeout, config.body_timeout, config.max_connections))
 
 
 ROUTES = {"/predict": "/predict/", "/transform": "/transform/", "/info": "/info/", "/stats": "/stats/",
@@ -371,11 +704,19 @@ ROUTES = {"/predict": "/predict/", "/transform": "/transform/", "/info": "/info/
 
 
 class Counted:
-    """ASGI wrapper that records every HTTP request's route, status and latency in the monitor."""
+    """ASGI wrapper that records every HTTP request's route, status and latency in the monitor; a request whose
+    client left mid-body is counted apart (`aborted`) and logged in one line. `limits` and `event` serve the
+    connection guards of `protocol.GuardedProtocol`."""
 
-    def __init__(self, app, state: dict):
+    def __init__(self, app, state: dict, limits=None):
         self.app = app
         self.state = state
+        self.limits = limits
+
+    def event(self, name: str) -> None:
+        served = self.state.get("served")
+        if served is not None:
+            served.monitor.event(name)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -389,11 +730,15 @@ class Counted:
 
         async def sending(message):
             if message["type"] == "http.response.start":
+                if scope.get("taskbench.aborted"):
+                    return
                 status[0] = message["status"]
                 served = self.state.get("served")
                 if served is not None:  # counted before the answer leaves: /stats/ never lags behind a client
                     served.monitor.count(route, status[0])
                     counted[0] = True
+            elif scope.get("taskbench.aborted"):
+                return
             await send(message)
 
         try:
@@ -401,9 +746,23 @@ class Counted:
         finally:
             served = self.state.get("served")
             if served is not None:
-                if not counted[0]:
-                    served.monitor.count(route, status[0])
-                served.monitor.timing(route, time.perf_counter() - started)
+                if scope.get("taskbench.aborted"):
+                    served.monitor.aborted(route)
+                    client = scope.get("client") or ("?", 0)
+                    logger().warning("%s:%s left before its %s %s body ended (%s bytes received); counted as aborted.",
+                                     client[0], client[1], scope["method"], path, f"{scope.get('taskbench.received', 0):,}")
+                else:
+                    if not counted[0]:
+                        served.monitor.count(route, status[0])
+                    served.monitor.timing(route, time.perf_counter() - started)
+                    if scope.get("taskbench.timed_out"):
+                        served.monitor.event("timeouts")
+
+
+def logger():
+    import logging
+
+    return logging.getLogger("uvicorn.error")
 
 
 def app_from_environment():
@@ -458,46 +817,61 @@ def check_servable(config: ServeConfig) -> None:
 def serve(config: ServeConfig, on_ready=None) -> None:
     """Run the server until interrupted; binds to loopback unless `config.host` says otherwise.
 
-    `on_ready(port)` is called once the server listens (with several worker processes: when they start).
+    `on_ready(port)` is called once the server answers GET /ping (with several worker processes: once one of
+    them does), so that a client that connects after it is answered.
     """
     import uvicorn
     from dataclasses import replace
 
     config = replace(config, port=free_address(config.host, config.port))
     common = dict(host=config.host, port=config.port, log_level="warning", access_log=False,
-                  timeout_graceful_shutdown=5)
-    if config.workers > 1:
-        import shutil
-
-        check_servable(config)
-
-        from .. import workspace
-
-        counts = workspace.scratch_dir(Path(config.home), "serve-counts")
-        shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts))
-        os.environ[CONFIG_VARIABLE] = json.dumps(shared.__dict__)
-        if on_ready is not None:
-            on_ready(config.port)
-        try:
-            uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
-        finally:
-            shutil.rmtree(counts, ignore_errors=True)
-        return
-    served = Served(config)  # loaded before listening, so a model that cannot serve is one sentence, not a traceback
+                  timeout_graceful_shutdown=5, timeout_keep_alive=config.keep_alive,
+                  http="core.deploy.protocol:GuardedProtocol")
+    stop = threading.Event()
+    if on_ready is not None:
+        threading.Thread(target=_announce, args=(config.host, config.port, on_ready, stop), daemon=True).start()
     try:
-        server = uvicorn.Server(uvicorn.Config(create_app(config, served), **common))
-        if on_ready is not None:
-            original = server.startup
+        if config.workers > 1:
+            import shutil
 
-            async def startup(sockets=None):
-                await original(sockets=sockets)
-                if server.started:
-                    on_ready(config.port)
+            check_servable(config)
 
-            server.startup = startup
-        server.run()
+            from .. import workspace
+
+            counts = workspace.scratch_dir(Path(config.home), "serve-counts")
+            shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts))
+            os.environ[CONFIG_VARIABLE] = json.dumps(shared.__dict__)
+            try:
+                uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
+            finally:
+                shutil.rmtree(counts, ignore_errors=True)
+            return
+        served = Served(config)  # loaded before listening, so a model that cannot serve is one sentence, not a traceback
+        try:
+            uvicorn.Server(uvicorn.Config(create_app(config, served), **common)).run()
+        finally:
+            served.close()
     finally:
-        served.close()
+        stop.set()
+
+
+def _announce(host: str, port: int, on_ready, stop: threading.Event) -> None:
+    """Call `on_ready(port)` once GET /ping on `host:port` answers 200 (polled until `stop` is set)."""
+    import socket
+
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    request = f"GET /ping HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n".encode()
+    while not stop.is_set():
+        try:
+            with socket.create_connection((target, port), timeout=2) as probe:
+                probe.sendall(request)
+                if probe.recv(16).startswith(b"HTTP/1.1 200"):
+                    if not stop.is_set():
+                        on_ready(port)
+                    return
+        except OSError:
+            pass
+        stop.wait(0.05)
 
 
 def check_host(host: str) -> bool:

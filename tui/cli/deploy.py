@@ -16,6 +16,7 @@ SERVE_HELP = """Serve a deployment over HTTP with DRUM's routes: POST /predict/ 
 Binds to 127.0.0.1 unless --host says otherwise. With --token (or a token
 given at `deploy`), every route but /ping and /health/ needs
 'Authorization: Bearer TOKEN'. The server process runs the model's task code.
+The "Serving … on http://…" line is printed once the server answers /ping.
 """
 DEPLOYMENTS_HELP = "List deployments with the request counts, latency and drift of their latest server run."
 UNDEPLOY_HELP = "Delete a deployment and its monitoring history (the model stays). Asks first unless --yes."
@@ -42,6 +43,14 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Server processes, each with the model loaded.", min=1)] = 1,
     token: Annotated[Optional[str], typer.Option("--token", help="Bearer token clients must send.", envvar="TASKBENCH_SERVE_TOKEN")] = None,
+    header_timeout: Annotated[float, typer.Option("--header-timeout", metavar="SECONDS", min=0.1,
+                                                  help="Close a connection that has not sent its request headers within this time (408).")] = 10.0,
+    body_timeout: Annotated[float, typer.Option("--body-timeout", metavar="SECONDS", min=0.1,
+                                                help="Answer 408 and close when a request body stops arriving for this long.")] = 30.0,
+    keep_alive: Annotated[float, typer.Option("--keep-alive", metavar="SECONDS", min=0.1,
+                                              help="Close an idle keep-alive connection after this time.")] = 5.0,
+    max_connections: Annotated[int, typer.Option("--max-connections", metavar="N", min=1,
+                                                 help="Open connections per server process; more are answered 503.")] = 256,
 ) -> None:
     from core import workspace
     from core.deploy.deployments import get_deployment
@@ -54,7 +63,11 @@ def serve(
     out = console()
     if not check_host(host) and not needs_token:
         out.print(f"[yellow]warning:[/] serving on {escape(host)} without a token: anyone who can reach it can score with the model.")
-    config = ServeConfig(home=home, deployment=deployment, host=host, port=port, workers=workers, token=token)
+    config = ServeConfig(home=home, deployment=deployment, host=host, port=port, workers=workers, token=token,
+                         header_timeout=header_timeout, body_timeout=body_timeout, keep_alive=keep_alive,
+                         max_connections=max_connections)
+    processes = f" in {workers} worker processes" if workers > 1 else ""
+    out.print(f"Loading model {found.model_id} of deployment {escape(deployment)}{processes}…")
 
     def ready(bound: int) -> None:
         shown = f"[{host}]" if ":" in host else host

@@ -1,0 +1,121 @@
+"""Uvicorn's h11 protocol with the guards it lacks: a header timeout, a timeout on bodies nobody reads, a connection cap.
+
+Uvicorn closes idle keep-alive connections, but a connection that never sends
+complete headers (slowloris), or trickles a body after its answer has left,
+stays open for good; and `limit_concurrency` answers plain text. Here a
+connection must send its request headers within `header_timeout` seconds
+(else a 408, or a silent close when it sent nothing); a body still arriving
+after the answer may pause `body_timeout` seconds at most; connections beyond
+`max_connections` get a 503 with one sentence. The application itself times
+out the bodies it reads (see `server.read_body`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+class Limits:
+    """What one server process allows its connections (`taskbench serve` options)."""
+
+    def __init__(self, header_timeout: float = 10.0, body_timeout: float = 30.0, max_connections: int = 256):
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.max_connections = max_connections
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _find(app, attribute: str):
+    """The first application in a middleware chain (`app.app.app…`) that has `attribute`."""
+    for _ in range(8):
+        if app is None or hasattr(app, attribute):
+            return app
+        app = getattr(app, "app", None)
+    return None
+
+
+def raw_reply(status: int, reason: str, message: str) -> bytes:
+    """A complete HTTP/1.1 answer with a JSON `message` that closes the connection (for states h11 cannot answer in)."""
+    body = json.dumps({"message": message}).encode()
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"connection: close\r\n\r\n").encode() + body
+
+
+class GuardedProtocol(H11Protocol):
+    """H11Protocol plus the header timeout, the unread-body timeout and the connection cap (see the module)."""
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._guard = None
+        self._counted = _find(self.app, "limits")
+        self.limits: Limits = self._counted.limits if self._counted is not None else DEFAULT_LIMITS
+        if len(self.connections) > self.limits.max_connections:
+            self.app = self._busy
+            self._event("refused")
+        self._arm(self.limits.header_timeout, self._header_timed_out)
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        their = self.conn.their_state
+        if their is h11.IDLE:  # request headers incomplete: their clock runs from the first byte
+            if self._guard is None and not self.transport.is_closing():
+                self._arm(self.limits.header_timeout, self._header_timed_out)
+        elif their is h11.SEND_BODY and self.conn.our_state is not h11.SEND_RESPONSE:
+            self._disarm()  # a body arriving after the answer left: each piece may pause body_timeout at most
+            self._arm(self.limits.body_timeout, self._body_timed_out)
+        elif self._guard is not None:
+            self._disarm()
+
+    # -------------------------------------------------------------- the guard timer
+
+    def _arm(self, seconds: float, handler) -> None:
+        if self._guard is None:
+            self._guard = self.loop.call_later(seconds, handler)
+
+    def _disarm(self) -> None:
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+
+    def _header_timed_out(self) -> None:
+        self._guard = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        if self.conn.trailing_data[0]:  # part of a request came: say why it ends, as Apache does
+            self.transport.write(raw_reply(408, "Request Timeout", f"the request headers did not arrive within "
+                                           f"{self.limits.header_timeout:g} s; send the whole request at once."))
+        self._event("timeouts")
+        self._close()
+
+    def _body_timed_out(self) -> None:
+        self._guard = None
+        if not self.transport.is_closing():
+            self._event("timeouts")
+            self._close()
+
+    def _close(self) -> None:
+        self._unset_keepalive_if_required()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        self.transport.close()
+
+    def _event(self, name: str) -> None:
+        if self._counted is not None:
+            self._counted.event(name)
+
+    async def _busy(self, scope, receive, send) -> None:
+        body = json.dumps({"message": f"the server already holds its limit of {self.limits.max_connections} connections; "
+                                      "retry shortly, or start it with a higher --max-connections."}).encode()
+        await send({"type": "http.response.start", "status": 503,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
