@@ -32,11 +32,11 @@ class ModelSource:
 
 def model_source(store, model_ref: int | str) -> ModelSource:
     """A workspace model as a ModelSource; a model that is not trained is a usage error."""
-    from ..training.engine import get_model
+    from ..training.engine import get_model, unusable_model
 
     model, project = get_model(store, model_ref)
-    if model.state != "trained" or model.artifact_path is None:
-        raise UsageError(f"model {model.id} is {model.state}, not trained; pick a trained model from `taskbench leaderboard {project.name}`.")
+    if (refusal := unusable_model(model, project, "score, deploy or export it")) is not None:
+        raise refusal
     plan = json.loads((model.artifact_path / "plan.json").read_text())
     return ModelSource(plan, model.artifact_path, describe(plan, model=model.id, blueprint=model.blueprint,
                                                             blueprint_text=model.blueprint_text, project=project.name))

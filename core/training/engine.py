@@ -736,3 +736,16 @@ def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:
     if model is None:
         raise UsageError(f"there is no model {number}; see `taskbench leaderboard PROJECT`.")
     return model, project_by_id(store, model.project_id)
+
+
+def unusable_model(model: Model, project: Project, doing: str = "use it") -> UsageError | None:
+    """Why a model that is not trained cannot be used (it failed, and its reason; or it is still training), as one
+    sentence pointing at the leaderboard; None for a trained model."""
+    if model.state == "trained" and model.artifact_path is not None:
+        return None
+    if model.state == "failed":
+        why = f"model {model.id} failed ({model.message.rstrip('.')})" if model.message else f"model {model.id} failed"
+    else:
+        why = f"model {model.id} is still {model.state}"
+    return UsageError(f"{why}, so you cannot {doing}; pick a trained model from `taskbench leaderboard {project.name}`.")
+
