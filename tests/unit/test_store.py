@@ -272,3 +272,179 @@ def test_threads_opening_a_new_workspace_together_all_succeed(tmp_path):
         for t in threads:
             t.join()
     assert errors == []
+
+
+def test_open_sweeps_every_temporary_location_of_a_dead_writer_and_keeps_live_ones(home):
+    """Each entry of files.TEMP_LOCATIONS gets a temp of a dead process (swept) and of this one (kept)."""
+    with open_store(home):
+        pass
+    tag, dead, me = files.host_tag(), dead_pid(), os.getpid()
+    names = {
+        "objects/tasks": ".tmp-{pid}-{tag}-aaaa-snapshot",
+        "objects/environments": ".tmp-{pid}-{tag}-aaaa-snapshot",
+        "objects/projects": ".tmp-{pid}-{tag}-aaaa-data.parquet",
+        "logs": ".tmp-{pid}-{tag}-aaaa-job-1.log",
+        "models": [".tmp-{pid}-{tag}-aaaa-model-7", ".tmp-7-{pid}"],
+        "tmp": ["train-{pid}-abcd1234", "serve-counts-{pid}-abcd1234"],
+        "venvs": "tmp-0123456789abcdef-{pid}",
+        "packages": ".0123456789abcdef01234567.tmp-{pid}",
+        "cache/*": "0123456789abcdef.tmp-{pid}",
+    }
+    assert set(names) == {rel for rel, _ in files.TEMP_LOCATIONS}, "every temp location is covered here"
+    made = {}
+    for rel, patterns in names.items():
+        folder = home / (rel[:-2] + "/ab" if rel.endswith("/*") else rel)
+        folder.mkdir(parents=True, exist_ok=True)
+        for pattern in [patterns] if isinstance(patterns, str) else patterns:
+            for pid in (dead, me):
+                path = folder / pattern.format(pid=pid, tag=tag)
+                path.mkdir()
+                (path / "half-written").write_text("x")
+                made[path] = pid == dead
+    with open_store(home):
+        pass
+    assert [p for p, dead_writer in made.items() if dead_writer and p.exists()] == []
+    assert [p for p, dead_writer in made.items() if not dead_writer and not p.exists()] == []
+
+
+def job_owned_rows(store, job_id: int) -> tuple[int, int]:
+    """A model in training and an environment version building, both produced by job `job_id`."""
+    with store.transaction() as conn:
+        project = conn.execute(
+            "INSERT INTO projects (name, data_path, partition_path, source, rows, target_type, settings, created_by, "
+            "created_at) VALUES ('p', 'd', 'p', 's', 1, 'regression', '{}', 'u', 'now')"
+        ).lastrowid
+        model = conn.execute(
+            "INSERT INTO models (project_id, blueprint, blueprint_text, resolved, job_id, created_by, created_at) "
+            "VALUES (?, 'b', 'b', '{}', ?, 'u', 'now')",
+            (project, job_id),
+        ).lastrowid
+        env = conn.execute(
+            "INSERT INTO environments (name, kind, created_by, created_at) VALUES ('e', 'docker', 'u', 'now')"
+        ).lastrowid
+        version = conn.execute(
+            "INSERT INTO environment_versions (environment_id, version, sha256, snapshot_path, files, status, "
+            "build_job_id, created_by, created_at) VALUES (?, 1, 'x', 's', '[]', 'building', ?, 'u', 'now')",
+            (env, job_id),
+        ).lastrowid
+    return model, version
+
+
+def owned_states(store, model: int, version: int) -> tuple:
+    m = store._row("SELECT state, message FROM models WHERE id = ?", (model,))
+    v = store._row("SELECT status FROM environment_versions WHERE id = ?", (version,))
+    return m["state"], m["message"], v["status"]
+
+
+def test_rows_of_a_job_whose_engine_died_end_failed_with_its_reason_on_the_next_open(home):
+    with open_store(home) as store:
+        dead = dead_pid()
+        job = store.start_job(store.create_job("train", "killed", pid=dead).id, pid=dead)
+        model, version = job_owned_rows(store, job.id)
+        live = store.start_job(store.create_job("train", "alive").id)
+        live_model, live_version = job_owned_rows_again(store, live.id)
+    with open_store(home) as store:
+        assert store.job(job.id).state == "interrupted"
+        assert owned_states(store, model, version) == ("failed", INTERRUPTED_MESSAGE, "failed")
+        assert owned_states(store, live_model, live_version) == ("training", None, "building")
+
+
+def job_owned_rows_again(store, job_id: int) -> tuple[int, int]:
+    with store.transaction() as conn:
+        project = conn.execute("SELECT id FROM projects").fetchone()[0]
+        model = conn.execute(
+            "INSERT INTO models (project_id, blueprint, blueprint_text, resolved, job_id, created_by, created_at) "
+            "VALUES (?, 'b2', 'b2', '{}', ?, 'u', 'now')",
+            (project, job_id),
+        ).lastrowid
+        version = conn.execute(
+            "INSERT INTO environment_versions (environment_id, version, sha256, snapshot_path, files, status, "
+            "build_job_id, created_by, created_at) VALUES (1, 2, 'y', 's', '[]', 'building', ?, 'u', 'now')",
+            (job_id,),
+        ).lastrowid
+    return model, version
+
+
+def test_finishing_a_job_ends_its_rows_and_an_old_leftover_is_settled_on_open(home):
+    with open_store(home) as store:
+        job = store.start_job(store.create_job("train", "fails").id)
+        model, version = job_owned_rows(store, job.id)
+        store.finish_job(job.id, "failed", exit_code=1, message="the disk holding the workspace is full")
+        assert owned_states(store, model, version) == ("failed", "the disk holding the workspace is full", "failed")
+        # A workspace where an older taskbench marked the job interrupted but left its model training.
+        old = store.start_job(store.create_job("train", "old").id)
+        old_model, old_version = job_owned_rows_again(store, old.id)
+        with store.transaction() as conn:
+            conn.execute("UPDATE jobs SET state = 'interrupted', message = ? WHERE id = ?", (INTERRUPTED_MESSAGE, old.id))
+        assert store.settle_job_rows() == 2
+        assert owned_states(store, old_model, old_version) == ("failed", INTERRUPTED_MESSAGE, "failed")
+        assert store.settle_job_rows() == 0  # nothing left: no write
+
+
+def test_a_full_database_is_recognised_and_leaves_no_transaction_open(home):
+    """SQLITE_FULL for real (the page limit reached), as on a full disk."""
+    from core.errors import DiskFull, disk_full
+
+    with open_store(home) as store:
+        conn = store._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            with store.transaction() as tx:
+                tx.execute("CREATE TABLE filler (x BLOB)")
+                tx.execute("INSERT INTO filler VALUES (zeroblob(1000000))")
+        assert not conn.in_transaction
+        full = disk_full(caught.value, home)
+        assert isinstance(full, DiskFull) and full.exit_code == 1
+        assert full.message.startswith(f"the disk holding the workspace {home} is full (")
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        job = store.create_job("check", "after the full disk")  # the connection works on
+        assert store.job(job.id).state == "queued"
+
+
+def test_the_disk_full_sentence_for_each_way_a_full_disk_shows(home, tmp_path):
+    import errno
+
+    from core.errors import TaskbenchError, disk_full
+
+    inside = OSError(errno.ENOSPC, "No space left on device", str(home / "objects" / "x"))
+    assert "the disk holding the workspace" in disk_full(inside, home).message
+    copy = OSError(errno.ENOSPC, "No space left on device")
+    copy.filename, copy.filename2 = "/source/file", str(tmp_path / "out" / "file")
+    assert disk_full(copy, home).message.startswith(f"the disk holding {tmp_path / 'out' / 'file'} is full")
+    assert "quota" in disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"), home).message
+    relayed = TaskbenchError("fit raised OSError: [Errno 28] No space left on device (custom.py line 3).")
+    assert disk_full(relayed, home) is not None
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("cleanup failed too")
+    except RuntimeError as chained:
+        assert disk_full(chained, home) is not None
+    assert disk_full(sqlite3.OperationalError("disk I/O error"), home) is None  # a disk with room: a real I/O error
+    assert disk_full(OSError(errno.EACCES, "Permission denied"), home) is None
+    assert disk_full(ValueError("no"), home) is None
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full answers every write with ENOSPC")
+def test_a_job_log_on_a_full_disk_drops_lines_instead_of_raising():
+    from core.joblog import JobLog
+
+    log = JobLog(Path("/dev/full"))
+    log.line("an engine line")
+    log.output(b"task output\n")
+    log.exception("no exception")
+    assert log.unwritten_bytes > 0
+    log.close()
+
+
+def test_the_reserve_is_kept_aside_released_on_demand_and_restored_on_open(home):
+    from core.store.store import RESERVE_BYTES, RESERVE_FILE
+
+    with open_store(home) as store:
+        assert (home / RESERVE_FILE).stat().st_size == RESERVE_BYTES
+        assert store.release_reserve() == RESERVE_BYTES
+        assert not (home / RESERVE_FILE).exists()
+    with open_store(home):
+        assert (home / RESERVE_FILE).stat().st_size == RESERVE_BYTES
