@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from ..errors import TaskbenchError, UsageError
+from ..errors import TaskbenchError, UsageError, disk_full
 from ..joblog import JobLog
 from ..store.records import ACTIVE_JOB_STATES, FINAL_JOB_STATES, JOB_STATES, Job
 from ..store.store import Store
@@ -96,13 +96,18 @@ def run_job(store: Store, kind: str, title: str, subject: dict | None = None) ->
         log.line("cancelled by the user")
         store.finish_job(job.id, "cancelled", message="cancelled by the user")
         raise
-    except TaskbenchError as exc:
-        log.line(f"failed: {exc.message}")
-        store.finish_job(job.id, "failed", exit_code=exc.exit_code, message=exc.message)
-        raise
     except BaseException as exc:
-        log.exception(f"failed: {type(exc).__name__}: {exc}")
-        store.finish_job(job.id, "failed", exit_code=1, message=f"{type(exc).__name__}: {exc}")
+        full = disk_full(exc, store.root)
+        if full is not None:
+            log.exception(f"failed: {full.message}")
+            store.finish_job(job.id, "failed", exit_code=full.exit_code, message=full.message)
+            raise full from exc
+        if isinstance(exc, TaskbenchError):
+            log.line(f"failed: {exc.message}")
+            store.finish_job(job.id, "failed", exit_code=exc.exit_code, message=exc.message)
+        else:
+            log.exception(f"failed: {type(exc).__name__}: {exc}")
+            store.finish_job(job.id, "failed", exit_code=1, message=f"{type(exc).__name__}: {exc}")
         raise
     else:
         final = store.finish_job(job.id, "succeeded", exit_code=0)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import workspace
-from ..errors import UsageError
+from ..errors import UsageError, disk_full
 from . import files, processes
 from .records import (
     ACTIVE_JOB_STATES,
@@ -588,16 +588,25 @@ class Store:
         return job
 
     def finish_job(self, job_id: int, state: str, exit_code: int | None = None, message: str | None = None) -> Job:
-        """End an active job in a final state; a job that already ended keeps its first ending."""
+        """End an active job in a final state, and the rows it left active (JOB_OWNED_ROWS); a job that already
+        ended keeps its first ending. A full disk gets one more try after the workspace's reserve is freed."""
         if state not in FINAL_JOB_STATES:
             raise ValueError(f"a job ends as one of {', '.join(FINAL_JOB_STATES)}, not {state!r}")
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE jobs SET state = ?, finished_at = ?, exit_code = ?, message = ? "
-                "WHERE id = ? AND state IN ('queued', 'running')",
-                (state, now(), exit_code, message, job_id),
-            )
-            self._end_job_rows(conn, [job_id])
+        for attempt in (1, 2):
+            try:
+                with self.transaction() as conn:
+                    conn.execute(
+                        "UPDATE jobs SET state = ?, finished_at = ?, exit_code = ?, message = ? "
+                        "WHERE id = ? AND state IN ('queued', 'running')",
+                        (state, now(), exit_code, message, job_id),
+                    )
+                    self._end_job_rows(conn, [job_id])
+                break
+            except sqlite3.Error as exc:
+                # A full disk: free the reserve so the ending lands (inside a caller's transaction, the caller does).
+                if attempt == 2 or getattr(self._local, "depth", 0) or disk_full(exc, self.root) is None:
+                    raise
+                self.release_reserve()
         job = self.job(job_id)
         if job is None:
             raise UsageError(f"there is no job {job_id}.")

@@ -349,14 +349,10 @@ class FitCheck:
             state = "succeeded" if code == EXIT_OK else "cancelled" if code == EXIT_CANCELLED else "failed"
             if self._disk_was_full:
                 self.store.release_reserve()  # room for the job's ending; the next open sets it aside again
-            for attempt in (1, 2):
-                try:
-                    self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
-                    break
-                except Exception as exc:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
-                    if attempt == 2 or disk_full(exc, self.store.root) is None:
-                        break
-                    self.store.release_reserve()
+            try:
+                self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
+            except Exception:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
+                pass
         if self.store is not None:
             self.store.close()
 

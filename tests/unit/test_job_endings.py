@@ -1,0 +1,43 @@
+"""How the training engine records a job's ending when the disk refuses the first try (simulated SQLITE_FULL)."""
+
+from __future__ import annotations
+
+import sqlite3
+from types import SimpleNamespace
+
+from core.joblog import JobLog
+from core.store import open_store
+from core.store.store import RESERVE_FILE
+from core.training.engine import Trainer
+
+
+def test_an_ending_refused_by_a_full_disk_frees_the_reserve_and_is_recorded(home, tmp_path, monkeypatch):
+    with open_store(home) as store:
+        job = store.start_job(store.create_job("train", "meets a full disk").id)
+        with store.transaction() as conn:
+            project = conn.execute(
+                "INSERT INTO projects (name, data_path, partition_path, source, rows, target_type, settings, "
+                "created_by, created_at) VALUES ('p', 'd', 'p', 's', 1, 'regression', '{}', 'u', 'now')"
+            ).lastrowid
+            model = conn.execute(
+                "INSERT INTO models (project_id, blueprint, blueprint_text, resolved, job_id, created_by, created_at) "
+                "VALUES (?, 'b', 'b', '{}', ?, 'u', 'now')",
+                (project, job.id),
+            ).lastrowid
+        real_finish, tries = store.finish_job, []
+
+        def finish_job(*args, **kwargs):
+            tries.append((home / RESERVE_FILE).exists())
+            if len(tries) == 1:
+                raise sqlite3.OperationalError("database or disk is full")
+            return real_finish(*args, **kwargs)
+
+        monkeypatch.setattr(store, "finish_job", finish_job)
+        trainer = Trainer(store, SimpleNamespace(name="p"))
+        log = JobLog(tmp_path / "job.log")
+        trainer._record_end(job, SimpleNamespace(id=model), "failed", "the disk is full", exit_code=1, log=log)
+        log.close()
+        assert tries == [True, False], "the second try comes after the reserve was freed"
+        assert store.job(job.id).state == "failed" and store.job(job.id).message == "the disk is full"
+        row = store._row("SELECT state, message FROM models WHERE id = ?", (model,))
+        assert (row["state"], row["message"]) == ("failed", "the disk is full")
