@@ -252,7 +252,8 @@ def clean_orphan_temps(folders: list[Path]) -> list[Path]:
 
 # Every place in the workspace where a process writes under a temporary name, with the pattern that finds the
 # writer's pid in the name (and its host, where the name has one). The sweep on open walks this list, so a new
-# temporary name belongs here. A `*` stands for every subfolder.
+# temporary name belongs here. A `*` stands for every subfolder: those (the cache's hundreds of folders) are
+# walked when an open finds a dead engine's job, and when a training starts, not on every open.
 TEMP_LOCATIONS: tuple[tuple[str, re.Pattern], ...] = (
     ("objects/tasks", _TEMP_NAME),
     ("objects/environments", _TEMP_NAME),
@@ -267,15 +268,18 @@ TEMP_LOCATIONS: tuple[tuple[str, re.Pattern], ...] = (
 )
 
 
-def sweep_temps(root: Path) -> list[Path]:
+def sweep_temps(root: Path, *, deep: bool = True) -> list[Path]:
     """Remove every temporary file or folder of the workspace whose writing process is gone; returns them.
 
-    Names without a host tag are judged by pid alone, as scratch folders always were.
+    Names without a host tag are judged by pid alone, as scratch folders always were. `deep=False` leaves out
+    the locations with many subfolders (`*`).
     """
     root = Path(root)
     places: list[tuple[Path, re.Pattern]] = []
     for rel, pattern in TEMP_LOCATIONS:
         if rel.endswith("/*"):
+            if not deep:
+                continue
             try:
                 subfolders = [Path(e.path) for e in os.scandir(root / rel[:-2]) if e.is_dir(follow_symlinks=False)]
             except (FileNotFoundError, NotADirectoryError):

@@ -96,7 +96,8 @@ class Store:
         try:
             store._prepare()
             if check_jobs:
-                store.mark_interrupted()
+                if store.mark_interrupted():
+                    files.sweep_temps(store.root)  # an engine died: its workers' temps too (store.files.TEMP_LOCATIONS)
                 store.settle_job_rows()
         except BaseException:
             store.close()
@@ -108,7 +109,7 @@ class Store:
             (self.root / rel).mkdir(parents=True, exist_ok=True)
         self._use_wal(self._conn())
         self._migrate()
-        files.sweep_temps(self.root)
+        files.sweep_temps(self.root, deep=False)
         files.ensure_reserve(self.root / RESERVE_FILE, RESERVE_BYTES)
 
     def release_reserve(self) -> int:

@@ -600,6 +600,7 @@ def train_blueprints(
     project = get_project(store, project_name)
     if not sources:
         raise UsageError("name at least one blueprint to train (a file, a saved blueprint, or --templates).")
+    files.sweep_temps(store.root)  # with the fitted-step cache, which the sweep on open leaves out
     session = None
     if cluster:
         from .cluster import ClusterSession

@@ -275,10 +275,11 @@ def test_threads_opening_a_new_workspace_together_all_succeed(tmp_path):
 
 
 def test_open_sweeps_every_temporary_location_of_a_dead_writer_and_keeps_live_ones(home):
-    """Each entry of files.TEMP_LOCATIONS gets a temp of a dead process (swept) and of this one (kept)."""
-    with open_store(home):
-        pass
+    """Each entry of files.TEMP_LOCATIONS gets a temp of a dead process (swept) and of this one (kept); the open
+    finds the dead engine's job, so it walks the cache's folders too."""
     tag, dead, me = files.host_tag(), dead_pid(), os.getpid()
+    with open_store(home) as store:
+        store.create_job("train", "its engine died", pid=dead)
     names = {
         "objects/tasks": ".tmp-{pid}-{tag}-aaaa-snapshot",
         "objects/environments": ".tmp-{pid}-{tag}-aaaa-snapshot",
