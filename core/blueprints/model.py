@@ -108,7 +108,21 @@ class Blueprint:
     def without_channels(self, absent: set[str] | frozenset[str]) -> "Blueprint":
         """The blueprint with channels the data lacks removed from every node's inputs, and the nodes
         left with no input removed too (and so on downstream); other nodes keep their positions.
+
+        When that would remove the final estimator (or every node), the blueprint comes back unchanged,
+        so validation reports the missing channel at its line and column instead of checking another graph.
         """
+        pruned = self._pruned(absent)
+        if not pruned.nodes or pruned.final.name != self.final.name:
+            return self
+        return pruned
+
+    def starved(self, absent: set[str] | frozenset[str]) -> set[str]:
+        """Names of the nodes that get no input at all once the channels in `absent` are removed."""
+        kept = {node.name for node in self._pruned(absent).nodes}
+        return {node.name for node in self.nodes if node.name not in kept}
+
+    def _pruned(self, absent: set[str] | frozenset[str]) -> "Blueprint":
         gone = set(absent)
         kept: list[Node] = []
         changed = True

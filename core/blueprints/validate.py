@@ -262,7 +262,29 @@ class _Checker:
                 continue
             self.by_name[node.name] = node
 
+    def absent_channels(self) -> set[str]:
+        """Channels the data facts say have no columns (ALL, when none has any)."""
+        absent = {c for c in ALL_TYPES if self.facts.get(c, {}).get("present") is False}
+        if self.facts and all(self.facts.get(c, {}).get("present") is False for c in ALL_TYPES):
+            absent.add("ALL")
+        return absent
+
+    def starved_message(self, channel: str, final: str) -> str:
+        present = [c for c in ALL_TYPES if self.facts.get(c, {}).get("present")]
+        if not present:
+            return (f"the project has no feature columns, so {channel} is empty and the final node '{final}' gets "
+                    "no input; create the project again from data with columns besides the target")
+        return (f"the data has no {channel} columns, so the final node '{final}' gets no input; "
+                f"feed it a channel the data has ({', '.join(present)})")
+
     def check_inputs(self) -> None:
+        absent = self.absent_channels()
+        final = self.bp.final.name
+        fatal: set[str] = set()
+        if absent:
+            starved = self.bp.starved(absent)
+            if final in starved:  # the estimator would be left with nothing to learn from
+                fatal = starved & {node.name for node in self.bp.needed()}
         for node in self.bp.nodes:
             if not node.inputs:
                 self.error(node.task_position, f"node '{node.name}' has no inputs; give a channel such as NUM "
@@ -273,8 +295,11 @@ class _Checker:
                     self.warning(at, f"input '{name}' is given twice to node '{node.name}'; once is enough")
                 seen.add(name)
                 if name in CHANNELS:
-                    fact = self.facts.get(name)
-                    if fact is not None and fact.get("present") is False:
+                    if name not in absent:
+                        continue
+                    if node.name in fatal:
+                        self.error(at, self.starved_message(name, final))
+                    else:
                         self.warning(at, f"the data has no {name} columns, so {name} feeds nothing here")
                     continue
                 if name in self.by_name:

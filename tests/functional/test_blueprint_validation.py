@@ -323,6 +323,36 @@ def test_data_facts_decide_about_missing_values_and_absent_channels(store):
     assert [(m.severity, m.line, m.column) for m in messages] == [("error", 1, 21)]
 
 
+def test_a_final_node_left_without_input_by_absent_channels_is_an_error_at_each_channel(store):
+    from core.blueprints.syntax import parse_blueprint
+
+    text = "words = tfidf(TXT)\ndays  = one_hot(DATE)\nboth  = svd(words, days)\nmodel = logistic_regression(both)\n"
+    facts = project_facts({"NUM": ["a"], "CAT": ["c"]}, {"NUM": False})
+    messages = validate(text, store, target_type="binary", data_facts=facts, path="w.bp")
+    errors = [m for m in messages if "gets no input" in m.text]
+    assert [(m.line, m.column) for m in errors] == [(1, 15), (2, 17)]
+    assert errors[0].format("w.bp") == ("w.bp:1:15: error: the data has no TXT columns, so the final node 'model' "
+                                        "gets no input; feed it a channel the data has (NUM, CAT)")
+    # what train compiles: dropping the channels would drop the estimator, so the blueprint stays as written
+    bp = parse_blueprint(text, "w.bp")
+    assert bp.without_channels({"TXT", "DATE"}) is bp
+    assert bp.starved({"TXT", "DATE"}) == {"words", "days", "both", "model"}
+    kept = parse_blueprint("num = impute_median(NUM)\nwords = tfidf(TXT)\nmodel = ridge(num, words)\n", "k.bp")
+    assert [n.name for n in kept.without_channels({"TXT"}).nodes] == ["num", "model"]
+    # a last node not named model is the final one too: another node must not silently take its place
+    other = parse_blueprint("a = logistic_regression(NUM)\nb = logistic_regression(TXT)\n", "o.bp")
+    assert other.without_channels({"TXT"}) is other
+
+
+def test_a_project_without_feature_columns_fails_every_channel_even_all(store):
+    facts = project_facts({}, {})
+    for channel in ("NUM", "ALL"):
+        messages = validate(f"model = logistic_regression({channel})\n", store, target_type="binary", data_facts=facts)
+        (error,) = [m for m in messages if m.severity == "error"]
+        assert (error.line, error.column) == (1, 29)
+        assert error.text.startswith(f"the project has no feature columns, so {channel} is empty")
+
+
 def test_all_holds_only_the_channels_the_data_has(store):
     facts = project_facts({"NUM": ["a"]}, {"NUM": False})
     assert validate("model = logistic_regression(ALL)\n", store, target_type="binary", data_facts=facts) == []
