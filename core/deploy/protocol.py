@@ -5,7 +5,7 @@ complete headers (slowloris), or trickles a body after its answer has left,
 stays open for good; and `limit_concurrency` answers plain text. Here a
 connection must send its request headers within `header_timeout` seconds
 (else a 408, or a silent close when it sent nothing); a body still arriving
-after the answer may pause `body_timeout` seconds at most; connections beyond
+after the answer has left must end within `body_timeout` seconds; connections beyond
 `max_connections` get a 503 with one sentence. The application itself times
 out the bodies it reads (see `server.read_body`).
 """
@@ -52,6 +52,7 @@ class GuardedProtocol(H11Protocol):
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._guard = None
+        self._guard_kind = ""
         self._counted = _find(self.app, "limits")
         self.limits: Limits = self._counted.limits if self._counted is not None else DEFAULT_LIMITS
         if len(self.connections) > self.limits.max_connections:
@@ -70,16 +71,20 @@ class GuardedProtocol(H11Protocol):
             if self._guard is None and not self.transport.is_closing():
                 self._arm(self.limits.header_timeout, self._header_timed_out)
         elif their is h11.SEND_BODY and self.conn.our_state is not h11.SEND_RESPONSE:
-            self._disarm()  # a body arriving after the answer left: each piece may pause body_timeout at most
-            self._arm(self.limits.body_timeout, self._body_timed_out)
+            # the answer left before the body ended (a 401, a 413, a route that reads no body): nobody reads the
+            # rest, so it must all arrive within body_timeout of the first piece seen after the answer
+            if self._guard is not None and self._guard_kind != "body":
+                self._disarm()
+            self._arm(self.limits.body_timeout, self._body_timed_out, "body")
         elif self._guard is not None:
             self._disarm()
 
     # -------------------------------------------------------------- the guard timer
 
-    def _arm(self, seconds: float, handler) -> None:
+    def _arm(self, seconds: float, handler, kind: str = "header") -> None:
         if self._guard is None:
             self._guard = self.loop.call_later(seconds, handler)
+            self._guard_kind = kind
 
     def _disarm(self) -> None:
         if self._guard is not None:
