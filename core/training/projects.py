@@ -205,18 +205,16 @@ def create_project(
     part_digest = hashlib.sha256(part_payload).hexdigest()[:12]
     partition_path = objects / f"{digest}-partition-{holdout}-{folds}-{seed}-{part_digest}.npy"
     files = {data_path: payload, partition_path: part_payload}
-    for path, content in files.items():
-        if not path.exists():
-            write_bytes_atomic(path, content)
 
     def ensure_files() -> None:
-        # Runs inside the insert's write transaction: a losing creator may have removed a file
-        # nobody referenced yet, between our write above and this insert.
         for path, content in files.items():
             if not path.exists():
                 write_bytes_atomic(path, content)
 
     try:
+        ensure_files()  # outside the write lock: a large file must not hold up other writers
+        # and again inside the insert's transaction: a losing creator may have removed a file
+        # nobody referenced yet, between the write above and the insert
         project = insert_project(
             store,
             name=name,
@@ -232,6 +230,12 @@ def create_project(
     except ProjectExists:
         remove_unreferenced(store, list(files))
         raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.") from None
+    except BaseException:
+        try:  # nothing half-made stays behind: files no project points to go
+            remove_unreferenced(store, list(files))
+        except Exception:  # noqa: BLE001 - the first failure (a full disk, say) is the one to report
+            pass
+        raise
     return project, note
 
 

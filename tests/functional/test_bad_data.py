@@ -316,3 +316,26 @@ def test_four_concurrent_creates_of_one_name_one_wins_three_are_told_it_exists(t
             [kept.data_path.name, kept.partition_path.name]
         )
         assert store.integrity_check() == "ok"
+
+
+def test_a_create_that_fails_after_copying_the_data_leaves_no_file_behind(home, tmp_path, monkeypatch):
+    import errno
+
+    import core.training.projects as projects
+    from core.store import open_store
+
+    data = tmp_path / "ok.csv"
+    data.write_text(rows_text())
+    real = projects.write_bytes_atomic
+
+    def full_disk_on_the_partition(path, payload, **kwargs):
+        if str(path).endswith(".npy"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, payload, **kwargs)
+
+    monkeypatch.setattr(projects, "write_bytes_atomic", full_disk_on_the_partition)
+    with open_store(home) as store:
+        with pytest.raises(OSError):
+            projects.create_project(store, data, target="label", name="p")
+        assert projects.list_projects(store) == []
+    assert workspace_objects(home) == []
