@@ -473,6 +473,8 @@ def _extract(package: Path, zf: zipfile.ZipFile, checked: _Checked, folder: Path
         (tmp / MANIFEST).write_bytes(checked.manifest_bytes)
         (tmp / COMPLETE).touch()
         if folder.exists() or folder.is_symlink():
+            if _matches(folder, checked):  # another process unpacked it meanwhile, and may be scoring from it
+                return
             os.rename(folder, stale)
         try:
             os.rename(tmp, folder)

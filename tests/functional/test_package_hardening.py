@@ -336,3 +336,20 @@ def test_docker_options_are_checked(origin, taskbench, home, tmp_path, args, mes
     assert message in flat(result.output)
     assert not (tmp_path / "o.csv").exists()
 
+
+
+
+def test_a_late_unpacker_keeps_the_copy_another_command_scores_from(origin, home):
+    """Two commands that both found no copy unpack at once: the second to finish keeps the first one's folder."""
+    import os
+
+    from core.deploy.package import _check_archive, _extract, import_package, package_limits
+
+    package, _ = origin
+    source = import_package(home, package)
+    before = os.stat(source.model_dir).st_ino
+    with zipfile.ZipFile(package) as zf:  # the second command, which checked before the first had finished
+        checked = _check_archive(package, zf, *package_limits())
+        _extract(package, zf, checked, source.model_dir, package_limits()[0])
+    assert os.stat(source.model_dir).st_ino == before
+    assert sorted(p.name for p in (home / "packages").iterdir()) == [".seen", source.model_dir.name]
