@@ -47,7 +47,7 @@ BUSY_TIMEOUT = 30.0
 INTERRUPTED_MESSAGE = "the engine process ended while the job ran"
 UNRECORDED_MESSAGE = "the job ended before it recorded this result"
 RESERVE_FILE = ".space-reserve"
-RESERVE_BYTES = 1 << 20
+RESERVE_BYTES = 256 << 10  # a job's ending is a few SQLite pages and log lines
 
 TASK_OBJECTS = "objects/tasks"
 ENVIRONMENT_OBJECTS = "objects/environments"

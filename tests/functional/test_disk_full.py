@@ -201,3 +201,15 @@ def test_task_add_on_a_nearly_full_disk_stores_nothing_and_says_so(small_disk, t
     assert [p.name for p in (small_disk / "objects" / "tasks").iterdir()] == []
     listed = cli("task", "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_a_fit_check_whose_task_fills_the_disk_says_so_and_ends_its_job_failed(small_disk, tmp_path):
+    task = make_task(tmp_path, FILLING_TASK, "filler")
+    fit = cli("fit", "--code-dir", task, "--input", JUNIORS, "--target-type", "regression", "--target", "Grade 2014")
+    text = " ".join((fit.stdout + fit.stderr).split())
+    assert fit.returncode == 1 and "Traceback" not in text, text
+    assert f"FAIL the disk holding the workspace {small_disk} {FULL}" in text
+    assert "the check stopped and removed what it wrote, and earlier work is kept" in text
+    (job,) = json.loads(cli("jobs", "--json").stdout)
+    assert job["kind"] == "fit" and job["state"] == "failed" and FULL in job["message"]
+    assert temporaries(small_disk) == [] and list((small_disk / "tmp").iterdir()) == []
