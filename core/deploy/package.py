@@ -543,6 +543,7 @@ def in_docker(store, source: ModelSource, env: str | None) -> ModelSource:
                              "name a Docker environment (`taskbench env list`), or drop --env.")
         env = get_environment_version(store, env).ref  # an unknown name is a usage error before Docker is asked
     plan = json.loads(json.dumps(source.plan))
+    plan["untrusted_code"] = True  # read back only Parquet from its containers (serving.WorkerSegment)
     for node in plan["nodes"]:
         if env is not None:
             node["env"] = env

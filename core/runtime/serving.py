@@ -5,7 +5,9 @@ process of their own (task code runs there, never in the engine). Nodes of
 python-local are scored in that process; a run of consecutive nodes in another
 environment (a Docker image) is loaded once in a worker of that environment and
 scored there, frames crossing as files. The runtime starts no such worker
-itself: whoever builds the scorer passes a function that does. Standard
+itself: whoever builds the scorer passes a function that does. A plan marked
+`untrusted_code` (a package scored in containers) reads back only Parquet
+frames from those workers, never a pickle, which would run code here. Standard
 library, numpy and pandas only, like the rest of the runtime.
 """
 
@@ -84,7 +86,8 @@ class PlanScorer:
                 self._workers[env] = workers(env, self._scratch)
             later = {s for _, after in segments[i + 1:] for n in after for s in n["inputs"] if s not in n["channels"]}
             keep = [n["name"] for n in nodes if n["name"] in later or n["name"] == self.final]
-            self._segments.append(WorkerSegment(self._workers[env], env, i, self.plan, nodes, model_dir, self._scratch, keep))
+            self._segments.append(WorkerSegment(self._workers[env], env, i, self.plan, nodes, model_dir, self._scratch, keep,
+                                                trusted=not self.plan.get("untrusted_code")))
 
     def close(self):
         """Stop the workers of other environments and remove the scratch folder; safe to call twice."""
@@ -171,10 +174,11 @@ class NodeSegment:
 class WorkerSegment:
     """Consecutive nodes of another environment, loaded once in its worker; frames cross as files in `scratch`."""
 
-    def __init__(self, worker, env, session, plan, nodes, model_dir, scratch, keep):
+    def __init__(self, worker, env, session, plan, nodes, model_dir, scratch, keep, trusted=True):
         self.worker, self.env, self.session = worker, env, session
         self.scratch = scratch
         self.keep = keep
+        self.trusted = trusted
         names = {n["name"] for n in nodes}
         self.columns = list(dict.fromkeys(c for n in nodes for cols in n["channels"].values() for c in cols))
         self.upstream = list(dict.fromkeys(s for n in nodes for s in n["inputs"] if s not in n["channels"] and s not in names))
@@ -189,10 +193,25 @@ class WorkerSegment:
             inputs = {name: save_frame(outputs[name], os.path.join(folder, f"in-{name}")) for name in self.upstream}
             reply = self._call("scoring_run", {"session": self.session, "features": features, "inputs": inputs,
                                                "keep": self.keep, "folder": folder})
-            for name, path in reply["outputs"].items():
-                outputs[name] = load_frame(path)
+            returned = reply.get("outputs")
+            if not isinstance(returned, dict) or set(returned) != set(self.keep):
+                raise TaskCrash(f"the worker of environment {self.env} answered without the outputs of "
+                                f"{', '.join(map(repr, self.keep))}.")
+            for name, path in returned.items():
+                outputs[name] = load_frame(self._frame_path(name, path, folder))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _frame_path(self, name, path, folder):
+        """A path the worker returned, accepted only inside `folder`, and only as Parquet from untrusted code."""
+        real = os.path.realpath(str(path))
+        if os.path.dirname(real) != os.path.realpath(folder):
+            raise TaskCrash(f"the worker of environment {self.env} returned node {name!r}'s output outside its folder.")
+        if not self.trusted and not real.endswith(".parquet"):
+            raise TaskCrash(f"node {name!r} returned its output from the container as a pickle, which is never read from "
+                            "a package's code (unpickling runs code here); only tables Parquet can hold (dense, with "
+                            "text column names) cross between containers and this process.")
+        return real
 
     def _call(self, op, payload):
         try:

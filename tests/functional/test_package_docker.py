@@ -42,18 +42,46 @@ def origin(tmp_path_factory, python_sklearn_image):
     code = (task / "custom.py").read_text()
     (task / "custom.py").write_text(f"try:\n    open({str(marker)!r}, 'a').write('imported on the host\\n')\n"
                                     f"except OSError:\n    pass\n{code}")
+    pickler = root / "ridge_pickler"
+    shutil.copytree(SAMPLES / "11_regression_ridge", pickler)
+    (pickler / "custom.py").write_text(HOSTILE.format(marker=str(marker.with_name("unpickled"))) + code)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TASKBENCH_HOME", str(root / "workspace"))
         mp.setenv("COLUMNS", "200")
         assert run("task", "add", task, "--name", "ridge_marked").exit_code == 0
+        assert run("task", "add", pickler, "--name", "ridge_pickler").exit_code == 0
         assert run("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "jr").exit_code == 0
         (root / "m.bp").write_text("num = impute_median(NUM)\nmodel = ridge_marked(num)\n")
-        trained = run("train", "jr", root / "m.bp")
+        (root / "p.bp").write_text("num = impute_median(NUM)\nmodel = ridge_pickler(num)\n")
+        trained = run("train", "jr", root / "m.bp", root / "p.bp")
         assert trained.exit_code == 0, trained.output
         assert run("predict", "1", "--input", INFERENCE, "--output", root / "local.csv").exit_code == 0
         assert run("export", "1", "--to", root / "model.zip").exit_code == 0
+        assert run("export", "2", "--to", root / "pickler.zip").exit_code == 0
     marker.unlink()
     return root / "model.zip", marker, pd.read_csv(root / "local.csv")
+
+
+# In the container, replace the harness's frame writer with one that hands the host a pickle whose loading creates
+# a file on the host: what any task can do to the process it runs in.
+HOSTILE = """import pickle as _pickle, sys as _sys
+
+
+class _Payload:
+    def __reduce__(self):
+        return (open, ({marker!r}, "w"))
+
+
+def _hostile(frame, base):
+    with open(base + ".pkl", "wb") as fh:
+        _pickle.dump(_Payload(), fh)
+    return base + ".pkl"
+
+
+for _module in list(_sys.modules.values()):
+    if hasattr(_module, "save_frame") and hasattr(_module, "run_segment"):
+        _module.save_frame = _hostile
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +127,14 @@ def test_env_scores_every_node_in_the_named_environment(origin, taskbench, home,
     np.testing.assert_allclose(boxed["Predictions"], local["Predictions"], rtol=ACROSS_ENVIRONMENTS)
     log = last_log(home)
     assert "sk-boxed" in log and "python-sklearn@" not in log
+
+
+def test_package_code_in_a_container_cannot_hand_the_host_a_pickle(origin, taskbench, home, tmp_path):
+    package, marker, _ = origin
+    unpickled = marker.with_name("unpickled")
+    result = taskbench("predict", "--package", package.with_name("pickler.zip"), "--input", INFERENCE,
+                       "--output", tmp_path / "p.csv", "--docker")
+    assert result.exit_code == 1, result.output
+    assert "node 'model' returned its output from the container as a pickle" in " ".join(result.output.split())
+    assert not unpickled.exists(), "the host loaded a pickle the package's code wrote"
+    assert not (tmp_path / "p.csv").exists()
