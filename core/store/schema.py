@@ -235,7 +235,8 @@ FILE_COLUMNS: tuple[tuple[str, str], ...] = (
 @dataclass(frozen=True)
 class JobRows:
     """Rows a job produces that hold `active` in `state_column` while their job runs: when the job ends (finished,
-    or found orphaned on open) any still `active` get `final`, with the job's reason in `message_column`."""
+    or found orphaned on open) any still `active` get `final`, with the job's reason in `message_column`. `folder`
+    (with `{id}`) is where the job puts the row's files before the row says so: a dead job's is removed."""
 
     table: str
     job_column: str
@@ -243,10 +244,11 @@ class JobRows:
     active: str
     final: str
     message_column: str | None = None
+    folder: str | None = None
 
 
 JOB_OWNED_ROWS: tuple[JobRows, ...] = (
-    JobRows("models", "job_id", "state", "training", "failed", "message"),
+    JobRows("models", "job_id", "state", "training", "failed", "message", folder="models/{id}"),
     JobRows("environment_versions", "build_job_id", "status", "building", "failed"),
 )
 

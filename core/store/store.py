@@ -670,7 +670,8 @@ class Store:
                 ).rowcount
                 if changed:
                     marked.append(row["id"])
-            self._end_job_rows(conn, marked)
+            ended = self._end_job_rows(conn, marked)
+        self._remove_unrecorded_folders(ended)
         for job_id in marked:
             self._log_interruption(job_id)
         return marked
@@ -682,17 +683,37 @@ class Store:
             self._owned = [rows for rows in JOB_OWNED_ROWS if rows.table in tables]
         return self._owned
 
-    def _end_job_rows(self, conn: sqlite3.Connection, job_ids: list[int]) -> None:
+    def _end_job_rows(self, conn: sqlite3.Connection, job_ids: list[int]) -> list[tuple]:
         """Inside a transaction: rows of these (now ended) jobs that are still active get their final state and
-        the job's reason."""
+        the job's reason. Returns (JobRows, ids) of what changed."""
         if not job_ids:
-            return
+            return []
         ids = ", ".join("?" for _ in job_ids)
-        for rows in self._owned_tables(conn):
-            self._end_rows(conn, rows, f"{rows.job_column} IN ({ids})", tuple(job_ids))
+        return [
+            (rows, self._end_rows(conn, rows, f"{rows.job_column} IN ({ids})", tuple(job_ids)))
+            for rows in self._owned_tables(conn)
+        ]
+
+    def _remove_unrecorded_folders(self, ended: list[tuple]) -> None:
+        """Remove the folders a dead job made for rows that never said so (killed between the rename into
+        place and the commit)."""
+        for rows, ids in ended:
+            for row_id in ids if rows.folder else ():
+                folder = self.root / rows.folder.format(id=row_id)
+                if folder.is_dir():
+                    files.remove_tree(folder)
 
     @staticmethod
-    def _end_rows(conn: sqlite3.Connection, rows, where: str, params: tuple) -> int:
+    def _end_rows(conn: sqlite3.Connection, rows, where: str, params: tuple) -> list[int]:
+        """Give the matching active rows their final state; returns their ids."""
+        ids = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM {rows.table} WHERE {rows.state_column} = ? AND {where}", (rows.active,) + params
+            )
+        ]
+        if not ids:
+            return []
         reason = ""
         values: tuple = (rows.final,)
         if rows.message_column:
@@ -701,11 +722,12 @@ class Store:
                 f"(SELECT j.message FROM jobs j WHERE j.id = {rows.table}.{rows.job_column}), ?)"
             )
             values += (UNRECORDED_MESSAGE,)
-        return conn.execute(
+        conn.execute(
             f"UPDATE {rows.table} SET {rows.state_column} = ?{reason} "
-            f"WHERE {rows.state_column} = ? AND {where}",
-            values + (rows.active,) + params,
-        ).rowcount
+            f"WHERE {rows.state_column} = ? AND id IN ({', '.join('?' for _ in ids)})",
+            values + (rows.active,) + tuple(ids),
+        )
+        return ids
 
     def settle_job_rows(self) -> int:
         """End every row left active by a job that has already ended (killed before it could say so, or ended by
@@ -723,13 +745,13 @@ class Store:
         ]
         if not pending:
             return 0
-        changed = 0
         with self.transaction() as conn:
-            for rows in pending:
-                changed += self._end_rows(
-                    conn, rows, f"{rows.job_column} IN (SELECT id FROM jobs WHERE state IN ({finals}))", ()
-                )
-        return changed
+            ended = [
+                (rows, self._end_rows(conn, rows, f"{rows.job_column} IN (SELECT id FROM jobs WHERE state IN ({finals}))", ()))
+                for rows in pending
+            ]
+        self._remove_unrecorded_folders(ended)
+        return sum(len(ids) for _, ids in ended)
 
     def _log_interruption(self, job_id: int) -> None:
         from ..joblog import JobLog

@@ -744,9 +744,16 @@ def unusable_model(model: Model, project: Project, doing: str = "use it") -> Usa
     sentence pointing at the leaderboard; None for a trained model."""
     if model.state == "trained" and model.artifact_path is not None:
         return None
-    if model.state == "failed":
-        why = f"model {model.id} failed ({model.message.rstrip('.')})" if model.message else f"model {model.id} failed"
-    else:
+    if model.state != "failed":
         why = f"model {model.id} is still {model.state}"
+    elif model.message and len(model.message) <= SHORT_REASON:
+        why = f"model {model.id} failed ({model.message.rstrip('.')})"
+    elif model.job_id is not None:
+        why = f"model {model.id} failed (`taskbench logs {model.job_id}` says why)"
+    else:
+        why = f"model {model.id} failed"
     return UsageError(f"{why}, so you cannot {doing}; pick a trained model from `taskbench leaderboard {project.name}`.")
+
+
+SHORT_REASON = 80  # a failure reason quoted whole in another sentence; longer ones are pointed to
 

@@ -344,10 +344,16 @@ def test_rows_of_a_job_whose_engine_died_end_failed_with_its_reason_on_the_next_
         model, version = job_owned_rows(store, job.id)
         live = store.start_job(store.create_job("train", "alive").id)
         live_model, live_version = job_owned_rows_again(store, live.id)
+    # Killed between renaming its folder into place and committing the row: the folder is no model's.
+    for number in (model, live_model):
+        (home / "models" / str(number)).mkdir(parents=True)
+        (home / "models" / str(number) / "plan.json").write_text("{}")
     with open_store(home) as store:
         assert store.job(job.id).state == "interrupted"
         assert owned_states(store, model, version) == ("failed", INTERRUPTED_MESSAGE, "failed")
         assert owned_states(store, live_model, live_version) == ("training", None, "building")
+    assert not (home / "models" / str(model)).exists()
+    assert (home / "models" / str(live_model) / "plan.json").exists()
 
 
 def job_owned_rows_again(store, job_id: int) -> tuple[int, int]:
