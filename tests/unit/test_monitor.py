@@ -30,3 +30,28 @@ def test_shared_counts_of_two_processes_sum_exactly(tmp_path):
 def test_psi_is_zero_for_equal_distributions_and_grows_with_shift():
     assert psi([10, 20, 30], [1, 2, 3]) == 0
     assert psi([10, 20, 30], [30, 20, 10]) > psi([10, 20, 30], [12, 20, 28]) > 0
+
+
+def test_aborted_timeouts_and_refused_are_counted_apart_from_answered_requests(tmp_path):
+    """A client that left mid-body is no answered request and no error; connection events sum across processes."""
+    from core.deploy.monitor import merge_snapshots
+
+    first, second = Monitor(), Monitor()
+    first.shared, second.shared = SharedCounts(tmp_path, 201), SharedCounts(tmp_path, 202)
+    first.record("/predict/", 200, 0.002)
+    for _ in range(3):
+        first.aborted("/predict/")
+    second.aborted("/transform/")
+    second.event("timeouts")
+    second.event("timeouts")
+    first.event("refused")
+    own = first.snapshot(drift=False)
+    assert own["requests"] == 1 and own["errors"] == 0
+    assert own["aborted"] == 3 and own["timeouts"] == 0 and own["refused"] == 1
+    assert own["routes"]["/predict/"] == {"requests": 1, "aborted": 3}
+    total = SharedCounts.total(tmp_path)
+    assert total["requests"] == 1 and total["errors"] == 0
+    assert (total["aborted"], total["timeouts"], total["refused"]) == (4, 2, 1)
+    assert total["routes"]["/transform/"] == {"aborted": 1}
+    merged = merge_snapshots([own, second.snapshot(drift=False)])
+    assert (merged["aborted"], merged["timeouts"], merged["refused"]) == (4, 2, 1)
