@@ -260,8 +260,8 @@ class Served:
     # ---------------------------------------------------------------- scoring
 
     def score(self, frame, before: int = 0):
-        """The scorer's output for `frame`; numbers too large for a float that the model cannot score are the
-        client's to fix (a 422 naming the column and row), as with `taskbench predict`."""
+        """The scorer's output for `frame`; when the model fails on numbers too large for a float (inf, 1e309,
+        10**400), that is the client's to fix: a 422 naming the column and row, not a 500."""
         from ..runtime.errors import StepFailure
 
         try:
@@ -415,9 +415,8 @@ def decoded(data: bytes, encoding: str, partial: bool = False) -> str:
 
 def not_text(exc: UnicodeDecodeError, encoding: str) -> BadRequest:
     shown = "UTF-8" if encoding.startswith("utf-8") else encoding
-    return BadRequest(400, f"the CSV body is not {shown} text (byte {exc.object[exc.start:exc.start + 1].hex()} at offset "
-                           f"{exc.start:,}); send UTF-8, or name its encoding in the header "
-                           "'Content-Type: text/csv; charset=latin-1'.")
+    return BadRequest(400, f"the CSV body is not {shown} text (it holds byte 0x{exc.object[exc.start:exc.start + 1].hex()}); "
+                           "send UTF-8, or name its encoding in the header 'Content-Type: text/csv; charset=latin-1'.")
 
 
 def check_header(header, what: str = "the CSV header") -> None:
