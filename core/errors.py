@@ -1,5 +1,7 @@
 """Errors a user can cause, each carrying one plain sentence and the exit code of SPEC §4."""
 
+import os
+
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
 EXIT_USAGE = 2
@@ -41,12 +43,14 @@ KEPT_DEFAULT = "nothing was half-written and what was saved before is kept"
 
 
 def disk_full(exc: BaseException, path, *, kept: str = KEPT_DEFAULT) -> DiskFull | None:
-    """A DiskFull for `exc` when it (or an exception it chains) means the disk holding `path` is full, else None.
+    """A DiskFull for `exc` when it (or an exception it chains) means a disk is full, else None; `path` is the
+    workspace, named when the full disk is its own (or when the error names no file and it has no room left).
 
     Recognised: OSError ENOSPC/EDQUOT, SQLite's "database or disk is full" (SQLITE_FULL), SQLite's "disk I/O
     error" while the disk has almost no free space left, and a task's relayed "[Errno 28] No space left on device".
     """
     import errno
+    import re
 
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -55,8 +59,8 @@ def disk_full(exc: BaseException, path, *, kept: str = KEPT_DEFAULT) -> DiskFull
         if isinstance(current, DiskFull):
             return current
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
-            where = _disk_of(current, path)
-            return disk_full_error(where, kept=kept, quota=current.errno == errno.EDQUOT, workspace=where == path)
+            names = [n for n in (current.filename2, current.filename) if isinstance(n, (str, os.PathLike)) and n]
+            return _full(names, path, kept=kept, quota=current.errno == errno.EDQUOT)
         code = getattr(current, "sqlite_errorcode", None)
         text = str(current)
         if code == 13 or "database or disk is full" in text:  # SQLITE_FULL
@@ -66,9 +70,27 @@ def disk_full(exc: BaseException, path, *, kept: str = KEPT_DEFAULT) -> DiskFull
             if free is not None and free[0] < LOW_SPACE_BYTES:
                 return disk_full_error(path, kept=kept)
         if isinstance(current, TaskbenchError) and any(t in text for t in _ENOSPC_TEXT):
-            return disk_full_error(path, kept=kept, quota="Errno 122" in text or "quota" in text)
+            named = re.findall(r"(?:No space left on device|Disk quota exceeded): '([^']+)'", text)
+            return _full(named, path, kept=kept, quota="Errno 122" in text or "quota" in text)
         current = current.__cause__ or current.__context__
     return None
+
+
+def _full(names: list, workspace, *, kept: str, quota: bool) -> DiskFull:
+    """The DiskFull for a write to one of `names` (a copy's error names the source first, the destination second):
+    the workspace's disk when a name is in it, or when none is given and the workspace has no room left."""
+    if workspace is not None:
+        root = os.path.abspath(os.fspath(workspace))
+        inside = [n for n in names if os.path.abspath(os.fspath(n)) == root or os.path.abspath(os.fspath(n)).startswith(root + os.sep)]
+        free = free_space(workspace)
+        if inside or (not names and (free is None or free[0] < LOW_SPACE_BYTES or quota)):
+            return disk_full_error(workspace, kept=kept, quota=quota)
+        if not names:
+            return DiskFull(
+                f"a disk this command wrote to is full (not the workspace's, which has {_size(free[0])} free): {kept}; "
+                "free some space and run the command again."
+            )
+    return disk_full_error(os.path.abspath(os.fspath(names[0])), kept=kept, quota=quota, workspace=False)
 
 
 def disk_full_error(path, *, kept: str = KEPT_DEFAULT, quota: bool = False, workspace: bool = True) -> DiskFull:
@@ -87,7 +109,6 @@ def disk_full_error(path, *, kept: str = KEPT_DEFAULT, quota: bool = False, work
 
 def free_space(path) -> tuple[int, int] | None:
     """(bytes free for this user, total bytes) of the file system holding `path` (its nearest existing folder)."""
-    import os
     import shutil
 
     if path is None:
@@ -103,23 +124,6 @@ def free_space(path) -> tuple[int, int] | None:
     except OSError:
         return None
     return usage.free, usage.total
-
-
-def _disk_of(exc: OSError, workspace):
-    """The path to name for a failed write: the workspace when a file of the error is in it (or none is named),
-    else the file written (a copy's error names the source first and the destination second)."""
-    import os
-
-    names = [n for n in (exc.filename2, exc.filename) if isinstance(n, (str, os.PathLike)) and n]
-    if not names:
-        return workspace
-    if workspace is not None:
-        root = os.path.abspath(os.fspath(workspace))
-        for name in names:
-            name = os.path.abspath(os.fspath(name))
-            if name == root or name.startswith(root + os.sep):
-                return workspace
-    return os.path.abspath(os.fspath(names[0]))
 
 
 def _size(n: int) -> str:

@@ -26,8 +26,8 @@ FULL = "is full ("
 
 
 @pytest.fixture
-def small_disk(tmp_path, monkeypatch):
-    """A tmpfs of DISK_MB megabytes with the workspace on it (skipped where this process may not mount one)."""
+def mounted(tmp_path):
+    """A tmpfs of DISK_MB megabytes (skipped where this process may not mount one)."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
@@ -35,12 +35,18 @@ def small_disk(tmp_path, monkeypatch):
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    home = mount / "workspace"
-    monkeypatch.setenv("TASKBENCH_HOME", str(home))
     try:
-        yield home
+        yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.fixture
+def small_disk(mounted, monkeypatch):
+    """The workspace on the small disk."""
+    home = mounted / "workspace"
+    monkeypatch.setenv("TASKBENCH_HOME", str(home))
+    return home
 
 
 def cli(*args, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -213,3 +219,17 @@ def test_a_fit_check_whose_task_fills_the_disk_says_so_and_ends_its_job_failed(s
     (job,) = json.loads(cli("jobs", "--json").stdout)
     assert job["kind"] == "fit" and job["state"] == "failed" and FULL in job["message"]
     assert temporaries(small_disk) == [] and list((small_disk / "tmp").iterdir()) == []
+
+
+def test_predict_to_a_full_disk_elsewhere_does_not_blame_the_workspace(home, mounted, tmp_path):
+    assert cli("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").returncode == 0
+    blueprint = tmp_path / "ridge.bp"
+    blueprint.write_text("num = impute_median(NUM)\nmodel = ridge(num)\n")
+    assert cli("train", "juniors", blueprint).returncode == 0
+    filler = fill(mounted / "workspace")
+    done = cli("predict", "1", "--input", JUNIORS, "--output", mounted / "predictions.csv")
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1 and "Traceback" not in text, text
+    assert "a disk this command wrote to is full (not the workspace's, which has " in text
+    filler.unlink()
+    assert [p.name for p in mounted.iterdir()] == []

@@ -420,8 +420,10 @@ def test_the_disk_full_sentence_for_each_way_a_full_disk_shows(home, tmp_path):
     copy.filename, copy.filename2 = "/source/file", str(tmp_path / "out" / "file")
     assert disk_full(copy, home).message.startswith(f"the disk holding {tmp_path / 'out' / 'file'} is full")
     assert "quota" in disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"), home).message
-    relayed = TaskbenchError("fit raised OSError: [Errno 28] No space left on device (custom.py line 3).")
-    assert disk_full(relayed, home) is not None
+    relayed = TaskbenchError("scoring failed: OSError: [Errno 28] No space left on device")
+    assert disk_full(relayed, home).message.startswith("a disk this command wrote to is full (not the workspace's, which has ")
+    named = TaskbenchError(f"OSError: [Errno 28] No space left on device: '{tmp_path / 'out.csv'}'")
+    assert disk_full(named, home).message.startswith(f"the disk holding {tmp_path / 'out.csv'} is full (")
     try:
         try:
             raise OSError(errno.ENOSPC, "No space left on device")
