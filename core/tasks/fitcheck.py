@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -330,8 +331,6 @@ class FitCheck:
         if self._cancelled:  # whatever the killed worker's pipes raised, the user stopped the check
             self._fail(EXIT_CANCELLED, CANCELLED)
             return
-        import sys
-
         if self._disk_full(sys.exc_info()[1]):
             return
         if self.log is None:

@@ -21,6 +21,7 @@ from . import task as task_command
 from . import predict as predict_command
 from . import deploy as deploy_command
 
+
 class TaskbenchGroup(TyperGroup):
     """The command group: a full disk met anywhere in a command ends it with one sentence, not a traceback."""
 
