@@ -89,6 +89,7 @@ def predict_file(
     include: list[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK_ROWS,
     on_progress: Callable[[int, int, int], None] | None = None,
+    encoding: str | None = None,
 ) -> PredictResult:
     """Score `input_path` into `output_path`; `on_progress(rows, done, total)` after each chunk."""
     input_path, output_path = Path(input_path).resolve(), Path(output_path).resolve()
@@ -103,7 +104,7 @@ def predict_file(
         log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
         images = docker_images(root, source, log.line)
         request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
-                   "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images}
+                   "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding}
         proc = _PRESTARTED.pop() if _PRESTARTED else _start_scoring(str(scratch))
         pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
         pump.start()

@@ -195,6 +195,11 @@ def test_latin1_is_refused_alike_by_project_create_fit_and_predict_unless_the_en
     assert predicted.exit_code == 2, predicted.output
     assert sentence in flat(predicted)
     assert not (tmp_path / "out.csv").exists()
+    predicted = taskbench("predict", row["model"], "--input", latin, "--output", tmp_path / "out.csv",
+                          "--encoding", "latin-1")
+    assert predicted.exit_code == 0, predicted.output
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 60
+    (tmp_path / "out.csv").unlink()
 
     # a UTF-16 file scores, as it is created
     utf16 = write(tmp_path / "utf16.csv", text, "utf-16-le", codecs.BOM_UTF16_LE)

@@ -45,6 +45,7 @@ def predict(
     package: Annotated[Optional[Path], typer.Option("--package", help=PACKAGE_HELP)] = None,
     docker: Annotated[bool, typer.Option("--docker", help=DOCKER_HELP)] = False,
     env: Annotated[Optional[str], typer.Option("--env", metavar="NAME", help=ENV_HELP)] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", metavar="NAME", help="Text encoding of a CSV without a byte-order mark (default UTF-8), e.g. cp1252 or latin-1.")] = None,
 ) -> None:
     from core.deploy.batch import predict_file
 
@@ -74,7 +75,8 @@ def predict(
             def on_progress(rows: int, done: int, total: int) -> None:
                 progress.update(bar, completed=done, total=total, rows=rows)
 
-            result = predict_file(store.root, source, input, output, include=include, chunk_size=chunk_size, on_progress=on_progress)
+            result = predict_file(store.root, source, input, output, include=include, chunk_size=chunk_size, on_progress=on_progress,
+                                  encoding=encoding)
     for warning in result.warnings:
         out.print(f"[yellow]warn[/] {escape(warning)}")
     rate = result.rows / max(result.seconds, 1e-9)
