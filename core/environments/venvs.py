@@ -30,8 +30,11 @@ def normalized_requirements(text: str) -> str:
 
 
 def pip_environment() -> dict[str, str]:
-    """Environment for pip: the extra CA bundle setting, when given, becomes PIP_CERT."""
-    env = dict(os.environ)
+    """Environment for pip (which runs the requirements' build code): taskbench's own variables removed,
+    the extra CA bundle setting, when given, as PIP_CERT."""
+    from ..runners.base import task_environment
+
+    env = task_environment(os.environ)
     bundle = os.environ.get("TASKBENCH_CA_BUNDLE")
     if bundle and Path(bundle).is_file():
         env["PIP_CERT"] = bundle

@@ -15,7 +15,7 @@ import struct
 import threading
 from pathlib import Path
 
-from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code
+from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code, task_environment
 
 CONTAINER_RUNTIME = "/opt/taskbench/runtime"
 STDOUT, STDERR = 1, 2
@@ -53,7 +53,7 @@ class DockerWorker:
             volumes.setdefault(str(path), {"bind": str(path), "mode": "ro"})
         for path in spec.writable:
             volumes[str(path)] = {"bind": str(path), "mode": "rw"}
-        env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": "/tmp", **spec.env}
+        env = task_environment({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": "/tmp", **spec.env})
         limits = {}
         if spec.limits.cpus:
             limits["nano_cpus"] = int(spec.limits.cpus * 1e9)

@@ -9,12 +9,21 @@ import subprocess
 import sys
 import threading
 
-from ..runtime.sessions import kill_session_members
-from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code
+from ..runtime.sessions import kill_descendants, kill_session_members
+from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code, task_environment
 
 
 def kill_session(sid: int) -> None:
-    """SIGKILL every process in session `sid`: the worker, its step children and whatever they spawned."""
+    """SIGKILL the worker `sid` (a session leader), every process below it and the rest of its session.
+
+    The worker is stopped first, so it starts nothing new and, being a subreaper,
+    keeps the orphans of what is killed below it until they are found and killed too.
+    """
+    try:
+        os.kill(sid, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        pass
+    kill_descendants(sid)
     try:
         os.killpg(sid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -26,8 +35,7 @@ class SubprocessWorker:
     """A harness process in its own session, with pipes for requests, replies and task output."""
 
     def __init__(self, python: str, spec: WorkerSpec):
-        env = dict(os.environ)
-        env.update(spec.env)
+        env = task_environment({**os.environ, **spec.env})
         env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"})
         self._proc = subprocess.Popen(
             [python, "-c", bootstrap_code(str(RUNTIME_DIR))],
@@ -92,7 +100,10 @@ class SubprocessWorker:
         self.kill()
 
     def kill(self) -> None:
-        kill_session(self._proc.pid)
+        if self._proc.poll() is None:
+            kill_session(self._proc.pid)
+        else:  # the worker is gone (and its pid may be reused): only what is left of its session
+            kill_session_members(self._proc.pid)
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 
-from .sessions import kill_session_members
+from .sessions import become_subreaper, descendants, kill_descendants, kill_session_members, reap_children, rss
 
 _CONTROL = None
 _READ_CHUNK = 65536
@@ -73,6 +73,8 @@ def main():
     _CONTROL = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints, ours or a library's, join the task output stream
     sys.stdout = sys.stderr
+    # Orphans of a step (fork, setsid, fork again) come back to the worker, which can then count and kill them.
+    become_subreaper()
     import pandas  # noqa: F401 - the point of the warm worker
 
     send({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "pandas": pandas.__version__})
@@ -89,6 +91,7 @@ def main():
         reply.setdefault("event", "result")
         send(reply)
         if req.get("op") == "exit":
+            kill_strays()
             sys.stderr.flush()
             os._exit(0)  # skip interpreter teardown: with scikit-learn loaded it costs a third of a second
     kill_strays()
@@ -226,7 +229,7 @@ def run_child(fn, dataset, req):
             status = code
             break
         if memory:
-            used = tree_rss(pid)
+            used = step_rss()
             peak = max(peak, used)
             if used > memory:
                 killed = "memory"
@@ -234,11 +237,10 @@ def run_child(fn, dataset, req):
             killed = "timeout"
         if _REQUESTS.engine_gone():
             # Nobody will read the result: stop the step and everything it started, then leave.
-            kill_tree(pid)
             kill_strays()
             os._exit(1)
         if killed:
-            kill_tree(pid)
+            kill_descendants(os.getpid())
             _, status = os.waitpid(pid, 0)
     # The child has exited; take what it wrote without waiting for processes it may have left behind.
     os.set_blocking(read_fd, False)
@@ -334,55 +336,18 @@ def _limit_address_space(memory):
         pass
 
 
-def _children(pid):
-    out = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                out += [int(p) for p in fh.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def tree_pids(pid):
-    """`pid` and all its descendants (Linux /proc)."""
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        todo += _children(p)
-    return pids
-
-
-def tree_rss(pid):
-    """Resident memory of a process tree, in bytes."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for p in tree_pids(pid):
-        try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * page
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-def kill_tree(pid):
-    """SIGKILL a process and every descendant, children first found, so none is orphaned."""
-    for p in tree_pids(pid):
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+def step_rss():
+    """Resident memory of every process below the worker: the step's child and all it started, escaped or not."""
+    return rss(descendants(os.getpid()))
 
 
 def kill_strays():
-    """SIGKILL every process of this worker's session except the worker: what a step left running."""
-    me, sid = os.getpid(), os.getsid(0)
-    if sid != me:
-        return  # not a session of our own (started by hand in a shell): nothing is ours to kill
-    kill_session_members(sid, spare=me)
+    """SIGKILL every process below the worker and in its session (what a step left running), then reap them."""
+    me = os.getpid()
+    kill_descendants(me)
+    if os.getsid(0) == me:  # a session of our own (not started by hand in a shell)
+        kill_session_members(me, spare=me)
+    reap_children()
 
 
 def _mb(n):

@@ -401,22 +401,27 @@ def test_cancel_event_kills_the_worker_and_the_job_ends_cancelled(tmp_path, home
 
 
 def processes_using(home):
-    """PIDs of live processes whose environment points at this test's workspace."""
+    """PIDs of live processes of this test's workspace: its path in their TASKBENCH_HOME (the CLI), or their
+    working folder inside it (workers and task processes, whose environment no longer names the workspace)."""
     import os
 
     needle = f"TASKBENCH_HOME={home}".encode()
+    inside = str(home) + os.sep
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
+            with open(f"/proc/{entry}/stat") as st:
+                if st.read().rsplit(") ", 1)[1][0] in "ZX":
+                    continue
             with open(f"/proc/{entry}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    with open(f"/proc/{entry}/stat") as st:
-                        if st.read().split(") ")[1][0] != "Z":
-                            found.append(int(entry))
-        except OSError:
+                named = needle in fh.read().split(b"\0")
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except (OSError, IndexError):
             continue
+        if named or (cwd + os.sep).startswith(inside):
+            found.append(int(entry))
     return found
 
 
