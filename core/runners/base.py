@@ -91,7 +91,7 @@ class WorkerSpec:
 
     on_output: Callable[[bytes], None]
     env: dict[str, str] = field(default_factory=dict)
-    # Host folders the worker must see (read-only or writable), for runners that mount.
+    # Host folders (or single files, such as the input) the worker must see, for runners that mount.
     read_only: list[Path] = field(default_factory=list)
     writable: list[Path] = field(default_factory=list)
     network: bool = False

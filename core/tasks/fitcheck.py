@@ -377,8 +377,8 @@ class FitCheck:
             ) from None
         status = "ok" if resolved.kind == "docker" or requirements.strip() else "info"
         self._step("env", status, resolved.describe())
-        inputs = [
-            Path(p).resolve().parent
+        inputs = [  # the files alone, never their folders (a sibling may be a private key)
+            Path(p).resolve()
             for p in (input_path, opts.target_csv, opts.row_weights_csv, opts.sparse_column_file)
             if p
         ]

@@ -268,3 +268,25 @@ def test_builtin_task_with_its_shared_helper_runs_in_a_container(taskbench, home
     result = taskbench(*fit_args(REPO / "core" / "builtin_tasks" / "ridge", "--docker", python_sklearn_image))
     assert result.exit_code == 0, result.output
     assert "predict on 1477 rows" in flat(result)
+
+
+def test_only_the_input_file_is_mounted_not_its_folder(tmp_path, taskbench, home, python_sklearn_image):
+    """A task listing the input's folder in the container sees the input alone: a sibling private key stays out."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(JUNIORS, data / "train.csv")
+    (data / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n")
+    body = (
+        "import os\n"
+        f"    print('listing', sorted(os.listdir({str(data)!r})))\n"
+        f"    print('key readable', os.path.exists({str(data / 'id_rsa')!r}))\n"
+        "    print('taskbench variables', sorted(n for n in os.environ if n.startswith('TASKBENCH_')))"
+    )
+    task = regression_task(tmp_path, body)
+    args = ["fit", "--code-dir", task, "--input", data / "train.csv", "--target-type", "regression", "--target", "Grade 2014"]
+    result = taskbench(*args, "--docker", python_sklearn_image)
+    assert result.exit_code == 0, result.output
+    text = flat(result)
+    assert "listing ['train.csv']" in text
+    assert "key readable False" in text and "secret" not in text
+    assert "taskbench variables []" in text
