@@ -32,6 +32,20 @@ class ResolvedEnvironment:
         return f"{self.name} (Python {self.python})" if self.kind == "local" else f"{self.name} (image {self.image})"
 
 
+def is_local(env: str | None) -> bool:
+    """True when `env` (a name, NAME@N, or None for the default) is the local runner."""
+    return env is None or env.split("@")[0] == LOCAL
+
+
+def network_access(env: str | None, metadata_network: bool) -> str:
+    """The network a task's code really gets in `env`: the host's for the local runner, else per its metadata."""
+    if is_local(env):
+        return "host (local runner: no network isolation)"
+    if metadata_network:
+        return "on (Docker; network: true in model-metadata.yaml)"
+    return "none (Docker; `fit --network` opens it for one check)"
+
+
 def folder_digest(folder: Path, extra: str = "") -> str:
     """sha256 over a folder's relative paths and bytes (and `extra`), for content-addressed tags."""
     h = hashlib.sha256(extra.encode())
@@ -83,7 +97,7 @@ def resolve_environment(
         if not image_exists(docker):
             raise UsageError(f"--docker {docker} is neither a folder with a Dockerfile nor a local image.")
         return ResolvedEnvironment(docker, "docker", image=docker)
-    if env is None or env.split("@")[0] == LOCAL:
+    if is_local(env):
         return ResolvedEnvironment(LOCAL, "local", python=sys.executable)
     if store is None:
         raise UsageError(f"environment {env!r} needs a workspace to look it up in.")

@@ -227,3 +227,32 @@ def test_pip_environment_keeps_the_ca_bundle_and_drops_taskbench_variables(monke
     env = pip_environment()
     assert env["PIP_CERT"] == str(bundle) and env["HTTPS_PROXY"] == "http://proxy.example:3128"
     assert not [name for name in env if name.startswith("TASKBENCH_")]
+
+
+def test_task_show_says_what_network_applies(tmp_path, taskbench, home):
+    """A python-local task gets the host's network (not 'none'); a Docker one none unless its metadata says so."""
+    import json
+
+    from core.registry.tasks import get_task_version
+    from core.store import open_store
+    from tui.panes.tasks import metadata_text
+
+    local = make_task(tmp_path, {"custom.py": PRIOR_TASK, "model-metadata.yaml": "name: local\ntype: training\ntargetType: binary\n"}, name="local")
+    online = make_task(tmp_path, {"custom.py": PRIOR_TASK, "model-metadata.yaml": "name: online\ntype: training\ntargetType: binary\nnetwork: true\n"}, name="online")
+    assert taskbench("task", "add", local).exit_code == 0
+    assert taskbench("task", "add", local, "--name", "boxed", "--env", "python-sklearn").exit_code == 0
+    assert taskbench("task", "add", online, "--env", "python-sklearn").exit_code == 0
+
+    def shown(name):
+        result = taskbench("task", "show", name)
+        assert result.exit_code == 0, result.output
+        return next(line.split(None, 1)[1] for line in result.output.splitlines() if line.strip().startswith("network"))
+
+    assert shown("local") == "host (local runner: no network isolation)"
+    assert shown("boxed").startswith("none (Docker")
+    assert shown("online").startswith("on (Docker; network: true")
+    data = json.loads(taskbench("task", "show", "local", "--json").output)
+    assert data["network_access"].startswith("host")
+    with open_store(home) as store:
+        text = metadata_text(get_task_version(store, "local")).plain
+    assert "network  host (local runner: no network isolation)" in text

@@ -95,6 +95,7 @@ def show(
         out.print(f"[bold]{escape(env.name)}[/] · built-in · local")
         out.print(f"  {escape(env.description)}")
         out.print(f"  python   {escape(sys.executable)} ({sys.version.split()[0]})")
+        out.print("  runs     as you: your files, your network; only time and memory are limited")
         return
     dockerfile = version.dockerfile.read_text(errors="replace") if version.dockerfile.is_file() else ""
     if as_json:

@@ -115,6 +115,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show a task version: files, metadata, schema, hyperparameters and environment."""
+    from core.environments.resolve import network_access
     from core.registry.tasks import get_task_version
     from core.tasks.metadata import describe_default_schema
 
@@ -128,6 +129,7 @@ def show(
         data = version.to_json()
         data["version_count"] = count
         data["default_schema"] = default_sentence
+        data["network_access"] = network_access(version.env, bool(meta.get("network")))
         print_json(data)
         return
 
@@ -139,7 +141,7 @@ def show(
     out.print(f"  sha256       {version.sha256}")
     env = version.env or "python-local (default)"
     out.print(f"  environment  {escape(env)}")
-    out.print(f"  network      {'allowed' if meta.get('network') else 'none'}")
+    out.print(f"  network      {escape(network_access(version.env, bool(meta.get('network'))))}")
     out.print(f"  uploaded     {when(version.created_at)} by {escape(version.created_by)}")
     out.print(f"  metadata     {escape(meta.get('file') or 'none (defaults apply)')}")
 

@@ -832,7 +832,8 @@ def version_header(version, versions: list[int]) -> Text:
 
 
 def metadata_text(version) -> Text:
-    """The version's metadata as label/value lines: target type, environment, hyperparameters, schema, warnings."""
+    """The version's metadata as label/value lines: target type, environment, network, hyperparameters, schema, warnings."""
+    from core.environments.resolve import network_access
     from core.tasks.metadata import describe_default_schema
 
     meta = version.metadata
@@ -843,7 +844,8 @@ def metadata_text(version) -> Text:
         out.append(f"{value}\n", style)
 
     line("target", version.target_type or "unknown (no targetType in model-metadata.yaml)")
-    line("env", (version.env or "python-local (default)") + ("  network allowed" if meta.get("network") else ""))
+    line("env", version.env or "python-local (default)")
+    line("network", network_access(version.env, bool(meta.get("network"))))
     if not meta.get("file"):
         line("metadata", "no model-metadata.yaml (defaults apply)")
     hyperparameters = meta.get("hyperparameters") or []
