@@ -31,11 +31,14 @@ def become_subreaper():
 def _stat(pid):
     """(state, ppid, session) of a process from /proc/PID/stat, or None if it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)  # low-level: the memory watch reads every process often
+        try:
+            stat = os.read(fd, 1024)
+        finally:
+            os.close(fd)
         # Fields after the command name (which may contain spaces and parentheses): state ppid pgrp session ...
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        return fields[0].decode(), int(fields[1]), int(fields[3])
+        fields = stat[stat.rindex(b")") + 2 :].split(b" ", 5)
+        return fields[0], int(fields[1]), int(fields[3])
     except (OSError, ValueError, IndexError):
         return None
 
@@ -60,7 +63,7 @@ def descendants(pid, table=None):
     found, todo = [], list(children.get(pid, ()))
     while todo:
         p = todo.pop()
-        if table[p][0] not in "ZX":
+        if table[p][0] not in (b"Z", b"X"):
             found.append(p)
         todo += children.get(p, ())
     return found
