@@ -63,7 +63,9 @@ _PRESTARTED: list[subprocess.Popen] = []
 
 
 def _start_scoring(cwd: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    from ..runners.base import task_environment  # task code runs there: none of taskbench's own variables
+
+    env = dict(task_environment(os.environ), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join([str(repo_root())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     return subprocess.Popen(scoring_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=cwd, start_new_session=True)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import DATA, make_task
 from tests.functional.test_fit_faults import PRIOR_TASK, expect, processes_using
 
@@ -153,6 +155,7 @@ def gone_within_all(home, seconds):
     return left
 
 
+@pytest.mark.timeout(240)  # before the fix the training waited on the grandchild, which held its output pipe
 def test_train_leaves_no_setsid_grandchild(tmp_path, taskbench, home, monkeypatch):
     task, pid_file = escaping_task(tmp_path, monkeypatch, body=ESCAPING_REGRESSOR)
     (task / "model-metadata.yaml").write_text("name: escaper\ntype: training\ntargetType: regression\n")
@@ -256,3 +259,44 @@ def test_task_show_says_what_network_applies(tmp_path, taskbench, home):
     with open_store(home) as store:
         text = metadata_text(get_task_version(store, "local")).plain
     assert "network  host (local runner: no network isolation)" in text
+
+
+ENV_REGRESSOR = '''
+import json
+import os
+import pickle
+
+import pandas as pd
+
+
+def fit(X, y, output_dir, **kwargs):
+    with open(os.path.join(output_dir, "model.pkl"), "wb") as fh:
+        pickle.dump(float(y.mean()), fh)
+
+
+def predict(X, model, **kwargs):
+    with open(os.environ["ENV_DUMP"], "w") as fh:
+        json.dump(sorted(os.environ), fh)
+    return pd.DataFrame({"Predictions": [model] * len(X)})
+'''
+
+
+def test_batch_scoring_runs_task_code_without_taskbench_variables(tmp_path, taskbench, home, monkeypatch):
+    """`taskbench predict` runs a local task's code in its scoring process: no workspace path or token there either."""
+    import json
+
+    dump = tmp_path / "env.json"
+    monkeypatch.setenv("ENV_DUMP", str(dump))
+    monkeypatch.setenv("TASKBENCH_SERVE_TOKEN", "s3cret-token")
+    task = make_task(tmp_path, {"custom.py": ENV_REGRESSOR, "model-metadata.yaml": "name: envdump\ntype: training\ntargetType: regression\n"})
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    assert taskbench("task", "add", task).exit_code == 0
+    blueprint = tmp_path / "envdump.bp"
+    blueprint.write_text("model = envdump(NUM)\n")
+    assert taskbench("train", "juniors", blueprint).exit_code == 0
+    (row,) = json.loads(taskbench("leaderboard", "juniors", "--json").output)
+    assert not [name for name in json.loads(dump.read_text()) if name.startswith("TASKBENCH_")]  # the training worker
+    dump.unlink()
+    result = taskbench("predict", str(row["model"]), "--input", JUNIORS, "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert [name for name in json.loads(dump.read_text()) if name.startswith("TASKBENCH_")] == []
