@@ -17,6 +17,9 @@ Binds to 127.0.0.1 unless --host says otherwise. With --token (or a token
 given at `deploy`), every route but /ping and /health/ needs
 'Authorization: Bearer TOKEN'. The server process runs the model's task code.
 The "Serving … on http://…" line is printed once the server answers /ping.
+Bodies over 50 MB get a 413; past 1 MB they wait in a temporary file and are
+scored in chunks. /stats/ counts clients that left mid-body (aborted),
+connections closed by a timeout, and connections refused over the limit.
 """
 DEPLOYMENTS_HELP = "List deployments with the request counts, latency and drift of their latest server run."
 UNDEPLOY_HELP = "Delete a deployment and its monitoring history (the model stays). Asks first unless --yes."
