@@ -6,6 +6,7 @@ when TASKBENCH_REQUIRE_DOCKER=1 (CI).
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import socket
 import threading
@@ -116,7 +117,9 @@ def _bridge_gateway() -> str:
 
     client = docker.from_env()
     try:
-        return client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+        config = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+        # Some engines leave the gateway out of the IPAM config; it is then the subnet's first address.
+        return config.get("Gateway") or str(ipaddress.ip_network(config["Subnet"])[1])
     finally:
         client.close()
 
