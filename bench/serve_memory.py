@@ -9,7 +9,7 @@ VmHWM reads it) minus its RSS just before, divided by the body size (goal:
 in memory, reads it with pandas.read_csv, predicts with the same fitted
 scikit-learn objects and writes the JSON answer, measured the same way.
 
-Run: python bench/serve_memory.py [--sizes 1 10 40] [--concurrent 6]
+Run: python bench/serve_memory.py [--sizes 1 10 40] [--concurrent 6] [--json]
 """
 
 from __future__ import annotations
@@ -118,10 +118,10 @@ def make_body(scratch: Path, megabytes: int) -> Path:
     return path
 
 
-def post(url: str, body: bytes) -> int:
+def post(url: str, body: bytes, kind: str = "text/csv") -> int:
     import requests
 
-    reply = requests.post(f"{url}/predict/", data=body, headers={"Content-Type": "text/csv"}, timeout=600)
+    reply = requests.post(f"{url}/predict/", data=body, headers={"Content-Type": kind}, timeout=600)
     if reply.status_code != 200:
         sys.exit(f"the server answered {reply.status_code}: {reply.text[:300]}")
     return len(reply.json()["predictions"])
@@ -141,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 40], help="body sizes in MB")
     parser.add_argument("--concurrent", type=int, default=6, help="concurrent bodies of the largest size (0: skip)")
+    parser.add_argument("--json", action="store_true", help='also post each size as JSON {"columns", "data"} (parsed whole)')
     args = parser.parse_args()
     if not os.path.exists(f"/proc/{os.getpid()}/clear_refs"):
         sys.exit("this benchmark needs Linux's /proc/PID/clear_refs to reset peak RSS.")
@@ -175,6 +176,13 @@ def main() -> None:
             growth, plain_growth = (peak - before) / 1024, (plain_peak - plain_before) / 1024
             print(f"{mb:5.1f}MB {answered[0]:>8,} {before / 1024:9.0f} MB {peak / 1024:6.0f} MB {growth:6.0f} MB "
                   f"{growth / mb:11.2f}x {plain_growth:10.0f} MB {plain_growth / mb:17.2f}x")
+            if args.json:
+                import pandas as pd
+
+                as_json = pd.read_csv(path).to_json(orient="split", index=False).encode()
+                before, peak = measure(server.pid, lambda: post(url, as_json, "application/json"))
+                mb = len(as_json) / MB
+                print(f"{mb:5.1f}MB JSON: server growth {(peak - before) / 1024:.0f} MB = {(peak - before) / 1024 / mb:.2f}x")
         if args.concurrent:
             size = max(args.sizes)
             body = make_body(scratch, size).read_bytes()
