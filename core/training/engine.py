@@ -329,7 +329,9 @@ class Trainer:
                     if model is not None else "no model was saved, models trained before are kept")
             full = disk_full(exc, store.root, kept=kept)
             message = full.message if full is not None else _failure_message(exc)
-            if full is not None or not isinstance(exc, (TaskbenchError, WorkerDied)):
+            if isinstance(exc, TaskbenchError) and full is not None:
+                log.line(exc.message + (f"\n{exc.details}" if exc.details else ""))  # what the task itself met
+            elif full is not None or not isinstance(exc, (TaskbenchError, WorkerDied)):
                 log.exception("engine error" if full is None else "the disk is full")
             log.line(f"failed: {message}")
             worker = self._clean_up(worker, work_dir)
