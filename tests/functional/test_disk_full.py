@@ -205,6 +205,8 @@ def test_task_add_on_a_nearly_full_disk_stores_nothing_and_says_so(small_disk, t
     finally:
         filler.unlink()
     assert [p.name for p in (small_disk / "objects" / "tasks").iterdir()] == []
+    logged = (small_disk / "logs" / "cli.log").read_text()  # the traceback went to the workspace's log
+    assert "Traceback" in logged and "No space left on device" in logged
     listed = cli("task", "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
 
