@@ -749,7 +749,7 @@ class Counted:
                     served.monitor.aborted(route)
                     client = scope.get("client") or ("?", 0)
                     logger().warning("%s:%s left before its %s %s body ended (%s bytes received); counted as aborted.",
-                                     client[0], client[1], scope["method"], path, f"{scope.get('taskbench.received', 0):,}")
+                                     client[0], client[1], scope["method"], route, f"{scope.get('taskbench.received', 0):,}")
                 else:
                     if not counted[0]:
                         served.monitor.count(route, status[0])
