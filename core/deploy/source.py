@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
 
 
 @dataclass(frozen=True)
