@@ -79,18 +79,18 @@ def disk_full(exc: BaseException, path, *, kept: str = KEPT_DEFAULT) -> DiskFull
 def _full(names: list, workspace, *, kept: str, quota: bool) -> DiskFull:
     """The DiskFull for a write to one of `names` (a copy's error names the source first, the destination second):
     the workspace's disk when a name is in it, or when none is given and the workspace has no room left."""
+    paths = [os.path.abspath(os.fspath(n)) for n in names]
     if workspace is not None:
         root = os.path.abspath(os.fspath(workspace))
-        inside = [n for n in names if os.path.abspath(os.fspath(n)) == root or os.path.abspath(os.fspath(n)).startswith(root + os.sep)]
         free = free_space(workspace)
-        if inside or (not names and (free is None or free[0] < LOW_SPACE_BYTES or quota)):
+        if any(p == root or p.startswith(root + os.sep) for p in paths):
             return disk_full_error(workspace, kept=kept, quota=quota)
-        if not names:
-            return DiskFull(
-                f"a disk this command wrote to is full (not the workspace's, which has {_size(free[0])} free): {kept}; "
-                "free some space and run the command again."
-            )
-    return disk_full_error(os.path.abspath(os.fspath(names[0])), kept=kept, quota=quota, workspace=False)
+        if not paths and (free is None or free[0] < LOW_SPACE_BYTES or quota):
+            return disk_full_error(workspace, kept=kept, quota=quota)
+    if not paths:
+        room = f" (not the workspace's, which has {_size(free[0])} free)" if workspace is not None else ""
+        return DiskFull(f"a disk this command wrote to is full{room}: {kept}; free some space and run the command again.")
+    return disk_full_error(paths[0], kept=kept, quota=quota, workspace=False)
 
 
 def disk_full_error(path, *, kept: str = KEPT_DEFAULT, quota: bool = False, workspace: bool = True) -> DiskFull:
