@@ -52,6 +52,7 @@ class FitCheckOptions:
     row_weights: str | None = None
     row_weights_csv: Path | None = None
     sparse_column_file: Path | None = None
+    encoding: str | None = None
     class_labels: list[str] | None = None
     positive_class_label: str | None = None
     negative_class_label: str | None = None
@@ -471,6 +472,7 @@ class FitCheck:
                 "negative": opts.negative_class_label,
                 "num_rows": opts.num_rows,
                 "sparse_column_file": str(Path(opts.sparse_column_file).resolve()) if opts.sparse_column_file else None,
+                "encoding": opts.encoding,
             },
         )["data"]
         report.data = data

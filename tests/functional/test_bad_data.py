@@ -180,6 +180,9 @@ def test_latin1_is_refused_alike_by_project_create_fit_and_predict_unless_the_en
     fitted = taskbench("fit", "--code-dir", task, "--input", latin, "--target-type", "binary", "--target", "label")
     assert fitted.exit_code == 2, fitted.output
     assert sentence in flat(fitted)
+    fitted = taskbench("fit", "--code-dir", task, "--input", latin, "--target-type", "binary", "--target", "label",
+                       "--encoding", "latin-1")
+    assert fitted.exit_code == 0, fitted.output
 
     # with the encoding given, project create reads the accents right
     created = taskbench("project", "create", latin, "--target", "label", "--name", "latin", "--encoding", "latin-1")

@@ -101,6 +101,10 @@ def fit(
     sparse_column_file: Annotated[
         Optional[Path], typer.Option("--sparse-column-file", help="Column names (one per line) for a .mtx --input.")
     ] = None,
+    encoding: Annotated[
+        Optional[str],
+        typer.Option("--encoding", metavar="NAME", help="Text encoding of CSV files without a byte-order mark (default UTF-8), e.g. cp1252."),
+    ] = None,
     class_labels: Annotated[
         Optional[list[str]],
         typer.Option("--class-labels", help="Class labels, negative first for binary (DRUM style: --class-labels no yes)."),
@@ -147,6 +151,7 @@ def fit(
             row_weights=row_weights,
             row_weights_csv=row_weights_csv,
             sparse_column_file=sparse_column_file,
+            encoding=encoding,
             class_labels=labels or None,
             positive_class_label=positive_class_label,
             negative_class_label=negative_class_label,
