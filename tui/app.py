@@ -10,11 +10,12 @@ from functools import partial
 from pathlib import Path
 
 from textual.app import App, ComposeResult
-from textual.command import Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from .actions import GLOBAL_ACTIONS, Action, bindings, key_label
 from .panes import Pane, pane_classes
+from .screens.confirm import ConfirmQuit
 
 
 class PaneBar(Static):
@@ -29,17 +30,29 @@ class PaneBar(Static):
 
 
 class ActionProvider(Provider):
-    """Command palette entries: every action in the registry, global and per pane."""
+    """Command palette entries: every action in the registry, global and per pane, then Textual's own commands
+    (theme, screenshot…). One provider yields both so an empty query lists taskbench's actions first."""
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
+    def _entries(self):
         app = self.app
         for action, pane in app.all_actions():
             where = f"{pane.TITLE}: " if pane else ""
-            text = f"{where}{action.description}"
+            yield f"{where}{action.description}", partial(app.run_registered, action, pane), f"key {key_label(action.key)}"
+        for command in app.get_system_commands(self.screen):
+            if command.title.lower() in ("quit", "keys"):
+                continue  # ours say the same and ask before losing work
+            yield command.title, command.callback, command.help
+
+    async def discover(self) -> Hits:
+        for text, callback, help_text in self._entries():
+            yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, callback, help_text in self._entries():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.run_registered, action, pane), help=f"key {key_label(action.key)}")
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)
 
 
 class TaskbenchApp(App):
@@ -48,7 +61,7 @@ class TaskbenchApp(App):
     # One style file for the frame and one per pane (tui/panes/<pane>.tcss), so panes keep their own.
     CSS_PATH = ["app.tcss", *sorted(str(p.relative_to(Path(__file__).parent)) for p in (Path(__file__).parent / "panes").glob("*.tcss"))]
     TITLE = "taskbench"
-    COMMANDS = App.COMMANDS | {ActionProvider}
+    COMMANDS = {ActionProvider}
     BINDINGS = bindings(GLOBAL_ACTIONS)
     ENABLE_COMMAND_PALETTE = True
 
@@ -119,6 +132,30 @@ class TaskbenchApp(App):
             return
         self.show_pane(pane.__name__)
         self.call_later(self.current_pane.run_action, action.name)
+
+    # ------------------------------------------------------------ quitting
+
+    def pending_losses(self) -> list[str]:
+        """What quitting now would throw away: unsaved edits and running work, one phrase each."""
+        losses: list[str] = []
+        for pane in self.query(Pane):
+            losses += pane.pending_losses()
+        return losses
+
+    async def action_quit(self) -> None:
+        """Quit at once when nothing would be lost; otherwise ask first (q again quits anyway, esc stays)."""
+        if isinstance(self.screen, ConfirmQuit):
+            return
+        losses = self.pending_losses()
+        if not losses:
+            self.exit()
+            return
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        self.push_screen(ConfirmQuit(losses), answered)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.actions import GLOBAL_ACTIONS, key_label
+from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
 
 
@@ -69,6 +70,27 @@ async def test_command_palette_finds_registered_actions(app):
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert app.current_pane.__class__.__name__ == target.__name__
+
+
+async def test_command_palette_on_an_empty_query_lists_taskbench_actions_first(app):
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await wait_for_palette(pilot)
+        options = app.screen.query_one("CommandList", OptionList)
+        await wait_for(pilot, lambda: options.option_count > 10)
+        first = [str(options.get_option_at_index(i).prompt) for i in range(10)]
+        assert isinstance(app.screen, CommandPalette)
+        assert any("Keys (help)" in text for text in first), first
+        assert any("Show the Tasks pane" in text for text in first), first
+
+
+async def wait_for_palette(pilot):
+    from textual.command import CommandPalette
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
 
 
 async def test_q_quits(app):

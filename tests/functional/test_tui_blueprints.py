@@ -16,6 +16,7 @@ from tests.functional.tui_support import (
 )
 from tui.app import TaskbenchApp
 from tui.panes.blueprints import BlueprintEditor, BlueprintsPane, ProjectPicker
+from tui.screens.confirm import ConfirmQuit
 
 TEMPLATE = "impute-standardize-ridge"
 
@@ -170,8 +171,9 @@ async def test_saved_blueprint_opens_for_editing_and_copies_under_a_new_name(ws)
         assert "template:anomaly:isolation-forest" in keys and "saved:quick-bp" in keys
 
 
-async def test_quitting_while_a_blueprint_trains_stops_it_at_once(ws, tmp_path, monkeypatch):
-    """q while a training started from the editor runs: the app exits at once, the job ends cancelled."""
+async def test_quitting_while_a_blueprint_trains_asks_then_stops_it_at_once(ws, tmp_path, monkeypatch):
+    """q while a training started from the editor runs: the app asks first (esc stays, the training goes on);
+    q in the question quits at once and the job ends cancelled."""
     import asyncio
     import time
 
@@ -191,6 +193,16 @@ async def test_quitting_while_a_blueprint_trains_stops_it_at_once(ws, tmp_path, 
         pane = app.query_one(BlueprintsPane)
         pane.train("jr", "model = sleepy(NUM)\n", None, "sleepy")
         await wait_for_file(pilot, marker, "the task's fit")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        assert "a training (Blueprints) is running" in str(app.screen.query_one("#confirm-text").content)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert app.is_running and not isinstance(app.screen, ConfirmQuit)
+        with open_store(ws) as store:
+            assert next(j for j in store.list_jobs(limit=5) if j.kind == "train").state == "running"
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
         quit_at = time.monotonic()
         await pilot.press("q")
     await asyncio.get_running_loop().shutdown_default_executor()  # what `taskbench` waits for after the app returns
@@ -200,3 +212,29 @@ async def test_quitting_while_a_blueprint_trains_stops_it_at_once(ws, tmp_path, 
         job = next(j for j in store.list_jobs(limit=5) if j.kind == "train" and "sleepy" in j.title)
     assert job.state == "cancelled"
     assert processes_using(ws) == []
+
+
+async def test_q_with_unsaved_edits_asks_first_and_esc_keeps_the_buffer(ws):
+    """Leaving the editor (esc) with edits and pressing q asks before quitting; esc stays with the text intact,
+    q in the question quits. With a clean buffer q quits at once."""
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        await pilot.press(*"# mine")
+        await pilot.press("escape", "q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        assert "unsaved edits" in str(app.screen.query_one("#confirm-text").content)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.is_running and editor.text.endswith("# mine")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        await pilot.press("q")
+        await pilot.pause(0.1)
+    assert not app.is_running
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3", "q")
+        await pilot.pause(0.1)
+    assert not app.is_running

@@ -15,6 +15,17 @@ class Pane(Widget):
     def refresh_data(self) -> None:
         """Reload what the pane shows from the engine (in a worker)."""
 
+    def pending_losses(self) -> list[str]:
+        """What quitting would lose in this pane: its long-running workers (a training, a fit check, a build)."""
+        from textual.worker import WorkerState
+
+        found = []
+        for worker in self.workers:
+            what = LONG_WORK.get(worker.group)
+            if what and worker.state in (WorkerState.PENDING, WorkerState.RUNNING) and worker.node is self:
+                found.append(f"{what} is running and would be cancelled")
+        return found
+
     def on_worker_state_changed(self, event) -> None:
         """A pane's engine call that raised says so, instead of leaving the pane silently empty or stale: one
         sentence as a notification, the traceback appended to the workspace's logs/workbench.log."""
@@ -46,6 +57,14 @@ class Pane(Widget):
                 child.focus()
                 return
 
+
+# Worker groups whose work quitting would cancel, and how to name it in the quit question.
+LONG_WORK = {
+    "bp-train": "a training (Blueprints)",
+    "tasks-fit": "a fit check (Tasks)",
+    "env-build": "an image build (Environments)",
+    "proj-export": "an export (Projects)",
+}
 
 PANE_MODULES = [
     ("tasks", "TasksPane"),

@@ -303,6 +303,13 @@ class BlueprintsPane(Pane):
             return
         self.fetch(key, copy)
 
+    def pending_losses(self) -> list[str]:
+        losses = super().pending_losses()
+        if self.buffer.origin and self.query_one(BlueprintEditor).text != self.buffer.clean_text:
+            where = {"saved": self.buffer.ref or self.buffer.name, "copy": f"copy of {self.buffer.name}"}.get(self.buffer.origin, "new blueprint")
+            losses.insert(0, f"the blueprint buffer ({where}) has unsaved edits")
+        return losses
+
     def _may_discard(self, key: str) -> bool:
         """True when the buffer has no unsaved edits, or the user asked for the same thing twice."""
         editor = self.query_one(BlueprintEditor)
