@@ -34,8 +34,8 @@ def test_open_switch_panes_help_and_quit(terminal):
 
 
 def test_quit_during_a_fit_check_exits_at_once(home, tmp_path):
-    """q while a task's fit sleeps: `taskbench` itself ends within a couple of seconds, the job is cancelled,
-    and no worker or task process is left."""
+    """q while a task's fit sleeps asks first; q again: `taskbench` itself ends within a couple of seconds,
+    the job is cancelled, and no worker or task process is left."""
     from core.registry.tasks import add_task
     from core.store import open_store
     from tests.conftest import make_task
@@ -61,6 +61,8 @@ def test_quit_during_a_fit_check_exits_at_once(home, tmp_path):
             assert time.monotonic() < deadline, f"the task's fit never started; the screen was:\n{term.screen()}"
             time.sleep(0.1)
         app = term.running_command()
+        term.keys("q")
+        term.wait_for("a fit check (Tasks) is running")
         quit_at = time.monotonic()
         term.keys("q")
         while term.running_command() == app and time.monotonic() - quit_at < 30:
