@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ..errors import UsageError
-from ..runtime.taskcode import find_custom_files
+from ..runtime.taskcode import find_custom_files, unsupported_language
 from ..store import files as store_files
 from ..store.records import Task, TaskVersion
 from ..store.store import Store
@@ -37,6 +37,8 @@ def add_task(
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; give the task folder that holds custom.py.")
     found = find_custom_files(folder)
+    if not found and unsupported_language(folder):
+        raise UsageError(unsupported_language(folder))
     if not found:
         raise UsageError(f"{folder} has no custom.py; a task folder needs exactly one.")
     if len(found) > 1:

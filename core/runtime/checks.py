@@ -288,95 +288,26 @@ def has_missing(frame):
     return bool(frame.isna().to_numpy().any())
 
 
-def check_schema(frame, requirements, where, types=None, input_sparse=None):
+def check_schema(frame, requirements, where, types=None, input_sparse=None, text_is_cat=True):
     """Raise SchemaViolation when `frame` breaks a requirement; `where` says whose data it is.
 
     `requirements` is a list of {field, condition, value} mappings; for output
     requirements `input_sparse` tells whether the input was sparse (for IDENTITY).
+    TXT and CAT count as one kind, as in DRUM's runtime check, unless `text_is_cat` is False.
     """
-    for req in requirements:
-        field, cond, value = req["field"], req["condition"], req["value"]
-        line = f" (model-metadata.yaml line {req['line']})" if req.get("line") else ""
-        if field == "data_types":
-            types = types if types is not None else column_types(frame)
-            present = sorted(set(types.values()))
-            allowed = [value] if isinstance(value, str) else list(value)
-            bad = _data_type_violation(types, cond, allowed)
-            if bad:
-                raise SchemaViolation(
-                    f"{where} breaks the schema rule data_types {cond} {allowed}{line}: {bad} "
-                    f"(the data has {', '.join(present) or 'no columns'}).",
-                    rule=f"data_types {cond}",
-                )
-        elif field == "contains_missing":
-            missing = has_missing(frame)
-            if value in ("FORBIDDEN", "NEVER") and missing:
-                cols = [str(c) for c in frame.columns if frame[c].isna().any()][:5]
-                raise SchemaViolation(
-                    f"{where} contains missing values (columns {', '.join(cols)}) but the schema says "
-                    f"contains_missing {value}{line}; impute them first or declare SUPPORTED/DYNAMIC.",
-                    rule="contains_missing",
-                )
-        elif field == "sparse":
-            sparse = is_sparse_frame(frame)
-            wrong = (
-                (value in ("FORBIDDEN", "NEVER") and sparse)
-                or (value in ("REQUIRED", "ALWAYS") and not sparse)
-                or (value == "IDENTITY" and input_sparse is not None and sparse != input_sparse)
-            )
-            if wrong:
-                state = "sparse" if sparse else "dense"
-                raise SchemaViolation(
-                    f"{where} is {state} but the schema says sparse {value}{line}.",
-                    rule="sparse",
-                )
-        elif field == "number_of_columns":
-            n = len(frame.columns)
-            if not _compare_count(n, cond, value):
-                raise SchemaViolation(
-                    f"{where} has {n} columns but the schema says number_of_columns {cond} {value}{line}.",
-                    rule="number_of_columns",
-                )
+    problems = contract.schema_problems(schema_facts(frame, types, input_sparse), requirements, where, text_is_cat)
+    if problems:
+        rule, message = problems[0]
+        raise SchemaViolation(message, rule=rule)
 
 
-def _data_type_violation(types, cond, allowed):
-    by_type = {}
-    for col, t in types.items():
-        by_type.setdefault(t, []).append(col)
-
-    def cols(t):
-        names = by_type[t]
-        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        return f"{t} column(s) {', '.join(map(repr, names[:3]))}{more}"
-
-    if cond in ("IN", "EQUALS"):
-        if cond == "EQUALS" and len(allowed) != 1:
-            allowed = allowed[:1]
-        extra = [t for t in by_type if t not in allowed]
-        if extra:
-            return "it has " + "; ".join(cols(t) for t in extra)
-    elif cond in ("NOT_IN", "NOT_EQUALS"):
-        banned = [t for t in by_type if t in allowed]
-        if banned:
-            return "it has " + "; ".join(cols(t) for t in banned)
-    return None
-
-
-def _compare_count(n, cond, value):
-    if cond == "EQUALS":
-        return n == value
-    if cond == "NOT_EQUALS":
-        return n != value
-    if cond == "IN":
-        return n in (value if isinstance(value, (list, tuple)) else [value])
-    if cond == "NOT_IN":
-        return n not in (value if isinstance(value, (list, tuple)) else [value])
-    if cond == "GREATER_THAN":
-        return n > value
-    if cond == "LESS_THAN":
-        return n < value
-    if cond == "NOT_GREATER_THAN":
-        return n <= value
-    if cond == "NOT_LESS_THAN":
-        return n >= value
-    return True
+def schema_facts(frame, types=None, input_sparse=None):
+    """What the typeSchema rules look at in a frame, each computed only when a rule asks."""
+    return {
+        "types": (lambda: types) if types is not None else (lambda: column_types(frame)),
+        "columns": len(frame.columns),
+        "missing": lambda: has_missing(frame),
+        "missing_columns": lambda: [str(c) for c in frame.columns if frame[c].isna().any()][:5],
+        "sparse": lambda: is_sparse_frame(frame),
+        "input_sparse": input_sparse,
+    }

@@ -28,6 +28,17 @@ def find_custom_files(code_dir):
     return sorted(found)
 
 
+def unsupported_language(code_dir):
+    """The sentence for a folder that holds an R task (custom.R) and no custom.py, else None."""
+    for root, dirs, files in os.walk(code_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        if contract.R_CUSTOM_FILE in files:
+            where = os.path.relpath(root, code_dir)
+            folder = code_dir if where == "." else os.path.join(code_dir, where)
+            return f"R tasks are not supported yet (found {contract.R_CUSTOM_FILE} in {folder}); taskbench runs Python tasks with a custom.py."
+    return None
+
+
 def ensure_drum_interfaces():
     """Make `datarobot_drum.custom_task_interfaces` importable, using the shim when DRUM is absent."""
     if importlib.util.find_spec("datarobot_drum") is None and SHIM_DIR not in sys.path:
@@ -65,7 +76,7 @@ def load_task(code_dir):
     code_dir = os.path.realpath(code_dir)
     found = find_custom_files(code_dir)
     if not found:
-        raise StepFailure(f"{code_dir} has no custom.py; a task folder needs exactly one.")
+        raise StepFailure(unsupported_language(code_dir) or f"{code_dir} has no custom.py; a task folder needs exactly one.")
     if len(found) > 1:
         raise StepFailure(
             f"{code_dir} has {len(found)} custom.py files ({', '.join(found)}); keep exactly one."

@@ -30,7 +30,7 @@ from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.subprocess_runner import SubprocessRunner
 from ..runtime import contract
 from ..runtime.layout import model_layout
-from ..runtime.taskcode import find_custom_files
+from ..runtime.taskcode import find_custom_files, unsupported_language
 from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
 
 STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
@@ -69,6 +69,7 @@ class FitCheckOptions:
     network: bool = False
     home: Path | None = None
     task: str | None = None
+    disable_strict_validation: bool = False
 
 
 class FitCheckListener(Protocol):
@@ -419,6 +420,8 @@ class FitCheck:
     def _run(self, code_dir: Path, input_path: Path, scratch: Path) -> None:
         opts, report = self.opts, self.report
         found = find_custom_files(str(code_dir))
+        if not found and unsupported_language(str(code_dir)):
+            raise UsageError(unsupported_language(str(code_dir)))
         if not found:
             raise UsageError(f"{code_dir} has no custom.py, so it is not a task folder; point --code-dir at one.")
         if len(found) > 1:
@@ -483,6 +486,12 @@ class FitCheck:
             "ok",
             f"{data['rows']} rows × {len(data['columns'])} columns ({', '.join(kinds) or 'none'}){labels}",
         )
+        schema = schema_payload(meta)
+        self._schema_warnings(schema, data, input_path)
+        if opts.disable_strict_validation:  # the worker enforces nothing; the rules broken are warnings here
+            enforced = {"input_requirements": [], "output_requirements": []}
+        else:
+            enforced = schema
         self.worker.request("preload", {"code_dir": str(code_dir)})
         step = {
             "code_dir": str(code_dir),
@@ -490,7 +499,7 @@ class FitCheck:
             "work_dir": str(work_dir),
             "target_type": target_type,
             "parameters": parameters,
-            "schema": schema_payload(meta),
+            "schema": enforced,
             "timeout": opts.timeout,
             "memory": opts.memory,
         }
@@ -509,11 +518,51 @@ class FitCheck:
         score = self._request("score", step)
         report.score = score
         self._step("score", "ok", f"{score['hook']} on {score['rows']} rows: {_describe_score(score, target_type)}")
+        if opts.disable_strict_validation and target_type == contract.TRANSFORM:
+            output_facts = {
+                "types": {t: t for t in score.get("output_types", [])},  # the worker reports kinds, not columns
+                "columns": score.get("output_column_count"),
+                "sparse": score.get("output_sparse"),
+                "input_sparse": _sparse_input(opts, input_path),
+            }
+            self._warn_problems(contract.schema_problems(output_facts, schema["output_requirements"], "the output"))
         self._step("sample", "ok", f"a sample of {score['sample_rows']} rows scores the same as the full data")
         if opts.check_missing and score.get("missing_skipped"):
             self._step("missing", "warn", f"not checked: {score['missing_skipped']}")
         elif opts.check_missing:
             self._step("missing", "ok", f"scored with each of {len(score['missing_checked'])} columns blanked")
+
+    def _schema_warnings(self, schema: dict, data: dict, input_path: Path) -> None:
+        """Warn about text columns read as CAT (DRUM's reading), and, without strict validation, broken input rules."""
+        inputs = schema["input_requirements"]
+        text = contract.text_read_as_cat(inputs, data["types"])
+        if text:
+            more = f" and {len(text) - 5} more" if len(text) > 5 else ""
+            self._warn(
+                f"read {len(text)} text column(s) as CAT, as DRUM does: {', '.join(map(repr, text[:5]))}{more}; "
+                "blueprint validation against a project keeps TXT and CAT apart"
+            )
+        if self.opts.disable_strict_validation:
+            facts = {
+                "types": data["types"],
+                "columns": len(data["columns"]),
+                "missing": data.get("missing_cells", 0) > 0,
+                "sparse": _sparse_input(self.opts, input_path),
+            }
+            self._warn_problems(contract.schema_problems(facts, inputs, "the input data"))
+
+    def _warn_problems(self, problems: list) -> None:
+        for _, message in problems:
+            self._warn(f"{message.rstrip('.')} (not enforced: --disable-strict-validation)")
+
+    def _warn(self, text: str) -> None:
+        self.report.warnings.append(text)
+        self._step("schema", "warn", text)
+
+
+def _sparse_input(opts: FitCheckOptions, input_path: Path) -> bool:
+    """The reader makes a sparse frame of a MatrixMarket file (with or without a column file)."""
+    return bool(opts.sparse_column_file) or input_path.suffix.lower() == ".mtx"
 
 
 def _size(n: int) -> str:

@@ -123,6 +123,13 @@ def fit(
     env: Annotated[Optional[str], typer.Option("--env", help="Environment to run in: python-local (default), python-sklearn (Docker) or a registered one.")] = None,
     docker: Annotated[Optional[str], typer.Option("--docker", help="Run in Docker: a folder with a Dockerfile, or an image.")] = None,
     network: Annotated[bool, typer.Option("--network", help="Allow network access in Docker (off unless the task asks).")] = False,
+    disable_strict_validation: Annotated[
+        bool,
+        typer.Option(
+            "--disable-strict-validation",
+            help="As in DRUM: a broken typeSchema rule is a warning line, not a failure (exit 3).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what the engine does, step by step.")] = False,
 ) -> None:
     from core.errors import UsageError
@@ -166,6 +173,7 @@ def fit(
             env=env,
             docker=docker,
             network=network,
+            disable_strict_validation=disable_strict_validation,
             home=(ctx.obj or {}).get("home"),
         )
     except UsageError as exc:
