@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ..errors import TaskbenchError, UsageError
+from ..runtime.contract import count_holds, rejected_types
 from ..tasks.metadata import DATA_TYPES, ParameterError, Requirement, TARGET_TYPES, resolve_parameters
 from .catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
 from .model import CHANNELS, Blueprint, Node, Position
@@ -33,16 +34,20 @@ _ENCODE_HINT = {
     "TXT": "vectorize them first, e.g. tfidf(TXT)",
 }
 
-DataFacts = Mapping[str, Mapping[str, bool]]  # channel -> {"present": bool, "missing": bool}
+DataFacts = Mapping[str, Mapping[str, object]]  # channel -> {"present": bool, "missing": bool, "columns": int}
 
 
-def project_facts(channels: Mapping[str, list], missing: Mapping[str, bool]) -> dict[str, dict[str, bool]]:
-    """`data_facts` for a project: every channel, present when it has columns, and whether it has missing values.
+def project_facts(channels: Mapping[str, list], missing: Mapping[str, bool]) -> dict[str, dict[str, object]]:
+    """`data_facts` for a project: every channel, present when it has columns, how many, and whether any is missing.
 
     Naming absent channels too (present False) is what lets validation warn about
-    a blueprint that feeds TXT to a project without text.
+    a blueprint that feeds TXT to a project without text; the counts let it check
+    `number_of_columns` along the edges.
     """
-    return {c: {"present": bool(channels.get(c)), "missing": bool(missing.get(c, False))} for c in ALL_TYPES}
+    return {
+        c: {"present": bool(channels.get(c)), "missing": bool(missing.get(c, False)), "columns": len(channels.get(c) or ())}
+        for c in ALL_TYPES
+    }
 
 
 @dataclass(frozen=True)
@@ -446,10 +451,12 @@ class _Checker:
         if channel == "ALL":
             present = [c for c in ALL_TYPES if self.facts.get(c, {}).get("present", True) is not False]
             missing = any(self.facts.get(c, {}).get("missing", True) is not False for c in present)
-            return _Flow(frozenset(present), "may" if missing else "never", "never", None, "the ALL channel")
+            counts = [self.facts.get(c, {}).get("columns") for c in present]
+            columns = None if any(n is None for n in counts) else sum(counts)
+            return _Flow(frozenset(present), "may" if missing else "never", "never", columns, "the ALL channel")
         fact = self.facts.get(channel, {})
         missing = "never" if fact.get("missing", True) is False else "may"
-        return _Flow(frozenset(CHANNEL_TYPES[channel]), missing, "never", None, f"the {channel} channel")
+        return _Flow(frozenset(CHANNEL_TYPES[channel]), missing, "never", fact.get("columns"), f"the {channel} channel")
 
     def node_flow(self, name: str) -> _Flow:
         """What node `name` outputs, from its task's output_requirements and what flows into it."""
@@ -502,15 +509,13 @@ class _Checker:
         if req is None or flow.types is None or not flow.types:
             return True
         wanted = set(req.value)
+        # TXT and CAT stay apart here: a project knows its column types (the fit check reads them as one, like DRUM)
+        bad = sorted(rejected_types(req.condition, req.value, flow.types), key=_type_order)
+        if not bad:
+            return True
         if req.condition in ("EQUALS", "IN"):
-            bad = sorted(flow.types - wanted, key=_type_order)
-            if not bad:
-                return True
             takes = f"takes only {_join(sorted(wanted, key=_type_order))} columns"
         else:
-            bad = sorted(flow.types & wanted, key=_type_order)
-            if not bad:
-                return True
             takes = f"does not take {_join(bad)} columns"
         also = " also" if flow.types & wanted and req.condition in ("EQUALS", "IN") else ""
         gives = "holds" if flow.source.startswith("the ") else "outputs"
@@ -546,9 +551,11 @@ class _Checker:
         if req is None or not incoming or any(flow.columns is None for _, _, flow in incoming):
             return
         total = sum(flow.columns for _, _, flow in incoming)
-        if not _column_ok(req.condition, req.value, total):
+        if not count_holds(req.condition, req.value, total):
+            sources = ", ".join(f"{flow.columns} from {flow.source}" for _, _, flow in incoming)
             self.error(node.task_position, f"'{task.ref}' needs {_column_phrase(req.condition, req.value)} input "
-                                           f"columns, but its inputs give {total}")
+                                           f"columns, but its inputs give {total} ({sources}; its typeSchema says "
+                                           f"number_of_columns {req.condition} {_shown(req.value)})")
 
 
 def _kind_phrase(task: TaskInfo) -> str:
@@ -614,17 +621,8 @@ def _output_flow(requirements: tuple[Requirement, ...], into: _Flow, source: str
     return _Flow(types, missing, sparse, columns, source)
 
 
-def _column_ok(condition: str, value, total: int) -> bool:
-    return {
-        "EQUALS": lambda: total == value,
-        "NOT_EQUALS": lambda: total != value,
-        "IN": lambda: total in value,
-        "NOT_IN": lambda: total not in value,
-        "GREATER_THAN": lambda: total > value,
-        "LESS_THAN": lambda: total < value,
-        "NOT_GREATER_THAN": lambda: total <= value,
-        "NOT_LESS_THAN": lambda: total >= value,
-    }[condition]()
+def _shown(value) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, (tuple, list)) else str(value)
 
 
 def _column_phrase(condition: str, value) -> str:

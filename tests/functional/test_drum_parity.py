@@ -135,3 +135,57 @@ def test_r_file_in_a_subfolder_is_named_where_it_is(tmp_path):
         f"R tasks are not supported yet (found custom.R in {folder / 'R'}); taskbench runs Python tasks with a custom.py."
     )
     assert unsupported_language(str(make_task(tmp_path, {"custom.py": "x = 1\n"}, "py_task"))) is None
+
+
+ONE_COLUMN = """\
+name: 9_python3_sklearn_with_custom_classes
+type: training
+targetType: regression
+typeSchema:
+  input_requirements:
+  - field: number_of_columns
+    condition: EQUALS
+    value: 1
+"""
+
+
+def test_number_of_columns_is_checked_along_edges_with_the_projects_counts(taskbench, home, tmp_path):
+    """`model = 9_python3_sklearn_with_custom_classes(NUM)` with schema EQUALS 1: refused at line:col, not inside the task."""
+    folder = tmp_path / "9_python3_sklearn_with_custom_classes"
+    shutil.copytree(TEMPLATES / folder.name, folder)
+    (folder / "model-metadata.yaml").write_text(ONE_COLUMN)
+    assert taskbench("task", "add", folder).exit_code == 0
+    wide = taskbench("project", "create", DATA / "juniors_3_year_stats_regression.csv", "--target", "Grade 2014", "--name", "wide")
+    assert wide.exit_code == 0, wide.output
+    single = taskbench("project", "create", DATA / "regression_single_col.csv", "--target", "target", "--name", "single")
+    assert single.exit_code == 0, single.output
+    bp = tmp_path / "calibrated.bp"
+    bp.write_text("# blueprint: calibrated    target: regression\nmodel = 9_python3_sklearn_with_custom_classes(NUM)\n")
+    expected = (
+        f"{bp}:2:9: error: '9_python3_sklearn_with_custom_classes@1' needs exactly 1 input columns, but its inputs "
+        "give 33 (33 from the NUM channel; its typeSchema says number_of_columns EQUALS 1)"
+    )
+
+    checked = taskbench("blueprint", "check", bp, "--project", "wide")
+    assert checked.exit_code == 1, checked.output
+    assert expected in flat(checked.output), checked.output
+
+    trained = taskbench("train", "wide", bp)
+    assert trained.exit_code != 0, trained.output
+    assert expected in flat(trained.output), trained.output
+    assert "Trained 0 of 1" in flat(trained.output)
+
+    assert taskbench("blueprint", "check", bp, "--project", "single").exit_code == 0
+    assert taskbench("blueprint", "check", bp).exit_code == 0  # without a project the count is unknown
+
+
+def test_blueprint_validation_keeps_text_and_categorical_apart(tmp_path):
+    """The fit check reads TXT as CAT (DRUM's runtime); validation with a project's types does not."""
+    from core.blueprints.validate import project_facts, validate
+    from core.store import open_store
+
+    store = open_store(tmp_path / "ws")
+    facts = project_facts({"NUM": ["a"], "CAT": ["b"], "TXT": ["c"]}, {})
+    messages = validate("enc = one_hot(TXT)\nmodel = logistic_regression(enc)\n", store, target_type="binary", data_facts=facts)
+    assert [(m.severity, m.line, m.column) for m in messages if m.severity == "error"] == [("error", 1, 15)], messages
+    assert "takes only CAT columns, but the TXT channel holds TXT columns" in messages[0].text
