@@ -234,3 +234,77 @@ async def test_keys_are_in_the_registry(home, jobs):
     assert ("slash", "Search the log (from the log)") in names
     assert ("g", "Start of the log") in names
     assert ("e", "Previous error in the log") in names
+
+
+LONG_FAILURE = ("fit raised Exception: As an input, this task must receive a single column of numbers, "
+                "but it received 3 columns: age, diag_1_desc and [global] weight; select one with NUM")
+
+
+@pytest.fixture
+def long_failure(home):
+    """A failed job whose last log line and failure sentence are both far wider than 80 columns."""
+    with open_store(home) as store:
+        job = store.start_job(store.create_job("fit", "one-col@1", {}).id)
+        log = open_log(job)
+        log.line("job started")
+        log.line(LONG_FAILURE)
+        log.close()
+        store.finish_job(job.id, "failed", exit_code=1, message=LONG_FAILURE)
+    return job
+
+
+async def test_a_failed_jobs_sentence_is_shown_whole_above_its_log(home, long_failure):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, 1)
+        await open_log_of(pilot, long_failure.id)
+        await pilot.pause()
+        failure = pilot.app.query_one("#jobs-failure")
+        assert failure.display and failure.size.height >= 2  # wrapped over several rows
+        text = str(failure.render())
+        assert text == f"failed: {LONG_FAILURE}"
+        assert "[global]" in text  # user text is never read as markup
+
+
+async def test_w_wraps_a_long_log_line_and_h_l_scroll_sideways(home, long_failure):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, 1)
+        view = await open_log_of(pilot, long_failure.id)
+        await pilot.pause()
+        lines = view.lines
+        width = lines.size.width
+
+        def rows() -> list[str]:
+            return [lines.render_line(y).text for y in range(lines.size.height)]
+
+        cut = [r for r in rows() if "fit raised" in r]
+        assert cut and "select one with NUM" not in "".join(rows())  # cut at the edge by default
+        await pilot.press("l", "l", "l", "l", "l")
+        await pilot.pause()
+        assert lines.scroll_x > 0
+        assert any("select one with NUM" in r for r in rows())
+        await pilot.press("0")
+        await pilot.pause()
+        assert lines.scroll_x == 0
+
+        await pilot.press("w")
+        await pilot.pause()
+        assert lines.wrap
+        assert all(len(r) == width for r in rows())
+        assert LONG_FAILURE in "".join(rows())  # folded at the edge, every character kept
+        assert [r for r in rows() if r.strip()][-1].strip().endswith("select one with NUM")
+        assert "wrapped" in str(view.query_one(".logview-status").render())
+        await pilot.press("w")
+        await pilot.pause()
+        assert not lines.wrap and "select one with NUM" not in "".join(rows())
+
+
+async def test_opening_a_running_job_follows_it(home, jobs):
+    """Even after a longer finished log was open and scrolled to its start, a running job's log opens following."""
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["fit"].id)
+        await pilot.press("g")
+        view = await open_log_of(pilot, jobs["train"].id)
+        await pilot.pause(0.2)
+        assert view.following
+        assert "following" in str(pilot.app.query_one("#jobs-log-title").render())

@@ -33,6 +33,9 @@ PANE_ACTIONS = [
     pane_action(NAME, "log('next_error')", "E", "Next error down in the log", show=False),
     pane_action(NAME, "log('next_match')", "n", "Next match up in the log", show=False),
     pane_action(NAME, "log('previous_match')", "N", "Next match down in the log", show=False),
+    pane_action(NAME, "log('toggle_wrap')", "w", "Wrap long log lines"),
+    pane_action(NAME, "log('right')", "l", "Scroll the log right", show=False),
+    pane_action(NAME, "log('left')", "h", "Scroll the log left", show=False),
     pane_action(NAME, "log('top')", "g", "Start of the log", show=False),
     pane_action(NAME, "log('bottom')", "G", "End of the log, following", show=False),
     pane_action(NAME, "cursor_down", "j", "Down (in the list or the log)", show=False),
@@ -59,6 +62,7 @@ class JobRow:
     by: str
     log_path: Path | None
     active: bool
+    message: str | None = None  # the engine's sentence on how it ended (a failure's reason)
 
     def cells(self, title_width: int) -> tuple:
         title = self.title if len(self.title) <= title_width else self.title[: title_width - 1] + "…"
@@ -104,6 +108,7 @@ class JobsPane(Pane):
                 yield FittedTable(id="jobs-table", cursor_type="row", zebra_stripes=False)
             with Vertical(id="jobs-log-box"):
                 yield Static("Log · enter on a job opens its log", classes="pane-title", id="jobs-log-title")
+                yield Static("", id="jobs-failure", markup=False)
                 yield LogView(id="jobs-log")
 
     def on_mount(self) -> None:
@@ -156,7 +161,7 @@ class JobsPane(Pane):
 
         with open_store(self.app.home) as store:
             jobs = list_jobs(store, limit=JOB_LIMIT)
-        rows = [JobRow(j.id, j.kind, j.title, j.state, j.seconds, j.created_by, j.log_path, j.active) for j in jobs]
+        rows = [JobRow(j.id, j.kind, j.title, j.state, j.seconds, j.created_by, j.log_path, j.active, j.message) for j in jobs]
         if rows != self.rows:  # nothing changed: leave the UI thread alone (the list scrolls without stalls)
             self.post_message(self.Loaded(rows))
 
@@ -190,7 +195,7 @@ class JobsPane(Pane):
         count = f"{len(shown)} of {len(self.rows)}" if text else f"{len(self.rows)}"
         running = sum(r.active for r in self.rows)
         self.query_one("#jobs-title", Static).update(
-            f"Jobs  {count}" + (f" matching '{text}'" if text else "") + (f" · {running} active" if running else "")
+            Text(f"Jobs  {count}" + (f" matching '{text}'" if text else "") + (f" · {running} active" if running else ""))
         )
 
     def selected(self) -> JobRow | None:
@@ -243,7 +248,10 @@ class JobsPane(Pane):
             self.query_one("#jobs-log-title", Static).update(f"#{row.id} has no log file")
             return
         log = self.log_view
-        log.open(row.log_path, follow=row.active)
+        follow = row.active or row.state in ("queued", "running")
+        log.open(row.log_path, follow=follow)
+        if follow:  # follow by default: stay at the end even if a layout pass scrolled the view meanwhile
+            self.call_after_refresh(setattr, log, "following", True)
         log.focus_lines()
         self._show_log_title()
 
@@ -259,4 +267,9 @@ class JobsPane(Pane):
         if row is None:
             return
         follow = "following" if self.log_view.following else "paused"
-        self.query_one("#jobs-log-title", Static).update(f"#{row.id} {row.kind} {row.state} · log {follow} · {row.title}")
+        self.query_one("#jobs-log-title", Static).update(Text(f"#{row.id} {row.kind} {row.state} · log {follow} · {row.title}", no_wrap=True, overflow="ellipsis"))
+        failure = self.query_one("#jobs-failure", Static)
+        ended_badly = row.state in ("failed", "interrupted", "cancelled") and bool(row.message)
+        failure.display = ended_badly
+        if ended_badly:  # the job's own sentence, whole and wrapped, whatever the log's width
+            failure.update(Text(f"{row.state}: {row.message}", style="bold red" if row.state == "failed" else "yellow"))

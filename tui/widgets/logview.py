@@ -385,6 +385,9 @@ class LogLines(ScrollView, can_focus=True):
     following: reactive[bool] = reactive(True, init=False)
     """Stay at the bottom as lines are appended."""
 
+    wrap: reactive[bool] = reactive(False, init=False)
+    """Fold long lines at the pane's edge (like `less` without -S) instead of cutting them; `w` toggles it."""
+
     class Grew(Message):
         """The file changed size (or appeared); a newer one supersedes any still queued."""
 
@@ -402,6 +405,8 @@ class LogLines(ScrollView, can_focus=True):
         self._texts: LRUCache[tuple[int, int], str] = LRUCache(4096)
         self._strips: LRUCache[tuple[int, int, bool], tuple[Strip, Style]] = LRUCache(1024)
         self._grew_posted = False
+        self._widest = 0  # cells of the widest line drawn so far: how far sideways scrolling may go
+        self._page: tuple | None = None  # (key, strips) of the last wrapped page laid out
         self.opened_at: float | None = None
         self.last_line_painted_at: float | None = None  # when the file's last line was first drawn after opening
 
@@ -439,9 +444,11 @@ class LogLines(ScrollView, can_focus=True):
         self.current_start = None
         self._texts.clear()
         self._strips.clear()
+        self._page = None
+        self._widest = 0
 
     def _sync_size(self, to_end: bool = False) -> None:
-        self.virtual_size = Size(0, len(self.index) if self.index is not None else 0)
+        self.virtual_size = Size(0 if self.wrap else self._widest, len(self.index) if self.index is not None else 0)
         if to_end or self.following:
             self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
         self.refresh()
@@ -506,12 +513,23 @@ class LogLines(ScrollView, can_focus=True):
     def prepended(self, added: int) -> None:
         """Lines were added above: keep the same lines in view."""
         if added:
-            self.virtual_size = Size(0, len(self.index))
+            self.virtual_size = Size(0 if self.wrap else self._widest, len(self.index))
             self.scroll_to(y=self.scroll_y + added, animate=False, force=True)
             self.refresh()
 
     def scroll_lines(self, count: int) -> None:
         self.scroll_to(y=self.scroll_y + count, animate=False, force=True)
+
+    def scroll_columns(self, count: int | None) -> None:
+        """Scroll sideways by `count` cells (None: back to the first column); nothing to do while wrapping."""
+        if self.wrap:
+            return
+        self.scroll_to(x=0 if count is None else max(0, self.scroll_x + count), animate=False, force=True)
+
+    def watch_wrap(self, _value: bool) -> None:
+        self._page = None
+        self.scroll_to(x=0, animate=False, force=True)
+        self._sync_size(to_end=self.following)
 
     def action_page_up(self) -> None:
         self.scroll_lines(-max(1, self.size.height - 1))
@@ -532,6 +550,7 @@ class LogLines(ScrollView, can_focus=True):
         """Mark the line starting at byte `start` and bring it into view (centred unless already visible)."""
         self.current_start = start
         self._strips.clear()
+        self._page = None
         if start is not None and self.index is not None:
             self.following = False  # stay on the marked line while more is appended
             line = self.index.line_of_offset(start)
@@ -554,6 +573,7 @@ class LogLines(ScrollView, can_focus=True):
     def set_highlight(self, pattern: re.Pattern[str] | None) -> None:
         self.highlight = pattern
         self._strips.clear()
+        self._page = None
         self.refresh()
 
     # ------------------------------------------------------------ rendering
@@ -561,25 +581,68 @@ class LogLines(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._page = None
+
+    def _line_strip(self, i: int) -> tuple[Strip, Style]:
+        start, end = self.index.bounds(i)
+        key = (start, end, start == self.current_start)
+        cached = self._strips.get(key)
+        if cached is None:
+            cached = self._render_text(self._text(i, start, end), start == self.current_start)
+            self._strips.set(key, cached)
+            if cached[0].cell_length > self._widest:
+                self._widest = cached[0].cell_length
+                if not self.wrap:
+                    self.call_later(self._sync_size)  # sideways scrolling reaches the new widest line
+        if i == len(self.index) - 1 and self.last_line_painted_at is None:
+            self.last_line_painted_at = time.perf_counter()
+        return cached
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self.rich_style
         index = self.index
+        if self.wrap:
+            return self._wrapped_page(width)[y] if index is not None and y < self.size.height else Strip.blank(width, base)
         i = scroll_y + y
         if index is None or i >= len(index):
             return Strip.blank(width, base)
-        start, end = index.bounds(i)
-        key = (start, end, start == self.current_start)
-        cached = self._strips.get(key)
-        if cached is None:
-            cached = self._render_text(self._text(i, start, end), start == self.current_start)
-            self._strips.set(key, cached)
-        if i == len(index) - 1 and self.last_line_painted_at is None:
-            self.last_line_painted_at = time.perf_counter()
-        strip, pad = cached
+        strip, pad = self._line_strip(i)
         return strip.crop_extend(scroll_x, scroll_x + width, pad)
+
+    def _wrapped_page(self, width: int) -> list[Strip]:
+        """The screen's rows with long lines folded at `width`. At the top of the file the page starts with line 0;
+        elsewhere the last line in view (scroll_y + height - 1) sits at the bottom, so the end of the log and
+        following always show the newest line whole."""
+        index, height, top = self.index, self.size.height, int(self.scroll_y)
+        n = len(index)
+        key = (top, width, height, n, index.generation, index.base, self.current_start, id(self.highlight))
+        if self._page is not None and self._page[0] == key:
+            return self._page[1]
+        width = max(width, 1)
+
+        def rows_of(i: int) -> list[Strip]:
+            strip, pad = self._line_strip(i)
+            cells = max(strip.cell_length, 1)
+            return [strip.crop_extend(x, x + width, pad) for x in range(0, cells, width)]
+
+        rows: list[Strip] = []
+        if top == 0:
+            i = 0
+            while i < n and len(rows) < height:
+                rows += rows_of(i)
+                i += 1
+            rows = rows[:height]
+        else:
+            i = min(top + height, n) - 1
+            while i >= 0 and len(rows) < height:
+                rows = rows_of(i) + rows
+                i -= 1
+            rows = rows[-height:]
+        rows += [Strip.blank(width, self.rich_style)] * (height - len(rows))
+        self._page = (key, rows)
+        return rows
 
     def _text(self, i: int, start: int, end: int) -> str:
         text = self._texts.get((start, end))
@@ -622,6 +685,10 @@ class LogView(Vertical):
         Action("bottom", "G", "End and follow"),
         Action("down", "j", "Line down", show=False),
         Action("up", "k", "Line up", show=False),
+        Action("toggle_wrap", "w", "Wrap long lines"),
+        Action("right", "l,right", "Scroll right", show=False),
+        Action("left", "h,left", "Scroll left", show=False),
+        Action("line_start", "0,home", "First column", show=False),
     ]
     BINDINGS = bindings(ACTIONS) + [Binding("escape", "close_search", "Close search", show=False)]
 
@@ -712,9 +779,12 @@ class LogView(Vertical):
         if not index.exists:
             self.say(f"waiting for {index.path.name} to appear")
         elif self.following:
-            self.say("following · f pauses")
+            self.say("following · f pauses" + self._wrap_hint())
         else:
-            self.say("paused · f follows, G goes to the end")
+            self.say("paused · f follows, G goes to the end" + self._wrap_hint())
+
+    def _wrap_hint(self) -> str:
+        return " · wrapped (w cuts)" if self.lines.wrap else " · w wraps, h/l scroll sideways"
 
     @on(LogLines.Reopened)
     def _reopened(self, event: LogLines.Reopened) -> None:
@@ -753,6 +823,23 @@ class LogView(Vertical):
 
     def action_toggle_follow(self) -> None:
         self.following = not self.following
+        self._handled()
+
+    def action_toggle_wrap(self) -> None:
+        self.lines.wrap = not self.lines.wrap
+        self._show_follow_state()
+        self._handled()
+
+    def action_right(self) -> None:
+        self.lines.scroll_columns(max(8, self.lines.size.width // 2))
+        self._handled()
+
+    def action_left(self) -> None:
+        self.lines.scroll_columns(-max(8, self.lines.size.width // 2))
+        self._handled()
+
+    def action_line_start(self) -> None:
+        self.lines.scroll_columns(None)
         self._handled()
 
     def action_search(self) -> None:
