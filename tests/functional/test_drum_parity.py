@@ -189,3 +189,125 @@ def test_blueprint_validation_keeps_text_and_categorical_apart(tmp_path):
     messages = validate("enc = one_hot(TXT)\nmodel = logistic_regression(enc)\n", store, target_type="binary", data_facts=facts)
     assert [(m.severity, m.line, m.column) for m in messages if m.severity == "error"] == [("error", 1, 15)], messages
     assert "takes only CAT columns, but the TXT channel holds TXT columns" in messages[0].text
+
+
+# ---------------------------------------------------------------- taskbench score (drum score on a fitted folder)
+
+
+def fitted_folder(taskbench, tmp_path, template, data, target_type, target, *flags):
+    """DRUM's fitted folder: the template's code with the artifacts `fit --output` kept, side by side
+    (what `drum fit --output DIR` leaves: it copies the code into DIR next to the artifacts)."""
+    kept = tmp_path / f"{template}-artifacts"
+    fit = taskbench("fit", "--code-dir", TEMPLATES / template, "--input", data, "--target-type", target_type,
+                    "--target", target, *flags, "--output", kept)
+    assert fit.exit_code == 0, fit.output
+    folder = tmp_path / f"{template}-fitted"
+    shutil.copytree(TEMPLATES / template, folder)
+    for artifact in kept.iterdir():
+        shutil.copy2(artifact, folder / artifact.name)
+    return folder
+
+
+def features(path, target):
+    import pandas as pd
+
+    return pd.read_csv(path).drop(columns=[target])
+
+
+def test_score_binary_fitted_folder_writes_drums_columns_and_the_models_numbers(taskbench, home, tmp_path, monkeypatch):
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    iris = DATA / "iris_binary_training.csv"
+    folder = fitted_folder(taskbench, tmp_path, "5_python3_sklearn_binary", iris, "binary", "Species")
+    rows = tmp_path / "rows.csv"
+    features(iris, "Species").to_csv(rows, index=False)
+    out = tmp_path / "preds.csv"
+
+    result = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "binary",
+                       "--positive-class-label", "Iris-versicolor", "--negative-class-label", "Iris-setosa", "--output", out)
+
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    # drum score: one column per class label, negative first, and nothing else (no `prediction` column)
+    assert list(scored.columns) == ["Iris-setosa", "Iris-versicolor"]
+    monkeypatch.syspath_prepend(str(folder))  # the pickle names the template's helper module
+    with open(folder / "artifact.pkl", "rb") as handle:
+        model = pickle.load(handle)
+    expected = pd.DataFrame(model.predict_proba(pd.read_csv(rows)), columns=[str(c) for c in model.classes_])
+    np.testing.assert_allclose(scored.to_numpy(), expected[list(scored.columns)].to_numpy(), rtol=1e-9)
+    assert len(scored) == len(pd.read_csv(rows))
+    assert leftovers(home) == []
+
+
+def test_score_regression_to_stdout_has_one_predictions_column(taskbench, home, tmp_path, monkeypatch):
+    import io
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    juniors = DATA / "juniors_3_year_stats_regression.csv"
+    folder = fitted_folder(taskbench, tmp_path, "2_python3_sklearn_regression", juniors, "regression", "Grade 2014")
+    rows = tmp_path / "rows.csv"
+    features(juniors, "Grade 2014").head(50).to_csv(rows, index=False)
+
+    result = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "regression")
+
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(io.StringIO(result.stdout))
+    assert list(scored.columns) == ["Predictions"]
+    monkeypatch.syspath_prepend(str(folder))  # the pickle names the template's helper module
+    with open(folder / "artifact.pkl", "rb") as handle:
+        model = pickle.load(handle)
+    np.testing.assert_allclose(scored["Predictions"].to_numpy(), model.predict(pd.read_csv(rows)), rtol=1e-9)
+    assert leftovers(home) == []
+
+
+def test_score_multiclass_takes_class_labels_and_needs_them(taskbench, home, tmp_path):
+    import pandas as pd
+
+    sky = tmp_path / "sky.csv"
+    pd.read_csv(DATA / "skyserver_sql2_27_2018_6_51_39_pm.csv").head(300).to_csv(sky, index=False)
+    folder = fitted_folder(taskbench, tmp_path, "6_python3_sklearn_multiclass", sky, "multiclass", "class")
+    rows = tmp_path / "rows.csv"
+    features(sky, "class").to_csv(rows, index=False)
+
+    missing = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "multiclass")
+    assert missing.exit_code == 2, missing.output
+    assert "multiclass scoring needs the class labels: pass --class-labels" in flat(missing.output)
+
+    out = tmp_path / "preds.csv"
+    result = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "multiclass",
+                       "--class-labels", "STAR", "GALAXY", "QSO", "--output", out)
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert list(scored.columns) == ["STAR", "GALAXY", "QSO"]
+    assert ((scored.sum(axis=1) - 1).abs() < 1e-6).all()
+
+
+def test_score_refuses_an_r_folder_and_a_folder_without_an_artifact(taskbench, home, tmp_path):
+    r_folder = make_task(tmp_path, R_TASK, "2_r_transform_simple")
+    rows = DATA / "iris_binary_training.csv"
+
+    result = taskbench("score", "--code-dir", r_folder, "--input", rows, "--target-type", "transform")
+    assert result.exit_code == 2, result.output
+    assert f"R tasks are not supported yet (found custom.R in {r_folder})" in flat(result.output)
+
+    unfitted = taskbench("score", "--code-dir", TEMPLATES / "2_python3_sklearn_regression", "--input", rows,
+                         "--target-type", "regression")
+    assert unfitted.exit_code == 1, unfitted.output
+    assert "no artifact in a native format" in flat(unfitted.output)
+    assert "Traceback" not in unfitted.output
+    assert leftovers(home) == []
+
+
+def test_version_prints_the_installed_version(taskbench):
+    from importlib.metadata import version
+
+    result = taskbench("--version")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"taskbench {version('taskbench')}"

@@ -13,6 +13,7 @@ from . import blueprint as blueprint_command
 from . import demo as demo_command
 from . import env as env_command
 from . import fit as fit_command
+from . import score as score_command
 from . import insights as insights_command
 from . import project as project_command
 from . import train as train_command
@@ -51,6 +52,20 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    """`taskbench --version`: the installed distribution's version, as pip knows it."""
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("taskbench")
+    except PackageNotFoundError:
+        found = "unknown (not installed; run pip install -e .)"
+    typer.echo(f"taskbench {found}")
+    raise typer.Exit(0)
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -58,6 +73,10 @@ def main(
         Optional[Path],
         typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar="TASKBENCH_HOME"),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print taskbench's version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
     """Taskbench: run DRUM-style custom tasks from a terminal. With no command, opens the workbench."""
     ctx.obj = {"home": home}
@@ -68,6 +87,7 @@ def main(
 
 
 app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
+app.command(name="score", help=score_command.HELP, no_args_is_help=True)(score_command.score)
 app.add_typer(task_command.app, name="task")
 app.add_typer(project_command.app, name="project")
 app.add_typer(blueprint_command.app, name="blueprint")

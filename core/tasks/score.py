@@ -1,0 +1,144 @@
+"""`taskbench score`: DRUM's `drum score` on a fitted folder (task code and its artifact side by side).
+
+The folder is loaded the way scoring always loads a task (`load`, `load_model`,
+or its one native artifact, SPEC §2.3) in a worker process, never in this one,
+and the rows are scored with the same output rules as the fit check. The result
+is the frame `drum score` writes: one column per class label, `Predictions`, or
+a transform's columns.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import workspace
+from ..errors import TaskbenchError, UsageError
+from ..runtime import contract
+from ..runtime.taskcode import find_custom_files, unsupported_language
+from .metadata import MetadataError, load_metadata
+
+
+@dataclass
+class ScoreOptions:
+    """The `taskbench score` flags, as in `drum score`."""
+
+    code_dir: Path
+    input: Path
+    target_type: str | None = None
+    class_labels: list[str] | None = None
+    positive_class_label: str | None = None
+    negative_class_label: str | None = None
+    sparse_column_file: Path | None = None
+    encoding: str | None = None
+    home: Path | None = None
+
+
+def task_folder(code_dir: Path) -> Path:
+    """The fitted folder, refused with one sentence when it is not a Python task folder."""
+    code_dir = Path(code_dir).expanduser()
+    if not code_dir.is_dir():
+        raise UsageError(f"--code-dir {code_dir} is not a folder; give the task folder that holds custom.py and its artifact.")
+    found = find_custom_files(str(code_dir))
+    if not found:
+        raise UsageError(unsupported_language(str(code_dir)) or f"{code_dir} has no custom.py, so it is not a task folder; point --code-dir at one.")
+    if found != [contract.CUSTOM_FILE]:
+        raise UsageError(f"{code_dir} holds custom.py files other than at its top ({', '.join(found)}); keep exactly one, at the top.")
+    return code_dir.resolve()
+
+
+def class_labels(opts: ScoreOptions, target_type: str) -> list[str] | None:
+    """The class labels `drum score` needs for classification: --class-labels, or the two binary flags."""
+    if target_type not in contract.CLASSIFICATION_TYPES:
+        return None
+    if opts.class_labels:
+        labels = list(opts.class_labels)
+        if target_type == contract.BINARY and len(labels) != 2:
+            raise UsageError(f"binary scoring takes two --class-labels (negative first), not {len(labels)}.")
+        return labels
+    if opts.positive_class_label is not None and opts.negative_class_label is not None:
+        if target_type != contract.BINARY:
+            raise UsageError("--positive-class-label/--negative-class-label are for binary; give multiclass labels with --class-labels.")
+        return [opts.negative_class_label, opts.positive_class_label]
+    if target_type == contract.BINARY:
+        raise UsageError("binary scoring needs the class labels: pass --positive-class-label and --negative-class-label (as for drum score).")
+    raise UsageError("multiclass scoring needs the class labels: pass --class-labels A B C (as for drum score).")
+
+
+def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None = None):
+    """Score `opts.input` with the fitted folder in a worker; returns the frame `drum score` would write."""
+    from ..runners.base import WorkerSpec, ready
+    from ..runners.subprocess_runner import SubprocessRunner
+    from ..runtime import errors as runtime_errors
+    from ..runtime.data import read_table
+    from ..runtime.serving import WorkerSegment
+    from .fitcheck import resolve_target_type, schema_payload
+
+    code_dir = task_folder(opts.code_dir)
+    try:
+        meta = load_metadata(code_dir)
+    except MetadataError as exc:
+        raise UsageError(str(exc)) from None
+    target_type = resolve_target_type(opts.target_type, meta)
+    labels = class_labels(opts, target_type)
+    input_path = Path(opts.input).expanduser()
+    if input_path.is_dir():
+        raise UsageError(f"--input {input_path} is a folder; give a CSV, Parquet or .mtx file.")
+    try:
+        frame = read_table(str(input_path), str(opts.sparse_column_file) if opts.sparse_column_file else None, opts.encoding)
+    except runtime_errors.StepFailure as exc:
+        raise UsageError(exc.message) from None
+
+    root = workspace.home(opts.home)
+    scratch = workspace.scratch_dir(root, "score")
+    worker = None
+    try:
+        model_dir = scratch / "model"
+        (model_dir / "nodes").mkdir(parents=True)
+        os.symlink(code_dir, model_dir / "nodes" / "task")  # the folder is code and artifact at once, as in DRUM
+        node = {
+            "name": "task",
+            "kind": "transform" if target_type == contract.TRANSFORM else "estimator",
+            "task_dir": str(code_dir),
+            "channels": {"ALL": [str(c) for c in frame.columns]},
+            "inputs": ["ALL"],
+            "output_requirements": schema_payload(meta)["output_requirements"],
+        }
+        plan = {"target_type": target_type, "class_labels": labels, "final": "task", "nodes": [node]}
+        spec = WorkerSpec(
+            on_output=on_output or _to_stderr,
+            read_only=[code_dir],
+            writable=[scratch],
+            network=bool(meta.network),
+        )
+        worker = ready(SubprocessRunner(_python(code_dir, root)).start(spec))
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        segment = WorkerSegment(worker, "python-local", 0, plan, [node], str(model_dir), str(scratch), ["task"])
+        outputs: dict = {}
+        segment.run(frame, outputs)
+        return outputs["task"]
+    except runtime_errors.StepFailure as exc:  # the task's failure, or the rows' (exit 1, 2 or 3 as in the fit check)
+        raise TaskbenchError(exc.message, details=exc.details, exit_code=exc.exit_code) from None
+    finally:
+        if worker is not None:
+            worker.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _python(code_dir: Path, root: Path) -> str | None:
+    """The Python that runs the task: this one, or a cached virtual environment with its requirements.txt."""
+    from ..environments.resolve import resolve_environment, with_requirements
+
+    requirements = code_dir / contract.REQUIREMENTS_FILE
+    text = requirements.read_text(errors="replace") if requirements.is_file() else ""
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731 - pip's progress, as predict shows it
+    return with_requirements(resolve_environment(None, None, log), text, root, log).python
+
+
+def _to_stderr(chunk: bytes) -> None:
+    sys.stderr.buffer.write(chunk)
+    sys.stderr.flush()
