@@ -83,7 +83,9 @@ async def test_copy_template_mistake_shown_at_line_and_column_then_fixed_saved_a
 
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectPicker))
-        await pilot.press("enter")  # the only project, jr
+        await pilot.press("enter")  # nothing is preselected: enter alone does not train
+        assert isinstance(app.screen, ProjectPicker)
+        await pilot.press("j", "enter")  # the only project, jr
         await wait_for(pilot, lambda: pane.last_trained is not None, timeout=120)
         await app.workers.wait_for_complete()
         trained = pane.last_trained
@@ -238,3 +240,31 @@ async def test_q_with_unsaved_edits_asks_first_and_esc_keeps_the_buffer(ws):
         await pilot.press("3", "q")
         await pilot.pause(0.1)
     assert not app.is_running
+
+
+async def test_train_picker_offers_only_fitting_projects_none_preselected_and_j_k_move(ws):
+    from textual.widgets import OptionList
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)  # a regression template
+        projects = [("jr", "regression", 100, False), ("churn", "binary", 50, False), ("jr2", "regression", 80, False)]
+        pane.post_message(BlueprintsPane.ProjectsListed(projects))
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectPicker))
+        options = app.screen.query_one("#bp-picker-list", OptionList)
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == ["jr", "jr2"]
+        assert "1 project(s) of another target type not shown" in str(app.screen.query_one("#bp-picker-title").content)
+        assert options.highlighted is None
+        await pilot.press("enter")
+        assert isinstance(app.screen, ProjectPicker)
+        await pilot.press("j", "j")
+        assert options.highlighted == 1
+        await pilot.press("k")
+        assert options.highlighted == 0
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ProjectPicker) and not pane.training
+
+        pane.post_message(BlueprintsPane.ProjectsListed([("churn", "binary", 50, False)]))
+        await wait_for(pilot, lambda: "no project has target type regression" in str(pane.query_one("#bp-status").content))
+        assert not isinstance(app.screen, ProjectPicker)

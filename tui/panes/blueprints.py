@@ -65,6 +65,17 @@ _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _HEADER_NAME = re.compile(r"^(#\s*blueprint:\s*)\S+", re.IGNORECASE | re.MULTILINE)
 
 
+def blueprint_target_type(text: str) -> str | None:
+    """The target type the blueprint's header names ('target: binary'), or None when it names none or does not parse."""
+    from core.blueprints.syntax import BlueprintSyntaxError, parse_blueprint
+
+    try:
+        return parse_blueprint(text, BUFFER_PATH).target_type
+    except BlueprintSyntaxError:
+        match = re.search(r"^#.*\btarget:\s*([A-Za-z]+)", text, re.MULTILINE)
+        return match.group(1).lower() if match else None
+
+
 class BlueprintEditor(TextArea):
     """A TextArea for the blueprint syntax: light highlighting, and the spans validation complained about marked."""
 
@@ -98,23 +109,42 @@ class BlueprintEditor(TextArea):
 
 
 class ProjectPicker(ModalScreen):
-    """Choose the project to train on; enter picks, esc cancels."""
+    """Choose the project to train on: only projects whose target type fits the blueprint are offered, none is
+    preselected; j/k or the arrows move, enter picks, esc cancels."""
 
-    BINDINGS: ClassVar = [Binding("escape", "dismiss", "Cancel")]
+    BINDINGS: ClassVar = [
+        Binding("escape", "dismiss", "Cancel"),
+        Binding("j", "move(1)", "Down", show=False),
+        Binding("k", "move(-1)", "Up", show=False),
+    ]
 
-    def __init__(self, projects: list[tuple[str, str, int, bool]], label: str):
+    def __init__(self, projects: list[tuple[str, str, int, bool]], label: str, target_type: str | None = None, left_out: int = 0):
         super().__init__()
         self.projects = projects
         self.label = label
+        self.target_type = target_type
+        self.left_out = left_out
 
     def compose(self) -> ComposeResult:
+        fits = f" (its target type: {self.target_type})" if self.target_type else ""
+        other = f"; {self.left_out} project(s) of another target type not shown" if self.left_out else ""
         with Vertical(id="bp-picker"):
-            yield Static(f"Train {self.label} on which project?  (enter trains, esc cancels)", id="bp-picker-title", markup=False)
+            yield Static(f"Train {self.label} on which project?{fits}{other}\nj/k move, enter trains, esc cancels",
+                         id="bp-picker-title", markup=False)
             yield OptionList(
                 *(Option(Text(f"{name}  {kind}  {rows:,} rows" + ("  holdout unlocked" if unlocked else "")), id=name)
                   for name, kind, rows, unlocked in self.projects),
                 id="bp-picker-list",
             )
+
+    def on_mount(self) -> None:
+        options = self.query_one("#bp-picker-list", OptionList)
+        options.focus()
+        options.highlighted = None  # nothing chosen until the user moves: enter alone does not train
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one("#bp-picker-list", OptionList)
+        options.action_cursor_down() if step > 0 else options.action_cursor_up()
 
     @on(OptionList.OptionSelected, "#bp-picker-list")
     def chosen(self, event: OptionList.OptionSelected) -> None:
@@ -563,9 +593,15 @@ class BlueprintsPane(Pane):
         if not message.projects:
             self.status("there are no projects yet: create one with `taskbench project create DATA --target COL`", error=True)
             return
-        clean = self.buffer.ref is not None and self.query_one(BlueprintEditor).text == self.buffer.clean_text
+        text = self.query_one(BlueprintEditor).text
+        target_type = blueprint_target_type(text)
+        fitting = [p for p in message.projects if target_type is None or p[1] == target_type]
+        if not fitting:
+            self.status(f"no project has target type {target_type}: create one, or change the blueprint's 'target:' header", error=True)
+            return
+        clean = self.buffer.ref is not None and text == self.buffer.clean_text
         label = self.buffer.ref if clean else f"the buffer ({self.buffer.name})"
-        self.app.push_screen(ProjectPicker(message.projects, label), self._train_on)
+        self.app.push_screen(ProjectPicker(fitting, label, target_type, len(message.projects) - len(fitting)), self._train_on)
 
     def _train_on(self, project: str | None) -> None:
         if not project:
