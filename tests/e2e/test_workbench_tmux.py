@@ -89,8 +89,10 @@ def worker_processes(home: Path) -> list[int]:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
             state = Path(f"/proc/{entry}/stat").read_text().split(") ")[1][:1]
+            cwd = os.readlink(f"/proc/{entry}/cwd")  # workers run inside the workspace; their environment no longer names it
         except OSError:
             continue
-        if b"taskbench_runtime" in cmdline and f"TASKBENCH_HOME={home}".encode() in environ and state != "Z":
+        ours = f"TASKBENCH_HOME={home}".encode() in environ or (cwd + os.sep).startswith(f"{home}{os.sep}")
+        if b"taskbench_runtime" in cmdline and ours and state != "Z":
             found.append(int(entry))
     return found
