@@ -311,3 +311,26 @@ def test_version_prints_the_installed_version(taskbench):
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"taskbench {version('taskbench')}"
+
+
+def test_score_transform_of_a_custom_task_class_loads_drum_artifact(taskbench, home, tmp_path):
+    """A CustomTask folder (drum_artifact.pkl, loaded by CustomTask.load): the transformed columns, as drum score writes."""
+    import io
+
+    import pandas as pd
+
+    iris = DATA / "iris_binary_training.csv"
+    folder = fitted_folder(taskbench, tmp_path, "1_python_missing_values", iris, "transform", "Species")
+    assert (folder / "drum_artifact.pkl").is_file()
+    rows = tmp_path / "rows.csv"
+    frame = features(iris, "Species")
+    frame.loc[0, "SepalLengthCm"] = None
+    frame.to_csv(rows, index=False)
+
+    result = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "transform")
+
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(io.StringIO(result.stdout))
+    assert list(scored.columns) == list(frame.columns)
+    assert len(scored) == len(frame)
+    assert scored["SepalLengthCm"].notna().all()  # the template fills the blank it was given
