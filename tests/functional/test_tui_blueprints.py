@@ -268,3 +268,31 @@ async def test_train_picker_offers_only_fitting_projects_none_preselected_and_j_
         pane.post_message(BlueprintsPane.ProjectsListed([("churn", "binary", 50, False)]))
         await wait_for(pilot, lambda: "no project has target type regression" in str(pane.query_one("#bp-status").content))
         assert not isinstance(app.screen, ProjectPicker)
+
+
+async def test_problems_list_reached_by_keyboard_and_enter_jumps_back_into_the_editor(ws):
+    """esc leaves the editor, p focuses the problems list, j/k move in it, enter puts the cursor on the problem;
+    e from the list goes back into the editor."""
+    from textual.widgets import OptionList
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        await pilot.press("enter", *"x = nope1(NUM)", "enter", *"y = nope2(NUM)")
+        await wait_for(pilot, lambda: sum("nope" in line for line in pane.problem_lines) >= 2)
+        await pilot.press("escape")
+        assert pane.query_one("#bp-table").has_focus
+        await pilot.press("e")
+        assert editor.has_focus
+        await pilot.press("escape", "p")
+        problems = pane.query_one("#bp-problems", OptionList)
+        assert problems.has_focus and problems.highlighted == 0
+        target = next(i for i, p in enumerate(pane.problems) if "nope2" in p.text)
+        for _ in range(target):
+            await pilot.press("j")
+        assert problems.highlighted == target
+        await pilot.press("enter")
+        await pilot.pause()
+        problem = pane.problems[target]
+        assert editor.has_focus
+        assert editor.cursor_location == (problem.line - 1, problem.column - 1)

@@ -31,7 +31,8 @@ from . import Pane
 NAME = "BlueprintsPane"
 ACTIONS = [
     pane_action(NAME, "open", "enter", "Open blueprint (a template opens as a copy)", show=False),
-    pane_action(NAME, "edit", "e", "Back to the editor", show=False),
+    pane_action(NAME, "edit", "e", "Back to the editor (esc leaves it)", show=False),
+    pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False),
     pane_action(NAME, "copy", "c", "Copy into new buffer"),
     pane_action(NAME, "new", "n", "New blueprint", show=False),
     pane_action(NAME, "save", "ctrl+s", "Save blueprint"),
@@ -228,7 +229,7 @@ class BlueprintsPane(Pane):
             with Vertical(id="bp-left"):
                 yield Static("Blueprints", classes="pane-title", id="bp-list-title")
                 yield FittedTable(id="bp-table", cursor_type="row", zebra_stripes=False)
-                yield Static("enter open  c copy  n new  y type", classes="status", id="bp-list-hint")
+                yield Static("enter open  e editor  p problems  c copy  n new  y type", classes="status", id="bp-list-hint")
             with Vertical(id="bp-right"):
                 yield Static("no blueprint open: enter opens one, c copies a template, n starts a new one",
                              classes="pane-title", id="bp-title", markup=False)
@@ -260,11 +261,15 @@ class BlueprintsPane(Pane):
     def action_reload(self) -> None:
         self.load()
 
+    def _cursor_widget(self):
+        problems = self.query_one("#bp-problems", OptionList)
+        return problems if problems.has_focus else self.query_one("#bp-table", DataTable)
+
     def action_cursor_down(self) -> None:
-        self.query_one("#bp-table", DataTable).action_cursor_down()
+        self._cursor_widget().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one("#bp-table", DataTable).action_cursor_up()
+        self._cursor_widget().action_cursor_up()
 
     def action_next_target_type(self) -> None:
         current = self.target_type or TARGET_TYPES[0]
@@ -395,7 +400,7 @@ class BlueprintsPane(Pane):
         editor.move_cursor(editor.document.end if message.buffer.origin in ("copy", "new") else (0, 0))
         self.query_one("#bp-graph", Static).update("")
         self.show_title()
-        self.status("ctrl+s save  ctrl+f format  ctrl+t train  esc list (e edits again)")
+        self.status("ctrl+s save  ctrl+f format  ctrl+t train  esc leaves the editor (e back, p problems)")
         self.remove_class("-closed")
         self.add_class("-editing")
         editor.focus()
@@ -413,6 +418,15 @@ class BlueprintsPane(Pane):
         if self.buffer.origin:
             self.add_class("-editing")
             self.query_one(BlueprintEditor).focus()
+
+    def action_problems(self) -> None:
+        problems = self.query_one("#bp-problems", OptionList)
+        if not self.buffer.origin or problems.option_count == 0:
+            self.status("no problems to go to" if self.buffer.origin else "open a blueprint first", error=not self.buffer.origin)
+            return
+        problems.focus()
+        if problems.highlighted is None:
+            problems.highlighted = 0
 
     def action_back(self) -> None:
         self.remove_class("-editing")
@@ -482,7 +496,7 @@ class BlueprintsPane(Pane):
         errors = sum(p.severity == "error" for p in message.problems)
         warnings = len(message.problems) - errors
         summary = "no problems" if not message.problems else f"{errors} error(s), {warnings} warning(s)"
-        self.query_one("#bp-problems-title", Static).update(f"problems: {summary}  (enter on one jumps to it)" if message.problems else "problems: none")
+        self.query_one("#bp-problems-title", Static).update(f"problems: {summary}  (esc, p: enter jumps)" if message.problems else "problems: none")
         if message.drawing is not None:
             self.query_one("#bp-graph", Static).update(message.drawing)
 
