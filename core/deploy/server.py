@@ -262,12 +262,12 @@ class Served:
     def score(self, frame, before: int = 0):
         """The scorer's output for `frame`; when the model fails on numbers too large for a float (inf, 1e309,
         10**400), that is the client's to fix: a 422 naming the column and row, not a 500."""
-        from ..runtime.errors import StepFailure
-
         try:
             return self.scorer.score(frame)
-        except (StepFailure, OverflowError) as exc:
-            if isinstance(exc, StepFailure) and exc.kind == "usage":
+        except Exception as exc:
+            from ..runtime.errors import StepFailure
+
+            if not isinstance(exc, (StepFailure, OverflowError)) or getattr(exc, "kind", None) == "usage":
                 raise
             found = self.infinite(frame, before)
             if found:
@@ -501,6 +501,8 @@ async def read_body(request, scratch: str, timeout: float) -> Body:
     Content-Length, before reading any of it) and with 408 when it stops arriving for `timeout` seconds."""
     import asyncio
 
+    from starlette.requests import ClientDisconnect
+
     length = request.headers.get("content-length")
     if length is not None:
         try:
@@ -509,16 +511,33 @@ async def read_body(request, scratch: str, timeout: float) -> Body:
         except ValueError:
             raise BadRequest(400, "the Content-Length header is not a number.") from None
     body = Body(scratch)
-    loop = asyncio.get_running_loop()
+    # A plain timer that cancels this task (asyncio.timeout costs ~10 µs more per request, on the hot path).
+    task, loop, expired = asyncio.current_task(), asyncio.get_running_loop(), []
+
+    def expire() -> None:
+        expired.append(True)
+        task.cancel()
+
+    clock = loop.call_later(timeout, expire)
+    receive = request.receive
     try:
-        async with asyncio.timeout(timeout) as clock:
-            async for chunk in request.stream():
-                if body.size + len(chunk) > MAX_BODY:
-                    raise BadRequest(413, f"the request body is over the limit of {MAX_BODY // (1024 * 1024)} MB; send fewer rows per request.")
-                body.add(chunk)
-                clock.reschedule(loop.time() + timeout)
-    except TimeoutError:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            if body.size + len(chunk) > MAX_BODY:
+                raise BadRequest(413, f"the request body is over the limit of {MAX_BODY // (1024 * 1024)} MB; send fewer rows per request.")
+            body.add(chunk)
+            if not message.get("more_body", False):
+                break
+            clock.cancel()
+            clock = loop.call_later(timeout, expire)
+    except asyncio.CancelledError:
         body.close()
+        if not expired:
+            raise
+        task.uncancel()
         request.scope["taskbench.timed_out"] = True
         raise BadRequest(408, f"the request body stopped arriving for {timeout:g} s; send the whole body without pauses.",
                          close=True) from None
@@ -526,6 +545,8 @@ async def read_body(request, scratch: str, timeout: float) -> Body:
         request.scope["taskbench.received"] = body.size
         body.close()
         raise
+    finally:
+        clock.cancel()
     return body.finish()
 
 
