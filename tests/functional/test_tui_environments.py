@@ -79,3 +79,67 @@ async def test_the_build_log_is_read_with_the_log_keys(home, fake_build):
         assert app.focused is table
         await pilot.press("k")
         assert table.cursor_row == row - 1
+
+
+DOCKERFILE_LINES = 60
+
+
+@pytest.fixture
+def built_earlier(home, tmp_path):
+    """A custom environment whose 60-line Dockerfile writes a `[global]` pip.conf section, built (and failed)
+    before the workbench opened: its log is only in the build job's log file."""
+    from core.registry.environments import add_environment, set_environment_build
+    from core.registry.jobs import run_job
+    from core.store import open_store
+
+    folder = tmp_path / "bracket-env"
+    folder.mkdir()
+    body = ["FROM python:3.11-slim", "RUN printf '[global]\\nindex-url = https://pypi.org/simple\\n' > /etc/pip.conf"]
+    body += [f"RUN echo step {i}" for i in range(3, DOCKERFILE_LINES)]
+    body.append("RUN echo the last line")
+    (folder / "Dockerfile").write_text("\n".join(body) + "\n")
+    with open_store(home) as store:
+        version, _ = add_environment(store, folder)
+        try:
+            with run_job(store, "env-build", f"build {version.ref}", {"environment": version.ref}) as (job, log):
+                log.line("Step 1/60 : FROM python:3.11-slim", who="build")
+                log.line("ERROR: could not find a version that satisfies [global] the requirement xgboost==99 "
+                         "(from versions: 1.0, 2.0); pin a version that exists or remove it from requirements.txt",
+                         who="build")
+                set_environment_build(store, version.id, "failed", job_id=job.id)
+                raise RuntimeError("the image build failed at step 2")
+        except RuntimeError:
+            pass
+    return version
+
+
+async def test_an_earlier_builds_log_shows_and_the_dockerfile_scrolls_and_stays_plain_text(home, built_earlier):
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 2)
+        keys = [row.key.value for row in table.ordered_rows]
+        table.move_cursor(row=keys.index(built_earlier.ref.partition("@")[0]))
+        log = pane.query_one("#env-log", RichLog)
+
+        def text() -> str:
+            return " ".join(strip.text.rstrip() for strip in log.lines)
+
+        await wait_for(pilot, lambda: "satisfies [global] the requirement" in text())
+        text = text()
+        assert "build job #" in text and "failed" in text
+        assert "remove it from" in text and "requirements.txt" in text  # wrapped, not cut at the edge
+
+        detail = pane.query_one("#env-detail")
+        assert "printf '[global]" in str(detail.render())  # not swallowed as markup
+        box = pane.query_one("#env-detail-box")
+        await pilot.press("d")
+        assert box.has_focus
+        for _ in range(DOCKERFILE_LINES):
+            await pilot.press("j")
+        await pilot.pause()
+        assert box.scroll_y > 0 and box.scroll_y == box.max_scroll_y  # the Dockerfile's last lines are reachable
+        await pilot.press("escape")
+        assert table.has_focus

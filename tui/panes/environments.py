@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -23,10 +24,12 @@ NAME = "EnvironmentsPane"
 ACTIONS = [
     pane_action(NAME, "build", "b", "Build the selected environment's image"),
     pane_action(NAME, "open", "enter", "Read the build log (j/k, pgup/pgdn, g/G scroll it)"),
+    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k scroll it)"),
     pane_action(NAME, "back", "escape", "Back to the list", show=False),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
-HINT = "b build  enter read the log  esc back"
+HINT = "b build  enter log  d Dockerfile  esc back"
+HISTORY_LINES = 2000  # of an earlier build's job log, the last ones shown
 
 
 class EnvironmentsPane(Pane):
@@ -49,6 +52,16 @@ class EnvironmentsPane(Pane):
     class BuildLine(Message):
         line: str
 
+    @dataclass
+    class History(Message):
+        name: str
+        lines: list  # the latest build's log, header first
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.building: str | None = None  # the environment whose build streams into the log now
+        self.streamed: str | None = None  # the environment whose live build is what the log shows
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             with Vertical(id="env-left"):
@@ -56,8 +69,9 @@ class EnvironmentsPane(Pane):
                 yield FittedTable(id="env-table", cursor_type="row", zebra_stripes=False)
                 yield Static(HINT, classes="status", id="env-status")
             with Vertical(id="env-right"):
-                yield Static("", id="env-detail")
-                yield StreamLog(id="env-log", max_lines=5000, wrap=False, markup=False)
+                with VerticalScroll(id="env-detail-box"):
+                    yield Static("", id="env-detail", markup=False)
+                yield StreamLog(id="env-log", max_lines=5000, wrap=True, markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#env-table", DataTable)
@@ -69,18 +83,29 @@ class EnvironmentsPane(Pane):
     def action_reload(self) -> None:
         self.load()
 
-    def action_cursor_down(self) -> None:
-        self.query_one("#env-table", DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#env-table", DataTable).action_cursor_up()
-
     @on(DataTable.RowSelected, "#env-table")
     def row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
     def action_open(self) -> None:
         self.query_one("#env-log", StreamLog).focus()
+
+    def action_dockerfile(self) -> None:
+        self.query_one("#env-detail-box", VerticalScroll).focus()
+
+    def action_cursor_down(self) -> None:
+        box = self.query_one("#env-detail-box", VerticalScroll)
+        if box.has_focus:
+            box.scroll_down(animate=False)
+        else:
+            self.query_one("#env-table", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        box = self.query_one("#env-detail-box", VerticalScroll)
+        if box.has_focus:
+            box.scroll_up(animate=False)
+        else:
+            self.query_one("#env-table", DataTable).action_cursor_up()
 
     def action_back(self) -> None:
         self.query_one("#env-table", DataTable).focus()
@@ -129,23 +154,51 @@ class EnvironmentsPane(Pane):
             import sys
 
             self.post_message(self.Detail(f"{LOCAL}: the Python taskbench runs on ({sys.executable}); nothing to build."))
+            self.post_message(self.History(name, [f"{LOCAL} has no image to build"]))
             return
         with open_store(self.app.home) as store:
             version = get_environment_version(store, name)
+            job = None
+            if version.build_job_id is not None:
+                from core.registry.jobs import get_job
+
+                job = get_job(store, version.build_job_id)
         dockerfile = version.dockerfile.read_text(errors="replace") if version.dockerfile.exists() else "(no Dockerfile)"
         header = f"{version.ref}  {version.status}" + (f"  image {version.image_id[:19]}" if version.image_id else "")
         self.post_message(self.Detail(f"{header}\n{dockerfile}"))
+        if job is not None:
+            lines = [f"build job #{job.id} {job.state}" + (f": {job.message}" if job.message else "")]
+            if job.log_path is not None and job.log_path.exists():
+                from collections import deque
+
+                with open(job.log_path, encoding="utf-8", errors="replace") as fh:
+                    lines += [line.rstrip("\n") for line in deque(fh, HISTORY_LINES)]
+            self.post_message(self.History(name, lines))
+        else:
+            self.post_message(self.History(name, ["no build yet: b builds the image"]))
 
     @on(Detail)
     def show_detail(self, message: Detail) -> None:
-        self.query_one("#env-detail", Static).update(message.text)
+        self.query_one("#env-detail", Static).update(Text(message.text))  # a Dockerfile's [global] is text, not markup
+        self.query_one("#env-detail-box", VerticalScroll).scroll_home(animate=False)
+
+    @on(History)
+    def show_history(self, message: History) -> None:
+        if self.building is not None or message.name != self.selected_name() or message.name == self.streamed:
+            return  # a build streams into the log now, the cursor moved on, or this build's live lines are shown
+        self.streamed = None
+        log = self.query_one("#env-log", StreamLog)
+        log.clear()
+        for line in message.lines:
+            log.write(Text(line))
 
     def action_build(self) -> None:
         name = self.selected_name()
         if not name:
             return
+        self.building = self.streamed = name
         self.query_one("#env-log", StreamLog).clear()
-        self.query_one("#env-status", Static).update(f"building {name}…")
+        self.query_one("#env-status", Static).update(Text(f"building {name}…"))
         self.build(name)
 
     @work(thread=True, exclusive=True, group="env-build", exit_on_error=False)
@@ -166,6 +219,7 @@ class EnvironmentsPane(Pane):
 
     @on(BuildLine)
     def show_build_line(self, message: BuildLine) -> None:
-        self.query_one("#env-log", StreamLog).write(message.line)
+        self.query_one("#env-log", StreamLog).write(Text(message.line))
         if message.line.startswith(("built", "up to date", "error")):
-            self.query_one("#env-status", Static).update(message.line)
+            self.building = None
+            self.query_one("#env-status", Static).update(Text(message.line, no_wrap=True, overflow="ellipsis"))
