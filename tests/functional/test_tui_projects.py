@@ -66,25 +66,25 @@ async def test_leaderboard_shows_the_project_and_a_model_trained_elsewhere_appea
         pane = app.query_one(ProjectsPane)
         await wait_for(pilot, lambda: len(pane.board_rows) == 1)
         projects = pane.query_one("#proj-table", DataTable)
-        assert projects.get_row_at(0)[:4] == ["jr", "regression", "1,477", "locked"]
+        assert [str(c) for c in projects.get_row_at(0)[:4]] == ["jr", "regression", "1,477", "locked"]
 
         _, metric, rows = engine_board(ws)
         board = pane.query_one("#proj-board", DataTable)
         first = board.get_row_at(0)
         assert metric == "RMSE"
-        assert first[1:4] == [str(rows[0]["model"]), "quick", number(rows[0]["validation"]["RMSE"])]
+        assert [str(c) for c in first[1:4]] == [str(rows[0]["model"]), "quick", number(rows[0]["validation"]["RMSE"])]
         assert column_labels(board)[:4] == ["#", "model", "blueprint", "valid RMSE"]
 
         worker = threading.Thread(target=train, args=(ws, "second", "num = impute_median(NUM)\nmodel = ridge(num, alpha=10)\n"))
         worker.start()
         try:
             await wait_for(pilot, lambda: board.row_count == 2, timeout=60)  # no key pressed meanwhile
-            labels = lambda: {board.get_row_at(i)[2] for i in range(board.row_count)}
+            labels = lambda: {str(board.get_row_at(i)[2]) for i in range(board.row_count)}
             await wait_for(pilot, lambda: labels() == {"quick", "second"}, timeout=60)  # "(training)" until it is done
         finally:
             worker.join()
         _, _, rows = engine_board(ws)
-        shown = {board.get_row_at(i)[2]: board.get_row_at(i)[3] for i in range(board.row_count)}
+        shown = {str(board.get_row_at(i)[2]): str(board.get_row_at(i)[3]) for i in range(board.row_count)}
         assert shown == {r["blueprint"]: number(r["validation"]["RMSE"]) for r in rows}
 
 
@@ -131,7 +131,7 @@ async def test_model_page_shows_scores_and_feature_impact_bars(ws):
         await pilot.press("l")
         files = pane.query_one("#model-files", DataTable)
         await wait_for(pilot, lambda: files.row_count >= 2)
-        assert {files.get_row_at(i)[0] for i in range(files.row_count)} == {"num", "model"}
+        assert {str(files.get_row_at(i)[0]) for i in range(files.row_count)} == {"num", "model"}
 
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportPrompt))
@@ -170,8 +170,8 @@ async def test_unlock_holdout_asks_then_holdout_scores_appear(ws):
         assert engine_board(ws)[0].holdout_unlocked
         await wait_for(pilot, lambda: pane.board_rows and pane.board_rows[0].get("holdout"), timeout=60)
         index = column_labels(board).index("holdout RMSE")
-        assert board.get_row_at(0)[index] == number(engine_board(ws)[2][0]["holdout"]["RMSE"])
-        assert pane.query_one("#proj-table", DataTable).get_row_at(0)[3] == "unlocked"
+        assert str(board.get_row_at(0)[index]) == number(engine_board(ws)[2][0]["holdout"]["RMSE"])
+        assert str(pane.query_one("#proj-table", DataTable).get_row_at(0)[3]) == "unlocked"
 
 
 async def test_unlock_from_a_model_page_is_answered_on_that_page(ws):

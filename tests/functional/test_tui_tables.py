@@ -197,3 +197,24 @@ async def test_a_cell_that_grows_in_place_is_drawn_whole(home, late_idle):
         await wait_for(pilot, lambda: str(table.get_cell(str(job.id), "state")) == "succeeded")
         await settle(pilot)
         assert_fits(table)
+
+
+async def test_str_cells_are_plain_text_never_markup():
+    """`[global]` and `[bold]x` in a cell are shown as typed (DataTable alone would read them as markup)."""
+    from textual.app import App
+
+    from tui.widgets.table import FittedTable
+
+    class One(App):
+        def compose(self):
+            yield FittedTable(id="t")
+
+    app = One()
+    async with app.run_test(size=(60, 6)) as pilot:
+        table = app.query_one(FittedTable)
+        table.add_columns("name", "value")
+        table.add_row("[bold]x", "[global]", key="r")
+        table.update_cell("r", table.ordered_columns[1].key, "[red]index-url[/]")
+        await pilot.pause()
+        drawn = "".join(segment.text for segment in table.render_line(1))
+        assert "[bold]x" in drawn and "[red]index-url[/]" in drawn

@@ -35,7 +35,7 @@ class Pane(Widget):
             return
         error = event.worker.error
         message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        self.notify(f"{self.TITLE or 'workbench'}: {message}", severity="error", timeout=10)
+        self.notify(f"{self.TITLE or 'workbench'}: {message}", severity="error", timeout=10, markup=False)
         try:
             import traceback
             from datetime import datetime

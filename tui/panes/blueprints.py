@@ -227,7 +227,7 @@ class BlueprintsPane(Pane):
     def compose(self) -> ComposeResult:
         with Horizontal():
             with Vertical(id="bp-left"):
-                yield Static("Blueprints", classes="pane-title", id="bp-list-title")
+                yield Static("Blueprints", classes="pane-title", id="bp-list-title", markup=False)
                 yield FittedTable(id="bp-table", cursor_type="row", zebra_stripes=False)
                 yield Static("enter open  e editor  p problems  c copy  n new  y type", classes="status", id="bp-list-hint")
             with Vertical(id="bp-right"):
@@ -239,7 +239,7 @@ class BlueprintsPane(Pane):
                         yield Static("graph", classes="bp-section")
                         with VerticalScroll(id="bp-graph-scroll"):
                             yield Static("", id="bp-graph", markup=False)
-                yield Static("problems", classes="bp-section", id="bp-problems-title")
+                yield Static("problems", classes="bp-section", id="bp-problems-title", markup=False)
                 yield OptionList(id="bp-problems")
                 yield Static("", classes="status", id="bp-status", markup=False)
 

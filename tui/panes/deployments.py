@@ -198,11 +198,11 @@ class DeploymentsPane(Pane):
     def compose(self) -> ComposeResult:
         with Container(id="dep-body"):
             with Vertical(id="dep-list"):
-                yield Static("Deployments", classes="pane-title", id="dep-title")
+                yield Static("Deployments", classes="pane-title", id="dep-title", markup=False)
                 yield FittedTable(id="dep-table", cursor_type="row", zebra_stripes=False)
-                yield Static("", classes="status", id="dep-status")
+                yield Static("", classes="status", id="dep-status", markup=False)
             with Vertical(id="dep-detail-box"):
-                yield Static("enter on a deployment shows its numbers and drift", classes="pane-title", id="dep-detail-title")
+                yield Static("enter on a deployment shows its numbers and drift", classes="pane-title", id="dep-detail-title", markup=False)
                 with VerticalScroll(id="dep-detail-scroll"):
                     yield Chart(id="dep-detail")
 

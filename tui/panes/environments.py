@@ -67,7 +67,7 @@ class EnvironmentsPane(Pane):
             with Vertical(id="env-left"):
                 yield Static("Environments", classes="pane-title")
                 yield FittedTable(id="env-table", cursor_type="row", zebra_stripes=False)
-                yield Static(HINT, classes="status", id="env-status")
+                yield Static(HINT, classes="status", id="env-status", markup=False)
             with Vertical(id="env-right"):
                 with VerticalScroll(id="env-detail-box"):
                     yield Static("", id="env-detail", markup=False)

@@ -103,11 +103,11 @@ class JobsPane(Pane):
     def compose(self) -> ComposeResult:
         with Container(id="jobs-body"):
             with Vertical(id="jobs-list"):
-                yield Static("Jobs", classes="pane-title", id="jobs-title")
+                yield Static("Jobs", classes="pane-title", id="jobs-title", markup=False)
                 yield Input(placeholder="filter: id, kind, title, state or user (enter keeps it, esc clears)", id="jobs-filter")
                 yield FittedTable(id="jobs-table", cursor_type="row", zebra_stripes=False)
             with Vertical(id="jobs-log-box"):
-                yield Static("Log · enter on a job opens its log", classes="pane-title", id="jobs-log-title")
+                yield Static("Log · enter on a job opens its log", classes="pane-title", id="jobs-log-title", markup=False)
                 yield Static("", id="jobs-failure", markup=False)
                 yield LogView(id="jobs-log")
 

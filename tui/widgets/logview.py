@@ -733,7 +733,7 @@ class LogView(Vertical):
     def compose(self) -> ComposeResult:
         yield LogLines()
         yield Input(placeholder="search back for…  (enter; esc closes)", classes="logview-search")
-        yield Static("", classes="logview-status")
+        yield Static("", classes="logview-status", markup=False)
 
     def on_mount(self) -> None:
         self.watch(self.lines, "following", self._show_follow_state)

@@ -7,6 +7,9 @@ came late under load) caches cells cut at the header's width, and the idle pass
 does not invalidate them, so a refilled list could stay drawn at header width.
 Here every column has a fixed width, set in the same call that adds or changes
 a cell, so there is nothing left to measure and no stale frame to keep.
+
+DataTable also reads a `str` cell as Rich markup, so a name like `ab[cd]` or a
+value `[global]` would lose its brackets: every `str` cell is stored as plain `Text`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from rich.text import Text, TextType
 from textual.render import measure
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
+
+
+def plain(cell: object) -> object:
+    """A `str` cell as plain Text (DataTable would parse it as markup); anything else unchanged."""
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 class FittedTable(DataTable):
@@ -66,6 +74,7 @@ class FittedTable(DataTable):
         return column_key
 
     def add_row(self, *cells: CellType, height: int | None = 1, key: str | None = None, label: TextType | None = None) -> RowKey:
+        cells = tuple(plain(cell) for cell in cells)
         row_key = super().add_row(*cells, height=height, key=key, label=label)
         for column, cell in zip(self.ordered_columns, cells):
             if column.key in self._fitted:
@@ -75,6 +84,7 @@ class FittedTable(DataTable):
     def update_cell(
         self, row_key: RowKey | str, column_key: ColumnKey | str, value: CellType, *, update_width: bool = False
     ) -> None:
+        value = plain(value)
         super().update_cell(row_key, column_key, value, update_width=update_width)
         key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
         if key not in self._fitted:
