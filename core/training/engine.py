@@ -142,6 +142,14 @@ def data_payload(project: Project) -> dict:
     }
 
 
+def docker_reads(plan: dict) -> list[Path]:
+    """What a job's container may read: the plan's task folders and the project's two files, never the rest of the
+    workspace (its database, other projects, other models)."""
+    paths = {Path(n["task_dir"]) for n in plan["nodes"]}
+    paths |= {Path(plan["data"]["path"]), Path(plan["data"]["partition_path"])}
+    return sorted(paths)
+
+
 def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) -> dict:
     """The worker's plan: nodes in order with task folders, parameters, inputs, and cache folders."""
     channels = dict(project.settings["channels"])
@@ -456,7 +464,7 @@ class Trainer:
             for _, after in segments[i + 1 :]:
                 later_inputs[i] |= {src for n in after for src in n["inputs"] if src not in n["channels"]}
         for i, (env, nodes) in enumerate(segments):
-            worker = self._worker(env, plan)
+            worker = self._worker(env, plan, model_dir)
             if len(segments) > 1:
                 self._log.line(f"segment {i + 1}/{len(segments)} in {env}: {', '.join(n['name'] for n in nodes)}")
             began = time.perf_counter()
@@ -476,7 +484,7 @@ class Trainer:
         shutil.rmtree(model_dir / "handoff", ignore_errors=True)
         return replies
 
-    def _worker(self, env: str, plan: dict):
+    def _worker(self, env: str, plan: dict, model_dir: Path):
         """The worker of an environment for this job, started on first use (Docker for registered images)."""
         if env in self._workers:
             return self._workers[env]
@@ -484,9 +492,15 @@ class Trainer:
         from ..runners.docker_runner import DockerRunner
 
         resolved = resolve_environment(env, None, self._log.line, store=self.store)
-        outside = {Path(n["task_dir"]) for n in plan["nodes"] if not Path(n["task_dir"]).is_relative_to(self.store.root)}
-        spec = WorkerSpec(on_output=self._log.output, writable=[self.store.root], read_only=sorted(outside), env=dict(_THREADS))
-        worker = DockerRunner(resolved.image).start(spec) if resolved.kind == "docker" else SubprocessRunner(resolved.python).start(spec)
+        if resolved.kind == "docker":
+            cache = self.store.root / "cache"
+            cache.mkdir(exist_ok=True)
+            spec = WorkerSpec(on_output=self._log.output, read_only=docker_reads(plan),
+                              writable=[model_dir, self.scratch, cache], env=dict(_THREADS))
+            worker = DockerRunner(resolved.image).start(spec)
+        else:
+            spec = WorkerSpec(on_output=self._log.output, writable=[self.store.root], env=dict(_THREADS))
+            worker = SubprocessRunner(resolved.python).start(spec)
         self._track(worker)
         info = worker.wait_ready()
         self._log.line(f"worker for {resolved.describe()} ready (Python {info.get('python')}, pandas {info.get('pandas')})")
@@ -690,7 +704,7 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
     try:
         for i, (env, nodes) in enumerate(segments):
             if env not in workers:
-                workers[env] = _scoring_worker(store, env, plan, scratch, model.id)
+                workers[env] = _scoring_worker(store, env, plan, scratch, model)
             later = {s for _, after in segments[i + 1 :] for n in after for s in n["inputs"] if s not in n["channels"]}
             handoff = sorted(later & {n["name"] for n in nodes})
             reply = workers[env].request("predict", {**request, "nodes": nodes, "handoff": handoff})
@@ -710,9 +724,9 @@ def _discard(chunk: bytes) -> None:
     """Task output while scoring the project's rows: there is no job log to keep it in."""
 
 
-def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model_id: int):
-    """A worker of `env` for predict_rows: a local subprocess, or a container that reads the workspace
-    (data, model, tasks) and writes only `scratch`."""
+def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model: Model):
+    """A worker of `env` for predict_rows: a local subprocess, or a container that reads only the project's
+    files, the model and its task folders, and writes only `scratch`."""
     if env == LOCAL_ENV:
         worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=_discard, writable=[store.root]))
     else:
@@ -722,10 +736,9 @@ def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model_id:
 
         running, reason = docker_status()
         if not running:
-            raise UsageError(f"model {model_id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
+            raise UsageError(f"model {model.id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
         resolved = resolve_environment(env, None, lambda line: None, store=store)
-        outside = {Path(n["task_dir"]) for n in plan["nodes"] if not Path(n["task_dir"]).is_relative_to(store.root)}
-        spec = WorkerSpec(on_output=_discard, read_only=[store.root, *sorted(outside)], writable=[scratch], env=dict(_THREADS))
+        spec = WorkerSpec(on_output=_discard, read_only=[*docker_reads(plan), model.artifact_path], writable=[scratch], env=dict(_THREADS))
         worker = DockerRunner(resolved.image).start(spec)
     return ready(worker)
 

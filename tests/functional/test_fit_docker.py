@@ -293,3 +293,37 @@ def test_only_the_input_file_is_mounted_not_its_folder(tmp_path, taskbench, home
     assert "listing ['train.csv']" in text
     assert "key readable False" in text and "secret" not in text
     assert "taskbench variables []" in text
+
+
+def test_a_docker_node_in_training_sees_neither_the_database_nor_other_files_of_the_workspace(
+    tmp_path, taskbench, home, python_sklearn_image, monkeypatch
+):
+    """A container of a training job reads its task folder and the project's two files, and writes its model
+    folder, scratch and the transform cache: the workspace database and the rest stay out of reach."""
+    monkeypatch.setenv("TASKBENCH_BASE_IMAGE", __import__("os").environ.get("TASKBENCH_BASE_IMAGE", ""))
+    body = (
+        "import os\n"
+        f"    print('database visible', os.path.exists({str(home / 'taskbench.db')!r}))\n"
+        f"    print('logs visible', os.path.exists({str(home / 'logs')!r}))\n"
+        f"    try:\n"
+        f"        open({str(home / 'planted.txt')!r}, 'w').write('x')\n"
+        f"        print('workspace writable True')\n"
+        f"    except OSError:\n"
+        f"        print('workspace writable False')"
+    )
+    task = regression_task(tmp_path, body, **{"model-metadata.yaml": "name: peek\ntype: training\ntargetType: regression\n"})
+    assert taskbench("task", "add", task, "--name", "peek", "--env", "python-sklearn").exit_code == 0
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "jr").exit_code == 0
+    bp = tmp_path / "peek.bp"
+    bp.write_text("num = impute_median(NUM)\nmodel = peek(num)\n")
+    result = taskbench("train", "jr", bp)
+    assert result.exit_code == 0, result.output
+    log = (home / "logs" / "job-1.log").read_text()
+    assert "database visible False" in log and "logs visible False" in log
+    # (writing there may succeed inside the container's own file system, but never reaches the workspace)
+    assert not (home / "planted.txt").exists()
+    # scoring it again (holdout unlock) also runs in a container that reads only what it needs
+    unlocked = taskbench("project", "unlock-holdout", "jr", "--yes")
+    assert unlocked.exit_code == 0, unlocked.output
+    board = __import__("json").loads(taskbench("leaderboard", "jr", "--json").output)
+    assert "holdout" in board[0] and board[0]["holdout"]
