@@ -22,23 +22,24 @@ class Action:
     show: bool = True  # in the footer (secondary bindings stay out of it)
 
     priority: bool = False  # checked before the focused widget's own keys (pane switching)
+    short: str = ""  # the footer's word for it at 80 columns; help, palette and README use `description`
 
     def binding(self) -> Binding:
-        return Binding(self.key, self.name, self.description, show=self.show, priority=self.priority)
+        return Binding(self.key, self.name, self.short or self.description, show=self.show, priority=self.priority)
 
 
 GLOBAL_ACTIONS = [
     Action("next_pane", "tab", "Next pane", show=False, priority=True),
     Action("previous_pane", "shift+tab", "Previous pane", show=False, priority=True),
-    Action("help", "question_mark", "Keys (help)"),
+    Action("help", "question_mark", "Keys (help)", short="keys"),
     Action("command_palette", "ctrl+p", "Commands", show=False),
-    Action("quit", "q", "Quit"),
+    Action("quit", "q", "Quit", short="quit"),
 ]
 
 
-def pane_action(pane: str, name: str, key: str, description: str, show: bool = True) -> Action:
-    """An action that applies inside one pane."""
-    return Action(name, key, description, pane=pane, show=show)
+def pane_action(pane: str, name: str, key: str, description: str, show: bool = True, short: str = "") -> Action:
+    """An action that applies inside one pane (`short`: a one-word footer label, so the footer fits 80 columns)."""
+    return Action(name, key, description, pane=pane, show=show, short=short)
 
 
 def bindings(actions: list[Action]) -> list[Binding]:

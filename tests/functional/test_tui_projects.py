@@ -214,3 +214,49 @@ async def test_wide_terminal_keeps_list_and_leaderboard_side_by_side(ws):
         assert pane.has_class("-wide")
         left, board = pane.query_one("#proj-table"), pane.query_one("#proj-board")
         assert left.display and board.region.x > left.region.right - 1
+
+
+LONG = "impute-standardize-ridge-with-a-very-long-descriptive-name-v2"
+
+
+async def test_leaderboard_at_80x24_cuts_names_never_scores_and_aligns_numbers(ws):
+    """A long blueprint name is ellipsised; every score, time and speed column is drawn whole, right-aligned,
+    one precision per column; the titles stay on one row each."""
+    train(ws, LONG, "num = impute_median(NUM)\nscale = standardize(num)\nmodel = ridge(scale)\n")
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        board = pane.query_one("#proj-board", DataTable)
+        await wait_for(pilot, lambda: board.row_count == 2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("…" in str(board.get_row_at(i)[2]) for i in range(2)))
+        await pilot.pause(0.3)
+        top = board.header_height
+        drawn = ["".join(seg.text for seg in board.render_line(top + y)) for y in range(2)]
+        header = "".join(seg.text for seg in board.render_line(0))
+        assert "rows/s" in header and "valid RMSE" in header  # the last column is in view
+        _, _, rows = engine_board(ws)
+        for line, row in zip(drawn, rows):
+            assert f"{row['validation']['RMSE']:.3f}" in line
+            assert f"{row['train_seconds']:.1f}" in line
+        assert not any(LONG in line for line in drawn)
+        assert any(LONG[:10] in line and "…" in line for line in drawn)
+        # right-aligned: the scores end in the same column, under the end of their label
+        ends = {line.index(f"{row['validation']['RMSE']:.3f}") + len(f"{row['validation']['RMSE']:.3f}") for line, row in zip(drawn, rows)}
+        assert ends == {header.index("valid RMSE") + len("valid RMSE")}
+        title = pane.query_one("#proj-board-title")
+        assert title.size.height == 2
+
+
+def test_impact_percentages_and_values_line_up():
+    from tui.panes.projects import impact_rows
+
+    rows = impact_rows([
+        {"feature": "age", "impact_percent": 100.0, "impact": 0.51234},
+        {"feature": "bmi", "impact_percent": 5.2, "impact": -0.0123},
+        {"feature": "id", "impact_percent": 0.4, "impact": 0.00012},
+    ])
+    texts = [text for _, _, text in rows]
+    assert texts == ["100%  +0.5123", "  5%  -0.0123", "  0%  +0.0001"]
+    assert len({t.index("%") for t in texts}) == 1

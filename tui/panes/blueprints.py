@@ -33,13 +33,13 @@ ACTIONS = [
     pane_action(NAME, "open", "enter", "Open blueprint (a template opens as a copy)", show=False),
     pane_action(NAME, "edit", "e", "Back to the editor (esc leaves it)", show=False),
     pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False),
-    pane_action(NAME, "copy", "c", "Copy into new buffer"),
+    pane_action(NAME, "copy", "c", "Copy into new buffer", short="copy"),
     pane_action(NAME, "new", "n", "New blueprint", show=False),
-    pane_action(NAME, "save", "ctrl+s", "Save blueprint"),
-    pane_action(NAME, "format", "ctrl+f", "Format blueprint"),
-    pane_action(NAME, "train", "t,ctrl+t", "Train on a project"),
+    pane_action(NAME, "save", "ctrl+s", "Save blueprint", short="save"),
+    pane_action(NAME, "format", "ctrl+f", "Format blueprint", short="format"),
+    pane_action(NAME, "train", "t,ctrl+t", "Train on a project", short="train"),
     pane_action(NAME, "next_target_type", "y", "Next template type", show=False),
-    pane_action(NAME, "back", "escape", "Back to the list"),
+    pane_action(NAME, "back", "escape", "Back to the list", short="list"),
     pane_action(NAME, "reload", "r", "Reload blueprints", show=False),
 ]
 
@@ -169,7 +169,7 @@ class BlueprintsPane(Pane):
     KEY = "3"
     TITLE = "Blueprints"
     ACTIONS = ACTIONS
-    BINDINGS = bindings(ACTIONS) + [("j", "cursor_down", "Down"), ("k", "cursor_up", "Up")]
+    BINDINGS = bindings(ACTIONS) + [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
 
     @dataclass
     class Loaded(Message):

@@ -27,7 +27,7 @@ from . import Pane
 
 NAME = "DeploymentsPane"
 ACTIONS = [
-    pane_action(NAME, "open", "enter", "Show the deployment's numbers and drift"),
+    pane_action(NAME, "open", "enter", "Show the deployment's numbers and drift", short="details"),
     pane_action(NAME, "back", "escape", "Back to the deployment list", show=False),
     pane_action(NAME, "reload", "r", "Reload deployments", show=False),
     pane_action(NAME, "cursor_down", "j", "Down (in the list or the details)", show=False),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -22,9 +23,9 @@ from . import Pane
 
 NAME = "EnvironmentsPane"
 ACTIONS = [
-    pane_action(NAME, "build", "b", "Build the selected environment's image"),
-    pane_action(NAME, "open", "enter", "Read the build log (j/k, pgup/pgdn, g/G scroll it)"),
-    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k scroll it)"),
+    pane_action(NAME, "build", "b", "Build the selected environment's image", short="build"),
+    pane_action(NAME, "open", "enter", "Read the build log (j/k, pgup/pgdn, g/G scroll it)", short="log"),
+    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k scroll it)", short="Dockerfile"),
     pane_action(NAME, "back", "escape", "Back to the list", show=False),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
@@ -38,7 +39,7 @@ class EnvironmentsPane(Pane):
     KEY = "2"
     TITLE = "Environments"
     ACTIONS = ACTIONS
-    BINDINGS = bindings(ACTIONS) + [("j", "cursor_down", "Down"), ("k", "cursor_up", "Up")]
+    BINDINGS = bindings(ACTIONS) + [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
 
     @dataclass
     class Loaded(Message):

@@ -26,14 +26,14 @@ OTHER_COLUMNS = 46  # id, kind, state, time, by, cell padding and scrollbar: wha
 
 # Every key here works anywhere in the pane; the log's keys act on the open log even from the list.
 PANE_ACTIONS = [
-    pane_action(NAME, "open", "enter", "Open the job's log"),
-    pane_action(NAME, "filter", "slash", "Filter jobs"),
-    pane_action(NAME, "log('toggle_follow')", "f", "Follow the log"),
-    pane_action(NAME, "log('previous_error')", "e", "Previous error in the log"),
+    pane_action(NAME, "open", "enter", "Open the job's log", short="log"),
+    pane_action(NAME, "filter", "slash", "Filter jobs", short="filter"),
+    pane_action(NAME, "log('toggle_follow')", "f", "Follow the log", short="follow"),
+    pane_action(NAME, "log('previous_error')", "e", "Previous error in the log", short="error"),
     pane_action(NAME, "log('next_error')", "E", "Next error down in the log", show=False),
     pane_action(NAME, "log('next_match')", "n", "Next match up in the log", show=False),
     pane_action(NAME, "log('previous_match')", "N", "Next match down in the log", show=False),
-    pane_action(NAME, "log('toggle_wrap')", "w", "Wrap long log lines"),
+    pane_action(NAME, "log('toggle_wrap')", "w", "Wrap long log lines", short="wrap"),
     pane_action(NAME, "log('right')", "l", "Scroll the log right", show=False),
     pane_action(NAME, "log('left')", "h", "Scroll the log left", show=False),
     pane_action(NAME, "log('top')", "g", "Start of the log", show=False),

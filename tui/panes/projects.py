@@ -8,6 +8,8 @@ trained elsewhere (the Blueprints pane, the CLI, a colleague) appears by itself.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -36,13 +38,13 @@ from . import Pane
 NAME = "ProjectsPane"
 ACTIONS = [
     pane_action(NAME, "open", "enter", "Open", show=False),
-    pane_action(NAME, "next_metric", "s", "Sort by next metric"),
-    pane_action(NAME, "next_partition", "p", "Next partition"),
-    pane_action(NAME, "unlock", "u", "Unlock holdout"),
-    pane_action(NAME, "export", "a", "Export artifacts"),
+    pane_action(NAME, "next_metric", "s", "Sort by next metric", short="sort"),
+    pane_action(NAME, "next_partition", "p", "Next partition", short="partition"),
+    pane_action(NAME, "unlock", "u", "Unlock holdout", short="unlock"),
+    pane_action(NAME, "export", "a", "Export artifacts", short="export"),
     pane_action(NAME, "next_tab", "l", "Next model tab", show=False),
     pane_action(NAME, "previous_tab", "h", "Previous model tab", show=False),
-    pane_action(NAME, "back", "escape", "Back"),
+    pane_action(NAME, "back", "escape", "Back", short="back"),
     pane_action(NAME, "reload", "r", "Reload projects", show=False),
 ]
 
@@ -103,7 +105,7 @@ class ProjectsPane(Pane):
     KEY = "4"
     TITLE = "Projects"
     ACTIONS = ACTIONS
-    BINDINGS = bindings(ACTIONS) + [("j", "cursor_down", "Down"), ("k", "cursor_up", "Up")]
+    BINDINGS = bindings(ACTIONS) + [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
 
     @dataclass
     class ProjectsLoaded(Message):
@@ -191,6 +193,7 @@ class ProjectsPane(Pane):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
+        self.call_after_refresh(self._redraw_board)
 
     # ------------------------------------------------------------ loading
 
@@ -259,10 +262,10 @@ class ProjectsPane(Pane):
         p = message.project
         better = "higher" if message.higher_is_better else "lower"
         holdout = "holdout unlocked" if p["unlocked"] else "holdout locked"
-        self.query_one("#proj-board-title", Static).update(
+        self.query_one("#proj-board-title", Static).update(Text(  # one row each, cut with … rather than wrapped
             f"{p['name']} · {p['target_type']} · {p['rows']:,} rows · {holdout}\n"
-            f"sorted by {message.partition} {message.metric} ({better} is better)"
-        )
+            f"sorted by {message.partition} {message.metric} ({better} is better)", no_wrap=True, overflow="ellipsis"
+        ))
         table = self.query_one("#proj-board", DataTable)
         sorted_column = {"validation": 3, "cv": 4, "holdout": 5}[message.partition]
         labels = ["#", "model", "blueprint", f"valid {message.metric}", f"cv {message.metric}"]
@@ -270,14 +273,16 @@ class ProjectsPane(Pane):
             labels.append(f"holdout {message.metric}")
         labels += ["train s", "rows/s"]
         shape = tuple(labels) + (sorted_column,)
-        rows = tuple(self._board_row(i, r, message) for i, r in enumerate(message.rows, 1))
+        rows = board_cells(message.rows, message.metric, bool(p["unlocked"]))
+        rows = tuple(fit_names(rows, 2, table.size.width or self.size.width, labels))
         if shape == self._board_shape and rows == self._board_rows:
             return
         selected = self.selected_model()
         if shape != self._board_shape:
             table.clear(columns=True)
             for i, label in enumerate(labels):
-                table.add_column(Text(label, style="bold underline") if i == sorted_column else label, key=label)
+                justify = "left" if i == 2 else "right"  # numbers right-aligned under right-aligned labels
+                table.add_column(Text(label, style="bold underline" if i == sorted_column else "", justify=justify), key=label)
             self._board_shape = shape
         else:
             table.clear()
@@ -288,16 +293,6 @@ class ProjectsPane(Pane):
         if ids:
             table.move_cursor(row=ids.index(selected) if selected in ids else 0)
 
-    @staticmethod
-    def _board_row(rank: int, r: dict, message: BoardLoaded) -> tuple:
-        metric = message.metric
-        label = r["blueprint"] if r["state"] == "trained" else f"{r['blueprint']} ({r['state']})"
-        cells = [str(rank), str(r["model"]), label, number((r.get("validation") or {}).get(metric)),
-                 number((r.get("cv") or {}).get(metric))]
-        if message.project["unlocked"]:
-            cells.append(number((r.get("holdout") or {}).get(metric)))
-        cells += [number(r.get("train_seconds"), 1), number(r.get("predict_rows_per_second"), 0)]
-        return tuple(cells)
 
     def selected_model(self) -> str | None:
         table = self.query_one("#proj-board", DataTable)
@@ -348,6 +343,13 @@ class ProjectsPane(Pane):
     def focus_board(self) -> None:
         self.add_class("-board")
         self.query_one("#proj-board", DataTable).focus()
+        self.call_after_refresh(self._redraw_board)
+
+    def _redraw_board(self) -> None:
+        """Lay the leaderboard out again for the board's new width (names get the room the scores leave)."""
+        if self.board is not None:
+            self._board_rows = None
+            self.show_board(self.board)
 
     def action_back(self) -> None:
         views = self.query_one("#proj-views", ContentSwitcher)
@@ -360,6 +362,7 @@ class ProjectsPane(Pane):
         else:
             self.remove_class("-board")
             self.query_one("#proj-table", DataTable).focus()
+            self.call_after_refresh(self._redraw_board)
 
     def focus_default(self) -> None:
         if self.query_one("#proj-views", ContentSwitcher).current == "proj-model":
@@ -668,6 +671,47 @@ class ProjectsPane(Pane):
 # ---------------------------------------------------------------- drawings of compute_insights results
 
 
+def decimals(values) -> int:
+    """One precision for a whole column of a metric, from its largest value: 4 decimals under 1, 3 under 100,
+    1 under 1,000, none above; so a column's digits line up and read the same from row to row."""
+    finite = [abs(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    top = max(finite, default=0.0)
+    return 4 if top < 1 else 3 if top < 100 else 1 if top < 1000 else 0
+
+
+def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
+    """The leaderboard's cells: rank, model, blueprint, then the scores, each score column at one precision and
+    right-aligned; times with one decimal, speeds whole."""
+    parts = ["validation", "cv"] + (["holdout"] if unlocked else [])
+    digits = {part: decimals((r.get(part) or {}).get(metric) for r in rows) for part in parts}
+
+    def right(text: str) -> Text:
+        return Text(text, justify="right")
+
+    out = []
+    for rank, r in enumerate(rows, 1):
+        label = r["blueprint"] if r["state"] == "trained" else f"{r['blueprint']} ({r['state']})"
+        cells = [right(str(rank)), right(str(r["model"])), label]
+        cells += [right(number((r.get(part) or {}).get(metric), digits[part])) for part in parts]
+        cells += [right(number(r.get("train_seconds"), 1)), right(number(r.get("predict_rows_per_second"), 0))]
+        out.append(tuple(cells))
+    return out
+
+
+def fit_names(rows: list[tuple], column: int, width: int, labels: list[str], least: int = 10) -> list[tuple]:
+    """Cut the name in `column` with … so that every other column fits in `width` cells: the data stays whole."""
+    if not rows or width <= 0:
+        return rows
+    widest = [max([len(label), *(len(str(r[i])) for r in rows)]) for i, label in enumerate(labels)]
+    others = sum(w + 2 for i, w in enumerate(widest) if i != column) + 2 + 1  # cell padding, name padding, scrollbar
+    room = max(least, width - others)
+    return [tuple(_ellipsis(str(c), room) if i == column else c for i, c in enumerate(r)) for r in rows]
+
+
+def _ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def draw_impact(insights: dict, width: int) -> str:
     """Permutation feature impact as bars, largest first, with the engine's own numbers beside each."""
     fi = (insights.get("validation") or {}).get("feature_impact")
@@ -675,8 +719,17 @@ def draw_impact(insights: dict, width: int) -> str:
         return "no feature impact: the blueprint reads no columns that could be shuffled"
     head = (f"permutation impact on validation {fi['metric']} (baseline {number(fi.get('baseline'))}); "
             f"{fi['columns_measured']} of {fi['columns_used']} columns measured\n{fi['method']}\n")
-    rows = [(f["feature"], f["impact_percent"], f"{f['impact_percent']:.0f}%  {f['impact']:+.3g}") for f in fi["features"]]
-    return head + "\n" + hbars(rows, width, scale=100.0)
+    return head + "\n" + hbars(impact_rows(fi["features"]), width, scale=100.0)
+
+
+def impact_rows(features: list[dict]) -> list[tuple[str, float, str]]:
+    """(feature, percent, text) for the bars: the percents and the raw impacts each right-aligned in a column of
+    their own, the impacts at one precision, so the digits line up from row to row."""
+    digits = decimals(f["impact"] for f in features)
+    percents = [f"{f['impact_percent']:.0f}%" for f in features]
+    impacts = [f"{f['impact']:+.{digits}f}" for f in features]
+    pw, iw = max(map(len, percents)), max(map(len, impacts))
+    return [(f["feature"], f["impact_percent"], f"{p.rjust(pw)}  {i.rjust(iw)}") for f, p, i in zip(features, percents, impacts)]
 
 
 def draw_charts(insights: dict, width: int) -> str:

@@ -675,17 +675,17 @@ class LogView(Vertical):
     """A log file's lines with follow mode, `/` search (n, N to repeat), `e` to the previous error, g/G ends."""
 
     ACTIONS: ClassVar[list[Action]] = [
-        Action("search", "slash", "Search the log"),
-        Action("next_match", "n", "Next match up"),
+        Action("search", "slash", "Search the log", short="search"),
+        Action("next_match", "n", "Next match up", short="next"),
         Action("previous_match", "N", "Next match down", show=False),
-        Action("previous_error", "e", "Previous error"),
+        Action("previous_error", "e", "Previous error", short="error"),
         Action("next_error", "E", "Next error down", show=False),
-        Action("toggle_follow", "f", "Follow"),
+        Action("toggle_follow", "f", "Follow", short="follow"),
         Action("top", "g", "Start of the log", show=False),
-        Action("bottom", "G", "End and follow"),
+        Action("bottom", "G", "End and follow", short="end"),
         Action("down", "j", "Line down", show=False),
         Action("up", "k", "Line up", show=False),
-        Action("toggle_wrap", "w", "Wrap long lines"),
+        Action("toggle_wrap", "w", "Wrap long lines", short="wrap"),
         Action("right", "l,right", "Scroll right", show=False),
         Action("left", "h,left", "Scroll left", show=False),
         Action("line_start", "0,home", "First column", show=False),
