@@ -19,3 +19,22 @@ def test_help_lists_every_binding(snap_compare, home):
 
 def test_blueprint_templates_at_80x24(snap_compare, home):
     assert snap_compare(TaskbenchApp(home), terminal_size=(80, 24), press=["3"])
+
+
+def test_quit_question_with_an_unsaved_buffer_at_80x24(snap_compare, home):
+    """q after editing a template copy: the question says what would be lost, and the keys to answer."""
+
+    async def edit_then_quit(pilot):
+        from tests.functional.tui_support import wait_for
+        from tui.panes.blueprints import BlueprintEditor, BlueprintsPane
+
+        await pilot.press("3")
+        pane = pilot.app.query_one(BlueprintsPane)
+        await wait_for(pilot, lambda: pane.query_one("#bp-table").row_count > 0)
+        await pilot.press("c")
+        editor = pane.query_one(BlueprintEditor)
+        await wait_for(pilot, lambda: editor.has_focus and editor.text)
+        await pilot.press("x", "escape", "q")
+        await pilot.pause(0.3)
+
+    assert snap_compare(TaskbenchApp(home), terminal_size=(80, 24), run_before=edit_then_quit)

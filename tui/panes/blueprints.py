@@ -66,6 +66,10 @@ _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _HEADER_NAME = re.compile(r"^(#\s*blueprint:\s*)\S+", re.IGNORECASE | re.MULTILINE)
 
 
+def _ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def blueprint_target_type(text: str) -> str | None:
     """The target type the blueprint's header names ('target: binary'), or None when it names none or does not parse."""
     from core.blueprints.syntax import BlueprintSyntaxError, parse_blueprint
@@ -231,7 +235,7 @@ class BlueprintsPane(Pane):
                 yield FittedTable(id="bp-table", cursor_type="row", zebra_stripes=False)
                 yield Static("enter open  e editor  p problems  c copy  n new  y type", classes="status", id="bp-list-hint")
             with Vertical(id="bp-right"):
-                yield Static("no blueprint open: enter opens one, c copies a template, n starts a new one",
+                yield Static("nothing open: enter opens, c copies, n new",
                              classes="pane-title", id="bp-title", markup=False)
                 with Vertical(id="bp-work"):
                     yield BlueprintEditor(id="bp-editor")
@@ -298,16 +302,23 @@ class BlueprintsPane(Pane):
         table = self.query_one("#bp-table", DataTable)
         selected = self._row_key()
         table.clear()
+        room = self._name_room()
         for name, version, kind in message.saved:
-            table.add_row(name, f"v{version}", key=f"saved:{name}")
+            table.add_row(_ellipsis(name, room), f"v{version}", key=f"saved:{name}")
         for name, kind, _ in message.templates:
-            table.add_row(name, "tmpl", key=f"template:{kind}:{name}")
+            table.add_row(_ellipsis(name, room), "tmpl", key=f"template:{kind}:{name}")
         keys = [f"saved:{n}" for n, _, _ in message.saved] + [f"template:{k}:{n}" for n, k, _ in message.templates]
         if keys:
             table.move_cursor(row=keys.index(selected) if selected in keys else 0)
         self.query_one("#bp-list-title", Static).update(
             f"Blueprints ({len(message.saved)}) + {message.target_type} templates"
         )
+
+    def _name_room(self) -> int:
+        """Cells the name column may take so that the version column stays in view (names get a …)."""
+        left = self.query_one("#bp-left")
+        width = left.size.width or (44 if self.has_class("-wide") else 34)
+        return max(12, width - 6 - 4 - 1)  # 'tmpl' and 'v123' column, cell padding, scrollbar
 
     def _row_key(self) -> str | None:
         table = self.query_one("#bp-table", DataTable)
@@ -496,7 +507,7 @@ class BlueprintsPane(Pane):
         errors = sum(p.severity == "error" for p in message.problems)
         warnings = len(message.problems) - errors
         summary = "no problems" if not message.problems else f"{errors} error(s), {warnings} warning(s)"
-        self.query_one("#bp-problems-title", Static).update(f"problems: {summary}  (esc, p: enter jumps)" if message.problems else "problems: none")
+        self.query_one("#bp-problems-title", Static).update(f"problems: {summary} (p)" if message.problems else "problems: none")
         if message.drawing is not None:
             self.query_one("#bp-graph", Static).update(message.drawing)
 

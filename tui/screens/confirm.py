@@ -28,9 +28,9 @@ class ConfirmQuit(ModalScreen[bool]):
         self.losses = losses
 
     def compose(self) -> ComposeResult:
-        text = Text("Quit taskbench?\n", style="bold")
+        text = Text("Quit taskbench?", style="bold")
         for loss in self.losses:
-            text.append(f"• {loss}\n")  # user text (blueprint and task names) stays plain text
+            text.append(f"\n• {loss}", style="not bold")  # user text (blueprint and task names) stays plain text
         with Vertical(id="confirm-box"):
             yield Static(text, id="confirm-text")
             yield Static("q quit anyway    esc stay", id="confirm-keys", markup=False)
