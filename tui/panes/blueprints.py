@@ -411,7 +411,7 @@ class BlueprintsPane(Pane):
         editor.move_cursor(editor.document.end if message.buffer.origin in ("copy", "new") else (0, 0))
         self.query_one("#bp-graph", Static).update("")
         self.show_title()
-        self.status("ctrl+s save  ctrl+f format  ctrl+t train  esc leaves the editor (e back, p problems)")
+        self.status("^s save  ^f format  ^t train  esc leaves the editor (e back, p problems)")
         self.remove_class("-closed")
         self.add_class("-editing")
         editor.focus()

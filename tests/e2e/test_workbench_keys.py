@@ -1,0 +1,106 @@
+"""End-to-end at 80x24: the real `taskbench` in tmux, keyboard only: quitting with an unsaved buffer, a long failing
+log line read in full, the problems list reached by keyboard."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.tmux import Terminal, taskbench_command
+
+LONG_FAILURE = ("fit raised Exception: As an input, this task must receive a single column of numbers, "
+                "but it received 3 columns: age, diag_1_desc and weight; select one with NUM")
+
+
+@pytest.fixture
+def terminal(home):
+    term = Terminal(taskbench_command(home), 80, 24)
+    yield term
+    term.close()
+
+
+def escape_then(term: Terminal, *keys: str) -> None:
+    """esc, a pause as a person makes, then `keys` (esc and a key sent together read as alt+key, in any terminal)."""
+    term.keys("Escape")
+    time.sleep(0.4)
+    term.keys(*keys)
+
+
+def wait_exit(term: Terminal, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while term.running_command() not in ("sleep", "") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert term.running_command() in ("sleep", ""), f"taskbench did not exit:\n{term.screen()}"
+
+
+def test_quitting_with_an_unsaved_buffer_asks_and_esc_keeps_it(terminal):
+    terminal.wait_for("3 Blueprints")
+    terminal.keys("3")
+    terminal.wait_for("tmpl")
+    terminal.keys("c")
+    terminal.wait_for("copy of template")
+    terminal.type("# my edit")
+    escape_then(terminal, "q")
+    screen = terminal.wait_for("Quit taskbench?")
+    assert "has unsaved edits" in screen
+    terminal.keys("Escape")
+    terminal.wait_gone("Quit taskbench?")
+    terminal.keys("e")  # back into the editor: the edit is still there
+    assert "# my edit" in terminal.wait_for("# my edit")
+    escape_then(terminal, "q")
+    terminal.wait_for("Quit taskbench?")
+    terminal.keys("q")
+    wait_exit(terminal)
+
+
+def test_problems_list_reached_by_keyboard_and_enter_jumps_to_the_line(terminal):
+    terminal.wait_for("3 Blueprints")
+    terminal.keys("3")
+    terminal.wait_for("tmpl")
+    terminal.keys("c")
+    terminal.wait_for("copy of template")
+    terminal.keys("Enter")
+    terminal.type("x = nopetask(NUM)")
+    terminal.wait_for("nopetask")
+    terminal.wait_for("8:5: error")  # after "8:1: warning" (x is unused)
+    escape_then(terminal, "p")  # out of the editor, into the problems list, on its first line
+    time.sleep(0.3)
+    terminal.keys("j", "Enter")  # down to the error; enter jumps to it: typing lands at its column
+    time.sleep(0.3)
+    terminal.type("Z")
+    screen = terminal.wait_for("Znopetask")
+    assert "x = Znopetask(NUM)" in screen
+
+
+def test_a_long_failing_log_line_is_read_in_full_at_80x24(home):
+    from core.registry.jobs import open_log
+    from core.store import open_store
+
+    with open_store(home) as store:
+        job = store.start_job(store.create_job("fit", "one-col@1", {}).id)
+        log = open_log(job)
+        log.line("job started")
+        log.line(LONG_FAILURE)
+        log.close()
+        store.finish_job(job.id, "failed", exit_code=1, message=LONG_FAILURE)
+    term = Terminal(taskbench_command(home), 80, 24)
+    try:
+        term.wait_for("5 Jobs")
+        term.keys("5")
+        term.wait_for("one-col@1")
+        term.keys("Enter")
+        screen = term.wait_for("log paused")
+        # the failure sentence above the log, whole over several rows
+        assert LONG_FAILURE in " ".join(line.strip() for line in screen.splitlines())
+        assert "select one with NUM" in screen
+        term.keys("w")  # wrap the log itself too
+        screen = term.wait_for("wrapped (w cuts)")
+        rows = screen.splitlines()
+        start = next(i for i, row in enumerate(rows) if "[engine] fit raised" in row)
+        assert LONG_FAILURE in "".join(rows[start:start + 4]).split("[engine] ", 1)[1]
+        term.keys("w", "l", "l", "l")  # cut again, then sideways: the line's end comes into view
+        term.wait_for("w wraps")
+        screen = term.wait_for("select one with NUM")
+    finally:
+        term.close()
