@@ -132,6 +132,11 @@ async def test_model_page_shows_scores_and_feature_impact_bars(ws):
         files = pane.query_one("#model-files", DataTable)
         await wait_for(pilot, lambda: files.row_count >= 2)
         assert {str(files.get_row_at(i)[0]) for i in range(files.row_count)} == {"num", "model"}
+        assert files.has_focus
+        await pilot.press("enter")  # into the file's preview (keyboard only), esc back to the files
+        assert pane.query_one("#model-preview-scroll").has_focus
+        await pilot.press("j", "escape")
+        assert files.has_focus and pane.model_id is not None
 
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportPrompt))

@@ -37,7 +37,7 @@ from . import Pane
 
 NAME = "ProjectsPane"
 ACTIONS = [
-    pane_action(NAME, "open", "enter", "Open", show=False),
+    pane_action(NAME, "open", "enter", "Open (a project's board, a model, a file's preview)", show=False),
     pane_action(NAME, "next_metric", "s", "Sort by next metric", short="sort"),
     pane_action(NAME, "next_partition", "p", "Next partition", short="partition"),
     pane_action(NAME, "unlock", "u", "Unlock holdout", short="unlock"),
@@ -339,6 +339,12 @@ class ProjectsPane(Pane):
             self.focus_board()
         elif focused is self.query_one("#proj-board") and self.selected_model():
             self.open_model(int(self.selected_model()))
+        elif focused is self.query_one("#model-files"):
+            self.query_one("#model-preview-scroll").focus()  # read the previewed file with j/k; esc returns
+
+    @on(DataTable.RowSelected, "#model-files")
+    def file_selected(self, event: DataTable.RowSelected) -> None:
+        self.query_one("#model-preview-scroll").focus()
 
     def focus_board(self) -> None:
         self.add_class("-board")
@@ -353,7 +359,9 @@ class ProjectsPane(Pane):
 
     def action_back(self) -> None:
         views = self.query_one("#proj-views", ContentSwitcher)
-        if views.current == "proj-model":
+        if self.screen.focused is self.query_one("#model-preview-scroll"):
+            self.query_one("#model-files").focus()
+        elif views.current == "proj-model":
             self.model_id = None
             views.current = "proj-main"
             self.refresh_bindings()
