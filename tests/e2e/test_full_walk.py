@@ -126,7 +126,10 @@ def start(home: Path, size: tuple[int, int], **env: str) -> Terminal:
 
 
 def quit_app(term: Terminal) -> None:
+    """q; when the app asks first (an unsaved buffer, a running job), q again quits anyway."""
     press(term, "q")
+    if "Quit taskbench?" in term.screen():
+        press(term, "q")
     term.wait_gone("2 Environments", timeout=10)
 
 

@@ -83,9 +83,7 @@ async def test_copy_template_mistake_shown_at_line_and_column_then_fixed_saved_a
 
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectPicker))
-        await pilot.press("enter")  # nothing is preselected: enter alone does not train
-        assert isinstance(app.screen, ProjectPicker)
-        await pilot.press("j", "enter")  # the only project, jr
+        await pilot.press("enter")  # the only project that fits, jr
         await wait_for(pilot, lambda: pane.last_trained is not None, timeout=120)
         await app.workers.wait_for_complete()
         trained = pane.last_trained
@@ -242,7 +240,7 @@ async def test_q_with_unsaved_edits_asks_first_and_esc_keeps_the_buffer(ws):
     assert not app.is_running
 
 
-async def test_train_picker_offers_only_fitting_projects_none_preselected_and_j_k_move(ws):
+async def test_train_picker_offers_only_fitting_projects_and_j_k_move(ws):
     from textual.widgets import OptionList
 
     app = TaskbenchApp(home=ws)
@@ -254,10 +252,8 @@ async def test_train_picker_offers_only_fitting_projects_none_preselected_and_j_
         options = app.screen.query_one("#bp-picker-list", OptionList)
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == ["jr", "jr2"]
         assert "1 project(s) of another target type not shown" in str(app.screen.query_one("#bp-picker-title").content)
-        assert options.highlighted is None
-        await pilot.press("enter")
-        assert isinstance(app.screen, ProjectPicker)
-        await pilot.press("j", "j")
+        assert options.highlighted == 0
+        await pilot.press("j")
         assert options.highlighted == 1
         await pilot.press("k")
         assert options.highlighted == 0

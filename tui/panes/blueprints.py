@@ -114,8 +114,8 @@ class BlueprintEditor(TextArea):
 
 
 class ProjectPicker(ModalScreen):
-    """Choose the project to train on: only projects whose target type fits the blueprint are offered, none is
-    preselected; j/k or the arrows move, enter picks, esc cancels."""
+    """Choose the project to train on: only projects whose target type fits the blueprint are offered (so the
+    highlighted one always can be trained on); j/k or the arrows move, enter picks, esc cancels."""
 
     BINDINGS: ClassVar = [
         Binding("escape", "dismiss", "Cancel"),
@@ -145,7 +145,7 @@ class ProjectPicker(ModalScreen):
     def on_mount(self) -> None:
         options = self.query_one("#bp-picker-list", OptionList)
         options.focus()
-        options.highlighted = None  # nothing chosen until the user moves: enter alone does not train
+        options.highlighted = 0  # every project offered fits, so enter on the first one trains
 
     def action_move(self, step: int) -> None:
         options = self.query_one("#bp-picker-list", OptionList)
