@@ -308,3 +308,26 @@ async def test_opening_a_running_job_follows_it(home, jobs):
         await pilot.pause(0.2)
         assert view.following
         assert "following" in str(pilot.app.query_one("#jobs-log-title").render())
+
+
+async def test_wrapped_and_following_the_newest_long_line_is_whole_at_the_bottom(home, jobs):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot)
+        view = await open_log_of(pilot, jobs["train"].id)
+        await pilot.press("w")
+        log = open_log(jobs["train"])
+        log.line(LONG_FAILURE)
+        log.close()
+        lines = view.lines
+
+        def rows() -> list[str]:
+            return [lines.render_line(y).text for y in range(lines.size.height)]
+
+        await wait_for(pilot, lambda: rows()[-1].rstrip().endswith("select one with NUM"))
+        assert view.following
+        assert LONG_FAILURE in "".join(rows())
+        assert any("iteration 499" in r for r in rows())  # the lines before it still fill the page above
+        await pilot.press("k")  # up one line: the long line leaves the bottom, iteration 499 is the last row
+        await pilot.pause()
+        assert not view.following
+        assert "iteration 499" in [r for r in rows() if r.strip()][-1]
