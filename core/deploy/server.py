@@ -57,6 +57,7 @@ class ServeConfig:
     port: int = 8080
     workers: int = 1
     token: str | None = None
+    token_hash: str | None = None  # what worker processes get instead of the token (their environment carries it)
     header_timeout: float = 10.0  # seconds for a connection to send its request headers
     body_timeout: float = 30.0  # seconds a request body may stop arriving
     keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
@@ -79,14 +80,16 @@ class Served:
         from .deployments import get_deployment
         from .monitor import Monitor
         from .source import model_source
-        from .workers import open_scorer
+        from .workers import drop_private_environment, open_scorer
 
         self.store = open_store(config.home)
         self.deployment = get_deployment(self.store, config.deployment)
         self.source = model_source(self.store, self.deployment.model_id)
-        self.token_hash = token_digest(config.token) if config.token else self.deployment.token_hash
+        self.token_hash = (config.token_hash or (token_digest(config.token) if config.token else None)
+                           or self.deployment.token_hash)
         self.scratch = workspace.scratch_dir(self.store.root, "serve")
-        self.scorer = open_scorer(self.store, self.source, str(self.scratch))  # Docker nodes in containers, stopped by close()
+        # Docker nodes in containers, stopped by close(); local task code loads here, without taskbench's variables
+        self.scorer = open_scorer(self.store, self.source, str(self.scratch), before_load=drop_private_environment)
         _, project = get_model(self.store, self.deployment.model_id)
         frame = pd.read_parquet(project.data_path)
         parts = np.load(project.partition_path)
@@ -859,7 +862,10 @@ def serve(config: ServeConfig, on_ready=None) -> None:
             from .. import workspace
 
             counts = workspace.scratch_dir(Path(config.home), "serve-counts")
-            shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts))
+            from ..store.deployment_rows import token_digest
+
+            shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts), token=None,
+                             token_hash=token_digest(config.token) if config.token else None)
             os.environ[CONFIG_VARIABLE] = json.dumps(shared.__dict__)
             try:
                 uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)

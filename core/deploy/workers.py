@@ -73,10 +73,27 @@ def _to_stderr(chunk: bytes) -> None:
 
 
 def open_scorer(store, source: ModelSource, scratch_dir: str, *, on_log: Callable[[str], None] | None = None,
-                on_output: Callable[[bytes], None] | None = None) -> PlanScorer:
-    """A PlanScorer for `source` in this process, its Docker nodes in containers; close it to stop them."""
-    if source.local_only:
-        return PlanScorer(source.plan, source.model_dir, scratch_dir)
-    images = environment_images(store, source, on_log or (lambda line: print(line, file=sys.stderr, flush=True)))
-    workers = worker_factory(images, source.plan, source.model_dir, on_output)
+                on_output: Callable[[bytes], None] | None = None,
+                before_load: Callable[[], None] | None = None) -> PlanScorer:
+    """A PlanScorer for `source` in this process, its Docker nodes in containers; close it to stop them.
+
+    `before_load()` runs once the images are resolved, just before task code is loaded into this process.
+    """
+    workers = None
+    if not source.local_only:
+        images = environment_images(store, source, on_log or (lambda line: print(line, file=sys.stderr, flush=True)))
+        workers = worker_factory(images, source.plan, source.model_dir, on_output)
+    if before_load is not None:
+        before_load()
     return PlanScorer(source.plan, source.model_dir, scratch_dir, workers=workers)
+
+
+def drop_private_environment() -> None:
+    """Remove taskbench's own variables (workspace path, serve token and config) from this process's environment,
+    so that task code loaded into it (the prediction server's) does not find them in os.environ."""
+    import os
+
+    from ..runners.base import PRIVATE_PREFIX
+
+    for name in [n for n in os.environ if n.upper().startswith(PRIVATE_PREFIX)]:
+        del os.environ[name]

@@ -353,3 +353,57 @@ def test_the_ready_line_is_printed_once_the_server_answers(workspace, tmp_path):
             assert time.monotonic() - started.ready_at < 2, "the ready line came before the server could answer"
         finally:
             started.stop()
+
+
+ENV_PROBE = '''
+import json
+import os
+import pickle
+
+
+def fit(X, y, output_dir, **kwargs):
+    with open(os.path.join(output_dir, "model.pkl"), "wb") as fh:
+        pickle.dump(float(y.mean()), fh)
+
+
+def predict(X, model, **kwargs):
+    import pandas as pd
+    if os.environ.get("ENV_DUMP"):
+        with open(os.environ["ENV_DUMP"], "w") as fh:
+            json.dump(dict(os.environ), fh)
+    return pd.DataFrame({"Predictions": [model] * len(X)})
+'''
+
+
+def test_task_code_in_the_server_finds_no_token_or_workspace_in_its_environment(tmp_path):
+    """The server loads local task code into its own process: taskbench's variables (the token given by
+    TASKBENCH_SERVE_TOKEN, the workspace path, the worker processes' config) are gone from os.environ first."""
+    home = tmp_path / "ws"
+    task = tmp_path / "probe"
+    task.mkdir()
+    (task / "custom.py").write_text(ENV_PROBE)
+    (task / "model-metadata.yaml").write_text("name: probe\ntype: training\ntargetType: regression\n")
+    cli(home, "project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors")
+    cli(home, "task", "add", task)
+    bp = tmp_path / "probe.bp"
+    bp.write_text("model = probe(NUM)\n")
+    cli(home, "train", "juniors", bp)
+    cli(home, "deploy", "1", "--name", "probe")
+    dump = tmp_path / "env.json"
+    body = rows(2).to_csv(index=False).encode()
+    for extra in ([], ["--workers", "2"]):
+        os.environ.update(TASKBENCH_SERVE_TOKEN="s3cret-token", ENV_DUMP=str(dump))
+        try:
+            started = Server(home, "probe", *extra, log=tmp_path / "serve.log")
+        finally:
+            del os.environ["TASKBENCH_SERVE_TOKEN"], os.environ["ENV_DUMP"]
+        try:
+            assert http(started.port, "POST", "/predict/", body)[0] == 401
+            status, _, text = http(started.port, "POST", "/predict/", body, {"Authorization": "Bearer s3cret-token"})
+            assert status == 200, text
+            seen = json.loads(dump.read_text())
+            assert [name for name in seen if name.startswith("TASKBENCH_")] == [], extra
+            assert "s3cret-token" not in json.dumps(seen) and str(home) not in json.dumps(seen)
+        finally:
+            started.stop()
+            dump.unlink(missing_ok=True)
