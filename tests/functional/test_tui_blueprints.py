@@ -292,3 +292,17 @@ async def test_problems_list_reached_by_keyboard_and_enter_jumps_back_into_the_e
         problem = pane.problems[target]
         assert editor.has_focus
         assert editor.cursor_location == (problem.line - 1, problem.column - 1)
+
+
+async def test_the_graph_is_reachable_by_keyboard(ws):
+    from textual.containers import VerticalScroll
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, editor = await copy_template(pilot, app)
+        await pilot.press("escape", "v")
+        graph = pane.query_one("#bp-graph-scroll", VerticalScroll)
+        assert graph.has_focus and graph.display
+        await pilot.press("j")
+        await pilot.press("escape")
+        assert pane.query_one("#bp-table").has_focus

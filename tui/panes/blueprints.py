@@ -33,6 +33,7 @@ ACTIONS = [
     pane_action(NAME, "open", "enter", "Open blueprint (a template opens as a copy)", show=False),
     pane_action(NAME, "edit", "e", "Back to the editor (esc leaves it)", show=False),
     pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False),
+    pane_action(NAME, "graph", "v", "Graph view (j/k scroll it)", show=False),
     pane_action(NAME, "copy", "c", "Copy into new buffer", short="copy"),
     pane_action(NAME, "new", "n", "New blueprint", show=False),
     pane_action(NAME, "save", "ctrl+s", "Save blueprint", short="save"),
@@ -233,7 +234,7 @@ class BlueprintsPane(Pane):
             with Vertical(id="bp-left"):
                 yield Static("Blueprints", classes="pane-title", id="bp-list-title", markup=False)
                 yield FittedTable(id="bp-table", cursor_type="row", zebra_stripes=False)
-                yield Static("enter open  e editor  p problems  c copy  n new  y type", classes="status", id="bp-list-hint")
+                yield Static("enter open  e editor  p problems  v graph  c copy  n new  y type", classes="status", id="bp-list-hint")
             with Vertical(id="bp-right"):
                 yield Static("nothing open: enter opens, c copies, n new",
                              classes="pane-title", id="bp-title", markup=False)
@@ -270,10 +271,19 @@ class BlueprintsPane(Pane):
         return problems if problems.has_focus else self.query_one("#bp-table", DataTable)
 
     def action_cursor_down(self) -> None:
-        self._cursor_widget().action_cursor_down()
+        graph = self.query_one("#bp-graph-scroll", VerticalScroll)
+        graph.scroll_down(animate=False) if graph.has_focus else self._cursor_widget().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self._cursor_widget().action_cursor_up()
+        graph = self.query_one("#bp-graph-scroll", VerticalScroll)
+        graph.scroll_up(animate=False) if graph.has_focus else self._cursor_widget().action_cursor_up()
+
+    def action_graph(self) -> None:
+        if not self.buffer.origin:
+            self.status("open a blueprint first", error=True)
+            return
+        self.add_class("-editing")  # at 80 columns the graph shows under the editor only while editing
+        self.query_one("#bp-graph-scroll", VerticalScroll).focus()
 
     def action_next_target_type(self) -> None:
         current = self.target_type or TARGET_TYPES[0]
@@ -415,7 +425,7 @@ class BlueprintsPane(Pane):
         self.remove_class("-closed")
         self.add_class("-editing")
         editor.focus()
-        self.check_now()
+        self.call_after_refresh(self.check_now)  # after the editing layout applies: the graph is drawn for its width
 
     def show_title(self) -> None:
         editor = self.query_one(BlueprintEditor)
