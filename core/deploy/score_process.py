@@ -165,6 +165,9 @@ def main() -> None:
     os.dup2(2, 1)  # what tasks print joins the log stream, never the control channel
     sys.stdout = sys.stderr
     signal.signal(signal.SIGTERM, _interrupted)  # the command was interrupted: unwind, so containers are removed
+    from core.runtime.sessions import become_subreaper
+
+    become_subreaper()  # task code that forks and setsid()s still comes back under us, and ends with us
     try:  # import what scoring needs while the command still opens the workspace (it may start us early)
         import pyarrow.parquet  # noqa: F401
 
@@ -182,7 +185,7 @@ def main() -> None:
         send({"event": "done", **result})
     except KeyboardInterrupt:
         sys.stderr.flush()
-        os._exit(130)
+        _end(130)
     except UserFault as exc:
         send({"event": "error", "kind": "usage", "message": str(exc)})
     except Exception as exc:  # noqa: BLE001 - every failure reaches the command as one sentence
@@ -196,7 +199,16 @@ def main() -> None:
         else:
             send({"event": "error", "kind": "crash", "message": f"scoring failed: {type(exc).__name__}: {exc}"})
     sys.stderr.flush()
-    os._exit(0)
+    _end(0)
+
+
+def _end(code: int) -> None:
+    """Exit after killing whatever task code left running below us (a subreaper sees even setsid'd grandchildren)."""
+    from core.runtime.sessions import kill_descendants, reap_children
+
+    kill_descendants(os.getpid())
+    reap_children()
+    os._exit(code)
 
 
 if __name__ == "__main__":

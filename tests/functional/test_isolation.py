@@ -300,3 +300,41 @@ def test_batch_scoring_runs_task_code_without_taskbench_variables(tmp_path, task
     result = taskbench("predict", str(row["model"]), "--input", JUNIORS, "--output", tmp_path / "out.csv")
     assert result.exit_code == 0, result.output
     assert [name for name in json.loads(dump.read_text()) if name.startswith("TASKBENCH_")] == []
+
+
+ESCAPING_SCORER = ESCAPE + '''
+
+def fit(X, y, output_dir, **kwargs):
+    import pickle
+    with open(os.path.join(output_dir, "model.pkl"), "wb") as fh:
+        pickle.dump(float(y.mean()), fh)
+
+
+def predict(X, model, **kwargs):
+    import pandas as pd
+    if os.environ.get("ESCAPE_PID_FILE"):
+        _escape()
+    return pd.DataFrame({"Predictions": [model] * len(X)})
+'''
+
+
+def test_batch_scoring_kills_a_setsid_grandchild(tmp_path, taskbench, home, monkeypatch):
+    """`taskbench predict` scores local task code in its own process, a subreaper too: an escaped grandchild ends with it."""
+    import json
+
+    monkeypatch.delenv("ESCAPE_PID_FILE", raising=False)
+    task = make_task(tmp_path, {"custom.py": ESCAPING_SCORER,
+                                "model-metadata.yaml": "name: escaper\ntype: training\ntargetType: regression\n"})
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    assert taskbench("task", "add", task).exit_code == 0
+    blueprint = tmp_path / "escaper.bp"
+    blueprint.write_text("model = escaper(NUM)\n")
+    assert taskbench("train", "juniors", blueprint).exit_code == 0
+    (row,) = json.loads(taskbench("leaderboard", "juniors", "--json").output)
+    _, pid_file = escaping_task(tmp_path, monkeypatch)
+    try:
+        result = taskbench("predict", str(row["model"]), "--input", JUNIORS, "--output", tmp_path / "out.csv")
+        assert result.exit_code == 0, result.output
+        assert gone_within(int(pid_file.read_text()), 5), "the task's setsid() grandchild outlived predict"
+    finally:
+        kill_if_alive(pid_file)
