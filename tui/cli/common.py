@@ -15,8 +15,17 @@ if TYPE_CHECKING:
     from core.store import Store
 
 
+PIPED_WIDTH = 4096
+
+
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """The console for a command's output. Lines are never folded by rich (paths, ids and tracebacks stay whole, for
+    copy-paste; a terminal wraps them itself), and when the output is not a terminal (a pipe, a file), tables are as
+    wide as their content: every cell whole, no ellipsis."""
+    out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+    return out
 
 
 def fail(message: str, exit_code: int) -> None:

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .common import console as common_console
+
 HELP = """Check a task folder the way training will use it.
 
 Fits the task in an isolated worker process, loads its artifact in a fresh
@@ -135,7 +137,7 @@ def fit(
     from core.errors import UsageError
     from core.tasks.fitcheck import FitCheckOptions, parse_size, run_fit_check
 
-    console = Console(highlight=False)
+    console = common_console()
     try:
         labels = list(class_labels or [])
         if class_labels_file:
