@@ -40,7 +40,9 @@ class PredictResult:
 
 def check_paths(input_path: Path, output_path: Path) -> None:
     if not input_path.is_file():
-        raise UsageError(f"input file {input_path} does not exist.")
+        from ..runtime.data import not_a_file  # pandas loads only on this path
+
+        raise UsageError(not_a_file(str(input_path)))
     if input_path.suffix.lower() not in READABLE:
         raise UsageError(f"input file {input_path} is neither CSV nor Parquet; give a .csv or .parquet file.")
     if output_path.suffix.lower() not in WRITABLE:

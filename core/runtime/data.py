@@ -36,7 +36,7 @@ def read_table(path, sparse_column_file=None, encoding=None):
     CSV text follows one policy (`csv_encoding`): a byte-order mark decides, else UTF-8 or `encoding`.
     """
     if not os.path.isfile(path):
-        raise UsageError(f"input file {path} does not exist.")
+        raise UsageError(not_a_file(path, "input file"))
     lower = path.lower()
     try:
         if lower.endswith(".mtx"):
@@ -96,6 +96,8 @@ def csv_encoding(path, encoding=None):
             )
         return bom
     chosen = given or "utf-8"
+    if binary(head):
+        raise UsageError(f"input file {path} is not a text CSV or Parquet file (it holds binary data); give a CSV or Parquet file.")
     if b"\x00" in head and _ascii_compatible(chosen):
         guess = _guess_wide(head)
         raise UsageError(
@@ -103,6 +105,34 @@ def csv_encoding(path, encoding=None):
             f"without a byte-order mark); pass --encoding {guess} or save it as UTF-8."
         )
     return chosen
+
+
+def not_a_file(path, what="input file"):
+    """The sentence for a data path that is not a readable file: a folder says so, anything else does not exist."""
+    if os.path.isdir(path):
+        return f"{what} {path} is a folder, not a file; give a CSV or Parquet file inside it."
+    return f"{what} {path} does not exist."
+
+
+# What binary formats begin with (gzip, zip/xlsx, ELF, PDF, PNG, JPEG, SQLite, pickle): never CSV text.
+_MAGIC = (b"\x1f\x8b", b"PK\x03\x04", b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"SQLite format 3\x00", b"\x80\x04\x95")
+_TEXT_CONTROLS = set(b"\t\n\r\f\v\x1a")
+
+
+def binary(head):
+    """Whether the first bytes of a file (without a byte-order mark) are binary data rather than text in any encoding
+    a CSV is saved in: a known binary signature, or control characters where text (UTF-8 or BOM-less UTF-16/32) has none."""
+    if not head:
+        return False
+    if head.startswith(_MAGIC):
+        return True
+    if b"\x00" in head:  # text only as UTF-16/32 without a mark: decoded that way it must read as text
+        wide = _guess_wide(head)
+        text = head[: len(head) - len(head) % 4].decode(wide, "replace")
+        odd = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f\v"))
+        return odd > max(2, len(text) // 100)
+    controls = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROLS)
+    return controls > max(2, len(head) // 100)
 
 
 def _ascii_compatible(encoding):

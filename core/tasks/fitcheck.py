@@ -283,7 +283,9 @@ class FitCheck:
             code_dir = self._code_dir()
             input_path = Path(self.opts.input).expanduser().resolve()
             if not input_path.is_file():
-                raise UsageError(f"--input {self.opts.input} does not exist.")
+                from ..runtime.data import not_a_file  # pandas loads only on this path
+
+                raise UsageError(not_a_file(str(self.opts.input), "--input"))
             self._open_job(code_dir, input_path)
             self._check_cancel()
             scratch = workspace.scratch_dir(self.root, "fit")

@@ -105,7 +105,9 @@ def create_project(
 
     data = Path(data).expanduser().resolve()
     if not data.is_file():
-        raise UsageError(f"data file {data} does not exist.")
+        from ..runtime.data import not_a_file  # pandas loads only on this path
+
+        raise UsageError(not_a_file(str(data), "data file"))
     if not 0 <= holdout < 0.9:
         raise UsageError(f"--holdout {holdout} must be a share between 0 and 0.9, such as 0.2.")
     if not 2 <= folds <= 20:

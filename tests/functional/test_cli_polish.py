@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DATA, make_task
+from tests.conftest import DATA, SAMPLES, make_task
 
 
 def piped(home: Path, *args, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -52,3 +52,53 @@ def test_a_failing_fit_prints_its_traceback_paths_whole_when_piped(home, tmp_pat
     path = str(folder / "custom.py")
     assert len(path) > 80
     assert path in run.stdout + run.stderr  # on one line, not folded at 80 columns
+
+
+def _binary_files(tmp_path: Path) -> list[Path]:
+    """A gzip-compressed CSV, bytes like an executable's, and random bytes without NULs, all named .csv."""
+    import gzip
+    import random
+
+    made = []
+    packed = tmp_path / "packed.csv"
+    packed.write_bytes(gzip.compress(b"a,b\n1,2\n" * 200))
+    made.append(packed)
+    program = tmp_path / "program.csv"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 20)
+    made.append(program)
+    noise = tmp_path / "noise.csv"
+    rng = random.Random(7)
+    noise.write_bytes(bytes(rng.randrange(1, 256) for _ in range(4000)))
+    made.append(noise)
+    return made
+
+
+def test_a_binary_input_is_one_sentence_without_raw_bytes(home, taskbench, tmp_path):
+    for path in _binary_files(tmp_path):
+        created = taskbench("project", "create", path, "--target", "a")
+        assert created.exit_code == 2, created.output
+        assert f"{path} is not a text CSV or Parquet file" in created.output
+        assert not any(ord(ch) < 32 and ch not in "\n" for ch in created.output)
+        checked = piped(home, "fit", "--code-dir", SAMPLES / "11_regression_ridge", "--input", path,
+                        "--target", "a", "--target-type", "regression")
+        assert checked.returncode == 2, checked.stdout + checked.stderr
+        assert "is not a text CSV or Parquet file" in checked.stdout
+        assert not any(ord(ch) < 32 and ch not in "\n" for ch in checked.stdout + checked.stderr)
+
+
+def test_utf16_without_a_mark_is_still_text(taskbench, tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes("a,b\n1,2\n3,4\n".encode("utf-16-le"))
+    created = taskbench("project", "create", wide, "--target", "a")
+    assert created.exit_code == 2
+    assert "pass --encoding utf-16-le" in created.output
+
+
+def test_a_folder_as_input_says_it_is_a_folder(home, taskbench, tmp_path):
+    created = taskbench("project", "create", tmp_path, "--target", "a")
+    assert created.exit_code == 2
+    assert f"{tmp_path} is a folder, not a file" in created.output
+    checked = piped(home, "fit", "--code-dir", SAMPLES / "11_regression_ridge", "--input", tmp_path,
+                    "--target", "a", "--target-type", "regression")
+    assert checked.returncode == 2
+    assert "is a folder, not a file" in checked.stdout
