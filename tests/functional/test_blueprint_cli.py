@@ -269,3 +269,20 @@ def test_add_prints_warnings_and_saves(taskbench, files):
     assert result.stderr == f"{path}:3:1: warning: node 'extra' is not used by the final node 'model'; " \
                             "it will not be trained\n"
     assert result.stdout.startswith("Saved w@1 (3 nodes; tasks: impute_median, pca, ridge)")
+
+
+def test_a_file_that_is_not_a_blueprint_shows_twenty_errors_and_counts_the_rest(taskbench, tmp_path):
+    prose = tmp_path / "notes.md"
+    prose.write_text("".join(f"Line {i}: some-words (not a 'blueprint\n" for i in range(200)))
+    checked = taskbench("blueprint", "check", prose)
+    assert checked.exit_code == 1
+    lines = checked.stdout.splitlines()
+    assert len(lines) == 21
+    assert all(MESSAGE.match(line) for line in lines[:20])
+    total = len(json.loads(taskbench("blueprint", "check", prose, "--json").stdout)["messages"])
+    assert total > 40
+    assert lines[-1] == f"… and {total - 20} more errors (--json lists them all)"
+    formatted = taskbench("blueprint", "fmt", prose)
+    assert formatted.exit_code == 1
+    assert len(formatted.stdout.splitlines()) == 21
+    assert formatted.stdout.splitlines()[-1].startswith("… and ")

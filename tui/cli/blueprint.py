@@ -49,9 +49,25 @@ def _check_target(target_type: str | None) -> None:
         fail(f"target type '{target_type}' is not one of {', '.join(TARGET_TYPES)}.", EXIT_USAGE)
 
 
+SHOWN_MESSAGES = 20
+
+
+def _more(hidden: list[str]) -> str:
+    """The compiler-style last line for messages left unprinted: '… and 790 more errors (--json lists them all)'."""
+    parts = []
+    for severity in ("error", "warning"):
+        count = hidden.count(severity)
+        if count:
+            parts.append(f"{count} more {severity}{'s' if count != 1 else ''}")
+    return f"… and {' and '.join(parts)} (--json lists them all)"
+
+
 def _print_messages(messages, path: str, err: bool = False) -> None:
-    for message in messages:
+    """The first SHOWN_MESSAGES messages, then one line counting the rest (a file that is not a blueprint has hundreds)."""
+    for message in messages[:SHOWN_MESSAGES]:
         typer.echo(message.format(path), err=err)
+    if len(messages) > SHOWN_MESSAGES:
+        typer.echo(_more([m.severity for m in messages[SHOWN_MESSAGES:]]), err=err)
 
 
 @app.command("check", no_args_is_help=True)
@@ -112,8 +128,10 @@ def fmt(
     try:
         formatted = format_text(text, str(file))
     except BlueprintSyntaxError as exc:
-        for issue in exc.errors:
+        for issue in exc.errors[:SHOWN_MESSAGES]:
             typer.echo(f"{file}:{issue.line}:{issue.column}: error: {issue.message}")
+        if len(exc.errors) > SHOWN_MESSAGES:
+            typer.echo(_more(["error"] * (len(exc.errors) - SHOWN_MESSAGES)).replace(" (--json lists them all)", ""))
         raise typer.Exit(1)
     if check_only:
         if formatted != text:
