@@ -241,7 +241,9 @@ def _pick_column(frame, name, what, flag):
     if name in frame.columns:
         return name
     close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else f" Columns: {', '.join(map(str, list(frame.columns)[:8]))}."
+    names = [str(c) for c in frame.columns]
+    listed = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
+    hint = f" Did you mean {close[0]!r}?" if close else f" Columns: {listed}."
     raise UsageError(f"{what} column {name!r} ({flag}) is not in the input data.{hint}")
 
 
@@ -330,7 +332,8 @@ def class_order(y, target_type, given, positive, negative):
         if len(labels) != 2:
             raise UsageError(
                 f"a binary target needs exactly two classes, found {len(labels)}: "
-                f"{', '.join(map(str, labels[:6]))}; use --target-type multiclass or fix the target."
+                f"{', '.join(map(str, labels[:6]))}{', …' if len(labels) > 6 else ''}; "
+                "use --target-type multiclass or fix the target."
             )
     elif len(labels) < 2:
         raise UsageError(f"a multiclass target needs at least two classes, found {len(labels)}.")

@@ -116,10 +116,15 @@ def create_project(
     if project_by_name(store, name):
         raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.")
     frame = _read(data, encoding)
-    if target is not None and target not in frame.columns:
-        raise UsageError(f"target column {target!r} is not in {data.name}; columns: {', '.join(map(str, frame.columns[:8]))}.")
-    if weights is not None and weights not in frame.columns:
-        raise UsageError(f"weights column {weights!r} is not in {data.name}.")
+    from ..runtime.data import _pick_column  # the same "did you mean" as the fit check
+
+    try:
+        if target is not None:
+            _pick_column(frame, target, "target", "--target")
+        if weights is not None:
+            _pick_column(frame, weights, "weights", "--weights")
+    except StepFailure as exc:
+        raise UsageError(exc.message) from None
     kept = [str(c) for c in frame.columns if c not in (target, weights)]
     if not kept:
         besides = " and ".join(repr(c) for c in (target, weights) if c)

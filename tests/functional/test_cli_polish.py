@@ -102,3 +102,20 @@ def test_a_folder_as_input_says_it_is_a_folder(home, taskbench, tmp_path):
                     "--target", "a", "--target-type", "regression")
     assert checked.returncode == 2
     assert "is a folder, not a file" in checked.stdout
+
+
+def test_project_create_suggests_the_target_it_probably_meant(taskbench):
+    created = taskbench("project", "create", DATA / "10k_diabetes.csv", "--target", "readmited")
+    assert created.exit_code == 2
+    assert "Did you mean 'readmitted'?" in created.output
+    far = taskbench("project", "create", DATA / "10k_diabetes.csv", "--target", "zzzzqqq")
+    assert far.exit_code == 2
+    assert "race, gender, age" in far.output and "… (" in far.output and "in all)" in far.output
+
+
+def test_a_cut_list_of_target_values_ends_with_an_ellipsis(taskbench, tmp_path):
+    seven = tmp_path / "seven.csv"
+    seven.write_text("x,y\n" + "".join(f"{i * 0.5},{i % 7}\n" for i in range(70)))
+    created = taskbench("project", "create", seven, "--target", "y", "--target-type", "binary")
+    assert created.exit_code == 2
+    assert "found 7: 0, 1, 2, 3, 4, 5, …;" in " ".join(created.output.split())
