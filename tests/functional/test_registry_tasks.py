@@ -274,3 +274,21 @@ def test_a_folder_without_metadata_is_added_with_a_warning(tmp_path, taskbench):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "warn the folder has no model-metadata.yaml" in text and "Added bare@1" in text
+
+
+def test_diff_with_one_name_compares_the_last_two_versions_or_says_why_it_cannot(taskbench, pipeline):
+    assert taskbench("task", "add", pipeline, "--name", "textlr").exit_code == 0
+    alone = taskbench("task", "diff", "textlr")
+    assert alone.exit_code == 2
+    assert "task textlr has only version 1; diff needs two (upload another with task add)." in " ".join(alone.output.split())
+    helper = pipeline / "create_pipeline.py"
+    for iterations in ("500", "700"):
+        helper.write_text(helper.read_text().replace("max_iter=2000", f"max_iter={iterations}").replace("max_iter=500", f"max_iter={iterations}"))
+        assert taskbench("task", "add", pipeline, "--name", "textlr").exit_code == 0
+    last_two = taskbench("task", "diff", "textlr")
+    assert last_two.exit_code == 0, last_two.output
+    assert "--- textlr@2/create_pipeline.py" in last_two.output and "+++ textlr@3/create_pipeline.py" in last_two.output
+    against_latest = taskbench("task", "diff", "textlr@1")
+    assert "--- textlr@1/create_pipeline.py" in against_latest.output and "+++ textlr@3/" in against_latest.output
+    latest = taskbench("task", "diff", "textlr@3")
+    assert latest.exit_code == 2 and "textlr@3 is the latest version" in latest.output

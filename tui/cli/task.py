@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, open_workspace, print_json, size, when, listing
+from .common import fail, console, open_workspace, print_json, size, when, listing
 
 app = typer.Typer(
     help="Register task folders as versions, list, show, compare and download them.",
@@ -197,13 +197,27 @@ def _allowed(hp: dict) -> str:
 @app.command("diff", no_args_is_help=True)
 def diff(
     ctx: typer.Context,
-    a: Annotated[str, typer.Argument(metavar="NAME@A", help="The older version.")],
-    b: Annotated[str, typer.Argument(metavar="NAME@B", help="The newer version.")],
+    a: Annotated[str, typer.Argument(metavar="NAME[@A]", help="The task, or its older version.")],
+    b: Annotated[Optional[str], typer.Argument(metavar="[NAME@B]", help="The newer version (default: the latest).")] = None,
 ) -> None:
-    """Show what changed between two task versions, as a unified diff."""
-    from core.registry.tasks import diff_versions
+    """Show what changed between two task versions, as a unified diff; `task diff NAME` compares its last two."""
+    from core.errors import EXIT_USAGE
+    from core.registry.refs import parse_ref
+    from core.registry.tasks import diff_versions, task_versions
 
     with open_workspace(ctx) as store:
+        if b is None:
+            name, version = parse_ref(a, "task")
+            numbers = [v.version for v in task_versions(store, name)]
+            if len(numbers) < 2:
+                fail(f"task {name} has only version {numbers[0]}; diff needs two (upload another with task add).", EXIT_USAGE)
+            if version is None:
+                a, b = f"{name}@{numbers[-2]}", f"{name}@{numbers[-1]}"
+            elif version == numbers[-1]:
+                fail(f"{name}@{version} is the latest version; give an older one, or two: task diff {name}@A {name}@B.",
+                     EXIT_USAGE)
+            else:
+                b = f"{name}@{numbers[-1]}"
         text = diff_versions(store, a, b)
     if not text:
         typer.echo(f"{a} and {b} have the same files.")
