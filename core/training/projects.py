@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from typing import Callable
 
 from ..errors import UsageError
 from ..store import Store
@@ -57,6 +58,31 @@ def infer_target_type(y) -> tuple[str, str]:
     )
 
 
+ID_MIN_ROWS = 20
+
+
+def id_like(column, kind: str) -> bool:
+    """Whether a column identifies rows rather than describing them, so learning from it is leakage or noise:
+    one distinct value per row (nothing missing), and either whole numbers forming a near-sequence (their span at most
+    twice the row count) or strings without spaces (free text, read as TXT, is never id-like)."""
+    import pandas as pd
+
+    n = len(column)
+    if n < ID_MIN_ROWS or column.isna().any() or column.nunique() != n:
+        return False
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_integer_dtype(column):
+        return int(column.max()) - int(column.min()) + 1 <= 2 * n
+    if pd.api.types.is_float_dtype(column):
+        whole = (column % 1 == 0).all()
+        return bool(whole) and int(column.max()) - int(column.min()) + 1 <= 2 * n
+    if kind == "TXT":
+        return False
+    text = column.astype(str)
+    return not text.str.contains(r"\s", regex=True).any()
+
+
 def partition_rows(y, target_type: str, holdout: float, folds: int, seed: int):
     """One int8 per row: -1 for holdout, else the fold (0 = validation); stratified for classification."""
     import numpy as np
@@ -95,8 +121,14 @@ def create_project(
     seed: int = 0,
     name: str | None = None,
     encoding: str | None = None,
+    keep_columns: list[str] | tuple[str, ...] = (),
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[Project, str]:
-    """Copy the data in, infer or check the target type, partition it; returns the project and the inference note."""
+    """Copy the data in, infer or check the target type, partition it; returns the project and the inference note.
+
+    Id-like columns (see `id_like`) are left out of the features unless named in `keep_columns`; the project's
+    settings record them under "excluded". `on_step` hears each slow step ("reading …", "partitioning", …)."""
+    step = on_step or (lambda text: None)
     import numpy as np
 
     from ..runtime.checks import column_types, normalize_label
@@ -115,7 +147,9 @@ def create_project(
     name = name or data.stem
     if project_by_name(store, name):
         raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.")
+    step(f"reading {data.name}")
     frame = _read(data, encoding)
+    step(f"checking {len(frame):,} rows")
     from ..runtime.data import _pick_column  # the same "did you mean" as the fit check
 
     try:
@@ -125,6 +159,9 @@ def create_project(
             _pick_column(frame, weights, "weights", "--weights")
     except StepFailure as exc:
         raise UsageError(exc.message) from None
+    for column in keep_columns:
+        if column not in frame.columns:
+            raise UsageError(f"--keep-column {column!r} is not a column of {data.name}.")
     kept = [str(c) for c in frame.columns if c not in (target, weights)]
     if not kept:
         besides = " and ".join(repr(c) for c in (target, weights) if c)
@@ -170,9 +207,14 @@ def create_project(
         raise UsageError(
             f"the rarest class has {min_class} rows, too few for {folds} folds and a holdout; use fewer --folds."
         )
+    step("partitioning")
     parts = partition_rows(strat, target_type, holdout, folds, seed)
     features = frame.drop(columns=[c for c in (target, weights) if c])
     types = column_types(features)
+    excluded = {c: "id-like" for c in features.columns if str(c) not in keep_columns and id_like(features[c], types[c])}
+    if len(excluded) == len(types):
+        excluded = {}  # a project needs something to learn from: keep them all rather than none
+    types = {c: kind for c, kind in types.items() if c not in excluded}
     import pandas as pd
 
     for column, kind in types.items():
@@ -189,6 +231,7 @@ def create_project(
         "weights": weights,
         "class_labels": labels,
         "channels": channels,
+        "excluded": {str(c): why for c, why in excluded.items()},
         "missing": {kind: bool(features[cols].isna().to_numpy().any()) for kind, cols in channels.items()},
         "inference": note,
         "partition_sizes": {
@@ -197,6 +240,7 @@ def create_project(
             "holdout": int((parts == HOLDOUT).sum()),
         },
     }
+    step("writing the project")
     objects = store.root / "objects" / "projects"
     objects.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -277,6 +321,7 @@ def project_json(project: Project) -> dict:
         "seed": s["seed"],
         "class_labels": s["class_labels"],
         "channels": {k: len(v) for k, v in s["channels"].items()},
+        "excluded": sorted(s.get("excluded") or {}),
         "inference": s["inference"],
         "holdout_unlocked": project.holdout_unlocked,
         "source": project.source,

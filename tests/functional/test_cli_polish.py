@@ -119,3 +119,40 @@ def test_a_cut_list_of_target_values_ends_with_an_ellipsis(taskbench, tmp_path):
     created = taskbench("project", "create", seven, "--target", "y", "--target-type", "binary")
     assert created.exit_code == 2
     assert "found 7: 0, 1, 2, 3, 4, 5, …;" in " ".join(created.output.split())
+
+
+def in_terminal(home: Path, *args, timeout: float = 120) -> str:
+    """`taskbench ARGS…` with a pseudo-terminal as stdin, stdout and stderr; everything it wrote, escapes included."""
+    import pty
+    import select
+
+    env = dict(os.environ, TASKBENCH_HOME=str(home), COLUMNS="120")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", *map(str, args)], stdin=follower, stdout=follower,
+                            stderr=follower, env=env)
+    os.close(follower)
+    out = b""
+    try:
+        while True:
+            ready, _, _ = select.select([leader], [], [], timeout)
+            if not ready:
+                break
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(leader)
+        proc.wait(timeout=timeout)
+    return out.decode("utf-8", "replace")
+
+
+def test_project_create_shows_its_steps_on_a_terminal(home):
+    shown = in_terminal(home, "project", "create", DATA / "10k_diabetes.csv", "--target", "readmitted")
+    for step in ("reading 10k_diabetes.csv", "partitioning", "writing the project"):
+        assert step in shown
+    assert shown.index("reading") < shown.index("partitioning") < shown.index("writing the project")
+    assert "10000 rows: training 6400" in shown

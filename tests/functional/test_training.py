@@ -297,3 +297,81 @@ def test_a_cancel_event_stops_a_training_at_once_and_the_job_ends_cancelled(tmp_
         (job,) = [j for j in store.list_jobs(limit=5) if j.kind == "train"]
     assert job.state == "cancelled"
     assert processes_using(home) == []
+
+
+def _with_ids(tmp_path, rows=120):
+    """A regression table with a sequential Id, a unique string code, a free-text note and one real feature."""
+    import random
+
+    rng = random.Random(3)
+    lines = ["Id,code,note,x,y"]
+    for i in range(rows):
+        x = rng.random() * 10
+        lines.append(f"{i + 1},C{i:05d},word {i} and more words,{x:.4f},{2 * x + rng.random():.4f}")
+    path = tmp_path / "with_ids.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_id_like_columns_are_left_out_of_training_and_scoring(tmp_path, taskbench):
+    data = _with_ids(tmp_path)
+    created = taskbench("project", "create", data, "--target", "y", "--name", "ids")
+    assert created.exit_code == 0, created.output
+    text = flat(created)
+    assert "excluded id-like column 'Id' (use --keep-column Id to keep it)" in text
+    assert "excluded id-like column 'code' (use --keep-column code to keep it)" in text
+    assert "'note'" not in text  # free text is one value per row too, but it is not an id
+    shown = json.loads(taskbench("project", "show", "ids", "--json").stdout)
+    assert shown["excluded"] == ["Id", "code"]
+    assert "excluded (id-like): Id, code" in flat(taskbench("project", "show", "ids"))
+
+    bp = write(tmp_path, "ridge", PREFIX + "model  = ridge(scaled)\n")
+    assert taskbench("train", "ids", bp).exit_code == 0
+    (row,) = board(taskbench, "ids")
+    assert row["validation"]["R2"] > 0.9
+    without = tmp_path / "without_ids.csv"  # scoring does not ask for the excluded columns
+    without.write_text("note,x\nsome words,1.5\nmore words,3.0\n")
+    scored = taskbench("predict", str(row["model"]), "--input", without, "--output", tmp_path / "out.csv")
+    assert scored.exit_code == 0, scored.output
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 3
+
+
+def test_keep_column_keeps_an_id_like_column(tmp_path, taskbench):
+    data = _with_ids(tmp_path)
+    created = taskbench("project", "create", data, "--target", "y", "--name", "kept", "--keep-column", "Id", "--json")
+    assert created.exit_code == 0, created.output
+    shown = json.loads(created.stdout)
+    assert shown["excluded"] == ["code"] and shown["channels"]["NUM"] == 2
+    wrong = taskbench("project", "create", data, "--target", "y", "--name", "k2", "--keep-column", "Idd")
+    assert wrong.exit_code == 2 and "--keep-column 'Idd' is not a column" in flat(wrong)
+
+
+def test_retraining_the_same_blueprint_is_marked_as_a_repeat(tmp_path, juniors, taskbench):
+    bp = write(tmp_path, "ridge", PREFIX + "model  = ridge(scaled)\n")
+    first = taskbench("train", "juniors", bp)
+    assert first.exit_code == 0 and "training again" not in first.output
+    second = taskbench("train", "juniors", bp)
+    assert second.exit_code == 0, second.output
+    assert "training as model 2 (job 2); same blueprint and versions as model 1; training again" in flat(second)
+    other = write(tmp_path, "ridge2", PREFIX + "model  = ridge(scaled, alpha=3)\n")
+    assert "training again" not in flat(taskbench("train", "juniors", other))
+    rows = {row["model"]: row for row in board(taskbench, "juniors")}
+    assert (rows[1]["runs"], rows[1]["repeat_of"]) == (2, None)
+    assert (rows[2]["runs"], rows[2]["repeat_of"]) == (2, 1)
+    assert (rows[3]["runs"], rows[3]["repeat_of"]) == (1, None)
+    table = flat(taskbench("leaderboard", "juniors"))
+    assert "ridge (2 runs)" in table and "ridge (repeat of 1)" in table
+
+
+def test_export_counts_what_the_zip_holds(tmp_path, juniors, taskbench):
+    import zipfile
+
+    bp = write(tmp_path, "ridge", PREFIX + "model  = ridge(scaled)\n")
+    assert taskbench("train", "juniors", bp).exit_code == 0
+    package = tmp_path / "ridge.zip"
+    exported = taskbench("export", "1", "--to", package)
+    assert exported.exit_code == 0, exported.output
+    with zipfile.ZipFile(package) as zf:
+        entries = zf.infolist()
+    unpacked = sum(e.file_size for e in entries)
+    assert f"({len(entries)} entries ({len(entries) - 1} files and manifest.json), {unpacked:,} bytes unpacked)" in flat(exported)

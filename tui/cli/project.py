@@ -32,23 +32,33 @@ def create(
         typer.Option("--encoding", metavar="NAME", help="Text encoding of a CSV without a byte-order mark (default UTF-8), "
                      "such as cp1252 or latin-1."),
     ] = None,
+    keep_column: Annotated[
+        Optional[list[str]],
+        typer.Option("--keep-column", metavar="COLUMN", help="Keep this id-like column as a feature (repeatable); "
+                     "by default columns with one distinct value per row (ids) are left out."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the name.")] = False,
 ) -> None:
     """Create a project; prints its name (or JSON with name, target_type and partition sizes)."""
+    from rich.console import Console
+
     from core.training.projects import create_project, project_json
 
-    with open_workspace(ctx) as store:
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    status = err.status(f"reading {escape(data.name)}", spinner="line")
+    with open_workspace(ctx) as store, status:
         project, note = create_project(
             store, data, target=target, target_type=target_type, weights=weights, positive_class=positive_class,
-            holdout=holdout, folds=folds, seed=seed, name=name, encoding=encoding,
+            holdout=holdout, folds=folds, seed=seed, name=name, encoding=encoding, keep_columns=keep_column or (),
+            on_step=lambda text: status.update(escape(text) + " …"),
         )
+    for column in project.settings.get("excluded") or {}:
+        err.print(f"excluded id-like column {escape(repr(column))} (use --keep-column {escape(column)} to keep it)")
     if as_json:
         print_json(project_json(project))
         return
     sizes = project.settings["partition_sizes"]
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False).print(
+    err.print(
         f"{escape(note)}. {project.rows} rows: training {sizes['training']}, validation {sizes['validation']}, "
         f"holdout {sizes['holdout']} (locked).",
         highlight=False,
@@ -95,6 +105,8 @@ def show(
     for kind, columns in project.settings["channels"].items():
         shown = ", ".join(columns[:6]) + (f" and {len(columns) - 6} more" if len(columns) > 6 else "")
         out.print(f"  {kind}: {escape(shown)}")
+    if data.get("excluded"):
+        out.print(f"  excluded (id-like): {escape(', '.join(data['excluded']))}")
     state = f"unlocked by {project.holdout_unlocked_by} at {project.holdout_unlocked_at}" if project.holdout_unlocked else "locked"
     out.print(f"  holdout: {escape(state)}")
 
