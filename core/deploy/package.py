@@ -131,6 +131,17 @@ def export_model(store, model_ref: int | str, target: Path) -> dict:
     return manifest
 
 
+def package_summary(target: Path, manifest: dict) -> str:
+    """What an exported package holds, counted from the zip itself so the numbers match what `unzip -l` lists:
+    '9 entries (8 files and manifest.json), 12,345 bytes unpacked'."""
+    with zipfile.ZipFile(target) as zf:
+        entries = zf.infolist()
+    unpacked = sum(e.file_size for e in entries)
+    files = len(manifest["files"])
+    return (f"{len(entries)} entries ({files} file{'s' if files != 1 else ''} and {MANIFEST}), "
+            f"{unpacked:,} bytes unpacked")
+
+
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

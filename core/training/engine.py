@@ -638,14 +638,27 @@ def train_blueprints(
             session.close()
 
 
+def repeat_key(model: Model) -> str:
+    """What makes two trainings the same: the blueprint's text and the exact task versions it ran."""
+    return _digest({"text": model.blueprint_text, "resolved": model.resolved})
+
+
 def leaderboard(store: Store, project_name: str, metric: str | None = None) -> tuple[Project, str, list[dict]]:
-    """The project's models best first by `metric` on validation, as the JSON rows of SPEC §11."""
+    """The project's models best first by `metric` on validation, as the JSON rows of SPEC §11.
+
+    A model trained from the same blueprint text on the same task versions as an earlier one is a repeat: its row
+    names the first such model in `repeat_of`, and every row of the group counts its `runs`."""
     project = get_project(store, project_name)
     metric = metric or metrics.DEFAULT_METRIC[project.target_type]
     if metric not in metrics.METRICS[project.target_type]:
         raise UsageError(f"metric {metric!r} does not apply to {project.target_type}; use one of {', '.join(metrics.METRICS[project.target_type])}.")
     rows = []
-    for model in project_models(store, project.id):
+    models = project_models(store, project.id)
+    groups: dict[str, list[int]] = {}
+    for model in sorted(models, key=lambda m: m.id):
+        groups.setdefault(repeat_key(model), []).append(model.id)
+    for model in models:
+        group = groups[repeat_key(model)]
         scores = visible_scores(model, project)
         row = {
             "model": model.id,
@@ -656,6 +669,8 @@ def leaderboard(store: Store, project_name: str, metric: str | None = None) -> t
             "train_seconds": model.train_seconds,
             "predict_rows_per_second": model.predict_speed,
             "created_by": model.created_by,
+            "runs": len(group),
+            "repeat_of": group[0] if group[0] != model.id else None,
         }
         if project.holdout_unlocked:
             row["holdout"] = scores.get("holdout")

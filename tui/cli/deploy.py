@@ -140,5 +140,6 @@ def export(
 
     with open_workspace(ctx) as store:
         manifest = export_model(store, model, to)
-    total = sum(f["size"] for f in manifest["files"].values())
-    console().print(f"Exported model {manifest['model'].get('model')} to {escape(str(to))} ({len(manifest['files'])} files, {total:,} bytes).")
+    from core.deploy.package import package_summary
+
+    console().print(f"Exported model {manifest['model'].get('model')} to {escape(str(to))} ({escape(package_summary(to, manifest))}).")

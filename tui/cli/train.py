@@ -105,7 +105,9 @@ def train(
     def event(kind: str, data: dict) -> None:
         if kind == "started":
             progress["running"] += 1
-            out.print(f"[dim]..   {escape(data['label'])}: training as model {data['model']} (job {data['job']})[/]")
+            earlier = _repeat_of(ctx, data["model"])
+            again = f"; same blueprint and versions as model {earlier}; training again" if earlier else ""
+            out.print(f"[dim]..   {escape(data['label'])}: training as model {data['model']} (job {data['job']}){again}[/]")
         elif kind == "trained":
             progress["running"] -= 1
             val = data["scores"].get("validation", {})
@@ -131,6 +133,23 @@ def train(
     out.print(f"Trained {len(outcomes) - len(failed)} of {len(outcomes)} blueprint(s). See `taskbench leaderboard {escape(project)}`.")
     if failed:
         raise typer.Exit(1)
+
+
+def _repeat_of(ctx: typer.Context, model_id: int) -> int | None:
+    """The first earlier model of the same project with the same blueprint text and task versions, if any.
+    Training calls this from its own threads, so it reads through a connection of its own."""
+    from core.store import open_store
+    from core.store.project_rows import model_by_id, project_models
+    from core.training.engine import repeat_key
+
+    try:
+        with open_store((ctx.obj or {}).get("home")) as store:
+            model = model_by_id(store, model_id)
+            key = repeat_key(model)
+            same = [m.id for m in project_models(store, model.project_id) if m.id < model.id and repeat_key(m) == key]
+    except Exception:  # a note on screen only: never let it stop a training
+        return None
+    return min(same) if same else None
 
 
 def leaderboard(
@@ -163,7 +182,10 @@ def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
         cv = (r.get("cv") or {}).get(metric)
         hold = (r.get("holdout") or {}).get(metric) if proj.holdout_unlocked else None
         cells.append([
-            str(r["model"]), escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]"),
+            str(r["model"]),
+            escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
+            + (f" [dim](repeat of {r['repeat_of']})[/]" if r.get("repeat_of") else "")
+            + (f" [dim]({r['runs']} runs)[/]" if r.get("runs", 1) > 1 and not r.get("repeat_of") else ""),
             _num(val), _num(cv), _num(hold), _num(r["train_seconds"], 1), _count(r["predict_rows_per_second"]),
         ])
     holdout = f"holdout {metric}"
