@@ -156,3 +156,26 @@ def test_project_create_shows_its_steps_on_a_terminal(home):
         assert step in shown
     assert shown.index("reading") < shown.index("partitioning") < shown.index("writing the project")
     assert "10000 rows: training 6400" in shown
+
+
+def test_training_on_an_unreachable_cluster_says_where_it_connects_first(home, taskbench, tmp_path):
+    import socket
+
+    assert taskbench("project", "create", DATA / "juniors_3_year_stats_regression.csv", "--target", "Grade 2014",
+                     "--name", "juniors").exit_code == 0
+    bp = tmp_path / "ridge.bp"
+    bp.write_text("num = impute_median(NUM)\nmodel = ridge(num)\n")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["TASKBENCH_HOME"] = str(home)
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "train", "juniors", bp, "--cluster", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert proc.poll() is None  # said before the connection attempt gave up
+        assert first.strip() == f"connecting to tcp://127.0.0.1:{port} (up to 10 s)"
+    finally:
+        proc.kill()
+        proc.wait()

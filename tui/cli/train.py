@@ -125,6 +125,11 @@ def train(
             sources = _sources(store, proj, blueprints or [], templates)
             progress["total"] = len(sources)
             update()
+            if cluster:
+                from core.training.cluster import CONNECT_SECONDS
+
+                address = cluster if "://" in cluster else f"tcp://{cluster}"  # as cluster.connect dials it
+                out.print(f"connecting to {escape(address)} (up to {CONNECT_SECONDS:.0f} s)")
             with status:
                 outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event, cluster=cluster)
     finally:
