@@ -179,3 +179,33 @@ def test_training_on_an_unreachable_cluster_says_where_it_connects_first(home, t
     finally:
         proc.kill()
         proc.wait()
+
+
+def _tiny_samples(root: Path) -> Path:
+    """A --samples folder with no tasks and a 10k_diabetes.csv of 80 rows, so the demo runs its templates quickly."""
+    (root / "data").mkdir(parents=True)
+    lines = ["age,kind,readmitted"]
+    for i in range(80):
+        lines.append(f"{20 + i % 50},{'ab'[i % 2]},{'True' if (i * 7) % 3 == 0 else 'False'}")
+    (root / "data" / "10k_diabetes.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_the_demo_names_its_workspace_and_where_it_came_from(tmp_path):
+    samples = _tiny_samples(tmp_path / "samples")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TASKBENCH_HOME")}
+    run = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    default = tmp_path / "taskbench-demo"
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"Workspace: {default} (the demo's default ./taskbench-demo; choose another with --home)"
+    assert f"The demo's workspace is {default} (the demo's default ./taskbench-demo; choose another with --home)." in lines
+    assert (default / "taskbench.db").exists() or any(default.iterdir())
+
+    env["TASKBENCH_HOME"] = str(tmp_path / "from-env")
+    run = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0] == f"Workspace: {tmp_path / 'from-env'} (from $TASKBENCH_HOME)"
+    assert f"The demo's workspace is {tmp_path / 'from-env'} (from $TASKBENCH_HOME)." in run.stdout

@@ -14,7 +14,8 @@ HELP = """Run the whole workflow on bundled data and print the leaderboard.
 
 Registers the sample tasks, creates a binary project from 10k_diabetes.csv,
 and trains the built-in templates plus blueprints that use the sample tasks,
-in the workspace chosen by --home / $TASKBENCH_HOME (default ./taskbench-demo).
+in the workspace chosen by --home, else $TASKBENCH_HOME, else ./taskbench-demo
+(not ~/.taskbench); it says which at the start and at the end.
 """
 
 
@@ -26,10 +27,12 @@ def demo(
     from core.demo import find_samples, run_demo
     from tui.cli.train import leaderboard_table
 
+    chosen = _chosen_by(ctx)
     if not (ctx.obj or {}).get("home"):
         ctx.obj = {"home": Path("taskbench-demo").resolve()}
+    home = Path(ctx.obj["home"]).expanduser().resolve()
     out = console()
-    out.print(f"Workspace: {escape(str(ctx.obj['home']))}")
+    out.print(f"Workspace: {escape(str(home))} ({escape(chosen)})")
 
     def event(kind: str, data: dict) -> None:
         if kind == "trained":
@@ -43,4 +46,16 @@ def demo(
         folder = find_samples(samples)
         project, metric, rows = run_demo(store, folder, jobs=jobs, on_step=lambda s: out.print(f"..   {escape(s)}"), on_event=event)
     out.print(leaderboard_table(project, metric, rows))
-    out.print(f"Next: taskbench --home {escape(str(ctx.obj['home']))} leaderboard {escape(project.name)}")
+    out.print(f"The demo's workspace is {escape(str(home))} ({escape(chosen)}).")
+    out.print(f"Next: taskbench --home {escape(str(home))} leaderboard {escape(project.name)}")
+
+
+def _chosen_by(ctx: typer.Context) -> str:
+    """Why the demo uses the workspace it does: --home, $TASKBENCH_HOME, or its own default ./taskbench-demo."""
+    root = ctx.find_root()
+    source = root.get_parameter_source("home") if root.params.get("home") else None
+    if getattr(source, "name", None) == "ENVIRONMENT":  # by name: typer may carry its own copy of click
+        return "from $TASKBENCH_HOME"
+    if source is not None:
+        return "from --home"
+    return "the demo's default ./taskbench-demo; choose another with --home"
