@@ -25,11 +25,11 @@ NAME = "EnvironmentsPane"
 ACTIONS = [
     pane_action(NAME, "build", "b", "Build the selected environment's image", short="build"),
     pane_action(NAME, "open", "enter", "Read the build log (j/k, pgup/pgdn, g/G scroll it)", short="log"),
-    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k scroll it)", short="Dockerfile"),
+    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k, left/right scroll it)", short="Dockerfile"),
     pane_action(NAME, "back", "escape", "Back to the list", show=False),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
-HINT = "b build  enter log  d Dockerfile  esc back"
+HINT = "b build  enter log  d Dockerfile"
 HISTORY_LINES = 2000  # of an earlier build's job log, the last ones shown
 
 
@@ -72,11 +72,11 @@ class EnvironmentsPane(Pane):
             with Vertical(id="env-right"):
                 with VerticalScroll(id="env-detail-box"):
                     yield Static("", id="env-detail", markup=False)
-                yield StreamLog(id="env-log", max_lines=5000, wrap=True, markup=False)
+                yield StreamLog(id="env-log", max_lines=5000, wrap=True, min_width=20, markup=False)  # wrap at the pane, not 78
 
     def on_mount(self) -> None:
         table = self.query_one("#env-table", DataTable)
-        table.add_columns("name", "kind", "latest", "build")
+        table.add_columns("name", "kind", "ver", "build")
 
     def refresh_data(self) -> None:
         self.load()
