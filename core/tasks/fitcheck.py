@@ -192,6 +192,25 @@ def _prepare_output(path: Path | None) -> Path | None:
     return path
 
 
+def copy_code(code_dir: Path, output_dir: Path) -> int:
+    """Copy the task's files into `output_dir` beside the artifacts (never over one), as `drum fit --output` does,
+    so that the folder is a fitted folder `taskbench score`/`serve --code-dir` load; returns how many were copied."""
+    import shutil
+
+    copied = 0
+    for source in sorted(Path(code_dir).rglob("*")):
+        relative = source.relative_to(code_dir)
+        if any(part == "__pycache__" or part.startswith(".") for part in relative.parts) or not source.is_file():
+            continue
+        target = output_dir / relative
+        if target.exists() or target.is_symlink() or any(p.is_file() for p in target.parents if output_dir in p.parents):
+            continue  # an artifact of the same name wins: it is what fit wrote
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        copied += 1
+    return copied
+
+
 class FitCheck:
     """One run of the fit check; `run()` returns the report and never raises for task faults."""
 
@@ -511,6 +530,9 @@ class FitCheck:
         files = ", ".join(f"{name} ({_size(size)})" for name, size in fit["artifacts"][:6])
         more = f" and {len(fit['artifacts']) - 6} more" if len(fit["artifacts"]) > 6 else ""
         self._step("fit", "ok", f"fitted in {fit['fit_seconds']:.2f} s; artifacts: {files}{more}")
+        if opts.output:
+            copied = copy_code(code_dir, output_dir)
+            self._step("fit", "info", f"copied {copied} code file(s) beside the artifacts, as `drum fit --output` does")
         if opts.skip_predict:
             self._step("score", "info", "scoring skipped (--skip-predict)")
             return

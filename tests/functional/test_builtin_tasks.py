@@ -223,7 +223,10 @@ def test_builtin_task_passes_the_fit_check(case, derived, taskbench, home, tmp_p
         assert "not checked: the task's input schema forbids missing values" in text, result.output
     for phrase in phrases:
         assert phrase in text, f"{phrase!r} missing from:\n{result.output}"
-    assert sorted(p.name for p in kept.iterdir()) == ["artifact.pkl"]
+    # drum fit --output: the artifact, and the task's code beside it (a fitted folder `score --code-dir` loads)
+    code = sorted(str(p.relative_to(BUILTINS / task)) for p in (BUILTINS / task).rglob("*")
+                  if p.is_file() and not any(part == "__pycache__" or part.startswith(".") for part in p.parts))
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file()) == sorted({"artifact.pkl", *code})
     assert tree_digest(BUILTINS / task) == before
     assert leftovers(home) == []
 
