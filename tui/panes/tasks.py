@@ -29,6 +29,7 @@ from textual.widgets import (
     Static,
     TextArea,
 )
+from textual.widgets.data_table import ColumnKey
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -54,6 +55,9 @@ ACTIONS = [
 LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown", ".sh": "bash"}
 MAX_SHOWN_BYTES = 1 << 20  # a larger file shows its first megabyte
 MAX_FIT_OUTPUT = 1 << 20  # task output shown in the pane; the job log keeps all of it
+NAME_MIN = 10  # a task name is cut to no fewer cells than this, with an ellipsis
+ENV_MAX = 16  # an environment name longer than this is cut with an ellipsis
+SCROLLBAR = 2  # the table's vertical scrollbar, kept free so a long list does not push the data out
 HINT = "enter open  esc back  [ ] older/newer version  d diff  l fit output"
 STEP_LABELS = {"ok": ("ok", "green"), "fail": ("FAIL", "bold red"), "warn": ("warn", "yellow"), "info": ("..", "dim"), "start": ("..", "dim")}
 
@@ -324,6 +328,7 @@ class TasksPane(Pane):
         self.fit_pinned = False  # the fit check's output stays on the right until the user picks a file
         self.fit_running = False
         self.last_fit: FitRequest | None = None
+        self.fitted_width = 0  # the table width the name column was last sized for
 
     # ------------------------------------------------------------ layout
 
@@ -346,7 +351,11 @@ class TasksPane(Pane):
 
     def on_mount(self) -> None:
         table = self.query_one("#tasks-table", DataTable)
-        table.add_columns("name", "ver", "type", "env", "owner")
+        table.add_column("name", key="name", width=NAME_MIN)  # sized to the room left by the data columns
+        table.add_column(Text("ver", justify="right"), key="ver")
+        table.add_column("type", key="type")
+        table.add_column("env", key="env", width=len("env"))
+        table.add_column("owner", key="owner")
         self.query_one("#tasks-filter", Input).display = False
         self.query_one("#tasks-meta-scroll").can_focus = False
 
@@ -401,12 +410,49 @@ class TasksPane(Pane):
         needle = self.query_one("#tasks-filter", Input).value.strip().lower()
         shown = [row for row in self.rows if not needle or row.matches(needle)]
         table.clear()
+        name_width, env_width = self.column_widths(shown)
+        table.columns[ColumnKey("name")].width = name_width
+        table.columns[ColumnKey("env")].width = env_width
         for row in shown:
-            table.add_row(Text(row.name), Text(f"v{row.latest}"), Text(row.type), Text(row.env), Text(row.owner), key=row.name)
+            table.add_row(
+                Text(row.name, no_wrap=True, overflow="ellipsis"),
+                Text(f"v{row.latest}", justify="right"),
+                Text(row.type),
+                Text(row.env, no_wrap=True, overflow="ellipsis"),
+                Text(row.owner),
+                key=row.name,
+            )
         names = [row.name for row in shown]
         if names:
             table.move_cursor(row=names.index(select) if select in names else 0)
             self.preview(self.selected_name())
+
+    def column_widths(self, shown: list[TaskRow]) -> tuple[int, int]:
+        """Widths of the name and env columns: the data (ver, type) always in view, names cut with an ellipsis.
+
+        The env column takes its longest name up to ENV_MAX; the task name takes
+        what is left of the table's width, at least NAME_MIN (the owner, last, is the first to go).
+        """
+        table = self.query_one("#tasks-table", DataTable)
+        pad = 2 * table.cell_padding
+        env = min(ENV_MAX, max([len("env"), *(len(row.env) for row in shown)]))
+        data = max([len("ver"), *(len(f"v{row.latest}") for row in shown)]) + max([len("type"), *(len(row.type) for row in shown)])
+        longest = max([len("name"), *(len(row.name) for row in shown)])
+        owner = max([len("owner"), *(len(row.owner) for row in shown)]) + pad
+        room = table.size.width - SCROLLBAR - 4 * pad - data - env
+        self.fitted_width = table.size.width
+        if not table.size.width or longest <= room - owner:
+            return longest, env
+        return max(NAME_MIN, min(longest, room)), env
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refit)
+
+    def refit(self) -> None:
+        """Size the name column again once the table's width changed (a resized terminal, a pane shown)."""
+        table = self.query_one("#tasks-table", DataTable)
+        if table.size.width and table.size.width != self.fitted_width and self.rows:
+            self.fill_table(select=self.selected_name())
 
     def show_empty(self) -> None:
         self.view = None
@@ -587,7 +633,7 @@ class TasksPane(Pane):
     def update_title(self) -> None:
         title = self.query_one("#tasks-title", Static)
         if self.opened and self.view:
-            title.update(Text(f"{self.view.ref} files  (esc back)"))
+            title.update(Text(f"{self.view.ref} files  (esc back)", no_wrap=True, overflow="ellipsis"))
         else:
             title.update(Text("Tasks  (/ filter)"))
 
@@ -817,17 +863,19 @@ def set_text(area: TextArea, text: str, language: str | None) -> None:
 
 
 def version_header(version, versions: list[int]) -> Text:
-    """Two lines: the ref, what it is and where it runs; then the versions with this one marked."""
+    """Three lines, never wrapped: the ref (a long name ends in an ellipsis); what it is and its versions; who uploaded it when."""
     from ..cli.common import when
 
     kind = version.kind or "kind unknown"
     if version.target_type and version.target_type != "transform":
         kind += f", {version.target_type}"
-    header = Text.assemble((version.ref, "bold"), f"  {kind}\n", "versions")
+    header = Text(no_wrap=True, overflow="ellipsis")
+    header.append(version.ref, "bold")
+    header.append(f"\n{kind}  versions")
     for number in versions:
         current = number == version.version
         header.append(f" [{number}]" if current else f"  {number} ", "reverse" if current else "")
-    header.append(f"  uploaded {when(version.created_at)} by {version.created_by}", "dim")
+    header.append(f"\nuploaded {when(version.created_at)} by {version.created_by}", "dim")
     return header
 
 
