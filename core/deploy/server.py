@@ -64,6 +64,9 @@ class ServeConfig:
     max_connections: int = 256  # open connections per server process; more get a 503
     run: str | None = None  # set by the parent of several worker processes, so that all share one run
     counts_dir: str | None = None  # where those processes keep their shared request counters
+    code_dir: str | None = None  # serve a fitted folder instead of a deployment (`drum server --code-dir`)
+    target_type: str | None = None  # with code_dir: the target type, and the class labels for classification
+    class_labels: list | None = None
 
 
 class Served:
@@ -82,6 +85,9 @@ class Served:
         from .source import model_source
         from .workers import drop_private_environment, open_scorer
 
+        if config.code_dir:
+            self._from_folder(config)
+            return
         self.store = open_store(config.home)
         self.deployment = get_deployment(self.store, config.deployment)
         self.source = model_source(self.store, self.deployment.model_id)
@@ -113,6 +119,43 @@ class Served:
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
         self._flusher.start()
 
+    def _from_folder(self, config: ServeConfig) -> None:
+        """Serve a fitted folder, as `drum server --code-dir` does: the one-node plan of `taskbench score`, columns
+        as each request sends them, no drift baseline, and monitoring kept in memory only (nothing in the workspace)."""
+        from types import SimpleNamespace
+
+        from .. import workspace
+        from ..store.deployment_rows import token_digest
+        from ..tasks.score import ScoreOptions
+        from .monitor import Monitor
+        from .source import folder_scorer, folder_source
+        from .workers import drop_private_environment
+
+        labels = list(config.class_labels or [])
+        opts = ScoreOptions(code_dir=Path(config.code_dir), input=Path(), target_type=config.target_type,
+                            class_labels=labels or None)
+        self.store = None
+        self.deployment = SimpleNamespace(name=None, id=None)
+        self.scratch = workspace.scratch_dir(workspace.home(Path(config.home)), "serve")
+        try:
+            self.source = folder_source(opts, self.scratch / "model")
+            drop_private_environment()
+            self.scorer = folder_scorer(self.source, str(self.scratch))
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        self.token_hash = config.token_hash or (token_digest(config.token) if config.token else None)
+        self.numeric = set()
+        self.monitor = Monitor()
+        self.counts_dir = None
+        labels = self.source.info.get("class_labels")
+        self.info = {**self.source.info, "class_labels": [str(c) for c in labels] if labels is not None else None}
+        self.run = f"{os.getpid()}-{int(time.time())}"
+        self.started_at = _now()
+        self._stop = threading.Event()
+
     def _flush_loop(self) -> None:
         while not self._stop.wait(MONITOR_SECONDS):
             self.flush()
@@ -120,6 +163,8 @@ class Served:
     def flush(self) -> None:
         from ..store.deployment_rows import save_monitor
 
+        if self.store is None:  # a fitted folder's server keeps its monitor in memory only
+            return
         try:
             save_monitor(self.store, self.deployment.id, self.run, os.getpid(), self.started_at, self.monitor.snapshot())
         except Exception:  # noqa: BLE001 - monitoring must never stop the server; the next flush retries
@@ -135,7 +180,8 @@ class Served:
         self.flush()
         self.scorer.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
     def stats(self) -> dict:
         """What /stats/ answers: this process's monitor, or with several worker processes their exact sums.
@@ -693,7 +739,10 @@ def create_app(config: ServeConfig, served: Served | None = None):
         return reply({"message": "OK"})
 
     async def health(request):
-        return reply({"message": "OK", "deployment": state["served"].deployment.name})
+        served = state["served"]
+        if served.store is None:
+            return reply({"message": "OK", "code_dir": served.info["code_dir"]})
+        return reply({"message": "OK", "deployment": served.deployment.name})
 
     @asynccontextmanager
     async def lifespan(app):

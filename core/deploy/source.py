@@ -52,3 +52,28 @@ def describe(plan: dict, **facts) -> dict:
         "features": features,
         "nodes": [{"name": n["name"], "task": n["task_ref"], "kind": n["kind"]} for n in plan["nodes"]],
     }
+
+
+def folder_source(opts, model_dir: Path) -> ModelSource:
+    """A fitted folder (custom.py beside its artifact, `drum server --code-dir`) as a ModelSource: the one-node plan
+    `taskbench score` builds, its feature columns unknown until a request sends them (as in DRUM)."""
+    from ..tasks.score import folder_facts, folder_plan
+
+    code_dir, meta, target_type, labels = folder_facts(opts)
+    plan = folder_plan(code_dir, meta, target_type, labels, model_dir, [])
+    info = {"code_dir": str(code_dir), "target_type": target_type, "class_labels": labels, "features": None,
+            "nodes": [{"name": "task", "task": str(code_dir), "kind": plan["nodes"][0]["kind"]}]}
+    return ModelSource(plan, model_dir, info)
+
+
+def folder_scorer(source: ModelSource, scratch_dir: str):
+    """A PlanScorer for a fitted folder that feeds the task whatever columns each request sends."""
+    from ..runtime.serving import PlanScorer
+
+    class FolderScorer(PlanScorer):
+        def score(self, frame):
+            frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+            self.nodes[0]["channels"]["ALL"] = list(frame.columns)  # the node reads its channel at each run
+            return super().score(frame)
+
+    return FolderScorer(source.plan, source.model_dir, scratch_dir)

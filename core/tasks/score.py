@@ -69,14 +69,9 @@ def class_labels(opts: ScoreOptions, target_type: str) -> list[str] | None:
     raise UsageError("multiclass scoring needs the class labels: pass --class-labels A B C (as for drum score).")
 
 
-def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None = None):
-    """Score `opts.input` with the fitted folder in a worker; returns the frame `drum score` would write."""
-    from ..runners.base import WorkerSpec, ready
-    from ..runners.subprocess_runner import SubprocessRunner
-    from ..runtime import errors as runtime_errors
-    from ..runtime.data import read_table
-    from ..runtime.serving import WorkerSegment
-    from .fitcheck import resolve_target_type, schema_payload
+def folder_facts(opts: ScoreOptions):
+    """The fitted folder, its metadata, target type and class labels, each refused with one sentence when wrong."""
+    from .fitcheck import resolve_target_type
 
     code_dir = task_folder(opts.code_dir)
     try:
@@ -84,7 +79,36 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
     except MetadataError as exc:
         raise UsageError(str(exc)) from None
     target_type = resolve_target_type(opts.target_type, meta)
-    labels = class_labels(opts, target_type)
+    return code_dir, meta, target_type, class_labels(opts, target_type)
+
+
+def folder_plan(code_dir: Path, meta, target_type: str, labels, model_dir: Path, columns: list[str]) -> dict:
+    """The one-node plan that scores a fitted folder: `model_dir/nodes/task` is the folder itself (code and
+    artifact at once, as in DRUM), fed the `columns` given."""
+    from .fitcheck import schema_payload
+
+    (model_dir / "nodes").mkdir(parents=True)
+    os.symlink(code_dir, model_dir / "nodes" / "task")
+    node = {
+        "name": "task",
+        "kind": "transform" if target_type == contract.TRANSFORM else "estimator",
+        "task_dir": str(code_dir),
+        "channels": {"ALL": list(columns)},
+        "inputs": ["ALL"],
+        "output_requirements": schema_payload(meta)["output_requirements"],
+    }
+    return {"target_type": target_type, "class_labels": labels, "final": "task", "nodes": [node]}
+
+
+def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None = None):
+    """Score `opts.input` with the fitted folder in a worker; returns the frame `drum score` would write."""
+    from ..runners.base import WorkerSpec, ready
+    from ..runners.subprocess_runner import SubprocessRunner
+    from ..runtime import errors as runtime_errors
+    from ..runtime.data import read_table
+    from ..runtime.serving import WorkerSegment
+
+    code_dir, meta, target_type, labels = folder_facts(opts)
     input_path = Path(opts.input).expanduser()
     if input_path.is_dir():
         raise UsageError(f"--input {input_path} is a folder; give a CSV, Parquet or .mtx file.")
@@ -98,17 +122,8 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
     worker = None
     try:
         model_dir = scratch / "model"
-        (model_dir / "nodes").mkdir(parents=True)
-        os.symlink(code_dir, model_dir / "nodes" / "task")  # the folder is code and artifact at once, as in DRUM
-        node = {
-            "name": "task",
-            "kind": "transform" if target_type == contract.TRANSFORM else "estimator",
-            "task_dir": str(code_dir),
-            "channels": {"ALL": [str(c) for c in frame.columns]},
-            "inputs": ["ALL"],
-            "output_requirements": schema_payload(meta)["output_requirements"],
-        }
-        plan = {"target_type": target_type, "class_labels": labels, "final": "task", "nodes": [node]}
+        plan = folder_plan(code_dir, meta, target_type, labels, model_dir, [str(c) for c in frame.columns])
+        node = plan["nodes"][0]
         spec = WorkerSpec(
             on_output=on_output or _to_stderr,
             read_only=[code_dir],

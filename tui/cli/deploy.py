@@ -20,6 +20,13 @@ The "Serving … on http://…" line is printed once the server answers /ping.
 Bodies over 50 MB get a 413; past 1 MB they wait in a temporary file and are
 scored in chunks. /stats/ counts clients that left mid-body (aborted),
 connections closed by a timeout, and connections refused over the limit.
+
+With --code-dir DIR instead of a deployment, serves a fitted folder (custom.py
+beside its artifact, as `taskbench fit --output DIR` leaves it) the way
+`drum server` does: columns are whatever each request sends, and /stats/ is
+kept in memory (nothing is written to the workspace).
+Example: taskbench serve --code-dir fitted/ --target-type binary
+--positive-class-label yes --negative-class-label no
 """
 DEPLOYMENTS_HELP = "List deployments with the request counts, latency and drift of their latest server run."
 UNDEPLOY_HELP = "Delete a deployment and its monitoring history (the model stays). Asks first unless --yes."
@@ -41,7 +48,7 @@ def deploy(
 
 def serve(
     ctx: typer.Context,
-    deployment: Annotated[str, typer.Argument(metavar="DEPLOYMENT", help="Deployment name (see `taskbench deployments`).")],
+    deployment: Annotated[Optional[str], typer.Argument(metavar="[DEPLOYMENT]", help="Deployment name (see `taskbench deployments`); or give --code-dir.")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you say otherwise).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Server processes, each with the model loaded.", min=1)] = 1,
@@ -54,11 +61,25 @@ def serve(
                                               help="Close an idle keep-alive connection after this time.")] = 5.0,
     max_connections: Annotated[int, typer.Option("--max-connections", metavar="N", min=1,
                                                  help="Open connections per server process; more are answered 503.")] = 256,
+    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="Serve this fitted folder (custom.py and its artifact) instead of a deployment, as `drum server` does.")] = None,
+    target_type: Annotated[Optional[str], typer.Option("--target-type", help="With --code-dir: transform, binary, multiclass, regression or anomaly (default: the metadata's).")] = None,
+    class_labels: Annotated[Optional[list[str]], typer.Option("--class-labels", help="With --code-dir: class labels, negative first for binary.")] = None,
+    positive_class_label: Annotated[Optional[str], typer.Option("--positive-class-label", help="With --code-dir: the positive class (binary).")] = None,
+    negative_class_label: Annotated[Optional[str], typer.Option("--negative-class-label", help="With --code-dir: the negative class (binary).")] = None,
 ) -> None:
     from core import workspace
     from core.deploy.deployments import get_deployment
     from core.deploy.server import ServeConfig, check_host, serve as run_server
 
+    if code_dir is not None or deployment is None:
+        folder_options = dict(target_type=target_type, class_labels=class_labels, positive=positive_class_label,
+                              negative=negative_class_label)
+        _serve_folder(ctx, deployment, code_dir, folder_options, host=host, port=port, workers=workers, token=token,
+                      header_timeout=header_timeout, body_timeout=body_timeout, keep_alive=keep_alive,
+                      max_connections=max_connections)
+        return
+    if target_type or class_labels or positive_class_label or negative_class_label:
+        fail("--target-type and the class-label options are for --code-dir; a deployment knows its model's.", 2)
     with open_workspace(ctx) as store:
         found = get_deployment(store, deployment)
         needs_token = bool(token or found.token_hash)
@@ -84,6 +105,46 @@ def serve(
 
         if isinstance(exc, TaskbenchError):
             fail(exc.message, exc.exit_code)
+        fail(f"the server could not start: {exc}.", 1)
+
+
+def _serve_folder(ctx, deployment, code_dir, folder, **server) -> None:
+    """`serve --code-dir`: a fitted folder served as `drum server` serves it, without a deployment."""
+    from core import workspace
+    from core.deploy.server import ServeConfig, check_host, serve as run_server
+    from core.errors import TaskbenchError
+
+    if code_dir is None:
+        fail("give a DEPLOYMENT to serve (see `taskbench deployments`), or --code-dir DIR for a fitted folder.", 2)
+    if deployment is not None:
+        fail(f"give either the deployment {deployment} or --code-dir, not both.", 2)
+    if server["workers"] > 1:
+        fail("--workers is for deployments; a --code-dir server runs in one process, as `drum server` does.", 2)
+    labels = list(folder["class_labels"] or [])
+    if (folder["positive"] is None) != (folder["negative"] is None):
+        fail("give both --positive-class-label and --negative-class-label (or --class-labels NEGATIVE POSITIVE).", 2)
+    if folder["positive"] is not None:
+        if labels:
+            fail("give --class-labels or --positive-class-label/--negative-class-label, not both.", 2)
+        labels = [folder["negative"], folder["positive"]]
+    home = str(workspace.home((ctx.obj or {}).get("home")))
+    out = console()
+    host = server["host"]
+    if not check_host(host) and not server["token"]:
+        out.print(f"[yellow]warning:[/] serving on {escape(host)} without a token: anyone who can reach it can score with the model.")
+    config = ServeConfig(home=home, deployment="", code_dir=str(code_dir), target_type=folder["target_type"],
+                         class_labels=labels or None, **server)
+    out.print(f"Loading the fitted folder {escape(str(code_dir))}…")
+
+    def ready(bound: int) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        out.print(f"Serving {escape(str(code_dir))} on http://{escape(shown)}:{bound} — Ctrl+C stops.")
+
+    try:
+        run_server(config, on_ready=ready)
+    except TaskbenchError as exc:
+        fail(exc.message, exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - start-up failures (a task that does not load, a busy port) are one sentence
         fail(f"the server could not start: {exc}.", 1)
 
 
