@@ -66,3 +66,99 @@ async def test_the_name_column_grows_back_on_a_wide_terminal(home):
         await pilot.pause()
         header, row = drawn_rows(table)[:2]
         assert LONG in row and "v1" in row and "python-local" in row, row
+
+
+MARKUP_FIT = """
+import pandas as pd
+
+
+def fit(X, y, output_dir, **kwargs):
+    print("[global] index-url = https://example.invalid/simple")
+    print("[bold]loud[/bold] and [red]red[/]")
+    raise ValueError("bad option [global] in [bold]pip.conf[/bold]")
+"""
+
+MARKUP_METADATA = """
+name: brackets
+type: training
+targetType: regression
+hyperparameters:
+  - name: mode
+    type: select
+    values: ["[global]", "[bold]x"]
+    default: "[global]"
+"""
+
+
+async def test_user_text_with_brackets_is_shown_as_typed(home, tmp_path):
+    """`[global]` and `[bold]` in metadata, a file and the fit output stay literal: nothing is read as markup."""
+    from tests.conftest import DATA
+    from tests.functional.test_tui_tasks import fill_fit_dialog, log_text
+
+    folder = make_task(tmp_path, {"custom.py": MARKUP_FIT, "model-metadata.yaml": MARKUP_METADATA}, name="brackets")
+    register(home, folder)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_app(app, pilot)
+        meta = text_of(app, "#tasks-meta")
+        assert "one of [global], [bold]x" in meta and "default '[global]'" in meta, meta
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert 'print("[bold]loud[/bold] and [red]red[/]")' in pane(app).query_one("#tasks-file", TextArea).text
+
+        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
+        await settle(app, pilot)
+        log = log_text(app)
+        assert "[global] index-url = https://example.invalid/simple" in log, log
+        assert "[bold]loud[/bold] and [red]red[/]" in log, log
+        status = text_of(app, "#tasks-status")
+        assert "[global]" in status and "[bold]pip.conf[/bold]" in status, status
+
+
+async def test_j_and_k_move_in_every_list_and_scroll_the_fit_output(home, tmp_path):
+    """j/k move the task list, the file list and scroll the fit check's output; in the filter they are letters."""
+    from textual.widgets import Input
+
+    from tests.conftest import DATA
+    from tests.functional.test_tui_tasks import fill_fit_dialog
+
+    register(home, SAMPLES / "11_regression_ridge", name=LONG)
+    register(home, SAMPLES / "09_binary_text_pipeline")
+    noisy = make_task(tmp_path, {"custom.py": "def fit(X, y, output_dir, **kwargs):\n    for i in range(200):\n        print('line', i)\n",
+                                 "model-metadata.yaml": "name: noisy\ntype: training\ntargetType: regression\n"}, name="noisy")
+    register(home, noisy)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        table = pane(app).query_one("#tasks-table", DataTable)
+        assert table.cursor_row == 0
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+
+        await pilot.press("slash", "j", "k")
+        assert pane(app).query_one("#tasks-filter", Input).value == "jk"
+        await pilot.press("escape")
+        await settle(app, pilot)
+
+        while str(table.get_row_at(table.cursor_row)[0]) != "noisy":
+            await pilot.press("j")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        files = pane(app).query_one("#tasks-files", OptionList)
+        assert app.focused is files
+
+        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
+        await settle(app, pilot)
+        await pilot.press("l")
+        log = pane(app).query_one("#tasks-fit-log", RichLog)
+        from tests.functional.test_tui_tasks import log_text
+        assert app.focused is log and log.max_scroll_y > 0, (log_text(app)[-800:], log.size, log.virtual_size)
+        log.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.press("j", "j", "j")
+        await pilot.pause()
+        assert log.scroll_y == 3
+        await pilot.press("k")
+        await pilot.pause()
+        assert log.scroll_y == 2

@@ -153,7 +153,7 @@ class Dialog(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="task-dialog"):
-            yield Static(self.TITLE_TEXT, classes="pane-title")
+            yield Static(Text(self.TITLE_TEXT), classes="pane-title")  # holds a task ref: never markup
             yield from self.fields()
             yield Static(self.HINT, classes="status")
 
@@ -520,14 +520,18 @@ class TasksPane(Pane):
             self.close_filter()
 
     def action_cursor_down(self) -> None:
-        widget = self.app.focused
-        if hasattr(widget, "action_cursor_down"):
-            widget.action_cursor_down()
+        self.move_focused("down")
 
     def action_cursor_up(self) -> None:
+        self.move_focused("up")
+
+    def move_focused(self, way: str) -> None:
+        """j/k: move the focused list's cursor, or scroll the focused log, as the arrow keys do."""
         widget = self.app.focused
-        if hasattr(widget, "action_cursor_up"):
-            widget.action_cursor_up()
+        for name in (f"action_cursor_{way}", f"action_scroll_{way}"):
+            if hasattr(widget, name):
+                getattr(widget, name)()
+                return
 
     # ------------------------------------------------------------ filter
 
