@@ -1,0 +1,146 @@
+"""`taskbench serve --code-dir`: a fitted folder served as `drum server` serves it, answering like `score` does.
+
+The folder is what `taskbench fit --output DIR` leaves (the artifact and the task's code side by side, as
+`drum fit --output`), so `score --code-dir DIR` and `serve --code-dir DIR` work straight after it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import requests
+
+from tests.conftest import DATA, REPO
+from tests.functional.test_serve import free_port
+
+TEMPLATES = REPO / "tests" / "fixtures" / "drum_templates"
+IRIS = DATA / "iris_binary_training.csv"
+LABELS = ["--positive-class-label", "Iris-versicolor", "--negative-class-label", "Iris-setosa"]
+
+
+class FolderServer:
+    """`taskbench serve --code-dir DIR …` as a real subprocess on a free port."""
+
+    def __init__(self, home, folder, *extra):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, TASKBENCH_HOME=str(home), TASKBENCH_MONITOR_SECONDS="0.2")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "serve", "--code-dir", str(folder), "--port", str(self.port), *extra],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"the server exited: {self.proc.stdout.read()}")
+            try:
+                if requests.get(f"{self.url}/ping", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        pytest.fail("the server did not answer /ping within 60 s")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.stdout.read()
+
+
+def fit_output(taskbench, tmp_path, template, data, target_type, target):
+    kept = tmp_path / f"{template}-fitted"
+    fit = taskbench("fit", "--code-dir", TEMPLATES / template, "--input", data, "--target-type", target_type,
+                    "--target", target, "--output", kept)
+    assert fit.exit_code == 0, fit.output
+    return kept
+
+
+def test_fit_output_is_a_fitted_folder_that_serve_answers_like_score(taskbench, home, tmp_path):
+    """drum fit --output, then drum score and drum server on the same folder: the same class columns and numbers."""
+    folder = fit_output(taskbench, tmp_path, "5_python3_sklearn_binary", IRIS, "binary", "Species")
+    # the artifact and the template's code, side by side (the template's files copied, none over the artifact)
+    assert sorted(p.name for p in folder.iterdir()) == ["artifact.pkl", "create_pipeline.py", "custom.py"]
+    assert (folder / "custom.py").read_bytes() == (TEMPLATES / "5_python3_sklearn_binary" / "custom.py").read_bytes()
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(IRIS).drop(columns=["Species"]).to_csv(rows, index=False)
+    out = tmp_path / "scored.csv"
+    scored = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "binary", *LABELS, "--output", out)
+    assert scored.exit_code == 0, scored.output
+    expected = pd.read_csv(out)
+    assert list(expected.columns) == ["Iris-setosa", "Iris-versicolor"]
+
+    server = FolderServer(home, folder, "--target-type", "binary", *LABELS)
+    try:
+        body = rows.read_bytes()
+        answers = [
+            requests.post(f"{server.url}/predict/", data=body, headers={"Content-Type": "text/csv"}, timeout=30),
+            requests.post(f"{server.url}/predict/", files={"X": ("rows.csv", body)}, timeout=30),
+            requests.post(f"{server.url}/predict/", json=pd.read_csv(rows).to_dict(orient="split") | {"index": None},
+                          timeout=30),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            served = pd.DataFrame(answer.json()["predictions"])
+            assert list(served.columns) == list(expected.columns)
+            pd.testing.assert_frame_equal(served, expected, check_exact=False, rtol=1e-12)
+        info = requests.get(f"{server.url}/info/", timeout=5).json()
+        assert info["target_type"] == "binary" and info["class_labels"] == ["Iris-setosa", "Iris-versicolor"]
+        assert requests.get(f"{server.url}/health/", timeout=5).json()["message"] == "OK"
+        wrong = requests.post(f"{server.url}/transform/", data=body, headers={"Content-Type": "text/csv"}, timeout=30)
+        assert wrong.status_code == 422 and "/predict/" in wrong.json()["message"]
+        time.sleep(0.5)  # past a monitor flush interval: a deployment's server would have written its rows by now
+        stats = requests.get(f"{server.url}/stats/", timeout=5).json()
+        assert stats["routes"]["/predict/"]["requests"] == 3 and stats["rows_scored"] == 3 * len(expected)
+    finally:
+        server.stop()
+    # monitoring stayed in memory: the workspace holds no monitor rows for a code-dir server
+    with sqlite3.connect(home / "taskbench.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM deployment_monitor").fetchone()[0] == 0
+
+
+def test_serve_code_dir_transform_answers_on_transform(taskbench, home, tmp_path):
+    """A transform's fitted folder answers /transform/ with the CSV `score` writes."""
+    folder = fit_output(taskbench, tmp_path, "3_python3_sklearn_transform", IRIS, "transform", "Species")
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(IRIS).drop(columns=["Species"]).head(20).to_csv(rows, index=False)
+    out = tmp_path / "scored.csv"
+    scored = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "transform", "--output", out)
+    assert scored.exit_code == 0, scored.output
+    server = FolderServer(home, folder, "--target-type", "transform")
+    try:
+        answer = requests.post(f"{server.url}/transform/", data=rows.read_bytes(),
+                               headers={"Content-Type": "text/csv"}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        served = pd.read_csv(io.StringIO(answer.json()["transformations"]))
+        pd.testing.assert_frame_equal(served, pd.read_csv(out), check_exact=False, rtol=1e-12)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("args, sentence", [
+    ([], "give a DEPLOYMENT to serve"),
+    (["jr", "--code-dir", "."], "not both"),
+    (["--code-dir", "{missing}"], "is not a folder"),
+    (["--code-dir", "{folder}", "--target-type", "binary"], "needs the class labels"),
+    (["--code-dir", "{folder}", "--target-type", "binary", "--positive-class-label", "a"], "give both"),
+    (["--code-dir", "{folder}", "--workers", "2"], "--workers is for deployments"),
+])
+def test_serve_code_dir_refuses_bad_input_in_one_sentence(taskbench, home, tmp_path, args, sentence):
+    folder = tmp_path / "fitted"
+    folder.mkdir()
+    (folder / "custom.py").write_text("def transform(data, model):\n    return data\n")
+    args = [a.format(missing=tmp_path / "nope", folder=folder) for a in args]
+    result = taskbench("serve", *args, "--port", "0")
+    assert result.exit_code == 2, result.output
+    assert sentence in " ".join(result.output.split()) and "Traceback" not in result.output
