@@ -162,3 +162,13 @@ async def test_j_and_k_move_in_every_list_and_scroll_the_fit_output(home, tmp_pa
         await pilot.press("k")
         await pilot.pause()
         assert log.scroll_y == 2
+
+
+async def test_the_empty_workspace_sentence_is_shown_whole_at_80x24(home):
+    """Only a version's header is cut at the edge; the sentence saying how to add a task wraps instead."""
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        header = pane(app).query_one("#tasks-header", Static)
+        drawn = " ".join("".join(s.text for s in strip).strip() for strip in header.render_lines(header.region.reset_offset))
+        assert "No tasks yet; upload a task folder with u." in " ".join(drawn.split()), drawn

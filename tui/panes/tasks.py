@@ -457,7 +457,9 @@ class TasksPane(Pane):
     def show_empty(self) -> None:
         self.view = None
         self.wanted = None
-        self.query_one("#tasks-header", Static).update(Text("No tasks yet; upload a task folder with u.", "bold"))
+        header = self.query_one("#tasks-header", Static)
+        header.update(Text("No tasks yet; upload a task folder with u.", "bold"))
+        header.add_class("sentence")  # a sentence wraps; only a version's header is cut
         self.query_one("#tasks-meta", Static).update("")
         self.query_one("#tasks-file", TextArea).load_text("")
 
@@ -616,7 +618,9 @@ class TasksPane(Pane):
             return
         self.view = view
         self.wanted_file = view.first_file
-        self.query_one("#tasks-header", Static).update(view.header)
+        header = self.query_one("#tasks-header", Static)
+        header.update(view.header)
+        header.remove_class("sentence")
         self.query_one("#tasks-meta", Static).update(view.metadata)
         if view.first_file is None:
             self.query_one("#tasks-file", TextArea).load_text("(this version has no files)")
