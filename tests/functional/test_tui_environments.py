@@ -144,3 +144,30 @@ async def test_an_earlier_builds_log_shows_and_the_dockerfile_scrolls_and_stays_
         assert box.scroll_y > 0 and box.scroll_y == box.max_scroll_y  # the Dockerfile's last lines are reachable
         await pilot.press("escape")
         assert table.has_focus
+
+
+async def test_a_long_environment_name_is_cut_never_its_build_state_at_80x24(home, tmp_path):
+    from core.registry.environments import add_environment
+    from core.store import open_store
+
+    folder = tmp_path / "env"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    long = "python-with-a-rather-long-environment-name"
+    with open_store(home) as store:
+        add_environment(store, folder, name=long)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        await pilot.pause(0.2)
+        header = "".join(seg.text for seg in table.render_line(0))
+        assert "build" in header
+        keys = [row.key.value for row in table.ordered_rows]
+        row = keys.index(long)
+        drawn = "".join(seg.text for seg in table.render_line(1 + row))
+        assert "…" in drawn and "unbuilt" in drawn and long not in drawn
+        table.move_cursor(row=row)
+        assert pane.selected_name() == long  # the whole name, for build and the Dockerfile

@@ -30,6 +30,7 @@ ACTIONS = [
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
 HINT = "b build  enter log  d Dockerfile"
+WIDE = 120  # from this width the list is 60 columns wide (environments.tcss)
 HISTORY_LINES = 2000  # of an earlier build's job log, the last ones shown
 
 
@@ -124,13 +125,21 @@ class EnvironmentsPane(Pane):
         ]
         self.post_message(self.Loaded(rows))
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
+
     @on(Loaded)
     def show_rows(self, message: Loaded) -> None:
         table = self.query_one("#env-table", DataTable)
         selected = table.cursor_row
         table.clear()
+        # the name gets what kind, version and build state leave, cut with …: the state is never pushed out of view
+        width = self.query_one("#env-left").size.width or (60 if self.has_class("-wide") else 40)
+        others = sum(max([len(label), *(len(str(r[i])) for r in message.rows)]) + 2 for i, label in ((1, "kind"), (2, "ver"), (3, "build")))
+        room = max(12, width - others - 2 - 1)
         for row in message.rows:
-            table.add_row(*row, key=row[0])
+            name = row[0] if len(row[0]) <= room else row[0][: room - 1] + "…"
+            table.add_row(name, *row[1:], key=row[0])
         if message.rows:
             table.move_cursor(row=min(selected, len(message.rows) - 1))
 
@@ -138,7 +147,7 @@ class EnvironmentsPane(Pane):
         table = self.query_one("#env-table", DataTable)
         if table.row_count == 0:
             return None
-        return str(table.get_row_at(table.cursor_row)[0])
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value  # the whole name, not the cut cell
 
     @on(DataTable.RowHighlighted, "#env-table")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
