@@ -195,16 +195,13 @@ def test_blueprint_validation_keeps_text_and_categorical_apart(tmp_path):
 
 
 def fitted_folder(taskbench, tmp_path, template, data, target_type, target, *flags):
-    """DRUM's fitted folder: the template's code with the artifacts `fit --output` kept, side by side
-    (what `drum fit --output DIR` leaves: it copies the code into DIR next to the artifacts)."""
-    kept = tmp_path / f"{template}-artifacts"
-    fit = taskbench("fit", "--code-dir", TEMPLATES / template, "--input", data, "--target-type", target_type,
-                    "--target", target, *flags, "--output", kept)
-    assert fit.exit_code == 0, fit.output
+    """DRUM's fitted folder: what `fit --output DIR` leaves, the template's code beside the artifacts
+    (as `drum fit --output DIR` copies the code into DIR next to them)."""
     folder = tmp_path / f"{template}-fitted"
-    shutil.copytree(TEMPLATES / template, folder)
-    for artifact in kept.iterdir():
-        shutil.copy2(artifact, folder / artifact.name)
+    fit = taskbench("fit", "--code-dir", TEMPLATES / template, "--input", data, "--target-type", target_type,
+                    "--target", target, *flags, "--output", folder)
+    assert fit.exit_code == 0, fit.output
+    assert (folder / "custom.py").is_file()
     return folder
 
 
