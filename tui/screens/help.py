@@ -25,6 +25,8 @@ class HelpScreen(ModalScreen):
         text = Text()
         text.append("Keys", style="bold")
         text.append("  (esc closes; ctrl+p searches every action)\n")
+        text.append("In a text field or the blueprint editor every printable key is typed, 1–6, q and ? too: "
+                    "esc leaves it (then the keys below work), e goes back into the editor, p to its problems.\n")
         current = object()
         for action, pane in self.actions:
             if pane is not current:
