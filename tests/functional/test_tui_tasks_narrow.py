@@ -172,3 +172,18 @@ async def test_the_empty_workspace_sentence_is_shown_whole_at_80x24(home):
         header = pane(app).query_one("#tasks-header", Static)
         drawn = " ".join("".join(s.text for s in strip).strip() for strip in header.render_lines(header.region.reset_offset))
         assert "No tasks yet; upload a task folder with u." in " ".join(drawn.split()), drawn
+
+
+async def test_a_short_name_keeps_its_kind_beside_it(home):
+    """When `ref  kind` fits the header's width it stays on one line (what the tmux walk reads), the type below it."""
+    register(home, SAMPLES / "11_regression_ridge")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        header = pane(app).query_one("#tasks-header", Static)
+        for opened in (False, True):
+            lines = ["".join(s.text for s in strip) for strip in header.render_lines(header.region.reset_offset)]
+            assert lines[0].startswith("regression_ridge@1  estimator"), (opened, lines)
+            assert lines[1].startswith("regression  versions [1]"), lines
+            await pilot.press("enter")
+            await settle(app, pilot)

@@ -83,7 +83,7 @@ class VersionView:
     name: str
     version: int
     versions: list[int]
-    header: Text
+    header: tuple[Text, str, str, Text]  # version_header's parts, laid out for the pane's width by header_text
     metadata: Text
     files: list[tuple[str, int]]
     first_file: str | None
@@ -329,6 +329,7 @@ class TasksPane(Pane):
         self.fit_running = False
         self.last_fit: FitRequest | None = None
         self.fitted_width = 0  # the table width the name column was last sized for
+        self.header_width = 0  # the header width the shown version's header was laid out for
 
     # ------------------------------------------------------------ layout
 
@@ -453,6 +454,17 @@ class TasksPane(Pane):
         table = self.query_one("#tasks-table", DataTable)
         if table.size.width and table.size.width != self.fitted_width and self.rows:
             self.fill_table(select=self.selected_name())
+        if self.query_one("#tasks-header").size.width != self.header_width:
+            self.show_header()
+
+    def show_header(self) -> None:
+        """Draw the shown version's header for the header's current width."""
+        if not self.view:
+            return
+        header = self.query_one("#tasks-header", Static)
+        header.remove_class("sentence")
+        header.update(header_text(self.view.header, header.size.width or 80))
+        self.header_width = header.size.width
 
     def show_empty(self) -> None:
         self.view = None
@@ -498,6 +510,7 @@ class TasksPane(Pane):
             return
         self.opened = True
         self.add_class("opened")
+        self.call_after_refresh(self.refit)  # the right side widened: lay the header out again
         self.query_one("#tasks-left-switch", ContentSwitcher).current = "tasks-files"
         self.query_one("#tasks-files", OptionList).focus()
         if self.view and self.view.name == name:
@@ -515,6 +528,7 @@ class TasksPane(Pane):
         elif self.opened:
             self.opened = False
             self.remove_class("opened")
+            self.call_after_refresh(self.refit)
             self.query_one("#tasks-left-switch", ContentSwitcher).current = "tasks-table"
             self.update_title()
             self.query_one("#tasks-table", DataTable).focus()
@@ -618,9 +632,7 @@ class TasksPane(Pane):
             return
         self.view = view
         self.wanted_file = view.first_file
-        header = self.query_one("#tasks-header", Static)
-        header.update(view.header)
-        header.remove_class("sentence")
+        self.show_header()
         self.query_one("#tasks-meta", Static).update(view.metadata)
         if view.first_file is None:
             self.query_one("#tasks-file", TextArea).load_text("(this version has no files)")
@@ -870,21 +882,32 @@ def set_text(area: TextArea, text: str, language: str | None) -> None:
     area.load_text(text)
 
 
-def version_header(version, versions: list[int]) -> Text:
-    """Three lines, never wrapped: the ref (a long name ends in an ellipsis); what it is and its versions; who uploaded it when."""
+def version_header(version, versions: list[int]) -> tuple[Text, str, str, Text]:
+    """The header's parts: the ref, its kind, its target type (or ""), then its versions and who uploaded it when."""
     from ..cli.common import when
 
     kind = version.kind or "kind unknown"
-    if version.target_type and version.target_type != "transform":
-        kind += f", {version.target_type}"
-    header = Text(no_wrap=True, overflow="ellipsis")
-    header.append(version.ref, "bold")
-    header.append(f"\n{kind}  versions")
+    target = version.target_type if version.target_type and version.target_type != "transform" else ""
+    rest = Text("versions")
     for number in versions:
         current = number == version.version
-        header.append(f" [{number}]" if current else f"  {number} ", "reverse" if current else "")
-    header.append(f"\nuploaded {when(version.created_at)} by {version.created_by}", "dim")
-    return header
+        rest.append(f" [{number}]" if current else f"  {number} ", "reverse" if current else "")
+    rest.append(f"\nuploaded {when(version.created_at)} by {version.created_by}", "dim")
+    return Text(version.ref, "bold"), kind, target, rest
+
+
+def header_text(parts: tuple[Text, str, str, Text], width: int) -> Text:
+    """The header laid out for `width` cells: `ref  kind` on one line when it fits, else the kind on the next line.
+
+    Lines are never wrapped (the pane's CSS cuts them with an ellipsis), so a
+    long task name costs its own tail, never the kind, type or versions below it.
+    """
+    ref, kind, target, rest = parts
+    if ref.cell_len + 2 + len(kind) <= width:
+        first, second = Text.assemble(ref, f"  {kind}"), target
+    else:
+        first, second = ref, ", ".join(filter(None, (kind, target)))
+    return Text.assemble(first, "\n", f"{second}  " if second else "", rest, no_wrap=True, overflow="ellipsis")
 
 
 def metadata_text(version) -> Text:
