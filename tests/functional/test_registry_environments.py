@@ -106,3 +106,15 @@ def test_python_local_show(taskbench):
     result = taskbench("env", "show", "python-local")
     assert result.exit_code == 0
     assert "The Python taskbench runs on" in result.output
+
+
+def test_env_show_prints_the_dockerfile_as_written(taskbench, tmp_path):
+    """Line continuations keep one backslash and `[global]` stays text: a Dockerfile is never read as markup."""
+    folder = tmp_path / "cont"
+    folder.mkdir()
+    text = "FROM python:3.11-slim\nRUN pip install a && \\\n    pip install b\nRUN printf '[global]\\n' > /etc/pip.conf\n"
+    (folder / "Dockerfile").write_text(text)
+    assert taskbench("env", "add", folder, "--name", "cont").exit_code == 0
+    shown = taskbench("env", "show", "cont").output
+    assert "RUN pip install a && \\\n" in shown and "&& \\\\" not in shown
+    assert "printf '[global]\\n' > /etc/pip.conf" in shown

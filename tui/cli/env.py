@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from core.errors import TaskbenchError
 
@@ -111,10 +112,10 @@ def show(
     out.print(f"  added     {when(version.created_at)} by {escape(version.created_by)}")
     out.print("\n[bold]Files[/]")
     for entry in version.files:
-        out.print(f"  {escape(entry.path):<40} {size(entry.size):>10}")
+        out.print(Text(f"  {entry.path:<40} {size(entry.size):>10}"), soft_wrap=True)
     out.print("\n[bold]Dockerfile[/]")
     for line in dockerfile.splitlines():
-        out.print(f"  {escape(line)}", soft_wrap=True)
+        out.print(Text(f"  {line}"), soft_wrap=True)  # user text: never markup, backslashes as written
 
 
 @app.command("download", no_args_is_help=True)
