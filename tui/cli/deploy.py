@@ -48,7 +48,7 @@ def deploy(
 
 def serve(
     ctx: typer.Context,
-    deployment: Annotated[Optional[str], typer.Argument(metavar="[DEPLOYMENT]", help="Deployment name (see `taskbench deployments`); or give --code-dir.")] = None,
+    deployment: Annotated[Optional[str], typer.Argument(metavar="DEPLOYMENT", help="Deployment name (see `taskbench deployments`); or give --code-dir.")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you say otherwise).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Server processes, each with the model loaded.", min=1)] = 1,

@@ -115,7 +115,7 @@ def fit(
     positive_class_label: Annotated[Optional[str], typer.Option("--positive-class-label", help="The positive class (binary).")] = None,
     negative_class_label: Annotated[Optional[str], typer.Option("--negative-class-label", help="The negative class (binary).")] = None,
     parameter_file: Annotated[Optional[Path], typer.Option("--parameter-file", help="JSON object of hyperparameter values.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Keep the artifacts in this new folder.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Keep the artifacts in this new folder, with the task's code copied beside them (DRUM's fitted folder, for score/serve --code-dir).")] = None,
     num_rows: Annotated[Optional[str], typer.Option("--num-rows", help="Fit on a random sample of this many rows (or ALL).")] = None,
     skip_predict: Annotated[bool, typer.Option("--skip-predict", help="Only fit; do not load and score.")] = False,
     check_missing: Annotated[bool, typer.Option("--check-missing", help="Also score with each column blanked in turn.")] = False,

@@ -12,8 +12,8 @@ from rich.markup import escape
 
 HELP = """Score a file with a fitted task folder, as `drum score` does.
 
-The folder holds custom.py and the artifact fit wrote (DRUM's fitted folder:
-copy `taskbench fit --output DIR`'s files next to the code). The task is loaded
+The folder holds custom.py and the artifact fit wrote (DRUM's fitted folder,
+as `taskbench fit --output DIR` leaves it: the code beside the artifacts). The task is loaded
 the way scoring always loads it (load / load_model / its one .pkl, .joblib, ...)
 in a worker process. Output: CSV with one column per class label (binary and
 multiclass), a `Predictions` column (regression, anomaly) or the transformed
