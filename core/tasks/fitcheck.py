@@ -198,8 +198,11 @@ def copy_code(code_dir: Path, output_dir: Path) -> int:
     import shutil
 
     copied = 0
+    output_dir = Path(output_dir).resolve()
     for source in sorted(Path(code_dir).rglob("*")):
         relative = source.relative_to(code_dir)
+        if source.resolve() == output_dir or output_dir in source.resolve().parents:
+            continue  # --output inside --code-dir: the artifacts are not the task's code
         if any(part == "__pycache__" or part.startswith(".") for part in relative.parts) or not source.is_file():
             continue
         target = output_dir / relative
@@ -530,11 +533,9 @@ class FitCheck:
         files = ", ".join(f"{name} ({_size(size)})" for name, size in fit["artifacts"][:6])
         more = f" and {len(fit['artifacts']) - 6} more" if len(fit["artifacts"]) > 6 else ""
         self._step("fit", "ok", f"fitted in {fit['fit_seconds']:.2f} s; artifacts: {files}{more}")
-        if opts.output:
-            copied = copy_code(code_dir, output_dir)
-            self._step("fit", "info", f"copied {copied} code file(s) beside the artifacts, as `drum fit --output` does")
         if opts.skip_predict:
             self._step("score", "info", "scoring skipped (--skip-predict)")
+            self._keep_code(code_dir, output_dir)
             return
         step["model_dir"] = model_layout(str(code_dir), str(output_dir), str(scratch / "model"))
         step["check_missing"] = opts.check_missing
@@ -555,6 +556,13 @@ class FitCheck:
             self._step("missing", "warn", f"not checked: {score['missing_skipped']}")
         elif opts.check_missing:
             self._step("missing", "ok", f"scored with each of {len(score['missing_checked'])} columns blanked")
+        self._keep_code(code_dir, output_dir)
+
+    def _keep_code(self, code_dir: Path, output_dir: Path) -> None:
+        """With --output, copy the task's code beside the kept artifacts once the checks that read the folder are done."""
+        if self.opts.output:
+            copied = copy_code(code_dir, output_dir)
+            self._step("fit", "info", f"copied {copied} code file(s) beside the artifacts, as `drum fit --output` does")
 
     def _schema_warnings(self, schema: dict, data: dict, input_path: Path) -> None:
         """Warn about text columns read as CAT (DRUM's reading), and, without strict validation, broken input rules."""

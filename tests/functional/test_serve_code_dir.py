@@ -144,3 +144,16 @@ def test_serve_code_dir_refuses_bad_input_in_one_sentence(taskbench, home, tmp_p
     result = taskbench("serve", *args, "--port", "0")
     assert result.exit_code == 2, result.output
     assert sentence in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_fit_output_inside_the_code_dir_copies_the_code_not_the_artifacts_again(taskbench, home, tmp_path):
+    """`fit --code-dir T --output T/fitted`: the code is copied once, the new folder never into itself."""
+    import shutil
+
+    task = tmp_path / "task"
+    shutil.copytree(TEMPLATES / "5_python3_sklearn_binary", task)
+    fit = taskbench("fit", "--code-dir", task, "--input", IRIS, "--target-type", "binary", "--target", "Species",
+                    "--output", task / "fitted")
+    assert fit.exit_code == 0, fit.output
+    kept = task / "fitted"
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["artifact.pkl", "create_pipeline.py", "custom.py"]
