@@ -52,6 +52,7 @@ async def test_a_long_name_is_ellipsised_and_ver_type_env_stay_in_view(home):
         lines = ["".join(s.text for s in strip) for strip in header_widget.render_lines(header_widget.region.reset_offset)]
         assert lines[0].startswith(LONG[:10]) and lines[0].rstrip().endswith("…"), lines
         assert "regression" in lines[1], lines  # the kind is not pushed off by the name
+        assert any("versions [1]" in line for line in lines), lines  # nor the version marker
 
 
 async def test_the_name_column_grows_back_on_a_wide_terminal(home):

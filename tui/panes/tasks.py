@@ -897,7 +897,7 @@ def version_header(version, versions: list[int]) -> tuple[Text, str, str, Text]:
 
 
 def header_text(parts: tuple[Text, str, str, Text], width: int) -> Text:
-    """The header laid out for `width` cells: `ref  kind` on one line when it fits, else the kind on the next line.
+    """The header laid out for `width` cells: `ref  kind` on one line when it fits, else the kind on the next line; so the versions.
 
     Lines are never wrapped (the pane's CSS cuts them with an ellipsis), so a
     long task name costs its own tail, never the kind, type or versions below it.
@@ -907,7 +907,9 @@ def header_text(parts: tuple[Text, str, str, Text], width: int) -> Text:
         first, second = Text.assemble(ref, f"  {kind}"), target
     else:
         first, second = ref, ", ".join(filter(None, (kind, target)))
-    return Text.assemble(first, "\n", f"{second}  " if second else "", rest, no_wrap=True, overflow="ellipsis")
+    versions_len = len(rest.plain.partition("\n")[0])
+    gap = "" if not second else "  " if len(second) + 2 + versions_len <= width else "\n"
+    return Text.assemble(first, "\n", second, gap, rest, no_wrap=True, overflow="ellipsis")
 
 
 def metadata_text(version) -> Text:
