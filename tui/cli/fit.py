@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from . import options as opts
+
 from .common import console as common_console
 
 HELP = """Check a task folder the way training will use it.
@@ -92,28 +94,17 @@ def fit(
     input: Annotated[Path, typer.Option("--input", help="Training data: CSV, Parquet, or sparse MatrixMarket (.mtx).")],
     code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="The task folder (holding custom.py).")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="A registered task version instead: NAME or NAME@N.")] = None,
-    target_type: Annotated[
-        Optional[str],
-        typer.Option("--target-type", help="transform, binary, multiclass, regression or anomaly (default: targetType from the metadata)."),
-    ] = None,
+    target_type: opts.TargetType = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Target column in the input.")] = None,
     target_csv: Annotated[Optional[Path], typer.Option("--target-csv", help="A one-column CSV holding the target instead.")] = None,
     row_weights: Annotated[Optional[str], typer.Option("--row-weights", help="Column of row weights in the input.")] = None,
     row_weights_csv: Annotated[Optional[Path], typer.Option("--row-weights-csv", help="A one-column CSV of row weights.")] = None,
-    sparse_column_file: Annotated[
-        Optional[Path], typer.Option("--sparse-column-file", help="Column names (one per line) for a .mtx --input.")
-    ] = None,
-    encoding: Annotated[
-        Optional[str],
-        typer.Option("--encoding", metavar="NAME", help="Text encoding of CSV files without a byte-order mark (default UTF-8), e.g. cp1252."),
-    ] = None,
-    class_labels: Annotated[
-        Optional[list[str]],
-        typer.Option("--class-labels", help="Class labels, negative first for binary (DRUM style: --class-labels no yes)."),
-    ] = None,
-    class_labels_file: Annotated[Optional[Path], typer.Option("--class-labels-file", help="A file with one class label per line.")] = None,
-    positive_class_label: Annotated[Optional[str], typer.Option("--positive-class-label", help="The positive class (binary).")] = None,
-    negative_class_label: Annotated[Optional[str], typer.Option("--negative-class-label", help="The negative class (binary).")] = None,
+    sparse_column_file: opts.SparseColumnFile = None,
+    encoding: opts.Encoding = None,
+    class_labels: opts.ClassLabels = None,
+    class_labels_file: opts.ClassLabelsFile = None,
+    positive_class_label: opts.PositiveClassLabel = None,
+    negative_class_label: opts.NegativeClassLabel = None,
     parameter_file: Annotated[Optional[Path], typer.Option("--parameter-file", help="JSON object of hyperparameter values.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", help="Keep the artifacts in this new folder, with the task's code copied beside them (DRUM's fitted folder, for score/serve --code-dir).")] = None,
     num_rows: Annotated[Optional[str], typer.Option("--num-rows", help="Fit on a random sample of this many rows (or ALL).")] = None,
@@ -139,12 +130,7 @@ def fit(
 
     console = common_console()
     try:
-        labels = list(class_labels or [])
-        if class_labels_file:
-            try:
-                labels += [line.strip() for line in class_labels_file.read_text().splitlines() if line.strip()]
-            except OSError as exc:
-                raise UsageError(f"cannot read --class-labels-file {class_labels_file}: {exc.strerror}.") from None
+        labels = opts.read_class_labels(class_labels, class_labels_file)
         rows = None
         if num_rows and num_rows.upper() != "ALL":
             if not num_rows.isdigit() or int(num_rows) < 1:

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from . import options as opts
+
 HELP = """Score a file with a fitted task folder, as `drum score` does.
 
 The folder holds custom.py and the artifact fit wrote (DRUM's fitted folder,
@@ -29,36 +31,20 @@ def score(
     code_dir: Annotated[Path, typer.Option("--code-dir", help="The fitted folder: custom.py and the artifact side by side.")],
     input: Annotated[Path, typer.Option("--input", help="Rows to score: CSV, Parquet, or sparse MatrixMarket (.mtx).")],
     output: Annotated[Optional[Path], typer.Option("--output", help="Write the predictions CSV here (default: stdout).")] = None,
-    target_type: Annotated[
-        Optional[str],
-        typer.Option("--target-type", help="transform, binary, multiclass, regression or anomaly (default: targetType from the metadata)."),
-    ] = None,
-    class_labels: Annotated[
-        Optional[list[str]],
-        typer.Option("--class-labels", help="Class labels, negative first for binary (DRUM style: --class-labels no yes)."),
-    ] = None,
-    class_labels_file: Annotated[Optional[Path], typer.Option("--class-labels-file", help="A file with one class label per line.")] = None,
-    positive_class_label: Annotated[Optional[str], typer.Option("--positive-class-label", help="The positive class (binary).")] = None,
-    negative_class_label: Annotated[Optional[str], typer.Option("--negative-class-label", help="The negative class (binary).")] = None,
-    sparse_column_file: Annotated[
-        Optional[Path], typer.Option("--sparse-column-file", help="Column names (one per line) for a .mtx --input.")
-    ] = None,
-    encoding: Annotated[
-        Optional[str],
-        typer.Option("--encoding", metavar="NAME", help="Text encoding of CSV files without a byte-order mark (default UTF-8)."),
-    ] = None,
+    target_type: opts.TargetType = None,
+    class_labels: opts.ClassLabels = None,
+    class_labels_file: opts.ClassLabelsFile = None,
+    positive_class_label: opts.PositiveClassLabel = None,
+    negative_class_label: opts.NegativeClassLabel = None,
+    sparse_column_file: opts.SparseColumnFile = None,
+    encoding: opts.Encoding = None,
 ) -> None:
     from core.errors import TaskbenchError, UsageError
     from core.tasks.score import ScoreOptions, score_folder
 
     err = Console(stderr=True, highlight=False)
     try:
-        labels = list(class_labels or [])
-        if class_labels_file:
-            try:
-                labels += [line.strip() for line in class_labels_file.read_text().splitlines() if line.strip()]
-            except OSError as exc:
-                raise UsageError(f"cannot read --class-labels-file {class_labels_file}: {exc.strerror}.") from None
+        labels = opts.read_class_labels(class_labels, class_labels_file)
         if output is not None and output.is_dir():
             raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'predictions.csv'}.")
         options = ScoreOptions(
