@@ -714,7 +714,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
 
     async def predict(served: Served, request):
         if served.scorer.is_transform:
-            raise BadRequest(422, "this deployment's model is a transform; POST the rows to /transform/.")
+            raise BadRequest(422, "this model is a transform; POST the rows to /transform/.")
         predictions: list = []
         warnings = await scored(served, request, lambda out: predictions.extend(json_predictions(served.scorer, out)))
         answer = {"predictions": predictions}
@@ -724,7 +724,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
 
     async def transform(served: Served, request):
         if not served.scorer.is_transform:
-            raise BadRequest(422, "this deployment's model is not a transform; POST the rows to /predict/.")
+            raise BadRequest(422, "this model is not a transform; POST the rows to /predict/.")
         parts: list = []
         await scored(served, request, lambda out: parts.append(out.to_csv(index=False, header=not parts)))
         return reply({"transformations": "".join(parts), "out.format": "csv"})

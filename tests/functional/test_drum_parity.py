@@ -174,6 +174,7 @@ def test_number_of_columns_is_checked_along_edges_with_the_projects_counts(taskb
     assert trained.exit_code != 0, trained.output
     assert expected in flat(trained.output), trained.output
     assert "Trained 0 of 1" in flat(trained.output)
+    assert "taskbench leaderboard" not in flat(trained.output)  # nothing to see there
 
     assert taskbench("blueprint", "check", bp, "--project", "single").exit_code == 0
     assert taskbench("blueprint", "check", bp).exit_code == 0  # without a project the count is unknown

@@ -99,6 +99,7 @@ def test_fit_output_is_a_fitted_folder_that_serve_answers_like_score(taskbench, 
         assert requests.get(f"{server.url}/health/", timeout=5).json()["message"] == "OK"
         wrong = requests.post(f"{server.url}/transform/", data=body, headers={"Content-Type": "text/csv"}, timeout=30)
         assert wrong.status_code == 422 and "/predict/" in wrong.json()["message"]
+        assert "deployment" not in wrong.json()["message"]  # a folder server has none
         time.sleep(0.5)  # past a monitor flush interval: a deployment's server would have written its rows by now
         stats = requests.get(f"{server.url}/stats/", timeout=5).json()
         assert stats["routes"]["/predict/"]["requests"] == 3 and stats["rows_scored"] == 3 * len(expected)

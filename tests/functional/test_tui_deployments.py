@@ -251,3 +251,10 @@ async def test_wide_terminal_shows_details_beside_the_live_list(workspace, serve
             await wait_for(pilot, lambda: f"requests {before:,}" not in detail_text(app) and "Latest server run" in detail_text(app))
             await wait_for(pilot, lambda: requests_shown(app) > before)
         assert "taskbench serve jr" in detail_text(app)
+
+
+def test_a_long_name_is_cut_with_an_ellipsis():
+    from tui.panes.deployments import clip
+
+    assert clip("idtest2-logistic", 12) == "idtest2-log…"
+    assert clip("short", 12) == "short"

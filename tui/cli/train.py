@@ -135,7 +135,9 @@ def train(
     finally:
         release_prestarted()
     failed = [o for o in outcomes if o.error]
-    out.print(f"Trained {len(outcomes) - len(failed)} of {len(outcomes)} blueprint(s). See `taskbench leaderboard {escape(project)}`.")
+    trained = len(outcomes) - len(failed)
+    hint = f" See `taskbench leaderboard {escape(project)}`." if trained else ""
+    out.print(f"Trained {trained} of {len(outcomes)} blueprint(s).{hint}")
     if failed:
         raise typer.Exit(1)
 

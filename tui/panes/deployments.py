@@ -74,7 +74,7 @@ class DeploymentRow:
 
 
 def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 1)] + "~"
+    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
 def count(value) -> str:
