@@ -69,6 +69,21 @@ async def test_the_name_column_grows_back_on_a_wide_terminal(home):
         assert LONG in row and "v1" in row and "python-local" in row, row
 
 
+async def test_a_very_long_name_gives_way_to_the_owner_column_on_a_wide_terminal(home, monkeypatch):
+    """The owner column stays whole at 200x50; the name gives the room (it showed as 'o' before)."""
+    monkeypatch.setenv("TASKBENCH_USER", "alice")
+    very_long = "a_really_quite_extraordinarily_long_task_name_for_binary_hooks_v2"  # 65 characters
+    register(home, SAMPLES / "11_regression_ridge", name=very_long)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await open_app(app, pilot)
+        await settle(app, pilot)
+        await pilot.pause()
+        header, row = drawn_rows(pane(app).query_one("#tasks-table", DataTable))[:2]
+        assert "owner" in header and "alice" in row, row
+        assert "v1" in row and "python-local" in row and "…" in row, row
+
+
 MARKUP_FIT = """
 import pandas as pd
 

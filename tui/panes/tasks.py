@@ -444,7 +444,7 @@ class TasksPane(Pane):
         self.fitted_width = table.size.width
         if not table.size.width or longest <= room - owner:
             return longest, env
-        return max(NAME_MIN, min(longest, room)), env
+        return max(NAME_MIN, min(longest, room - owner)), env  # the owner keeps its column while names can give
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.refit)
