@@ -265,3 +265,20 @@ def test_impact_percentages_and_values_line_up():
     texts = [text for _, _, text in rows]
     assert texts == ["100%  +0.5123", "  5%  -0.0123", "  0%  +0.0001"]
     assert len({t.index("%") for t in texts}) == 1
+
+
+def test_a_repeat_is_marked_on_the_board_before_its_name():
+    """Two trainings of the same blueprint and versions are told apart on the workbench's board, as on the CLI's."""
+    from tui.panes.projects import board_cells, fit_names
+
+    rows = [
+        {"model": 1, "blueprint": "impute-standardize-logistic-regression", "state": "trained", "runs": 2,
+         "repeat_of": None, "validation": {"AUC": 0.7}, "cv": None},
+        {"model": 3, "blueprint": "impute-standardize-logistic-regression", "state": "trained", "runs": 2,
+         "repeat_of": 1, "validation": {"AUC": 0.7}, "cv": None},
+    ]
+    cells = board_cells(rows, "AUC", unlocked=False)
+    assert str(cells[0][2]) == "impute-standardize-logistic-regression"
+    labels = ["#", "model", "blueprint", "valid AUC", "cv AUC", "train s", "rows/s"]
+    narrow = fit_names(cells, 2, 60, labels)
+    assert str(narrow[0][1]) == "1" and str(narrow[1][1]) == "3≡1"  # the model column is never cut

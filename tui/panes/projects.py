@@ -264,7 +264,9 @@ class ProjectsPane(Pane):
         holdout = "holdout unlocked" if p["unlocked"] else "holdout locked"
         self.query_one("#proj-board-title", Static).update(Text(  # one row each, cut with … rather than wrapped
             f"{p['name']} · {p['target_type']} · {p['rows']:,} rows · {holdout}\n"
-            f"sorted by {message.partition} {message.metric} ({better} is better)", no_wrap=True, overflow="ellipsis"
+            f"sorted by {message.partition} {message.metric} ({better} is better)"
+            + (" · N≡M repeats model M" if any(r.get("repeat_of") for r in message.rows) else ""),
+            no_wrap=True, overflow="ellipsis",
         ))
         table = self.query_one("#proj-board", DataTable)
         sorted_column = {"validation": 3, "cv": 4, "holdout": 5}[message.partition]
@@ -699,7 +701,8 @@ def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
     out = []
     for rank, r in enumerate(rows, 1):
         label = r["blueprint"] if r["state"] == "trained" else f"{r['blueprint']} ({r['state']})"
-        cells = [right(str(rank)), right(str(r["model"])), label]
+        model = f"{r['model']}≡{r['repeat_of']}" if r.get("repeat_of") else str(r["model"])  # in the data, never cut
+        cells = [right(str(rank)), right(model), label]
         cells += [right(number((r.get(part) or {}).get(metric), digits[part])) for part in parts]
         cells += [right(number(r.get("train_seconds"), 1)), right(number(r.get("predict_rows_per_second"), 0))]
         out.append(tuple(cells))
