@@ -27,6 +27,7 @@ DEFAULT_CHUNK_ROWS = 50_000
 STOP_SECONDS = 15  # for the scoring process to remove its containers when interrupted
 READABLE = (".csv", ".parquet", ".pq", ".txt")
 WRITABLE = (".csv", ".parquet", ".pq")
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip")  # CSV only, read through core.runtime.data.open_raw
 
 
 @dataclass
@@ -43,8 +44,11 @@ def check_paths(input_path: Path, output_path: Path) -> None:
         from ..runtime.data import not_a_file  # pandas loads only on this path
 
         raise UsageError(not_a_file(str(input_path)))
-    if input_path.suffix.lower() not in READABLE:
-        raise UsageError(f"input file {input_path} is neither CSV nor Parquet; give a .csv or .parquet file.")
+    name = input_path.name.lower()
+    compressed_csv = name.endswith(tuple(f"{text}{packed}" for text in (".csv", ".txt") for packed in COMPRESSED))
+    if input_path.suffix.lower() not in READABLE and not compressed_csv and not name.endswith(".zip"):
+        raise UsageError(f"input file {input_path} is neither CSV nor Parquet; give a .csv or .parquet file "
+                         "(a CSV may be compressed: .csv.gz, .csv.bz2, .csv.xz or a .zip of one CSV).")
     if output_path.suffix.lower() not in WRITABLE:
         raise UsageError(f"output file {output_path} must end in .csv or .parquet.")
     if not output_path.parent.is_dir():

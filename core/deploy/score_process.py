@@ -29,7 +29,7 @@ def chunks(path: str, size: int, encoding: str | None = None):
     """
     import pandas as pd
 
-    from core.runtime.data import check_header, csv_encoding, undecodable
+    from core.runtime.data import check_header, csv_encoding, open_raw, undecodable
     from core.runtime.errors import UsageError
 
     lower = path.lower()
@@ -49,11 +49,11 @@ def chunks(path: str, size: int, encoding: str | None = None):
         check_header(path, chosen)
     except UsageError as exc:
         raise UserFault(exc.message) from None
-    with open(path, "rb") as fh:
+    with open(path, "rb") as raw, open_raw(path, raw) as fh:  # progress by the (compressed) file's position
         try:
             reader = pd.read_csv(fh, chunksize=size, encoding=chosen, low_memory=False)
             for frame in reader:
-                yield frame, min(fh.tell(), total), total
+                yield frame, min(raw.tell(), total), total
         except pd.errors.EmptyDataError:
             raise UserFault(f"input file {path} is empty; give a CSV with a header row and data.") from None
         except pd.errors.ParserError as exc:

@@ -57,6 +57,60 @@ def read_table(path, sparse_column_file=None, encoding=None):
         raise UsageError(f"cannot read input file {path}: {str(exc).strip()}.") from None
 
 
+# Compressed CSV, as pandas infers it from the file name; read through the matching decompressor everywhere.
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")
+
+
+def open_raw(path, raw=None):
+    """The bytes of a data file, decompressed when its name ends in .gz/.bz2/.xz/.zip (a zip of one file).
+
+    `raw` is an already open binary handle of `path` (for progress by its position); a damaged archive is a
+    usage error naming the file."""
+    import zipfile
+
+    lower = str(path).lower()
+    raw = raw if raw is not None else open(path, "rb")
+    try:
+        if lower.endswith(".gz"):
+            import gzip
+
+            return gzip.GzipFile(fileobj=raw, mode="rb")
+        if lower.endswith(".bz2"):
+            import bz2
+
+            return bz2.BZ2File(raw, "rb")
+        if lower.endswith(".xz"):
+            import lzma
+
+            return lzma.LZMAFile(raw, "rb")
+        if lower.endswith(".zip"):
+            archive = zipfile.ZipFile(raw)
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                raise UsageError(f"input file {path} is a zip of {len(members)} files; give a zip holding one CSV file.")
+            return archive.open(members[0])
+    except zipfile.BadZipFile:
+        raw.close()
+        raise UsageError(f"input file {path} is not a readable zip file; give a CSV, Parquet or one CSV compressed.") from None
+    return raw
+
+
+def _read_head(path):
+    """The first bytes of a file's text (decompressed), for sniffing its encoding."""
+    import lzma
+    import zlib
+
+    try:
+        with open_raw(path) as fh:
+            return fh.read(_SNIFF)
+    except (EOFError, zlib.error, lzma.LZMAError) as exc:
+        raise UsageError(f"input file {path} is a damaged compressed file ({exc}); give it again, or uncompressed.") from None
+    except OSError as exc:
+        if str(path).lower().endswith(_COMPRESSIONS):
+            raise UsageError(f"input file {path} is a damaged compressed file ({exc}); give it again, or uncompressed.") from None
+        raise
+
+
 # Byte-order marks, longest first: a UTF-32 LE mark begins with the UTF-16 LE one.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -74,8 +128,7 @@ def csv_encoding(path, encoding=None):
     A mark that contradicts `encoding`, an unknown `encoding` name, or NUL bytes in text read
     as UTF-8 (UTF-16/32 without a mark) are usage errors that say what to pass instead.
     """
-    with open(path, "rb") as fh:
-        head = fh.read(_SNIFF)
+    head = _read_head(path)
     bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
     if encoding:
         try:
@@ -164,8 +217,10 @@ def _shown(encoding):
 
 def check_header(path, encoding):
     """Refuse a header that names a column twice (pandas would silently rename the second `X.1`)."""
+    import io
+
     try:
-        with open(path, encoding=encoding, newline="") as fh:
+        with io.TextIOWrapper(open_raw(path), encoding=encoding, newline="") as fh:
             header = next(csv.reader(fh), None)
     except UnicodeDecodeError as exc:
         raise undecodable(path, encoding, exc) from None

@@ -209,3 +209,52 @@ def test_the_demo_names_its_workspace_and_where_it_came_from(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[0] == f"Workspace: {tmp_path / 'from-env'} (from $TASKBENCH_HOME)"
     assert f"The demo's workspace is {tmp_path / 'from-env'} (from $TASKBENCH_HOME)." in run.stdout
+
+
+def test_compressed_csv_reads_everywhere_and_a_damaged_one_is_one_sentence(home, taskbench, tmp_path):
+    """A .csv.gz/.bz2/.xz or a zip of one CSV is read by project create, fit and predict alike (pandas' own
+    compression inference), under the same encoding policy; a damaged archive is one sentence."""
+    import bz2
+    import gzip
+    import json
+    import lzma
+    import zipfile
+
+    import pandas as pd
+
+    source = DATA / "juniors_3_year_stats_regression.csv"
+    raw = source.read_bytes()
+    packed = {
+        "data.csv.gz": gzip.compress(raw),
+        "data.csv.bz2": bz2.compress(raw),
+        "data.csv.xz": lzma.compress(raw),
+    }
+    for name, content in packed.items():
+        (tmp_path / name).write_bytes(content)
+    with zipfile.ZipFile(tmp_path / "data.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.csv", raw)
+
+    created = taskbench("project", "create", tmp_path / "data.csv.gz", "--target", "Grade 2014", "--name", "gz")
+    assert created.exit_code == 0, created.output
+    bp = tmp_path / "ridge.bp"
+    bp.write_text("num = impute_median(NUM)\nmodel = ridge(num)\n")
+    assert taskbench("train", "gz", bp).exit_code == 0
+    (row,) = json.loads(taskbench("leaderboard", "gz", "--json").output)
+    expected = None
+    for name in [*packed, "data.zip"]:
+        out = tmp_path / f"{name}.out.csv"
+        result = taskbench("predict", str(row["model"]), "--input", tmp_path / name, "--output", out)
+        assert result.exit_code == 0, (name, result.output)
+        frame = pd.read_csv(out)
+        expected = frame if expected is None else expected
+        assert len(frame) == len(pd.read_csv(source)) and frame.equals(expected), name
+
+    task = SAMPLES / "11_regression_ridge"
+    fitted = taskbench("fit", "--code-dir", task, "--input", tmp_path / "data.csv.xz", "--target-type", "regression",
+                       "--target", "Grade 2014")
+    assert fitted.exit_code == 0, fitted.output
+
+    (tmp_path / "bad.csv.gz").write_bytes(gzip.compress(raw)[:300])
+    broken = taskbench("project", "create", tmp_path / "bad.csv.gz", "--target", "Grade 2014", "--name", "bad")
+    assert broken.exit_code == 2, broken.output
+    assert "is a damaged compressed file" in " ".join(broken.output.split()) and "Traceback" not in broken.output
