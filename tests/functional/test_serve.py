@@ -60,7 +60,8 @@ class Server:
         self.stop()
         pytest.fail("the server did not answer /ping within 60 s")
 
-    def stop(self):
+    def stop(self) -> str:
+        """Stop the server; returns what it printed."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -68,6 +69,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        return self.proc.stdout.read()
 
 
 @pytest.fixture

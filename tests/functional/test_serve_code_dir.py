@@ -7,10 +7,7 @@ The folder is what `taskbench fit --output DIR` leaves (the artifact and the tas
 from __future__ import annotations
 
 import io
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -18,44 +15,16 @@ import pytest
 import requests
 
 from tests.conftest import DATA, REPO
-from tests.functional.test_serve import free_port
+from tests.functional.test_serve import Server
 
 TEMPLATES = REPO / "tests" / "fixtures" / "drum_templates"
 IRIS = DATA / "iris_binary_training.csv"
 LABELS = ["--positive-class-label", "Iris-versicolor", "--negative-class-label", "Iris-setosa"]
 
 
-class FolderServer:
+def FolderServer(home, folder, *extra) -> Server:
     """`taskbench serve --code-dir DIR …` as a real subprocess on a free port."""
-
-    def __init__(self, home, folder, *extra):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, TASKBENCH_HOME=str(home), TASKBENCH_MONITOR_SECONDS="0.2")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", "serve", "--code-dir", str(folder), "--port", str(self.port), *extra],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the server exited: {self.proc.stdout.read()}")
-            try:
-                if requests.get(f"{self.url}/ping", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail("the server did not answer /ping within 60 s")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.stdout.read()
+    return Server(home, f"--code-dir={folder}", *extra)
 
 
 def fit_output(taskbench, tmp_path, template, data, target_type, target):
