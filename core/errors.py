@@ -2,6 +2,8 @@
 
 import os
 
+from .units import human_size
+
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
 EXIT_USAGE = 2
@@ -88,7 +90,7 @@ def _full(names: list, workspace, *, kept: str, quota: bool) -> DiskFull:
         if not paths and (free is None or free[0] < LOW_SPACE_BYTES or quota):
             return disk_full_error(workspace, kept=kept, quota=quota)
     if not paths:
-        room = f" (not the workspace's, which has {_size(free[0])} free)" if workspace is not None else ""
+        room = f" (not the workspace's, which has {human_size(free[0])} free)" if workspace is not None else ""
         return DiskFull(f"a disk this command wrote to is full{room}: {kept}; free some space and run the command again.")
     return disk_full_error(paths[0], kept=kept, quota=quota, workspace=False)
 
@@ -97,7 +99,7 @@ def disk_full_error(path, *, kept: str = KEPT_DEFAULT, quota: bool = False, work
     """The sentence for a full disk at `path` (the workspace unless `workspace` is false): which disk, how much is
     free now, what was kept, what to do."""
     free = free_space(path)
-    room = f"{_size(free[0])} free of {_size(free[1])}" if free else "no free space"
+    room = f"{human_size(free[0])} free of {human_size(free[1])}" if free else "no free space"
     where = f"the workspace {path}" if workspace else str(path)
     what = f"your disk quota on the disk holding {where} is used up" if quota else f"the disk holding {where} is full"
     return DiskFull(
@@ -126,9 +128,3 @@ def free_space(path) -> tuple[int, int] | None:
     return usage.free, usage.total
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"

@@ -25,6 +25,7 @@ from ..joblog import JobLog
 from ..registry.jobs import open_log
 from ..registry.tasks import get_task_version
 from ..store import open_store
+from ..units import human_size
 from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.subprocess_runner import SubprocessRunner
@@ -530,7 +531,7 @@ class FitCheck:
         self._step("fit", "start", "fitting in a worker process")
         fit = self._request("fit", step)
         report.fit = fit
-        files = ", ".join(f"{name} ({_size(size)})" for name, size in fit["artifacts"][:6])
+        files = ", ".join(f"{name} ({human_size(size)})" for name, size in fit["artifacts"][:6])
         more = f" and {len(fit['artifacts']) - 6} more" if len(fit["artifacts"]) > 6 else ""
         self._step("fit", "ok", f"fitted in {fit['fit_seconds']:.2f} s; artifacts: {files}{more}")
         if opts.skip_predict:
@@ -597,12 +598,6 @@ def _sparse_input(opts: FitCheckOptions, input_path: Path) -> bool:
     return bool(opts.sparse_column_file) or input_path.suffix.lower() == ".mtx"
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
 
 
 def _describe_score(score: dict, target_type: str) -> str:

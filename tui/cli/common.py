@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
+from core.units import human_size as size  # noqa: F401 - the CLI modules import it from here
+
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -147,12 +149,6 @@ def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] 
     return table
 
 
-def size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
 
 
 def duration(seconds: float | None) -> str:
