@@ -8,9 +8,7 @@ import time
 import pytest
 
 from tests.e2e.tmux import Terminal, taskbench_command
-
-LONG_FAILURE = ("fit raised Exception: As an input, this task must receive a single column of numbers, "
-                "but it received 3 columns: age, diag_1_desc and weight; select one with NUM")
+from tests.functional.test_tui_jobs import LONG_FAILURE, record_long_failure
 
 
 @pytest.fixture
@@ -74,16 +72,7 @@ def test_problems_list_reached_by_keyboard_and_enter_jumps_to_the_line(terminal)
 
 
 def test_a_long_failing_log_line_is_read_in_full_at_80x24(home):
-    from core.registry.jobs import open_log
-    from core.store import open_store
-
-    with open_store(home) as store:
-        job = store.start_job(store.create_job("fit", "one-col@1", {}).id)
-        log = open_log(job)
-        log.line("job started")
-        log.line(LONG_FAILURE)
-        log.close()
-        store.finish_job(job.id, "failed", exit_code=1, message=LONG_FAILURE)
+    record_long_failure(home)
     term = Terminal(taskbench_command(home), 80, 24)
     try:
         term.wait_for("5 Jobs")

@@ -240,8 +240,7 @@ LONG_FAILURE = ("fit raised Exception: As an input, this task must receive a sin
                 "but it received 3 columns: age, diag_1_desc and [global] weight; select one with NUM")
 
 
-@pytest.fixture
-def long_failure(home):
+def record_long_failure(home):
     """A failed job whose last log line and failure sentence are both far wider than 80 columns."""
     with open_store(home) as store:
         job = store.start_job(store.create_job("fit", "one-col@1", {}).id)
@@ -251,6 +250,11 @@ def long_failure(home):
         log.close()
         store.finish_job(job.id, "failed", exit_code=1, message=LONG_FAILURE)
     return job
+
+
+@pytest.fixture
+def long_failure(home):
+    return record_long_failure(home)
 
 
 async def test_a_failed_jobs_sentence_is_shown_whole_above_its_log(home, long_failure):
