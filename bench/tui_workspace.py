@@ -94,7 +94,7 @@ def build_workspace(home: Path) -> None:
     from core.store.project_rows import finish_model, insert_model
     from core.training.projects import create_project
 
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
 
     with open_store(home) as store:
         for folder in sorted((ROOT / "sample_tasks").glob("[0-9]*")):

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 
 from ..errors import UsageError
-from ..registry.refs import check_name, missing_version, parse_ref, unknown_name
+from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import blueprint_rows
 from ..store.blueprint_rows import BlueprintVersion, SavedBlueprint
-from .catalog import TaskInfo, resolve_task
+from ..tasks.catalog import TaskInfo, resolve_task
 from .model import Node
 from .syntax import parse_blueprint
 from .validate import BlueprintInvalid, CheckedBlueprint, DataFacts, check

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..tasks.metadata import DATA_TYPES
-from .catalog import TaskInfo
+from ..tasks.catalog import TaskInfo
 from .model import CHANNELS
 
 TARGET_TYPES = ("binary", "multiclass", "regression", "anomaly")

@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 from ..errors import TaskbenchError, UsageError
 from ..runtime.contract import count_holds, rejected_types
 from ..tasks.metadata import DATA_TYPES, ParameterError, Requirement, TARGET_TYPES, resolve_parameters
-from .catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
+from ..tasks.catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
 from .model import CHANNELS, Blueprint, Node, Position
 from .syntax import BlueprintSyntaxError, parse_blueprint
 

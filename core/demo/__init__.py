@@ -44,7 +44,7 @@ def run_demo(
 ):
     """Register the sample tasks, create the project, train templates and sample blueprints; returns the leaderboard."""
     from ..blueprints.templates import templates_for
-    from ..registry.tasks import add_task
+    from ..tasks.versions import add_task
     from ..store.project_rows import project_by_name
     from ..training.engine import BlueprintSource, leaderboard, train_blueprints
     from ..training.projects import create_project

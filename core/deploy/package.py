@@ -545,7 +545,7 @@ def _unpack_member(package: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, ex
 def in_docker(store, source: ModelSource, env: str | None) -> ModelSource:
     """`source` with every node scoring in a container: all in `env` (a registered Docker environment), or, with no
     `env`, each node in the Docker environment it was trained in and python-local nodes in python-sklearn."""
-    from ..registry.environments import get_environment_version
+    from ..environments.versions import get_environment_version
     from ..runtime.serving import is_local
 
     if env is not None:

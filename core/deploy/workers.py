@@ -27,7 +27,7 @@ def environment_images(store, source: ModelSource, on_log: Callable[[str], None]
     """The image of each Docker environment the model's nodes name (built first when missing), by environment."""
     from ..environments.docker_build import docker_status
     from ..environments.resolve import resolve_environment
-    from ..registry.environments import environment_exists
+    from ..environments.versions import environment_exists
 
     images: dict[str, str] = {}
     for env in docker_environments(source.plan):

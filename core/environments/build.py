@@ -11,7 +11,7 @@ import os
 from typing import Callable
 
 from ..errors import UsageError
-from ..registry.environments import LOCAL, get_environment_version, set_environment_build
+from ..environments.versions import LOCAL, get_environment_version, set_environment_build
 from ..registry.jobs import run_job
 from ..store import Store
 from ..store.records import EnvironmentVersion

@@ -101,7 +101,7 @@ def resolve_environment(
         return ResolvedEnvironment(LOCAL, "local", python=sys.executable)
     if store is None:
         raise UsageError(f"environment {env!r} needs a workspace to look it up in.")
-    from ..registry.environments import get_environment_version
+    from ..environments.versions import get_environment_version
     from .build import image_for_environment
 
     get_environment_version(store, env)  # an unknown name is a usage error before Docker is asked

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import UsageError
 from .processes import pid_alive
 from .records import FileEntry
 
@@ -339,3 +340,15 @@ def release_reserve(path: Path) -> int:
     except OSError:
         return 0
     return size
+
+
+def copy_snapshot(source: Path, to_dir: str | Path) -> None:
+    """Copy a snapshot into a new or empty folder; refuse one that already holds something."""
+    target = Path(to_dir).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} is a file; give a new or empty folder to download into.")
+    if target.is_dir() and any(target.iterdir()):
+        raise UsageError(f"{target} is not empty; give a new or empty folder to download into.")
+    if not source.is_dir():
+        raise UsageError(f"the snapshot folder {source} is missing from the workspace; it cannot be downloaded.")
+    copy_tree_to(source, target)

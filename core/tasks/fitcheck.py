@@ -23,7 +23,7 @@ from .. import workspace
 from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError, disk_full
 from ..joblog import JobLog
 from ..registry.jobs import open_log
-from ..registry.tasks import get_task_version
+from ..tasks.versions import get_task_version
 from ..store import open_store
 from ..units import human_size
 from ..environments.resolve import resolve_environment, with_requirements

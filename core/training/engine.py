@@ -111,8 +111,8 @@ def task_environment(store: Store, info) -> str:
     scoring later uses the image it was trained in), else python-local."""
     if info.builtin:
         return LOCAL_ENV
-    from ..registry.environments import get_environment_version
-    from ..registry.tasks import get_task_version
+    from ..environments.versions import get_environment_version
+    from ..tasks.versions import get_task_version
 
     env = get_task_version(store, info.ref).env or LOCAL_ENV
     if env.split("@")[0] == LOCAL_ENV or "@" in env:

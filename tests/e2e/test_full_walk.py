@@ -139,7 +139,7 @@ def quit_app(term: Terminal) -> None:
 @pytest.fixture
 def prepared(home: Path) -> Path:
     """The user's prior work, done through core before the app starts: a registered task and project `jr`."""
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from core.training.projects import create_project
 
@@ -313,7 +313,7 @@ def fresh_base_image(docker_client):
 def test_build_environment_and_watch_its_log(home, size, python_sklearn_image, fresh_base_image, monkeypatch):
     require_docker()
     from core.environments.build import image_tag
-    from core.registry.environments import get_environment_version
+    from core.environments.versions import get_environment_version
     from core.store import open_store
 
     alias, made = fresh_base_image

@@ -36,7 +36,7 @@ def test_open_switch_panes_help_and_quit(terminal):
 def test_quit_during_a_fit_check_exits_at_once(home, tmp_path):
     """q while a task's fit sleeps asks first; q again: `taskbench` itself ends within a couple of seconds,
     the job is cancelled, and no worker or task process is left."""
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from tests.conftest import make_task
     from tests.functional.test_tui_tasks import SLEEPY_FIT

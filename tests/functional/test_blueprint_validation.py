@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.blueprints.catalog import builtin_names, resolve_task
+from core.tasks.catalog import builtin_names, resolve_task
 from core.blueprints.registry import changed_builtins, get_blueprint, resolve_saved, save_blueprint
 from core.blueprints.validate import BlueprintInvalid, check, project_facts, resolve_blueprint, validate
-from core.registry.tasks import add_task
+from core.tasks.versions import add_task
 from tests.conftest import make_task
 
 CUSTOM = "def fit(X, y, output_dir, **kwargs):\n    pass\n"

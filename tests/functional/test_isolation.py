@@ -236,7 +236,7 @@ def test_task_show_says_what_network_applies(tmp_path, taskbench, home):
     """A python-local task gets the host's network (not 'none'); a Docker one none unless its metadata says so."""
     import json
 
-    from core.registry.tasks import get_task_version
+    from core.tasks.versions import get_task_version
     from core.store import open_store
     from tui.panes.tasks import metadata_text
 

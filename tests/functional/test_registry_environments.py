@@ -7,7 +7,7 @@ import json
 import pytest
 
 from core.errors import UsageError
-from core.registry import environments as envs
+from core.environments import versions as envs
 from core.registry import jobs
 from core.store import open_store
 from tests.conftest import make_task, tree_digest

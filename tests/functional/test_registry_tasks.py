@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from core.errors import UsageError
-from core.registry import tasks
+from core.tasks import versions as tasks
 from core.store import open_store
 from tests.conftest import SAMPLES, make_task, tree_digest
 

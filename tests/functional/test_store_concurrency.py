@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.registry import jobs, tasks
+from core.registry import jobs
+from core.tasks import versions as tasks
 from core.store import open_store
 from tests.conftest import REPO
 

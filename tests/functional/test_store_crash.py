@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.registry import jobs, tasks
+from core.registry import jobs
+from core.tasks import versions as tasks
 from core.store import INTERRUPTED_MESSAGE, open_store
 from core.store.files import TEMP_PREFIX, tree_digest
 from tests.conftest import REPO

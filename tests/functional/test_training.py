@@ -266,7 +266,7 @@ def test_a_cancel_event_stops_a_training_at_once_and_the_job_ends_cancelled(tmp_
     """What the workbench does on quit: set the event; the job's workers are killed, nothing is left running."""
     import threading
 
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from core.training.engine import BlueprintSource, train_blueprints
     from tests.conftest import make_task

@@ -113,7 +113,7 @@ async def test_environments_pane_lists_builtins_from_the_engine(app):
 
 
 async def test_a_pane_whose_engine_call_raises_says_so_and_logs_the_traceback(app, home, monkeypatch):
-    import core.registry.environments as environments
+    import core.environments.versions as environments
 
     def broken(store):
         raise RuntimeError("the registry is unreadable")

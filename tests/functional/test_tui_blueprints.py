@@ -177,7 +177,7 @@ async def test_quitting_while_a_blueprint_trains_asks_then_stops_it_at_once(ws, 
     import asyncio
     import time
 
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from tests.conftest import make_task
     from tests.functional.test_fit_faults import processes_using

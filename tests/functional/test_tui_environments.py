@@ -16,7 +16,7 @@ LINES = 300
 def fake_build(monkeypatch):
     """A Docker-free image build that streams LINES log lines through the engine's callback, as a real one does."""
     from core.environments import build, resolve
-    from core.registry.environments import get_environment_version
+    from core.environments.versions import get_environment_version
 
     def build_environment(store, ref, on_log, *, force=False):
         version = get_environment_version(store, ref)
@@ -89,7 +89,7 @@ DOCKERFILE_LINES = 60
 def built_earlier(home, tmp_path):
     """A custom environment whose 60-line Dockerfile writes a `[global]` pip.conf section, built (and failed)
     before the workbench opened: its log is only in the build job's log file."""
-    from core.registry.environments import add_environment, set_environment_build
+    from core.environments.versions import add_environment, set_environment_build
     from core.registry.jobs import run_job
     from core.store import open_store
 
@@ -147,7 +147,7 @@ async def test_an_earlier_builds_log_shows_and_the_dockerfile_scrolls_and_stays_
 
 
 async def test_a_long_environment_name_is_cut_never_its_build_state_at_80x24(home, tmp_path):
-    from core.registry.environments import add_environment
+    from core.environments.versions import add_environment
     from core.store import open_store
 
     folder = tmp_path / "env"

@@ -98,7 +98,7 @@ def assert_fits(table: DataTable) -> None:
 
 
 def add_task(home: Path) -> None:
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
 
     with open_store(home) as store:
@@ -121,7 +121,7 @@ def add_job(home: Path) -> None:
 
 
 def add_environment(home: Path) -> None:
-    from core.registry.environments import add_environment
+    from core.environments.versions import add_environment
     from core.store import open_store
 
     folder = home.parent / "env"

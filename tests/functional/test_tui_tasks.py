@@ -20,7 +20,7 @@ RIDGE_FIT_LINE = "def fit(X, y, output_dir, row_weights=None, parameters=None, *
 @pytest.fixture
 def workspace(home):
     """A workspace holding the ridge regression and the binary text pipeline sample tasks."""
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
 
     with open_store(home) as store:
@@ -149,7 +149,7 @@ async def test_enter_opens_a_task_and_shows_its_files_and_metadata(workspace):
 
 
 async def test_default_schema_sentence_for_a_task_without_type_schema(home, tmp_path):
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from core.tasks.metadata import describe_default_schema
 
@@ -166,7 +166,7 @@ async def test_default_schema_sentence_for_a_task_without_type_schema(home, tmp_
 
 
 async def test_brackets_step_between_versions(workspace, ridge_copy):
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
 
     with open_store(workspace) as store:
@@ -308,7 +308,7 @@ async def test_quitting_during_a_fit_check_cancels_it_at_once(home, tmp_path, mo
     import asyncio
     import time
 
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from tests.conftest import make_task
     from tests.functional.test_fit_faults import processes_using

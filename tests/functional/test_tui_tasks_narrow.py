@@ -13,7 +13,7 @@ assert len(LONG) > 40
 
 
 def register(home, folder, name=None):
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
 
     with open_store(home) as store:

@@ -12,7 +12,7 @@ QUICK = "num = impute_median(NUM)\nmodel = ridge(num)\n"
 
 def juniors_workspace(home: Path, label: str, tasks: tuple[Path, ...] = ()) -> Path:
     """A workspace at `home` with `tasks` registered, project 'jr' and one model of QUICK trained as `label`."""
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
     from core.store import open_store
     from core.training.engine import BlueprintSource, train_blueprints
     from core.training.projects import create_project

@@ -8,8 +8,8 @@ MODULES = [
     "core.store.store",
     "core.store.files",
     "core.store.schema",
-    "core.registry.tasks",
-    "core.registry.environments",
+    "core.tasks.versions",
+    "core.environments.versions",
     "core.registry.jobs",
 ]
 

@@ -262,10 +262,10 @@ def from_task(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the blueprint to this file.")] = None,
 ) -> None:
     """Make a single-task blueprint from one estimator task (imputing numbers when it forbids missing values)."""
-    from core.blueprints.catalog import resolve_task
+    from core.tasks.catalog import resolve_task
     from core.blueprints.templates import from_task as make
     from core.errors import EXIT_USAGE
-    from core.registry.refs import parse_ref
+    from core.names import parse_ref
     from core.store.files import write_text_atomic
 
     with open_workspace(ctx) as store:

@@ -32,7 +32,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Register a Dockerfile folder as a new environment version; identical content makes no new version."""
-    from core.registry.environments import add_environment
+    from core.environments.versions import add_environment
 
     with open_workspace(ctx) as store:
         version, created = add_environment(store, folder, name=name)
@@ -54,7 +54,7 @@ def add(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List environments: built-ins first, then custom ones."""
-    from core.registry.environments import list_environments
+    from core.environments.versions import list_environments
 
     with open_workspace(ctx) as store:
         envs = list_environments(store)
@@ -83,7 +83,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show an environment version: its Dockerfile, files, build state and image."""
-    from core.registry.environments import get_environment, get_environment_version
+    from core.environments.versions import get_environment, get_environment_version
 
     with open_workspace(ctx) as store:
         env = get_environment(store, ref)
@@ -125,7 +125,7 @@ def download(
     to: Annotated[Path, typer.Option("--to", help="A new or empty folder to write the Dockerfile and files into.")],
 ) -> None:
     """Write an environment version's Dockerfile and files into a folder."""
-    from core.registry.environments import download_environment
+    from core.environments.versions import download_environment
 
     with open_workspace(ctx) as store:
         version = download_environment(store, ref, to)

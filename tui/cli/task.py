@@ -34,7 +34,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Upload a task folder as a new version; identical content makes no new version."""
-    from core.registry.tasks import add_task
+    from core.tasks.versions import add_task
 
     with open_workspace(ctx) as store:
         version, created = add_task(store, folder, name=name, env=env)
@@ -57,7 +57,7 @@ def add(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List registered tasks with their latest version."""
-    from core.registry.tasks import list_tasks
+    from core.tasks.versions import list_tasks
 
     with open_workspace(ctx) as store:
         tasks = list_tasks(store)
@@ -91,7 +91,7 @@ def versions(
     as_json: JsonOption = False,
 ) -> None:
     """List every version of a task."""
-    from core.registry.tasks import task_versions
+    from core.tasks.versions import task_versions
 
     with open_workspace(ctx) as store:
         found = task_versions(store, name)
@@ -116,7 +116,7 @@ def show(
 ) -> None:
     """Show a task version: files, metadata, schema, hyperparameters and environment."""
     from core.environments.resolve import network_access
-    from core.registry.tasks import get_task_version
+    from core.tasks.versions import get_task_version
     from core.tasks.metadata import describe_default_schema
 
     with open_workspace(ctx) as store:
@@ -202,8 +202,8 @@ def diff(
 ) -> None:
     """Show what changed between two task versions, as a unified diff; `task diff NAME` compares its last two."""
     from core.errors import EXIT_USAGE
-    from core.registry.refs import parse_ref
-    from core.registry.tasks import diff_versions, task_versions
+    from core.names import parse_ref
+    from core.tasks.versions import diff_versions, task_versions
 
     with open_workspace(ctx) as store:
         if b is None:
@@ -232,7 +232,7 @@ def download(
     to: Annotated[Path, typer.Option("--to", help="A new or empty folder to write the task's files into.")],
 ) -> None:
     """Write a task version's files into a folder, byte for byte."""
-    from core.registry.tasks import download as download_task
+    from core.tasks.versions import download as download_task
 
     with open_workspace(ctx) as store:
         version = download_task(store, ref, to)

@@ -114,7 +114,7 @@ class EnvironmentsPane(Pane):
 
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)
     def load(self) -> None:
-        from core.registry.environments import list_environments
+        from core.environments.versions import list_environments
         from core.store import open_store
 
         with open_store(self.app.home) as store:
@@ -157,7 +157,7 @@ class EnvironmentsPane(Pane):
 
     @work(thread=True, exclusive=True, group="env-detail", exit_on_error=False)
     def describe(self, name: str) -> None:
-        from core.registry.environments import LOCAL, get_environment_version
+        from core.environments.versions import LOCAL, get_environment_version
         from core.store import open_store
 
         if name == LOCAL:

@@ -377,7 +377,7 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-load", exit_on_error=False)
     def load(self, select: str | None = None) -> None:
         from core.errors import TaskbenchError
-        from core.registry.tasks import list_tasks
+        from core.tasks.versions import list_tasks
         from core.store import open_store
 
         try:
@@ -581,7 +581,7 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-version", exit_on_error=False)
     def load_version(self, ref: str) -> None:
         from core.errors import TaskbenchError
-        from core.registry.tasks import get_task_version, task_versions
+        from core.tasks.versions import get_task_version, task_versions
         from core.store import open_store
 
         try:
@@ -678,7 +678,7 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-file", exit_on_error=False)
     def show_file(self, ref: str, path: str) -> None:
         from core.errors import TaskbenchError
-        from core.registry.tasks import get_task_version
+        from core.tasks.versions import get_task_version
         from core.store import open_store
 
         try:
@@ -733,7 +733,7 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-file", exit_on_error=False)
     def diff(self, old: str, new: str) -> None:
         from core.errors import TaskbenchError
-        from core.registry.tasks import diff_versions
+        from core.tasks.versions import diff_versions
         from core.store import open_store
 
         try:
@@ -843,7 +843,7 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-upload", exit_on_error=False)
     def upload(self, request: UploadRequest) -> None:
         from core.errors import TaskbenchError
-        from core.registry.tasks import add_task
+        from core.tasks.versions import add_task
         from core.store import open_store
 
         try:

@@ -12,16 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UsageError
+from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import files as store_files
 from ..store.records import BUILD_STATES, Environment, EnvironmentVersion
 from ..store.store import Store
-from .refs import check_name, missing_version, parse_ref, unknown_name
-from .tasks import copy_snapshot
+from . import BUILTIN_DIR, PYTHON_LOCAL, PYTHON_SKLEARN
 
-LOCAL = "python-local"
-SKLEARN = "python-sklearn"
+LOCAL = PYTHON_LOCAL
+SKLEARN = PYTHON_SKLEARN
 BUILTIN_OWNER = "taskbench"
-BUILTIN_ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+BUILTIN_ENVIRONMENTS_DIR = BUILTIN_DIR
 BUILTIN_SKLEARN_DIR = BUILTIN_ENVIRONMENTS_DIR / SKLEARN
 
 BUILTINS = {
@@ -122,7 +122,7 @@ def get_environment_version(store: Store, ref: str) -> EnvironmentVersion:
 def download_environment(store: Store, ref: str, to_dir: str | Path) -> EnvironmentVersion:
     """Write an environment version's Dockerfile and files into `to_dir` (absent or empty)."""
     version = get_environment_version(store, ref)
-    copy_snapshot(version.path, to_dir)
+    store_files.copy_snapshot(version.path, to_dir)
     return version
 
 

@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UsageError
-from ..registry.refs import missing_version
+from ..names import missing_version
 from ..store import files as store_files
-from ..tasks.metadata import MetadataError, TaskMetadata, load_metadata
+from .metadata import MetadataError, TaskMetadata, load_metadata
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "builtin_tasks"
 

@@ -11,13 +11,15 @@ import difflib
 import re
 from pathlib import Path
 
+from ..environments import versions as environments
 from ..errors import UsageError
+from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..runtime.taskcode import find_custom_files, unsupported_language
 from ..store import files as store_files
 from ..store.records import Task, TaskVersion
 from ..store.store import Store
-from ..tasks.metadata import MetadataError, TaskMetadata, load_metadata
-from .refs import check_name, missing_version, parse_ref, unknown_name
+from .hookscan import first_classification_type, missing_scoring_hook as scoring_gap
+from .metadata import MetadataError, TaskMetadata, load_metadata
 
 PLATFORM_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _BINARY_SNIFF = 8192
@@ -31,8 +33,6 @@ def add_task(
     `name` defaults to the metadata's `name`, then the folder's name; `env` to
     the metadata's `environmentID` when that names a registered environment.
     """
-    from . import environments
-
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; give the task folder that holds custom.py.")
@@ -55,7 +55,7 @@ def add_task(
     else:
         name = check_name(folder.resolve().name, "task", hint=" (it is the folder's name; give --name)")
 
-    notes = list(metadata.warnings)
+    notes = list(metadata.warnings) + list(filter(None, [scoring_gap(folder, first_classification_type(metadata.target_types))]))
     if metadata.path is None:
         notes.append("the folder has no model-metadata.yaml, so blueprints treat it as an estimator for any target "
                      "type and cannot check its inputs; add one with `type: training` and `targetType`.")
@@ -86,8 +86,6 @@ def add_task(
 
 def _environment_from_metadata(store: Store, value: str) -> tuple[str | None, str | None]:
     """The environment `environmentID` names, or None and a note saying why it is ignored (never an error)."""
-    from . import environments
-
     value = value.strip()
     if environments.environment_exists(store, value):
         return value, None
@@ -200,17 +198,6 @@ def _text(data: bytes) -> str | None:
 def download(store: Store, ref: str, to_dir: str | Path) -> TaskVersion:
     """Write a task version's files into `to_dir` (absent or empty), byte for byte."""
     version = get_task_version(store, ref)
-    copy_snapshot(version.path, to_dir)
+    store_files.copy_snapshot(version.path, to_dir)
     return version
 
-
-def copy_snapshot(source: Path, to_dir: str | Path) -> None:
-    """Copy a snapshot into a new or empty folder; refuse one that already holds something."""
-    target = Path(to_dir).expanduser()
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} is a file; give a new or empty folder to download into.")
-    if target.is_dir() and any(target.iterdir()):
-        raise UsageError(f"{target} is not empty; give a new or empty folder to download into.")
-    if not source.is_dir():
-        raise UsageError(f"the snapshot folder {source} is missing from the workspace; it cannot be downloaded.")
-    store_files.copy_tree_to(source, target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from ..errors import UsageError
+from .errors import UsageError
 
 # SPEC §7: task names may start with a digit and hold '-' and '.', like DRUM's `4_python_binary_classification`.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
