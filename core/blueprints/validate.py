@@ -17,6 +17,7 @@ from ..errors import TaskbenchError, UsageError
 from ..runtime.contract import count_holds, rejected_types
 from ..tasks.metadata import DATA_TYPES, ParameterError, Requirement, TARGET_TYPES, resolve_parameters
 from ..tasks.catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
+from ..tasks.hookscan import blueprint_scoring_gaps
 from .model import CHANNELS, Blueprint, Node, Position
 from .syntax import BlueprintSyntaxError, parse_blueprint
 
@@ -223,6 +224,8 @@ class _Checker:
         self.check_cycles()
         self.check_tasks()
         self.check_ending()
+        for name, text in blueprint_scoring_gaps(self.tasks, self.target_type):
+            self.warning(self.by_name[name].task_position, text)
         self.check_unused()
         self.check_edges()
 

@@ -32,6 +32,7 @@ from ..runners.subprocess_runner import SubprocessRunner
 from ..runtime import contract
 from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files, unsupported_language
+from .hookscan import missing_scoring_hook
 from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
 
 STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
@@ -460,6 +461,9 @@ class FitCheck:
             self._step("metadata", "warn", warning)
         target_type = resolve_target_type(opts.target_type, meta)
         report.target_type = target_type
+        for warning in filter(None, [missing_scoring_hook(code_dir, target_type)]):
+            report.warnings.append(warning)
+            self._step("task", "warn", warning)
         try:
             parameters = resolve_parameters(meta.hyperparameters, _read_parameter_file(opts.parameter_file))
         except ParameterError as exc:

@@ -18,6 +18,7 @@ from ..runtime.taskcode import find_custom_files, unsupported_language
 from ..store import files as store_files
 from ..store.records import Task, TaskVersion
 from ..store.store import Store
+from .hookscan import first_classification_type, missing_scoring_hook as scoring_gap
 from .metadata import MetadataError, TaskMetadata, load_metadata
 
 PLATFORM_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -54,7 +55,7 @@ def add_task(
     else:
         name = check_name(folder.resolve().name, "task", hint=" (it is the folder's name; give --name)")
 
-    notes = list(metadata.warnings)
+    notes = list(metadata.warnings) + list(filter(None, [scoring_gap(folder, first_classification_type(metadata.target_types))]))
     if metadata.path is None:
         notes.append("the folder has no model-metadata.yaml, so blueprints treat it as an estimator for any target "
                      "type and cannot check its inputs; add one with `type: training` and `targetType`.")

@@ -1,0 +1,140 @@
+"""Reading a task's custom.py without running it, to say before a fit what would only fail after it.
+
+A classification task is scored with `predict_proba` (or DRUM's `score`), or a
+`CustomTask` class's `predict_proba`; without one, the fit runs to the end and
+scoring then fails. Only what the source shows for certain is reported: a file
+that binds names in ways a reader cannot follow (a star import, `exec`,
+`globals()`, a base class from elsewhere) gets no warning.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+from ..runtime import contract
+
+# DRUM's interface base classes (and the shim's): they define no usable predict_proba.
+_DRUM_BASES = frozenset({
+    "object", "CustomTaskInterface", "EstimatorInterface", "BinaryEstimatorInterface",
+    "MulticlassEstimatorInterface", "RegressionEstimatorInterface", "AnomalyEstimatorInterface",
+    "TransformerInterface",
+})
+_OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "setattr", "__import__", "vars", "locals"})
+_SCORING = (contract.Hooks.PREDICT_PROBA, contract.Hooks.SCORE)
+
+
+def missing_scoring_hook(code_dir: str | Path, target_type: str | None) -> str | None:
+    """The warning for a classification task whose custom.py certainly has no way to score, or None."""
+    if target_type not in contract.CLASSIFICATION_TYPES:
+        return None
+    path = Path(code_dir) / contract.CUSTOM_FILE
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    gap = _scoring_gap(str(path), stamp)
+    if gap == "module":
+        return (f"custom.py defines neither predict_proba nor score, so this {target_type} task fails when it is "
+                f"scored, after the whole fit; add predict_proba(X, model, **kwargs) returning one probability "
+                f"column per class (DRUM would fall back to a pickled model's own predict_proba; taskbench does not).")
+    if gap == "class":
+        return (f"class {contract.CUSTOM_TASK_CLASS} has no predict_proba method, so this {target_type} task fails "
+                f"when it is scored, after the whole fit (in DRUM too); add predict_proba(self, X, **kwargs) "
+                f"returning one probability column per class.")
+    return None
+
+
+def first_classification_type(target_types) -> str | None:
+    """The first classification type among a task's declared target types, the one a warning names."""
+    return next((t for t in target_types or () if t in contract.CLASSIFICATION_TYPES), None)
+
+
+@lru_cache(maxsize=256)
+def _scoring_gap(path: str, _stamp: int) -> str | None:
+    """'module' or 'class' when the file certainly lacks a scoring hook there; None when it has one or may."""
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except (SyntaxError, ValueError, OSError):
+        return None  # the fit check reports a file that does not parse
+    if any(_opaque(node) for node in ast.walk(tree)):
+        return None
+    bound, task_class = _top_level(tree.body)
+    if contract.CUSTOM_TASK_CLASS in bound:
+        return None  # bound by an import or assignment: not readable here
+    if task_class is not None:
+        return _class_gap(task_class)
+    return None if bound & set(_SCORING) else "module"
+
+
+def _opaque(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+        return True
+    return isinstance(node, ast.Name) and node.id in _OPAQUE_CALLS
+
+
+def _top_level(body: list[ast.stmt]) -> tuple[set[str], ast.ClassDef | None]:
+    """Names bound at module level (into if/try/with blocks, not functions), and the CustomTask class if defined."""
+    bound: set[str] = set()
+    task_class = None
+    for stmt in body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == contract.CUSTOM_TASK_CLASS:
+            if task_class is not None:
+                bound.add(stmt.name)  # defined twice: which one wins is not for a reader to guess
+            task_class = stmt
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in stmt.names)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            bound.update(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            if isinstance(stmt, (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.While)) and hasattr(stmt, block):
+                inner_bound, inner_class = _top_level(_statements(getattr(stmt, block)))
+                bound |= inner_bound
+                if inner_class is not None:
+                    bound.add(contract.CUSTOM_TASK_CLASS)  # a conditional class: not certain
+    return bound, task_class
+
+
+def _statements(items) -> list[ast.stmt]:
+    out: list[ast.stmt] = []
+    for item in items:
+        out.extend(item.body if isinstance(item, ast.ExceptHandler) else [item])
+    return out
+
+
+def _class_gap(cls: ast.ClassDef) -> str | None:
+    """'class' when the class body has no predict_proba and its bases are only DRUM's interfaces."""
+    if cls.keywords or cls.decorator_list:
+        return None
+    for base in cls.bases:
+        name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+        if name not in _DRUM_BASES:
+            return None
+    for stmt in cls.body:
+        names = set()
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            names.update(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        elif not isinstance(stmt, (ast.Expr, ast.Pass)):
+            return None  # conditional or computed members
+        if contract.Hooks.PREDICT_PROBA in names or "__getattr__" in names or "__getattribute__" in names:
+            return None
+    return "class"
+
+
+def blueprint_scoring_gaps(tasks: dict, target_type: str | None) -> list[tuple[str, str]]:
+    """(node name, warning) for each estimator node of a blueprint whose task could not score the target type (or,
+    with none known, the classification type the task declares)."""
+    out = []
+    for name, task in tasks.items():
+        if task.kind == "transform":
+            continue
+        scored_as = target_type or first_classification_type(task.target_types)
+        text = missing_scoring_hook(task.path, scored_as)
+        if text:
+            out.append((name, f"task '{task.ref}': {text}"))
+    return out

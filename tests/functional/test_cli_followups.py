@@ -1,0 +1,85 @@
+"""Issue 11's last CLI items, each through the real `taskbench` command: a classification task that cannot score is
+named before the fit, a fitted folder remembers its target, help and piped output never fold or pad, one number
+format, one binary-input sentence, `serve --code-dir` workers and requirements, id-like columns."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, make_task
+
+IRIS = DATA / "iris_binary_training.csv"
+BINARY_METADATA = "name: {name}\ntype: training\ntargetType: binary\n"
+NO_SCORING = """
+    import pickle
+    from pathlib import Path
+    from sklearn.linear_model import LogisticRegression
+
+    def fit(X, y, output_dir, **kwargs):
+        model = LogisticRegression().fit(X.select_dtypes("number"), y)
+        with open(Path(output_dir) / "model.pkl", "wb") as f:
+            pickle.dump(model, f)
+"""
+CLASS_WITHOUT_PREDICT_PROBA = """
+    from datarobot_drum.custom_task_interfaces import BinaryEstimatorInterface
+
+    class CustomTask(BinaryEstimatorInterface):
+        def fit(self, X, y, row_weights=None, **kwargs):
+            self.classes = sorted(y.unique())
+"""
+WARNING = "defines neither predict_proba nor score"
+
+
+def binary_task(root: Path, name: str, source: str) -> Path:
+    return make_task(root, {"custom.py": source, "model-metadata.yaml": BINARY_METADATA.format(name=name)}, name=name)
+
+
+def test_a_binary_task_that_cannot_score_is_named_at_task_add(taskbench, tmp_path):
+    added = taskbench("task", "add", binary_task(tmp_path, "no_scoring", NO_SCORING))
+    assert added.exit_code == 0, added.output
+    assert WARNING in added.output
+    assert "pickled model's own predict_proba" in added.output  # the artifact condition DRUM would use
+    in_class = taskbench("task", "add", binary_task(tmp_path, "class_without", CLASS_WITHOUT_PREDICT_PROBA))
+    assert in_class.exit_code == 0, in_class.output
+    assert "class CustomTask has no predict_proba method" in in_class.output
+
+
+def test_only_certain_gaps_are_warned(taskbench, tmp_path):
+    """A hook defined under an `if`, a star import, a base class from elsewhere, a regression task: no warning."""
+    sources = {
+        "guarded": NO_SCORING + "\nif True:\n    def predict_proba(X, model, **kwargs):\n        return None\n",
+        "star": "from helpers import *\n" + NO_SCORING,
+        "other_base": "from helpers import Base\n\nclass CustomTask(Base):\n    pass\n",
+        "with_score": NO_SCORING + "\ndef score(data, model, **kwargs):\n    return None\n",
+    }
+    for name, source in sources.items():
+        added = taskbench("task", "add", binary_task(tmp_path, name, source))
+        assert added.exit_code == 0, added.output
+        assert "predict_proba" not in added.output, name
+    regression = make_task(tmp_path, {"custom.py": NO_SCORING, "model-metadata.yaml":
+                                      "name: reg\ntype: training\ntargetType: regression\n"}, name="reg")
+    assert "predict_proba" not in taskbench("task", "add", regression).output
+
+
+def test_blueprint_check_warns_at_the_node_of_a_task_that_cannot_score(taskbench, tmp_path):
+    assert taskbench("task", "add", binary_task(tmp_path, "no_scoring", NO_SCORING)).exit_code == 0
+    bp = tmp_path / "model.bp"
+    bp.write_text("# target: binary\nmodel = no_scoring(NUM)\n")
+    checked = taskbench("blueprint", "check", bp)
+    assert checked.exit_code == 0, checked.output
+    assert f"{bp}:2:9: warning: task 'no_scoring@1': custom.py {WARNING}" in " ".join(checked.output.split())
+
+
+def test_fit_warns_before_fitting_a_binary_task_that_cannot_score(taskbench, tmp_path):
+    run = taskbench("fit", "--code-dir", binary_task(tmp_path, "no_scoring", NO_SCORING), "--input", IRIS,
+                    "--target", "Species", "--target-type", "binary")
+    assert run.exit_code == 1, run.output
+    out = " ".join(run.output.split())
+    assert WARNING in out
+    assert out.index(WARNING) < out.index("fitted in")  # said before the fit, not only after it
