@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..errors import UsageError
 from ..environments.versions import LOCAL, get_environment_version, set_environment_build
-from ..registry.jobs import run_job
+from ..jobs import JobRun
 from ..store import Store
 from ..store.records import EnvironmentVersion
 
@@ -44,20 +44,18 @@ def build_environment(
             set_environment_build(store, version.id, "built", image_id=tag)
         on_log(f"environment image {tag} for {version.ref} is up to date")
         return version, tag, False
-    with run_job(store, "env-build", f"build {version.ref}", {"environment": version.ref, "tag": tag}) as (job, log):
-        set_environment_build(store, version.id, "building", job_id=job.id)
+    # The version's row says `building` while the job runs; a failed, cancelled or dead job ends it `failed`
+    # (store.schema.JOB_OWNED_ROWS).
+    with JobRun(store, "env-build", f"build {version.ref}", {"environment": version.ref, "tag": tag}) as run:
+        set_environment_build(store, version.id, "building", job_id=run.id)
 
         def relay(line: str) -> None:
-            log.line(line, who="build")
+            run.log.line(line, who="build")
             on_log(line)
 
-        relay(f"building {version.ref} as {tag} (job {job.id})")
-        try:
-            image_id = build_image(version.path, tag, on_log=relay)
-        except BaseException:
-            set_environment_build(store, version.id, "failed", job_id=job.id)
-            raise
-        set_environment_build(store, version.id, "built", image_id=image_id, job_id=job.id)
+        relay(f"building {version.ref} as {tag} (job {run.id})")
+        image_id = build_image(version.path, tag, on_log=relay, scratch_dir=run.scratch("build"))
+        set_environment_build(store, version.id, "built", image_id=image_id, job_id=run.id)
         relay(f"built {tag} ({image_id[:19]})")
     return get_environment_version(store, version.ref), tag, True
 

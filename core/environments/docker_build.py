@@ -107,6 +107,7 @@ def build_image(
     on_log: Callable[[str], None],
     build_args: dict | None = None,
     timeout: float | None = None,
+    scratch_dir: Path | None = None,
 ) -> str:
     """Build the Dockerfile in `context_dir` as `tag`, streaming each log line to `on_log`; returns the image id.
 
@@ -122,7 +123,7 @@ def build_image(
     args = {"BASE_IMAGE": base_image} if base_image else {}
     args.update({key: str(value) for key, value in (build_args or {}).items()})
 
-    scratch = Path(tempfile.mkdtemp(prefix="taskbench-build-"))
+    scratch = Path(tempfile.mkdtemp(prefix="taskbench-build-", dir=scratch_dir))  # a job's scratch, swept if it dies
     try:
         context = scratch / "context"
         shutil.copytree(context_dir, context, symlinks=True)

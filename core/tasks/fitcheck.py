@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 import threading
 import time
@@ -22,13 +21,13 @@ from typing import Protocol
 from .. import workspace
 from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError, disk_full
 from ..joblog import JobLog
-from ..registry.jobs import open_log
+from ..jobs import Cancelled, JobRun
 from ..tasks.versions import get_task_version
 from ..store import open_store
 from ..units import human_size
 from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
-from ..runners.subprocess_runner import SubprocessRunner
+from ..runners.start import start_worker
 from ..runtime import contract
 from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files, unsupported_language
@@ -38,7 +37,6 @@ from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata
 STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
 EXIT_CANCELLED = 130  # as for Ctrl-C; the job ends `cancelled`
 CANCELLED = "the fit check was cancelled."
-CANCEL_POLL_SECONDS = 0.05
 DISK_FULL_KEPT = "the check stopped and removed what it wrote, and earlier work is kept"
 
 
@@ -120,10 +118,6 @@ class FitCheckReport:
 class _StepFailed(Exception):
     def __init__(self, reply: dict):
         self.reply = reply
-
-
-class _Cancelled(Exception):
-    """The caller's cancel event was set."""
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -225,42 +219,29 @@ class FitCheck:
         self.report = FitCheckReport()
         self.root = workspace.home(options.home)
         self.store = None
-        self.job = None
+        self.run: JobRun | None = None  # the `fit` job: its log, cancel watcher, worker and scratch folder
         self.log = None
         self.worker = None
         self.cancel = cancel
-        self._cancelled = False  # set once the cancel event was seen; the worker is killed then
-        self._worker_lock = threading.Lock()  # the cancel watcher and the check both touch `worker`
-        self._ended = threading.Event()
         self._disk_was_full = False
 
     # ------------------------------------------------------------ cancelling
 
-    def _watch_cancel(self) -> None:
-        """Runs beside the check: when the caller sets the cancel event, kill the worker it waits on."""
-        while not self._ended.is_set():
-            if self.cancel.wait(CANCEL_POLL_SECONDS):
-                with self._worker_lock:
-                    if self._ended.is_set():  # the check finished meanwhile: its result stands
-                        return
-                    self._cancelled = True
-                    worker = self.worker
-                if worker is not None:
-                    worker.kill()  # the pending request then fails with WorkerDied, reported as cancelled
-                return
+    @property
+    def _cancelled(self) -> bool:
+        """The cancel event was seen and the job's worker killed: failures from here on are the user's stop."""
+        return self.run is not None and self.run.cancelled
 
     def _check_cancel(self) -> None:
-        """Stop between steps once cancelled (a step still running is stopped by the watcher)."""
-        if self._cancelled or (self.cancel is not None and self.cancel.is_set()):
-            self._cancelled = True
-            raise _Cancelled()
+        """Stop between steps once cancelled (a step still running is stopped by the job's cancel watcher)."""
+        if self.run is not None:
+            self.run.check_cancel()
+        elif self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
 
     def _adopt_worker(self, worker) -> None:
-        with self._worker_lock:
-            self.worker = worker
-            cancelled = self._cancelled
-        if cancelled:  # cancelled while the worker started: `run` closes it
-            raise _Cancelled()
+        self.worker = worker
+        self.run.adopt(worker)  # cancelled while the worker started: killed, and Cancelled raised
 
     def _output(self, chunk: bytes) -> None:
         self.log.output(chunk)
@@ -275,11 +256,11 @@ class FitCheck:
         """Record the check as a `fit` job whose log holds the engine's lines and the task's output."""
         subject = {"code_dir": str(code_dir), "input": str(input_path), "task": self.opts.task}
         title = f"fit check of {self.opts.task or code_dir.name}"
-        self.job = self.store.start_job(self.store.create_job("fit", title, subject).id)
-        self.log = open_log(self.job)
+        self.run = JobRun(self.store, "fit", title, subject, cancel=self.cancel, announce=False).start()
+        self.log = self.run.log
         self.report.log_path = self.log.path
-        self.report.job_id = self.job.id
-        self.log.line(f"job {self.job.id}: {title} on {input_path} (pid {os.getpid()})")
+        self.report.job_id = self.run.id
+        self.log.line(f"job {self.run.id}: {title} on {input_path} (pid {os.getpid()})")
 
     def _code_dir(self) -> Path:
         """The folder to check: --code-dir, or the snapshot of a registered version (--task NAME[@N])."""
@@ -299,9 +280,6 @@ class FitCheck:
 
     def run(self) -> FitCheckReport:
         started = time.perf_counter()
-        scratch = None
-        if self.cancel is not None:
-            threading.Thread(target=self._watch_cancel, name="fit-check-cancel", daemon=True).start()
         try:
             self.store = open_store(self.root)
             code_dir = self._code_dir()
@@ -312,9 +290,8 @@ class FitCheck:
                 raise UsageError(not_a_file(str(self.opts.input), "--input"))
             self._open_job(code_dir, input_path)
             self._check_cancel()
-            scratch = workspace.scratch_dir(self.root, "fit")
-            self._run(code_dir, input_path, scratch)
-        except _Cancelled:
+            self._run(code_dir, input_path, self.run.scratch("fit"))
+        except Cancelled:
             self._fail(EXIT_CANCELLED, CANCELLED)
         except TaskbenchError as exc:
             if not self._disk_full(exc):
@@ -334,12 +311,8 @@ class FitCheck:
         except Exception:  # noqa: BLE001 - engine faults go to the log, the user gets its path
             self._internal_error()
         finally:
-            with self._worker_lock:
-                self._ended.set()
-            if self.worker is not None:
-                self.worker.close()
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+            if self.run is not None:
+                self.run.stop(succeeded=True)  # closed, so its last output lands before the job's last lines
             self.report.seconds = time.perf_counter() - started
             self._finish_job()
         return self.report
@@ -371,15 +344,14 @@ class FitCheck:
         code = self.report.exit_code
         if self.log is not None:
             self.log.line(f"finished with exit code {code} in {self.report.seconds:.2f} s")
-            self.log.close()
-        if self.job is not None:
+        if self.run is not None:
             state = "succeeded" if code == EXIT_OK else "cancelled" if code == EXIT_CANCELLED else "failed"
-            if self._disk_was_full:
-                self.store.release_reserve()  # room for the job's ending; the next open sets it aside again
-            try:
-                self.store.finish_job(self.job.id, state, exit_code=code, message=self.report.message or None)
+            try:  # a full disk frees the workspace's reserve first, so the ending lands
+                self.run.finish(state, exit_code=code, message=self.report.message or None, full=self._disk_was_full)
             except Exception:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
                 pass
+        if self.log is not None:
+            self.log.close()
         if self.store is not None:
             self.store.close()
 
@@ -417,11 +389,7 @@ class FitCheck:
             network=bool(meta.network or opts.network),
             limits=Limits(timeout=opts.timeout, memory=opts.memory, cpus=opts.cpus),
         )
-        if resolved.kind == "docker":
-            from ..runners.docker_runner import DockerRunner
-
-            return DockerRunner(resolved.image).start(spec)
-        return SubprocessRunner(resolved.python).start(spec)
+        return start_worker(spec, image=resolved.image, python=resolved.python)
 
     def _fail(self, code: int, message: str, details: str | None = None, rule: str | None = None) -> None:
         if self._cancelled:  # the failure is the killed worker's: say what the user did

@@ -73,10 +73,12 @@ class ClusterSession:
     def close(self) -> None:
         self.client.close()
 
-    def run(self, project, job_id: int, plans: list[dict], score_sets: list[dict], on_output, on_line) -> dict:
-        """Train `plans` (the model's plan, then any cross-validation folds) on a cluster worker; returns its result.
+    def run(self, project, run, plans: list[dict], score_sets: list[dict]) -> dict:
+        """Train `plans` (the model's plan, then any cross-validation folds) on a cluster worker as `run` (a
+        core.jobs.JobRun); returns the result.
 
-        Output and engine lines stream to `on_output`/`on_line` while the job runs; Ctrl-C stops the remote worker.
+        Output and engine lines stream to the job's log while it runs; Ctrl-C, or cancelling the job, stops the
+        remote worker.
         """
         from distributed import Event, Queue
 
@@ -89,10 +91,11 @@ class ClusterSession:
         for plan in plans:
             for node in plan["nodes"]:
                 tasks.setdefault(node["task_dir"], _folder_bytes(Path(node["task_dir"])))
-        name = f"taskbench-{job_id}-{uuid.uuid4().hex[:8]}"
+        name = f"taskbench-{run.id}-{uuid.uuid4().hex[:8]}"
         queue, stop = Queue(name, client=self.client), Event(name, client=self.client)
         bundle = {"name": name, "plans": plans, "score_sets": score_sets, "tasks": tasks}
         future = self.client.submit(train_bundle, bundle, self.data(project), key=f"{name}-train", pure=False)
+        remote = run.adopt(_RemoteJob(stop, future))  # the job's cancel stops it like a local worker
 
         def drain():
             try:
@@ -100,7 +103,7 @@ class ClusterSession:
             except Exception:  # noqa: BLE001 - a queue that went away has nothing more to say
                 return
             for kind, text in items:
-                (on_output if kind == "out" else on_line)(text.encode() if kind == "out" else text)
+                (run.log.output if kind == "out" else run.log.line)(text.encode() if kind == "out" else text)
 
         try:
             while not future.done():
@@ -109,10 +112,10 @@ class ClusterSession:
             drain()
             result = future.result()
         except BaseException:
-            stop.set()
-            future.cancel()
+            remote.kill()
             raise
         finally:
+            run.release(remote)
             try:
                 drain()
                 queue.close()
@@ -130,7 +133,7 @@ def train_bundle(bundle: dict, data: dict) -> dict:
     from distributed import Event, Queue, get_client
 
     from ..runners.base import WorkerSpec
-    from ..runners.subprocess_runner import SubprocessRunner
+    from ..runners.start import start_worker
 
     client = get_client()
     queue, stop = Queue(bundle["name"], client=client), Event(bundle["name"], client=client)
@@ -169,7 +172,7 @@ def train_bundle(bundle: dict, data: dict) -> dict:
                 (target / rel).write_bytes(content)
             task_dirs[original] = str(target)
         emit("line", f"cluster worker {socket.gethostname()} (pid {os.getpid()}, Python {sys.version.split()[0]}) unpacked the job")
-        worker = SubprocessRunner(sys.executable).start(
+        worker = start_worker(
             WorkerSpec(on_output=lambda chunk: emit("out", chunk.decode("utf-8", "replace")), writable=[folder, base])
         )
         threading.Thread(target=_stop_when_set, args=(stop, finished, worker), daemon=True).start()
@@ -200,6 +203,23 @@ def train_bundle(bundle: dict, data: dict) -> dict:
             worker.kill()
         flush(force=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class _RemoteJob:
+    """A job's work on the cluster, seen by its JobRun as a worker: killing it stops the remote worker process."""
+
+    def __init__(self, stop, future):
+        self.stop, self.future = stop, future
+
+    def kill(self) -> None:
+        try:
+            self.stop.set()
+            self.future.cancel()
+        except Exception:  # noqa: BLE001 - a cluster that went away has nothing left to stop
+            pass
+
+    def close(self) -> None:
+        """Done: the remote worker ended with its result."""
 
 
 def _localise(plan: dict, data_path: Path, partition_path: Path, task_dirs: dict, base: Path) -> dict:

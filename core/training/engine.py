@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,12 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 from .. import workspace
-from ..errors import TaskbenchError, UsageError, disk_full
-from ..registry.jobs import open_log
-from ..runners.base import OutputRelay, WorkerDied, WorkerSpec, ready
-from ..runners.subprocess_runner import SubprocessRunner
-from ..store import Store, files
-from ..store.project_rows import Model, Project, finish_model, insert_model, model_by_id, project_by_id, project_models, update_scores
+from ..errors import TaskbenchError, UsageError
+from ..jobs import JobRun
+from ..runners.base import OutputRelay, WorkerSpec, ready
+from ..runners.start import start_worker
+from ..store import Model, Project, Store, files
 from . import metrics
 from .projects import HOLDOUT, get_project
 
@@ -215,9 +213,7 @@ class Trainer:
         self.cv = cv
         self.cluster = cluster  # a cluster.ClusterSession: jobs then run on its Dask workers
         self.cancel = cancel  # set by the caller (the workbench on quit): the job's workers are killed, it ends cancelled
-        self._cancelled = False
-        self._live: list = []  # the workers of the running job, for the cancel watcher
-        self._live_lock = threading.Lock()
+        self.run: JobRun | None = None  # the job being trained
         self.on_event = on_event or (lambda kind, data: None)
         self._frame = None
 
@@ -229,41 +225,15 @@ class Trainer:
             self._frame = (pd.read_parquet(self.project.data_path), np.load(self.project.partition_path))
         return self._frame
 
-    def _track(self, worker) -> None:
-        with self._live_lock:
-            self._live.append(worker)
-        if self._cancelled:
-            worker.kill()
-
-    def _watch_cancel(self, done: threading.Event) -> None:
-        """Beside a job: when the caller sets the cancel event, kill the job's workers (the pending request fails)."""
-        while not done.is_set():
-            if self.cancel.wait(0.1):
-                self._cancelled = True
-                with self._live_lock:
-                    workers = list(self._live)
-                for worker in workers:
-                    worker.kill()
-                return
-
     def train(self, source: BlueprintSource) -> TrainOutcome:
+        """Train one blueprint as a `train` job whose model row ends with it (trained, or failed with its reason)."""
         if self.cancel is not None and self.cancel.is_set():
             return TrainOutcome(source.label, error="cancelled")
-        done = threading.Event()
-        if self.cancel is not None:
-            threading.Thread(target=self._watch_cancel, args=(done,), daemon=True, name="train-cancel").start()
-        try:
-            return self._train(source)
-        finally:
-            done.set()
-
-    def _train(self, source: BlueprintSource) -> TrainOutcome:
         store, project = self.store, self.project
         # The worker reads the project's data while the engine checks the blueprint (on a cluster, its worker does).
         worker = relay = None
         if self.cluster is None:
             worker, relay = take_worker(store.root)
-            self._track(worker)
             worker.send("load_project", {"data": data_payload(project), "code_dirs": []})
         try:
             checked, warnings = compile_blueprint(store, project, source)
@@ -272,116 +242,73 @@ class Trainer:
                 worker.kill()
             self.on_event("failed", {"label": source.label, "error": exc.message})
             return TrainOutcome(source.label, error=exc.message)
+        run = self.run = JobRun(store, "train", f"train {source.label} on {project.name}",
+                                {"project": project.name, "blueprint": source.label},
+                                cancel=self.cancel, announce=False, failure_exit_code=1)
+        run.kept = "no model was saved, models trained before are kept"
         try:
-            job = store.start_job(store.create_job("train", f"train {source.label} on {project.name}",
-                                                   {"project": project.name, "blueprint": source.label}).id)
-            log = open_log(job)
+            run.start()
         except BaseException:
             if worker is not None:
                 worker.kill()
             raise
-        model = work_dir = final_dir = None
+        model = None
         outcome = TrainOutcome(source.label)
         started = time.perf_counter()
-        self.scratch = None
         try:
-            plan = build_plan(store, project, checked, fit_folds=list(range(1, project.settings["folds"])))
-            model = insert_model(store, project_id=project.id, blueprint=source.label, blueprint_text=source.text,
-                                 resolved=plan["pins"], job_id=job.id)
-            self.on_event("started", {"label": source.label, "model": model.id, "job": job.id})
-            final_dir = store.root / "models" / str(model.id)
-            # Named for this process, so the sweep on open removes it if the engine dies (store.files.TEMP_LOCATIONS).
-            work_dir = files.temp_path(store.root / "models", f"model-{model.id}")
-            self.scratch = workspace.scratch_dir(store.root, "train")
-            for warning in warnings:
-                log.line(warning)
-            log.line(f"job {job.id}: training {source.label} on project {project.name} as model {model.id}")
-            if worker is None:
-                scores, reused, speed = self._run_on_cluster(job.id, plan, work_dir, log, checked)
-            else:
-                relay.attach(log.output)
-                info = worker.wait_ready()
-                log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
-                scores, reused, speed = self._run(worker, plan, work_dir, log, checked)
-                worker.close()
-                worker = None
-            os.rename(work_dir, final_dir)
-            seconds = time.perf_counter() - started
-            try:
-                with store.transaction():  # the model and its job end together, or neither does
-                    model = finish_model(store, model.id, state="trained", artifact_path=final_dir, scores=scores,
-                                         train_seconds=seconds, predict_speed=speed)
-                    store.finish_job(job.id, "succeeded", exit_code=0)
-            except BaseException:
-                shutil.rmtree(final_dir, ignore_errors=True)  # its row does not say trained, so the folder goes
-                raise
-            shown = _visible_scores(scores, project)
-            log.line(f"model {model.id} trained in {seconds:.2f} s; validation {json.dumps(shown.get('validation'))}"
-                     + (f"; holdout {json.dumps(shown['holdout'])}" if "holdout" in shown else ""))
-            outcome.model, outcome.reused = model, reused
-            self.on_event("trained", {"label": source.label, "model": model.id, "scores": shown, "seconds": seconds})
+            with run:
+                if worker is not None:
+                    run.adopt(worker)
+                plan = build_plan(store, project, checked, fit_folds=list(range(1, project.settings["folds"])))
+                model = store.add_model(project_id=project.id, blueprint=source.label, blueprint_text=source.text,
+                                        resolved=plan["pins"], job_id=run.id)
+                model_id = model.id
+                run.on_end(lambda state, message: store.finish_model(
+                    model_id, state="failed", message="cancelled" if state == "cancelled" else message))
+                run.kept = (f"model {model.id} was not saved and its partial files were removed, "
+                            "models trained before are kept")
+                self.on_event("started", {"label": source.label, "model": model.id, "job": run.id})
+                final_dir = store.root / "models" / str(model.id)
+                # Named for this process, so the sweep on open removes it if the engine dies (store.files.TEMP_LOCATIONS).
+                work_dir = run.temporary(files.temp_path(store.root / "models", f"model-{model.id}"))
+                self.scratch = run.scratch("train")
+                log = run.log
+                for warning in warnings:
+                    log.line(warning)
+                log.line(f"job {run.id}: training {source.label} on project {project.name} as model {model.id}")
+                if worker is None:
+                    scores, reused, speed = self._run_on_cluster(plan, work_dir, checked)
+                else:
+                    relay.attach(log.output)
+                    info = worker.wait_ready()
+                    log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
+                    scores, reused, speed = self._run(worker, plan, work_dir, log, checked)
+                run.stop(succeeded=True)
+                os.rename(work_dir, final_dir)
+                seconds = time.perf_counter() - started
+                trained = []
+
+                def record() -> None:  # the model and its job end together, or neither does
+                    trained.append(store.finish_model(model_id, state="trained", artifact_path=final_dir,
+                                                      scores=scores, train_seconds=seconds, predict_speed=speed))
+
+                try:
+                    run.finish("succeeded", exit_code=0, rows=record)
+                except BaseException:
+                    shutil.rmtree(final_dir, ignore_errors=True)  # its row does not say trained, so the folder goes
+                    raise
+                model = trained[0]
+                shown = _visible_scores(scores, project)
+                log.line(f"model {model.id} trained in {seconds:.2f} s; validation {json.dumps(shown.get('validation'))}"
+                         + (f"; holdout {json.dumps(shown['holdout'])}" if "holdout" in shown else ""))
+                outcome.model, outcome.reused = model, reused
+                self.on_event("trained", {"label": source.label, "model": model.id, "scores": shown, "seconds": seconds})
         except KeyboardInterrupt:
-            worker = self._clean_up(worker, work_dir)
-            self._record_end(job, model, "cancelled", "cancelled by the user", model_message="cancelled", log=log)
             raise
-        except Exception as exc:  # noqa: BLE001 - a failed training is recorded, the others go on
-            if self._cancelled:
-                log.line("cancelled: the job's workers were stopped")
-                worker = self._clean_up(worker, work_dir)
-                self._record_end(job, model, "cancelled", "cancelled by the user", model_message="cancelled", log=log)
-                outcome.error = "cancelled"
-                self.on_event("failed", {"label": source.label, "model": model and model.id, "error": "cancelled"})
-                return outcome
-            # Judged before the clean-up below frees space, so the sentence gives the free space the job met.
-            kept = (f"model {model.id} was not saved and its partial files were removed, models trained before are kept"
-                    if model is not None else "no model was saved, models trained before are kept")
-            full = disk_full(exc, store.root, kept=kept)
-            message = full.message if full is not None else _failure_message(exc)
-            if isinstance(exc, TaskbenchError) and full is not None:
-                log.line(exc.message + (f"\n{exc.details}" if exc.details else ""))  # what the task itself met
-            elif full is not None or not isinstance(exc, (TaskbenchError, WorkerDied)):
-                log.exception("engine error" if full is None else "the disk is full")
-            log.line(f"failed: {message}")
-            worker = self._clean_up(worker, work_dir)
-            self._record_end(job, model, "failed", message, exit_code=1, log=log, full=full is not None)
-            outcome.error = message
-            self.on_event("failed", {"label": source.label, "model": model and model.id, "error": message})
-        finally:
-            self._clean_up(worker, work_dir)
-            log.close()
+        except Exception:  # noqa: BLE001 - a failed training is recorded (JobRun), the others go on
+            outcome.error = "cancelled" if run.state == "cancelled" else run.message or "the job could not be recorded"
+            self.on_event("failed", {"label": source.label, "model": model and model.id, "error": outcome.error})
         return outcome
-
-    def _clean_up(self, worker, work_dir: Path | None) -> None:
-        """Stop the job's worker and remove what it wrote under temporary names (before the ending is recorded, so
-        a job that filled the disk frees it first); returns None, the worker that is left."""
-        if worker is not None:
-            worker.kill()
-        if work_dir is not None:
-            files.remove_tree(work_dir)
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-        return None
-
-    def _record_end(self, job, model, state: str, message: str, *, log, exit_code: int | None = None,
-                    model_message: str | None = None, full: bool = False) -> None:
-        """End the job and its model (failed) in one transaction. On a full disk the workspace's reserved space is
-        freed first, so the reason lands; if it still cannot, the next open ends both (SPEC §6)."""
-        store = self.store
-        if full:
-            store.release_reserve()
-        for attempt in (1, 2):
-            try:
-                with store.transaction():
-                    if model is not None:
-                        finish_model(store, model.id, state="failed", message=model_message or message)
-                    store.finish_job(job.id, state, exit_code=exit_code, message=message)
-                return
-            except Exception as exc:  # noqa: BLE001 - a full disk may refuse even this; the log says so
-                if attempt == 1 and disk_full(exc, store.root) is not None:
-                    store.release_reserve()
-                    continue
-                log.exception(f"could not record that job {job.id} ended ({state})")
-                return
 
     def _request(self, worker, op, payload):
         reply = worker.request(op, payload)
@@ -409,14 +336,15 @@ class Trainer:
             log.line(f"cross-validation fold {k + 1}/{len(per_fold)}: {json.dumps(scores)}")
         return {name: float(np.mean([f[name] for f in per_fold])) for name in per_fold[0]}
 
-    def _run_on_cluster(self, job_id: int, plan, work_dir: Path, log, checked):
+    def _run_on_cluster(self, plan, work_dir: Path, checked):
         """Train on a Dask worker (the plan and any CV folds in one bundle); artifacts come back into `work_dir`."""
         plans, sets = [plan], [self._score_sets()]
         for k, fold_plan in self._fold_plans(checked) if self.cv else []:
             plans.append(fold_plan)
             sets.append({"fold": [k]})
-        log.line(f"job {job_id} goes to the Dask cluster at {self.cluster.address}")
-        result = self.cluster.run(self.project, job_id, plans, sets, log.output, log.line)
+        log = self.run.log
+        log.line(f"job {self.run.id} goes to the Dask cluster at {self.cluster.address}")
+        result = self.cluster.run(self.project, self.run, plans, sets)
         work_dir.mkdir(parents=True, exist_ok=True)
         for rel, content in result["files"].items():
             target = work_dir / rel
@@ -442,7 +370,7 @@ class Trainer:
         finally:
             for env, other in self._workers.items():
                 if env != LOCAL_ENV:
-                    other.close()
+                    self.run.release(other)
         nodes = [n for reply in replies for n in reply["nodes"]]
         for node in nodes:
             log.line(f"node {node['node']}: {'reused' if node['reused'] else 'fitted and scored'} in {node['seconds']:.2f} s")
@@ -489,7 +417,6 @@ class Trainer:
         if env in self._workers:
             return self._workers[env]
         from ..environments.resolve import resolve_environment
-        from ..runners.docker_runner import DockerRunner
 
         resolved = resolve_environment(env, None, self._log.line, store=self.store)
         if resolved.kind == "docker":
@@ -497,11 +424,9 @@ class Trainer:
             cache.mkdir(exist_ok=True)
             spec = WorkerSpec(on_output=self._log.output, read_only=docker_reads(plan),
                               writable=[model_dir, self.scratch, cache], env=dict(_THREADS))
-            worker = DockerRunner(resolved.image).start(spec)
         else:
             spec = WorkerSpec(on_output=self._log.output, writable=[self.store.root], env=dict(_THREADS))
-            worker = SubprocessRunner(resolved.python).start(spec)
-        self._track(worker)
+        worker = self.run.adopt(start_worker(spec, image=resolved.image, python=resolved.python))
         info = worker.wait_ready()
         self._log.line(f"worker for {resolved.describe()} ready (Python {info.get('python')}, pandas {info.get('pandas')})")
         self._workers[env] = worker
@@ -556,7 +481,7 @@ def share_cores(jobs: int) -> None:
 def _new_worker(root: Path):
     relay = OutputRelay()
     spec = WorkerSpec(on_output=relay, writable=[Path(root)], env=dict(_THREADS))
-    return SubprocessRunner(sys.executable).start(spec), relay
+    return start_worker(spec), relay
 
 
 def prestart_workers(root: Path, count: int) -> None:
@@ -583,12 +508,6 @@ def release_prestarted() -> None:
     while _PRESTARTED:
         worker, _ = _PRESTARTED.pop()
         worker.kill()
-
-
-def _failure_message(exc: Exception) -> str:
-    if isinstance(exc, TaskbenchError):
-        return exc.message
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _visible_scores(scores: dict, project: Project) -> dict:
@@ -653,7 +572,7 @@ def leaderboard(store: Store, project_name: str, metric: str | None = None) -> t
     if metric not in metrics.METRICS[project.target_type]:
         raise UsageError(f"metric {metric!r} does not apply to {project.target_type}; use one of {', '.join(metrics.METRICS[project.target_type])}.")
     rows = []
-    models = project_models(store, project.id)
+    models = store.project_models(project.id)
     groups: dict[str, list[int]] = {}
     for model in sorted(models, key=lambda m: m.id):
         groups.setdefault(repeat_key(model), []).append(model.id)
@@ -684,7 +603,7 @@ def leaderboard(store: Store, project_name: str, metric: str | None = None) -> t
 def score_holdout_for_project(store: Store, project: Project) -> int:
     """After unlocking: score every trained model on the holdout and record it."""
     count = 0
-    for model in project_models(store, project.id):
+    for model in store.project_models(project.id):
         if model.state != "trained" or "holdout" in model.scores:
             continue
         scores = dict(model.scores)
@@ -695,7 +614,7 @@ def score_holdout_for_project(store: Store, project: Project) -> int:
         frame, parts = trainer.frame()
         rows = np.flatnonzero(parts == HOLDOUT)
         scores["holdout"] = metrics.compute(project.target_type, _y(project, frame, rows), predictions, project.settings.get("class_labels"))
-        update_scores(store, model.id, scores)
+        store.update_model_scores(model.id, scores)
         count += 1
     return count
 
@@ -743,19 +662,16 @@ def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model: Mo
     """A worker of `env` for predict_rows: a local subprocess, or a container that reads only the project's
     files, the model and its task folders, and writes only `scratch`."""
     if env == LOCAL_ENV:
-        worker = SubprocessRunner(sys.executable).start(WorkerSpec(on_output=_discard, writable=[store.root]))
-    else:
-        from ..environments.docker_build import docker_status
-        from ..environments.resolve import resolve_environment
-        from ..runners.docker_runner import DockerRunner
+        return ready(start_worker(WorkerSpec(on_output=_discard, writable=[store.root])))
+    from ..environments.docker_build import docker_status
+    from ..environments.resolve import resolve_environment
 
-        running, reason = docker_status()
-        if not running:
-            raise UsageError(f"model {model.id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
-        resolved = resolve_environment(env, None, lambda line: None, store=store)
-        spec = WorkerSpec(on_output=_discard, read_only=[*docker_reads(plan), model.artifact_path], writable=[scratch], env=dict(_THREADS))
-        worker = DockerRunner(resolved.image).start(spec)
-    return ready(worker)
+    running, reason = docker_status()
+    if not running:
+        raise UsageError(f"model {model.id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
+    resolved = resolve_environment(env, None, lambda line: None, store=store)
+    spec = WorkerSpec(on_output=_discard, read_only=[*docker_reads(plan), model.artifact_path], writable=[scratch], env=dict(_THREADS))
+    return ready(start_worker(spec, image=resolved.image))
 
 
 def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:
@@ -763,10 +679,10 @@ def get_model(store: Store, model_id: int | str) -> tuple[Model, Project]:
         number = int(str(model_id).lstrip("#"))
     except ValueError:
         raise UsageError(f"{model_id!r} is not a model number; see `taskbench leaderboard PROJECT`.") from None
-    model = model_by_id(store, number)
+    model = store.model(number)
     if model is None:
         raise UsageError(f"there is no model {number}; see `taskbench leaderboard PROJECT`.")
-    return model, project_by_id(store, model.project_id)
+    return model, store.project_by_id(model.project_id)
 
 
 def unusable_model(model: Model, project: Project, doing: str = "use it") -> UsageError | None:

@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from core.errors import UsageError
-from core.registry import jobs
+from core import jobs
+from core.joblog import JobLog
 from core.store import INTERRUPTED_MESSAGE, open_store
 from tests.conftest import REPO
 
@@ -44,12 +45,12 @@ def finish(proc: subprocess.Popen) -> tuple[str, str]:
 
 
 def test_job_lifecycle_and_log_file(store):
-    job = jobs.create_job(store, "fit", "fit check of my_task", {"task": "my_task@2"})
+    job = store.create_job("fit", "fit check of my_task", {"task": "my_task@2"})
     assert job.state == "queued"
     assert job.log_path == store.root / "logs" / f"job-{job.id}.log"
     assert job.log_path.is_file()
     assert job.pid == os.getpid() and job.host
-    running = jobs.start_job(store, job.id)
+    running = store.start_job(job.id)
     assert running.state == "running" and running.started_at
     done = jobs.finish_job(store, job.id, "succeeded", exit_code=0)
     assert (done.state, done.exit_code) == ("succeeded", 0)
@@ -57,18 +58,18 @@ def test_job_lifecycle_and_log_file(store):
     # The first ending wins: a late "failed" does not overwrite it.
     assert jobs.finish_job(store, job.id, "failed", exit_code=1).state == "succeeded"
     with pytest.raises(UsageError, match="is succeeded, so it cannot start"):
-        jobs.start_job(store, job.id)
+        store.start_job(job.id)
     with pytest.raises(UsageError, match="not 'running'"):
         jobs.finish_job(store, job.id, "running")
     assert jobs.get_job(store, f"#{job.id}").subject == {"task": "my_task@2"}
 
 
 def test_run_job_finishes_by_how_the_block_ends(store):
-    with jobs.run_job(store, "fit", "works") as (job, log):
-        log.line("doing the work")
-    assert jobs.get_job(store, job.id).state == "succeeded"
+    with jobs.JobRun(store, "fit", "works") as run:
+        run.log.line("doing the work")
+    assert jobs.get_job(store, run.id).state == "succeeded"
     with pytest.raises(ZeroDivisionError):
-        with jobs.run_job(store, "fit", "breaks") as (broken, log):
+        with jobs.JobRun(store, "fit", "breaks") as broken:
             1 / 0
     failed = jobs.get_job(store, broken.id)
     assert failed.state == "failed" and "ZeroDivisionError" in failed.message
@@ -76,8 +77,8 @@ def test_run_job_finishes_by_how_the_block_ends(store):
 
 
 def test_jobs_command_lists_and_filters(taskbench, store):
-    ids = [jobs.create_job(store, "fit", f"job {i}").id for i in range(3)]
-    jobs.start_job(store, ids[1])
+    ids = [store.create_job("fit", f"job {i}").id for i in range(3)]
+    store.start_job(ids[1])
     jobs.finish_job(store, ids[2], "failed", exit_code=1, message="fit raised ValueError")
     listed = json.loads(taskbench("jobs", "--json").stdout)
     assert [j["id"] for j in listed] == ids[::-1]
@@ -94,9 +95,9 @@ def test_jobs_command_lists_and_filters(taskbench, store):
 
 
 def test_logs_command_prints_the_log(taskbench, store):
-    with jobs.run_job(store, "fit", "logged") as (job, log):
-        log.line("engine line")
-        log.output(b"task print\n")
+    with jobs.JobRun(store, "fit", "logged") as job:
+        job.log.line("engine line")
+        job.log.output(b"task print\n")
     result = taskbench("logs", str(job.id))
     assert result.exit_code == 0
     assert "[engine] engine line" in result.stdout and "task print" in result.stdout
@@ -107,14 +108,15 @@ def test_logs_command_prints_the_log(taskbench, store):
 
 WRITER = """
     import sys, time
-    from core.registry import jobs
+    from core import jobs
+    from core.joblog import JobLog
     from core.store import open_store
 
     store = open_store()
-    job = jobs.create_job(store, "fit", "slow writer")
+    job = store.create_job("fit", "slow writer")
     print(job.id, flush=True)
-    jobs.start_job(store, job.id)
-    log = jobs.open_log(job)
+    store.start_job(job.id)
+    log = JobLog(job.log_path)
     sys.stdin.readline()  # wait until the follower is attached
     for i in range({lines}):
         log.line(f"line {{i}}")
@@ -167,12 +169,12 @@ def test_job_of_a_killed_process_is_interrupted_on_next_open(home):
     child = python("import time; time.sleep(120)")
     try:
         with open_store(home) as store:
-            running = jobs.create_job(store, "train", "running job")
-            jobs.start_job(store, running.id, pid=child.pid)
+            running = store.create_job("train", "running job")
+            store.start_job(running.id, pid=child.pid)
             queued = store.create_job("train", "queued job", pid=child.pid)
-            mine = jobs.create_job(store, "train", "owned by the test process")
-            jobs.start_job(store, mine.id)
-            assert jobs.mark_interrupted(store) == []  # the owner is alive
+            mine = store.create_job("train", "owned by the test process")
+            store.start_job(mine.id)
+            assert store.mark_interrupted() == []  # the owner is alive
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -190,9 +192,9 @@ def test_job_of_a_killed_process_is_interrupted_on_next_open(home):
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="process start times are read from /proc")
 def test_reused_pid_counts_as_a_dead_engine(store):
     """A live process that holds the recorded pid but started at another time is not the job's engine."""
-    job = jobs.create_job(store, "train", "pid reused")
-    jobs.start_job(store, job.id)
+    job = store.create_job("train", "pid reused")
+    store.start_job(job.id)
     with store.transaction() as conn:
         conn.execute("UPDATE jobs SET pid_start = '1' WHERE id = ?", (job.id,))
-    assert jobs.mark_interrupted(store) == [job.id]
+    assert store.mark_interrupted() == [job.id]
     assert jobs.get_job(store, job.id).state == "interrupted"

@@ -8,7 +8,6 @@ import pytest
 
 from core.errors import UsageError
 from core.environments import versions as envs
-from core.registry import jobs
 from core.store import open_store
 from tests.conftest import make_task, tree_digest
 
@@ -88,7 +87,7 @@ def test_builtin_names_cannot_be_taken(store, env_folder):
 def test_build_state_is_recorded(store, env_folder, taskbench):
     version, _ = envs.add_environment(store, env_folder, name="custom")
     assert version.status == "unbuilt"
-    job = jobs.create_job(store, "env-build", "build custom@1", {"environment": "custom@1"})
+    job = store.create_job("env-build", "build custom@1", {"environment": "custom@1"})
     building = envs.set_environment_build(store, version.id, "building", job_id=job.id)
     assert (building.status, building.build_job_id, building.built_at) == ("building", job.id, None)
     built = envs.set_environment_build(store, version.id, "built", image_id="sha256:abc123")

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.registry import jobs
+from core import jobs
+from core.joblog import JobLog
 from core.tasks import versions as tasks
 from core.store import open_store
 from tests.conftest import REPO
@@ -46,9 +47,9 @@ def worker(index: int, seconds: float, report: str) -> None:
         assert was_created, f"worker {index} upload {i} was taken for existing content"
         created[name] += 1
         versions.append(version.ref)
-        job = jobs.create_job(store, "concurrency", f"worker {index} job {i}", {"task": version.ref})
-        jobs.start_job(store, job.id)
-        log = jobs.open_log(job)
+        job = store.create_job("concurrency", f"worker {index} job {i}", {"task": version.ref})
+        store.start_job(job.id)
+        log = JobLog(job.log_path)
         log.line(f"worker {index} ran job {i} for {version.ref}")
         log.close()
         jobs.finish_job(store, job.id, "succeeded", exit_code=0)

@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.registry import jobs
+from core import jobs
+from core.joblog import JobLog
 from core.tasks import versions as tasks
 from core.store import INTERRUPTED_MESSAGE, open_store
 from core.store.files import TEMP_PREFIX, tree_digest
@@ -67,9 +68,9 @@ def engine(scratch: str, point: str = "random") -> None:
     """The process that gets killed: one running job, log lines, uploads (and side jobs) in a loop, forever."""
     stall_at(point)
     store = open_store()
-    job = jobs.create_job(store, "train", "crash test", {"scratch": scratch})
-    jobs.start_job(store, job.id)
-    log = jobs.open_log(job)
+    job = store.create_job("train", "crash test", {"scratch": scratch})
+    store.start_job(job.id)
+    log = JobLog(job.log_path)
     folder = Path(scratch) / f"task-{os.getpid()}"
     folder.mkdir(parents=True)
     (folder / "custom.py").write_text("def fit(X, y, output_dir, **kw):\n    pass\n")
@@ -81,7 +82,7 @@ def engine(scratch: str, point: str = "random") -> None:
         (folder / "helper.py").write_text(f"N = {i}\n")
         version, _ = tasks.add_task(store, folder, name="crashy")
         log.line(f"upload {i} stored as {version.ref}")
-        side = jobs.create_job(store, "side", f"side job {i}")
+        side = store.create_job("side", f"side job {i}")
         jobs.finish_job(store, side.id, "succeeded", exit_code=0)
         print(f"{job.id} {version.ref}", flush=True)
         i += 1
@@ -155,6 +156,6 @@ def test_sigkill_mid_job_leaves_a_consistent_workspace(home, tmp_path):
             leftover = [p.name for p in objects.iterdir() if p.name.startswith(TEMP_PREFIX)]
             assert leftover == [], "the dead engine's temporary folders must be cleared on open"
             # Work goes on: the next job gets a fresh, empty log even if a killed insert left one behind.
-            after = jobs.create_job(store, "check", "after the crash")
+            after = store.create_job("check", "after the crash")
             assert after.log_path.read_bytes() == b""
             jobs.finish_job(store, after.id, "succeeded")

@@ -90,7 +90,7 @@ def built_earlier(home, tmp_path):
     """A custom environment whose 60-line Dockerfile writes a `[global]` pip.conf section, built (and failed)
     before the workbench opened: its log is only in the build job's log file."""
     from core.environments.versions import add_environment, set_environment_build
-    from core.registry.jobs import run_job
+    from core.jobs import JobRun
     from core.store import open_store
 
     folder = tmp_path / "bracket-env"
@@ -102,7 +102,8 @@ def built_earlier(home, tmp_path):
     with open_store(home) as store:
         version, _ = add_environment(store, folder)
         try:
-            with run_job(store, "env-build", f"build {version.ref}", {"environment": version.ref}) as (job, log):
+            with JobRun(store, "env-build", f"build {version.ref}", {"environment": version.ref}) as run:
+                job, log = run.job, run.log
                 log.line("Step 1/60 : FROM python:3.11-slim", who="build")
                 log.line("ERROR: could not find a version that satisfies [global] the requirement xgboost==99 "
                          "(from versions: 1.0, 2.0); pin a version that exists or remove it from requirements.txt",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from core.registry.jobs import open_log
+from core.joblog import JobLog
 from core.store import open_store
 from tests.functional.tui_support import wait_for
 from tui.app import TaskbenchApp
@@ -18,7 +18,7 @@ def jobs(home):
     """Three jobs made through the engine: a failed fit with a traceback, a finished build, a running train."""
     with open_store(home) as store:
         fit = store.start_job(store.create_job("fit", "median-impute@3", {}).id)
-        log = open_log(fit)
+        log = JobLog(fit.log_path)
         log.line("job started: fit check of median-impute@3")
         log.output(b"reading 6,400 rows\n")
         log.output(b"Traceback (most recent call last):\n  File \"custom.py\", line 4, in fit\nValueError: boom\n")
@@ -27,13 +27,13 @@ def jobs(home):
         store.finish_job(fit.id, "failed", exit_code=1, message="ValueError: boom")
 
         build = store.start_job(store.create_job("build", "python-sklearn v2", {}).id)
-        log = open_log(build)
+        log = JobLog(build.log_path)
         log.line("building image")
         log.close()
         store.finish_job(build.id, "succeeded", exit_code=0)
 
         train = store.start_job(store.create_job("train", "impute-onehot-logreg · diabetes", {}).id)
-        log = open_log(train)
+        log = JobLog(train.log_path)
         for i in range(500):
             log.line(f"node model: iteration {i} loss {1 / (i + 1):.4f}")
         log.close()
@@ -103,7 +103,7 @@ async def test_enter_shows_the_last_lines_and_follows_a_running_job(home, jobs):
         assert view.following
         assert "following" in str(pilot.app.query_one("#jobs-log-title").render())
 
-        log = open_log(jobs["train"])
+        log = JobLog(jobs["train"].log_path)
         log.line("node model: done, validation LogLoss 0.612")
         log.close()
         await wait_for(pilot, lambda: view.lines.visible_text()[-1].endswith("validation LogLoss 0.612"))
@@ -244,7 +244,7 @@ def record_long_failure(home):
     """A failed job whose last log line and failure sentence are both far wider than 80 columns."""
     with open_store(home) as store:
         job = store.start_job(store.create_job("fit", "one-col@1", {}).id)
-        log = open_log(job)
+        log = JobLog(job.log_path)
         log.line("job started")
         log.line(LONG_FAILURE)
         log.close()
@@ -319,7 +319,7 @@ async def test_wrapped_and_following_the_newest_long_line_is_whole_at_the_bottom
         await open_jobs(pilot)
         view = await open_log_of(pilot, jobs["train"].id)
         await pilot.press("w")
-        log = open_log(jobs["train"])
+        log = JobLog(jobs["train"].log_path)
         log.line(LONG_FAILURE)
         log.close()
         lines = view.lines

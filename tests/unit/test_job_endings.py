@@ -1,19 +1,17 @@
-"""How the training engine records a job's ending when the disk refuses the first try (simulated SQLITE_FULL)."""
+"""How a job (a JobRun) records its ending, and its model's, when the disk refuses the first try (simulated SQLITE_FULL)."""
 
 from __future__ import annotations
 
 import sqlite3
-from types import SimpleNamespace
-
-from core.joblog import JobLog
+from core.jobs import JobRun
 from core.store import open_store
 from core.store.store import RESERVE_FILE
-from core.training.engine import Trainer
 
 
 def test_an_ending_refused_by_a_full_disk_frees_the_reserve_and_is_recorded(home, tmp_path, monkeypatch):
     with open_store(home) as store:
-        job = store.start_job(store.create_job("train", "meets a full disk").id)
+        run = JobRun(store, "train", "meets a full disk").start()
+        job = run.job
         with store.transaction() as conn:
             project = conn.execute(
                 "INSERT INTO projects (name, data_path, partition_path, source, rows, target_type, settings, "
@@ -33,10 +31,8 @@ def test_an_ending_refused_by_a_full_disk_frees_the_reserve_and_is_recorded(home
             return real_finish(*args, **kwargs)
 
         monkeypatch.setattr(store, "finish_job", finish_job)
-        trainer = Trainer(store, SimpleNamespace(name="p"))
-        log = JobLog(tmp_path / "job.log")
-        trainer._record_end(job, SimpleNamespace(id=model), "failed", "the disk is full", exit_code=1, log=log)
-        log.close()
+        run.finish("failed", exit_code=1, message="the disk is full")
+        run.close()
         assert tries == [True, False], "the second try comes after the reserve was freed"
         assert store.job(job.id).state == "failed" and store.job(job.id).message == "the disk is full"
         row = store._row("SELECT state, message FROM models WHERE id = ?", (model,))

@@ -10,7 +10,7 @@ MODULES = [
     "core.store.schema",
     "core.tasks.versions",
     "core.environments.versions",
-    "core.registry.jobs",
+    "core.jobs",
 ]
 
 

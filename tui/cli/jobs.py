@@ -31,7 +31,7 @@ def jobs(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many jobs.")] = 50,
 ) -> None:
-    from core.registry.jobs import list_jobs
+    from core.jobs import list_jobs
 
     with open_workspace(ctx) as store:
         found = list_jobs(store, limit=limit, state=state)
@@ -66,7 +66,7 @@ def logs(
         bool, typer.Option("--follow", "-f", help="Keep printing new lines until the job leaves the running state.")
     ] = False,
 ) -> None:
-    from core.registry.jobs import follow_log, get_job, read_log
+    from core.jobs import follow_log, get_job, read_log
 
     with open_workspace(ctx) as store:
         found = get_job(store, job)

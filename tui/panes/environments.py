@@ -170,7 +170,7 @@ class EnvironmentsPane(Pane):
             version = get_environment_version(store, name)
             job = None
             if version.build_job_id is not None:
-                from core.registry.jobs import get_job
+                from core.jobs import get_job
 
                 job = get_job(store, version.build_job_id)
         dockerfile = version.dockerfile.read_text(errors="replace") if version.dockerfile.exists() else "(no Dockerfile)"

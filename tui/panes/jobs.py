@@ -156,7 +156,7 @@ class JobsPane(Pane):
 
     @work(thread=True, exclusive=True, group="jobs-load", exit_on_error=False)
     def load(self) -> None:
-        from core.registry.jobs import list_jobs
+        from core.jobs import list_jobs
         from core.store import open_store
 
         with open_store(self.app.home) as store:

@@ -1,36 +1,23 @@
-"""Jobs (SPEC §1, §6): one row per unit of execution, with its state, owning process and one log file.
+"""Reading jobs (SPEC §1, §6): find, list, end and follow one; running one is `core.jobs.run.JobRun`.
 
 A job is owned by the engine process that will finish it (the pid given to
-`create_job`/`start_job`, by default the caller). When that process is gone, or
-its pid now belongs to a process started later, the next `Store.open` marks the
+`Store.create_job`/`start_job`, by default the caller). When that process is gone,
+or its pid now belongs to a process started later, the next `Store.open` marks the
 job `interrupted`.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from contextlib import contextmanager
 from typing import Iterator
 
-from ..errors import TaskbenchError, UsageError, disk_full
-from ..joblog import JobLog
+from ..errors import UsageError
 from ..store.records import ACTIVE_JOB_STATES, FINAL_JOB_STATES, JOB_STATES, Job
 from ..store.store import Store
 
 FOLLOW_POLL_SECONDS = 0.2
 _READ_CHUNK = 1 << 16
 _ORPHAN_CHECK_SECONDS = 2.0
-
-
-def create_job(store: Store, kind: str, title: str, subject: dict | None = None) -> Job:
-    """A new queued job owned by this process, with its (empty) log file `logs/job-<id>.log`."""
-    return store.create_job(kind, title, subject)
-
-
-def start_job(store: Store, job_id: int, pid: int | None = None) -> Job:
-    """Mark a queued job running; `pid` is the engine process that will finish it (default: this one)."""
-    return store.start_job(job_id, pid)
 
 
 def finish_job(
@@ -58,11 +45,6 @@ def list_jobs(store: Store, limit: int | None = 50, state: str | None = None) ->
     return store.list_jobs(limit=limit, state=state)
 
 
-def mark_interrupted(store: Store, job_ids: list[int] | None = None) -> list[int]:
-    """Mark queued or running jobs whose engine process is gone as interrupted; returns their ids."""
-    return store.mark_interrupted(job_ids)
-
-
 def parse_job_id(text: int | str) -> int:
     """Accept 42, '42', '#42' and 'job-42'."""
     if isinstance(text, int):
@@ -73,47 +55,6 @@ def parse_job_id(text: int | str) -> int:
     if not raw.isdigit():
         raise UsageError(f"{text!r} is not a job id; give the number `taskbench jobs` shows, such as 42.")
     return int(raw)
-
-
-def open_log(job: Job) -> JobLog:
-    """The job's log, opened for appending engine lines and task output."""
-    return JobLog(job.log_path)
-
-
-@contextmanager
-def run_job(store: Store, kind: str, title: str, subject: dict | None = None) -> Iterator[tuple[Job, JobLog]]:
-    """Create and start a job owned by this process, yield it with its log, and finish it by how the block ends.
-
-    A normal exit is `succeeded` (unless the block finished the job itself), a
-    TaskbenchError or other exception `failed` with its sentence, Ctrl-C `cancelled`.
-    """
-    job = store.start_job(store.create_job(kind, title, subject).id)
-    log = open_log(job)
-    log.line(f"job {job.id} started: {title} (pid {os.getpid()})")
-    try:
-        yield job, log
-    except KeyboardInterrupt:
-        log.line("cancelled by the user")
-        store.finish_job(job.id, "cancelled", message="cancelled by the user")
-        raise
-    except BaseException as exc:
-        full = disk_full(exc, store.root)
-        if full is not None:
-            log.exception(f"failed: {full.message}")
-            store.finish_job(job.id, "failed", exit_code=full.exit_code, message=full.message)
-            raise full from exc
-        if isinstance(exc, TaskbenchError):
-            log.line(f"failed: {exc.message}")
-            store.finish_job(job.id, "failed", exit_code=exc.exit_code, message=exc.message)
-        else:
-            log.exception(f"failed: {type(exc).__name__}: {exc}")
-            store.finish_job(job.id, "failed", exit_code=1, message=f"{type(exc).__name__}: {exc}")
-        raise
-    else:
-        final = store.finish_job(job.id, "succeeded", exit_code=0)
-        log.line(f"job {job.id} {final.state}")
-    finally:
-        log.close()
 
 
 def read_log(store: Store, job_id: int | str) -> Iterator[bytes]:
