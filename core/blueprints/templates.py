@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..tasks.metadata import DATA_TYPES
+from ..runtime.typeschema import DATA_TYPES
 from ..tasks.catalog import TaskInfo
 from .model import CHANNELS
 

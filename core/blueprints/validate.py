@@ -14,21 +14,20 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ..errors import TaskbenchError, UsageError
-from ..runtime.contract import count_holds, rejected_types
-from ..tasks.metadata import DATA_TYPES, ParameterError, Requirement, TARGET_TYPES, resolve_parameters
+from ..runtime.contract import ANOMALY, BINARY, ESTIMATOR_TYPES, MULTICLASS, REGRESSION
+from ..runtime.typeschema import COLUMN_TYPES, DATA_TYPES, column_phrase, count_holds, forbids, rejected_types, requires
+from ..tasks.metadata import ParameterError, Requirement, resolve_parameters
 from ..tasks.catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
 from ..tasks.hookscan import blueprint_scoring_gaps
 from .model import CHANNELS, Blueprint, Node, Position
 from .syntax import BlueprintSyntaxError, parse_blueprint
 
-ESTIMATOR_TYPES = tuple(t for t in TARGET_TYPES if t != "transform")
-CHANNEL_TYPES = {"NUM": ("NUM",), "CAT": ("CAT",), "TXT": ("TXT",), "DATE": ("DATE",)}
-ALL_TYPES = ("NUM", "CAT", "TXT", "DATE")
+CHANNEL_TYPES = {t: (t,) for t in COLUMN_TYPES}
 SUGGESTED_ESTIMATOR = {
-    "binary": "logistic_regression",
-    "multiclass": "logistic_regression",
-    "regression": "ridge",
-    "anomaly": "isolation_forest",
+    BINARY: "logistic_regression",
+    MULTICLASS: "logistic_regression",
+    REGRESSION: "ridge",
+    ANOMALY: "isolation_forest",
 }
 _ENCODE_HINT = {
     "CAT": "encode them first, e.g. one_hot(CAT)",
@@ -47,7 +46,7 @@ def project_facts(channels: Mapping[str, list], missing: Mapping[str, bool]) -> 
     """
     return {
         c: {"present": bool(channels.get(c)), "missing": bool(missing.get(c, False)), "columns": len(channels.get(c) or ())}
-        for c in ALL_TYPES
+        for c in COLUMN_TYPES
     }
 
 
@@ -272,13 +271,13 @@ class _Checker:
 
     def absent_channels(self) -> set[str]:
         """Channels the data facts say have no columns (ALL, when none has any)."""
-        absent = {c for c in ALL_TYPES if self.facts.get(c, {}).get("present") is False}
-        if self.facts and all(self.facts.get(c, {}).get("present") is False for c in ALL_TYPES):
+        absent = {c for c in COLUMN_TYPES if self.facts.get(c, {}).get("present") is False}
+        if self.facts and all(self.facts.get(c, {}).get("present") is False for c in COLUMN_TYPES):
             absent.add("ALL")
         return absent
 
     def starved_message(self, channel: str, final: str) -> str:
-        present = [c for c in ALL_TYPES if self.facts.get(c, {}).get("present")]
+        present = [c for c in COLUMN_TYPES if self.facts.get(c, {}).get("present")]
         if not present:
             return (f"the project has no feature columns, so {channel} is empty and the final node '{final}' gets "
                     "no input; create the project again from data with columns besides the target")
@@ -435,7 +434,7 @@ class _Checker:
             node = self.by_name[name]
             if node is final or other.kind != "estimator":
                 continue
-            if target not in other.target_types and "anomaly" not in other.target_types:
+            if target not in other.target_types and ANOMALY not in other.target_types:
                 self.error(node.task_position, f"'{other.ref}' is {_kind_phrase(other)}, but the target type is "
                                                f"{target}; a stacked estimator is trained on the same target")
 
@@ -452,7 +451,7 @@ class _Checker:
 
     def channel_flow(self, channel: str) -> _Flow:
         if channel == "ALL":
-            present = [c for c in ALL_TYPES if self.facts.get(c, {}).get("present", True) is not False]
+            present = [c for c in COLUMN_TYPES if self.facts.get(c, {}).get("present", True) is not False]
             missing = any(self.facts.get(c, {}).get("missing", True) is not False for c in present)
             counts = [self.facts.get(c, {}).get("columns") for c in present]
             columns = None if any(n is None for n in counts) else sum(counts)
@@ -471,7 +470,7 @@ class _Checker:
             return _UNKNOWN
         source = f"node '{name}'"
         if task.kind == "estimator":
-            columns = 1 if task.target_types and task.target_types[0] in ("regression", "anomaly") else None
+            columns = 1 if task.target_types and task.target_types[0] in (REGRESSION, ANOMALY) else None
             flow = _Flow(frozenset({"NUM"}), "never", "never", columns, source)
         else:
             incoming = self.incoming(self.by_name[name])
@@ -528,7 +527,7 @@ class _Checker:
         return False
 
     def check_missing(self, task: TaskInfo, req: Requirement | None, flow: _Flow, at: Position) -> None:
-        if req is None or req.value != "FORBIDDEN" or flow.missing not in ("may", "dynamic"):
+        if req is None or not forbids(req.value) or flow.missing not in ("may", "dynamic"):
             return
         if flow.missing == "may":
             channel = flow.source.split()[1]
@@ -544,10 +543,10 @@ class _Checker:
     def check_sparse(self, task: TaskInfo, req: Requirement | None, flow: _Flow, at: Position) -> None:
         if req is None:
             return
-        if req.value == "FORBIDDEN" and flow.sparse == "always":
+        if forbids(req.value) and flow.sparse == "always":
             self.error(at, f"'{task.ref}' does not accept sparse input, but {flow.source} outputs sparse data; "
                            "reduce it to dense columns first, e.g. with svd")
-        elif req.value == "REQUIRED" and flow.sparse == "never":
+        elif requires(req.value) and flow.sparse == "never":
             self.error(at, f"'{task.ref}' needs sparse input, but {flow.source} gives dense data")
 
     def check_columns(self, node: Node, task: TaskInfo, req: Requirement | None, incoming: list) -> None:
@@ -556,7 +555,7 @@ class _Checker:
         total = sum(flow.columns for _, _, flow in incoming)
         if not count_holds(req.condition, req.value, total):
             sources = ", ".join(f"{flow.columns} from {flow.source}" for _, _, flow in incoming)
-            self.error(node.task_position, f"'{task.ref}' needs {_column_phrase(req.condition, req.value)} input "
+            self.error(node.task_position, f"'{task.ref}' needs {column_phrase(req.condition, req.value)} input "
                                            f"columns, but its inputs give {total} ({sources}; its typeSchema says "
                                            f"number_of_columns {req.condition} {_shown(req.value)})")
 
@@ -626,17 +625,3 @@ def _output_flow(requirements: tuple[Requirement, ...], into: _Flow, source: str
 
 def _shown(value) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, (tuple, list)) else str(value)
-
-
-def _column_phrase(condition: str, value) -> str:
-    shown = ", ".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
-    return {
-        "EQUALS": f"exactly {shown}",
-        "NOT_EQUALS": f"other than {shown}",
-        "IN": f"one of {shown}",
-        "NOT_IN": f"none of {shown}",
-        "GREATER_THAN": f"more than {shown}",
-        "LESS_THAN": f"fewer than {shown}",
-        "NOT_GREATER_THAN": f"at most {shown}",
-        "NOT_LESS_THAN": f"at least {shown}",
-    }[condition]

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import contract
+from . import contract, typeschema
 from .errors import RuleViolation, SchemaViolation
 
 # ---------------------------------------------------------------- labels
@@ -228,9 +228,6 @@ def _is_sparse(series):
 
 # ---------------------------------------------------------------- data types and schema
 
-DATA_TYPES = ("NUM", "CAT", "TXT", "DATE")
-
-
 def column_types(frame, sample_size=2000):
     """Infer each column's data type (NUM, CAT, TXT or DATE) the way blueprint channels see them."""
     out = {}
@@ -295,7 +292,7 @@ def check_schema(frame, requirements, where, types=None, input_sparse=None, text
     requirements `input_sparse` tells whether the input was sparse (for IDENTITY).
     TXT and CAT count as one kind, as in DRUM's runtime check, unless `text_is_cat` is False.
     """
-    problems = contract.schema_problems(schema_facts(frame, types, input_sparse), requirements, where, text_is_cat)
+    problems = typeschema.schema_problems(schema_facts(frame, types, input_sparse), requirements, where, text_is_cat)
     if problems:
         rule, message = problems[0]
         raise SchemaViolation(message, rule=rule)

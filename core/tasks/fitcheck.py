@@ -28,7 +28,7 @@ from ..units import human_size
 from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.start import start_worker
-from ..runtime import contract
+from ..runtime import contract, typeschema
 from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files, unsupported_language
 from .hookscan import missing_scoring_hook
@@ -523,7 +523,7 @@ class FitCheck:
                 "sparse": score.get("output_sparse"),
                 "input_sparse": _sparse_input(opts, input_path),
             }
-            self._warn_problems(contract.schema_problems(output_facts, schema["output_requirements"], "the output"))
+            self._warn_problems(typeschema.schema_problems(output_facts, schema["output_requirements"], "the output"))
         self._step("sample", "ok", f"a sample of {score['sample_rows']} rows scores the same as the full data")
         if opts.check_missing and score.get("missing_skipped"):
             self._step("missing", "warn", f"not checked: {score['missing_skipped']}")
@@ -540,7 +540,7 @@ class FitCheck:
     def _schema_warnings(self, schema: dict, data: dict, input_path: Path) -> None:
         """Warn about text columns read as CAT (DRUM's reading), and, without strict validation, broken input rules."""
         inputs = schema["input_requirements"]
-        text = contract.text_read_as_cat(inputs, data["types"])
+        text = typeschema.text_read_as_cat(inputs, data["types"])
         if text:
             more = f" and {len(text) - 5} more" if len(text) > 5 else ""
             self._warn(
@@ -554,7 +554,7 @@ class FitCheck:
                 "missing": data.get("missing_cells", 0) > 0,
                 "sparse": _sparse_input(self.opts, input_path),
             }
-            self._warn_problems(contract.schema_problems(facts, inputs, "the input data"))
+            self._warn_problems(typeschema.schema_problems(facts, inputs, "the input data"))
 
     def _warn_problems(self, problems: list) -> None:
         for _, message in problems:

@@ -13,7 +13,17 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-TARGET_TYPES = ("transform", "binary", "multiclass", "regression", "anomaly")
+from ..runtime.contract import TARGET_TYPES, TRANSFORM
+from ..runtime.typeschema import (
+    DATA_TYPES,
+    DEFAULT_INPUT,
+    DEFAULT_TRANSFORM_OUTPUT,
+    FIELDS,
+    LIST_CONDITIONS,
+    SCHEMA_SIDES,
+    ZERO_COLUMNS_CONDITIONS,
+)
+
 HYPERPARAMETER_TYPES = ("int", "float", "string", "select", "multi")
 METADATA_FILENAMES = ("model-metadata.yaml", "model-metadata.yml")
 
@@ -38,26 +48,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z_]*[A-Za-z]$|^[A-Za-z]$")
 MAX_NAME_LENGTH = 64
 MAX_SELECT_VALUES = 24
 
-DATA_TYPES = ("NUM", "CAT", "TXT", "DATE", "DATE_DURATION", "IMG", "COUNT_DICT", "GEO")
-CONDITIONS = (
-    "EQUALS",
-    "NOT_EQUALS",
-    "IN",
-    "NOT_IN",
-    "GREATER_THAN",
-    "LESS_THAN",
-    "NOT_GREATER_THAN",
-    "NOT_LESS_THAN",
-)
-LIST_CONDITIONS = ("IN", "NOT_IN")
-FIELDS = {
-    "data_types": (CONDITIONS[:4], DATA_TYPES, DATA_TYPES),
-    "sparse": (("EQUALS",), ("FORBIDDEN", "SUPPORTED", "REQUIRED"), ("NEVER", "DYNAMIC", "ALWAYS", "IDENTITY")),
-    "number_of_columns": (CONDITIONS, None, None),
-    "contains_missing": (("EQUALS",), ("FORBIDDEN", "SUPPORTED"), ("NEVER", "DYNAMIC")),
-}
-ZERO_COLUMNS_CONDITIONS = ("NOT_IN", "NOT_EQUALS", "NOT_LESS_THAN", "GREATER_THAN")
-SCHEMA_SIDES = ("input_requirements", "output_requirements")
 
 _HP_KEYS = {
     "int": ("name", "type", "min", "max", "default"),
@@ -155,7 +145,7 @@ class TaskMetadata:
         """'transform', 'estimator', or None when the file names no target type."""
         if self.target_type is None:
             return None
-        return "transform" if self.target_type == "transform" else "estimator"
+        return "transform" if self.target_type == TRANSFORM else "estimator"
 
 
 class _Loader(yaml.SafeLoader):
@@ -467,7 +457,7 @@ class _Parser:
             types = tuple(dict.fromkeys(self.target_type(item) for item in node.value))
             if not types:
                 raise self.error(node, "targetType is an empty list; name at least one target type")
-            if "transform" in types and len(types) > 1:
+            if TRANSFORM in types and len(types) > 1:
                 raise self.error(node, "targetType lists transform with estimator types; a task is one kind or the other")
             return types
         value = self.target_type(node)
@@ -766,21 +756,13 @@ def load_metadata(code_dir: str | Path) -> TaskMetadata:
     return parse_metadata(text, str(path))
 
 
-_DEFAULT_INPUT = (
-    Requirement("data_types", "IN", ("NUM", "CAT", "TXT", "DATE")),
-    Requirement("sparse", "EQUALS", "SUPPORTED"),
-    Requirement("contains_missing", "EQUALS", "SUPPORTED"),
-)
-_DEFAULT_TRANSFORM_OUTPUT = (
-    Requirement("data_types", "EQUALS", ("NUM",)),
-    Requirement("sparse", "EQUALS", "NEVER"),
-    Requirement("contains_missing", "EQUALS", "NEVER"),
-)
+_DEFAULT_INPUT = tuple(Requirement(*rule) for rule in DEFAULT_INPUT)
+_DEFAULT_TRANSFORM_OUTPUT = tuple(Requirement(*rule) for rule in DEFAULT_TRANSFORM_OUTPUT)
 
 
 def default_type_schema(target_type: str | None) -> TypeSchema:
     """The schema used without a typeSchema (SPEC §2.5); only transforms promise anything about their output."""
-    output = _DEFAULT_TRANSFORM_OUTPUT if target_type == "transform" else ()
+    output = _DEFAULT_TRANSFORM_OUTPUT if target_type == TRANSFORM else ()
     return TypeSchema(_DEFAULT_INPUT, output, declared=False)
 
 
@@ -790,7 +772,7 @@ def describe_default_schema(target_type: str | None) -> str:
         "No typeSchema is declared, so the default applies: input may hold NUM, CAT, TXT and DATE columns, "
         "dense or sparse, with missing values"
     )
-    if target_type == "transform":
+    if target_type == TRANSFORM:
         return sentence + ", and the output must be numeric and dense with no missing values."
     return sentence + "."
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.runtime.contract import count_holds, rejected_types, schema_problems, text_read_as_cat
+from core.runtime.typeschema import count_holds, rejected_types, schema_problems, text_read_as_cat
 
 
 @pytest.mark.parametrize(
