@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..runtime.contract import ESTIMATOR_TYPES
 from ..runtime.typeschema import DATA_TYPES
 from ..tasks.catalog import TaskInfo
 from .model import CHANNELS
 
-TARGET_TYPES = ("binary", "multiclass", "regression", "anomaly")
+TARGET_TYPES = ESTIMATOR_TYPES
 
 
 @dataclass(frozen=True)

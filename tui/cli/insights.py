@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from core.runtime.contract import CLASSIFICATION_TYPES, REGRESSION
+
 from .common import console, open_workspace, print_json, size
 
 INSIGHTS_HELP = """Show a model's insights: scores, permutation feature impact, ROC/lift/confusion
@@ -107,9 +109,9 @@ def _report(model, project, result: dict, scores: dict) -> list[tuple[str, str]]
         if part not in result:
             continue
         data = result[part]
-        if project.target_type in ("binary", "multiclass"):
+        if project.target_type in CLASSIFICATION_TYPES:
             lines += _classification(part, data)
-        elif project.target_type == "regression":
+        elif project.target_type == REGRESSION:
             lines += _regression(part, data)
         else:
             lines += _anomaly(part, data)

@@ -23,6 +23,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from core.runtime.contract import ESTIMATOR_TYPES
+
 from ..actions import bindings, pane_action
 from ..widgets.charts import number
 from ..widgets.table import FittedTable
@@ -44,7 +46,7 @@ ACTIONS = [
     pane_action(NAME, "reload", "r", "Reload blueprints", show=False),
 ]
 
-TARGET_TYPES = ("binary", "multiclass", "regression", "anomaly")
+TARGET_TYPES = ESTIMATOR_TYPES
 DEBOUNCE_SECONDS = 0.25
 WIDE = 120  # columns from which the graph sits beside the editor and the list stays in view
 BUFFER_PATH = "<editor>"
