@@ -54,7 +54,6 @@ NODE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")  # a blueprint identifier
 ENV_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}(@[1-9][0-9]{0,8})?")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 KINDS = ("transform", "estimator")
-LOCAL = "python-local"
 DOCKER_DEFAULT = "python-sklearn"
 
 
@@ -86,7 +85,7 @@ def environment_description(plan: dict) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "libraries": versions,
-        "node_environments": {n["name"]: n.get("env", LOCAL) for n in plan["nodes"]},
+        "node_environments": {n["name"]: n.get("env", LOCAL_ENV) for n in plan["nodes"]},
     }
 
 
@@ -408,7 +407,7 @@ def _check_plan(package: Path, plan) -> dict:
                       "at most 100 characters)")
         if name in names:
             raise bad(f"names node {name!r} twice")
-        env = node.get("env", LOCAL)
+        env = node.get("env", LOCAL_ENV)
         if not isinstance(env, str) or not ENV_REF.fullmatch(env):
             raise bad(f"gives node {name!r} the environment {_shown(str(env))}, which is not an environment name")
         if node.get("kind") not in KINDS:
@@ -546,7 +545,7 @@ def in_docker(store, source: ModelSource, env: str | None) -> ModelSource:
     """`source` with every node scoring in a container: all in `env` (a registered Docker environment), or, with no
     `env`, each node in the Docker environment it was trained in and python-local nodes in python-sklearn."""
     from ..environments.versions import get_environment_version
-    from ..runtime.serving import is_local
+    from ..runtime.contract import is_local
 
     if env is not None:
         if is_local(env):

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..runtime.contract import LOCAL_ENV
+
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class ModelSource:
 
     @property
     def local_only(self) -> bool:
-        return all(n.get("env", "python-local") == "python-local" for n in self.plan["nodes"])
+        return all(n.get("env", LOCAL_ENV) == LOCAL_ENV for n in self.plan["nodes"])
 
     def request(self) -> dict:
         """The plan as a scoring process reads it."""

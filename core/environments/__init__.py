@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..runtime.contract import LOCAL_ENV
+
 BUILTIN_DIR = Path(__file__).resolve().parent
 
-PYTHON_LOCAL = "python-local"
+PYTHON_LOCAL = LOCAL_ENV
 PYTHON_SKLEARN = "python-sklearn"
 
 # Built-in Docker environments: name -> folder holding its Dockerfile (the build context).

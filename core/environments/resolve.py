@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UsageError
-
-LOCAL = "python-local"
+from ..runtime.contract import LOCAL_ENV as LOCAL, is_local
 
 
 @dataclass
@@ -30,11 +29,6 @@ class ResolvedEnvironment:
 
     def describe(self) -> str:
         return f"{self.name} (Python {self.python})" if self.kind == "local" else f"{self.name} (image {self.image})"
-
-
-def is_local(env: str | None) -> bool:
-    """True when `env` (a name, NAME@N, or None for the default) is the local runner."""
-    return env is None or env.split("@")[0] == LOCAL
 
 
 def network_access(env: str | None, metadata_network: bool) -> str:

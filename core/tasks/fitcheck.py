@@ -436,7 +436,7 @@ class FitCheck:
             parameters = resolve_parameters(meta.hyperparameters, _read_parameter_file(opts.parameter_file))
         except ParameterError as exc:
             raise UsageError(str(exc)) from None
-        if meta.environment_id and meta.environment_id != "python-local":
+        if meta.environment_id and meta.environment_id != contract.LOCAL_ENV:
             self._step("metadata", "info", f"environmentID {meta.environment_id} names no environment here; ignored.")
         self._step(
             "task",

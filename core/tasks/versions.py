@@ -91,7 +91,7 @@ def _environment_from_metadata(store: Store, value: str) -> tuple[str | None, st
         return value, None
     if PLATFORM_ID.match(value):
         return None, f"environmentID {value} is a DataRobot platform id and names no environment here; ignored."
-    return None, f"environmentID '{value}' names no environment here; ignored (the task runs in python-local)."
+    return None, f"environmentID '{value}' names no environment here; ignored (the task runs in {environments.LOCAL})."
 
 
 def metadata_summary(metadata: TaskMetadata, *, custom_file: str = "custom.py", warnings: list[str] = ()) -> dict:

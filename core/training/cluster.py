@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import TaskbenchError, UsageError
+from ..runtime.contract import LOCAL_ENV
 
 CONNECT_SECONDS = 10.0
 FLUSH_SECONDS = 0.3
@@ -83,7 +84,7 @@ class ClusterSession:
         from distributed import Event, Queue
 
         for plan in plans:
-            others = sorted({n.get("env", "python-local") for n in plan["nodes"]} - {"python-local"})
+            others = sorted({n.get("env", LOCAL_ENV) for n in plan["nodes"]} - {LOCAL_ENV})
             if others:
                 raise UsageError(f"nodes in environment(s) {', '.join(others)} cannot train on a cluster yet; "
                                  "train this blueprint without --cluster.")

@@ -23,6 +23,7 @@ from ..errors import TaskbenchError, UsageError
 from ..jobs import JobRun
 from ..runners.base import OutputRelay, WorkerSpec, ready
 from ..runners.start import start_worker
+from ..runtime.contract import LOCAL_ENV
 from ..store import Model, Project, Store, files
 from . import metrics
 from .projects import HOLDOUT, get_project
@@ -99,9 +100,6 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise UsageError(f"{errors[0].format(source.saved or source.path)}{more}") from None
     return checked, [m.format(source.saved or source.path) for m in checked.warnings]
-
-
-LOCAL_ENV = "python-local"
 
 
 def task_environment(store: Store, info) -> str:
