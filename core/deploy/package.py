@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from ..errors import TaskbenchError, UsageError
+from ..runtime.contract import LOCAL_ENV
 from .source import ModelSource, describe, model_source
 
 FORMAT = "taskbench-model-package"

@@ -132,7 +132,7 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
         )
         worker = ready(SubprocessRunner(_python(code_dir, root)).start(spec))
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-        segment = WorkerSegment(worker, LOCAL_ENV, 0, plan, [node], str(model_dir), str(scratch), ["task"])
+        segment = WorkerSegment(worker, contract.LOCAL_ENV, 0, plan, [node], str(model_dir), str(scratch), ["task"])
         outputs: dict = {}
         segment.run(frame, outputs)
         return outputs["task"]
