@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UsageError
-from ..runtime.serving import PlanScorer, is_local
+from ..runtime.contract import is_local
+from ..runtime.serving import PlanScorer
 from .source import ModelSource
 
 

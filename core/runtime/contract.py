@@ -37,6 +37,14 @@ CLASSIFICATION_TYPES = (BINARY, MULTICLASS)
 
 PREDICTIONS_COLUMN = "Predictions"
 
+# The environment of the Python taskbench itself runs on (no Docker); a node or task without one runs there.
+LOCAL_ENV = "python-local"
+
+
+def is_local(env):
+    """True for python-local (any version) or no environment at all: the Python this process runs."""
+    return env is None or env.split("@")[0] == LOCAL_ENV
+
 # Artifacts loaded without `load_model` when exactly one is at the top of the folder.
 NATIVE_EXTENSIONS = (".pkl", ".joblib", ".pth", ".h5")
 

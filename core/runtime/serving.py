@@ -20,18 +20,12 @@ import pandas as pd
 
 from . import contract
 from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, UsageError
+from .contract import LOCAL_ENV, is_local
 from .pipeline import NodeRunner
-
-LOCAL_ENV = "python-local"
 
 
 class MissingColumns(UsageError):
     """The rows to score lack columns the model was trained on."""
-
-
-def is_local(env):
-    """True for python-local (any version), the environment this process runs."""
-    return env is None or env.split("@")[0] == LOCAL_ENV
 
 
 def plan_segments(nodes):
