@@ -9,6 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from core.runtime.contract import LOCAL_ENV
+
 from .common import fail, console, open_workspace, print_json, size, when, listing
 
 app = typer.Typer(
@@ -29,7 +31,7 @@ def add(
         Optional[str], typer.Option("--name", help="Task name (default: name in model-metadata.yaml, else the folder's).")
     ] = None,
     env: Annotated[
-        Optional[str], typer.Option("--env", help="Environment to run in, NAME or NAME@N (default: python-local).")
+        Optional[str], typer.Option("--env", help=f"Environment to run in, NAME or NAME@N (default: {LOCAL_ENV}).")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -74,7 +76,7 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
             f"v{task.latest.version}",
             task.latest.kind or "-",
             task.latest.target_type or "-",
-            escape(task.latest.env or "python-local"),
+            escape(task.latest.env or LOCAL_ENV),
             escape(task.created_by),
             when(task.latest.created_at, short=True),
         ]
@@ -99,7 +101,7 @@ def versions(
         print_json([v.to_json() for v in found])
         return
     rows = [
-        [str(v.version), v.sha256[:12], str(len(v.files)), v.target_type or "-", escape(v.env or "python-local"),
+        [str(v.version), v.sha256[:12], str(len(v.files)), v.target_type or "-", escape(v.env or LOCAL_ENV),
          escape(v.created_by), when(v.created_at, short=True)]
         for v in found
     ]
@@ -139,7 +141,7 @@ def show(
         kind += f" ({version.target_type})"
     out.print(f"[bold]{escape(version.ref)}[/] · version {version.version} of {count} · {escape(kind)}")
     out.print(f"  sha256       {version.sha256}")
-    env = version.env or "python-local (default)"
+    env = version.env or f"{LOCAL_ENV} (default)"
     out.print(f"  environment  {escape(env)}")
     out.print(f"  network      {escape(network_access(version.env, bool(meta.get('network'))))}")
     out.print(f"  uploaded     {when(version.created_at)} by {escape(version.created_by)}")

@@ -33,6 +33,8 @@ from textual.widgets.data_table import ColumnKey
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from core.runtime.contract import LOCAL_ENV
+
 from ..actions import bindings, pane_action
 from ..widgets.table import FittedTable
 from . import Pane
@@ -391,7 +393,7 @@ class TasksPane(Pane):
                 name=t.name,
                 type=(t.latest.target_type if t.latest.kind != "transform" else "transform") or t.latest.kind or "-",
                 latest=t.latest.version,
-                env=t.latest.env or "python-local",
+                env=t.latest.env or LOCAL_ENV,
                 owner=t.created_by,
             )
             for t in tasks
@@ -925,7 +927,7 @@ def metadata_text(version) -> Text:
         out.append(f"{value}\n", style)
 
     line("target", version.target_type or "unknown (no targetType in model-metadata.yaml)")
-    line("env", version.env or "python-local (default)")
+    line("env", version.env or f"{LOCAL_ENV} (default)")
     line("network", network_access(version.env, bool(meta.get("network"))))
     if not meta.get("file"):
         line("metadata", "no model-metadata.yaml (defaults apply)")
