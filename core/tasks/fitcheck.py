@@ -32,6 +32,7 @@ from ..runtime import contract, typeschema
 from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files, unsupported_language
 from .hookscan import missing_scoring_hook
+from .score import remember_fit
 from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
 
 STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
@@ -535,6 +536,7 @@ class FitCheck:
         """With --output, copy the task's code beside the kept artifacts once the checks that read the folder are done."""
         if self.opts.output:
             copied = copy_code(code_dir, output_dir)
+            remember_fit(output_dir, self.report.target_type, (self.report.data or {}).get("class_labels"), self.opts.target)
             self._step("fit", "info", f"copied {copied} code file(s) beside the artifacts, as `drum fit --output` does")
 
     def _schema_warnings(self, schema: dict, data: dict, input_path: Path) -> None:

@@ -51,8 +51,64 @@ def task_folder(code_dir: Path) -> Path:
     return code_dir.resolve()
 
 
-def class_labels(opts: ScoreOptions, target_type: str) -> list[str] | None:
-    """The class labels `drum score` needs for classification: --class-labels, or the two binary flags."""
+def remember_fit(output_dir: Path, target_type: str, labels: list | None, target: str | None) -> None:
+    """Write what `fit --output` knew into the fitted folder's model-metadata.yaml, where `drum score` and
+    `drum server` read it (`targetType`, and `inferenceModel`'s class labels and target name), so that score and
+    serve --code-dir need no flags. A metadata file that already says it, or is not a plain mapping, is left alone."""
+    import yaml
+
+    existing = [output_dir / name for name in contract.METADATA_FILES if (output_dir / name).is_file()]
+    path = existing[0] if existing else output_dir / contract.METADATA_FILES[0]
+    text = path.read_text(encoding="utf-8") if existing else f"name: {output_dir.name}\ntype: training\n"
+    try:
+        before = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return
+    if not isinstance(before, dict) or "inferenceModel" in before:
+        return
+    facts: dict = {}
+    if target:
+        facts["targetName"] = str(target)
+    if labels and target_type == contract.BINARY:
+        facts["negativeClassLabel"], facts["positiveClassLabel"] = (str(label) for label in labels)
+    elif labels and target_type == contract.MULTICLASS:
+        facts["classLabels"] = [str(label) for label in labels]
+    added = {} if "targetType" in before else {"targetType": target_type}
+    if facts:
+        added["inferenceModel"] = facts
+    if not added:
+        return
+    block = yaml.safe_dump(added, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    joined = text + ("" if not text or text.endswith("\n") else "\n") + "# written by taskbench fit --output, as DRUM reads it\n" + block
+    try:
+        if yaml.safe_load(joined) != {**before, **added}:
+            return
+    except yaml.YAMLError:
+        return
+    path.write_text(joined, encoding="utf-8")
+
+
+def remembered_labels(meta) -> list[str] | None:
+    """The class labels a fitted folder's model-metadata.yaml names under `inferenceModel` (negative first), if any."""
+    import yaml
+
+    if not meta.path:
+        return None
+    try:
+        facts = (yaml.safe_load(Path(meta.path).read_text(encoding="utf-8")) or {}).get("inferenceModel") or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+        return None
+    if not isinstance(facts, dict):
+        return None
+    if facts.get("negativeClassLabel") is not None and facts.get("positiveClassLabel") is not None:
+        return [str(facts["negativeClassLabel"]), str(facts["positiveClassLabel"])]
+    labels = facts.get("classLabels")
+    return [str(label) for label in labels] if isinstance(labels, list) and labels else None
+
+
+def class_labels(opts: ScoreOptions, target_type: str, remembered: list[str] | None = None) -> list[str] | None:
+    """The class labels `drum score` needs for classification: --class-labels, the two binary flags, or (as DRUM
+    does) those the fitted folder's model-metadata.yaml names."""
     if target_type not in contract.CLASSIFICATION_TYPES:
         return None
     if opts.class_labels:
@@ -64,6 +120,8 @@ def class_labels(opts: ScoreOptions, target_type: str) -> list[str] | None:
         if target_type != contract.BINARY:
             raise UsageError("--positive-class-label/--negative-class-label are for binary; give multiclass labels with --class-labels.")
         return [opts.negative_class_label, opts.positive_class_label]
+    if remembered and (target_type != contract.BINARY or len(remembered) == 2):
+        return remembered
     if target_type == contract.BINARY:
         raise UsageError("binary scoring needs the class labels: pass --positive-class-label and --negative-class-label (as for drum score).")
     raise UsageError("multiclass scoring needs the class labels: pass --class-labels A B C (as for drum score).")
@@ -79,7 +137,7 @@ def folder_facts(opts: ScoreOptions):
     except MetadataError as exc:
         raise UsageError(str(exc)) from None
     target_type = resolve_target_type(opts.target_type, meta)
-    return code_dir, meta, target_type, class_labels(opts, target_type)
+    return code_dir, meta, target_type, class_labels(opts, target_type, remembered_labels(meta))
 
 
 def folder_plan(code_dir: Path, meta, target_type: str, labels, model_dir: Path, columns: list[str]) -> dict:

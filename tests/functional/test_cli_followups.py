@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, make_task
+from tests.conftest import DATA, SAMPLES, make_task
 
 IRIS = DATA / "iris_binary_training.csv"
 BINARY_METADATA = "name: {name}\ntype: training\ntargetType: binary\n"
@@ -83,3 +83,82 @@ def test_fit_warns_before_fitting_a_binary_task_that_cannot_score(taskbench, tmp
     out = " ".join(run.output.split())
     assert WARNING in out
     assert out.index(WARNING) < out.index("fitted in")  # said before the fit, not only after it
+
+
+def test_score_code_dir_reads_the_target_type_and_labels_fit_output_wrote(taskbench, home, tmp_path):
+    import pandas as pd
+    import yaml
+
+    folder = tmp_path / "fitted"
+    fit = taskbench("fit", "--code-dir", SAMPLES / "06_binary_module_hooks", "--input", IRIS, "--target-type", "binary",
+                    "--target", "Species", "--output", folder)
+    assert fit.exit_code == 0, fit.output
+    written = yaml.safe_load((folder / "model-metadata.yaml").read_text())
+    assert written["inferenceModel"] == {"targetName": "Species", "negativeClassLabel": "Iris-setosa",
+                                         "positiveClassLabel": "Iris-versicolor"}  # where drum score reads them
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(IRIS).drop(columns=["Species"]).to_csv(rows, index=False)
+    scored = taskbench("score", "--code-dir", folder, "--input", rows, "--output", tmp_path / "preds.csv")
+    assert scored.exit_code == 0, scored.output
+    assert list(pd.read_csv(tmp_path / "preds.csv").columns) == ["Iris-setosa", "Iris-versicolor"]
+    # an explicit option still wins over what the folder remembers
+    wrong = taskbench("score", "--code-dir", folder, "--input", rows, "--class-labels", "a", "b", "c")
+    assert wrong.exit_code == 2 and "two --class-labels" in wrong.output
+
+
+def test_fit_output_of_a_task_without_metadata_writes_drums_metadata(taskbench, home, tmp_path):
+    import yaml
+
+    task = make_task(tmp_path, {"custom.py": (SAMPLES / "06_binary_module_hooks" / "custom.py").read_text()})
+    folder = tmp_path / "fitted"
+    fit = taskbench("fit", "--code-dir", task, "--input", IRIS, "--target-type", "binary", "--target", "Species",
+                    "--output", folder)
+    assert fit.exit_code == 0, fit.output
+    written = yaml.safe_load((folder / "model-metadata.yaml").read_text())
+    assert written["targetType"] == "binary" and written["type"] == "training"
+    assert not (task / "model-metadata.yaml").exists()  # the task folder itself is untouched
+
+
+def _commands():
+    from typer.main import get_command
+
+    from tui.cli.main import app
+
+    def walk(command, path):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield path, command
+
+    return list(walk(get_command(app), []))
+
+
+def test_every_help_at_80_columns_keeps_option_names_and_placeholders_whole(taskbench, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    commands = _commands()
+    assert len(commands) > 30
+    for path, command in commands:
+        shown = taskbench(*path, "--help")
+        assert shown.exit_code == 0, (path, shown.output)
+        words = set(shown.output.split())
+        for param in command.params:
+            for name in param.opts if param.param_type_name == "option" else ():
+                assert name in words or f"{name}," in words, (path, name)  # never split at a hyphen
+        usage = shown.output.splitlines()[0]
+        assert "{" not in usage, (path, usage)  # DATA, FILE, MODEL like every placeholder
+        assert all(len(line) <= 80 for line in shown.output.splitlines()), path
+
+
+def test_project_create_usage_reads_data_like_other_placeholders(taskbench, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert taskbench("project", "create", "--help").output.startswith("Usage: taskbench project create [OPTIONS] DATA\n")
+
+
+def test_errors_on_a_piped_stderr_are_never_folded(home, tmp_path):
+    from tests.functional.test_cli_polish import piped
+
+    far = tmp_path / ("a_folder_with_a_long_name_" * 4) / "fitted"
+    run = piped(home, "score", "--code-dir", far, "--input", IRIS)
+    assert run.returncode == 2
+    assert f"--code-dir {far} is not a folder" in run.stderr  # one line, not folded at 80 columns

@@ -30,9 +30,18 @@ def console() -> Console:
     return out
 
 
+def error_console() -> Console:
+    """The console for errors, warnings and progress notes on stderr: never folded by rich, and as wide as its lines
+    when stderr is not a terminal (a pipe, a log file), so a sentence stays one line for grep and copy-paste."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not err.is_terminal:
+        err = Console(stderr=True, highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+    return err
+
+
 def fail(message: str, exit_code: int) -> None:
     """Print one sentence to stderr and exit with `exit_code`."""
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    error_console().print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(exit_code)
 
 
@@ -45,7 +54,7 @@ def confirm_or_stop(question: str, declined: str) -> None:
             return
     except (click.exceptions.Abort, typer.Abort):  # no answer: stdin closed or ctrl+d
         pass
-    Console(stderr=True, highlight=False).print(escape(declined), soft_wrap=True)
+    error_console().print(escape(declined))
     raise typer.Exit(1)
 
 

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from core.runtime.contract import CLASSIFICATION_TYPES, REGRESSION
 
-from .common import console, open_workspace, print_json, size
+from .common import console, error_console, open_workspace, print_json, size
 
 INSIGHTS_HELP = """Show a model's insights: scores, permutation feature impact, ROC/lift/confusion
 matrix (classification) or residuals (regression), and each node's custom insight files.
@@ -42,8 +41,8 @@ def insights(
         found, project = get_model(store, model)
         cached = None if refresh else cached_insights(store, found.id)
         if not as_json and (cached is None or (project.holdout_unlocked and "holdout" not in cached)):
-            Console(stderr=True, highlight=False).print(
-                f"[dim]Computing insights for model {found.id}: feature impact shuffles each column in turn…[/]", soft_wrap=True)
+            error_console().print(
+                f"[dim]Computing insights for model {found.id}: feature impact shuffles each column in turn…[/]")
         result = compute_insights(store, found.id, refresh=refresh)
         scores = visible_scores(found, project)
         files = custom_insight_files(found)

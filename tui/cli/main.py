@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import blueprint as blueprint_command
 from . import demo as demo_command
@@ -21,6 +22,31 @@ from . import jobs as jobs_command
 from . import task as task_command
 from . import predict as predict_command
 from . import deploy as deploy_command
+
+
+NO_BREAK_HYPHEN = "\u2011"
+
+
+class TaskbenchHelpFormatter(TyperCommand.context_class.formatter_class):
+    """Help that wraps only at spaces: an option name such as --positive-class-label is never split at its hyphens
+    (textwrap breaks words there by default); hyphens are non-breaking while wrapping and plain again after. A
+    required argument reads DATA in the usage line, like every placeholder, not typer's {DATA}."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        args = re.sub(r"\{([^{}\s]+)\}", r"\1", args)
+        super().write_usage(prog, args.replace("-", NO_BREAK_HYPHEN), prefix)
+
+    def write_text(self, text: str) -> None:
+        super().write_text(text.replace("-", NO_BREAK_HYPHEN))
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(a, b.replace("-", NO_BREAK_HYPHEN)) for a, b in rows], col_max, col_spacing)
+
+    def getvalue(self) -> str:
+        return super().getvalue().replace(NO_BREAK_HYPHEN, "-")
+
+
+TyperCommand.context_class.formatter_class = TaskbenchHelpFormatter  # typer's click: every command's help
 
 
 class TaskbenchGroup(TyperGroup):

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from .common import console, fail, open_workspace
+from .common import console, error_console, fail, open_workspace
 
 HELP = """Score a CSV or Parquet file with a trained model, in chunks, with a progress bar.
 
@@ -84,4 +83,4 @@ def predict(
 
 
 def _warn(sentence: str) -> None:
-    Console(stderr=True, highlight=False).print(f"[yellow]warn[/] {escape(sentence)}", soft_wrap=True)
+    error_console().print(f"[yellow]warn[/] {escape(sentence)}")

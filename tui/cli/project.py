@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from .common import confirm_or_stop, console, fail, open_workspace, print_json, listing
+from .common import confirm_or_stop, console, error_console, fail, open_workspace, print_json, listing
 
 app = typer.Typer(help="Projects: a data set, a target and a fixed partitioning.", no_args_is_help=True)
 
@@ -40,11 +40,10 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the name.")] = False,
 ) -> None:
     """Create a project; prints its name (or JSON with name, target_type and partition sizes)."""
-    from rich.console import Console
 
     from core.training.projects import create_project, project_json
 
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = error_console()
     status = err.status(f"reading {escape(data.name)}", spinner="line")
     with open_workspace(ctx) as store, status:
         project, note = create_project(

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from . import options as opts
+from .common import error_console
 
 HELP = """Score a file with a fitted task folder, as `drum score` does.
 
@@ -42,7 +42,7 @@ def score(
     from core.errors import TaskbenchError, UsageError
     from core.tasks.score import ScoreOptions, score_folder
 
-    err = Console(stderr=True, highlight=False)
+    err = error_console()
     try:
         labels = opts.read_class_labels(class_labels, class_labels_file)
         if output is not None and output.is_dir():
