@@ -172,3 +172,80 @@ async def test_a_long_environment_name_is_cut_never_its_build_state_at_80x24(hom
         assert "…" in drawn and "unbuilt" in drawn and long not in drawn
         table.move_cursor(row=row)
         assert pane.selected_name() == long  # the whole name, for build and the Dockerfile
+
+
+def typed_fast(app, key: str, times: int) -> None:
+    """Queue `times` presses of `key` at once, as a terminal delivers keys typed faster than the screen redraws."""
+    from textual import events
+
+    for _ in range(times):
+        app.post_message(events.Key(key, key))
+
+
+async def test_the_dockerfile_gets_the_room_when_there_is_no_build_log_and_every_key_moves_it(home):
+    """No build log: one line says so and the Dockerfile fills the rest; d then fast j presses move one line each,
+    G reaches the end, and the header line is read whole (wrapped) rather than cut."""
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 1)
+        table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-sklearn"))
+        await wait_for(pilot, lambda: "no build yet" in str(pane.query_one("#env-log-note").render()))
+        await pilot.pause(0.2)
+        box, note, log = pane.query_one("#env-detail-box"), pane.query_one("#env-log-note"), pane.query_one("#env-log")
+        assert not log.display and note.size.height <= 2  # the rule above it and its one line
+        right = pane.query_one("#env-right")
+        assert box.size.height >= right.size.height - 5  # the Dockerfile takes the room (header, note, rule)
+
+        await pilot.press("d")
+        typed_fast(app, "j", 10)
+        await pilot.pause(0.3)
+        assert box.scroll_y == 10  # every press moved one line
+        await pilot.press("G")
+        assert box.scroll_y == box.max_scroll_y > 10
+        await pilot.press("g")
+        assert box.scroll_y == 0
+
+        table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-local"))
+        header = pane.query_one("#env-header")
+        await wait_for(pilot, lambda: "nothing to build" in " ".join(str(header.render()).split()))
+        import sys
+
+        assert sys.executable in str(header.render()).replace("\n", "")  # the interpreter's path, whole
+        assert not box.display
+
+
+async def test_the_build_log_folds_at_spaces_and_keeps_an_image_name_whole(home, monkeypatch):
+    """A long image name is never cut inside: it stays on one row, h/l scroll sideways to read it; words fold at spaces."""
+    from core.environments import build, resolve
+    from core.environments.versions import get_environment_version
+
+    tag = "taskbench-env-python-sklearn-with-a-long-name:1f2e3d4c5b6a79881f2e3d4c5b6a7988"
+
+    def build_environment(store, ref, on_log, *, force=False):
+        on_log("Step 2/9 : RUN pip install pandas scikit-learn numpy scipy joblib threadpoolctl and more words")
+        return get_environment_version(store, ref), tag, True
+
+    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
+    monkeypatch.setattr(build, "build_environment", build_environment)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 1)
+        table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-sklearn"))
+        await pilot.press("b")
+        log = pane.query_one("#env-log", RichLog)
+        await wait_for(pilot, lambda: any(tag in strip.text for strip in log.lines))
+        rows = [strip.text.rstrip() for strip in log.lines]
+        assert any(row.strip() == tag for row in rows)  # one row, never folded inside
+        words = " ".join(rows).split()
+        assert "scikit-learn" in words and "threadpoolctl" in words  # folded between words, none split
+        assert all(len(row) <= log.scrollable_content_region.width for row in rows if tag not in row)
+        await pilot.press("enter")
+        typed_fast(app, "l", 1)
+        await pilot.pause(0.2)
+        assert log.scroll_x > 0  # sideways to the image name's end

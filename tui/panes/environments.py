@@ -1,7 +1,10 @@
 """Environments pane: built-in and custom environments, their versions and Dockerfiles, and image builds.
 
-A build's log streams in on the right; enter moves into it to read it with the
-log keys (j/k, pgup/pgdn, g/G), esc goes back to the list.
+The right side is the version's header, its Dockerfile and its build log, each
+sized by its content: with no build log yet, one line says so and the Dockerfile
+gets the room. A build's log streams in; enter moves into it and d into the
+Dockerfile to read them with the reading keys (j/k, h/l, pgup/pgdn, g/G), esc
+goes back to the list.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
+from ..widgets.reader import Reader
 from ..widgets.streamlog import StreamLog
 from ..widgets.table import FittedTable
 from . import Pane
@@ -24,8 +28,8 @@ from . import Pane
 NAME = "EnvironmentsPane"
 ACTIONS = [
     pane_action(NAME, "build", "b", "Build the selected environment's image", short="build"),
-    pane_action(NAME, "open", "enter", "Read the build log (j/k, pgup/pgdn, g/G scroll it)", short="log"),
-    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k, left/right scroll it)", short="Dockerfile"),
+    pane_action(NAME, "open", "enter", "Read the build log (j/k, h/l, pgup/pgdn, g/G scroll it)", short="log"),
+    pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k, h/l, pgup/pgdn, g/G scroll it)", short="Dockerfile"),
     pane_action(NAME, "back", "escape", "Back to the list", show=False),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
@@ -48,7 +52,8 @@ class EnvironmentsPane(Pane):
 
     @dataclass
     class Detail(Message):
-        text: str
+        header: str
+        dockerfile: str | None  # None: the environment has no Dockerfile to show (python-local)
 
     @dataclass
     class BuildLine(Message):
@@ -57,12 +62,14 @@ class EnvironmentsPane(Pane):
     @dataclass
     class History(Message):
         name: str
-        lines: list  # the latest build's log, header first
+        lines: list  # the latest build's log, header first; empty when there is none
+        note: str = ""  # what to say instead when there is no log
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.building: str | None = None  # the environment whose build streams into the log now
         self.streamed: str | None = None  # the environment whose live build is what the log shows
+        self.log_note = ""  # the sentence shown instead of a build log, when there is none
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -71,13 +78,16 @@ class EnvironmentsPane(Pane):
                 yield FittedTable(id="env-table", cursor_type="row", zebra_stripes=False)
                 yield Static(HINT, classes="status", id="env-status", markup=False)
             with Vertical(id="env-right"):
-                with VerticalScroll(id="env-detail-box"):
+                yield Static("", id="env-header", markup=False)
+                with Reader(id="env-detail-box"):
                     yield Static("", id="env-detail", markup=False)
-                yield StreamLog(id="env-log", max_lines=5000, wrap=True, min_width=20, markup=False)  # wrap at the pane, not 78
+                yield Static("", id="env-log-note", markup=False)
+                yield StreamLog(id="env-log", max_lines=5000, min_width=20, markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#env-table", DataTable)
         table.add_columns("name", "kind", "ver", "build")
+        self.show_log_note("")
 
     def refresh_data(self) -> None:
         self.load()
@@ -90,24 +100,35 @@ class EnvironmentsPane(Pane):
         self.action_open()
 
     def action_open(self) -> None:
-        self.query_one("#env-log", StreamLog).focus()
+        log = self.query_one("#env-log", StreamLog)
+        if log.display:
+            self.screen.set_focus(log)  # now, so keys typed right after land in the log
+        else:
+            self.say(self.log_note)
 
     def action_dockerfile(self) -> None:
-        self.query_one("#env-detail-box", VerticalScroll).focus()
+        box = self.query_one("#env-detail-box", Reader)
+        if box.display:
+            self.screen.set_focus(box)
+        else:
+            self.say("this environment has no Dockerfile")
 
     def action_cursor_down(self) -> None:
-        box = self.query_one("#env-detail-box", VerticalScroll)
-        if box.has_focus:
-            box.scroll_down(animate=False)
-        else:
-            self.query_one("#env-table", DataTable).action_cursor_down()
+        self.query_one("#env-table", DataTable).action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        box = self.query_one("#env-detail-box", VerticalScroll)
-        if box.has_focus:
-            box.scroll_up(animate=False)
-        else:
-            self.query_one("#env-table", DataTable).action_cursor_up()
+        self.query_one("#env-table", DataTable).action_cursor_up()
+
+    def say(self, text: str) -> None:
+        self.query_one("#env-status", Static).update(Text(text))
+
+    def show_log_note(self, note: str) -> None:
+        """With a note, the log's place is one sentence and the Dockerfile takes the room; without, the log shows."""
+        self.log_note = note
+        self.query_one("#env-log-note", Static).update(Text(note))
+        self.query_one("#env-log-note").display = bool(note)
+        self.query_one("#env-log", StreamLog).display = not note
+        self.set_class(bool(note), "-no-log")
 
     def action_back(self) -> None:
         self.query_one("#env-table", DataTable).focus()
@@ -131,7 +152,7 @@ class EnvironmentsPane(Pane):
     @on(Loaded)
     def show_rows(self, message: Loaded) -> None:
         table = self.query_one("#env-table", DataTable)
-        selected = table.cursor_row
+        selected = self.selected_name()  # kept by name: a reload may add or remove rows above it
         table.clear()
         # the name gets what kind, version and build state leave, cut with …: the state is never pushed out of view
         width = self.query_one("#env-left").size.width or (60 if self.has_class("-wide") else 40)
@@ -140,8 +161,9 @@ class EnvironmentsPane(Pane):
         for row in message.rows:
             name = row[0] if len(row[0]) <= room else row[0][: room - 1] + "…"
             table.add_row(name, *row[1:], key=row[0])
-        if message.rows:
-            table.move_cursor(row=min(selected, len(message.rows) - 1))
+        names = [row[0] for row in message.rows]
+        if names:
+            table.move_cursor(row=names.index(selected) if selected in names else 0)
 
     def selected_name(self) -> str | None:
         table = self.query_one("#env-table", DataTable)
@@ -163,8 +185,8 @@ class EnvironmentsPane(Pane):
         if name == LOCAL:
             import sys
 
-            self.post_message(self.Detail(f"{LOCAL}: the Python taskbench runs on ({sys.executable}); nothing to build."))
-            self.post_message(self.History(name, [f"{LOCAL} has no image to build"]))
+            self.post_message(self.Detail(f"{LOCAL}: the Python taskbench runs on ({sys.executable}); nothing to build.", None))
+            self.post_message(self.History(name, [], f"{LOCAL} has no image to build"))
             return
         with open_store(self.app.home) as store:
             version = get_environment_version(store, name)
@@ -175,7 +197,7 @@ class EnvironmentsPane(Pane):
                 job = get_job(store, version.build_job_id)
         dockerfile = version.dockerfile.read_text(errors="replace") if version.dockerfile.exists() else "(no Dockerfile)"
         header = f"{version.ref}  {version.status}" + (f"  image {version.image_id[:19]}" if version.image_id else "")
-        self.post_message(self.Detail(f"{header}\n{dockerfile}"))
+        self.post_message(self.Detail(header, dockerfile))
         if job is not None:
             lines = [f"build job #{job.id} {job.state}" + (f": {job.message}" if job.message else "")]
             if job.log_path is not None and job.log_path.exists():
@@ -185,12 +207,15 @@ class EnvironmentsPane(Pane):
                     lines += [line.rstrip("\n") for line in deque(fh, HISTORY_LINES)]
             self.post_message(self.History(name, lines))
         else:
-            self.post_message(self.History(name, ["no build yet: b builds the image"]))
+            self.post_message(self.History(name, [], "no build yet: b builds the image"))
 
     @on(Detail)
     def show_detail(self, message: Detail) -> None:
-        self.query_one("#env-detail", Static).update(Text(message.text))  # a Dockerfile's [global] is text, not markup
-        self.query_one("#env-detail-box", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#env-header", Static).update(Text(message.header))  # wraps: a path is read whole
+        box = self.query_one("#env-detail-box", Reader)
+        box.display = message.dockerfile is not None
+        self.query_one("#env-detail", Static).update(Text(message.dockerfile or ""))  # a Dockerfile's [global] is text, not markup
+        box.scroll_to(0, 0, animate=False, immediate=True)
 
     @on(History)
     def show_history(self, message: History) -> None:
@@ -199,8 +224,9 @@ class EnvironmentsPane(Pane):
         self.streamed = None
         log = self.query_one("#env-log", StreamLog)
         log.clear()
+        self.show_log_note(message.note if not message.lines else "")
         for line in message.lines:
-            log.write(Text(line))
+            log.write_line(line)
 
     def action_build(self) -> None:
         name = self.selected_name()
@@ -208,6 +234,7 @@ class EnvironmentsPane(Pane):
             return
         self.building = self.streamed = name
         self.query_one("#env-log", StreamLog).clear()
+        self.show_log_note("")
         self.query_one("#env-status", Static).update(Text(f"building {name}…"))
         self.build(name)
 
@@ -229,7 +256,7 @@ class EnvironmentsPane(Pane):
 
     @on(BuildLine)
     def show_build_line(self, message: BuildLine) -> None:
-        self.query_one("#env-log", StreamLog).write(Text(message.line))
+        self.query_one("#env-log", StreamLog).write_line(message.line)
         if message.line.startswith(("built", "up to date", "error")):
             self.building = None
             self.query_one("#env-status", Static).update(Text(message.line, no_wrap=True, overflow="ellipsis"))

@@ -1,44 +1,68 @@
-"""Lines a worker streams in (an image build), readable with the log view's keys.
+"""Lines a worker streams in (an image build), readable with the reading keys and wrapped at spaces only.
 
 `LogView` tails a file; a build's lines arrive as messages, some before any job
 log exists (Docker not ready, "image up to date"), and the job log's timestamps
-would take half of an 80-column pane. So this is a RichLog with the same reading
-keys instead: j/k and the arrows by line, pgup/pgdn by page, g/home and G/end to
-the ends. Like `LogView` it follows new lines only while the reader is at the bottom.
+would take half of an 80-column pane. So this is a RichLog with the reading keys
+(`tui.widgets.reader`). Lines fold at spaces to the log's width and fold again
+when it changes; a word wider than the log (a path, an image name, an id) is
+never cut inside: it overflows, and h/l scroll sideways to read it. Like `LogView`
+it follows new lines only while the reader is at the bottom.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections import deque
 
-from textual.binding import Binding, BindingType
+from rich._wrap import divide_line
+from rich.text import Text
 from textual.widgets import RichLog
 
+from .reader import READING_KEYS, ReadingKeys
 
-class StreamLog(RichLog):
+
+class StreamLog(ReadingKeys, RichLog):
     """A focusable, key-scrollable log of streamed lines that follows them while scrolled to the bottom."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "line(1)", "Line down", show=False),
-        Binding("k,up", "line(-1)", "Line up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "top", "Start of the log", show=False),
-        Binding("G,end", "bottom", "End of the log, following", show=False),
-    ]
+    BINDINGS = READING_KEYS
 
-    # Each key moves at once (no animation) and never passes on to the pane, even when nothing can scroll.
-    def action_line(self, step: int) -> None:
-        self.scroll_to(y=self.scroll_y + step, animate=False)
+    def __init__(self, *, max_lines: int | None = None, **kwargs):
+        kwargs["wrap"] = False  # folded here, at spaces: RichLog's wrap cuts a long word anywhere
+        super().__init__(max_lines=max_lines, **kwargs)
+        self.texts: deque[Text] = deque(maxlen=max_lines)  # every line as written, to fold again on a resize
+        self._flowed_for = 0  # the width the shown lines were folded for
 
-    def action_page(self, step: int) -> None:
-        self.scroll_to(y=self.scroll_y + step * max(1, self.scrollable_content_region.height - 1), animate=False)
+    def write_line(self, line: Text | str) -> None:
+        """Add one line (never read as markup) at the bottom, folded at spaces to the log's width."""
+        text = Text(line) if isinstance(line, str) else line
+        self.texts.append(text)
+        if self._flowed_for:
+            self._write_folded(text)
 
-    def action_top(self) -> None:
-        self.scroll_to(y=0, animate=False)
+    def _write_folded(self, text: Text) -> None:
+        width = self._flowed_for
+        for part in text.split(allow_blank=True):
+            part.expand_tabs()
+            # at spaces only (rich's own line breaker without folding); Text.wrap cannot keep a long word whole
+            for row in part.divide(divide_line(part.plain, width, fold=False)):
+                row.rstrip()
+                self.write(row, width=max(width, row.cell_len))
+
+    def on_resize(self, event) -> None:
+        """Fold every line again for a new width (RichLog's own handler runs too: Textual calls both)."""
+        at_end, y = self.auto_scroll, self.scroll_y
+        width = self.scrollable_content_region.width
+        if width > 0 and width != self._flowed_for:
+            self._flowed_for = width
+            super().clear()
+            for text in self.texts:
+                self._write_folded(text)
+            self.scroll_to(x=0, y=y, animate=False, immediate=True)
+        if at_end:  # a log shown again or grown taller stays at its end
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            self.auto_scroll = True
 
     def action_bottom(self) -> None:
-        self.scroll_to(y=self.max_scroll_y, animate=False)
+        super().action_bottom()
         self.auto_scroll = True
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -47,6 +71,7 @@ class StreamLog(RichLog):
 
     def clear(self):
         super().clear()
+        self.texts.clear()
         self.auto_scroll = True
         return self
 
