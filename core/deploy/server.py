@@ -661,7 +661,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from ..runtime.errors import StepFailure, UsageError as RuntimeUsageError
+    from ..runtime.errors import BadInput, StepFailure
     from ..runtime.serving import json_predictions, unreadable_sentence
 
     state: dict = {}
@@ -687,7 +687,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
                 return await handler(served, request)
             except BadRequest as exc:
                 return reply({"message": exc.message}, exc.status, exc.close)
-            except RuntimeUsageError as exc:
+            except BadInput as exc:
                 return reply({"message": exc.message}, 422)
             except StepFailure as exc:
                 return reply({"message": f"the model failed on these rows: {exc.message}"}, 500)
