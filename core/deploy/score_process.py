@@ -30,7 +30,7 @@ def chunks(path: str, size: int, encoding: str | None = None):
     import pandas as pd
 
     from core.runtime.data import check_header, csv_encoding, open_raw, undecodable
-    from core.runtime.errors import UsageError
+    from core.runtime.errors import BadInput
 
     lower = path.lower()
     if lower.endswith((".parquet", ".pq")):
@@ -47,7 +47,7 @@ def chunks(path: str, size: int, encoding: str | None = None):
     try:
         chosen = csv_encoding(path, encoding)
         check_header(path, chosen)
-    except UsageError as exc:
+    except BadInput as exc:
         raise UserFault(exc.message) from None
     with open(path, "rb") as raw, open_raw(path, raw) as fh:  # progress by the (compressed) file's position
         try:

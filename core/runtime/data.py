@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import contract
 from .checks import column_types, normalize_label
-from .errors import UsageError
+from .errors import BadInput
 
 
 def read_sparse(path, column_file=None):
@@ -22,7 +22,7 @@ def read_sparse(path, column_file=None):
         with open(column_file, encoding="utf-8-sig") as fh:
             names = [line.rstrip("\n") for line in fh if line.strip()]
         if len(names) != matrix.shape[1]:
-            raise UsageError(
+            raise BadInput(
                 f"--sparse-column-file {column_file} names {len(names)} columns but {path} has {matrix.shape[1]}."
             )
     else:
@@ -36,7 +36,7 @@ def read_table(path, sparse_column_file=None, encoding=None):
     CSV text follows one policy (`csv_encoding`): a byte-order mark decides, else UTF-8 or `encoding`.
     """
     if not os.path.isfile(path):
-        raise UsageError(not_a_file(path, "input file"))
+        raise BadInput(not_a_file(path, "input file"))
     lower = path.lower()
     try:
         if lower.endswith(".mtx"):
@@ -50,11 +50,11 @@ def read_table(path, sparse_column_file=None, encoding=None):
         except UnicodeDecodeError as exc:
             raise undecodable(path, chosen, exc) from None
     except pd.errors.EmptyDataError:
-        raise UsageError(f"input file {path} is empty; give a CSV with a header row and data.") from None
+        raise BadInput(f"input file {path} is empty; give a CSV with a header row and data.") from None
     except pd.errors.ParserError as exc:
-        raise UsageError(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
+        raise BadInput(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
     except (OSError, ValueError, ImportError) as exc:
-        raise UsageError(f"cannot read input file {path}: {str(exc).strip()}.") from None
+        raise BadInput(f"cannot read input file {path}: {str(exc).strip()}.") from None
 
 
 # Compressed CSV, as pandas infers it from the file name; read through the matching decompressor everywhere.
@@ -87,11 +87,11 @@ def open_raw(path, raw=None):
             archive = zipfile.ZipFile(raw)
             members = [m for m in archive.infolist() if not m.is_dir()]
             if len(members) != 1:
-                raise UsageError(f"input file {path} is a zip of {len(members)} files; give a zip holding one CSV file.")
+                raise BadInput(f"input file {path} is a zip of {len(members)} files; give a zip holding one CSV file.")
             return archive.open(members[0])
     except zipfile.BadZipFile:
         raw.close()
-        raise UsageError(f"input file {path} is not a readable zip file; give a CSV, Parquet or one CSV compressed.") from None
+        raise BadInput(f"input file {path} is not a readable zip file; give a CSV, Parquet or one CSV compressed.") from None
     return raw
 
 
@@ -104,10 +104,10 @@ def _read_head(path):
         with open_raw(path) as fh:
             return fh.read(_SNIFF)
     except (EOFError, zlib.error, lzma.LZMAError) as exc:
-        raise UsageError(f"input file {path} is a damaged compressed file ({exc}); give it again, or uncompressed.") from None
+        raise BadInput(f"input file {path} is a damaged compressed file ({exc}); give it again, or uncompressed.") from None
     except OSError as exc:
         if str(path).lower().endswith(_COMPRESSIONS):
-            raise UsageError(f"input file {path} is a damaged compressed file ({exc}); give it again, or uncompressed.") from None
+            raise BadInput(f"input file {path} is a damaged compressed file ({exc}); give it again, or uncompressed.") from None
         raise
 
 
@@ -134,7 +134,7 @@ def csv_encoding(path, encoding=None):
         try:
             given = codecs.lookup(encoding).name
         except LookupError:
-            raise UsageError(
+            raise BadInput(
                 f"--encoding {encoding!r} is not an encoding Python knows; "
                 "pass a name such as utf-8, cp1252, latin-1 or utf-16."
             ) from None
@@ -143,17 +143,17 @@ def csv_encoding(path, encoding=None):
     if bom is not None:
         family = bom.split("-sig")[0]
         if given is not None and not given.startswith(family):
-            raise UsageError(
+            raise BadInput(
                 f"input file {path} starts with a {family.upper()} byte-order mark but --encoding {encoding} was given; "
                 f"drop --encoding (the mark names the encoding) or pass --encoding {family}."
             )
         return bom
     chosen = given or "utf-8"
     if binary(head):
-        raise UsageError(f"input file {path} is not a text CSV or Parquet file (it holds binary data); give a CSV or Parquet file.")
+        raise BadInput(f"input file {path} is not a text CSV or Parquet file (it holds binary data); give a CSV or Parquet file.")
     if b"\x00" in head and _ascii_compatible(chosen):
         guess = _guess_wide(head)
-        raise UsageError(
+        raise BadInput(
             f"input file {path} holds NUL bytes, so it is not {_shown(chosen)} text (probably {guess.upper()} "
             f"without a byte-order mark); pass --encoding {guess} or save it as UTF-8."
         )
@@ -234,7 +234,7 @@ def check_header(path, encoding):
             where.setdefault(name, []).append(number)
     repeated = [f"{name!r} (columns {_and(spots)})" for name, spots in where.items() if len(spots) > 1]
     if repeated:
-        raise UsageError(
+        raise BadInput(
             f"input file {path} names the same column more than once: {_and(repeated[:5])}; "
             "rename them so every column has its own name."
         )
@@ -257,7 +257,7 @@ def undecodable(path, encoding, exc=None):
         where = f"byte 0x{byte:02X} at line {line}, column {column}"
     others = [e for e in ("cp1252", "latin-1") if codecs.lookup(e).name != codecs.lookup(encoding).name]
     example = " or ".join(f"--encoding {e}" for e in others)
-    return UsageError(
+    return BadInput(
         f"input file {path} is not valid {_shown(encoding)} text: {where} cannot be decoded; "
         f"pass --encoding NAME with the file's encoding (for example {example}), or save it as UTF-8."
     )
@@ -299,15 +299,15 @@ def _pick_column(frame, name, what, flag):
     names = [str(c) for c in frame.columns]
     listed = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
     hint = f" Did you mean {close[0]!r}?" if close else f" Columns: {listed}."
-    raise UsageError(f"{what} column {name!r} ({flag}) is not in the input data.{hint}")
+    raise BadInput(f"{what} column {name!r} ({flag}) is not in the input data.{hint}")
 
 
 def _single_column_file(path, n_rows, what, flag, encoding=None):
     frame = read_table(path, encoding=encoding)
     if frame.shape[1] != 1:
-        raise UsageError(f"{flag} file {path} has {frame.shape[1]} columns; it must hold only the {what}.")
+        raise BadInput(f"{flag} file {path} has {frame.shape[1]} columns; it must hold only the {what}.")
     if len(frame) != n_rows:
-        raise UsageError(f"{flag} file {path} has {len(frame)} rows but the input has {n_rows}; they must match.")
+        raise BadInput(f"{flag} file {path} has {len(frame)} rows but the input has {n_rows}; they must match.")
     return frame.iloc[:, 0]
 
 
@@ -340,10 +340,10 @@ def load_dataset(req):
     elif req.get("row_weights_csv"):
         weights = _single_column_file(req["row_weights_csv"], len(frame), "row weights", "--row-weights-csv", encoding)
     if weights is not None and not pd.api.types.is_numeric_dtype(weights):
-        raise UsageError("row weights must be numbers; the weights column holds text.")
+        raise BadInput("row weights must be numbers; the weights column holds text.")
 
     if target_type in contract.ESTIMATOR_TYPES and target_type != contract.ANOMALY and y is None:
-        raise UsageError(f"a {target_type} task needs a target: pass --target COLUMN or --target-csv FILE.")
+        raise BadInput(f"a {target_type} task needs a target: pass --target COLUMN or --target-csv FILE.")
     if target_type == contract.ANOMALY and y is not None:
         y = None  # anomaly estimators are fitted without labels, as in DRUM
 
@@ -358,9 +358,9 @@ def load_dataset(req):
     weights = None if weights is None else weights.reset_index(drop=True)
 
     if y is not None and target_type != contract.TRANSFORM and y.isna().any():
-        raise UsageError(f"the target has {int(y.isna().sum())} missing values; drop those rows or fill them.")
+        raise BadInput(f"the target has {int(y.isna().sum())} missing values; drop those rows or fill them.")
     if target_type == contract.REGRESSION and not pd.api.types.is_numeric_dtype(y):
-        raise UsageError("a regression target must be numeric, but the target column holds text.")
+        raise BadInput("a regression target must be numeric, but the target column holds text.")
 
     labels = None
     if target_type in contract.CLASSIFICATION_TYPES:
@@ -376,7 +376,7 @@ def class_order(y, target_type, given, positive, negative):
         normalized = [normalize_label(v) for v in labels]
         unknown = sorted(set(present) - set(normalized))
         if unknown:
-            raise UsageError(f"target values {unknown[:5]} are not among --class-labels {labels}.")
+            raise BadInput(f"target values {unknown[:5]} are not among --class-labels {labels}.")
         # Use the target's own values so the labels keep their type (0/1 stay numbers).
         labels = [present.get(n, lab) for n, lab in zip(normalized, labels)]
     else:
@@ -385,13 +385,13 @@ def class_order(y, target_type, given, positive, negative):
         if positive is not None or negative is not None:
             labels = _binary_from_flags(labels, present, positive, negative)
         if len(labels) != 2:
-            raise UsageError(
+            raise BadInput(
                 f"a binary target needs exactly two classes, found {len(labels)}: "
                 f"{', '.join(map(str, labels[:6]))}{', …' if len(labels) > 6 else ''}; "
                 "use --target-type multiclass or fix the target."
             )
     elif len(labels) < 2:
-        raise UsageError(f"a multiclass target needs at least two classes, found {len(labels)}.")
+        raise BadInput(f"a multiclass target needs at least two classes, found {len(labels)}.")
     return labels
 
 
@@ -403,13 +403,13 @@ def _binary_from_flags(labels, present, positive, negative):
             continue
         norm = normalize_label(value)
         if norm not in by_norm:
-            raise UsageError(f"--{name}-class-label {value!r} is not a value of the target ({', '.join(map(str, labels))}).")
+            raise BadInput(f"--{name}-class-label {value!r} is not a value of the target ({', '.join(map(str, labels))}).")
         chosen[name] = by_norm[norm]
     rest = [v for v in labels if v not in chosen.values()]
     pos = chosen.get("positive", rest[-1] if rest and "negative" in chosen else None)
     neg = chosen.get("negative", rest[0] if rest else None)
     if pos is None or neg is None or pos == neg:
-        raise UsageError("--positive-class-label and --negative-class-label must name the two target values.")
+        raise BadInput("--positive-class-label and --negative-class-label must name the two target values.")
     return [neg, pos]
 
 

@@ -42,8 +42,9 @@ class SchemaViolation(StepFailure):
     exit_code = 3
 
 
-class UsageError(StepFailure):
-    """The command or its input files are wrong, not the task."""
+class BadInput(StepFailure):
+    """The command or its input files are wrong, not the task; the engine turns it into core.errors.UsageError
+    (exit 2). A name of its own because the harness imports nothing else of core."""
 
     kind = "usage"
     exit_code = 2

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from . import contract
-from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, UsageError
+from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, BadInput
 from .contract import LOCAL_ENV, is_local
 from .pipeline import NodeRunner
 
 
-class MissingColumns(UsageError):
+class MissingColumns(BadInput):
     """The rows to score lack columns the model was trained on."""
 
 
@@ -74,7 +74,7 @@ class PlanScorer:
                 self._segments.append(NodeSegment(self.plan, nodes, model_dir, self._scratch))
                 continue
             if workers is None:
-                raise UsageError(f"node(s) {', '.join(n['name'] for n in nodes)} run in environment {env}, and this scorer "
+                raise BadInput(f"node(s) {', '.join(n['name'] for n in nodes)} run in environment {env}, and this scorer "
                                  "was given no way to start its worker; score with `taskbench predict` or `taskbench serve`.")
             if env not in self._workers:
                 self._workers[env] = workers(env, self._scratch)
@@ -217,7 +217,7 @@ class WorkerSegment:
         return reply
 
 
-_FAILURES = {cls.kind: cls for cls in (RuleViolation, TaskCrash, SchemaViolation, UsageError)}
+_FAILURES = {cls.kind: cls for cls in (RuleViolation, TaskCrash, SchemaViolation, BadInput)}
 
 
 def failure_from_reply(reply):

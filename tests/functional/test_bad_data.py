@@ -217,7 +217,7 @@ def test_the_encoding_policy_is_one_function_for_every_reader(tmp_path):
     sentence for the same bad file, and both honour an explicit encoding."""
     from core.deploy.score_process import UserFault, chunks
     from core.runtime.data import read_table
-    from core.runtime.errors import UsageError
+    from core.runtime.errors import BadInput as UsageError
 
     latin = write(tmp_path / "latin.csv", rows_text(), "latin-1")
     with pytest.raises(UsageError) as by_table:

@@ -13,7 +13,7 @@ from core.runtime.checks import (
     normalize_label,
 )
 from core.runtime.data import class_order
-from core.runtime.errors import RuleViolation, SchemaViolation, UsageError
+from core.runtime.errors import BadInput as UsageError, RuleViolation, SchemaViolation
 
 
 @pytest.mark.parametrize("value", [1, 1.0, "1", "1.0", True, np.int64(1), np.float32(1.0), "true"])
