@@ -335,3 +335,24 @@ async def test_wrapped_and_following_the_newest_long_line_is_whole_at_the_bottom
         await pilot.pause()
         assert not view.following
         assert "iteration 499" in [r for r in rows() if r.strip()][-1]
+
+
+async def test_the_sideways_offset_is_reset_when_the_width_changes(home, long_failure):
+    """Scrolled right at 80 columns, then the terminal is resized: lines start at their first column again,
+    never mid-word; fast l/j presses each move."""
+    from textual import events
+
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, 1)
+        view = await open_log_of(pilot, long_failure.id)
+        await pilot.pause()
+        lines = view.lines
+        for _ in range(3):
+            pilot.app.post_message(events.Key("l", "l"))
+        await pilot.pause(0.2)
+        step = max(8, lines.size.width // 2)
+        assert lines.scroll_x == min(3 * step, lines.max_scroll_x) > step  # every press moved
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause(0.2)
+        assert lines.scroll_x == 0
+        assert any(r.startswith("20") and "fit raised" in r for r in (lines.render_line(y).text for y in range(lines.size.height)))

@@ -407,6 +407,7 @@ class LogLines(ScrollView, can_focus=True):
         self._grew_posted = False
         self._widest = 0  # cells of the widest line drawn so far: how far sideways scrolling may go
         self._page: tuple | None = None  # (key, strips) of the last wrapped page laid out
+        self._laid_out_width = 0  # the width the sideways offset was chosen for
         self.opened_at: float | None = None
         self.last_line_painted_at: float | None = None  # when the file's last line was first drawn after opening
 
@@ -494,6 +495,9 @@ class LogLines(ScrollView, can_focus=True):
     # ------------------------------------------------------------ scrolling
 
     def on_resize(self) -> None:
+        if self.size.width != self._laid_out_width:  # a sideways offset chosen for the old width would start lines mid-word
+            self._laid_out_width = self.size.width
+            self.scroll_to(x=0, animate=False, force=True, immediate=True)
         if self.following:
             self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
 
@@ -518,17 +522,19 @@ class LogLines(ScrollView, can_focus=True):
             self.refresh()
 
     def scroll_lines(self, count: int) -> None:
-        self.scroll_to(y=self.scroll_y + count, animate=False, force=True)
+        # at once, from the last target: keys typed faster than the screen redraws each move a line
+        self.scroll_to(y=self.scroll_target_y + count, animate=False, force=True, immediate=True)
 
     def scroll_columns(self, count: int | None) -> None:
         """Scroll sideways by `count` cells (None: back to the first column); nothing to do while wrapping."""
         if self.wrap:
             return
-        self.scroll_to(x=0 if count is None else max(0, self.scroll_x + count), animate=False, force=True)
+        x = 0 if count is None else max(0, min(self.scroll_target_x + count, self.max_scroll_x))
+        self.scroll_to(x=x, animate=False, force=True, immediate=True)
 
     def watch_wrap(self, _value: bool) -> None:
         self._page = None
-        self.scroll_to(x=0, animate=False, force=True)
+        self.scroll_to(x=0, animate=False, force=True, immediate=True)
         self._sync_size(to_end=self.following)
 
     def action_page_up(self) -> None:
