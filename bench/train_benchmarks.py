@@ -92,10 +92,9 @@ def bench_overhead(scratch: Path, runs: int) -> None:
         pass
     project = json.loads(subprocess.run([*TB, "project", "show", "big", "--json"], env=env, capture_output=True, text=True, cwd=ROOT).stdout)
     from core.store import open_store
-    from core.store.project_rows import project_by_name
 
     with open_store(scratch / "overhead") as store:
-        p = project_by_name(store, "big")
+        p = store.project("big")
         parquet, partition, numeric = p.data_path, p.partition_path, p.settings["channels"]["NUM"]
     bp = scratch / "three.bp"
     bp.write_text("num = impute_median(NUM)\nscaled = standardize(num)\nmodel = logistic_regression(scaled)\n")

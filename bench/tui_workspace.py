@@ -91,7 +91,6 @@ asyncio.run(main())
 def build_workspace(home: Path) -> None:
     """1,000 models in one project and 10,000 finished jobs, written through the store."""
     from core.store import open_store
-    from core.store.project_rows import finish_model, insert_model
     from core.training.projects import create_project
 
     from core.tasks.versions import add_task
@@ -106,10 +105,10 @@ def build_workspace(home: Path) -> None:
             job = store.start_job(store.create_job("fit", f"fit check {i}", {}).id)
             store.finish_job(job.id, "succeeded" if i % 7 else "failed", exit_code=0 if i % 7 else 1)
         for i in range(1_000):
-            model = insert_model(store, project_id=project.id, blueprint=f"bp-{i}", blueprint_text="",
+            model = store.add_model(project_id=project.id, blueprint=f"bp-{i}", blueprint_text="",
                                  resolved={}, job_id=None)
             r2 = 0.1 + (i % 97) / 1000
-            finish_model(store, model.id, state="trained", scores={"validation": {"RMSE": 10 - r2, "MAE": 6.0, "R2": r2}},
+            store.finish_model(model.id, state="trained", scores={"validation": {"RMSE": 10 - r2, "MAE": 6.0, "R2": r2}},
                          train_seconds=1.0 + i % 5)
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
-from ..store import blueprint_rows
-from ..store.blueprint_rows import BlueprintVersion, SavedBlueprint
+from ..store import BlueprintVersion, SavedBlueprint
 from ..tasks.catalog import TaskInfo, resolve_task
 from .model import Node
 from .syntax import parse_blueprint
@@ -82,33 +81,33 @@ def save_blueprint(
         node: {**pin, "parameters": _json_ready(checked.nodes[node].parameters)} for node, pin in pins.items()
     }
     resolved = {"final": bp.final.name, "nodes": nodes}
-    return blueprint_rows.add_blueprint_version(
-        store, name, text=text, resolved=resolved, sha256=content_sha256(text, pins), target_type=recorded_type
+    return store.add_blueprint_version(
+        name, text=text, resolved=resolved, sha256=content_sha256(text, pins), target_type=recorded_type
     )
 
 
 def get_blueprint(store, ref: str) -> BlueprintVersion:
     """The saved version a reference names: 'name' (the latest) or 'name@3'."""
     name, version = parse_ref(ref, "blueprint")
-    found = blueprint_rows.blueprint_version(store, name, version)
+    found = store.blueprint_version(name, version)
     if found is not None:
         return found
-    versions = [v.version for v in blueprint_rows.blueprint_versions(store, name)]
+    versions = [v.version for v in store.blueprint_versions(name)]
     if not versions:
-        raise unknown_name("blueprint", name, blueprint_rows.blueprint_names(store), "taskbench blueprint list")
+        raise unknown_name("blueprint", name, store.blueprint_names(), "taskbench blueprint list")
     raise missing_version("blueprint", name, version, versions)
 
 
 def list_blueprints(store) -> list[SavedBlueprint]:
     """Every saved blueprint with its latest version, by name."""
-    return blueprint_rows.list_blueprints(store)
+    return store.list_blueprints()
 
 
 def blueprint_versions(store, name: str) -> list[BlueprintVersion]:
     """Every version of a saved blueprint, oldest first."""
-    found = blueprint_rows.blueprint_versions(store, name)
+    found = store.blueprint_versions(name)
     if not found:
-        raise unknown_name("blueprint", name, blueprint_rows.blueprint_names(store), "taskbench blueprint list")
+        raise unknown_name("blueprint", name, store.blueprint_names(), "taskbench blueprint list")
     return found
 
 

@@ -45,7 +45,6 @@ def run_demo(
     """Register the sample tasks, create the project, train templates and sample blueprints; returns the leaderboard."""
     from ..blueprints.templates import templates_for
     from ..tasks.versions import add_task
-    from ..store.project_rows import project_by_name
     from ..training.engine import BlueprintSource, leaderboard, train_blueprints
     from ..training.projects import create_project
 
@@ -54,7 +53,7 @@ def run_demo(
         on_step(f"task {version.ref} {'registered' if created else 'already registered'} from {folder.name}")
     name = PROJECT
     suffix = 2
-    while project_by_name(store, name):
+    while store.project(name):
         name = f"{PROJECT}-{suffix}"
         suffix += 1
     project, note = create_project(store, samples / "data" / DATA, target=TARGET, name=name)

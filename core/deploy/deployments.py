@@ -5,15 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UsageError
-from ..store import Store
-from ..store.deployment_rows import (
-    Deployment,
-    all_deployments,
-    delete_deployment_row,
-    deployment_by_name,
-    insert_deployment,
-    latest_monitor,
-)
+from ..store import Deployment, Store
 from .monitor import merge_snapshots
 from .source import model_source
 
@@ -28,11 +20,11 @@ def create_deployment(store: Store, model_ref: int | str, name: str | None = Non
     name = name or f"model-{model_id}"
     if not NAME.match(name):
         raise UsageError(f"deployment name {name!r} must be letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit).")
-    return insert_deployment(store, name=name, model_id=model_id, token=token)
+    return store.add_deployment(name=name, model_id=model_id, token=token)
 
 
 def get_deployment(store: Store, name: str) -> Deployment:
-    deployment = deployment_by_name(store, name)
+    deployment = store.deployment(name)
     if deployment is None:
         raise UsageError(f"there is no deployment {name!r}; create one with `taskbench deploy MODEL --name {name}`.")
     return deployment
@@ -45,7 +37,7 @@ def serving_pids(store: Store, deployment: Deployment) -> list[int]:
     from ..store.processes import pid_alive
 
     recent = datetime.now(timezone.utc) - timedelta(seconds=RECENT_SECONDS)
-    return sorted({s["worker"] for s in latest_monitor(store, deployment.id)
+    return sorted({s["worker"] for s in store.latest_monitor(deployment.id)
                    if datetime.fromisoformat(s["updated_at"]) > recent and pid_alive(int(s["worker"]))})
 
 
@@ -55,16 +47,16 @@ def delete_deployment(store: Store, name: str) -> Deployment:
     running = serving_pids(store, deployment)
     if running:
         raise UsageError(f"deployment {name!r} is being served by process {running[0]}; stop `taskbench serve {name}` first.")
-    delete_deployment_row(store, deployment.id)
+    store.delete_deployment(deployment.id)
     return deployment
 
 
 def deployment_rows(store: Store) -> list[dict]:
     """Every deployment as JSON, with the monitoring totals of its latest server run."""
     rows = []
-    for deployment in all_deployments(store):
+    for deployment in store.list_deployments():
         row = deployment.to_json()
-        snapshots = latest_monitor(store, deployment.id)
+        snapshots = store.latest_monitor(deployment.id)
         if snapshots:
             merged = merge_snapshots(snapshots)
             row["monitor"] = {**merged, "run_started_at": snapshots[0]["started_at"],

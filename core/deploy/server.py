@@ -161,12 +161,10 @@ class Served:
             self.flush()
 
     def flush(self) -> None:
-        from ..store.deployment_rows import save_monitor
-
         if self.store is None:  # a fitted folder's server keeps its monitor in memory only
             return
         try:
-            save_monitor(self.store, self.deployment.id, self.run, os.getpid(), self.started_at, self.monitor.snapshot())
+            self.store.save_monitor(self.deployment.id, self.run, os.getpid(), self.started_at, self.monitor.snapshot())
         except Exception:  # noqa: BLE001 - monitoring must never stop the server; the next flush retries
             pass
 
@@ -191,11 +189,10 @@ class Served:
         own = self.monitor.snapshot()
         if not self.counts_dir:
             return own
-        from ..store.deployment_rows import latest_monitor
         from .monitor import SharedCounts, merge_snapshots
 
         try:
-            others = [row for row in latest_monitor(self.store, self.deployment.id)
+            others = [row for row in self.store.latest_monitor(self.deployment.id)
                       if row.get("run") == self.run and row.get("worker") != os.getpid()]
         except Exception:  # noqa: BLE001 - a busy workspace must not fail /stats/
             others = []
@@ -540,7 +537,7 @@ def first_line(exc: BaseException) -> str:
 
 
 def _now() -> str:
-    from ..store.store import now
+    from ..store.database import now
 
     return now()
 

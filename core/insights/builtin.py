@@ -16,9 +16,8 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..runtime import contract
-from ..store import Store
+from ..store import Model, Project, Store
 from ..store.files import write_text_atomic
-from ..store.project_rows import Model, Project
 from ..training import metrics
 from ..training.engine import get_model, predict_rows
 from ..training.projects import HOLDOUT

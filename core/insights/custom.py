@@ -21,8 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ..errors import UsageError
-from ..store import Store
-from ..store.project_rows import Model
+from ..store import Model, Store
 from ..training.engine import get_model
 
 IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp", ".tif", ".tiff"}

@@ -213,3 +213,126 @@ class Job:
             "subject": self.subject,
             "log_path": str(self.log_path) if self.log_path else None,
         }
+
+
+@dataclass(frozen=True)
+class Project:
+    """A data set, a target and its partitioning; `settings` holds partition and column facts."""
+
+    id: int
+    name: str
+    data_path: Path
+    partition_path: Path
+    source: str
+    rows: int
+    target: str | None
+    target_type: str
+    settings: dict
+    holdout_unlocked_at: str | None
+    holdout_unlocked_by: str | None
+    created_by: str
+    created_at: str
+
+    @property
+    def holdout_unlocked(self) -> bool:
+        return self.holdout_unlocked_at is not None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A blueprint trained in a project: its artifacts, scores per partition and timings."""
+
+    id: int
+    project_id: int
+    blueprint: str
+    blueprint_text: str
+    resolved: dict
+    state: str
+    artifact_path: Path | None
+    job_id: int | None
+    scores: dict = field(default_factory=dict)
+    train_seconds: float | None = None
+    predict_speed: float | None = None
+    message: str | None = None
+    created_by: str = ""
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class BlueprintVersion:
+    """One saved version of a blueprint: its text and the pinned task of every node."""
+
+    id: int
+    blueprint: str
+    version: int
+    text: str
+    resolved: dict  # {"nodes": {node name: {"task", "version", "builtin", "sha256", "parameters"}}}
+    sha256: str
+    target_type: str | None
+    created_by: str
+    created_at: str
+
+    @property
+    def ref(self) -> str:
+        """'name@N', the way users write a pinned version."""
+        return f"{self.blueprint}@{self.version}"
+
+    @property
+    def pins(self) -> dict[str, dict]:
+        """Node name -> the task it runs: {"task", "version" (None for a built-in), "builtin", "sha256"}."""
+        return dict(self.resolved.get("nodes", {}))
+
+    def to_json(self) -> dict:
+        return {
+            "blueprint": self.blueprint,
+            "version": self.version,
+            "ref": self.ref,
+            "text": self.text,
+            "resolved": self.resolved,
+            "sha256": self.sha256,
+            "target_type": self.target_type,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class SavedBlueprint:
+    """A named blueprint with its owner, how many versions it has, and its latest version."""
+
+    name: str
+    created_by: str
+    created_at: str
+    version_count: int
+    latest: BlueprintVersion
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "owner": self.created_by,
+            "created_at": self.created_at,
+            "versions": self.version_count,
+            "latest_version": self.latest.version,
+            "target_type": self.latest.target_type,
+            "updated_at": self.latest.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A trained model published under a name, optionally guarded by a bearer token (only its digest is kept)."""
+
+    id: int
+    name: str
+    model_id: int
+    token_hash: str | None
+    created_by: str
+    created_at: str
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "model": self.model_id, "token": self.token_hash is not None,
+                "created_by": self.created_by, "created_at": self.created_at}
+
+
+class ProjectExists(Exception):
+    """Another project took the name first (two creators raced past the name check)."""

@@ -13,17 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UsageError
-from ..store import Store
+from ..store import Project, ProjectExists, Store
 from ..store.files import write_bytes_atomic
-from ..store.project_rows import (
-    Project,
-    ProjectExists,
-    all_projects,
-    insert_project,
-    project_by_name,
-    remove_unreferenced,
-    unlock_holdout,
-)
 from ..runtime import contract
 
 HOLDOUT = -1
@@ -145,7 +136,7 @@ def create_project(
     if not 2 <= folds <= 20:
         raise UsageError(f"--folds {folds} must be between 2 and 20.")
     name = name or data.stem
-    if project_by_name(store, name):
+    if store.project(name):
         raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.")
     step(f"reading {data.name}")
     frame = _read(data, encoding)
@@ -266,8 +257,7 @@ def create_project(
         ensure_files()  # outside the write lock: a large file must not hold up other writers
         # and again inside the insert's transaction: a losing creator may have removed a file
         # nobody referenced yet, between the write above and the insert
-        project = insert_project(
-            store,
+        project = store.add_project(
             name=name,
             data_path=data_path,
             partition_path=partition_path,
@@ -279,11 +269,11 @@ def create_project(
             before_insert=ensure_files,
         )
     except ProjectExists:
-        remove_unreferenced(store, list(files))
+        store.remove_unreferenced_files(list(files))
         raise UsageError(f"a project named {name!r} already exists; pass --name to choose another.") from None
     except BaseException:
         try:  # nothing half-made stays behind: files no project points to go
-            remove_unreferenced(store, list(files))
+            store.remove_unreferenced_files(list(files))
         except Exception:  # noqa: BLE001 - the first failure (a full disk, say) is the one to report
             pass
         raise
@@ -291,21 +281,21 @@ def create_project(
 
 
 def get_project(store: Store, name: str) -> Project:
-    project = project_by_name(store, name)
+    project = store.project(name)
     if project is None:
-        known = [p.name for p in all_projects(store)]
+        known = [p.name for p in store.list_projects()]
         hint = f" Projects: {', '.join(known)}." if known else " Create one with `taskbench project create DATA --target COL`."
         raise UsageError(f"there is no project named {name!r} in workspace {store.root} (choose another with --home).{hint}")
     return project
 
 
 def list_projects(store: Store) -> list[Project]:
-    return all_projects(store)
+    return store.list_projects()
 
 
 def unlock(store: Store, name: str) -> Project:
     """Unlock a project's holdout for good; returns the project (already unlocked projects stay as they were)."""
-    return unlock_holdout(store, get_project(store, name).id)
+    return store.unlock_holdout(get_project(store, name).id)
 
 
 def project_json(project: Project) -> dict:

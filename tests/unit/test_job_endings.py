@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from core.jobs import JobRun
 from core.store import open_store
-from core.store.store import RESERVE_FILE
+from core.store.database import RESERVE_FILE
 
 
 def test_an_ending_refused_by_a_full_disk_frees_the_reserve_and_is_recorded(home, tmp_path, monkeypatch):

@@ -449,7 +449,7 @@ def test_a_job_log_on_a_full_disk_drops_lines_instead_of_raising():
 
 
 def test_the_reserve_is_kept_aside_released_on_demand_and_restored_on_open(home):
-    from core.store.store import RESERVE_BYTES, RESERVE_FILE
+    from core.store.database import RESERVE_BYTES, RESERVE_FILE
 
     with open_store(home) as store:
         assert (home / RESERVE_FILE).stat().st_size == RESERVE_BYTES

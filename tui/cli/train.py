@@ -146,14 +146,13 @@ def _repeat_of(ctx: typer.Context, model_id: int) -> int | None:
     """The first earlier model of the same project with the same blueprint text and task versions, if any.
     Training calls this from its own threads, so it reads through a connection of its own."""
     from core.store import open_store
-    from core.store.project_rows import model_by_id, project_models
     from core.training.engine import repeat_key
 
     try:
         with open_store((ctx.obj or {}).get("home")) as store:
-            model = model_by_id(store, model_id)
+            model = store.model(model_id)
             key = repeat_key(model)
-            same = [m.id for m in project_models(store, model.project_id) if m.id < model.id and repeat_key(m) == key]
+            same = [m.id for m in store.project_models(model.project_id) if m.id < model.id and repeat_key(m) == key]
     except Exception:  # a note on screen only: never let it stop a training
         return None
     return min(same) if same else None
