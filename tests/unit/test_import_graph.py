@@ -90,6 +90,23 @@ def test_core_modules_import_each_other_without_a_cycle():
     assert cycle is None, "import cycle at module level: " + " -> ".join(cycle)
 
 
+def test_core_packages_import_each_other_without_a_cycle():
+    """One concept per package: core.tasks may use core.environments, but then never the other way round at import."""
+    modules = core_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph.setdefault(package_of(name), set()).update(
+            package_of(other) for other in imports_of(name, path, modules) if package_of(other) != package_of(name)
+        )
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle between packages at module level: " + " -> ".join(cycle)
+
+
+def package_of(module: str) -> str:
+    """The first-level package (or module) of core that `module` belongs to: core.tasks.versions -> core.tasks."""
+    return ".".join(module.split(".")[:2])
+
+
 def test_the_cycle_finder_sees_a_cycle_and_a_package_relative_import():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
