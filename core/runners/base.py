@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Protocol
 
+from ..runtime import protocol
+
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 
 # Imports the harness package from a folder under a private name, so it never
@@ -108,12 +110,6 @@ class Worker(Protocol):
     def kill(self) -> None: ...
 
 
-class Runner(Protocol):
-    name: str
-
-    def start(self, spec: WorkerSpec) -> Worker: ...
-
-
 def ready(worker):
     """`worker` once it answers; a worker that fails to start is killed (its container removed) before the error."""
     try:
@@ -161,7 +157,7 @@ class ReplyChannel:
                 continue
             if msg is None:
                 raise WorkerDied("the worker process ended unexpectedly")
-            if want_id is None and msg.get("event") == "ready":
+            if want_id is None and protocol.is_ready(msg):
                 return msg
-            if msg.get("id") == want_id:
+            if msg.get(protocol.ID) == want_id:
                 return msg

@@ -9,12 +9,12 @@ into the reply channel and the live task output.
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 import threading
 from pathlib import Path
 
+from ..runtime import protocol
 from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code, task_environment
 
 CONTAINER_RUNTIME = "/opt/taskbench/runtime"
@@ -135,9 +135,8 @@ class DockerWorker:
     def request(self, op: str, payload: dict, *, timeout: float | None = None) -> dict:
         with self._lock:
             rid = self._replies.new_id()
-            line = json.dumps({"id": rid, "op": op, **payload}) + "\n"
             try:
-                self._raw.sendall(line.encode())
+                self._raw.sendall(protocol.request_line(rid, op, payload))
             except OSError:
                 raise WorkerDied(self._death_reason()) from None
             try:
@@ -161,7 +160,7 @@ class DockerWorker:
     def close(self) -> None:
         if self.alive():
             try:
-                self.request("exit", {}, timeout=5)
+                self.request(protocol.EXIT, {}, timeout=5)
             except Exception:  # noqa: BLE001 - closing must never raise
                 pass
         self.kill()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 
+from ..runtime import protocol
 from ..runtime.sessions import kill_descendants, kill_session_members
 from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code, task_environment
 
@@ -70,9 +70,8 @@ class SubprocessWorker:
     def send(self, op: str, payload: dict) -> int:
         """Queue a request without waiting for its reply (the worker answers requests in order)."""
         rid = self._replies.new_id()
-        line = json.dumps({"id": rid, "op": op, **payload}) + "\n"
         try:
-            self._proc.stdin.write(line.encode())
+            self._proc.stdin.write(protocol.request_line(rid, op, payload))
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise WorkerDied("the worker process ended unexpectedly") from None
@@ -90,7 +89,7 @@ class SubprocessWorker:
     def close(self) -> None:
         if self.alive():
             try:
-                self.request("exit", {}, timeout=5)
+                self.request(protocol.EXIT, {}, timeout=5)
             except (WorkerDied, Exception):  # noqa: BLE001 - closing must never raise
                 pass
             try:

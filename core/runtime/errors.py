@@ -1,5 +1,7 @@
 """Failures a step reports back to the engine, each with the exit code of SPEC §4."""
 
+from . import protocol
+
 
 class StepFailure(Exception):
     """A step could not complete; `kind` picks the exit code and `details` holds extra text."""
@@ -15,11 +17,11 @@ class StepFailure(Exception):
 
     def to_dict(self):
         return {
-            "status": self.kind,
-            "exit_code": self.exit_code,
-            "message": self.message,
-            "details": self.details,
-            "rule": self.rule,
+            protocol.STATUS: self.kind,
+            protocol.EXIT_CODE: self.exit_code,
+            protocol.MESSAGE: self.message,
+            protocol.DETAILS: self.details,
+            protocol.RULE: self.rule,
         }
 
 
@@ -32,7 +34,7 @@ class RuleViolation(StepFailure):
 class TaskCrash(StepFailure):
     """The task's own code raised or could not be imported."""
 
-    kind = "crash"
+    kind = protocol.CRASH
 
 
 class SchemaViolation(StepFailure):
@@ -46,5 +48,5 @@ class BadInput(StepFailure):
     """The command or its input files are wrong, not the task; the engine turns it into core.errors.UsageError
     (exit 2). A name of its own because the harness imports nothing else of core."""
 
-    kind = "usage"
+    kind = protocol.USAGE
     exit_code = 2

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import contract
+from . import contract, protocol
 from .errors import StepFailure
 from .layout import model_layout
 from .steps import Scorer, _task_and_init, fit_task, list_artifacts, load_model
@@ -37,7 +37,7 @@ def project_frame(path):
 def preload_data(req):
     """Load the project data in the worker itself, before forking step children."""
     frame = project_frame(req["data"]["path"])
-    return {"status": "ok", "rows": len(frame)}
+    return protocol.ok(rows=len(frame))
 
 
 def _log(text):
@@ -170,7 +170,7 @@ def train_step(_dataset, req):
     for name in req.get("handoff", []):
         write_handoff(model_dir, name, outputs[name])
     if req["final"] not in names:  # a segment in one environment; a later one scores
-        return {"status": "ok", "nodes": timings, "predictions": {}, "scores": None}
+        return protocol.ok(nodes=timings, predictions={}, scores=None)
     predictions = {}
     final = outputs[req["final"]]
     pred_dir = os.path.join(model_dir, "predictions")
@@ -185,14 +185,13 @@ def train_step(_dataset, req):
     speed = None
     if "validation" in scoring and not any(t["reused"] for t in timings):
         speed = len(sets["validation"]) / max(scoring["validation"], 1e-9)
-    return {
-        "status": "ok",
-        "nodes": timings,
-        "predictions": predictions,
-        "validation_rows_per_second": speed,
-        "scores": scores,
-        "artifacts": list_artifacts(os.path.join(model_dir, "nodes")),
-    }
+    return protocol.ok(
+        nodes=timings,
+        predictions=predictions,
+        validation_rows_per_second=speed,
+        scores=scores,
+        artifacts=list_artifacts(os.path.join(model_dir, "nodes")),
+    )
 
 
 def write_handoff(model_dir, name, produced):
@@ -377,7 +376,7 @@ def predict_step(_dataset, req):
         return {name: outputs[name]["rows"] for name in kept if name in outputs}
 
     started = time.perf_counter()
-    result = {"status": "ok"}
+    result = protocol.ok()
     scored = {"rows": run(base, "rows")}
     result["rows_per_second"] = len(base) / max(time.perf_counter() - started, 1e-9)
     for i, (column, order) in enumerate(zip(permute, _permutations(handoff_dir, len(permute), len(base)))):

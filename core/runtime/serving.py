@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-from . import contract
+from . import contract, protocol
 from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, BadInput
 from .contract import LOCAL_ENV, is_local
 from .pipeline import NodeRunner
@@ -212,7 +212,7 @@ class WorkerSegment:
             reply = self.worker.request(op, payload)
         except Exception as exc:  # noqa: BLE001 - the worker's end (a dead container) is the model's failure here
             raise TaskCrash(f"the worker of environment {self.env} stopped: {exc}.") from None
-        if reply.get("status") != "ok":
+        if not protocol.succeeded(reply):
             raise failure_from_reply(reply)
         return reply
 
@@ -222,8 +222,9 @@ _FAILURES = {cls.kind: cls for cls in (RuleViolation, TaskCrash, SchemaViolation
 
 def failure_from_reply(reply):
     """A worker's failure reply as the StepFailure it was raised as (kind, message, details, rule)."""
-    cls = _FAILURES.get(reply.get("status"), StepFailure)
-    return cls(reply.get("message") or "scoring failed in the worker.", details=reply.get("details"), rule=reply.get("rule"))
+    cls = _FAILURES.get(reply.get(protocol.STATUS), StepFailure)
+    return cls(reply.get(protocol.MESSAGE) or "scoring failed in the worker.", details=reply.get(protocol.DETAILS),
+               rule=reply.get(protocol.RULE))
 
 
 def save_frame(frame, base):
@@ -250,7 +251,7 @@ def load_frame(path):
 def load_segment(req, state):
     """Worker op `scoring_load`: load a segment's nodes once, kept for the session's `scoring_run` requests."""
     state.setdefault("scoring", {})[req["session"]] = NodeSegment(req["plan"], req["nodes"], req["model_dir"], req["scratch_dir"])
-    return {"status": "ok"}
+    return protocol.ok()
 
 
 def run_segment(req, state):
@@ -261,7 +262,7 @@ def run_segment(req, state):
     outputs = {name: load_frame(path) for name, path in req["inputs"].items()}
     segment.run(load_frame(req["features"]), outputs)
     written = {name: save_frame(outputs[name], os.path.join(req["folder"], f"out-{name}")) for name in req["keep"]}
-    return {"status": "ok", "outputs": written}
+    return protocol.ok(outputs=written)
 
 
 def output_frame(scorer, predictions):

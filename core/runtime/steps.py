@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import contract
+from . import contract, protocol
 from .checks import (
     check_predictions,
     check_schema,
@@ -65,7 +65,7 @@ def fit_step(dataset, req):
         parameters=req.get("parameters") or {},
     )
     seconds = time.perf_counter() - started
-    return {"status": "ok", "fit_seconds": seconds, "artifacts": list_artifacts(req["output_dir"])}
+    return protocol.ok(fit_seconds=seconds, artifacts=list_artifacts(req["output_dir"]))
 
 
 def fit_task(task, X, y, *, target_type, output_dir, weights=None, class_labels=None, parameters=None):
@@ -250,7 +250,7 @@ def score_step(dataset, req):
     started = time.perf_counter()
     full = scorer(X, y)
     seconds = time.perf_counter() - started
-    result = {"status": "ok", "score_seconds": seconds, "rows": len(full), "hook": scorer.hook}
+    result = protocol.ok(score_seconds=seconds, rows=len(full), hook=scorer.hook)
     if target_type == contract.TRANSFORM:
         result["output_columns"] = [str(c) for c in full.columns][:200]
         result["output_column_count"] = int(full.shape[1])

@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 
+from . import protocol
 from .sessions import become_subreaper, descendants, kill_descendants, kill_session_members, reap_children, rss
 
 _CONTROL = None
@@ -77,7 +78,7 @@ def main():
     become_subreaper()
     import pandas  # noqa: F401 - the point of the warm worker
 
-    send({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0], "pandas": pandas.__version__})
+    send({protocol.EVENT: protocol.READY, "pid": os.getpid(), "python": sys.version.split()[0], "pandas": pandas.__version__})
     state = {}
     while (line := _REQUESTS.next_line()) is not None:
         if not line.strip():
@@ -87,10 +88,10 @@ def main():
             reply = handle(req, state)
         except Exception as exc:  # noqa: BLE001 - report engine-side faults instead of dying silently
             reply = _failure_reply(exc)
-        reply["id"] = req.get("id")
-        reply.setdefault("event", "result")
+        reply[protocol.ID] = req.get(protocol.ID)
+        reply.setdefault(protocol.EVENT, protocol.RESULT)
         send(reply)
-        if req.get("op") == "exit":
+        if req.get(protocol.OP) == protocol.EXIT:
             kill_strays()
             sys.stderr.flush()
             os._exit(0)  # skip interpreter teardown: with scikit-learn loaded it costs a third of a second
@@ -102,23 +103,17 @@ def _failure_reply(exc):
 
     if isinstance(exc, StepFailure):
         return exc.to_dict()
-    return {
-        "status": "engine_error",
-        "exit_code": 1,
-        "message": f"the worker failed: {type(exc).__name__}: {exc}",
-        "details": traceback.format_exc(),
-    }
+    return protocol.failure(protocol.ENGINE_ERROR, f"the worker failed: {type(exc).__name__}: {exc}",
+                            details=traceback.format_exc())
 
 
 def handle(req, state):
-    op = req["op"]
-    if op == "exit":
-        return {"status": "ok"}
-    if op == "ping":
-        return {"status": "ok"}
-    if op == "preload":
-        return {"status": "ok", "preloaded": preload(req["code_dir"])}
-    if op == "warm":
+    op = req[protocol.OP]
+    if op in (protocol.EXIT, protocol.PING):
+        return protocol.ok()
+    if op == protocol.PRELOAD:
+        return protocol.ok(preloaded=preload(req["code_dir"]))
+    if op == protocol.WARM:
         done = []
         for name in req.get("modules", []):
             try:
@@ -126,35 +121,35 @@ def handle(req, state):
                 done.append(name)
             except BaseException:  # noqa: BLE001 - warming is best effort
                 pass
-        return {"status": "ok", "imported": done}
-    if op == "load_data":
+        return protocol.ok(imported=done)
+    if op == protocol.LOAD_DATA:
         from .data import describe, load_dataset
 
         started = time.perf_counter()
         state["dataset"] = load_dataset(req)
-        return {"status": "ok", "seconds": time.perf_counter() - started, "data": describe(state["dataset"])}
-    if op in ("fit", "score"):
+        return protocol.ok(seconds=time.perf_counter() - started, data=describe(state["dataset"]))
+    if op in (protocol.FIT, protocol.SCORE):
         from . import steps
 
-        fn = steps.fit_step if op == "fit" else steps.score_step
+        fn = steps.fit_step if op == protocol.FIT else steps.score_step
         return run_child(fn, state.get("dataset"), req)
-    if op == "load_project":
+    if op == protocol.LOAD_PROJECT:
         from .pipeline import preload_data
 
         for code_dir in req.get("code_dirs", []):
             preload(code_dir)
         return preload_data(req)
-    if op in ("train", "predict"):
+    if op in (protocol.TRAIN, protocol.PREDICT):
         from . import pipeline
 
-        fn = pipeline.train_step if op == "train" else pipeline.predict_step
+        fn = pipeline.train_step if op == protocol.TRAIN else pipeline.predict_step
         return run_child(fn, None, req)
-    if op in ("scoring_load", "scoring_run"):
+    if op in (protocol.SCORING_LOAD, protocol.SCORING_RUN):
         # A scoring session (server, batch predict) loads its nodes once and scores many frames, so the
         # task code runs here in the worker itself rather than in a child per request.
         from . import serving
 
-        fn = serving.load_segment if op == "scoring_load" else serving.run_segment
+        fn = serving.load_segment if op == protocol.SCORING_LOAD else serving.run_segment
         return fn(req, state)
     raise ValueError(f"unknown op {op!r}")
 
@@ -252,21 +247,13 @@ def run_child(fn, dataset, req):
     os.close(read_fd)
     kill_strays()
     elapsed = time.monotonic() - started
-    step = req["op"]
+    step = req[protocol.OP]
     if killed == "timeout":
-        return {
-            "status": "timeout",
-            "exit_code": 1,
-            "message": f"{step} did not finish within the time limit of {_seconds(timeout)} and was stopped.",
-            "rule": "time limit",
-        }
+        return protocol.failure(protocol.TIMEOUT, f"{step} did not finish within the time limit of {_seconds(timeout)} "
+                                "and was stopped.", rule="time limit")
     if killed == "memory":
-        return {
-            "status": "memory",
-            "exit_code": 1,
-            "message": f"{step} used {_mb(peak)} of memory, over the limit of {_mb(memory)}, and was stopped.",
-            "rule": "memory limit",
-        }
+        return protocol.failure(protocol.MEMORY, f"{step} used {_mb(peak)} of memory, over the limit of {_mb(memory)}, "
+                                "and was stopped.", rule="memory limit")
     payload = b"".join(chunks)
     if not payload:
         how = (
@@ -274,12 +261,8 @@ def run_child(fn, dataset, req):
             if os.WIFSIGNALED(status)
             else f"exited with code {os.WEXITSTATUS(status)}"
         )
-        return {
-            "status": "crash",
-            "exit_code": 1,
-            "message": f"the {step} process {how} before reporting a result (the task's code ended the process).",
-            "rule": "crash",
-        }
+        return protocol.failure(protocol.CRASH, f"the {step} process {how} before reporting a result "
+                                "(the task's code ended the process).", rule="crash")
     reply = json.loads(payload)
     reply["elapsed"] = elapsed
     if memory:
@@ -310,7 +293,7 @@ def _child(fn, dataset, req, write_fd):
             result = _failure_reply(exc)
         data = json.dumps(result, default=str).encode()
     except BaseException as exc:  # noqa: BLE001
-        data = json.dumps({"status": "engine_error", "exit_code": 1, "message": f"worker child failed: {exc}"}).encode()
+        data = json.dumps(protocol.failure(protocol.ENGINE_ERROR, f"worker child failed: {exc}")).encode()
         code = 70
     try:
         sys.stdout.flush()
