@@ -28,14 +28,14 @@ from ..units import human_size
 from ..environments.resolve import resolve_environment, with_requirements
 from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.start import start_worker
-from ..runtime import contract, typeschema
+from ..runtime import contract, protocol, typeschema
 from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files, unsupported_language
 from .hookscan import missing_scoring_hook
 from .score import remember_fit
 from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
 
-STATUS_EXIT = {"usage": EXIT_USAGE, "schema": EXIT_SCHEMA}
+STATUS_EXIT = {protocol.USAGE: EXIT_USAGE, "schema": EXIT_SCHEMA}
 EXIT_CANCELLED = 130  # as for Ctrl-C; the job ends `cancelled`
 CANCELLED = "the fit check was cancelled."
 DISK_FULL_KEPT = "the check stopped and removed what it wrote, and earlier work is kept"
@@ -300,9 +300,9 @@ class FitCheck:
         except _StepFailed as exc:
             reply = exc.reply
             if not self._disk_full(TaskbenchError(f"{reply.get('message', '')} {reply.get('details') or ''}")):
-                code = STATUS_EXIT.get(reply.get("status"), reply.get("exit_code") or EXIT_TASK_FAILED)
+                code = STATUS_EXIT.get(reply.get(protocol.STATUS), reply.get(protocol.EXIT_CODE) or EXIT_TASK_FAILED)
                 self._fail(code, reply.get("message", "the step failed"), reply.get("details"), reply.get("rule"))
-                if reply.get("status") == "engine_error":
+                if reply.get(protocol.STATUS) == protocol.ENGINE_ERROR:
                     self.log.line(f"worker traceback:\n{reply.get('details')}")
                     self.report.details = None
         except (WorkerDied, WorkerTimeout) as exc:
@@ -408,7 +408,7 @@ class FitCheck:
         if self.opts.timeout:
             timeout = self.opts.timeout + 60
         reply = self.worker.request(op, payload, timeout=timeout)
-        if reply.get("status") != "ok":
+        if not protocol.succeeded(reply):
             raise _StepFailed(reply)
         return reply
 
@@ -460,7 +460,7 @@ class FitCheck:
         self._step("worker", "info", f"worker pid {ready.get('pid')}, Python {ready.get('python')}, pandas {ready.get('pandas')}")
         self._step("data", "start", f"reading {input_path.name}")
         data = self._request(
-            "load_data",
+            protocol.LOAD_DATA,
             {
                 "input": str(input_path),
                 "target_type": target_type,
@@ -490,7 +490,7 @@ class FitCheck:
             enforced = {"input_requirements": [], "output_requirements": []}
         else:
             enforced = schema
-        self.worker.request("preload", {"code_dir": str(code_dir)})
+        self.worker.request(protocol.PRELOAD, {"code_dir": str(code_dir)})
         step = {
             "code_dir": str(code_dir),
             "output_dir": str(output_dir),
@@ -502,7 +502,7 @@ class FitCheck:
             "memory": opts.memory,
         }
         self._step("fit", "start", "fitting in a worker process")
-        fit = self._request("fit", step)
+        fit = self._request(protocol.FIT, step)
         report.fit = fit
         files = ", ".join(f"{name} ({human_size(size)})" for name, size in fit["artifacts"][:6])
         more = f" and {len(fit['artifacts']) - 6} more" if len(fit["artifacts"]) > 6 else ""
@@ -514,7 +514,7 @@ class FitCheck:
         step["model_dir"] = model_layout(str(code_dir), str(output_dir), str(scratch / "model"))
         step["check_missing"] = opts.check_missing
         self._step("score", "start", "loading the artifact in a fresh process and scoring")
-        score = self._request("score", step)
+        score = self._request(protocol.SCORE, step)
         report.score = score
         self._step("score", "ok", f"{score['hook']} on {score['rows']} rows: {_describe_score(score, target_type)}")
         if opts.disable_strict_validation and target_type == contract.TRANSFORM:

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import TaskbenchError, UsageError
+from ..runtime import protocol
 from ..runtime.contract import LOCAL_ENV
 
 CONNECT_SECONDS = 10.0
@@ -183,11 +184,11 @@ def train_bundle(bundle: dict, data: dict) -> dict:
             model_dir = folder / "model" / str(i)
             model_dir.mkdir(parents=True)
             code_dirs = sorted({n["task_dir"] for n in plan["nodes"]})
-            for op, payload in (("load_project", {"data": plan["data"], "code_dirs": code_dirs}),
-                                ("train", {**plan, "handoff": [], "model_dir": str(model_dir), "score_sets": sets,
+            for op, payload in ((protocol.LOAD_PROJECT, {"data": plan["data"], "code_dirs": code_dirs}),
+                                (protocol.TRAIN, {**plan, "handoff": [], "model_dir": str(model_dir), "score_sets": sets,
                                            "scratch_dir": str(folder)})):
                 reply = worker.request(op, payload)
-                if reply.get("status") != "ok":
+                if not protocol.succeeded(reply):
                     return {"error": reply.get("message", f"{op} failed"), "details": reply.get("details")}
             replies.append(reply)
         worker.close()

@@ -23,6 +23,7 @@ from ..errors import TaskbenchError, UsageError
 from ..jobs import JobRun
 from ..runners.base import OutputRelay, WorkerSpec, ready
 from ..runners.start import start_worker
+from ..runtime import protocol
 from ..runtime.contract import LOCAL_ENV
 from ..store import Model, Project, Store, files
 from . import metrics
@@ -310,7 +311,7 @@ class Trainer:
 
     def _request(self, worker, op, payload):
         reply = worker.request(op, payload)
-        if reply.get("status") != "ok":
+        if not protocol.succeeded(reply):
             raise TaskbenchError(reply.get("message", f"{op} failed"), details=reply.get("details"))
         return reply
 
@@ -396,13 +397,13 @@ class Trainer:
             began = time.perf_counter()
             # Import the libraries of the nodes that will really be fitted; cached ones need none.
             to_fit = {n["task_dir"] for n in nodes if not (n["cache_dir"] and Path(n["cache_dir"], "complete").exists())}
-            loaded = self._request(worker, "load_project", {"data": plan["data"], "code_dirs": sorted(to_fit)})
+            loaded = self._request(worker, protocol.LOAD_PROJECT, {"data": plan["data"], "code_dirs": sorted(to_fit)})
             self._log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
             handoff = sorted(later_inputs[i] & {n["name"] for n in nodes})
             replies.append(
                 self._request(
                     worker,
-                    "train",
+                    protocol.TRAIN,
                     {**plan, "nodes": nodes, "handoff": handoff, "model_dir": str(model_dir),
                      "score_sets": score_sets, "scratch_dir": str(self.scratch)},
                 )
@@ -639,8 +640,8 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
                 workers[env] = _scoring_worker(store, env, plan, scratch, model)
             later = {s for _, after in segments[i + 1 :] for n in after for s in n["inputs"] if s not in n["channels"]}
             handoff = sorted(later & {n["name"] for n in nodes})
-            reply = workers[env].request("predict", {**request, "nodes": nodes, "handoff": handoff})
-            if reply.get("status") != "ok":
+            reply = workers[env].request(protocol.PREDICT, {**request, "nodes": nodes, "handoff": handoff})
+            if not protocol.succeeded(reply):
                 raise TaskbenchError(reply.get("message", "scoring failed"), details=reply.get("details"))
         predictions = pd.read_pickle(out)
         if permute:
