@@ -3,7 +3,7 @@
 The scoring runs in one process of its own (`core.deploy.score_process`) that
 loads every node once (nodes of a Docker environment in a container it starts);
 this side resolves those environments' images, starts it, relays progress and
-keeps what the task printed in a log.
+keeps what the task printed in the log of a `predict` job (core.jobs.JobRun).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..joblog import JobLog
 from .source import ModelSource
@@ -104,49 +103,72 @@ def predict_file(
     check_paths(input_path, output_path)
     if chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.")
-    scratch = workspace.scratch_dir(root, "predict")
-    log = JobLog(workspace.new_log_path(root, "predict"))
-    result = None
-    proc = None
+    from ..jobs import JobRun
+    from ..store import Store
+
+    label = f"model {source.info['model']}" if source.info.get("model") is not None else str(source.model_dir)
+    store = Store.open(root, check_jobs=False)
     try:
-        log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
-        images = docker_images(root, source, log.line)
-        request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
-                   "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding}
-        proc = _PRESTARTED.pop() if _PRESTARTED else _start_scoring(str(scratch))
-        pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
-        pump.start()
-        try:
-            proc.stdin.write((json.dumps(request) + "\n").encode())
-            proc.stdin.close()
-            for raw in proc.stdout:
-                try:
-                    msg = json.loads(raw)
-                except ValueError:
-                    log.output(raw)
-                    continue
-                if msg.get("event") == "progress" and on_progress:
-                    on_progress(msg["rows"], msg["done"], msg["total"])
-                elif msg.get("event") in ("done", "error"):
-                    result = msg
-            proc.wait()
-            pump.join(5)
-        except BaseException:
-            _stop(proc, containers=bool(images))
-            raise
+        with JobRun(store, "predict", f"predict {input_path.name} with {label}",
+                    {"input": str(input_path), "output": str(output_path), "model": source.info.get("model")}) as run:
+            result = _score(run, source, input_path, output_path, include=include, chunk_size=chunk_size,
+                            on_progress=on_progress, encoding=encoding)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        if result is not None:
-            log.line(f"result: {json.dumps({k: v for k, v in result.items() if k != 'details'})}")
-        log.close()
+        store.close()
+    return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=run.log.path,
+                         warnings=result.get("warnings", []))
+
+
+def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, include, chunk_size, on_progress,
+           encoding) -> dict:
+    """Score in the scoring process, as job `run`: its scratch folder, its log, the process its worker."""
+    log = run.log
+    scratch = run.scratch("predict")
+    result = None
+    log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
+    images = docker_images(run.store.root, source, log.line)
+    request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
+               "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding}
+    proc = _PRESTARTED.pop() if _PRESTARTED else _start_scoring(str(scratch))
+    run.adopt(_ScoringProcess(proc, containers=bool(images)))  # stopped (its containers removed) if the job fails
+    pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
+    pump.start()
+    proc.stdin.write((json.dumps(request) + "\n").encode())
+    proc.stdin.close()
+    for raw in proc.stdout:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            log.output(raw)
+            continue
+        if msg.get("event") == "progress" and on_progress:
+            on_progress(msg["rows"], msg["done"], msg["total"])
+        elif msg.get("event") in ("done", "error"):
+            result = msg
+    proc.wait()
+    pump.join(5)
+    if result is not None:
+        log.line(f"result: {json.dumps({k: v for k, v in result.items() if k != 'details'})}")
     if result is None:
         raise TaskbenchError(f"the scoring process ended with code {proc.returncode} before finishing; see {log.path}.")
     if result["event"] == "error":
         if result.get("kind") == "usage":
             raise UsageError(result["message"])
         raise TaskbenchError(result["message"], details=result.get("details"))
-    return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=log.path,
-                         warnings=result.get("warnings", []))
+    return result
+
+
+class _ScoringProcess:
+    """The scoring process seen by its job as a worker: `kill` stops it (and its containers), `close` waits for it."""
+
+    def __init__(self, proc: subprocess.Popen, *, containers: bool):
+        self.proc, self.containers = proc, containers
+
+    def kill(self) -> None:
+        _stop(self.proc, containers=self.containers)
+
+    def close(self) -> None:
+        self.proc.wait()
 
 
 def docker_images(root: Path, source: ModelSource, on_log: Callable[[str], None]) -> dict[str, str]:
