@@ -132,7 +132,7 @@ def test_predict_scores_the_docker_node_in_a_container_like_training(bench):
     inference = bench("predict", MIXED, "--input", INFERENCE, "--output", bench.root / "inference.csv")
     assert inference.exit_code == 0, inference.output
     assert len(pd.read_csv(bench.root / "inference.csv")) == len(pd.read_csv(INFERENCE))
-    log = sorted((bench.home / "logs").glob("predict-*.log"))[-1].read_text()
+    log = max((bench.home / "logs").glob("job-*.log"), key=lambda p: int(p.stem[4:])).read_text()  # the predict job's
     assert "environment image taskbench-env-python-sklearn:" in log
 
 
