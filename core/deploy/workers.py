@@ -54,7 +54,7 @@ def worker_factory(images: dict[str, str], plan: dict, model_dir: Path, on_outpu
     """PlanScorer's `workers(env, scratch)`: a started container of `images[env]`; what tasks print goes to
     `on_output` (default: this process's stderr, where local nodes' output goes too)."""
     from ..runners.base import WorkerSpec, ready
-    from ..runners.docker_runner import DockerRunner
+    from ..runners.start import start_worker
 
     model_dir = Path(model_dir)
 
@@ -63,7 +63,7 @@ def worker_factory(images: dict[str, str], plan: dict, model_dir: Path, on_outpu
         folders = {Path(n["task_dir"]) for n in plan["nodes"] if n.get("env") == env}
         read_only = [model_dir, *sorted(f for f in folders if not f.is_relative_to(model_dir))]
         spec = WorkerSpec(on_output=on_output or _to_stderr, read_only=read_only, writable=[Path(scratch)])
-        return ready(DockerRunner(images[env]).start(spec))
+        return ready(start_worker(spec, image=images[env]))
 
     return start
 

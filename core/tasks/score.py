@@ -161,7 +161,7 @@ def folder_plan(code_dir: Path, meta, target_type: str, labels, model_dir: Path,
 def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None = None):
     """Score `opts.input` with the fitted folder in a worker; returns the frame `drum score` would write."""
     from ..runners.base import WorkerSpec, ready
-    from ..runners.subprocess_runner import SubprocessRunner
+    from ..runners.start import start_worker
     from ..runtime import errors as runtime_errors
     from ..runtime.data import read_table
     from ..runtime.serving import WorkerSegment
@@ -188,7 +188,7 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
             writable=[scratch],
             network=bool(meta.network),
         )
-        worker = ready(SubprocessRunner(_python(code_dir, root)).start(spec))
+        worker = ready(start_worker(spec, python=_python(code_dir, root)))
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
         segment = WorkerSegment(worker, contract.LOCAL_ENV, 0, plan, [node], str(model_dir), str(scratch), ["task"])
         outputs: dict = {}
