@@ -47,6 +47,7 @@ class VersionedRows(Database):
         return found[0] if found else None
 
     def _version_row_by_id(self, entity: Versioned, version_id: int) -> sqlite3.Row | None:
+        """The version row with this id, or None."""
         found = self._versions_where(entity, "v.id = ?", (version_id,))
         return found[0] if found else None
 
@@ -68,6 +69,7 @@ class VersionedRows(Database):
         )
 
     def _names(self, entity: Versioned) -> list[str]:
+        """Every name of the entity, sorted (a name may have no version yet)."""
         return [row["name"] for row in self._rows(f"SELECT name FROM {entity.names} ORDER BY name")]
 
     def _name_id(self, entity: Versioned, name: str, user: str, stamp: str) -> int:
