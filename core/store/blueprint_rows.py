@@ -11,7 +11,7 @@ import json
 import sqlite3
 
 from ..workspace import current_user
-from .database import now
+from .database import from_row, now
 from .records import BlueprintVersion, SavedBlueprint
 from .versioned import Versioned, VersionedRows
 
@@ -66,14 +66,4 @@ class BlueprintRows(VersionedRows):
 
 
 def _blueprint_version(row: sqlite3.Row) -> BlueprintVersion:
-    return BlueprintVersion(
-        id=row["id"],
-        blueprint=row["blueprint"],
-        version=row["version"],
-        text=row["text"],
-        resolved=json.loads(row["resolved_json"]),
-        sha256=row["sha256"],
-        target_type=row["target_type"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-    )
+    return from_row(BlueprintVersion, row, resolved=json.loads(row["resolved_json"]))

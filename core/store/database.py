@@ -13,9 +13,10 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 from . import files
 from .schema import DB_FILENAME, FILE_COLUMNS, MIGRATIONS, Migration, MigrationFailed, SchemaTooNew, latest_version
@@ -28,10 +29,20 @@ TASK_OBJECTS = "objects/tasks"
 ENVIRONMENT_OBJECTS = "objects/environments"
 LOGS = "logs"
 
+R = TypeVar("R")
+
 
 def now() -> str:
     """The current time as ISO 8601 in UTC, to the millisecond."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def from_row(record: type[R], row: sqlite3.Row, **converted) -> R:
+    """A record dataclass from a row whose columns carry its fields' names; `converted` gives the fields that
+    are stored in another form (JSON, a relative path, another column name)."""
+    columns = row.keys()
+    given = {f.name: row[f.name] for f in fields(record) if f.name in columns and f.name not in converted}
+    return record(**given, **converted)
 
 
 class Database:

@@ -13,7 +13,7 @@ import sqlite3
 
 from ..errors import UsageError
 from ..workspace import current_user
-from .database import Database, now
+from .database import Database, from_row, now
 from .records import Deployment
 
 
@@ -33,16 +33,16 @@ class DeploymentRows(Database):
                     "VALUES (?, ?, ?, ?, ?)",
                     (name, model_id, token_digest(token) if token else None, current_user(), now()),
                 )
-                return _deployment(self._row("SELECT * FROM deployments WHERE id = ?", (cur.lastrowid,)))
+                return from_row(Deployment, self._row("SELECT * FROM deployments WHERE id = ?", (cur.lastrowid,)))
         except sqlite3.IntegrityError:
             raise UsageError(f"a deployment named {name!r} already exists; choose another --name.") from None
 
     def deployment(self, name: str) -> Deployment | None:
         row = self._row("SELECT * FROM deployments WHERE name = ?", (name,))
-        return _deployment(row) if row else None
+        return from_row(Deployment, row) if row else None
 
     def list_deployments(self) -> list[Deployment]:
-        return [_deployment(r) for r in self._rows("SELECT * FROM deployments ORDER BY id")]
+        return [from_row(Deployment, r) for r in self._rows("SELECT * FROM deployments ORDER BY id")]
 
     def delete_deployment(self, deployment_id: int) -> None:
         with self.transaction() as conn:
@@ -72,7 +72,3 @@ class DeploymentRows(Database):
         )
         return [{"run": r["run"], "worker": r["worker"], "started_at": r["started_at"], "updated_at": r["updated_at"],
                  **json.loads(r["stats"])} for r in rows]
-
-
-def _deployment(row: sqlite3.Row) -> Deployment:
-    return Deployment(row["id"], row["name"], row["model_id"], row["token_hash"], row["created_by"], row["created_at"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import workspace
 from ..errors import UsageError
-from .database import now
+from .database import from_row, now
 from .records import BUILD_STATES, Environment, EnvironmentVersion, FileEntry
 from .versioned import Versioned, VersionedRows, files_from_json, files_json
 
@@ -117,30 +117,9 @@ class EnvironmentRows(VersionedRows):
 
     def _environment(self, row: sqlite3.Row) -> Environment:
         latest = self.environment_version(row["name"], row["latest"]) if row["latest"] else None
-        return Environment(
-            name=row["name"],
-            kind=row["kind"],
-            builtin=bool(row["builtin"]),
-            description=row["description"],
-            created_by=row["created_by"],
-            created_at=row["created_at"],
-            version_count=row["version_count"],
-            latest=latest,
-        )
+        return from_row(Environment, row, builtin=bool(row["builtin"]), latest=latest)
 
     def _env_version(self, row: sqlite3.Row) -> EnvironmentVersion:
-        return EnvironmentVersion(
-            id=row["id"],
-            environment=row["environment"],
-            version=row["version"],
-            kind=row["kind"],
-            sha256=row["sha256"],
-            path=self.path(row["snapshot_path"]),
-            files=files_from_json(row["files"]),
-            status=row["status"],
-            image_id=row["image_id"],
-            built_at=row["built_at"],
-            build_job_id=row["build_job_id"],
-            created_by=row["created_by"],
-            created_at=row["created_at"],
+        return from_row(
+            EnvironmentVersion, row, path=self.path(row["snapshot_path"]), files=files_from_json(row["files"])
         )

@@ -9,7 +9,7 @@ import sqlite3
 from .. import workspace
 from ..errors import UsageError, disk_full
 from . import files, processes
-from .database import LOGS, Database, now
+from .database import LOGS, Database, from_row, now
 from .records import ACTIVE_JOB_STATES, FINAL_JOB_STATES, Job
 from .schema import JOB_OWNED_ROWS
 
@@ -225,19 +225,9 @@ class JobRows(Database):
             pass
 
     def _job(self, row: sqlite3.Row) -> Job:
-        return Job(
-            id=row["id"],
-            kind=row["kind"],
-            title=row["title"],
-            state=row["state"],
-            created_by=row["created_by"],
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            pid=row["pid"],
-            host=row["host"],
-            exit_code=row["exit_code"],
-            message=row["message"],
+        return from_row(
+            Job,
+            row,
             subject=json.loads(row["subject"] or "{}"),
             log_path=self.path(row["log_path"]) if row["log_path"] else None,
         )

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from ..workspace import current_user
-from .database import Database, now
+from .database import Database, from_row, now
 from .records import Model, Project, ProjectExists
 
 
@@ -97,36 +97,19 @@ class ProjectRows(Database):
         return [self._model(r) for r in self._rows("SELECT * FROM models WHERE project_id = ? ORDER BY id", (project_id,))]
 
     def _project(self, row: sqlite3.Row) -> Project:
-        return Project(
-            id=row["id"],
-            name=row["name"],
+        return from_row(
+            Project,
+            row,
             data_path=self.path(row["data_path"]),
             partition_path=self.path(row["partition_path"]),
-            source=row["source"],
-            rows=row["rows"],
-            target=row["target"],
-            target_type=row["target_type"],
             settings=json.loads(row["settings"]),
-            holdout_unlocked_at=row["holdout_unlocked_at"],
-            holdout_unlocked_by=row["holdout_unlocked_by"],
-            created_by=row["created_by"],
-            created_at=row["created_at"],
         )
 
     def _model(self, row: sqlite3.Row) -> Model:
-        return Model(
-            id=row["id"],
-            project_id=row["project_id"],
-            blueprint=row["blueprint"],
-            blueprint_text=row["blueprint_text"],
+        return from_row(
+            Model,
+            row,
             resolved=json.loads(row["resolved"]),
-            state=row["state"],
             artifact_path=self.path(row["artifact_path"]) if row["artifact_path"] else None,
-            job_id=row["job_id"],
             scores=json.loads(row["scores"]),
-            train_seconds=row["train_seconds"],
-            predict_speed=row["predict_speed"],
-            message=row["message"],
-            created_by=row["created_by"],
-            created_at=row["created_at"],
         )

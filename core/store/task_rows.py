@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from .. import workspace
-from .database import now
+from .database import from_row, now
 from .records import FileEntry, Task, TaskVersion
 from .versioned import Versioned, VersionedRows, files_from_json, files_json
 
@@ -74,17 +74,11 @@ class TaskRows(VersionedRows):
         return self._task_version(row) if row else None
 
     def _task_version(self, row: sqlite3.Row) -> TaskVersion:
-        return TaskVersion(
-            id=row["id"],
-            task=row["task"],
-            version=row["version"],
-            sha256=row["sha256"],
+        return from_row(
+            TaskVersion,
+            row,
             path=self.path(row["snapshot_path"]),
             files=files_from_json(row["files"]),
-            target_type=row["target_type"],
-            kind=row["kind"],
             env=row["env_name"],
             metadata=json.loads(row["metadata"]),
-            created_by=row["created_by"],
-            created_at=row["created_at"],
         )
