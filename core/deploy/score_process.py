@@ -14,6 +14,8 @@ import signal
 import sys
 import time
 
+from core.runtime import protocol
+
 _CONTROL = None
 
 
@@ -142,7 +144,7 @@ def score_file(req: dict) -> dict:
                 out = kept.join(out, rsuffix=" (prediction)")
             writer.write(out)
             rows += len(frame)
-            send({"event": "progress", "rows": rows, "done": done, "total": total})
+            send(protocol.progress(rows, done, total))
         if rows == 0:
             raise UserFault(f"input file {req['input']} has a header but no rows to score.")
         writer.finish()
@@ -181,13 +183,12 @@ def main() -> None:
     if req.get("scratch_dir"):
         os.chdir(req["scratch_dir"])  # what a task writes to a relative path lands in the scratch folder
     try:
-        result = score_file(req)
-        send({"event": "done", **result})
+        send(protocol.finished(**score_file(req)))
     except KeyboardInterrupt:
         sys.stderr.flush()
         _end(130)
     except UserFault as exc:
-        send({"event": "error", "kind": "usage", "message": str(exc)})
+        send(protocol.error(protocol.USAGE, str(exc)))
     except Exception as exc:  # noqa: BLE001 - every failure reaches the command as one sentence
         import traceback
 
@@ -195,9 +196,9 @@ def main() -> None:
 
         traceback.print_exc()
         if isinstance(exc, StepFailure):
-            send({"event": "error", "kind": exc.kind, "message": exc.message, "details": exc.details})
+            send(protocol.error(exc.kind, exc.message, exc.details))
         else:
-            send({"event": "error", "kind": "crash", "message": f"scoring failed: {type(exc).__name__}: {exc}"})
+            send(protocol.error(protocol.CRASH, f"scoring failed: {type(exc).__name__}: {exc}"))
     sys.stderr.flush()
     _end(0)
 

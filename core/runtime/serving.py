@@ -177,7 +177,7 @@ class WorkerSegment:
         self.columns = list(dict.fromkeys(c for n in nodes for cols in n["channels"].values() for c in cols))
         self.upstream = list(dict.fromkeys(s for n in nodes for s in n["inputs"] if s not in n["channels"] and s not in names))
         facts = {k: plan.get(k) for k in ("target_type", "class_labels", "final")}
-        self._call("scoring_load", {"session": session, "plan": facts, "nodes": nodes,
+        self._call(protocol.SCORING_LOAD, {"session": session, "plan": facts, "nodes": nodes,
                                     "model_dir": model_dir, "scratch_dir": scratch})
 
     def run(self, frame, outputs):
@@ -185,7 +185,7 @@ class WorkerSegment:
         try:
             features = save_frame(frame[self.columns], os.path.join(folder, "features"))
             inputs = {name: save_frame(outputs[name], os.path.join(folder, f"in-{name}")) for name in self.upstream}
-            reply = self._call("scoring_run", {"session": self.session, "features": features, "inputs": inputs,
+            reply = self._call(protocol.SCORING_RUN, {"session": self.session, "features": features, "inputs": inputs,
                                                "keep": self.keep, "folder": folder})
             returned = reply.get("outputs")
             if not isinstance(returned, dict) or set(returned) != set(self.keep):
