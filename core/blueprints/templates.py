@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..runtime.contract import ESTIMATOR_TYPES
+from ..runtime.contract import ANOMALY, BINARY, ESTIMATOR_TYPES, MULTICLASS, REGRESSION
 from ..runtime.typeschema import DATA_TYPES
 from ..tasks.catalog import TaskInfo
 from .model import CHANNELS
@@ -98,15 +98,15 @@ def _all() -> dict[str, list[Template]]:
         linear="logistic_regression", gbm="gbm_classifier", forest="random_forest_classifier", knn="knn_classifier"
     )
     return {
-        "binary": _supervised("binary", **classification),
-        "multiclass": _supervised("multiclass", **classification),
-        "regression": _supervised(
-            "regression", linear="ridge", gbm="gbm_regressor", forest="random_forest_regressor", knn="knn_regressor"
+        BINARY: _supervised(BINARY, **classification),
+        MULTICLASS: _supervised(MULTICLASS, **classification),
+        REGRESSION: _supervised(
+            REGRESSION, linear="ridge", gbm="gbm_regressor", forest="random_forest_regressor", knn="knn_regressor"
         ),
-        "anomaly": [
+        ANOMALY: [
             _template(
                 "isolation-forest",
-                "anomaly",
+                ANOMALY,
                 "Median-imputed numbers and ordinal categories into an isolation forest.",
                 """
 num   = impute_median(NUM)
@@ -116,7 +116,7 @@ model = isolation_forest(num, cat)
             ),
             _template(
                 "pca-isolation-forest",
-                "anomaly",
+                ANOMALY,
                 "Scaled numbers reduced by PCA into an isolation forest.",
                 """
 num   = impute_median(NUM)
