@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 ACTIVE_JOB_STATES = ("queued", "running")
@@ -68,27 +69,36 @@ class TaskVersion:
 
 
 @dataclass(frozen=True)
-class Task:
-    """A named task with its owner and its latest version."""
+class Named:
+    """A name with versions (a task, a saved blueprint): its owner, how many versions it has, and its latest."""
 
     name: str
     created_by: str
     created_at: str
     version_count: int
-    latest: TaskVersion
+    latest: Any
 
-    def to_json(self) -> dict:
+    def _summary(self, **latest: Any) -> dict:
+        """The name as listings show it, with `latest` facts of its latest version before its update time."""
         return {
             "name": self.name,
             "owner": self.created_by,
             "created_at": self.created_at,
             "versions": self.version_count,
             "latest_version": self.latest.version,
-            "kind": self.latest.kind,
-            "target_type": self.latest.target_type,
-            "env": self.latest.env,
+            **latest,
             "updated_at": self.latest.created_at,
         }
+
+
+@dataclass(frozen=True)
+class Task(Named):
+    """A named task with its owner and its latest version."""
+
+    latest: TaskVersion
+
+    def to_json(self) -> dict:
+        return self._summary(kind=self.latest.kind, target_type=self.latest.target_type, env=self.latest.env)
 
 
 @dataclass(frozen=True)
@@ -297,25 +307,13 @@ class BlueprintVersion:
 
 
 @dataclass(frozen=True)
-class SavedBlueprint:
+class SavedBlueprint(Named):
     """A named blueprint with its owner, how many versions it has, and its latest version."""
 
-    name: str
-    created_by: str
-    created_at: str
-    version_count: int
     latest: BlueprintVersion
 
     def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "owner": self.created_by,
-            "created_at": self.created_at,
-            "versions": self.version_count,
-            "latest_version": self.latest.version,
-            "target_type": self.latest.target_type,
-            "updated_at": self.latest.created_at,
-        }
+        return self._summary(target_type=self.latest.target_type)
 
 
 @dataclass(frozen=True)
