@@ -37,7 +37,8 @@ class AbstractStore(ABC):
 
     @abstractmethod
     def transaction(self) -> ContextManager[sqlite3.Connection]:
-        """A write transaction; calls made inside it commit together or not at all (nested uses join the outer)."""
+        """A write transaction: store calls made inside it commit together or not at all (nested uses join the
+        outer); the connection it yields is for code inside core/store."""
 
     @abstractmethod
     def close(self) -> None:
