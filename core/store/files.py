@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from .. import workspace
 from ..errors import UsageError
 from .processes import pid_alive
 from .records import FileEntry
@@ -28,7 +29,7 @@ SKIPPED_DIRS = frozenset({"__pycache__", ".git"})
 SKIPPED_SUFFIXES = (".pyc",)
 _CHUNK = 1 << 20
 
-_TEMP_NAME = re.compile(r"^\.tmp-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-")
+_TEMP_NAME = workspace.ATOMIC_TEMP  # the name temp_path writes
 
 
 def host_tag() -> str:
@@ -251,22 +252,8 @@ def clean_orphan_temps(folders: list[Path]) -> list[Path]:
     return sweep_folders([(Path(folder), _TEMP_NAME) for folder in folders])
 
 
-# Every place in the workspace where a process writes under a temporary name, with the pattern that finds the
-# writer's pid in the name (and its host, where the name has one). The sweep on open walks this list, so a new
-# temporary name belongs here. A `*` stands for every subfolder: those (the cache's hundreds of folders) are
-# walked when an open finds a dead engine's job, and when a training starts, not on every open.
-TEMP_LOCATIONS: tuple[tuple[str, re.Pattern], ...] = (
-    ("objects/tasks", _TEMP_NAME),
-    ("objects/environments", _TEMP_NAME),
-    ("objects/projects", _TEMP_NAME),
-    ("logs", _TEMP_NAME),
-    ("models", _TEMP_NAME),  # a model's folder while it trains (the engine's pid)
-    ("models", re.compile(r"^\.tmp-\d+-(?P<pid>\d+)$")),  # the same, as older versions named it
-    ("tmp", re.compile(r"^[a-z]+(?:-[a-z]+)*-(?P<pid>\d+)-")),  # workspace.scratch_dir: KIND-PID-XXXX
-    ("venvs", re.compile(r"^tmp-[0-9a-f]+-(?P<pid>\d+)$")),  # a requirements venv being built
-    ("packages", re.compile(r"^\..+\.tmp-(?P<pid>\d+)$")),  # a package being unpacked
-    ("cache/*", re.compile(r"^[0-9a-f]+\.tmp-(?P<pid>\d+)$")),  # a fitted transform being cached (a worker's pid)
-)
+# Every temporary name of the workspace, from its one layout (workspace.TEMP_LOCATIONS).
+TEMP_LOCATIONS = workspace.TEMP_LOCATIONS
 
 
 def sweep_temps(root: Path, *, deep: bool = True) -> list[Path]:
