@@ -233,7 +233,7 @@ class Trainer:
         worker = relay = None
         if self.cluster is None:
             worker, relay = take_worker(store.root)
-            worker.send("load_project", {"data": data_payload(project), "code_dirs": []})
+            worker.send(protocol.LOAD_PROJECT, {"data": data_payload(project), "code_dirs": []})
         try:
             checked, warnings = compile_blueprint(store, project, source)
         except TaskbenchError as exc:
@@ -490,7 +490,7 @@ def prestart_workers(root: Path, count: int) -> None:
     share_cores(count)
     for _ in range(count):
         worker, relay = _new_worker(root)
-        worker.send("warm", {"modules": WARM_MODULES})
+        worker.send(protocol.WARM, {"modules": WARM_MODULES})
         _PRESTARTED.append((worker, relay))
 
 
