@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from .. import settings, workspace
 from ..errors import TaskbenchError, UsageError
 from ..runtime.contract import LOCAL_ENV
 from .source import ModelSource, describe, model_source
@@ -40,11 +41,8 @@ SEEN = ".seen"  # packages/.seen/<sha256>: packages this workspace exported or h
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "pyarrow", "joblib")
 SKIPPED = {"__pycache__", ".git", ".DS_Store"}
 
-MAX_BYTES_ENV = "TASKBENCH_PACKAGE_MAX_BYTES"
-MAX_RATIO_ENV = "TASKBENCH_PACKAGE_MAX_RATIO"
-DEFAULT_MAX_BYTES = 2 << 30
-# Apache POI refuses entries that inflate more than 100 times once past a grace size; deflate itself tops out near 1032.
-DEFAULT_MAX_RATIO = 100
+MAX_BYTES_ENV = settings.PACKAGE_MAX_BYTES.name
+MAX_RATIO_ENV = settings.PACKAGE_MAX_RATIO.name
 RATIO_GRACE_BYTES = 1 << 20
 MAX_PART = 255  # NAME_MAX of common file systems, in UTF-8 bytes
 MAX_PATH = 1024
@@ -151,7 +149,7 @@ def _file_digest(path: Path) -> str:
 
 
 def _seen_marker(root: Path, digest: str) -> Path:
-    return Path(root) / "packages" / SEEN / digest
+    return Path(root) / workspace.PACKAGES / SEEN / digest
 
 
 def _mark_seen(root: Path, digest: str) -> None:
@@ -192,21 +190,7 @@ def _refuse(package: Path, why: str) -> UsageError:
 
 def package_limits() -> tuple[int, float]:
     """The unpacked-size limit (bytes) and expansion-ratio limit, from TASKBENCH_PACKAGE_MAX_BYTES/_MAX_RATIO."""
-    from ..tasks.fitcheck import parse_size
-
-    max_bytes, ratio = DEFAULT_MAX_BYTES, float(DEFAULT_MAX_RATIO)
-    if os.environ.get(MAX_BYTES_ENV, "").strip():
-        try:
-            max_bytes = parse_size(os.environ[MAX_BYTES_ENV])
-        except UsageError:
-            raise UsageError(f"{MAX_BYTES_ENV}={os.environ[MAX_BYTES_ENV]!r} is not a size; write it like 500m or 4g.") from None
-    if os.environ.get(MAX_RATIO_ENV, "").strip():
-        try:
-            ratio = float(os.environ[MAX_RATIO_ENV])
-            assert ratio >= 1
-        except (ValueError, AssertionError):
-            raise UsageError(f"{MAX_RATIO_ENV}={os.environ[MAX_RATIO_ENV]!r} is not a ratio; write a number of at least 1, like 200.") from None
-    return max_bytes, ratio
+    return settings.PACKAGE_MAX_BYTES.get(), settings.PACKAGE_MAX_RATIO.get()
 
 
 def import_package(root: Path, package: Path, *, on_note: Callable[[str], None] | None = None) -> ModelSource:
@@ -236,7 +220,7 @@ def import_package(root: Path, package: Path, *, on_note: Callable[[str], None] 
             raise _refuse(package, f"it is not a readable zip file ({exc}).") from None
         with zf:
             checked = _check_archive(package, zf, max_bytes, max_ratio)
-            folder = Path(root) / "packages" / digest[:24]
+            folder = Path(root) / workspace.PACKAGES / digest[:24]
             if not _matches(folder, checked):
                 if folder.exists():
                     note(f"the unpacked copy of package {package} in {folder} had been changed; it was unpacked afresh.")

@@ -31,12 +31,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import settings
 from ..errors import UsageError
 
 MAX_BODY = 50 * 1024 * 1024
 FAST_CSV_BYTES = 64 * 1024
-MONITOR_SECONDS = float(os.environ.get("TASKBENCH_MONITOR_SECONDS", "2"))
-CONFIG_VARIABLE = "TASKBENCH_SERVE_CONFIG"
+CONFIG_VARIABLE = settings.SERVE_CONFIG.name
 
 
 class BadRequest(Exception):
@@ -157,7 +157,8 @@ class Served:
         self._stop = threading.Event()
 
     def _flush_loop(self) -> None:
-        while not self._stop.wait(MONITOR_SECONDS):
+        seconds = settings.MONITOR_SECONDS.get()
+        while not self._stop.wait(seconds):
             self.flush()
 
     def flush(self) -> None:
@@ -184,7 +185,7 @@ class Served:
     def stats(self) -> dict:
         """What /stats/ answers: this process's monitor, or with several worker processes their exact sums.
 
-        Drift of sibling processes comes from their last stored snapshot (every MONITOR_SECONDS).
+        Drift of sibling processes comes from their last stored snapshot (every TASKBENCH_MONITOR_SECONDS).
         """
         own = self.monitor.snapshot()
         if not self.counts_dir:
@@ -836,7 +837,7 @@ def logger():
 
 def app_from_environment():
     """The application factory Uvicorn's worker processes call (`--workers N`); config from the environment."""
-    return create_app(ServeConfig(**json.loads(os.environ[CONFIG_VARIABLE])))
+    return create_app(ServeConfig(**json.loads(settings.SERVE_CONFIG.get())))
 
 
 def free_address(host: str, port: int) -> int:
@@ -912,7 +913,7 @@ def serve(config: ServeConfig, on_ready=None) -> None:
 
             shared = replace(config, run=f"{os.getpid()}-{int(time.time())}", counts_dir=str(counts), token=None,
                              token_hash=token_digest(config.token) if config.token else None)
-            os.environ[CONFIG_VARIABLE] = json.dumps(shared.__dict__)
+            settings.SERVE_CONFIG.export(json.dumps(shared.__dict__))
             try:
                 uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
             finally:

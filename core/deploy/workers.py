@@ -92,9 +92,6 @@ def open_scorer(store, source: ModelSource, scratch_dir: str, *, on_log: Callabl
 def drop_private_environment() -> None:
     """Remove taskbench's own variables (workspace path, serve token and config) from this process's environment,
     so that task code loaded into it (the prediction server's) does not find them in os.environ."""
-    import os
+    from .. import settings
 
-    from ..runners.base import PRIVATE_PREFIX
-
-    for name in [n for n in os.environ if n.upper().startswith(PRIVATE_PREFIX)]:
-        del os.environ[name]
+    settings.drop_own()

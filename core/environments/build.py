@@ -7,9 +7,9 @@ setting), so a version is built once and every later run reuses it.
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Callable
 
+from .. import settings
 from ..errors import UsageError
 from ..environments.versions import LOCAL, get_environment_version, set_environment_build
 from ..jobs import JobRun
@@ -19,7 +19,7 @@ from ..store.records import EnvironmentVersion
 
 def image_tag(version: EnvironmentVersion) -> str:
     """The deterministic image tag of an environment version under the current base-image setting."""
-    base = os.environ.get("TASKBENCH_BASE_IMAGE", "")
+    base = settings.BASE_IMAGE.get() or ""
     digest = hashlib.sha256(f"{version.sha256}\n{base}".encode()).hexdigest()[:12]
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in version.environment.lower()).strip("-")
     return f"taskbench-env-{slug or 'env'}:{digest}"

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 from core.environments import CA_BUNDLE_NAME
+from core import settings
 from core.errors import TaskbenchError
 
-BASE_IMAGE_ENV = "TASKBENCH_BASE_IMAGE"
-CA_BUNDLE_ENV = "TASKBENCH_CA_BUNDLE"
+BASE_IMAGE_ENV = settings.BASE_IMAGE.name
+CA_BUNDLE_ENV = settings.CA_BUNDLE.name
 REQUIREMENTS_REPOSITORY = "taskbench-req"
 DEFAULT_ENGINE_URL = "unix:///var/run/docker.sock"
 LOG_TAIL_LINES = 40
@@ -118,7 +119,7 @@ def build_image(
     dockerfile = context_dir / "Dockerfile"
     if not dockerfile.is_file():
         raise BuildError(f"{context_dir} has no Dockerfile, so there is nothing to build.")
-    base_image = base_image or os.environ.get(BASE_IMAGE_ENV) or None
+    base_image = base_image or settings.BASE_IMAGE.get()
     bundle = _ca_bundle(ca_bundle)
     args = {"BASE_IMAGE": base_image} if base_image else {}
     args.update({key: str(value) for key, value in (build_args or {}).items()})
@@ -190,7 +191,7 @@ def _client(timeout: float | None = 60):
 def _ca_bundle(given: Path | None) -> Path | None:
     """The CA bundle to give builds: the argument, else `$TASKBENCH_CA_BUNDLE`, else none."""
     source = "the ca_bundle argument" if given is not None else CA_BUNDLE_ENV
-    value = given if given is not None else os.environ.get(CA_BUNDLE_ENV) or None
+    value = given if given is not None else settings.CA_BUNDLE.get()
     if value is None:
         return None
     path = Path(value)

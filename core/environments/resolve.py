@@ -8,12 +8,12 @@ so an unchanged environment is never rebuilt; requirements are layered on top
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .. import settings
 from ..errors import UsageError
 from ..runtime.contract import LOCAL_ENV as LOCAL, is_local
 
@@ -55,7 +55,7 @@ def image_for_folder(folder: Path, name: str, on_log: Callable[[str], None]) -> 
 
     if not (folder / "Dockerfile").is_file():
         raise UsageError(f"{folder} has no Dockerfile, so it cannot define an environment.")
-    base = os.environ.get("TASKBENCH_BASE_IMAGE", "")
+    base = settings.BASE_IMAGE.get() or ""
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.lower()).strip("-") or "env"
     tag = f"taskbench-env-{slug}:{folder_digest(folder, base)[:12]}"
     if image_exists(tag):

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from .. import settings, workspace
 from ..errors import TaskbenchError
 
 
@@ -32,10 +33,8 @@ def normalized_requirements(text: str) -> str:
 def pip_environment() -> dict[str, str]:
     """Environment for pip (which runs the requirements' build code): taskbench's own variables removed,
     the extra CA bundle setting, when given, as PIP_CERT."""
-    from ..runners.base import task_environment
-
-    env = task_environment(os.environ)
-    bundle = os.environ.get("TASKBENCH_CA_BUNDLE")
+    env = settings.task_environment(os.environ)
+    bundle = settings.CA_BUNDLE.get()
     if bundle and Path(bundle).is_file():
         env["PIP_CERT"] = bundle
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -59,7 +58,7 @@ def requirements_python(
     wanted = normalized_requirements(requirements)
     facts = _python_facts(base_python)
     key = hashlib.sha256(f"{facts['id']}\n{facts['sites']}\n{wanted}".encode()).hexdigest()[:16]
-    venvs = root / "venvs"
+    venvs = root / workspace.VENVS
     final = venvs / key
     python = final / "bin" / "python"
     if (final / ".complete").exists():

@@ -12,9 +12,10 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Protocol
 
 from ..runtime import protocol
+from ..settings import PREFIX as PRIVATE_PREFIX, task_environment  # noqa: F401 - the runners' filter
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 
@@ -30,16 +31,6 @@ spec.loader.exec_module(module)
 from taskbench_runtime.worker import main
 main()
 """
-
-
-# Taskbench's own variables never reach task code: TASKBENCH_HOME leads to the workspace database,
-# TASKBENCH_SERVE_CONFIG and TASKBENCH_SERVE_TOKEN carry a deployment's bearer token.
-PRIVATE_PREFIX = "TASKBENCH_"
-
-
-def task_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` without taskbench's own settings and secrets; PATH, HOME, locale, proxies, PIP_*, CA bundles stay."""
-    return {name: value for name, value in env.items() if not name.upper().startswith(PRIVATE_PREFIX)}
 
 
 def bootstrap_code(runtime_dir: str) -> str:
