@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from core import settings
+
 from .common import confirm_or_stop, console, fail, open_workspace, print_json, when, listing
 
 DEPLOY_HELP = "Publish a trained model as a named deployment that `taskbench serve` answers for."
@@ -52,7 +54,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you say otherwise).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Server processes, each with the model loaded.", min=1)] = 1,
-    token: Annotated[Optional[str], typer.Option("--token", help="Bearer token clients must send.", envvar="TASKBENCH_SERVE_TOKEN")] = None,
+    token: Annotated[Optional[str], typer.Option("--token", help="Bearer token clients must send.", envvar=settings.SERVE_TOKEN.name)] = None,
     header_timeout: Annotated[float, typer.Option("--header-timeout", metavar="SECONDS", min=0.1,
                                                   help="Close a connection that has not sent its request headers within this time (408).")] = 10.0,
     body_timeout: Annotated[float, typer.Option("--body-timeout", metavar="SECONDS", min=0.1,

@@ -10,6 +10,8 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from core import settings
+
 from . import blueprint as blueprint_command
 from . import demo as demo_command
 from . import env as env_command
@@ -97,7 +99,7 @@ def main(
     ctx: typer.Context,
     home: Annotated[
         Optional[Path],
-        typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar="TASKBENCH_HOME"),
+        typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar=settings.HOME.name),
     ] = None,
     version: Annotated[
         bool,
