@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, TypeVar
 
+from .. import workspace
 from . import files
 from .schema import DB_FILENAME, FILE_COLUMNS, MIGRATIONS, Migration, MigrationFailed, SchemaTooNew, latest_version
 
@@ -25,9 +26,9 @@ BUSY_TIMEOUT = 30.0
 RESERVE_FILE = ".space-reserve"
 RESERVE_BYTES = 256 << 10  # a job's ending is a few SQLite pages and log lines
 
-TASK_OBJECTS = "objects/tasks"
-ENVIRONMENT_OBJECTS = "objects/environments"
-LOGS = "logs"
+TASK_OBJECTS = workspace.TASK_OBJECTS
+ENVIRONMENT_OBJECTS = workspace.ENVIRONMENT_OBJECTS
+LOGS = workspace.LOGS
 
 R = TypeVar("R")
 

@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Callable, Union
 
+from .. import workspace
 from ..errors import EXIT_USAGE, TaskbenchError
 
 DB_FILENAME = "taskbench.db"
@@ -248,7 +249,7 @@ class JobRows:
 
 
 JOB_OWNED_ROWS: tuple[JobRows, ...] = (
-    JobRows("models", "job_id", "state", "training", "failed", "message", folder="models/{id}"),
+    JobRows("models", "job_id", "state", "training", "failed", "message", folder=f"{workspace.MODELS}/{{id}}"),
     JobRows("environment_versions", "build_job_id", "status", "building", "failed"),
 )
 

@@ -21,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
+from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..runtime import protocol
 from ..runtime.contract import LOCAL_ENV
@@ -231,7 +232,7 @@ def _localise(plan: dict, data_path: Path, partition_path: Path, task_dirs: dict
     for node in plan["nodes"]:
         cache = node.get("cache_dir")
         nodes.append({**node, "task_dir": task_dirs[node["task_dir"]],
-                      "cache_dir": str(base / "cache" / Path(cache).name[:2] / Path(cache).name) if cache else None})
+                      "cache_dir": str(base / workspace.CACHE / Path(cache).name[:2] / Path(cache).name) if cache else None})
     plan["nodes"] = nodes
     return plan
 

@@ -183,7 +183,7 @@ def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) ->
                     for r in info.metadata.type_schema.output_requirements
                 ],
                 "stack": kind == "estimator" and consumers.get(node.name, 0) > 0,
-                "cache_dir": str(store.root / "cache" / key[:2] / key) if kind == "transform" else None,
+                "cache_dir": str(store.root / workspace.CACHE / key[:2] / key) if kind == "transform" else None,
             }
         )
         pins[node.name] = info.pin()
@@ -267,9 +267,9 @@ class Trainer:
                 run.kept = (f"model {model.id} was not saved and its partial files were removed, "
                             "models trained before are kept")
                 self.on_event("started", {"label": source.label, "model": model.id, "job": run.id})
-                final_dir = store.root / "models" / str(model.id)
+                final_dir = store.root / workspace.MODELS / str(model.id)
                 # Named for this process, so the sweep on open removes it if the engine dies (store.files.TEMP_LOCATIONS).
-                work_dir = run.temporary(files.temp_path(store.root / "models", f"model-{model.id}"))
+                work_dir = run.temporary(files.temp_path(store.root / workspace.MODELS, f"model-{model.id}"))
                 self.scratch = run.scratch("train")
                 log = run.log
                 for warning in warnings:
@@ -419,7 +419,7 @@ class Trainer:
 
         resolved = resolve_environment(env, None, self._log.line, store=self.store)
         if resolved.kind == "docker":
-            cache = self.store.root / "cache"
+            cache = self.store.root / workspace.CACHE
             cache.mkdir(exist_ok=True)
             spec = WorkerSpec(on_output=self._log.output, read_only=docker_reads(plan),
                               writable=[model_dir, self.scratch, cache], env=dict(_THREADS))

@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Callable
 
+from .. import workspace
 from ..errors import UsageError
 from ..store import Project, ProjectExists, Store
 from ..store.files import write_bytes_atomic
@@ -232,7 +233,7 @@ def create_project(
         },
     }
     step("writing the project")
-    objects = store.root / "objects" / "projects"
+    objects = store.root / workspace.PROJECT_OBJECTS
     objects.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     frame.columns = [str(c) for c in frame.columns]
