@@ -20,6 +20,7 @@ from typing import Callable
 
 from ..errors import TaskbenchError, UsageError
 from ..joblog import JobLog
+from ..runtime import protocol
 from .source import ModelSource
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -141,9 +142,9 @@ def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, inc
         except ValueError:
             log.output(raw)
             continue
-        if msg.get("event") == "progress" and on_progress:
+        if msg.get(protocol.EVENT) == protocol.PROGRESS and on_progress:
             on_progress(msg["rows"], msg["done"], msg["total"])
-        elif msg.get("event") in ("done", "error"):
+        elif protocol.is_final(msg):
             result = msg
     proc.wait()
     pump.join(5)
@@ -151,10 +152,10 @@ def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, inc
         log.line(f"result: {json.dumps({k: v for k, v in result.items() if k != 'details'})}")
     if result is None:
         raise TaskbenchError(f"the scoring process ended with code {proc.returncode} before finishing; see {log.path}.")
-    if result["event"] == "error":
-        if result.get("kind") == "usage":
-            raise UsageError(result["message"])
-        raise TaskbenchError(result["message"], details=result.get("details"))
+    if result[protocol.EVENT] == protocol.ERROR:
+        if result.get(protocol.KIND) == protocol.USAGE:
+            raise UsageError(result[protocol.MESSAGE])
+        raise TaskbenchError(result[protocol.MESSAGE], details=result.get(protocol.DETAILS))
     return result
 
 
