@@ -162,3 +162,35 @@ def test_errors_on_a_piped_stderr_are_never_folded(home, tmp_path):
     run = piped(home, "score", "--code-dir", far, "--input", IRIS)
     assert run.returncode == 2
     assert f"--code-dir {far} is not a folder" in run.stderr  # one line, not folded at 80 columns
+
+
+def test_train_leaderboard_and_insights_show_each_metric_at_one_precision_right_aligned(taskbench, tmp_path):
+    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
+    bp = tmp_path / "lr.bp"
+    bp.write_text("model = logistic_regression(NUM)\n")
+    trained = taskbench("train", "iris", bp, bp)  # twice: a leaderboard of two rows
+    assert trained.exit_code == 0, trained.output
+    ok_lines = [line for line in trained.output.splitlines() if line.startswith("ok")]
+    assert len(ok_lines) == 2
+    for line in ok_lines:  # iris is separable: AUC 1 reads 1.0000 beside LogLoss 0.0xxx, never `AUC 1`
+        for metric in ("LogLoss", "AUC", "Accuracy", "F1"):
+            assert re.search(rf"\b{metric} \d\.\d{{4}}\b", line), (metric, line)
+    board = taskbench("leaderboard", "iris").output.splitlines()
+    header = next(i for i, line in enumerate(board) if line.startswith("model"))
+    column = board[header].index("validation LogLoss") + len("validation LogLoss")
+    for line in board[header + 1:header + 3]:
+        assert re.fullmatch(r" \d\.\d{4}", line[column - 7:column]), board  # four decimals, ending under the header
+    insights = taskbench("insights", "1", "--no-preview").output
+    assert re.search(r"validation\s+LogLoss \d\.\d{4}\s+AUC \d\.\d{4}", insights), insights
+
+
+def test_one_number_formatter_for_the_workbench_and_the_cli():
+    from tui.cli import insights, train
+    from tui.numbers import number, score
+    from tui.panes import projects
+    from tui.widgets import charts
+
+    assert charts.number is number and projects.decimals is __import__("tui.numbers").numbers.decimals
+    assert train.score is score and insights.score is score
+    assert score("AUC", 1.0) == "1.0000" and score("LogLoss", 0.11164) == "0.1116"
+    assert score("RMSE", 9.87, [10.04, 9.87]) == "9.870" and score("RMSE", 1234.5, [1234.5]) == "1,234"

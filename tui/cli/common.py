@@ -135,9 +135,11 @@ def _one_line(markup: str):
     return text
 
 
-def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] = (), title: str | None = None):
+def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] = (), title: str | None = None,
+            right: tuple[str, ...] = ()):
     """A table that stays readable at 80 columns: the `keep` columns (what users type next: ids, names) are never
-    cut or wrapped, columns empty in every row are left out, and the others shrink with an ellipsis. Cells are markup."""
+    cut or wrapped, columns empty in every row are left out, and the others shrink with an ellipsis; the `right`
+    columns (numbers) are right-aligned. Cells are markup."""
     from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
@@ -148,10 +150,12 @@ def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] 
     for i in shown:
         name = columns[i]
         if name in keep:
-            table.add_column(name, no_wrap=True, min_width=max([cell_len(r[i]) for r in plain] + [cell_len(name)]))
+            table.add_column(name, no_wrap=True, min_width=max([cell_len(r[i]) for r in plain] + [cell_len(name)]),
+                             justify="right" if name in right else "left")
         else:  # short columns stay whole; long ones (titles, messages) give way, down to SHRINK_TO cells
             widest = max([cell_len(r[i]) for r in plain] + [cell_len(name)])
-            table.add_column(name, overflow="ellipsis", min_width=min(widest, SHRINK_TO))
+            table.add_column(name, overflow="ellipsis", min_width=min(widest, SHRINK_TO),
+                             justify="right" if name in right else "left")
     for row in rows:
         # Cells never wrap; a column may still give way (rich only narrows columns that are not no_wrap).
         table.add_row(*(_one_line(row[i]) for i in shown))

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from core.runtime.contract import CLASSIFICATION_TYPES, REGRESSION
 
+from ..numbers import decimals, number, score
 from .common import console, error_console, open_workspace, print_json, size
 
 INSIGHTS_HELP = """Show a model's insights: scores, permutation feature impact, ROC/lift/confusion
@@ -87,21 +88,28 @@ def _fmt(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def _scores_line(values: dict) -> str:
-    return "  ".join(f"{k} {_fmt(v)}" for k, v in values.items())
+def _scores_table(scores: dict, project) -> list[tuple[str, str]]:
+    """The scores as the workbench shows them: one row per partition, one right-aligned column per metric, each
+    metric at its one precision; a locked holdout says how to unlock it."""
+    parts = [("validation", scores.get("validation") or {}), ("cv mean", scores.get("cv") or {})]
+    if project.holdout_unlocked:
+        parts.append(("holdout", scores.get("holdout") or {}))
+    parts = [(label, values) for label, values in parts if values or label != "cv mean"]
+    names = list(dict.fromkeys(name for _, values in parts for name in values))
+    cells = {n: [f"{n} {score(n, values.get(n), (v.get(n) for _, v in parts))}" for _, values in parts] for n in names}
+    widths = {n: max(map(len, shown)) for n, shown in cells.items()}
+    out = [("text", f"  {label:<10}" + "".join(f"  {cells[n][i]:>{widths[n]}}" for n in names) if names
+            else f"  {label:<11} not scored") for i, (label, _) in enumerate(parts)]
+    if not project.holdout_unlocked:
+        out.append(("dim", f"  holdout     locked (`taskbench project unlock-holdout {project.name}` unlocks it for good)"))
+    return out
 
 
 def _report(model, project, result: dict, scores: dict) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = [
         ("head", f"Model {model.id}: {model.blueprint} in project {project.name} ({project.target_type})"),
     ]
-    lines.append(("text", f"  validation  {_scores_line(scores.get('validation') or {})}"))
-    if scores.get("cv"):
-        lines.append(("text", f"  cv mean     {_scores_line(scores['cv'])}"))
-    if project.holdout_unlocked:
-        lines.append(("text", f"  holdout     {_scores_line(scores.get('holdout') or {}) or 'not scored'}"))
-    else:
-        lines.append(("dim", f"  holdout     locked (`taskbench project unlock-holdout {project.name}` unlocks it for good)"))
+    lines += _scores_table(scores, project)
     validation = result["validation"]
     lines += _impact(validation.get("feature_impact"))
     for part in ("validation", "holdout"):
@@ -151,7 +159,7 @@ def _classification(part: str, data: dict) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     roc = data.get("roc") or {}
     if "points" in roc:
-        out.append(("head", f"ROC on {part}: AUC {_fmt(roc.get('auc'))} (positive class {roc.get('positive_class')}, {data['rows']} rows)"))
+        out.append(("head", f"ROC on {part}: AUC {score('AUC', roc.get('auc'))} (positive class {roc.get('positive_class')}, {data['rows']} rows)"))
         points = roc["points"]
         if points:
             import numpy as np
@@ -165,8 +173,8 @@ def _classification(part: str, data: dict) -> list[tuple[str, str]]:
             ])]
     else:
         per_class = roc.get("per_class_auc") or {}
-        out.append(("head", f"One-vs-rest AUC on {part}: macro {_fmt(roc.get('macro_auc'))} ({data['rows']} rows)"))
-        text = "  " + "  ".join(f"{label} {_fmt(v, 3)}" for label, v in per_class.items())
+        out.append(("head", f"One-vs-rest AUC on {part}: macro {score('AUC', roc.get('macro_auc'))} ({data['rows']} rows)"))
+        text = "  " + "  ".join(f"{label} {score('AUC', v)}" for label, v in per_class.items())
         out.append(("text", text))
     if data.get("lift"):
         out.append(("head", f"Lift chart on {part}: rows in 10 bins by predicted probability"))
@@ -193,13 +201,15 @@ def _regression(part: str, data: dict) -> list[tuple[str, str]]:
     out = [("head", f"Residuals on {part} (actual - predicted, {data['rows']} rows)"),
            ("text", f"  mean {_fmt(r['mean'])}  std {_fmt(r['std'])}  mean |residual| {_fmt(r['mean_abs'])}")]
     keys = ("min", "p5", "p25", "median", "p75", "p95", "max")
-    out += [("text", line) for line in _row_table([("quantile", list(keys)), ("residual", [_fmt(r[k]) for k in keys])])]
+    digits = decimals(r[k] for k in keys)
+    out += [("text", line) for line in _row_table([("quantile", list(keys)), ("residual", [number(r[k], digits) for k in keys])])]
     bins = data.get("predicted_vs_actual") or []
     if bins:
         out.append(("head", f"Predicted vs actual on {part}: 10 bins by predicted value"))
+        digits = decimals([b["mean_predicted"] for b in bins] + [b["mean_actual"] for b in bins])
         table = [("bin", [str(b["bin"]) for b in bins]),
-                 ("predicted", [_fmt(b["mean_predicted"], 3) for b in bins]),
-                 ("actual", [_fmt(b["mean_actual"], 3) for b in bins])]
+                 ("predicted", [number(b["mean_predicted"], digits) for b in bins]),
+                 ("actual", [number(b["mean_actual"], digits) for b in bins])]
         out += [("text", line) for line in _row_table(table)]
     return out
 
@@ -210,7 +220,7 @@ def _anomaly(part: str, data: dict) -> list[tuple[str, str]]:
     out = [("head", f"Anomaly scores on {part} ({data['rows']} rows)")]
     metrics = data.get("metrics") or {}
     if metrics:
-        out.append(("text", "  " + _scores_line(metrics)))
+        out.append(("text", "  " + "  ".join(f"{k} {score(k, v)}" for k, v in metrics.items())))
     top = max(counts, default=0) or 1
     for i, count in enumerate(counts):
         span = f"[{_fmt(edges[i], 3)}, {_fmt(edges[i + 1], 3)}" + ("]" if i == len(counts) - 1 else ")")

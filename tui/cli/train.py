@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..numbers import number, score
 from .common import console, open_workspace, print_json, listing
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
@@ -111,7 +112,7 @@ def train(
         elif kind == "trained":
             progress["running"] -= 1
             val = data["scores"].get("validation", {})
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in val.items())
+            shown = ", ".join(f"{k} {score(k, v)}" for k, v in val.items())
             out.print(f"[green]ok[/]   {escape(data['label'])}: model {data['model']} in {data['seconds']:.1f} s; validation {shown}")
         elif kind == "failed":
             progress["running"] -= 1 if data.get("model") else 0
@@ -183,6 +184,7 @@ def leaderboard(
 def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
     """The leaderboard as a rich table; the holdout column appears once the holdout is unlocked (the title says so)."""
     cells = []
+    parts = {part: [(r.get(part) or {}).get(metric) for r in rows] for part in ("validation", "cv", "holdout")}
     for r in rows:
         val = r["validation"].get(metric)
         cv = (r.get("cv") or {}).get(metric)
@@ -192,13 +194,15 @@ def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
             escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
             + (f" [dim](repeat of {r['repeat_of']})[/]" if r.get("repeat_of") else "")
             + (f" [dim]({r['runs']} runs)[/]" if r.get("runs", 1) > 1 and not r.get("repeat_of") else ""),
-            _num(val), _num(cv), _num(hold), _num(r["train_seconds"], 1), _count(r["predict_rows_per_second"]),
+            score(metric, val, parts["validation"]), score(metric, cv, parts["cv"]), score(metric, hold, parts["holdout"]),
+            number(r["train_seconds"], 1), _count(r["predict_rows_per_second"]),
         ])
     holdout = f"holdout {metric}"
     columns = ["model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"]
     locked = "" if proj.holdout_unlocked else "; holdout locked"
     table = listing(columns, cells, keep=("model", "blueprint", f"validation {metric}") + ((holdout,) if proj.holdout_unlocked else ()),
-                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}")
+                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}",
+                    right=tuple(columns[2:]))
     return table
 
 
@@ -211,9 +215,3 @@ def _count(value) -> str:
             scaled = value / limit
             return f"{scaled:.1f}{unit}" if scaled < 100 else f"{scaled:.0f}{unit}"
     return f"{value:.0f}"
-
-
-def _num(value, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.{digits}f}" if digits else f"{value:,.0f}"

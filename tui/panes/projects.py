@@ -8,7 +8,6 @@ trained elsewhere (the Blueprints pane, the CLI, a colleague) appears by itself.
 
 from __future__ import annotations
 
-import math
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from textual.widgets import (
 )
 
 from ..actions import bindings, pane_action
+from ..numbers import decimals
 from ..widgets.charts import Chart, confusion, hbars, line_plot, number, text_table
 from ..widgets.table import FittedTable
 from . import Pane
@@ -679,14 +679,6 @@ class ProjectsPane(Pane):
 
 
 # ---------------------------------------------------------------- drawings of compute_insights results
-
-
-def decimals(values) -> int:
-    """One precision for a whole column of a metric, from its largest value: 4 decimals under 1, 3 under 100,
-    1 under 1,000, none above; so a column's digits line up and read the same from row to row."""
-    finite = [abs(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    top = max(finite, default=0.0)
-    return 4 if top < 1 else 3 if top < 100 else 1 if top < 1000 else 0
 
 
 def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:

@@ -13,26 +13,10 @@ from collections.abc import Callable, Sequence
 
 from textual.widgets import Static
 
+from ..numbers import number  # noqa: F401 - one number formatter for the panes and the CLI
+
 BAR = "#"
 NEGATIVE_BAR = "-"
-
-
-def number(value: float | None, digits: int | None = None) -> str:
-    """A score as people read it: '-' when absent, thousands grouped, a few significant decimals."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if digits is not None:
-        return f"{value:,.{digits}f}"
-    if value == 0:
-        return "0"
-    size = abs(value)
-    if isinstance(value, int) or size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 100:
-        return f"{value:.1f}"
-    if size >= 1:
-        return f"{value:.3f}"
-    return f"{value:.4f}"
 
 
 def _clip(text: str, width: int) -> str:
