@@ -61,21 +61,14 @@ def confirm_or_stop(question: str, declined: str) -> None:
 def stop_if_disk_full(exc: BaseException, home) -> None:
     """When `exc` means a full disk: its traceback to the workspace's logs/cli.log (if that can still be written),
     one sentence on screen, exit 1. Otherwise return, and the caller goes on as before."""
-    import traceback
-
-    from core import workspace
+    from core import log, workspace
     from core.errors import disk_full
 
     root = workspace.home(home)
     full = disk_full(exc, root)
     if full is None:
         return
-    try:
-        with open(workspace.logs_dir(root) / "cli.log", "a", encoding="utf-8") as log:
-            log.write(f"{datetime.now().astimezone().isoformat(timespec='seconds')} {full.message}\n")
-            log.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        pass  # the disk is full: the sentence is all there is room for
+    log.to_workspace(root, "cli").error(full.message, exc_info=exc)  # silent when the disk has no room even for that
     fail(full.message, full.exit_code)
 
 

@@ -37,16 +37,10 @@ class Pane(Widget):
         message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         self.notify(f"{self.TITLE or 'workbench'}: {message}", severity="error", timeout=10, markup=False)
         try:
-            import traceback
-            from datetime import datetime
+            from core import log, workspace
 
-            from core import workspace
-
-            log = workspace.home(getattr(self.app, "home", None)) / "logs" / "workbench.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "a", encoding="utf-8") as fh:
-                fh.write(f"{datetime.now().isoformat(timespec='seconds')} {self.TITLE} worker {event.worker.name}:\n")
-                fh.write("".join(traceback.format_exception(error)))
+            logger = log.to_workspace(workspace.home(getattr(self.app, "home", None)), "workbench")
+            logger.error("%s worker %s: %s", self.TITLE, event.worker.name, message, exc_info=error)
         except Exception:  # noqa: BLE001 - reporting a failure must not fail
             pass
 
