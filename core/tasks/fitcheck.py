@@ -220,7 +220,7 @@ class FitCheck:
         self.report = FitCheckReport()
         self.root = workspace.home(options.home)
         self.store = None
-        self.run: JobRun | None = None  # the `fit` job: its log, cancel watcher, worker and scratch folder
+        self.job_run: JobRun | None = None  # the `fit` job: its log, cancel watcher, worker and scratch folder
         self.log = None
         self.worker = None
         self.cancel = cancel
@@ -231,18 +231,18 @@ class FitCheck:
     @property
     def _cancelled(self) -> bool:
         """The cancel event was seen and the job's worker killed: failures from here on are the user's stop."""
-        return self.run is not None and self.run.cancelled
+        return self.job_run is not None and self.job_run.cancelled
 
     def _check_cancel(self) -> None:
         """Stop between steps once cancelled (a step still running is stopped by the job's cancel watcher)."""
-        if self.run is not None:
-            self.run.check_cancel()
+        if self.job_run is not None:
+            self.job_run.check_cancel()
         elif self.cancel is not None and self.cancel.is_set():
             raise Cancelled()
 
     def _adopt_worker(self, worker) -> None:
         self.worker = worker
-        self.run.adopt(worker)  # cancelled while the worker started: killed, and Cancelled raised
+        self.job_run.adopt(worker)  # cancelled while the worker started: killed, and Cancelled raised
 
     def _output(self, chunk: bytes) -> None:
         self.log.output(chunk)
@@ -257,11 +257,11 @@ class FitCheck:
         """Record the check as a `fit` job whose log holds the engine's lines and the task's output."""
         subject = {"code_dir": str(code_dir), "input": str(input_path), "task": self.opts.task}
         title = f"fit check of {self.opts.task or code_dir.name}"
-        self.run = JobRun(self.store, "fit", title, subject, cancel=self.cancel, announce=False).start()
-        self.log = self.run.log
+        self.job_run = JobRun(self.store, "fit", title, subject, cancel=self.cancel, announce=False).start()
+        self.log = self.job_run.log
         self.report.log_path = self.log.path
-        self.report.job_id = self.run.id
-        self.log.line(f"job {self.run.id}: {title} on {input_path} (pid {os.getpid()})")
+        self.report.job_id = self.job_run.id
+        self.log.line(f"job {self.job_run.id}: {title} on {input_path} (pid {os.getpid()})")
 
     def _code_dir(self) -> Path:
         """The folder to check: --code-dir, or the snapshot of a registered version (--task NAME[@N])."""
@@ -291,7 +291,7 @@ class FitCheck:
                 raise UsageError(not_a_file(str(self.opts.input), "--input"))
             self._open_job(code_dir, input_path)
             self._check_cancel()
-            self._run(code_dir, input_path, self.run.scratch("fit"))
+            self._run(code_dir, input_path, self.job_run.scratch("fit"))
         except Cancelled:
             self._fail(EXIT_CANCELLED, CANCELLED)
         except TaskbenchError as exc:
@@ -312,8 +312,8 @@ class FitCheck:
         except Exception:  # noqa: BLE001 - engine faults go to the log, the user gets its path
             self._internal_error()
         finally:
-            if self.run is not None:
-                self.run.stop(succeeded=True)  # closed, so its last output lands before the job's last lines
+            if self.job_run is not None:
+                self.job_run.stop(succeeded=True)  # closed, so its last output lands before the job's last lines
             self.report.seconds = time.perf_counter() - started
             self._finish_job()
         return self.report
@@ -345,10 +345,10 @@ class FitCheck:
         code = self.report.exit_code
         if self.log is not None:
             self.log.line(f"finished with exit code {code} in {self.report.seconds:.2f} s")
-        if self.run is not None:
+        if self.job_run is not None:
             state = "succeeded" if code == EXIT_OK else "cancelled" if code == EXIT_CANCELLED else "failed"
             try:  # a full disk frees the workspace's reserve first, so the ending lands
-                self.run.finish(state, exit_code=code, message=self.report.message or None, full=self._disk_was_full)
+                self.job_run.finish(state, exit_code=code, message=self.report.message or None, full=self._disk_was_full)
             except Exception:  # noqa: BLE001 - the result was shown; the next open marks the job interrupted
                 pass
         if self.log is not None:
