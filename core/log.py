@@ -22,6 +22,12 @@ class _FileHandler(logging.FileHandler):
     """A log file that is opened on the first record and stays silent when it cannot be written (a full disk:
     the sentence on screen is all there is room for)."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)  # opening the file on the first record happens outside logging's own error handling
+        except OSError:
+            pass
+
     def handleError(self, record: logging.LogRecord) -> None:
         pass
 
