@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
+from ..errors import TaskbenchError
 from ..runtime import protocol
 from ..settings import PREFIX as PRIVATE_PREFIX, task_environment  # noqa: F401 - the runners' filter
 
@@ -61,12 +62,12 @@ class OutputRelay:
             target(chunk)
 
 
-class WorkerDied(RuntimeError):
-    """The worker process ended while the engine waited for a reply."""
+class WorkerDied(TaskbenchError, RuntimeError):
+    """The worker process ended while the engine waited for a reply (exit 1, one sentence)."""
 
 
-class WorkerTimeout(RuntimeError):
-    """The worker did not answer in time, even after its own limits should have fired."""
+class WorkerTimeout(TaskbenchError, RuntimeError):
+    """The worker did not answer in time, even after its own limits should have fired (exit 1, one sentence)."""
 
 
 @dataclass

@@ -33,7 +33,7 @@ from ..runtime.layout import model_layout
 from ..runtime.taskcode import find_custom_files, unsupported_language
 from .hookscan import missing_scoring_hook
 from .score import remember_fit
-from .metadata import MetadataError, ParameterError, TaskMetadata, load_metadata, resolve_parameters
+from .metadata import TaskMetadata, load_metadata, resolve_parameters
 
 STATUS_EXIT = {protocol.USAGE: EXIT_USAGE, "schema": EXIT_SCHEMA}
 EXIT_CANCELLED = 130  # as for Ctrl-C; the job ends `cancelled`
@@ -294,6 +294,8 @@ class FitCheck:
             self._run(code_dir, input_path, self.job_run.scratch("fit"))
         except Cancelled:
             self._fail(EXIT_CANCELLED, CANCELLED)
+        except (WorkerDied, WorkerTimeout) as exc:
+            self._fail(EXIT_TASK_FAILED, f"the worker process failed: {exc}.")
         except TaskbenchError as exc:
             if not self._disk_full(exc):
                 self._fail(exc.exit_code, exc.message, exc.details)
@@ -305,8 +307,6 @@ class FitCheck:
                 if reply.get(protocol.STATUS) == protocol.ENGINE_ERROR:
                     self.log.line(f"worker traceback:\n{reply.get('details')}")
                     self.report.details = None
-        except (WorkerDied, WorkerTimeout) as exc:
-            self._fail(EXIT_TASK_FAILED, f"the worker process failed: {exc}.")
         except KeyboardInterrupt:
             self._fail(EXIT_CANCELLED, CANCELLED)
         except Exception:  # noqa: BLE001 - engine faults go to the log, the user gets its path
@@ -421,10 +421,7 @@ class FitCheck:
             raise UsageError(f"{code_dir} has no custom.py, so it is not a task folder; point --code-dir at one.")
         if len(found) > 1:
             raise TaskbenchError(f"{code_dir} holds {len(found)} custom.py files ({', '.join(found)}); keep exactly one.")
-        try:
-            meta = load_metadata(code_dir)
-        except MetadataError as exc:
-            raise UsageError(str(exc)) from None
+        meta = load_metadata(code_dir)  # a MetadataError is a UsageError: FILE:LINE:COL: sentence, exit 2
         for warning in meta.warnings:
             report.warnings.append(warning)
             self._step("metadata", "warn", warning)
@@ -433,10 +430,7 @@ class FitCheck:
         for warning in filter(None, [missing_scoring_hook(code_dir, target_type)]):
             report.warnings.append(warning)
             self._step("task", "warn", warning)
-        try:
-            parameters = resolve_parameters(meta.hyperparameters, _read_parameter_file(opts.parameter_file))
-        except ParameterError as exc:
-            raise UsageError(str(exc)) from None
+        parameters = resolve_parameters(meta.hyperparameters, _read_parameter_file(opts.parameter_file))  # exit 2
         if meta.environment_id and meta.environment_id != contract.LOCAL_ENV:
             self._step("metadata", "info", f"environmentID {meta.environment_id} names no environment here; ignored.")
         self._step(

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from ..errors import UsageError
 from ..runtime.contract import TARGET_TYPES, TRANSFORM
 from ..runtime.typeschema import (
     DATA_TYPES,
@@ -63,31 +64,31 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 
 
-class MetadataError(Exception):
-    """Raised for an invalid file; str() is 'FILE:LINE:COL: sentence' (1-based)."""
+class MetadataError(UsageError):
+    """An invalid model-metadata.yaml, the user's to fix (exit 2); str() and `message` are 'FILE:LINE:COL: sentence'
+    (1-based), `problem` the sentence alone."""
 
     def __init__(self, path: str, line: int | None, column: int | None, message: str):
-        super().__init__(path, line, column, message)
         self.path = path
         self.line = line
         self.column = column
-        self.message = message
+        self.problem = message
+        where = path
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {message}")
 
-    def __str__(self) -> str:
-        where = self.path
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return f"{where}: {self.message}"
+    def __reduce__(self):
+        return type(self), (self.path, self.line, self.column, self.problem)
 
 
-class ParameterError(ValueError):
-    """A parameter value does not fit its declaration; str() is one plain sentence."""
+class ParameterError(UsageError, ValueError):
+    """A parameter value does not fit its declaration, the user's to fix (exit 2); str() is one plain sentence."""
 
     def __init__(self, message: str, parameter: str | None = None):
         super().__init__(message)
-        self.message = message
         self.parameter = parameter
 
 

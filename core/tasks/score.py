@@ -20,7 +20,7 @@ from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..runtime import contract
 from ..runtime.taskcode import find_custom_files, unsupported_language
-from .metadata import MetadataError, load_metadata
+from .metadata import load_metadata
 
 
 @dataclass
@@ -132,10 +132,7 @@ def folder_facts(opts: ScoreOptions):
     from .fitcheck import resolve_target_type
 
     code_dir = task_folder(opts.code_dir)
-    try:
-        meta = load_metadata(code_dir)
-    except MetadataError as exc:
-        raise UsageError(str(exc)) from None
+    meta = load_metadata(code_dir)  # a MetadataError is a UsageError: FILE:LINE:COL: sentence, exit 2
     target_type = resolve_target_type(opts.target_type, meta)
     return code_dir, meta, target_type, class_labels(opts, target_type, remembered_labels(meta))
 

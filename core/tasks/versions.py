@@ -19,7 +19,7 @@ from ..store import files as store_files
 from ..store.records import Task, TaskVersion
 from ..store.store import Store
 from .hookscan import first_classification_type, missing_scoring_hook as scoring_gap
-from .metadata import MetadataError, TaskMetadata, load_metadata
+from .metadata import TaskMetadata, load_metadata
 
 PLATFORM_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _BINARY_SNIFF = 8192
@@ -43,10 +43,7 @@ def add_task(
         raise UsageError(f"{folder} has no custom.py; a task folder needs exactly one.")
     if len(found) > 1:
         raise UsageError(f"{folder} has {len(found)} custom.py files ({', '.join(found)}); keep exactly one.")
-    try:
-        metadata = load_metadata(folder)
-    except MetadataError as exc:
-        raise UsageError(str(exc)) from None
+    metadata = load_metadata(folder)  # a MetadataError is a UsageError: FILE:LINE:COL: sentence, exit 2
 
     if name:
         check_name(name, "task")
