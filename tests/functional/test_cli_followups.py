@@ -194,3 +194,19 @@ def test_one_number_formatter_for_the_workbench_and_the_cli():
     assert train.score is score and insights.score is score
     assert score("AUC", 1.0) == "1.0000" and score("LogLoss", 0.11164) == "0.1116"
     assert score("RMSE", 9.87, [10.04, 9.87]) == "9.870" and score("RMSE", 1234.5, [1234.5]) == "1,234"
+
+
+def test_piped_tables_have_no_trailing_spaces_and_a_refused_predict_input_no_blank_line(home, taskbench, tmp_path):
+    from tests.functional.test_cli_polish import piped
+
+    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
+    bp = tmp_path / "lr.bp"
+    bp.write_text("model = logistic_regression(NUM)\n")
+    assert taskbench("train", "iris", bp).exit_code == 0
+    refused = piped(home, "predict", "1", "--input", tmp_path / "absent.csv", "--output", tmp_path / "p.csv")
+    assert refused.returncode == 2
+    assert refused.stdout == "" and refused.stderr.startswith("error: "), (refused.stdout, refused.stderr)
+    for args in (["jobs"], ["leaderboard", "iris"], ["project", "list"], ["task", "list"]):
+        shown = piped(home, *args)
+        assert shown.returncode == 0 and shown.stdout.strip(), args
+        assert all(line == line.rstrip() for line in shown.stdout.splitlines()), (args, shown.stdout)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
@@ -20,13 +22,36 @@ if TYPE_CHECKING:
 PIPED_WIDTH = 4096
 
 
+class _NoTrailingSpaces(io.TextIOBase):
+    """A text stream that drops the spaces rich pads table rows with before each line end, for pipes and files."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            self.stream.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending.strip(" "):  # a line still open (rich ends each print with one, so rarely): out as it is
+            self.stream.write(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def console() -> Console:
     """The console for a command's output. Lines are never folded by rich (paths, ids and tracebacks stay whole, for
     copy-paste; a terminal wraps them itself), and when the output is not a terminal (a pipe, a file), tables are as
-    wide as their content: every cell whole, no ellipsis."""
+    wide as their content (every cell whole, no ellipsis) and no line ends in padding spaces."""
     out = Console(highlight=False, soft_wrap=True)
     if not out.is_terminal:
-        out = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+        out = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH, file=_NoTrailingSpaces(sys.stdout))
     return out
 
 

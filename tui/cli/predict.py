@@ -68,14 +68,20 @@ def predict(
 
             source = model_source(store, model)
         columns = (TextColumn("scoring"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn())
-        with Progress(*columns, console=out, transient=True) as progress:
-            bar = progress.add_task("scoring", total=None, rows=0)
+        # The bar appears with the first scored chunk (a terminal only): a refused input is its sentence alone,
+        # with no blank line left by a bar that never moved.
+        progress = Progress(*columns, console=out, transient=True, disable=not out.is_terminal)
+        bar = progress.add_task("scoring", total=None, rows=0)
 
-            def on_progress(rows: int, done: int, total: int) -> None:
-                progress.update(bar, completed=done, total=total, rows=rows)
+        def on_progress(rows: int, done: int, total: int) -> None:
+            progress.start()
+            progress.update(bar, completed=done, total=total, rows=rows)
 
+        try:
             result = predict_file(store.root, source, input, output, include=include, chunk_size=chunk_size, on_progress=on_progress,
                                   encoding=encoding)
+        finally:
+            progress.stop()
     for warning in result.warnings:
         out.print(f"[yellow]warn[/] {escape(warning)}")
     rate = result.rows / max(result.seconds, 1e-9)
