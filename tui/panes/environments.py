@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
+from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
 from ..widgets.streamlog import StreamLog
 from ..widgets.table import FittedTable
@@ -30,10 +31,9 @@ ACTIONS = [
     pane_action(NAME, "build", "b", "Build the selected environment's image", short="build"),
     pane_action(NAME, "open", "enter", "Read the build log (j/k, h/l, pgup/pgdn, g/G scroll it)", short="log"),
     pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k, h/l, pgup/pgdn, g/G scroll it)", short="Dockerfile"),
-    pane_action(NAME, "back", "escape", "Back to the list", show=False),
+    pane_action(NAME, "back", "escape", "Back to the list", show=False, short="back"),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
-HINT = "b build  enter log  d Dockerfile"
 WIDE = 120  # from this width the list is 60 columns wide (environments.tcss)
 HISTORY_LINES = 2000  # of an earlier build's job log, the last ones shown
 
@@ -76,7 +76,7 @@ class EnvironmentsPane(Pane):
             with Vertical(id="env-left"):
                 yield Static("Environments", classes="pane-title")
                 yield FittedTable(id="env-table", cursor_type="row", zebra_stripes=False)
-                yield Static(HINT, classes="status", id="env-status", markup=False)
+                yield KeysHint(ACTIONS, classes="status", id="env-status")
             with Vertical(id="env-right"):
                 yield Static("", id="env-header", markup=False)
                 with Reader(id="env-detail-box"):
@@ -120,7 +120,7 @@ class EnvironmentsPane(Pane):
         self.query_one("#env-table", DataTable).action_cursor_up()
 
     def say(self, text: str) -> None:
-        self.query_one("#env-status", Static).update(Text(text))
+        self.query_one("#env-status", KeysHint).say(text)
 
     def show_log_note(self, note: str) -> None:
         """With a note, the log's place is one sentence and the Dockerfile takes the room; without, the log shows."""
@@ -235,7 +235,7 @@ class EnvironmentsPane(Pane):
         self.building = self.streamed = name
         self.query_one("#env-log", StreamLog).clear()
         self.show_log_note("")
-        self.query_one("#env-status", Static).update(Text(f"building {name}…"))
+        self.say(f"building {name}…")
         self.build(name)
 
     @work(thread=True, exclusive=True, group="env-build", exit_on_error=False)
@@ -259,4 +259,4 @@ class EnvironmentsPane(Pane):
         self.query_one("#env-log", StreamLog).write_line(message.line)
         if message.line.startswith(("built", "up to date", "error")):
             self.building = None
-            self.query_one("#env-status", Static).update(Text(message.line, no_wrap=True, overflow="ellipsis"))
+            self.query_one("#env-status", KeysHint).say(message.line, error=message.line.startswith("error"))

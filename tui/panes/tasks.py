@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
@@ -36,20 +36,23 @@ from textual.worker import get_current_worker
 from core.runtime.contract import LOCAL_ENV
 
 from ..actions import bindings, pane_action
+from ..widgets.keyshint import KeysHint
+from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "TasksPane"
 ACTIONS = [
-    pane_action(NAME, "open", "enter", "Open task"),
-    pane_action(NAME, "filter", "slash", "Filter"),
-    pane_action(NAME, "fit_check", "f", "Fit check"),
-    pane_action(NAME, "upload", "u", "Upload version"),
-    pane_action(NAME, "diff", "d", "Diff with previous version", show=False),
-    pane_action(NAME, "previous_version", "left_square_bracket", "Previous version", show=False),
-    pane_action(NAME, "next_version", "right_square_bracket", "Next version", show=False),
-    pane_action(NAME, "show_fit_log", "l", "Show the last fit check", show=False),
-    pane_action(NAME, "back", "escape", "Back to the list", show=False),
+    pane_action(NAME, "open", "enter", "Open task", short="open"),
+    pane_action(NAME, "filter", "slash", "Filter", short="filter"),
+    pane_action(NAME, "fit_check", "f", "Fit check", short="fit check"),
+    pane_action(NAME, "upload", "u", "Upload version", short="upload"),
+    pane_action(NAME, "diff", "d", "Diff with previous version", show=False, short="diff"),
+    pane_action(NAME, "previous_version", "left_square_bracket", "Previous version", show=False, short="older"),
+    pane_action(NAME, "next_version", "right_square_bracket", "Next version", show=False, short="newer"),
+    pane_action(NAME, "show_fit_log", "l", "Show the last fit check", show=False, short="fit output"),
+    pane_action(NAME, "metadata", "m", "Read the metadata (j/k scroll it)", show=False, short="metadata"),
+    pane_action(NAME, "back", "escape", "Back to the list", show=False, short="back"),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
 
@@ -59,8 +62,8 @@ MAX_SHOWN_BYTES = 1 << 20  # a larger file shows its first megabyte
 MAX_FIT_OUTPUT = 1 << 20  # task output shown in the pane; the job log keeps all of it
 NAME_MIN = 10  # a task name is cut to no fewer cells than this, with an ellipsis
 ENV_MAX = 16  # an environment name longer than this is cut with an ellipsis
-SCROLLBAR = 2  # the table's vertical scrollbar, kept free so a long list does not push the data out
-HINT = "enter open  esc back  [ ] older/newer version  d diff  l fit output"
+SCROLLBAR = 2  # the table's vertical scrollbar, kept free when the list is longer than the table
+OWNER_NAME_MIN = 24  # the owner column shows only while names keep at least this many cells beside it
 STEP_LABELS = {"ok": ("ok", "green"), "fail": ("FAIL", "bold red"), "warn": ("warn", "yellow"), "info": ("..", "dim"), "start": ("..", "dim")}
 
 
@@ -345,22 +348,28 @@ class TasksPane(Pane):
                     yield OptionList(id="tasks-files", markup=False)
             with Vertical(id="tasks-right"):
                 yield Static("", id="tasks-header")
-                with VerticalScroll(id="tasks-meta-scroll"):
+                with Reader(id="tasks-meta-scroll"):
                     yield Static("", id="tasks-meta")
                 with ContentSwitcher(initial="tasks-file", id="tasks-view"):
-                    yield TextArea.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus")
+                    # soft wrap: a long code line is read whole, never cut at the pane's edge
+                    yield TextArea.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus", soft_wrap=True)
                     yield RichLog(id="tasks-fit-log", max_lines=5000, wrap=True, markup=False, min_width=20)
-        yield Static(HINT, classes="status", id="tasks-status")
+        yield KeysHint(ACTIONS, classes="status", id="tasks-status")
 
     def on_mount(self) -> None:
+        self.set_columns(owner=True)
+        self.query_one("#tasks-filter", Input).display = False
+
+    def set_columns(self, owner: bool) -> None:
+        """The list's columns; the owner (also in the header) only when the name keeps its room beside it."""
         table = self.query_one("#tasks-table", DataTable)
+        table.clear(columns=True)
         table.add_column("name", key="name", width=NAME_MIN)  # sized to the room left by the data columns
         table.add_column(Text("ver", justify="right"), key="ver")
         table.add_column("type", key="type")
         table.add_column("env", key="env", width=len("env"))
-        table.add_column("owner", key="owner")
-        self.query_one("#tasks-filter", Input).display = False
-        self.query_one("#tasks-meta-scroll").can_focus = False
+        if owner:
+            table.add_column("owner", key="owner")
 
     def focus_default(self) -> None:
         if self.opened:
@@ -412,29 +421,32 @@ class TasksPane(Pane):
         table = self.query_one("#tasks-table", DataTable)
         needle = self.query_one("#tasks-filter", Input).value.strip().lower()
         shown = [row for row in self.rows if not needle or row.matches(needle)]
+        name_width, env_width, owner = self.column_widths(shown)
+        if owner != (ColumnKey("owner") in table.columns):
+            self.set_columns(owner)
         table.clear()
-        name_width, env_width = self.column_widths(shown)
         table.columns[ColumnKey("name")].width = name_width
         table.columns[ColumnKey("env")].width = env_width
         for row in shown:
-            table.add_row(
+            cells = [
                 Text(row.name, no_wrap=True, overflow="ellipsis"),
                 Text(f"v{row.latest}", justify="right"),
                 Text(row.type),
                 Text(row.env, no_wrap=True, overflow="ellipsis"),
-                Text(row.owner),
-                key=row.name,
-            )
+            ]
+            table.add_row(*cells, *([Text(row.owner)] if owner else []), key=row.name)
         names = [row.name for row in shown]
         if names:
             table.move_cursor(row=names.index(select) if select in names else 0)
             self.preview(self.selected_name())
 
-    def column_widths(self, shown: list[TaskRow]) -> tuple[int, int]:
-        """Widths of the name and env columns: the data (ver, type) always in view, names cut with an ellipsis.
+    def column_widths(self, shown: list[TaskRow]) -> tuple[int, int, bool]:
+        """Widths of the name and env columns, and whether the owner column shows: the data (ver, type, env)
+        always in view, names cut with an ellipsis.
 
         The env column takes its longest name up to ENV_MAX; the task name takes
-        what is left of the table's width, at least NAME_MIN (the owner, last, is the first to go).
+        what is left of the table's width. The owner (also in the header) keeps a
+        column only while names still get OWNER_NAME_MIN cells or need no more.
         """
         table = self.query_one("#tasks-table", DataTable)
         pad = 2 * table.cell_padding
@@ -442,11 +454,14 @@ class TasksPane(Pane):
         data = max([len("ver"), *(len(f"v{row.latest}") for row in shown)]) + max([len("type"), *(len(row.type) for row in shown)])
         longest = max([len("name"), *(len(row.name) for row in shown)])
         owner = max([len("owner"), *(len(row.owner) for row in shown)]) + pad
-        room = table.size.width - SCROLLBAR - 4 * pad - data - env
+        scrollbar = SCROLLBAR if len(shown) > max(table.size.height - 1, 0) else 0
+        room = table.size.width - scrollbar - 4 * pad - data - env
         self.fitted_width = table.size.width
         if not table.size.width or longest <= room - owner:
-            return longest, env
-        return max(NAME_MIN, min(longest, room - owner)), env  # the owner keeps its column while names can give
+            return longest, env, True
+        if room - owner >= OWNER_NAME_MIN:
+            return room - owner, env, True  # the owner keeps its column while names can give
+        return max(NAME_MIN, min(longest, room)), env, False
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.refit)
@@ -525,7 +540,7 @@ class TasksPane(Pane):
         filter_input = self.query_one("#tasks-filter", Input)
         if focused is filter_input:
             self.close_filter()
-        elif focused is not None and focused.id in ("tasks-file", "tasks-fit-log"):
+        elif focused is not None and focused.id in ("tasks-file", "tasks-fit-log", "tasks-meta-scroll"):
             self.focus_default()
         elif self.opened:
             self.opened = False
@@ -536,6 +551,10 @@ class TasksPane(Pane):
             self.query_one("#tasks-table", DataTable).focus()
         elif filter_input.value:
             self.close_filter()
+
+    def action_metadata(self) -> None:
+        """Move into the metadata to read all of it (it shows in at most 40% of the height)."""
+        self.screen.set_focus(self.query_one("#tasks-meta-scroll"))
 
     def action_cursor_down(self) -> None:
         self.move_focused("down")
@@ -868,9 +887,7 @@ class TasksPane(Pane):
 
     @on(Status)
     def status(self, message: Status) -> None:
-        line = self.query_one("#tasks-status", Static)
-        line.update(Text(message.text))
-        line.set_class(message.error, "error")
+        self.query_one("#tasks-status", KeysHint).say(message.text, error=message.error)
 
 
 def set_text(area: TextArea, text: str, language: str | None) -> None:
