@@ -203,3 +203,49 @@ async def test_a_short_name_keeps_its_kind_beside_it(home):
             assert lines[1].startswith("regression  versions [1]"), lines
             await pilot.press("enter")
             await settle(app, pilot)
+
+
+def footer_words(app) -> list[str]:
+    """The actions the footer shows now, as the footer names them."""
+    return [binding.action for _n, binding, _e, _t in app.screen.active_bindings.values() if binding.show]
+
+
+async def test_names_get_the_room_after_the_data_columns_and_each_action_is_hinted_once_at_80x24(home):
+    """Sample-task names read past 10 cells at 80x24 (the owner column goes first; the header names the owner);
+    the keys line names only actions the footer does not show; the metadata is read whole with m; a long
+    code line wraps in the preview instead of being cut."""
+    from tests.functional.test_tui_tasks import settle
+
+    register(home, SAMPLES / "11_regression_ridge", name=LONG)
+    register(home, SAMPLES / "09_binary_text_pipeline")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        table = pane(app).query_one("#tasks-table", DataTable)
+        header, *rows = drawn_rows(table)
+        long_row = next(row for row in rows if row.lstrip().startswith(LONG[:8]))
+        assert LONG[:14] in long_row and "…" in long_row, long_row
+        assert "owner" not in header and header.rstrip().endswith("env"), header  # no column cut mid-label
+        assert table.virtual_size.width <= table.size.width  # nothing to scroll sideways: no stray scrollbar row
+
+        hint = text_of(app, "#tasks-status")
+        footer = footer_words(app)
+        assert "enter open" in hint and "d diff" in hint and "m metadata" in hint, hint
+        for action in ("filter", "fit_check", "upload"):
+            assert action in footer
+        assert "filter" not in hint and "upload" not in hint, hint  # in the footer, so not hinted again
+
+        await pilot.press("m")
+        meta = pane(app).query_one("#tasks-meta-scroll")
+        assert meta.has_focus
+        await pilot.press("G")
+        await pilot.pause()
+        assert meta.scroll_y == meta.max_scroll_y
+        await pilot.press("escape")
+        assert table.has_focus
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        area = pane(app).query_one("#tasks-file", TextArea)
+        assert area.soft_wrap
+        assert area.virtual_size.width <= area.size.width  # long lines fold in the preview, never cut at the edge
