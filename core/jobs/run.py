@@ -199,8 +199,6 @@ class JobRun:
         when a full disk was the cause."""
         if self.state is not None:
             return None
-        from ..runners.base import WorkerDied
-
         if isinstance(exc, (KeyboardInterrupt, Cancelled)) or self._cancelled:
             self.log.line("cancelled: the job's workers were stopped" if self._cancelled else CANCELLED)
             self.finish("cancelled", message=CANCELLED)
@@ -215,8 +213,7 @@ class JobRun:
         elif isinstance(exc, TaskbenchError):
             message, code = exc.message, exc.exit_code
         else:
-            if not isinstance(exc, WorkerDied):
-                self.log.exception("engine error")
+            self.log.exception("engine error")
             message, code = f"{type(exc).__name__}: {exc}", EXIT_TASK_FAILED
         self.log.line(f"failed: {message}")
         self.finish("failed", self.failure_exit_code or code, message, full=full is not None)
