@@ -56,21 +56,6 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_FOLDER_DIGESTS: dict[str, str] = {}
-
-
-def task_digest(info) -> str:
-    """The content hash of a task version (a built-in's folder is hashed once per process)."""
-    if info.sha256:
-        return info.sha256
-    key = str(info.path)
-    if key not in _FOLDER_DIGESTS:
-        from ..environments.resolve import folder_digest
-
-        _FOLDER_DIGESTS[key] = folder_digest(Path(info.path))
-    return _FOLDER_DIGESTS[key]
-
-
 def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
     """Parse, fit to the project's data and validate a blueprint; errors block (one sentence with line:column).
 
@@ -165,7 +150,7 @@ def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) ->
         inputs_key = [
             {"channel": i, "columns": node_channels[i]} if i in node_channels else {"node": keys[i]} for i in node.inputs
         ]
-        key = _digest({"v": CACHE_VERSION, "task": task_digest(info), "params": params, "inputs": inputs_key, **data_key})
+        key = _digest({"v": CACHE_VERSION, "task": info.sha256, "params": params, "inputs": inputs_key, **data_key})
         keys[node.name] = key
         kind = info.kind or "estimator"
         nodes.append(

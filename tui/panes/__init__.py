@@ -60,27 +60,13 @@ LONG_WORK = {
     "proj-export": "an export (Projects)",
 }
 
-PANE_MODULES = [
-    ("tasks", "TasksPane"),
-    ("environments", "EnvironmentsPane"),
-    ("blueprints", "BlueprintsPane"),
-    ("projects", "ProjectsPane"),
-    ("jobs", "JobsPane"),
-    ("deployments", "DeploymentsPane"),
-]
-
-
 def pane_classes() -> list[type[Pane]]:
-    """The pane classes in key order; a pane whose module is not written yet is simply absent."""
-    import importlib
+    """The pane classes in key order (imported here, not at the top: each pane module imports Pane from this one)."""
+    from .blueprints import BlueprintsPane
+    from .deployments import DeploymentsPane
+    from .environments import EnvironmentsPane
+    from .jobs import JobsPane
+    from .projects import ProjectsPane
+    from .tasks import TasksPane
 
-    found = []
-    for module_name, class_name in PANE_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{module_name}":
-                continue
-            raise
-        found.append(getattr(module, class_name))
-    return found
+    return [TasksPane, EnvironmentsPane, BlueprintsPane, ProjectsPane, JobsPane, DeploymentsPane]
