@@ -36,7 +36,6 @@ from ..errors import UsageError
 
 MAX_BODY = 50 * 1024 * 1024
 FAST_CSV_BYTES = 64 * 1024
-CONFIG_VARIABLE = settings.SERVE_CONFIG.name
 
 
 class BadRequest(Exception):

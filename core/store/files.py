@@ -247,11 +247,6 @@ def copy_tree_to(source: Path, target: Path) -> int:
         raise
 
 
-def clean_orphan_temps(folders: list[Path]) -> list[Path]:
-    """Remove temporary files and folders (files.temp_path names) whose writer on this host is gone; returns them."""
-    return sweep_folders([(Path(folder), _TEMP_NAME) for folder in folders])
-
-
 # Every temporary name of the workspace, from its one layout (workspace.TEMP_LOCATIONS).
 TEMP_LOCATIONS = workspace.TEMP_LOCATIONS
 
