@@ -84,6 +84,8 @@ class Served:
         from .source import model_source
         from .workers import drop_private_environment, open_scorer
 
+        # Read before drop_private_environment clears taskbench's variables from this process.
+        self.monitor_seconds = settings.MONITOR_SECONDS.get()
         if config.code_dir:
             self._from_folder(config)
             return
@@ -156,8 +158,7 @@ class Served:
         self._stop = threading.Event()
 
     def _flush_loop(self) -> None:
-        seconds = settings.MONITOR_SECONDS.get()
-        while not self._stop.wait(seconds):
+        while not self._stop.wait(self.monitor_seconds):
             self.flush()
 
     def flush(self) -> None:
