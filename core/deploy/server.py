@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import UsageError
+from ..runtime import contract
 
 MAX_BODY = 50 * 1024 * 1024
 FAST_CSV_BYTES = 64 * 1024
@@ -865,11 +866,56 @@ def free_address(host: str, port: int) -> int:
         return probe.getsockname()[1]
 
 
+def requirements_note(code_dir: str | Path) -> str | None:
+    """One line when a fitted folder's requirements.txt names packages this Python lacks (or not in the versions it
+    asks for): serve --code-dir, like `drum server`, runs the task here and installs nothing (DRUM installs them only
+    into a --docker image)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    path = Path(code_dir) / contract.REQUIREMENTS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    missing = []
+    for line in lines:
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            missing.append(line)  # an option or a URL: not something to check here
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            if req.specifier.contains(version(req.name), prereleases=True):
+                continue
+        except PackageNotFoundError:
+            pass
+        missing.append(line)
+    if not missing:
+        return None
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return (f"{path} asks for {shown}, which this Python lacks; serve --code-dir does not install requirements "
+            f"(nor does drum server): run `pip install -r {path}` first, or use `taskbench score --code-dir`, which "
+            "installs them in a cached environment.")
+
+
 def check_servable(config: ServeConfig) -> None:
     """What each worker process would refuse at start-up, checked once in the parent: the deployment, its trained
-    model, and the images of its Docker nodes (built when missing)."""
+    model, and the images of its Docker nodes (built when missing); or the fitted folder and its labels."""
     import sys
 
+    if config.code_dir:
+        from ..tasks.score import ScoreOptions, folder_facts
+
+        folder_facts(ScoreOptions(code_dir=Path(config.code_dir), input=Path(), target_type=config.target_type,
+                                  class_labels=list(config.class_labels or []) or None))
+        return
     from ..store import open_store
     from .deployments import get_deployment
     from .source import model_source

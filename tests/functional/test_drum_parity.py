@@ -273,6 +273,9 @@ def test_score_multiclass_takes_class_labels_and_needs_them(taskbench, home, tmp
     rows = tmp_path / "rows.csv"
     features(sky, "class").to_csv(rows, index=False)
 
+    remembered = taskbench("score", "--code-dir", folder, "--input", rows)  # fit --output wrote target and labels
+    assert remembered.exit_code == 0, remembered.output
+    (folder / "model-metadata.yaml").unlink()  # the folder as drum fit leaves it: the labels must be given
     missing = taskbench("score", "--code-dir", folder, "--input", rows, "--target-type", "multiclass")
     assert missing.exit_code == 2, missing.output
     assert "multiclass scoring needs the class labels: pass --class-labels" in flat(missing.output)

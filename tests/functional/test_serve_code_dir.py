@@ -39,7 +39,9 @@ def test_fit_output_is_a_fitted_folder_that_serve_answers_like_score(taskbench, 
     """drum fit --output, then drum score and drum server on the same folder: the same class columns and numbers."""
     folder = fit_output(taskbench, tmp_path, "5_python3_sklearn_binary", IRIS, "binary", "Species")
     # the artifact and the template's code, side by side (the template's files copied, none over the artifact)
-    assert sorted(p.name for p in folder.iterdir()) == ["artifact.pkl", "create_pipeline.py", "custom.py"]
+    # plus the model-metadata.yaml fit writes with the target type and labels (DRUM's inferenceModel)
+    assert sorted(p.name for p in folder.iterdir()) == ["artifact.pkl", "create_pipeline.py", "custom.py",
+                                                        "model-metadata.yaml"]
     assert (folder / "custom.py").read_bytes() == (TEMPLATES / "5_python3_sklearn_binary" / "custom.py").read_bytes()
     rows = tmp_path / "rows.csv"
     pd.read_csv(IRIS).drop(columns=["Species"]).to_csv(rows, index=False)
@@ -104,7 +106,7 @@ def test_serve_code_dir_transform_answers_on_transform(taskbench, home, tmp_path
     (["--code-dir", "{missing}"], "is not a folder"),
     (["--code-dir", "{folder}", "--target-type", "binary"], "needs the class labels"),
     (["--code-dir", "{folder}", "--target-type", "binary", "--positive-class-label", "a"], "give both"),
-    (["--code-dir", "{folder}", "--workers", "2"], "--workers is for deployments"),
+    (["--code-dir", "{folder}", "--target-type", "binary", "--workers", "2"], "needs the class labels"),
 ])
 def test_serve_code_dir_refuses_bad_input_in_one_sentence(taskbench, home, tmp_path, args, sentence):
     folder = tmp_path / "fitted"
@@ -126,4 +128,35 @@ def test_fit_output_inside_the_code_dir_copies_the_code_not_the_artifacts_again(
                     "--output", task / "fitted")
     assert fit.exit_code == 0, fit.output
     kept = task / "fitted"
-    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["artifact.pkl", "create_pipeline.py", "custom.py"]
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*")) == ["artifact.pkl", "create_pipeline.py", "custom.py",
+                                                                       "model-metadata.yaml"]
+
+
+def test_serve_code_dir_runs_several_workers_with_what_fit_remembered(taskbench, home, tmp_path):
+    """--workers N as for deployments (the same server code), and no flags: the folder names its target and labels."""
+    folder = fit_output(taskbench, tmp_path, "5_python3_sklearn_binary", IRIS, "binary", "Species")
+    rows = pd.read_csv(IRIS).drop(columns=["Species"]).head(20).to_csv(index=False).encode()
+    server = FolderServer(home, folder, "--workers", "2")
+    try:
+        for _ in range(6):
+            answer = requests.post(f"{server.url}/predict/", data=rows, headers={"Content-Type": "text/csv"}, timeout=30)
+            assert answer.status_code == 200, answer.text
+            assert set(answer.json()["predictions"][0]) == {"Iris-setosa", "Iris-versicolor"}
+    finally:
+        printed = server.stop()
+    assert "in 2 worker processes" in printed
+
+
+def test_serve_code_dir_says_once_that_it_installs_no_requirements(taskbench, home, tmp_path):
+    from core.deploy.server import requirements_note
+
+    folder = fit_output(taskbench, tmp_path, "5_python3_sklearn_binary", IRIS, "binary", "Species")
+    (folder / "requirements.txt").write_text("pandas\nscikit-learn>=0.1\n")  # installed here: nothing to say
+    assert requirements_note(folder) is None
+    (folder / "requirements.txt").write_text("# pinned\npandas\nnot-a-real-package-taskbench==1.0\npandas<0.1\n")
+    note = requirements_note(folder)
+    assert "not-a-real-package-taskbench==1.0, pandas<0.1, which this Python lacks" in note
+    assert f"pip install -r {folder / 'requirements.txt'}" in note
+    server = FolderServer(home, folder)
+    printed = " ".join(server.stop().split())
+    assert printed.count("serve --code-dir does not install requirements") == 1

@@ -113,15 +113,13 @@ def serve(
 def _serve_folder(ctx, deployment, code_dir, folder, **server) -> None:
     """`serve --code-dir`: a fitted folder served as `drum server` serves it, without a deployment."""
     from core import workspace
-    from core.deploy.server import ServeConfig, check_host, serve as run_server
+    from core.deploy.server import ServeConfig, check_host, requirements_note, serve as run_server
     from core.errors import TaskbenchError
 
     if code_dir is None:
         fail("give a DEPLOYMENT to serve (see `taskbench deployments`), or --code-dir DIR for a fitted folder.", 2)
     if deployment is not None:
         fail(f"give either the deployment {deployment} or --code-dir, not both.", 2)
-    if server["workers"] > 1:
-        fail("--workers is for deployments; a --code-dir server runs in one process, as `drum server` does.", 2)
     labels = list(folder["class_labels"] or [])
     if (folder["positive"] is None) != (folder["negative"] is None):
         fail("give both --positive-class-label and --negative-class-label (or --class-labels NEGATIVE POSITIVE).", 2)
@@ -136,11 +134,17 @@ def _serve_folder(ctx, deployment, code_dir, folder, **server) -> None:
         out.print(f"[yellow]warning:[/] serving on {escape(host)} without a token: anyone who can reach it can score with the model.")
     config = ServeConfig(home=home, deployment="", code_dir=str(code_dir), target_type=folder["target_type"],
                          class_labels=labels or None, **server)
-    out.print(f"Loading the fitted folder {escape(str(code_dir))}…")
+    note = requirements_note(code_dir)
+    if note:
+        out.print(f"[yellow]note:[/] {escape(note)}")
+    workers = server["workers"]
+    processes = f" in {workers} worker processes" if workers > 1 else ""
+    out.print(f"Loading the fitted folder {escape(str(code_dir))}{processes}…")
 
     def ready(bound: int) -> None:
         shown = f"[{host}]" if ":" in host else host
-        out.print(f"Serving {escape(str(code_dir))} on http://{escape(shown)}:{bound} — Ctrl+C stops.")
+        processes = f" with {workers} worker processes" if workers > 1 else ""
+        out.print(f"Serving {escape(str(code_dir))} on http://{escape(shown)}:{bound}{processes} — Ctrl+C stops.")
 
     try:
         run_server(config, on_ready=ready)
