@@ -210,3 +210,15 @@ def test_piped_tables_have_no_trailing_spaces_and_a_refused_predict_input_no_bla
         shown = piped(home, *args)
         assert shown.returncode == 0 and shown.stdout.strip(), args
         assert all(line == line.rstrip() for line in shown.stdout.splitlines()), (args, shown.stdout)
+
+
+def test_id_like_rule_is_stated_in_help_and_keeps_unique_numbers_with_wide_gaps(taskbench, monkeypatch, tmp_path):
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = " ".join(taskbench("project", "create", "--help").output.split())
+    assert "Distinct whole numbers with wide gaps (amounts, counts, timestamps) stay features" in shown
+    rows = tmp_path / "rows.csv"
+    rows.write_text("Id,income,x,y\n" + "".join(f"{i},{1000 + 37 * i * i},{i % 5},{i % 2}\n" for i in range(1, 61)))
+    created = taskbench("project", "create", rows, "--target", "y", "--json")
+    assert created.exit_code == 0, created.output
+    assert "excluded id-like column 'Id'" in created.output
+    assert "'income'" not in created.output  # unique per row, but spanning far more than twice the rows: a feature

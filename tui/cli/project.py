@@ -39,7 +39,13 @@ def create(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the name.")] = False,
 ) -> None:
-    """Create a project; prints its name (or JSON with name, target_type and partition sizes)."""
+    """Create a project; prints its name (or JSON with name, target_type and partition sizes).
+
+    Id-like columns are left out of the features and named: one distinct value per row, nothing missing, and either
+    whole numbers close to a sequence (spanning at most twice the row count, such as 1..N) or strings without
+    spaces. Distinct whole numbers with wide gaps (amounts, counts, timestamps) stay features, because such columns
+    usually measure something; remove an id of that kind from the file yourself.
+    """
 
     from core.training.projects import create_project, project_json
 
