@@ -282,3 +282,33 @@ def test_a_repeat_is_marked_on_the_board_before_its_name():
     labels = ["#", "model", "blueprint", "valid AUC", "cv AUC", "train s", "rows/s"]
     narrow = fit_names(cells, 2, 60, labels)
     assert str(narrow[0][1]) == "1" and str(narrow[1][1]) == "3≡1"  # the model column is never cut
+
+
+async def test_the_side_preview_shows_whole_columns_only_and_says_how_to_see_the_rest(ws):
+    """Beside the project list at 80x24 the leaderboard drops the columns that do not fit (never one cut mid-header,
+    as `valid RMSE  cv RM` was) and says which and how to see them; enter shows the whole board; a reload keeps
+    the selected model by its id, not its row."""
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        await pilot.pause(0.3)
+        board = pane.query_one("#proj-board", DataTable)
+        labels = column_labels(board)
+        header = "".join(segment.text for segment in board.render_line(0))
+        assert all(label in header for label in labels), (labels, header)
+        assert sum(column.get_render_width(board) for column in board.ordered_columns) <= board.size.width
+        status = str(pane.query_one("#proj-status").render())
+        assert "not shown here" in status and "enter" in status, status
+        hidden = status.split(": ", 1)[1].split(" (")[0].split(", ")
+        assert hidden and not set(hidden) & set(labels)
+
+        await pilot.press("enter")  # the board alone: every column
+        await wait_for(pilot, lambda: len(column_labels(board)) > len(labels))
+        assert all(label in column_labels(board) for label in hidden)
+
+        train(ws, "second")
+        first = pane.selected_model()
+        await wait_for(pilot, lambda: len(pane.board_rows) == 2, timeout=30)
+        assert pane.selected_model() == first

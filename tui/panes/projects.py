@@ -32,12 +32,13 @@ from textual.widgets import (
 from ..actions import bindings, pane_action
 from ..numbers import decimals
 from ..widgets.charts import Chart, confusion, hbars, line_plot, number, text_table
+from ..widgets.keyshint import KeysHint
 from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "ProjectsPane"
 ACTIONS = [
-    pane_action(NAME, "open", "enter", "Open (a project's board, a model, a file's preview)", show=False),
+    pane_action(NAME, "open", "enter", "Open (a project's board, a model, a file's preview)", show=False, short="open"),
     pane_action(NAME, "next_metric", "s", "Sort by next metric", short="sort"),
     pane_action(NAME, "next_partition", "p", "Next partition", short="partition"),
     pane_action(NAME, "unlock", "u", "Unlock holdout", short="unlock"),
@@ -165,7 +166,7 @@ class ProjectsPane(Pane):
                 with Vertical(id="proj-left"):
                     yield Static("Projects", classes="pane-title")
                     yield FittedTable(id="proj-table", cursor_type="row", zebra_stripes=False)
-                    yield Static("enter leaderboard  u unlock", classes="status")
+                    yield KeysHint(ACTIONS, classes="status", id="proj-keys")
                 with Vertical(id="proj-right"):
                     yield Static("no projects yet: create one with `taskbench project create DATA --target COL`",
                                  id="proj-board-title", classes="pane-title", markup=False)
@@ -274,13 +275,25 @@ class ProjectsPane(Pane):
         if p["unlocked"]:
             labels.append(f"holdout {message.metric}")
         labels += ["train s", "rows/s"]
-        shape = tuple(labels) + (sorted_column,)
         rows = board_cells(message.rows, message.metric, bool(p["unlocked"]))
-        rows = tuple(fit_names(rows, 2, table.size.width or self.size.width, labels))
+        width = table.size.width or self.size.width
+        holdout = [labels.index(f"holdout {message.metric}")] if p["unlocked"] else []
+        keep = whole_columns(rows, labels, width, [sorted_column, *holdout])  # never a column cut mid-header
+        hidden = [label for i, label in enumerate(labels) if i not in keep]
+        sorted_column = keep.index(sorted_column)
+        labels = [labels[i] for i in keep]
+        rows = [tuple(r[i] for i in keep) for r in rows]
+        shape = tuple(labels) + (sorted_column,)
+        rows = tuple(fit_names(rows, 2, width, labels))
         if shape == self._board_shape and rows == self._board_rows:
             return
         selected = self.selected_model()
         if shape != self._board_shape:
+            if hidden:
+                where = "enter shows the whole board" if not self.has_class("-board") else "a wider terminal shows them"
+                self.status(f"not shown here: {', '.join(hidden)} ({where})")
+            elif self._board_shape is not None:
+                self.status("")
             table.clear(columns=True)
             for i, label in enumerate(labels):
                 justify = "left" if i == 2 else "right"  # numbers right-aligned under right-aligned labels
@@ -300,7 +313,7 @@ class ProjectsPane(Pane):
         table = self.query_one("#proj-board", DataTable)
         if table.row_count == 0:
             return None
-        return str(table.get_row_at(table.cursor_row)[1])
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value  # the model id, kept across reloads
 
     @property
     def board_rows(self) -> list[dict]:
@@ -352,6 +365,10 @@ class ProjectsPane(Pane):
         self.add_class("-board")
         self.query_one("#proj-board", DataTable).focus()
         self.call_after_refresh(self._redraw_board)
+
+    @on(FittedTable.Resized, "#proj-board")
+    def board_resized(self, event: FittedTable.Resized) -> None:
+        self._redraw_board()
 
     def _redraw_board(self) -> None:
         """Lay the leaderboard out again for the board's new width (names get the room the scores leave)."""
@@ -449,6 +466,8 @@ class ProjectsPane(Pane):
             self.model_notice = text
             self.load_model(self.model_id)
             self.load_insights(self.model_id)
+        elif not self.has_class("-board"):
+            self.focus_board()  # the whole board, so the new holdout column is in view beside the others
         self.say(text)
 
     # ------------------------------------------------------------ model page
@@ -699,6 +718,19 @@ def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
         cells += [right(number(r.get("train_seconds"), 1)), right(number(r.get("predict_rows_per_second"), 0))]
         out.append(tuple(cells))
     return out
+
+
+def whole_columns(rows: list[tuple], labels: list[str], width: int, wanted: list[int], name: int = 2, least: int = 10) -> list[int]:
+    """The columns that fit whole in `width` cells: those up to the name (cut to no fewer than `least` cells), then
+    `wanted` ones, then the rest in order while they fit; indexes in display order."""
+    widest = [max([len(label), *(len(str(r[i])) for r in rows)]) + 2 for i, label in enumerate(labels)]
+    keep = list(range(name + 1))
+    used = sum(widest[i] for i in range(name)) + min(widest[name], least + 2) + 1  # the scrollbar
+    for i in [*wanted, *range(name + 1, len(labels))]:
+        if i not in keep and (width <= 0 or used + widest[i] <= width):
+            keep.append(i)
+            used += widest[i]
+    return sorted(keep)
 
 
 def fit_names(rows: list[tuple], column: int, width: int, labels: list[str], least: int = 10) -> list[tuple]:

@@ -18,6 +18,7 @@ from rich.cells import cell_len
 from rich.errors import MarkupError
 from rich.protocol import is_renderable
 from rich.text import Text, TextType
+from textual.message import Message
 from textual.render import measure
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
@@ -35,9 +36,26 @@ class FittedTable(DataTable):
     content as rows are added, cells updated and the table cleared.
     """
 
+    class Resized(Message):
+        """The table's width changed (a pane beside it hid or showed): a pane that fits columns to it lays them out again."""
+
+        def __init__(self, table: FittedTable):
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> FittedTable:
+            return self.table
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._fitted: set[ColumnKey] = set()  # columns whose width follows their content
+        self._width = 0
+
+    def on_resize(self, event) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            self.post_message(self.Resized(self))
 
     def cell_width(self, value: object) -> int:
         """Cells `value` takes on a one-line row, measured as DataTable draws it (a str is markup)."""
