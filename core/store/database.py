@@ -8,6 +8,7 @@ while that lock is held. The row mixins of `core.store` build on the helpers her
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -39,11 +40,14 @@ def now() -> str:
 
 
 def from_row(record: type[R], row: sqlite3.Row, **converted) -> R:
-    """A record dataclass from a row whose columns carry its fields' names; `converted` gives the fields that
-    are stored in another form (JSON, a relative path, another column name)."""
-    columns = row.keys()
-    given = {f.name: row[f.name] for f in fields(record) if f.name in columns and f.name not in converted}
-    return record(**given, **converted)
+    """A record dataclass from a row with a column for each of its fields but those in `converted`, which are
+    stored in another form (JSON, a relative path, another column name)."""
+    return record(**{name: row[name] for name in _field_names(record) if name not in converted}, **converted)
+
+
+@functools.cache
+def _field_names(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))
 
 
 class Database:
