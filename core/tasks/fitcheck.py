@@ -288,7 +288,7 @@ class FitCheck:
             if not input_path.is_file():
                 from ..runtime.data import not_a_file  # pandas loads only on this path
 
-                raise UsageError(not_a_file(str(self.opts.input), "--input"))
+                raise UsageError(not_a_file(str(self.opts.input)))
             self._open_job(code_dir, input_path)
             self._check_cancel()
             self._run(code_dir, input_path, self.job_run.scratch("fit"))

@@ -160,13 +160,13 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
     from ..runners.base import WorkerSpec, ready
     from ..runners.start import start_worker
     from ..runtime import errors as runtime_errors
-    from ..runtime.data import read_table
+    from ..runtime.data import not_a_file, read_table
     from ..runtime.serving import WorkerSegment
 
     code_dir, meta, target_type, labels = folder_facts(opts)
     input_path = Path(opts.input).expanduser()
     if input_path.is_dir():
-        raise UsageError(f"--input {input_path} is a folder; give a CSV, Parquet or .mtx file.")
+        raise UsageError(not_a_file(str(input_path)))
     try:
         frame = read_table(str(input_path), str(opts.sparse_column_file) if opts.sparse_column_file else None, opts.encoding)
     except runtime_errors.StepFailure as exc:

@@ -222,3 +222,26 @@ def test_id_like_rule_is_stated_in_help_and_keeps_unique_numbers_with_wide_gaps(
     assert created.exit_code == 0, created.output
     assert "excluded id-like column 'Id'" in created.output
     assert "'income'" not in created.output  # unique per row, but spanning far more than twice the rows: a feature
+
+
+def test_fit_score_and_predict_say_the_same_sentence_for_a_binary_or_folder_input(home, taskbench, tmp_path):
+    from tests.functional.test_cli_polish import piped
+
+    program = tmp_path / "program.csv"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 20)
+    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
+    bp = tmp_path / "lr.bp"
+    bp.write_text("model = logistic_regression(NUM)\n")
+    assert taskbench("train", "iris", bp).exit_code == 0
+    fitted = SAMPLES / "06_binary_module_hooks"
+    for bad, sentence in ((program, f"input file {program} is not a text CSV or Parquet file (it holds binary data); "
+                                    "give a CSV or Parquet file."),
+                          (tmp_path, f"input file {tmp_path} is a folder, not a file; give a CSV or Parquet file inside it.")):
+        runs = {
+            "fit": piped(home, "fit", "--code-dir", fitted, "--input", bad, "--target", "Species"),
+            "score": piped(home, "score", "--code-dir", fitted, "--input", bad, "--class-labels", "a", "b"),
+            "predict": piped(home, "predict", "1", "--input", bad, "--output", tmp_path / "p.csv"),
+        }
+        for command, run in runs.items():
+            assert run.returncode == 2, (command, run.stdout, run.stderr)
+            assert sentence in run.stdout + run.stderr, (command, run.stdout, run.stderr)
