@@ -73,11 +73,11 @@ class VersionedRows(Database):
         return [row["name"] for row in self._rows(f"SELECT name FROM {entity.names} ORDER BY name")]
 
     def _name_id(self, entity: Versioned, name: str, user: str, stamp: str) -> int:
-        """Inside a transaction: the id of the named row, created (owned by `user`) when missing."""
-        row = self._row(f"SELECT id FROM {entity.names} WHERE name = ?", (name,))
-        if row is not None:
-            return row["id"]
+        """The id of the named row, created (owned by `user`) when missing; joins the caller's transaction."""
         with self.transaction() as conn:
+            row = conn.execute(f"SELECT id FROM {entity.names} WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                return row["id"]
             return conn.execute(
                 f"INSERT INTO {entity.names} (name, created_by, created_at) VALUES (?, ?, ?)", (name, user, stamp)
             ).lastrowid
@@ -85,18 +85,18 @@ class VersionedRows(Database):
     def _add_version(
         self, entity: Versioned, name_id: int, sha256: str, values: dict, same: dict | None = None
     ) -> tuple[int, bool]:
-        """Inside a transaction: the id of the version of `name_id` with this sha256 (and `same` column values),
-        or of a new version N+1 with `values`; True when it is new."""
+        """The id of the version of `name_id` with this sha256 (and `same` column values), or of a new version
+        N+1 with `values`, numbered under the write lock; True when it is new."""
         same = same or {}
-        found = self._row(
-            f"SELECT id FROM {entity.versions} WHERE {entity.key} = ? AND sha256 = ?"
-            + "".join(f" AND {column} IS ?" for column in same)
-            + " ORDER BY version LIMIT 1",
-            (name_id, sha256, *same.values()),
-        )
-        if found is not None:
-            return found["id"], False
         with self.transaction() as conn:
+            found = conn.execute(
+                f"SELECT id FROM {entity.versions} WHERE {entity.key} = ? AND sha256 = ?"
+                + "".join(f" AND {column} IS ?" for column in same)
+                + " ORDER BY version LIMIT 1",
+                (name_id, sha256, *same.values()),
+            ).fetchone()
+            if found is not None:
+                return found["id"], False
             version = conn.execute(
                 f"SELECT coalesce(max(version), 0) + 1 FROM {entity.versions} WHERE {entity.key} = ?", (name_id,)
             ).fetchone()[0]
