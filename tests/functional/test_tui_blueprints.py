@@ -306,3 +306,29 @@ async def test_the_graph_is_reachable_by_keyboard(ws):
         await pilot.press("j")
         await pilot.press("escape")
         assert pane.query_one("#bp-table").has_focus
+
+
+async def test_a_reload_keeps_the_selected_entry_and_enter_opens_it(home):
+    """The cursor follows the entry (by its key) when a reload puts a new saved blueprint above it, and enter
+    opens the row it was pressed on."""
+    from core.blueprints.registry import save_blueprint
+    from core.store import open_store
+
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(BlueprintsPane)
+        table = pane.query_one("#bp-table")
+        await wait_for(pilot, lambda: table.row_count > 2)
+        await pilot.press("j", "j")
+        chosen = pane._row_key()
+        with open_store(home) as store:
+            save_blueprint(store, "# blueprint: aaa-first    target: binary\nnum = impute_median(NUM)\nmodel = logistic_regression(num)\n")
+        count = table.row_count
+        await pilot.press("r")
+        await wait_for(pilot, lambda: table.row_count == count + 1)
+        assert pane._row_key() == chosen and table.cursor_row == 3  # the same entry, one row lower
+        await pilot.press("enter")
+        editor = pane.query_one(BlueprintEditor)
+        name = chosen.rsplit(":", 1)[1]
+        await wait_for(pilot, lambda: name in editor.text)

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, OptionList, Static, TextArea
@@ -27,21 +27,23 @@ from core.runtime.contract import ESTIMATOR_TYPES
 
 from ..actions import bindings, pane_action
 from ..widgets.charts import number
+from ..widgets.keyshint import KeysHint
+from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
 from . import Pane
 
 NAME = "BlueprintsPane"
 ACTIONS = [
-    pane_action(NAME, "open", "enter", "Open blueprint (a template opens as a copy)", show=False),
-    pane_action(NAME, "edit", "e", "Back to the editor (esc leaves it)", show=False),
-    pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False),
-    pane_action(NAME, "graph", "v", "Graph view (j/k scroll it)", show=False),
+    pane_action(NAME, "open", "enter", "Open blueprint (a template opens as a copy)", show=False, short="open"),
+    pane_action(NAME, "edit", "e", "Back to the editor (esc leaves it)", show=False, short="editor"),
+    pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False, short="problems"),
+    pane_action(NAME, "graph", "v", "Graph view (j/k scroll it)", show=False, short="graph"),
     pane_action(NAME, "copy", "c", "Copy into new buffer", short="copy"),
-    pane_action(NAME, "new", "n", "New blueprint", show=False),
+    pane_action(NAME, "new", "n", "New blueprint", show=False, short="new"),
     pane_action(NAME, "save", "ctrl+s", "Save blueprint", short="save"),
     pane_action(NAME, "format", "ctrl+f", "Format blueprint", short="format"),
     pane_action(NAME, "train", "t,ctrl+t", "Train on a project", short="train"),
-    pane_action(NAME, "next_target_type", "y", "Next template type", show=False),
+    pane_action(NAME, "next_target_type", "y", "Next template type", show=False, short="type"),
     pane_action(NAME, "back", "escape", "Back to the list", short="list"),
     pane_action(NAME, "reload", "r", "Reload blueprints", show=False),
 ]
@@ -236,7 +238,7 @@ class BlueprintsPane(Pane):
             with Vertical(id="bp-left"):
                 yield Static("Blueprints", classes="pane-title", id="bp-list-title", markup=False)
                 yield FittedTable(id="bp-table", cursor_type="row", zebra_stripes=False)
-                yield Static("enter open  e editor  p problems  v graph  c copy  n new  y type", classes="status", id="bp-list-hint")
+                yield KeysHint(ACTIONS, classes="status", id="bp-list-hint")
             with Vertical(id="bp-right"):
                 yield Static("nothing open: enter opens, c copies, n new",
                              classes="pane-title", id="bp-title", markup=False)
@@ -244,7 +246,7 @@ class BlueprintsPane(Pane):
                     yield BlueprintEditor(id="bp-editor")
                     with Vertical(id="bp-graph-box"):
                         yield Static("graph", classes="bp-section")
-                        with VerticalScroll(id="bp-graph-scroll"):
+                        with Reader(id="bp-graph-scroll"):
                             yield Static("", id="bp-graph", markup=False)
                 yield Static("problems", classes="bp-section", id="bp-problems-title", markup=False)
                 yield OptionList(id="bp-problems")
@@ -273,19 +275,17 @@ class BlueprintsPane(Pane):
         return problems if problems.has_focus else self.query_one("#bp-table", DataTable)
 
     def action_cursor_down(self) -> None:
-        graph = self.query_one("#bp-graph-scroll", VerticalScroll)
-        graph.scroll_down(animate=False) if graph.has_focus else self._cursor_widget().action_cursor_down()
+        self._cursor_widget().action_cursor_down()  # the graph, once focused, scrolls with its own reading keys
 
     def action_cursor_up(self) -> None:
-        graph = self.query_one("#bp-graph-scroll", VerticalScroll)
-        graph.scroll_up(animate=False) if graph.has_focus else self._cursor_widget().action_cursor_up()
+        self._cursor_widget().action_cursor_up()
 
     def action_graph(self) -> None:
         if not self.buffer.origin:
             self.status("open a blueprint first", error=True)
             return
         self.add_class("-editing")  # at 80 columns the graph shows under the editor only while editing
-        self.query_one("#bp-graph-scroll", VerticalScroll).focus()
+        self.screen.set_focus(self.query_one("#bp-graph-scroll"))  # now: j typed right after scrolls the graph
 
     def action_next_target_type(self) -> None:
         current = self.target_type or TARGET_TYPES[0]
@@ -343,7 +343,7 @@ class BlueprintsPane(Pane):
 
     @on(DataTable.RowSelected, "#bp-table")
     def row_selected(self, event: DataTable.RowSelected) -> None:
-        self.open_selected(copy=False)
+        self.open_selected(copy=False, key=event.row_key.value)  # the row enter was pressed on, even if a reload moved it
 
     def action_open(self) -> None:
         if self.query_one(BlueprintEditor).has_focus:
@@ -353,8 +353,8 @@ class BlueprintsPane(Pane):
     def action_copy(self) -> None:
         self.open_selected(copy=True)
 
-    def open_selected(self, *, copy: bool) -> None:
-        key = self._row_key()
+    def open_selected(self, *, copy: bool, key: str | None = None) -> None:
+        key = key or self._row_key()
         if key is None:
             return
         if not self._may_discard(key):
@@ -423,7 +423,7 @@ class BlueprintsPane(Pane):
         editor.move_cursor(editor.document.end if message.buffer.origin in ("copy", "new") else (0, 0))
         self.query_one("#bp-graph", Static).update("")
         self.show_title()
-        self.status("^s save  ^f format  ^t train  esc leaves the editor (e back, p problems)")
+        self.status("")  # the footer names the editor's keys; esc leaves it (then e goes back, p to the problems)
         self.remove_class("-closed")
         self.add_class("-editing")
         editor.focus()
