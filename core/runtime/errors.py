@@ -6,7 +6,7 @@ from . import protocol
 class StepFailure(Exception):
     """A step could not complete; `kind` picks the exit code and `details` holds extra text."""
 
-    kind = "failed"
+    kind = protocol.FAILED
     exit_code = 1
 
     def __init__(self, message, details=None, rule=None):
@@ -28,7 +28,7 @@ class StepFailure(Exception):
 class RuleViolation(StepFailure):
     """The task's output broke an output rule (SPEC §2.3)."""
 
-    kind = "rule"
+    kind = protocol.BROKEN_RULE
 
 
 class TaskCrash(StepFailure):
@@ -40,7 +40,7 @@ class TaskCrash(StepFailure):
 class SchemaViolation(StepFailure):
     """Data did not satisfy the task's `typeSchema`."""
 
-    kind = "schema"
+    kind = protocol.SCHEMA
     exit_code = 3
 
 

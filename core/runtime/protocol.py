@@ -41,6 +41,10 @@ ID, OP, EVENT = "id", "op", "event"
 STATUS, EXIT_CODE, MESSAGE, DETAILS, RULE, KIND = "status", "exit_code", "message", "details", "rule", "kind"
 
 OK = "ok"
+# failures, each a StepFailure kind (runtime/errors.py) or the worker's own
+FAILED = "failed"  # a step could not complete
+BROKEN_RULE = "rule"  # the task's output broke an output rule
+SCHEMA = "schema"  # data broke the task's typeSchema, exit 3
 ENGINE_ERROR = "engine_error"  # the worker itself failed, not the task
 TIMEOUT = "timeout"  # a step ran past its time limit
 MEMORY = "memory"  # a step used more memory than its limit
