@@ -313,9 +313,10 @@ class Served:
         try:
             return self.scorer.score(frame)
         except Exception as exc:
+            from ..runtime import protocol
             from ..runtime.errors import StepFailure
 
-            if not isinstance(exc, (StepFailure, OverflowError)) or getattr(exc, "kind", None) == "usage":
+            if not isinstance(exc, (StepFailure, OverflowError)) or getattr(exc, "kind", None) == protocol.USAGE:
                 raise
             found = self.infinite(frame, before)
             if found:

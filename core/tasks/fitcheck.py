@@ -35,7 +35,7 @@ from .hookscan import missing_scoring_hook
 from .score import remember_fit
 from .metadata import TaskMetadata, load_metadata, resolve_parameters
 
-STATUS_EXIT = {protocol.USAGE: EXIT_USAGE, "schema": EXIT_SCHEMA}
+STATUS_EXIT = {protocol.USAGE: EXIT_USAGE, protocol.SCHEMA: EXIT_SCHEMA}
 EXIT_CANCELLED = 130  # as for Ctrl-C; the job ends `cancelled`
 CANCELLED = "the fit check was cancelled."
 DISK_FULL_KEPT = "the check stopped and removed what it wrote, and earlier work is kept"
