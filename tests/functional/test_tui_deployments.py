@@ -225,6 +225,17 @@ async def test_enter_shows_stats_drift_and_serve_command_then_esc_backs_out(work
         width = app.query_one("#dep-detail").content_region.width
         assert width >= 70 and all(len(line) <= width for line in text.splitlines())
 
+        # keys typed faster than the screen redraws each scroll a line; G reaches the end
+        from textual import events
+
+        scroll = app.query_one("#dep-detail-scroll")
+        for _ in range(3):
+            app.post_message(events.Key("j", "j"))
+        await pilot.pause(0.2)
+        assert scroll.scroll_y == min(3, scroll.max_scroll_y)
+        await pilot.press("G")
+        assert scroll.scroll_y == scroll.max_scroll_y
+
         await pilot.press("escape")
         assert pane.opened is None and app.query_one("#dep-list").display
         assert app.focused is app.query_one("#dep-table")

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Container, Vertical, VerticalScroll
+from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
 from ..widgets.charts import Chart, hbars, number, text_table
+from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
 from . import Pane
 
@@ -203,7 +204,7 @@ class DeploymentsPane(Pane):
                 yield Static("", classes="status", id="dep-status", markup=False)
             with Vertical(id="dep-detail-box"):
                 yield Static("enter on a deployment shows its numbers and drift", classes="pane-title", id="dep-detail-title", markup=False)
-                with VerticalScroll(id="dep-detail-scroll"):
+                with Reader(id="dep-detail-scroll"):
                     yield Chart(id="dep-detail")
 
     def on_mount(self) -> None:
@@ -345,7 +346,7 @@ class DeploymentsPane(Pane):
         self.opened = row.name
         self.add_class("-open")
         self._show_detail()
-        self.query_one("#dep-detail-scroll").focus()
+        self.screen.set_focus(self.query_one("#dep-detail-scroll"))  # now: j typed right after scrolls the details
 
     def action_back(self) -> None:
         if self.query_one("#dep-detail-scroll").has_focus and self.has_class("-wide"):
@@ -358,9 +359,7 @@ class DeploymentsPane(Pane):
         self.table.focus()
 
     def action_cursor_down(self) -> None:
-        scroll = self.query_one("#dep-detail-scroll", VerticalScroll)
-        scroll.scroll_down() if scroll.has_focus else self.table.action_cursor_down()
+        self.table.action_cursor_down()  # the details, once focused, scroll with their own reading keys
 
     def action_cursor_up(self) -> None:
-        scroll = self.query_one("#dep-detail-scroll", VerticalScroll)
-        scroll.scroll_up() if scroll.has_focus else self.table.action_cursor_up()
+        self.table.action_cursor_up()
