@@ -15,6 +15,7 @@ import sys
 import time
 
 from core.runtime import protocol
+from core.runtime.errors import BadInput
 
 _CONTROL = None
 
@@ -32,7 +33,6 @@ def chunks(path: str, size: int, encoding: str | None = None):
     import pandas as pd
 
     from core.runtime.data import check_header, csv_encoding, open_raw, undecodable
-    from core.runtime.errors import BadInput
 
     lower = path.lower()
     if lower.endswith((".parquet", ".pq")):
@@ -46,26 +46,19 @@ def chunks(path: str, size: int, encoding: str | None = None):
             yield frame, done, total
         return
     total = os.path.getsize(path)
-    try:
-        chosen = csv_encoding(path, encoding)
-        check_header(path, chosen)
-    except BadInput as exc:
-        raise UserFault(exc.message) from None
+    chosen = csv_encoding(path, encoding)
+    check_header(path, chosen)
     with open(path, "rb") as raw, open_raw(path, raw) as fh:  # progress by the (compressed) file's position
         try:
             reader = pd.read_csv(fh, chunksize=size, encoding=chosen, low_memory=False)
             for frame in reader:
                 yield frame, min(raw.tell(), total), total
         except pd.errors.EmptyDataError:
-            raise UserFault(f"input file {path} is empty; give a CSV with a header row and data.") from None
+            raise BadInput(f"input file {path} is empty; give a CSV with a header row and data.") from None
         except pd.errors.ParserError as exc:
-            raise UserFault(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
+            raise BadInput(f"input file {path} is not valid CSV: {str(exc).strip()}.") from None
         except UnicodeDecodeError as exc:
-            raise UserFault(undecodable(path, chosen, exc).message) from None
-
-
-class UserFault(Exception):
-    """Input the user can fix: reported as one sentence."""
+            raise undecodable(path, chosen, exc) from None
 
 
 class Writer:
@@ -134,7 +127,7 @@ def score_file(req: dict) -> dict:
         for frame, done, total in chunks(req["input"], int(req.get("chunk_size") or 50_000), req.get("encoding")):
             absent = [c for c in include if c not in frame.columns]
             if absent:
-                raise UserFault(f"--include-input names column(s) {', '.join(map(repr, absent))} that the input lacks.")
+                raise BadInput(f"--include-input names column(s) {', '.join(map(repr, absent))} that the input lacks.")
             out = output_frame(scorer, scorer.score(frame))
             for column, count, example in scorer.unreadable:
                 seen = unreadable.setdefault(column, [0, example])
@@ -146,7 +139,7 @@ def score_file(req: dict) -> dict:
             rows += len(frame)
             send(protocol.progress(rows, done, total))
         if rows == 0:
-            raise UserFault(f"input file {req['input']} has a header but no rows to score.")
+            raise BadInput(f"input file {req['input']} has a header but no rows to score.")
         writer.finish()
     except BaseException:
         writer.abort()
@@ -187,8 +180,8 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.flush()
         _end(130)
-    except UserFault as exc:
-        send(protocol.error(protocol.USAGE, str(exc)))
+    except BadInput as exc:  # input the user can fix: one sentence, no traceback
+        send(protocol.error(protocol.USAGE, exc.message))
     except Exception as exc:  # noqa: BLE001 - every failure reaches the command as one sentence
         import traceback
 

@@ -215,9 +215,9 @@ def test_latin1_is_refused_alike_by_project_create_fit_and_predict_unless_the_en
 def test_the_encoding_policy_is_one_function_for_every_reader(tmp_path):
     """The fit check and project create read with `read_table`, predict with `chunks`: both give the same
     sentence for the same bad file, and both honour an explicit encoding."""
-    from core.deploy.score_process import UserFault, chunks
+    from core.deploy.score_process import chunks
     from core.runtime.data import read_table
-    from core.runtime.errors import BadInput as UsageError
+    from core.runtime.errors import BadInput as UsageError, BadInput as UserFault
 
     latin = write(tmp_path / "latin.csv", rows_text(), "latin-1")
     with pytest.raises(UsageError) as by_table:
@@ -276,7 +276,8 @@ def test_repeated_column_names_are_refused_by_every_reader_with_the_names(taskbe
     assert fitted.exit_code == 2, fitted.output
     assert expected in flat(fitted)
 
-    from core.deploy.score_process import UserFault, chunks
+    from core.deploy.score_process import chunks
+    from core.runtime.errors import BadInput as UserFault
 
     with pytest.raises(UserFault, match="names the same column more than once: 'size'"):
         list(chunks(str(data), 10))
