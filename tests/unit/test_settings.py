@@ -74,20 +74,19 @@ def test_the_finders_see_what_they_look_for():
     assert layout_literals('path = folder / "Dockerfile"') == []
 
 
-@pytest.mark.parametrize("path", modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_only_the_settings_module_names_a_taskbench_variable(path):
-    if path == ROOT / "core" / "settings.py":
-        return
-    found = variable_names(path.read_text(encoding="utf-8"))
-    assert found == [], f"{path.name} names {found}: read it through core.settings (e.g. settings.HOME.get())"
+# What each module may not write itself, the finder that sees it, the one module that may, and the fix.
+RULES = {
+    "taskbench-variable": (variable_names, ROOT / "core" / "settings.py", "read it through core.settings (settings.HOME.get())"),
+    "workspace-folder": (layout_literals, ROOT / "core" / "workspace.py", "build the path from core.workspace's names"),
+}
 
 
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("path", modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_workspace_folders_are_named_by_the_layout(path):
-    if path == ROOT / "core" / "workspace.py":
-        return
-    found = layout_literals(path.read_text(encoding="utf-8"))
-    assert found == [], f"{path.name} builds workspace paths from {found}: use core.workspace's names"
+def test_settings_and_workspace_folders_are_named_in_one_module(path, rule):
+    finder, home, fix = RULES[rule]
+    found = [] if path == home else finder(path.read_text(encoding="utf-8"))
+    assert found == [], f"{path.name} names {found}: {fix}"
 
 
 def test_the_sweep_walks_the_layouts_temporary_locations():
