@@ -76,8 +76,8 @@ def test_the_finders_see_what_they_look_for():
 
 # What each module may not write itself, the finder that sees it, the one module that may, and the fix.
 RULES = {
-    "taskbench-variable": (variable_names, ROOT / "core" / "settings.py", "read it through core.settings (settings.HOME.get())"),
-    "workspace-folder": (layout_literals, ROOT / "core" / "workspace.py", "build the path from core.workspace's names"),
+    "taskbench-variable": (variable_names, ROOT / "core" / "settings.py", "read it through core.settings"),
+    "workspace-folder": (layout_literals, ROOT / "core" / "workspace.py", "use core.workspace's names"),
 }
 
 
