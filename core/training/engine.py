@@ -546,8 +546,10 @@ def repeat_key(model: Model) -> str:
     return _digest({"text": model.blueprint_text, "resolved": model.resolved})
 
 
-def leaderboard(store: Store, project_name: str, metric: str | None = None) -> tuple[Project, str, list[dict]]:
-    """The project's models best first by `metric` on validation, as the JSON rows of SPEC §11.
+def leaderboard(store: Store, project_name: str, metric: str | None = None,
+                partition: str = "validation") -> tuple[Project, str, list[dict]]:
+    """The project's models best first by `metric` on `partition` (validation, cv or an unlocked holdout), as the
+    JSON rows of SPEC §11.
 
     A model trained from the same blueprint text on the same task versions as an earlier one is a repeat: its row
     names the first such model in `repeat_of`, and every row of the group counts its `runs`."""
@@ -580,8 +582,14 @@ def leaderboard(store: Store, project_name: str, metric: str | None = None) -> t
         if model.state == "failed":
             row["message"] = model.message
         rows.append(row)
-    rows.sort(key=lambda r: metrics.sort_key(metric)(r["validation"].get(metric)))
-    return project, metric, rows
+    return project, metric, rank(rows, metric, partition)
+
+
+def rank(rows: list[dict], metric: str, partition: str = "validation") -> list[dict]:
+    """Leaderboard rows best first by `metric` on `partition` in the metric's direction; ties (and rows without a
+    score there, last) keep their validation order, then the store's: the one order every front end shows."""
+    key = metrics.sort_key(metric)
+    return sorted(rows, key=lambda r: (key((r.get(partition) or {}).get(metric)), key((r.get("validation") or {}).get(metric))))
 
 
 def score_holdout_for_project(store: Store, project: Project) -> int:
