@@ -77,6 +77,19 @@ def temporaries(home: Path) -> list[str]:
     return found
 
 
+def kill_all(commands, orphans: list[psutil.Process]) -> None:
+    """End the test's commands still running, and the processes they left: the machine losing the rest of the trees."""
+    for proc in commands:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for orphan in orphans:
+        try:
+            orphan.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def test_a_train_killed_with_sigkill_leaves_a_failed_model_and_no_temporary_folder(home, tmp_path, taskbench):
     assert taskbench("task", "add", make_task(tmp_path, SLOW_TASK, "sleepy")).exit_code == 0
     assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
@@ -123,14 +136,7 @@ def test_a_train_killed_with_sigkill_leaves_a_failed_model_and_no_temporary_fold
             assert "Traceback" not in used.stderr
         assert not (tmp_path / "model.zip").exists() and not (tmp_path / "predictions.csv").exists()
     finally:
-        if train.poll() is None:
-            train.kill()
-            train.wait()
-        for worker in workers:  # the machine losing the rest of the process tree
-            try:
-                worker.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_all([train], workers)
 
 
 KILLABLE_TASK = {
@@ -164,13 +170,9 @@ KILLABLE_TASK = {
             _work("predict")
             return pd.DataFrame({"Predictions": [model] * len(X)}, index=X.index)
     """,
-    "model-metadata.yaml": """
-        name: killable
-        type: training
-        targetType: regression
-    """,
+    "model-metadata.yaml": SLOW_TASK["model-metadata.yaml"].replace("sleepy", "killable"),
 }
-KILLABLE_BLUEPRINT = "# blueprint: killable  target: regression\nnum = impute_median(NUM)\nmodel = killable(num)\n"
+KILLABLE_BLUEPRINT = BLUEPRINT.replace("sleepy", "killable")
 SLOW_DOCKERFILE = """\
 ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${{BASE_IMAGE}}
@@ -258,14 +260,6 @@ def test_kill_9_of_a_running_train_fit_env_build_and_predict_leaves_every_job_an
         assert temporaries(home) == [], "the dead commands' temporary names are swept by the next command"
         assert leftovers(home) == [], "no scratch folder of a dead command, in the workspace or in TMPDIR"
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for orphan in trees:  # the machine losing the rest of the process trees
-            try:
-                orphan.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_all(procs.values(), trees)
     if not docker:
         pytest.skip(f"train, fit and predict passed; the env build case needs a Docker engine: {why_not}")
