@@ -66,9 +66,10 @@ class TaskbenchApp(App):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, home: Path | None = None):
-        from core import workspace
+        from core.service import Workspace
 
-        self.home = workspace.home(home)
+        self.workspace = Workspace(home)  # the one seam to core: every pane reads and writes through it
+        self.home = self.workspace.home
         self.pane_types = pane_classes()
         super().__init__()
         for pane in self.pane_types:
