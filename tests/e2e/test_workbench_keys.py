@@ -93,3 +93,28 @@ def test_a_long_failing_log_line_is_read_in_full_at_80x24(home):
         screen = term.wait_for("select one with NUM")
     finally:
         term.close()
+
+
+def test_every_fast_key_moves_the_dockerfile_and_G_reaches_its_end_at_80x24(terminal):
+    """Environments at 80x24: with no build log, one line says so and the Dockerfile fills the pane; ten j typed
+    at once move ten lines (none dropped), G shows its last line, g its first."""
+    terminal.wait_for("2 Environments")
+    terminal.keys("2")
+    terminal.wait_for("python-sklearn")
+    terminal.keys("j")
+    screen = terminal.wait_for("no build yet: b builds the image")
+    assert "# The built-in" in screen
+    rows = screen.splitlines()
+    assert sum(bool("│" in row and row.split("│", 1)[1].strip()) for row in rows) >= 16  # the Dockerfile has the room
+    terminal.keys("d")
+    time.sleep(0.3)
+    terminal.type("jjjjjjjjjj")  # one write, as fast as a held key
+    time.sleep(0.5)
+    screen = terminal.screen()
+    rows = screen.splitlines()
+    header = next(i for i, row in enumerate(rows) if "python-sklearn@1" in row)
+    assert rows[header + 1].split("│", 1)[1].strip().startswith("COPY taskbench-ca.crt"), screen  # ten lines down
+    terminal.keys("G")
+    terminal.wait_for('CMD ["python"]')
+    terminal.keys("g")
+    terminal.wait_for("# The built-in")

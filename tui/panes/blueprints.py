@@ -178,7 +178,15 @@ class BlueprintsPane(Pane):
     KEY = "3"
     TITLE = "Blueprints"
     ACTIONS = ACTIONS
-    BINDINGS = bindings(ACTIONS) + [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+    BINDINGS = bindings(ACTIONS) + [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        # In the problems list, run as the app reads each key (priority), in the order typed: the editor has the
+        # focus before the key after enter is read, so text typed right after a jump lands at the problem.
+        Binding("enter", "jump_to_highlighted_problem", "Jump to the problem", show=False, priority=True),
+        Binding("j,down", "problem_step(1)", "Next problem", show=False, priority=True),
+        Binding("k,up", "problem_step(-1)", "Previous problem", show=False, priority=True),
+    ]
 
     @dataclass
     class Loaded(Message):
@@ -528,13 +536,32 @@ class BlueprintsPane(Pane):
         """Each problem as `LINE:COL: severity: text`, the way compilers print them."""
         return [f"{p.line}:{p.column}: {p.severity}: {p.text}" for p in self.problems]
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """enter jumps to a problem only from the problems list; elsewhere it keeps its own meaning."""
+        if action in ("jump_to_highlighted_problem", "problem_step"):
+            return self.is_mounted and self.query_one("#bp-problems", OptionList).has_focus
+        return True
+
+    def action_problem_step(self, step: int) -> None:
+        problems = self.query_one("#bp-problems", OptionList)
+        problems.action_cursor_down() if step > 0 else problems.action_cursor_up()
+
+    def action_jump_to_highlighted_problem(self) -> None:
+        problems = self.query_one("#bp-problems", OptionList)
+        if problems.highlighted is not None:
+            self.jump_to(int(problems.get_option_at_index(problems.highlighted).id))
+
     @on(OptionList.OptionSelected, "#bp-problems")
     def jump_to_problem(self, event: OptionList.OptionSelected) -> None:
-        problem = self.problems[int(event.option.id)]
+        self.jump_to(int(event.option.id))
+
+    def jump_to(self, index: int) -> None:
+        """Put the editor's cursor on a problem's line and column and give the editor the focus at once."""
+        problem = self.problems[index]
         editor = self.query_one(BlueprintEditor)
         editor.move_cursor((problem.line - 1, max(problem.column - 1, 0)))
         self.add_class("-editing")
-        editor.focus()
+        self.screen.set_focus(editor)
 
     # ------------------------------------------------------------ format and save
 
