@@ -156,11 +156,7 @@ class JobsPane(Pane):
 
     @work(thread=True, exclusive=True, group="jobs-load", exit_on_error=False)
     def load(self) -> None:
-        from core.jobs import list_jobs
-        from core.store import open_store
-
-        with open_store(self.app.home) as store:
-            jobs = list_jobs(store, limit=JOB_LIMIT)
+        jobs = self.app.workspace.jobs(limit=JOB_LIMIT)
         rows = [JobRow(j.id, j.kind, j.title, j.state, j.seconds, j.created_by, j.log_path, j.active, j.message) for j in jobs]
         if rows != self.rows:  # nothing changed: leave the UI thread alone (the list scrolls without stalls)
             self.post_message(self.Loaded(rows))

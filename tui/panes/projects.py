@@ -211,32 +211,20 @@ class ProjectsPane(Pane):
 
     @work(thread=True, exclusive=True, group="proj-load", exit_on_error=False)
     def load(self, project: str | None, metric: str | None, partition: str) -> None:
-        from core.errors import TaskbenchError
-        from core.store import open_store
-        from core.training import metrics as metric_table
-        from core.training.engine import leaderboard
-        from core.training.projects import list_projects
-
-        with open_store(self.app.home) as store:
-            projects = list_projects(store)
-            self.post_message(self.ProjectsLoaded([(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in projects]))
-            names = [p.name for p in projects]
-            if project not in names:
-                project, metric = (names[0], None) if names else (None, None)
-            if project is None:
-                return
-            try:
-                proj, metric, rows = leaderboard(store, project, metric)
-            except TaskbenchError:  # a metric of another target type: fall back to the project's own
-                proj, metric, rows = leaderboard(store, project, None)
-        if partition == "holdout" and not proj.holdout_unlocked:
-            partition = "validation"
-        key = metric_table.sort_key(metric)
-        rows.sort(key=lambda r: key((r.get(partition) or {}).get(metric)))
+        workspace = self.app.workspace
+        projects = workspace.projects()
+        self.post_message(self.ProjectsLoaded([(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in projects]))
+        names = [p.name for p in projects]
+        if project not in names:
+            project, metric = (names[0], None) if names else (None, None)
+        if project is None:
+            return
+        board = workspace.leaderboard(project, metric, partition)  # ranked in core, as `taskbench leaderboard`
+        proj = board.project
         info = {"name": proj.name, "target_type": proj.target_type, "rows": proj.rows, "unlocked": proj.holdout_unlocked,
                 "unlocked_by": proj.holdout_unlocked_by, "unlocked_at": proj.holdout_unlocked_at}
-        self.post_message(self.BoardLoaded(info, list(metric_table.METRICS[proj.target_type]), metric, partition,
-                                           metric in metric_table.HIGHER_IS_BETTER, rows))
+        self.post_message(self.BoardLoaded(info, list(board.metrics), board.metric, board.partition,
+                                           board.higher_is_better, board.rows))
 
     @on(ProjectsLoaded)
     def show_projects(self, message: ProjectsLoaded) -> None:
@@ -444,14 +432,9 @@ class ProjectsPane(Pane):
     @work(thread=True, exclusive=True, group="proj-unlock", exit_on_error=False)
     def unlock(self, project: str) -> None:
         from core.errors import TaskbenchError
-        from core.store import open_store
-        from core.training.engine import score_holdout_for_project
-        from core.training.projects import unlock
 
         try:
-            with open_store(self.app.home) as store:
-                unlocked = unlock(store, project)
-                scored = score_holdout_for_project(store, unlocked)
+            _, scored = self.app.workspace.unlock_holdout(project)
         except TaskbenchError as exc:
             self.post_message(self.Notice(f"unlocking failed: {exc.message}", error=True))
             return
@@ -493,13 +476,11 @@ class ProjectsPane(Pane):
     def load_model(self, model_id: int) -> None:
         from core.errors import TaskbenchError
         from core.insights import custom_insight_files
-        from core.store import open_store
         from core.training import metrics as metric_table
-        from core.training.engine import get_model, visible_scores
+        from core.training.engine import visible_scores
 
         try:
-            with open_store(self.app.home) as store:
-                model, project = get_model(store, model_id)
+            model, project = self.app.workspace.model(model_id)
             files = custom_insight_files(model) if model.state == "trained" else []
         except TaskbenchError as exc:
             self.post_message(self.Notice(exc.message, error=True))
@@ -569,12 +550,9 @@ class ProjectsPane(Pane):
     @work(thread=True, exclusive=True, group="proj-insights", exit_on_error=False)
     def load_insights(self, model_id: int) -> None:
         from core.errors import TaskbenchError
-        from core.insights import compute_insights
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
-                insights = compute_insights(store, model_id)
+            insights = self.app.workspace.insights(model_id)
         except TaskbenchError as exc:
             self.post_message(self.InsightsLoaded(model_id, None, exc.message))
             return
@@ -657,12 +635,9 @@ class ProjectsPane(Pane):
     @work(thread=True, exclusive=True, group="proj-export", exit_on_error=False)
     def export(self, model_id: int, path: str) -> None:
         from core.errors import TaskbenchError
-        from core.insights import export_artifacts
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
-                result = export_artifacts(store, model_id, path)
+            result = self.app.workspace.export_artifacts(model_id, path)
         except TaskbenchError as exc:
             self.post_message(self.Notice(f"not exported: {exc.message}", error=True))
             return
