@@ -119,6 +119,14 @@ def test_fit_output_of_a_task_without_metadata_writes_drums_metadata(taskbench, 
     assert not (task / "model-metadata.yaml").exists()  # the task folder itself is untouched
 
 
+def train_iris(taskbench, tmp_path, times: int = 1):
+    """Project `iris` and a logistic regression trained on it `times` times (models 1…); the train result."""
+    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
+    bp = tmp_path / "lr.bp"
+    bp.write_text("model = logistic_regression(NUM)\n")
+    return taskbench("train", "iris", *[bp] * times)
+
+
 def _commands():
     from typer.main import get_command
 
@@ -165,10 +173,7 @@ def test_errors_on_a_piped_stderr_are_never_folded(home, tmp_path):
 
 
 def test_train_leaderboard_and_insights_show_each_metric_at_one_precision_right_aligned(taskbench, tmp_path):
-    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
-    bp = tmp_path / "lr.bp"
-    bp.write_text("model = logistic_regression(NUM)\n")
-    trained = taskbench("train", "iris", bp, bp)  # twice: a leaderboard of two rows
+    trained = train_iris(taskbench, tmp_path, times=2)  # twice: a leaderboard of two rows
     assert trained.exit_code == 0, trained.output
     ok_lines = [line for line in trained.output.splitlines() if line.startswith("ok")]
     assert len(ok_lines) == 2
@@ -199,10 +204,7 @@ def test_one_number_formatter_for_the_workbench_and_the_cli():
 def test_piped_tables_have_no_trailing_spaces_and_a_refused_predict_input_no_blank_line(home, taskbench, tmp_path):
     from tests.functional.test_cli_polish import piped
 
-    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
-    bp = tmp_path / "lr.bp"
-    bp.write_text("model = logistic_regression(NUM)\n")
-    assert taskbench("train", "iris", bp).exit_code == 0
+    assert train_iris(taskbench, tmp_path).exit_code == 0
     refused = piped(home, "predict", "1", "--input", tmp_path / "absent.csv", "--output", tmp_path / "p.csv")
     assert refused.returncode == 2
     assert refused.stdout == "" and refused.stderr.startswith("error: "), (refused.stdout, refused.stderr)
@@ -229,10 +231,7 @@ def test_fit_score_and_predict_say_the_same_sentence_for_a_binary_or_folder_inpu
 
     program = tmp_path / "program.csv"
     program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 20)
-    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
-    bp = tmp_path / "lr.bp"
-    bp.write_text("model = logistic_regression(NUM)\n")
-    assert taskbench("train", "iris", bp).exit_code == 0
+    assert train_iris(taskbench, tmp_path).exit_code == 0
     fitted = SAMPLES / "06_binary_module_hooks"
     for bad, sentence in ((program, f"input file {program} is not a text CSV or Parquet file (it holds binary data); "
                                     "give a CSV or Parquet file."),
