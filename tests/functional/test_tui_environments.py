@@ -174,6 +174,16 @@ async def test_a_long_environment_name_is_cut_never_its_build_state_at_80x24(hom
         assert pane.selected_name() == long  # the whole name, for build and the Dockerfile
 
 
+async def select_environment(pilot, name: str):
+    """Show the Environments pane and put the list's cursor on `name`; the pane and its table."""
+    await pilot.press("2")
+    pane = pilot.app.query_one(EnvironmentsPane)
+    table = pane.query_one("#env-table", DataTable)
+    await wait_for(pilot, lambda: table.row_count > 1)
+    table.move_cursor(row=[row.key.value for row in table.ordered_rows].index(name))
+    return pane, table
+
+
 def typed_fast(app, key: str, times: int) -> None:
     """Queue `times` presses of `key` at once, as a terminal delivers keys typed faster than the screen redraws."""
     from textual import events
@@ -187,11 +197,7 @@ async def test_the_dockerfile_gets_the_room_when_there_is_no_build_log_and_every
     G reaches the end, and the header line is read whole (wrapped) rather than cut."""
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        pane = app.query_one(EnvironmentsPane)
-        table = pane.query_one("#env-table", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 1)
-        table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-sklearn"))
+        pane, table = await select_environment(pilot, "python-sklearn")
         await wait_for(pilot, lambda: "no build yet" in str(pane.query_one("#env-log-note").render()))
         await pilot.pause(0.2)
         box, note, log = pane.query_one("#env-detail-box"), pane.query_one("#env-log-note"), pane.query_one("#env-log")
@@ -232,11 +238,7 @@ async def test_the_build_log_folds_at_spaces_and_keeps_an_image_name_whole(home,
     monkeypatch.setattr(build, "build_environment", build_environment)
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        pane = app.query_one(EnvironmentsPane)
-        table = pane.query_one("#env-table", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 1)
-        table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-sklearn"))
+        pane, table = await select_environment(pilot, "python-sklearn")
         await pilot.press("b")
         log = pane.query_one("#env-log", RichLog)
         await wait_for(pilot, lambda: any(tag in strip.text for strip in log.lines))
