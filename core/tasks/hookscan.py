@@ -69,7 +69,10 @@ def _scoring_gap(path: str, _stamp: int) -> str | None:
 
 
 def _opaque(node: ast.AST) -> bool:
+    """Whether `node` can bind module names in ways this reader does not follow (so nothing is certain)."""
     if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+        return True
+    if isinstance(node, (ast.Global, ast.Match, getattr(ast, "TryStar", ast.Match))):
         return True
     return isinstance(node, ast.Name) and node.id in _OPAQUE_CALLS
 

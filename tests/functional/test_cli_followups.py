@@ -244,3 +244,15 @@ def test_fit_score_and_predict_say_the_same_sentence_for_a_binary_or_folder_inpu
         for command, run in runs.items():
             assert run.returncode == 2, (command, run.stdout, run.stderr)
             assert sentence in run.stdout + run.stderr, (command, run.stdout, run.stderr)
+
+
+def test_a_hook_bound_where_the_reader_cannot_follow_is_not_warned(tmp_path):
+    from core.tasks.hookscan import missing_scoring_hook
+
+    sources = {
+        "global": NO_SCORING + "\ndef install():\n    global predict_proba\n    predict_proba = len\n\ninstall()\n",
+        "match": NO_SCORING + "\nmatch 1:\n    case 1:\n        def predict_proba(X, model):\n            return None\n",
+    }
+    for name, source in sources.items():
+        assert missing_scoring_hook(binary_task(tmp_path, name, source), "binary") is None, name
+    assert missing_scoring_hook(binary_task(tmp_path, "plain", NO_SCORING), "binary")
