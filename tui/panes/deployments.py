@@ -255,11 +255,10 @@ class DeploymentsPane(Pane):
     @work(thread=True, exclusive=True, group="dep-load", exit_on_error=False)
     def load(self) -> None:
         from core.deploy.deployments import deployment_rows
-        from core.store import open_store
         from core.training.engine import get_model
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 found = deployment_rows(store)
                 rows = []
                 for r in found:

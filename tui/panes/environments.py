@@ -136,9 +136,8 @@ class EnvironmentsPane(Pane):
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)
     def load(self) -> None:
         from core.environments.versions import list_environments
-        from core.store import open_store
 
-        with open_store(self.app.home) as store:
+        with self.app.workspace.store() as store:
             envs = list_environments(store)
         rows = [
             (e.name, e.kind, f"v{e.latest.version}" if e.latest else "-", e.latest.status if e.latest else ("built" if e.kind == "local" else "-"))
@@ -180,7 +179,6 @@ class EnvironmentsPane(Pane):
     @work(thread=True, exclusive=True, group="env-detail", exit_on_error=False)
     def describe(self, name: str) -> None:
         from core.environments.versions import LOCAL, get_environment_version
-        from core.store import open_store
 
         if name == LOCAL:
             import sys
@@ -188,7 +186,7 @@ class EnvironmentsPane(Pane):
             self.post_message(self.Detail(f"{LOCAL}: the Python taskbench runs on ({sys.executable}); nothing to build.", None))
             self.post_message(self.History(name, [], f"{LOCAL} has no image to build"))
             return
-        with open_store(self.app.home) as store:
+        with self.app.workspace.store() as store:
             version = get_environment_version(store, name)
             job = None
             if version.build_job_id is not None:
@@ -243,11 +241,10 @@ class EnvironmentsPane(Pane):
         from core.environments.build import build_environment
         from core.environments.resolve import docker_ready
         from core.errors import TaskbenchError
-        from core.store import open_store
 
         try:
             docker_ready()
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 version, tag, built = build_environment(store, name, lambda line: self.post_message(self.BuildLine(line)))
             self.post_message(self.BuildLine(f"{'built' if built else 'up to date:'} {version.ref} as {tag}"))
         except TaskbenchError as exc:

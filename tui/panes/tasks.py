@@ -389,10 +389,9 @@ class TasksPane(Pane):
     def load(self, select: str | None = None) -> None:
         from core.errors import TaskbenchError
         from core.tasks.versions import list_tasks
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 tasks = list_tasks(store)
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
@@ -603,10 +602,9 @@ class TasksPane(Pane):
     def load_version(self, ref: str) -> None:
         from core.errors import TaskbenchError
         from core.tasks.versions import get_task_version, task_versions
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 version = get_task_version(store, ref)
                 versions = [v.version for v in task_versions(store, version.task)]
         except TaskbenchError as exc:
@@ -700,10 +698,9 @@ class TasksPane(Pane):
     def show_file(self, ref: str, path: str) -> None:
         from core.errors import TaskbenchError
         from core.tasks.versions import get_task_version
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 version = get_task_version(store, ref)
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
@@ -755,10 +752,9 @@ class TasksPane(Pane):
     def diff(self, old: str, new: str) -> None:
         from core.errors import TaskbenchError
         from core.tasks.versions import diff_versions
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 text = diff_versions(store, old, new)
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
@@ -865,10 +861,9 @@ class TasksPane(Pane):
     def upload(self, request: UploadRequest) -> None:
         from core.errors import TaskbenchError
         from core.tasks.versions import add_task
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 version, created = add_task(store, request.folder, name=request.name or None)
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
