@@ -223,10 +223,11 @@ class _Checker:
         self.check_cycles()
         self.check_tasks()
         self.check_ending()
-        for name, text in blueprint_scoring_gaps(self.tasks, self.target_type):
-            self.warning(self.by_name[name].task_position, text)
         self.check_unused()
         self.check_edges()
+        if not any(m.severity == "error" for m in self.messages):  # it would train: say what then fails after the fit
+            for name, text in blueprint_scoring_gaps(self.tasks, self.target_type):
+                self.warning(self.by_name[name].task_position, text)
 
     # ------------------------------------------------------------------ header
 

@@ -131,10 +131,11 @@ def _class_gap(cls: ast.ClassDef) -> str | None:
 
 def blueprint_scoring_gaps(tasks: dict, target_type: str | None) -> list[tuple[str, str]]:
     """(node name, warning) for each estimator node of a blueprint whose task could not score the target type (or,
-    with none known, the classification type the task declares)."""
+    with none known, the classification type the task declares). A task that does not serve the target type at all
+    has its own error, so no warning adds to it."""
     out = []
     for name, task in tasks.items():
-        if task.kind == "transform":
+        if task.kind == "transform" or (target_type and task.target_types and target_type not in task.target_types):
             continue
         scored_as = target_type or first_classification_type(task.target_types)
         text = missing_scoring_hook(task.path, scored_as)
