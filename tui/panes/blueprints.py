@@ -304,10 +304,9 @@ class BlueprintsPane(Pane):
     def load(self) -> None:
         from core.blueprints.registry import list_blueprints
         from core.blueprints.templates import templates_for
-        from core.store import open_store
         from core.training.projects import list_projects
 
-        with open_store(self.app.home) as store:
+        with self.app.workspace.store() as store:
             saved = [(b.name, b.latest.version, b.latest.target_type or "-") for b in list_blueprints(store)]
             target_type = self.target_type
             if target_type is None:  # start with the templates that fit the newest project
@@ -392,7 +391,6 @@ class BlueprintsPane(Pane):
         from core.blueprints.registry import get_blueprint
         from core.blueprints.templates import get_template
         from core.errors import TaskbenchError
-        from core.store import open_store
 
         kind, _, rest = key.partition(":")
         try:
@@ -401,14 +399,14 @@ class BlueprintsPane(Pane):
                 text = get_template(name, target_type).text
                 buffer = Buffer("copy", f"template {name}", None, "", key=key)
             elif copy:  # a copy of a saved blueprint gets a name of its own, so saving it starts a new blueprint
-                with open_store(self.app.home) as store:
+                with self.app.workspace.store() as store:
                     version = get_blueprint(store, rest)
                 text, renamed = _HEADER_NAME.subn(lambda m: f"{m.group(1)}{rest}-copy", version.text, count=1)
                 if not renamed:
                     text = f"# blueprint: {rest}-copy\n{text}"
                 buffer = Buffer("copy", version.ref, None, "", key=key)
             else:
-                with open_store(self.app.home) as store:
+                with self.app.workspace.store() as store:
                     version = get_blueprint(store, rest)
                 text = version.text
                 buffer = Buffer("saved", rest, version.ref, text, key=key)
@@ -493,10 +491,9 @@ class BlueprintsPane(Pane):
         from core.blueprints.validate import Message as Problem
         from core.blueprints.validate import check
         from core.errors import TaskbenchError
-        from core.store import open_store
 
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 checked = check(text, store, path=BUFFER_PATH)
         except TaskbenchError as exc:
             self.post_message(self.Checked(generation, [Problem("error", 1, 1, exc.message)], None))
@@ -606,14 +603,13 @@ class BlueprintsPane(Pane):
         from core.blueprints.syntax import BlueprintSyntaxError, parse_blueprint
         from core.blueprints.validate import BlueprintInvalid
         from core.errors import TaskbenchError
-        from core.store import open_store
 
         try:
             header_name = parse_blueprint(text, BUFFER_PATH).name
         except BlueprintSyntaxError:
             header_name = None
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 version, created = save_blueprint(store, text, name=None if header_name else fallback_name)
         except BlueprintInvalid as exc:
             errors = [m for m in exc.messages if m.severity == "error"]
@@ -645,10 +641,9 @@ class BlueprintsPane(Pane):
 
     @work(thread=True, exclusive=True, group="bp-projects", exit_on_error=False)
     def list_projects(self) -> None:
-        from core.store import open_store
         from core.training.projects import list_projects
 
-        with open_store(self.app.home) as store:
+        with self.app.workspace.store() as store:
             projects = [(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in list_projects(store)]
         self.post_message(self.ProjectsListed(projects))
 
@@ -680,7 +675,6 @@ class BlueprintsPane(Pane):
     def train(self, project: str, text: str, saved: str | None, fallback_label: str) -> None:
         from core.blueprints.syntax import BlueprintSyntaxError, parse_blueprint
         from core.errors import TaskbenchError
-        from core.store import open_store
         from core.training.engine import BlueprintSource, train_blueprints
 
         if saved:
@@ -699,7 +693,7 @@ class BlueprintsPane(Pane):
 
         cancel = get_current_worker().cancelled_event  # set by Textual on quit: the training's workers are stopped
         try:
-            with open_store(self.app.home) as store:
+            with self.app.workspace.store() as store:
                 train_blueprints(store, project, [source], on_event=on_event, cancel=cancel)
         except TaskbenchError as exc:
             self.post_message(self.TrainEvent("failed", {"label": source.label, "project": project, "error": exc.message}))
