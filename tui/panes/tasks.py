@@ -489,7 +489,9 @@ class TasksPane(Pane):
         header.update(Text("No tasks yet; upload a task folder with u.", "bold"))
         header.add_class("sentence")  # a sentence wraps; only a version's header is cut
         self.query_one("#tasks-meta", Static).update("")
-        self.query_one("#tasks-file", TextArea).load_text("")
+        area = self.query_one("#tasks-file", TextArea)
+        area.show_line_numbers = False  # no file: not even a line "1"
+        area.load_text("")
 
     def selected_name(self) -> str | None:
         table = self.query_one("#tasks-table", DataTable)
