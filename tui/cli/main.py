@@ -168,6 +168,33 @@ def normalize_argv(argv: list[str]) -> list[str]:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: an engine bug is one sentence on screen, its traceback in logs/cli.log."""
     sys.argv[1:] = normalize_argv(sys.argv[1:])
-    app()
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - what a command did not turn into a sentence is a bug of ours
+        _internal_error(exc, sys.argv[1:])
+
+
+def _internal_error(exc: Exception, argv: list[str]) -> None:
+    """Say what broke in one sentence and where its traceback went, then exit 1; a user's error stays its sentence."""
+    from core import log, workspace
+    from core.errors import TaskbenchError
+
+    from rich.markup import escape
+
+    from .common import error_console
+
+    if isinstance(exc, TaskbenchError):
+        error_console().print(f"[bold red]error:[/] {escape(exc.message)}")
+        raise SystemExit(exc.exit_code)
+    home = argv[1] if len(argv) > 1 and argv[0] == "--home" else None
+    root = workspace.home(home)
+    log.to_workspace(root, "cli").error("taskbench %s failed", " ".join(argv), exc_info=exc)
+    where = root / workspace.LOGS / "cli.log"
+    detail = escape(f"{type(exc).__name__}: {exc}".strip().rstrip(":"))
+    error_console().print(
+        f"[bold red]error:[/] taskbench hit an internal error ({detail}); the traceback is in {escape(str(where))}. "
+        "This is a bug in taskbench, not in your input: please report it with that file."
+    )
+    raise SystemExit(1)
