@@ -37,15 +37,24 @@ class Workspace:
 
     def __init__(self, home: str | os.PathLike | None = None, user: str | None = None):
         self.home: Path = workspace.home(home)
-        self.user: str = user or workspace.current_user()
+        self._user = user
+
+    @property
+    def user(self) -> str:
+        """The acting user: the one given, else `$TASKBENCH_USER` or the operating-system user."""
+        return self._user or workspace.current_user()
 
     def __repr__(self) -> str:
-        return f"Workspace({str(self.home)!r}, user={self.user!r})"
+        return f"Workspace({str(self.home)!r})"
+
+    def open_store(self) -> Store:
+        """The store, opened (migrated, orphaned jobs marked interrupted) for a caller that closes it."""
+        return open_store(self.home)
 
     @contextmanager
     def store(self) -> Iterator[Store]:
         """The store for one operation on the calling thread, closed when the block ends."""
-        store = open_store(self.home)
+        store = self.open_store()
         try:
             yield store
         finally:

@@ -103,11 +103,11 @@ def open_workspace(ctx: typer.Context) -> Iterator["Store"]:
     import sqlite3
 
     from core.errors import EXIT_TASK_FAILED, TaskbenchError
-    from core.store import open_store
+    from core.service import Workspace
 
     home = (ctx.obj or {}).get("home")
     try:
-        store = open_store(home)
+        store = Workspace(home).open_store()
     except TaskbenchError as exc:
         fail(exc.message, exc.exit_code)
     except (OSError, sqlite3.Error) as exc:

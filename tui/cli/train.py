@@ -146,11 +146,11 @@ def train(
 def _repeat_of(ctx: typer.Context, model_id: int) -> int | None:
     """The first earlier model of the same project with the same blueprint text and task versions, if any.
     Training calls this from its own threads, so it reads through a connection of its own."""
-    from core.store import open_store
+    from core.service import Workspace
     from core.training.engine import repeat_key
 
     try:
-        with open_store((ctx.obj or {}).get("home")) as store:
+        with Workspace((ctx.obj or {}).get("home")).store() as store:
             model = store.model(model_id)
             key = repeat_key(model)
             same = [m.id for m in store.project_models(model.project_id) if m.id < model.id and repeat_key(m) == key]
