@@ -48,6 +48,16 @@ TEMP_LOCATIONS: tuple[tuple[str, re.Pattern], ...] = (
 )
 
 
+# Image builds copy their context to the system's temp folder when no job gives them a scratch folder (`fit --docker
+# DIR`, requirements images): named with the builder's pid, so the sweep on open removes a killed builder's copy.
+SYSTEM_TEMP = re.compile(r"^taskbench-(?:build|req)-(?P<pid>\d+)-")
+
+
+def system_temp_prefix(kind: str) -> str:
+    """The name prefix of a temporary folder in the system's temp folder that the sweep can judge (SYSTEM_TEMP)."""
+    return f"taskbench-{kind}-{os.getpid()}-"
+
+
 def home(explicit: str | os.PathLike | None = None) -> Path:
     """The workspace folder: `--home`, else `$TASKBENCH_HOME`, else ~/.taskbench."""
     raw = explicit or settings.HOME.get() or DEFAULT_HOME

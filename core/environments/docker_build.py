@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.environments import CA_BUNDLE_NAME
-from core import settings
+from core import settings, workspace
 from core.errors import TaskbenchError
 
 BASE_IMAGE_ENV = settings.BASE_IMAGE.name
@@ -124,7 +124,7 @@ def build_image(
     args = {"BASE_IMAGE": base_image} if base_image else {}
     args.update({key: str(value) for key, value in (build_args or {}).items()})
 
-    scratch = Path(tempfile.mkdtemp(prefix="taskbench-build-", dir=scratch_dir))  # a job's scratch, swept if it dies
+    scratch = Path(tempfile.mkdtemp(prefix=workspace.system_temp_prefix("build"), dir=scratch_dir))  # a job's scratch, swept if it dies
     try:
         context = scratch / "context"
         shutil.copytree(context_dir, context, symlinks=True)
@@ -168,7 +168,7 @@ def requirements_image(
 
     on_log(f"requirements image {tag} not found: installing requirements.txt over {base_tag}")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="taskbench-req-") as folder:
+    with tempfile.TemporaryDirectory(prefix=workspace.system_temp_prefix("req")) as folder:
         context = Path(folder)
         (context / "Dockerfile").write_text(REQUIREMENTS_DOCKERFILE)
         (context / "requirements.txt").write_text(requirements_text)

@@ -16,6 +16,7 @@ import shutil
 import socket
 import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -270,6 +271,7 @@ def sweep_temps(root: Path, *, deep: bool = True) -> list[Path]:
             places += [(folder, pattern) for folder in subfolders]
         else:
             places.append((root / rel, pattern))
+    places.append((Path(tempfile.gettempdir()), workspace.SYSTEM_TEMP))  # image builds outside a job's scratch
     return sweep_folders(places)
 
 

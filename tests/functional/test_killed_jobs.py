@@ -263,3 +263,29 @@ def test_kill_9_of_a_running_train_fit_env_build_and_predict_leaves_every_job_an
         kill_all(procs.values(), trees)
     if not docker:
         pytest.skip(f"train, fit and predict passed; the env build case needs a Docker engine: {why_not}")
+
+
+def test_an_image_build_copy_in_the_system_temp_folder_is_swept_once_its_builder_is_dead(tmp_path, monkeypatch):
+    """`fit --docker DIR` and requirements images copy their build context to the system temp folder (no job
+    scratch): a builder killed there leaves taskbench-build-PID-…, which the next workspace open removes."""
+    import tempfile
+
+    from core import workspace
+
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = system_tmp / f"taskbench-build-{dead.pid}-abc123" / "context"
+    left.mkdir(parents=True)
+    (left / "Dockerfile").write_text("FROM scratch\n")
+    req_left = system_tmp / f"taskbench-req-{dead.pid}-def456"
+    req_left.mkdir()
+    mine = Path(tempfile.mkdtemp(prefix=workspace.system_temp_prefix("build")))  # this (live) process's build
+    other = system_tmp / f"unrelated-{dead.pid}-x"
+    other.mkdir()
+    with open_store(tmp_path / "ws"):
+        pass
+    assert not left.parent.exists() and not req_left.exists()
+    assert mine.exists() and other.exists()
