@@ -116,21 +116,32 @@ def walk_files(folder: Path) -> Iterator[tuple[str, Path]]:
     return iter(found)
 
 
-def tree_digest(folder: Path) -> tuple[str, tuple[FileEntry, ...]]:
-    """The content address of a folder: sha256 over sorted relative paths and file bytes; and its files."""
+def file_sha256(path: Path) -> tuple[str, int]:
+    """(sha256, size) of one file's bytes, read in chunks."""
+    one = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            one.update(chunk)
+            size += len(chunk)
+    return one.hexdigest(), size
+
+
+def entries_digest(entries) -> str:
+    """The content address of a snapshot from its files: sha256 over sorted relative paths and their sha256."""
     total = hashlib.sha256()
+    for entry in sorted(entries, key=lambda e: e.path):
+        total.update(entry.path.encode("utf-8") + b"\0" + entry.sha256.encode() + b"\n")
+    return total.hexdigest()
+
+
+def tree_digest(folder: Path) -> tuple[str, tuple[FileEntry, ...]]:
+    """The content address of a folder (entries_digest of its files) and its files."""
     entries = []
     for rel, path in walk_files(folder):
-        one = hashlib.sha256()
-        size = 0
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                one.update(chunk)
-                size += len(chunk)
-        digest = one.hexdigest()
-        total.update(rel.encode("utf-8") + b"\0" + digest.encode() + b"\n")
+        digest, size = file_sha256(path)
         entries.append(FileEntry(rel, size, digest))
-    return total.hexdigest(), tuple(entries)
+    return entries_digest(entries), tuple(entries)
 
 
 def _copy_file(src: Path, dst: Path) -> None:
