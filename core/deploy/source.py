@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +32,12 @@ class ModelSource:
 
 def model_source(store, model_ref: int | str) -> ModelSource:
     """A workspace model as a ModelSource; a model that is not trained is a usage error."""
-    from ..training.engine import get_model, unusable_model
+    from ..training.engine import get_model, model_plan, unusable_model
 
     model, project = get_model(store, model_ref)
     if (refusal := unusable_model(model, project, "score, deploy or export it")) is not None:
         raise refusal
-    plan = json.loads((model.artifact_path / "plan.json").read_text())
+    plan = model_plan(store, model)
     return ModelSource(plan, model.artifact_path, describe(plan, model=model.id, blueprint=model.blueprint,
                                                             blueprint_text=model.blueprint_text, project=project.name))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import files as store_files
+from ..store.integrity import verify
 from ..store.records import BUILD_STATES, Environment, EnvironmentVersion
 from ..store.store import Store
 from . import BUILTIN_DIR, PYTHON_LOCAL, PYTHON_SKLEARN
@@ -102,13 +103,15 @@ def environment_versions(store: Store, name: str) -> list[EnvironmentVersion]:
 
 
 def get_environment_version(store: Store, ref: str) -> EnvironmentVersion:
-    """The version 'name' (latest) or 'name@N' names; python-local has none, being the running Python."""
+    """The version 'name' (latest) or 'name@N' names, its files verified against its sha256 (callers build, show or
+    copy them; SPEC §10); python-local has none, being the running Python."""
     name, version = parse_ref(ref, "environment")
     env = get_environment(store, name)
     if env.kind == "local":
         raise UsageError(f"{name} is the Python taskbench runs on; it has no Dockerfile or versions.")
     found = store.environment_version(name, version)
     if found is not None:
+        verify(found)
         return found
     versions = [v.version for v in store.environment_versions(name)]
     if not versions:

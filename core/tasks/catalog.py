@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..names import missing_version
 from ..store import files as store_files
+from ..store.integrity import verify
 from .metadata import MetadataError, TaskMetadata, load_metadata
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "builtin_tasks"
@@ -102,6 +103,7 @@ def resolve_task(store, name: str, version: int | None = None) -> TaskInfo:
         return _builtin(name, _stamp(folder))
     found = store.task_version(name, version) if store is not None else None
     if found is not None:
+        verify(found)  # its code is about to be checked, trained or pinned
         try:
             metadata = load_metadata(found.path)
         except MetadataError as exc:

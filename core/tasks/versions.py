@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..runtime.taskcode import find_custom_files, unsupported_language
 from ..store import files as store_files
+from ..store.integrity import verify
 from ..store.records import Task, TaskVersion
 from ..store.store import Store
 from .hookscan import first_classification_type, missing_scoring_hook as scoring_gap
@@ -140,10 +141,12 @@ def task_versions(store: Store, name: str) -> list[TaskVersion]:
 
 
 def get_task_version(store: Store, ref: str) -> TaskVersion:
-    """The version a reference names: 'name' (the latest) or 'name@3'."""
+    """The version a reference names: 'name' (the latest) or 'name@3', its files verified against its sha256
+    (callers run, show or copy them; SPEC §10)."""
     name, version = parse_ref(ref, "task")
     found = store.task_version(name, version)
     if found is not None:
+        verify(found)
         return found
     versions = [v.version for v in store.task_versions(name)]
     if not versions:
@@ -190,6 +193,15 @@ def _text(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def verify_pinned(store: Store, pins: dict) -> None:
+    """Verify every registered task version a trained model's plan pins (`{node: pin}`), before it scores."""
+    for pin in pins.values():
+        if not pin.get("builtin") and pin.get("version") is not None:
+            found = store.task_version(pin["task"], pin["version"])
+            if found is not None:
+                verify(found)
 
 
 def download(store: Store, ref: str, to_dir: str | Path) -> TaskVersion:

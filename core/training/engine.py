@@ -611,6 +611,16 @@ def score_holdout_for_project(store: Store, project: Project) -> int:
     return count
 
 
+def model_plan(store: Store, model: Model) -> dict:
+    """A trained model's plan, with the registered task versions it pins verified (SPEC §10), since the caller is
+    about to score with or package their code."""
+    from ..tasks.versions import verify_pinned
+
+    plan = json.loads((model.artifact_path / "plan.json").read_text())
+    verify_pinned(store, plan.get("pins", {}))
+    return plan
+
+
 def predict_rows(store: Store, project: Project, model: Model, rows: str, permute: list[str] | None = None):
     """Score one of the project's row sets with a trained model (and, optionally, with columns permuted).
 
@@ -619,7 +629,7 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
     """
     import pandas as pd
 
-    plan = json.loads((model.artifact_path / "plan.json").read_text())
+    plan = model_plan(store, model)
     scratch = workspace.scratch_dir(store.root, "predict")
     out = scratch / "predictions.pkl"
     segments = environment_segments(plan["nodes"])
