@@ -4,13 +4,16 @@ holds, so every module builds its paths from here and the sweep on open (store.f
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import settings
+from .errors import UsageError
 
 DEFAULT_HOME = "~/.taskbench"
 
@@ -25,6 +28,13 @@ MODELS = "models"  # a trained model's folder, models/<id>
 CACHE = "cache"  # fitted transforms reused across blueprints, cache/<key[:2]>/<key>
 PACKAGES = "packages"  # unpacked model packages, and packages/.seen
 VENVS = "venvs"  # a task's requirements installed once per environment
+CONFIG = "workspace.json"  # a shared workspace's settings (SPEC §10): {"shared": true, "group": NAME}; absent: private
+
+# A shared workspace: whatever a member's umask, what the engine (and its workers) creates is group-readable and
+# -writable, and folders are group-owned with the setgid bit, so no member's command can lock another out.
+SHARED_UMASK = 0o007
+SHARED_FOLDER_MODE = 0o2770
+SHARED_FILE_MODE = 0o660
 
 # Temporary names, each with the writer's pid (and host, where it has one) for the sweep to judge.
 ATOMIC_TEMP = re.compile(r"^\.tmp-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-")  # store.files.temp_path
@@ -65,8 +75,193 @@ def home(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def current_user() -> str:
-    """The acting user: `$TASKBENCH_USER`, else the operating-system user."""
+    """The acting user: `$TASKBENCH_USER`, else the operating-system user (opening a shared workspace refuses a
+    `$TASKBENCH_USER` naming anyone else, so there this is always the operating-system user)."""
     return settings.USER.get() or getpass.getuser()
+
+
+def system_user() -> str:
+    """The operating-system user of this process (uid → name), the identity in a shared workspace."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """A shared workspace's settings: the Unix group whose members use it (SPEC §10)."""
+
+    group: str
+    gid: int
+
+    def members(self) -> list[str]:
+        """The group's members by the group database: its listed members and the users whose primary group it is."""
+        import grp
+        import pwd
+
+        try:
+            listed = set(grp.getgrgid(self.gid).gr_mem)
+        except KeyError:
+            listed = set()
+        return sorted(listed | {user.pw_name for user in pwd.getpwall() if user.pw_gid == self.gid})
+
+    def to_json(self) -> dict:
+        return {"shared": True, "group": self.group}
+
+
+def sharing(root: Path) -> Sharing | None:
+    """The workspace's sharing settings, or None for a private workspace; someone who may not enter a shared
+    workspace's folder is told which group it needs."""
+    try:
+        text = (Path(root) / CONFIG).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        raise _not_member(Path(root), _folder_group(Path(root))) from None
+    try:
+        config = json.loads(text)
+        group = str(config["group"]) if config.get("shared") else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError(f"{Path(root) / CONFIG} is not a workspace configuration; it should read like "
+                         '{"shared": true, "group": "team"}.') from None
+    if group is None:
+        return None
+    return Sharing(group, _group_id(group, Path(root)))
+
+
+def _group_id(group: str, root: Path) -> int:
+    import grp
+
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise UsageError(f"the shared workspace {root} belongs to the group {group}, which this machine does not "
+                         f"know; create it (groupadd {group}) or correct {root / CONFIG}.") from None
+
+
+def _folder_group(root: Path) -> str:
+    import grp
+
+    try:
+        gid = root.stat().st_gid
+        return grp.getgrgid(gid).gr_name
+    except (OSError, KeyError):
+        return "that owns it"
+
+
+def _not_member(root: Path, group: str) -> UsageError:
+    user = system_user()
+    return UsageError(f"{user} is not a member of the group {group}, which shares the workspace {root}; ask an "
+                      f"administrator to add you (usermod -aG {group} {user}) and log in again.")
+
+
+def is_member(gid: int) -> bool:
+    """True when this process acts with the group `gid` (root acts with every group)."""
+    return os.getuid() == 0 or os.getegid() == gid or gid in os.getgroups()
+
+
+_UMASK_BEFORE: list[int] = []  # the process's own umask while a shared workspace's is in force
+
+
+def enter(root: Path) -> Sharing | None:
+    """Get ready to work in the workspace at `root` before anything is written there: in a shared one, refuse a
+    non-member and a `$TASKBENCH_USER` naming somebody else, and set this process's umask (inherited by its
+    workers) to SHARED_UMASK; a private workspace restores the umask a shared one replaced."""
+    shared = sharing(root)
+    if shared is None:
+        if _UMASK_BEFORE:
+            os.umask(_UMASK_BEFORE.pop())
+        return None
+    if not is_member(shared.gid):
+        raise _not_member(Path(root), shared.group)
+    named, user = settings.USER.get(), system_user()
+    if named is not None and named != user:
+        raise UsageError(f"{settings.USER.name}={named!r} names someone else, but in the shared workspace {root} "
+                         f"you act as yourself ({user}); unset {settings.USER.name}.")
+    before = os.umask(SHARED_UMASK)
+    if not _UMASK_BEFORE:
+        _UMASK_BEFORE.append(before)
+    return shared
+
+
+def share_files(paths, shared: Sharing) -> None:
+    """Make the files among `paths` that this user owns group-owned and group-readable/-writable, as another
+    member's run without taskbench's umask (an older version, a copy by hand) may have left them."""
+    uid = os.getuid()
+    for path in paths:
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if found.st_uid != uid:
+            continue
+        if found.st_gid != shared.gid:
+            os.chown(path, -1, shared.gid)
+        if found.st_mode & SHARED_FILE_MODE != SHARED_FILE_MODE:
+            os.chmod(path, (found.st_mode & 0o7777) | SHARED_FILE_MODE)
+
+
+def create_shared(root: Path, group: str) -> Sharing:
+    """Make `root` (new or empty) a shared workspace of `group`: the folder group-owned and setgid (2770), and its
+    configuration written; the database and folders follow on the first open."""
+    import grp
+
+    root = Path(root).expanduser().absolute()
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise UsageError(f"there is no group named {group}; create it (groupadd {group}) or name one of yours "
+                         "(id -Gn lists them).") from None
+    if not is_member(gid):
+        raise UsageError(f"you ({system_user()}) are not a member of the group {group}; name one of your groups "
+                         f"(id -Gn lists them) or ask an administrator to add you (usermod -aG {group} "
+                         f"{system_user()}).")
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file; give a new or empty folder for the shared workspace.")
+    if root.is_dir() and any(root.iterdir()):
+        raise UsageError(f"{root} is not empty; give a new or empty folder for the shared workspace.")
+    before = os.umask(SHARED_UMASK)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        found = root.stat()
+        if found.st_uid == os.getuid() or os.getuid() == 0:
+            os.chown(root, -1, gid)
+            os.chmod(root, SHARED_FOLDER_MODE)
+        elif found.st_gid != gid or found.st_mode & 0o2070 != 0o2070:
+            raise UsageError(f"{root} belongs to someone else and is not a setgid folder of the group {group}; ask "
+                             f"its owner to run chgrp {group} {root} && chmod 2770 {root}, or give a new folder.")
+        from .store import files
+
+        shared = Sharing(group, gid)
+        files.write_text_atomic(root / CONFIG, json.dumps(shared.to_json(), indent=2) + "\n")
+    finally:
+        os.umask(before)
+    return shared
+
+
+def describe(root: Path, shared: Sharing | None) -> dict:
+    """What `workspace show` prints: the folder, whether it is shared, its group and members, its mode and owner,
+    and who acts in it."""
+    import grp
+    import pwd
+    import stat
+
+    root = Path(root)
+    found = root.stat()
+    try:
+        owner = pwd.getpwuid(found.st_uid).pw_name
+    except KeyError:
+        owner = str(found.st_uid)
+    try:
+        group = shared.group if shared else grp.getgrgid(found.st_gid).gr_name
+    except KeyError:
+        group = str(found.st_gid)
+    return {"path": str(root), "shared": shared is not None, "group": group,
+            "members": shared.members() if shared else [], "mode": f"{found.st_mode & 0o7777:04o}",
+            "permissions": stat.filemode(found.st_mode), "owner": owner, "user": current_user()}
 
 
 def logs_dir(root: Path) -> Path:
@@ -87,7 +282,10 @@ def scratch_dir(root: Path, kind: str) -> Path:
     base = Path(root) / TMP
     base.mkdir(parents=True, exist_ok=True)
     clean_stale_scratch(base)
-    return Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=base))
+    folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=base))
+    if _UMASK_BEFORE and sharing(root) is not None:  # mkdtemp makes 0700: other members sweep it if this dies
+        os.chmod(folder, SHARED_FOLDER_MODE)
+    return folder
 
 
 def clean_stale_scratch(base: Path) -> None:

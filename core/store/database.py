@@ -61,16 +61,30 @@ class Database:
         self._lock = threading.Lock()
         self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._tables: frozenset[str] | None = None
+        self.sharing: workspace.Sharing | None = None  # set on open: the group of a shared workspace
 
     # ------------------------------------------------------------------ opening
 
     def _prepare(self) -> None:
+        self.sharing = workspace.enter(self.root)
+        if self.sharing is not None:
+            self._share_database()
         for rel in (TASK_OBJECTS, ENVIRONMENT_OBJECTS, LOGS):
             (self.root / rel).mkdir(parents=True, exist_ok=True)
         self._use_wal(self._conn())
         self._migrate()
         files.sweep_temps(self.root, deep=False)
         files.ensure_reserve(self.root / RESERVE_FILE, RESERVE_BYTES)
+
+    def _share_database(self) -> None:
+        """Create a shared workspace's database group-writable (SQLite creates it 0644, and its `-wal`/`-shm` files
+        with the database's mode), and repair this user's database files that an earlier run left otherwise."""
+        try:
+            os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, workspace.SHARED_FILE_MODE))
+        except FileExistsError:
+            pass
+        workspace.share_files([self.db_path, *(self.db_path.with_name(self.db_path.name + suffix)
+                                                for suffix in ("-wal", "-shm"))], self.sharing)
 
     def release_reserve(self) -> int:
         """Free the disk space the workspace keeps aside, so a job that met a full disk can still record how it

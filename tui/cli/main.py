@@ -24,6 +24,7 @@ from . import jobs as jobs_command
 from . import task as task_command
 from . import predict as predict_command
 from . import deploy as deploy_command
+from . import workspace as workspace_command
 
 
 NO_BREAK_HYPHEN = "\u2011"
@@ -99,7 +100,8 @@ def main(
     ctx: typer.Context,
     home: Annotated[
         Optional[Path],
-        typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar=settings.HOME.name),
+        typer.Option("--home", help="Workspace folder (default: $TASKBENCH_HOME or ~/.taskbench).", envvar=settings.HOME.name,
+                     readable=False),  # a shared workspace a non-member cannot enter is told so by the engine
     ] = None,
     version: Annotated[
         bool,
@@ -125,6 +127,7 @@ app.command(name="insights", help=insights_command.INSIGHTS_HELP, no_args_is_hel
 app.command(name="artifacts", help=insights_command.ARTIFACTS_HELP, no_args_is_help=True)(insights_command.artifacts)
 app.command(name="demo", help=demo_command.HELP)(demo_command.demo)
 app.add_typer(env_command.app, name="env")
+app.add_typer(workspace_command.app, name="workspace")
 app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
 app.command(name="logs", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)
 app.command(name="predict", help=predict_command.HELP, no_args_is_help=True)(predict_command.predict)
