@@ -1,10 +1,14 @@
-"""Numbers as both front ends show them: one formatter for the workbench and the command line, so a score reads
-the same in a pane, a table and a progress line. Standard library only (the CLI imports it without textual)."""
+"""Numbers as both front ends show them: one formatter for the workbench and the command line, so a score, a
+duration, a time or a size reads the same in a pane, a table and a progress line. Standard library and core only
+(the CLI imports it without textual)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
+
+from core.units import human_size as size  # noqa: F401 - bytes, one formatter for the engine and both front ends
 
 # Scores that live in (or near) [0, 1]: always four decimals, so AUC 1 reads 1.0000 beside LogLoss 0.1116.
 FRACTION_METRICS = frozenset({"AUC", "Accuracy", "Balanced Accuracy", "F1", "LogLoss", "R2"})
@@ -45,3 +49,36 @@ def metric_digits(metric: str, values: Iterable[float | None]) -> int:
 def score(metric: str, value: float | None, column: Iterable[float | None] = ()) -> str:
     """`value` of `metric` at that metric's precision (taken over `column` too, when it is shown in one)."""
     return number(value, metric_digits(metric, [value, *column]))
+
+
+def duration(seconds: float | None) -> str:
+    """0:03, 12:40, 1:02:03; '-' for something that has not started."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def when(stamp: str | None, *, short: bool = False) -> str:
+    """A stored UTC timestamp shown in local time, to the second; `short` (for listings) drops what today implies."""
+    if not stamp:
+        return "-"
+    moment = datetime.fromisoformat(stamp).astimezone()
+    if not short:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    today = datetime.now().astimezone()
+    if moment.date() == today.date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%b %d %H:%M" if moment.year == today.year else "%Y-%m-%d")
+
+
+def age(stamp: str | None, now: datetime) -> str:
+    """How long before `now` a stored UTC timestamp was: 4s ago, 12m ago, 3h ago, 2d ago."""
+    if not stamp:
+        return "-"
+    seconds = max(0, int((now - datetime.fromisoformat(stamp)).total_seconds()))
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= length:
+            return f"{seconds // length}{unit} ago"
+    return f"{seconds}s ago"

@@ -6,10 +6,9 @@ import io
 import json
 import sys
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
-from core.units import human_size as size  # noqa: F401 - the CLI modules import it from here
+from ..numbers import duration, size, when  # noqa: F401 - the CLI modules import them from here
 
 import typer
 from rich.console import Console
@@ -129,19 +128,6 @@ def print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def when(stamp: str | None, *, short: bool = False) -> str:
-    """A stored UTC timestamp shown in local time, to the second; `short` (for listings) drops what today implies."""
-    if not stamp:
-        return "-"
-    moment = datetime.fromisoformat(stamp).astimezone()
-    if not short:
-        return moment.strftime("%Y-%m-%d %H:%M:%S")
-    today = datetime.now().astimezone()
-    if moment.date() == today.date():
-        return moment.strftime("%H:%M:%S")
-    return moment.strftime("%b %d %H:%M" if moment.year == today.year else "%Y-%m-%d")
-
-
 SHRINK_TO = 8
 
 
@@ -179,13 +165,3 @@ def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] 
         table.add_row(*(_one_line(row[i]) for i in shown))
     return table
 
-
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds < 3600:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

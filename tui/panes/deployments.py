@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
+from ..numbers import age, when
 from ..widgets.charts import Chart, hbars, number, text_table
 from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
@@ -82,30 +83,11 @@ def count(value) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def _stamp(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp)
-
-
-def age(stamp: str | None, now: datetime) -> str:
-    """How long ago a stored UTC timestamp was: 4s ago, 12m ago, 3h ago, 2d ago."""
-    if not stamp:
-        return "-"
-    seconds = max(0, int((now - _stamp(stamp)).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
-
-
-def local_time(stamp: str | None) -> str:
-    return _stamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
-
-
 def detail_text(row: DeploymentRow, width: int, now: datetime) -> str:
     """Everything stored about one deployment: facts, the serve command, the latest run's numbers, drift per feature."""
     lines = [
         f"{row.name}: model #{row.model} ({row.blueprint}) of project {row.project}",
-        f"created {local_time(row.created_at)} by {row.created_by} · bearer token {'required' if row.token else 'not required'}",
+        f"created {when(row.created_at)} by {row.created_by} · bearer token {'required' if row.token else 'not required'}",
         f"serve it: taskbench serve {row.name}   (options: --port N --host ADDR --workers N{' --token TOKEN' if row.token else ''})",
         "",
     ]
@@ -114,8 +96,8 @@ def detail_text(row: DeploymentRow, width: int, now: datetime) -> str:
         lines.append("Never served: no server run has stored monitoring for it yet.")
         return wrap(lines, width)
     workers = m.get("workers", 1)
-    lines.append(f"Latest server run: started {local_time(m.get('run_started_at'))} · {workers} worker{'s' if workers != 1 else ''}")
-    snapshot = f"  last snapshot {local_time(m.get('updated_at'))} ({age(m.get('updated_at'), now)})"
+    lines.append(f"Latest server run: started {when(m.get('run_started_at'))} · {workers} worker{'s' if workers != 1 else ''}")
+    snapshot = f"  last snapshot {when(m.get('updated_at'))} ({age(m.get('updated_at'), now)})"
     if "uptime_seconds" in m:
         snapshot += f", up {m['uptime_seconds']:,.1f} s then"
     lines.append(snapshot)

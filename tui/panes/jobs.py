@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from ..actions import bindings, pane_action
+from ..numbers import duration
 from ..widgets.logview import LogView
 from ..widgets.table import FittedTable
 from . import Pane
@@ -70,15 +71,6 @@ class JobRow:
 
     def matches(self, text: str) -> bool:
         return text in f"#{self.id} {self.kind} {self.title} {self.state} {self.by}".lower()
-
-
-def duration(seconds: float | None) -> str:
-    """0:03, 12:40, 1:02:03; '-' for a job that has not started."""
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class JobsPane(Pane):

@@ -900,7 +900,7 @@ def set_text(area: TextArea, text: str, language: str | None) -> None:
 
 def version_header(version, versions: list[int]) -> tuple[Text, str, str, Text]:
     """The header's parts: the ref, its kind, its target type (or ""), then its versions and who uploaded it when."""
-    from ..cli.common import when
+    from ..numbers import when
 
     kind = version.kind or "kind unknown"
     target = version.target_type if version.target_type and version.target_type != "transform" else ""
