@@ -228,7 +228,7 @@ def _lock(cache):
     import fcntl
 
     os.makedirs(os.path.dirname(cache), exist_ok=True)
-    fd = os.open(f"{cache}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    fd = os.open(f"{cache}.lock", os.O_CREAT | os.O_RDWR, 0o666)  # the umask decides: 0660 in a shared workspace
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
 

@@ -47,9 +47,15 @@ def _early_start(argv: list[str]) -> None:
     except ValueError:
         return  # the CLI reports the bad value
     from core import workspace
+    from core.errors import TaskbenchError
     from core.training.engine import prestart_workers
 
-    prestart_workers(workspace.home(_option(argv, "--home")), jobs)
+    root = workspace.home(_option(argv, "--home"))
+    try:
+        workspace.enter(root)  # a shared workspace's umask, inherited by the workers
+    except TaskbenchError:
+        return  # the command says why when it opens the workspace
+    prestart_workers(root, jobs)
 
 
 def run() -> None:
