@@ -88,6 +88,7 @@ def load_task(code_dir):
     sys.path[:] = [task_dir] + [p for p in sys.path if p != task_dir and p not in _TASK_DIRS]
     # Registered as `custom`, as DRUM does, so pickled task classes load wherever the task runs.
     name = "custom"
+    sys.dont_write_bytecode = True  # a stored version stays exactly its recorded files (a root process could write)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

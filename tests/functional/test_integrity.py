@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from core.environments import versions as envs
 from core.store import files as store_files, integrity, open_store
 from core.tasks import versions as tasks
-from tests.conftest import DATA, SAMPLES, make_task
+from tests.conftest import DATA, REPO, SAMPLES, make_task
 
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 INFERENCE = DATA / "juniors_3_year_stats_regression_inference.csv"
@@ -184,6 +186,19 @@ def test_a_version_is_hashed_once_per_process_until_one_of_its_files_changes(tmp
             tasks.get_task_version(store, "textlr@1")
         assert refusal.value.exit_code == 2
         assert "task textlr@1 was changed after it was stored (create_pipeline.py changed)" in refusal.value.message
+
+
+def test_loading_a_stored_task_in_process_writes_no_cache_into_its_snapshot(tmp_path, home):
+    """The prediction server imports task code in its own process; as root (which ignores the read-only bits) and
+    without PYTHONDONTWRITEBYTECODE, Python would write __pycache__ into the snapshot and the next use would refuse."""
+    with open_store(home) as store:
+        version, _ = tasks.add_task(store, SAMPLES / "09_binary_text_pipeline", name="textlr")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    code = "import sys; from core.runtime.taskcode import load_task; load_task(sys.argv[1]); import create_pipeline"
+    subprocess.run([sys.executable, "-c", code, str(version.path)], env=env, check=True, cwd=REPO)
+    assert sorted(os.listdir(version.path)) == sorted(f.path for f in version.files)
+    with open_store(home) as store:
+        tasks.get_task_version(store, "textlr@1")
 
 
 def test_unchanged_environment_versions_verify_and_the_builtin_one_too(home):
