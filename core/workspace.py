@@ -200,8 +200,9 @@ def share_files(paths, shared: Sharing) -> None:
             continue
         if found.st_gid != shared.gid:
             os.chown(path, -1, shared.gid)
-        if found.st_mode & SHARED_FILE_MODE != SHARED_FILE_MODE:
-            os.chmod(path, (found.st_mode & 0o7777) | SHARED_FILE_MODE)
+        wanted = (found.st_mode & 0o7770) | SHARED_FILE_MODE  # others have no business in a 2770 folder
+        if found.st_mode & 0o7777 != wanted:
+            os.chmod(path, wanted)
 
 
 def create_shared(root: Path, group: str) -> Sharing:
@@ -225,7 +226,11 @@ def create_shared(root: Path, group: str) -> Sharing:
         raise UsageError(f"{root} is not empty; give a new or empty folder for the shared workspace.")
     before = os.umask(SHARED_UMASK)
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except PermissionError:
+            raise UsageError(f"you ({system_user()}) may not create {root}; give a folder in a place you can "
+                             "write, such as one your team's administrator made for the group.") from None
         found = root.stat()
         if found.st_uid == os.getuid() or os.getuid() == 0:
             os.chown(root, -1, gid)
