@@ -75,8 +75,10 @@ def home(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def current_user() -> str:
-    """The acting user: `$TASKBENCH_USER`, else the operating-system user (opening a shared workspace refuses a
-    `$TASKBENCH_USER` naming anyone else, so there this is always the operating-system user)."""
+    """The acting user: in a shared workspace the operating-system user (uid → name, never `$USER` or
+    `$LOGNAME`); in a private one `$TASKBENCH_USER`, else the login name."""
+    if _ENTERED:
+        return system_user()
     return settings.USER.get() or getpass.getuser()
 
 
@@ -163,7 +165,13 @@ def is_member(gid: int) -> bool:
     return os.getuid() == 0 or os.getegid() == gid or gid in os.getgroups()
 
 
-_UMASK_BEFORE: list[int] = []  # the process's own umask while a shared workspace's is in force
+# While this process works in a shared workspace: its sharing, and the umask it had before (restored on leaving).
+_ENTERED: list[tuple[Sharing, int]] = []
+
+
+def entered() -> Sharing | None:
+    """The sharing of the shared workspace this process works in (its umask in force), or None."""
+    return _ENTERED[0][0] if _ENTERED else None
 
 
 def enter(root: Path) -> Sharing | None:
@@ -172,8 +180,8 @@ def enter(root: Path) -> Sharing | None:
     workers) to SHARED_UMASK; a private workspace restores the umask a shared one replaced."""
     shared = sharing(root)
     if shared is None:
-        if _UMASK_BEFORE:
-            os.umask(_UMASK_BEFORE.pop())
+        if _ENTERED:
+            os.umask(_ENTERED.pop()[1])
         return None
     if not is_member(shared.gid):
         raise _not_member(Path(root), shared.group)
@@ -182,8 +190,7 @@ def enter(root: Path) -> Sharing | None:
         raise UsageError(f"{settings.USER.name}={named!r} names someone else, but in the shared workspace {root} "
                          f"you act as yourself ({user}); unset {settings.USER.name}.")
     before = os.umask(SHARED_UMASK)
-    if not _UMASK_BEFORE:
-        _UMASK_BEFORE.append(before)
+    _ENTERED[:] = [(shared, _ENTERED[0][1] if _ENTERED else before)]
     return shared
 
 
@@ -288,7 +295,7 @@ def scratch_dir(root: Path, kind: str) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     clean_stale_scratch(base)
     folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=base))
-    if _UMASK_BEFORE and sharing(root) is not None:  # mkdtemp makes 0700: other members sweep it if this dies
+    if _ENTERED and sharing(root) is not None:  # mkdtemp makes 0700: other members sweep it if this dies
         os.chmod(folder, SHARED_FOLDER_MODE)
     return folder
 

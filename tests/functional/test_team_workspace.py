@@ -219,8 +219,11 @@ def test_taskbench_user_cannot_impersonate_in_a_shared_workspace(team):
     assert "TASKBENCH_USER" in refused and team.b in refused
     _ok(team.run(team.b, "task", "add", SAMPLES / "01_transform_median_impute", home=home,
                  env={"TASKBENCH_USER": team.b}))
-    versions = json.loads(_ok(team.run(team.a, "task", "versions", "transform_median_impute", "--json", home=home)))
-    assert [version["created_by"] for version in versions] == [team.b]
+    _ok(team.run(team.b, "task", "add", SAMPLES / "11_regression_ridge", home=home,
+                 env={"USER": team.a, "LOGNAME": team.a}))  # the uid decides, not the login variables
+    for name in ("transform_median_impute", "regression_ridge"):
+        versions = json.loads(_ok(team.run(team.a, "task", "versions", name, "--json", home=home)))
+        assert [version["created_by"] for version in versions] == [team.b], name
 
 
 def test_a_private_workspace_is_unchanged(taskbench, home, monkeypatch):
