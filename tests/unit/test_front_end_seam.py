@@ -75,3 +75,15 @@ def test_workspace_opens_a_store_per_call_from_any_thread(tmp_path):
     for t in threads:
         t.join()
     assert seen == [([], [])] * 4
+
+
+def test_modal_screens_live_under_tui_screens():
+    """Every modal screen (a question, a form) is defined in tui/screens/, none in a pane or widget."""
+    outside = []
+    for path in TUI.rglob("*.py"):
+        if path.parent.name == "screens":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any("Screen" in ast.unparse(base) for base in node.bases):
+                outside.append(f"{path.relative_to(TUI)}:{node.lineno} {node.name}")
+    assert outside == []
