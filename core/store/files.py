@@ -184,7 +184,12 @@ def snapshot_folder(source: Path, parent: Path, *, fsync: bool = True) -> tuple[
         sha, files = tree_digest(tmp)
         final = Path(parent) / sha
         if final.is_dir():
-            remove_tree(tmp)
+            from .integrity import differences  # a stored copy changed behind our back is replaced by this one
+
+            if differences(final, files):
+                _replace_folder(final, tmp)
+            else:
+                remove_tree(tmp)
             return sha, files, final
         make_read_only(tmp)
         try:
@@ -200,6 +205,19 @@ def snapshot_folder(source: Path, parent: Path, *, fsync: bool = True) -> tuple[
     except BaseException:
         remove_tree(tmp)
         raise
+
+
+def _replace_folder(final: Path, fresh: Path) -> None:
+    """Put the read-only folder `fresh` where `final` is, and remove the old one."""
+    make_read_only(fresh)
+    stale = temp_path(final.parent, "stale")
+    os.rename(final, stale)
+    try:
+        os.rename(fresh, final)
+    except BaseException:
+        os.rename(stale, final)
+        raise
+    remove_tree(stale)
 
 
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH

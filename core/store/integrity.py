@@ -41,7 +41,7 @@ def verify(version: TaskVersion | EnvironmentVersion) -> None:
         raise _refusal(version, [f"its folder {folder} is missing"]) from None
     if _verified.get(key) == stamp:
         return
-    problems = _differences(folder, listing, version.files)
+    problems = differences(folder, version.files, listing)
     if not problems and store_files.entries_digest(version.files) != version.sha256:
         problems = ["its recorded file list disagrees with its sha256"]
     if problems:
@@ -73,12 +73,14 @@ def _listing(folder: Path) -> tuple[dict[str, bool], tuple]:
     return kinds, tuple(sorted(stamp))
 
 
-def _differences(folder: Path, listing: dict[str, bool], recorded) -> list[str]:
-    """'PATH changed|added|missing' for every file that differs from the recorded list, in that order.
+def differences(folder: Path, recorded, listing: dict[str, bool] | None = None) -> list[str]:
+    """'PATH changed|added|missing' for every file of `folder` that differs from the recorded list, in that order.
 
     Anything not recorded counts, caches included: Python would load a planted `__pycache__/*.pyc` instead of
     the recorded source, and a link could point anywhere.
     """
+    if listing is None:
+        listing = _listing(Path(folder))[0]
     expected = {entry.path: entry for entry in recorded}
     changed, added = [], []
     for rel in sorted(listing):
@@ -105,6 +107,6 @@ def _refusal(version: TaskVersion | EnvironmentVersion, problems: list[str]) -> 
         named += f" and {len(problems) - SHOWN_NAMES} more"
     return IntegrityError(
         f"{kind} {version.ref} was changed after it was stored ({named}) and no longer matches its recorded sha256, "
-        f"so it is refused and none of it is used; add the {kind} folder again with `taskbench {command} add DIR` "
-        "to store a sound version."
+        f"so it is refused and none of it is used; add the {kind}'s folder again with `taskbench {command} add DIR` "
+        "to restore it."
     )

@@ -143,6 +143,23 @@ def test_added_missing_and_cache_files_are_named_first_few_then_how_many_more(tm
     refused(taskbench("task", "show", "ridge@1"), "(custom.py changed)")
 
 
+def test_adding_the_same_folder_again_restores_a_changed_version(tmp_path, taskbench, ridge, marker):
+    """Snapshots are content-addressed, so the sentence's advice must work: the same content replaces the changed copy."""
+    snapshot = Path(ridge["path"])
+    writable(snapshot)
+    swap_byte(snapshot / "custom.py", b"0#__import__", b"0;__import__")
+    (snapshot / "extra.py").write_text("x = 1\n")
+    refused(taskbench("task", "show", "ridge@1"), "custom.py changed, extra.py added", "`taskbench task add DIR` to restore it")
+    again = taskbench("task", "add", tmp_path / "ridge-src", "--name", "ridge")
+    assert again.exit_code == 0 and "ridge@1 already has this content" in flat(again), again.output
+    assert sorted(os.listdir(snapshot)) == ["custom.py", "model-metadata.yaml"]
+    assert not os.stat(snapshot / "custom.py").st_mode & stat.S_IWUSR  # read-only again
+    assert taskbench("task", "download", "ridge@1", "--to", tmp_path / "out").exit_code == 0
+    assert b"0#__import__" in (tmp_path / "out" / "custom.py").read_bytes()
+    assert [p.name for p in snapshot.parent.iterdir()] == [snapshot.name]  # the changed copy is gone
+    assert not marker.exists()
+
+
 DOCKERFILE = "FROM python:3.11-slim\nRUN echo built\n"
 
 
