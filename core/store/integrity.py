@@ -101,12 +101,15 @@ def _digest(path: Path) -> tuple[str, int] | None:
 
 
 def _refusal(version: TaskVersion | EnvironmentVersion, problems: list[str]) -> IntegrityError:
-    kind, command = ("task", "task") if isinstance(version, TaskVersion) else ("environment", "env")
+    if isinstance(version, TaskVersion):
+        kind, command, name = "task", "task", version.task
+    else:
+        kind, command, name = "environment", "env", version.environment
     named = ", ".join(problems[:SHOWN_NAMES])
     if len(problems) > SHOWN_NAMES:
         named += f" and {len(problems) - SHOWN_NAMES} more"
     return IntegrityError(
         f"{kind} {version.ref} was changed after it was stored ({named}) and no longer matches its recorded sha256, "
-        f"so it is refused and none of it is used; add the {kind}'s folder again with `taskbench {command} add DIR` "
-        "to restore it."
+        f"so it is refused and none of it is used; add the {kind}'s folder again with "
+        f"`taskbench {command} add DIR --name {name}` to restore it."
     )

@@ -149,7 +149,7 @@ def test_adding_the_same_folder_again_restores_a_changed_version(tmp_path, taskb
     writable(snapshot)
     swap_byte(snapshot / "custom.py", b"0#__import__", b"0;__import__")
     (snapshot / "extra.py").write_text("x = 1\n")
-    refused(taskbench("task", "show", "ridge@1"), "custom.py changed, extra.py added", "`taskbench task add DIR` to restore it")
+    refused(taskbench("task", "show", "ridge@1"), "custom.py changed, extra.py added", "`taskbench task add DIR --name ridge` to restore it")
     again = taskbench("task", "add", tmp_path / "ridge-src", "--name", "ridge")
     assert again.exit_code == 0 and "ridge@1 already has this content" in flat(again), again.output
     assert sorted(os.listdir(snapshot)) == ["custom.py", "model-metadata.yaml"]
