@@ -223,3 +223,24 @@ def test_unchanged_environment_versions_verify_and_the_builtin_one_too(home):
         version = envs.get_environment_version(store, envs.SKLEARN)
         integrity.verify(version)
         assert version.ref == f"{envs.SKLEARN}@1"
+
+
+async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_of_its_code(home):
+    from textual.widgets import TextArea
+
+    from tests.functional.test_tui_tasks import RIDGE_FIT_LINE, open_app, pane, select_task, settle, text_of
+    from tui.app import TaskbenchApp
+
+    with open_store(home) as store:
+        version, _ = tasks.add_task(store, SAMPLES / "11_regression_ridge")
+    writable(version.path)
+    swap_byte(version.path / "custom.py", b"Ridge regression", b"ridge regression")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        status = " ".join(text_of(app, "#tasks-status").split())
+        assert "task regression_ridge@1 was changed after it was stored (custom.py changed)" in status
+        assert RIDGE_FIT_LINE not in pane(app).query_one("#tasks-file", TextArea).text
