@@ -14,6 +14,7 @@ import struct
 import threading
 from pathlib import Path
 
+from .. import workspace
 from ..runtime import protocol
 from .base import RUNTIME_DIR, ReplyChannel, WorkerDied, WorkerSpec, bootstrap_code, task_environment
 
@@ -61,9 +62,11 @@ class DockerWorker:
             # The harness watches each step's memory itself; the container limit is the backstop.
             limits["mem_limit"] = spec.limits.memory + (512 << 20)
             limits["memswap_limit"] = limits["mem_limit"]
+        shared = workspace.entered()  # a shared workspace: the group's access and umask inside the container too
         self.container = client.containers.create(
             image,
-            command=["python3", "-c", bootstrap_code(CONTAINER_RUNTIME)],
+            command=["python3", "-c", (f"import os; os.umask({workspace.SHARED_UMASK:#o}); " if shared else "")
+                     + bootstrap_code(CONTAINER_RUNTIME)],
             entrypoint=[],
             stdin_open=True,
             # Not detached: the engine then sets StdinOnce, so the harness sees end-of-input (and
@@ -76,6 +79,7 @@ class DockerWorker:
             working_dir=str(spec.writable[0]) if spec.writable else "/tmp",
             network_mode="bridge" if spec.network else "none",
             user=f"{os.getuid()}:{os.getgid()}",
+            **({"group_add": [str(shared.gid)]} if shared else {}),
             labels={"taskbench": "worker"},
             **limits,
         )
