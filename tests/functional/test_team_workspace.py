@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SAMPLES
+from tests.docker_support import python_sklearn_image  # noqa: F401 - a fixture
 
 NEEDS = ("groupadd", "useradd", "userdel", "groupdel", "runuser")
 
@@ -257,3 +258,25 @@ def test_workspace_init_refuses_an_unknown_group_and_a_folder_in_use(taskbench, 
     busy = taskbench("workspace", "init", used, "--group", group)
     assert busy.exit_code == 2 and "is not empty" in busy.output
     assert (used / "notes.txt").read_text() == "mine"
+
+
+def test_docker_workers_of_a_shared_workspace_get_its_umask_and_group(team, python_sklearn_image):
+    """A container runs as the user's uid:gid with Docker's umask 022; in a shared workspace it must also write
+    group-writable files and enter folders only the group may (another member's cache and model folders)."""
+    home = team.folder("docker") / "ws"
+    task = team.root / "docker-task"
+    shutil.copytree(SAMPLES / "11_regression_ridge", task)
+    custom = task / "custom.py"
+    custom.write_text('import os\n_mask = os.umask(0); os.umask(_mask)\n'
+                      'print(f"container umask {_mask:03o} groups {sorted(os.getgroups())}", flush=True)\n'
+                      + custom.read_text())
+    for path in [task, *task.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    _ok(team.run("root", "workspace", "init", home, "--group", team.group, env={"HOME": "/root"}))
+    data = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+    fitted = team.run("root", "fit", "--code-dir", task, "--input", data, "--target-type", "regression", "--target",
+                      "Grade 2014", "--docker", python_sklearn_image, home=home,
+                      env={"HOME": "/root", **{k: v for k, v in os.environ.items() if k.startswith("DOCKER_")}})
+    out = _ok(fitted)
+    gid = __import__("grp").getgrnam(team.group).gr_gid
+    assert "container umask 007" in out and str(gid) in out.split("container umask 007 groups", 1)[1].split("\n")[0]
