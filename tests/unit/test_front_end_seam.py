@@ -87,3 +87,33 @@ def test_modal_screens_live_under_tui_screens():
             if isinstance(node, ast.ClassDef) and any("Screen" in ast.unparse(base) for base in node.bases):
                 outside.append(f"{path.relative_to(TUI)}:{node.lineno} {node.name}")
     assert outside == []
+
+
+def regression_insights():
+    residuals = {"mean": 0.1, "std": 2.0, "mean_abs": 1.5, "min": -5.0, "p5": -3.0, "p25": -1.0, "median": 0.0,
+                 "p75": 1.0, "p95": 3.0, "max": 6.0, "note": "residual = actual - predicted"}
+    bins = [{"bin": i, "mean_predicted": i * 1.0, "mean_actual": i * 1.1, "rows": 5} for i in range(1, 11)]
+    part = {"rows": 50, "residuals": residuals, "predicted_vs_actual": bins, "metrics": {"RMSE": 2.0}}
+    impact = {"metric": "RMSE", "columns_measured": 2, "columns_used": 2, "baseline": 2.0, "method": "shuffle",
+              "features": [{"feature": "age", "impact_percent": 100.0, "impact": 0.5},
+                           {"feature": "bmi", "impact_percent": 50.0, "impact": 0.25}]}
+    return {"target_type": "regression", "validation": {**part, "feature_impact": impact}, "holdout": part}
+
+
+def test_the_cli_and_the_projects_pane_draw_the_same_charts_at_the_same_width():
+    """`taskbench insights` prints, for each partition, exactly the text the model page's charts tab shows at 80
+    cells (they were two drawings, with different headings, tables and plots)."""
+    from types import SimpleNamespace
+
+    from tui.insights_view import draw_charts, plain, report
+    from tui.panes.projects import draw_charts as pane_charts
+
+    insights = regression_insights()
+    model = SimpleNamespace(id=7, blueprint="forest")
+    project = SimpleNamespace(name="juniors", target_type="regression", holdout_unlocked=True)
+    cli = plain(report(model, project, insights, {"validation": {"RMSE": 2.0}, "holdout": {"RMSE": 2.1}}, 80))
+    assert pane_charts is draw_charts
+    charts = draw_charts(insights, 80)
+    assert cli.endswith(charts)
+    assert "Residuals on validation" in charts and "Residuals on holdout" in charts and "o" in charts.splitlines()[-4]
+    assert all(len(line) <= 80 for line in charts.splitlines() if "|" in line)  # the plots keep to the width

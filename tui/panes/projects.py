@@ -27,9 +27,10 @@ from textual.widgets import (
 )
 
 from ..actions import bindings, pane_action
-from ..numbers import decimals
+from ..insights_view import draw_charts, draw_impact, impact_rows  # noqa: F401 - impact_rows for tests
+from ..numbers import decimals, size
 from ..screens.projects import ConfirmUnlock, ExportPrompt
-from ..widgets.charts import Chart, confusion, hbars, line_plot, number, text_table
+from ..widgets.charts import Chart, number, text_table
 from ..widgets.keyshint import KeysHint
 from ..widgets.table import FittedTable
 from . import Pane
@@ -461,7 +462,7 @@ class ProjectsPane(Pane):
         files = self.query_one("#model-files", DataTable)
         files.clear()
         for f in m["files"]:
-            files.add_row(f["node"], f["name"], f["kind"], f"{f['size']:,} B", key=f["path"])
+            files.add_row(f["node"], f["name"], f["kind"], size(f["size"]), key=f["path"])
         if not m["files"]:
             self.query_one("#model-preview", Static).update("no files: this model's nodes wrote none")
 
@@ -673,84 +674,3 @@ def fit_names(rows: list[tuple], column: int, width: int, labels: list[str], lea
 
 def _ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def draw_impact(insights: dict, width: int) -> str:
-    """Permutation feature impact as bars, largest first, with the engine's own numbers beside each."""
-    fi = (insights.get("validation") or {}).get("feature_impact")
-    if not fi or not fi.get("features"):
-        return "no feature impact: the blueprint reads no columns that could be shuffled"
-    head = (f"permutation impact on validation {fi['metric']} (baseline {number(fi.get('baseline'))}); "
-            f"{fi['columns_measured']} of {fi['columns_used']} columns measured\n{fi['method']}\n")
-    return head + "\n" + hbars(impact_rows(fi["features"]), width, scale=100.0)
-
-
-def impact_rows(features: list[dict]) -> list[tuple[str, float, str]]:
-    """(feature, percent, text) for the bars: the percents and the raw impacts each right-aligned in a column of
-    their own, the impacts at one precision, so the digits line up from row to row."""
-    digits = decimals(f["impact"] for f in features)
-    percents = [f"{f['impact_percent']:.0f}%" for f in features]
-    impacts = [f"{f['impact']:+.{digits}f}" for f in features]
-    pw, iw = max(map(len, percents)), max(map(len, impacts))
-    return [(f["feature"], f["impact_percent"], f"{p.rjust(pw)}  {i.rjust(iw)}") for f, p, i in zip(features, percents, impacts)]
-
-
-def draw_charts(insights: dict, width: int) -> str:
-    """The charts of the target type for validation, and holdout when present."""
-    out = []
-    for partition in ("validation", "holdout"):
-        part = insights.get(partition)
-        if not part:
-            continue
-        out.append(f"== {partition}: {part['rows']:,} rows ==")
-        out.append(_partition_charts(insights["target_type"], part, width))
-    return "\n\n".join(out)
-
-
-def _partition_charts(target_type: str, part: dict, width: int) -> str:
-    blocks = []
-    plot_width = min(width, 72)
-    roc = part.get("roc")
-    if roc and roc.get("points"):
-        pts = [(p["fpr"], p["tpr"]) for p in roc["points"]]
-        blocks.append(f"ROC curve, positive class {roc['positive_class']!r}, AUC {number(roc.get('auc'))}\n"
-                      + line_plot([("model", "*", pts)], plot_width, 14, x_range=(0.0, 1.0), y_range=(0.0, 1.0),
-                                  x_label="false positive rate", y_label="true positive rate", diagonal="."))
-    elif roc and roc.get("per_class_auc"):
-        rows = [(label, auc, number(auc)) for label, auc in roc["per_class_auc"].items()]
-        blocks.append(f"{roc['note']}, macro AUC {number(roc.get('macro_auc'))}\n" + hbars(rows, width, scale=1.0))
-    if part.get("lift"):
-        rows = []
-        for b in part["lift"]:
-            rows.append((f"bin {b['bin']} predicted", b["mean_predicted"], number(b["mean_predicted"])))
-            rows.append((f"bin {b['bin']} actual", b["actual_rate"], number(b["actual_rate"])))
-        blocks.append("lift: rows in ten bins by predicted probability, mean predicted vs actual rate\n"
-                      + hbars(rows, width, scale=1.0))
-    if part.get("confusion_matrix"):
-        cm = part["confusion_matrix"]
-        blocks.append(f"confusion matrix ({cm['note']})\n" + confusion(cm["labels"], cm["matrix"], width))
-    if part.get("residuals"):
-        r = part["residuals"]
-        spread = ["mean", "std", "mean_abs", "min", "max"]
-        quantiles = ["p5", "p25", "median", "p75", "p95"]
-        blocks.append(f"residuals ({r['note']})\n"
-                      + text_table(spread, [[number(r.get(k)) for k in spread]], align_left=0) + "\n\n"
-                      + text_table(quantiles, [[number(r.get(k)) for k in quantiles]], align_left=0))
-    if part.get("predicted_vs_actual"):
-        bins = part["predicted_vs_actual"]
-        pts = [(b["mean_predicted"], b["mean_actual"]) for b in bins]
-        lows = [min(x, y) for x, y in pts]
-        highs = [max(x, y) for x, y in pts]
-        span = (min(lows), max(highs)) if pts else None
-        blocks.append("predicted vs actual: rows in ten bins by prediction (o bins, . perfect)\n"
-                      + line_plot([("bin means", "o", pts)], plot_width, 14, x_range=span, y_range=span,
-                                  x_label="mean predicted", y_label="mean actual", diagonal=".", connect=False))
-    if part.get("score_histogram"):
-        h = part["score_histogram"]
-        edges, counts = h["edges"], h["counts"]
-        rows = [(f"{number(edges[i])} .. {number(edges[i + 1])}", c, f"{c:,}") for i, c in enumerate(counts)]
-        blocks.append("anomaly scores\n" + hbars(rows, width))
-    metrics = part.get("metrics") or {}
-    if metrics:
-        blocks.insert(0, "scores: " + ", ".join(f"{k} {number(v)}" for k, v in metrics.items()))
-    return "\n\n".join(blocks)
