@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import workspace
-from .store import Job, Model, Project, Store, open_store
+from .store import Environment, Job, Model, Project, SavedBlueprint, Store, Task, open_store
 
 PARTITIONS = ("validation", "cv", "holdout")
 
@@ -67,6 +67,24 @@ class Workspace:
 
         with self.store() as store:
             return list_projects(store)
+
+    def tasks(self) -> list[Task]:
+        from .tasks.versions import list_tasks
+
+        with self.store() as store:
+            return list_tasks(store)
+
+    def environments(self) -> list[Environment]:
+        from .environments.versions import list_environments
+
+        with self.store() as store:
+            return list_environments(store)
+
+    def blueprints(self) -> list[SavedBlueprint]:
+        from .blueprints.registry import list_blueprints
+
+        with self.store() as store:
+            return list_blueprints(store)
 
     def leaderboard(self, project: str, metric: str | None = None, partition: str = "validation") -> Board:
         """`project`'s leaderboard by `metric` (the project's default when None or not one of its target type's)

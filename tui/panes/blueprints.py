@@ -258,16 +258,14 @@ class BlueprintsPane(Pane):
 
     @work(thread=True, exclusive=True, group="bp-load", exit_on_error=False)
     def load(self) -> None:
-        from core.blueprints.registry import list_blueprints
         from core.blueprints.templates import templates_for
-        from core.training.projects import list_projects
 
-        with self.app.workspace.store() as store:
-            saved = [(b.name, b.latest.version, b.latest.target_type or "-") for b in list_blueprints(store)]
-            target_type = self.target_type
-            if target_type is None:  # start with the templates that fit the newest project
-                projects = list_projects(store)
-                target_type = projects[-1].target_type if projects and projects[-1].target_type in TARGET_TYPES else TARGET_TYPES[0]
+        workspace = self.app.workspace
+        saved = [(b.name, b.latest.version, b.latest.target_type or "-") for b in workspace.blueprints()]
+        target_type = self.target_type
+        if target_type is None:  # start with the templates that fit the newest project
+            projects = workspace.projects()
+            target_type = projects[-1].target_type if projects and projects[-1].target_type in TARGET_TYPES else TARGET_TYPES[0]
         templates = [(t.name, t.target_type, t.description) for t in templates_for(target_type)]
         self.post_message(self.Loaded(target_type, saved, templates))
 
@@ -597,10 +595,7 @@ class BlueprintsPane(Pane):
 
     @work(thread=True, exclusive=True, group="bp-projects", exit_on_error=False)
     def list_projects(self) -> None:
-        from core.training.projects import list_projects
-
-        with self.app.workspace.store() as store:
-            projects = [(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in list_projects(store)]
+        projects = [(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in self.app.workspace.projects()]
         self.post_message(self.ProjectsListed(projects))
 
     @on(ProjectsListed)

@@ -135,10 +135,7 @@ class EnvironmentsPane(Pane):
 
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)
     def load(self) -> None:
-        from core.environments.versions import list_environments
-
-        with self.app.workspace.store() as store:
-            envs = list_environments(store)
+        envs = self.app.workspace.environments()
         rows = [
             (e.name, e.kind, f"v{e.latest.version}" if e.latest else "-", e.latest.status if e.latest else ("built" if e.kind == "local" else "-"))
             for e in envs

@@ -252,11 +252,9 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-load", exit_on_error=False)
     def load(self, select: str | None = None) -> None:
         from core.errors import TaskbenchError
-        from core.tasks.versions import list_tasks
 
         try:
-            with self.app.workspace.store() as store:
-                tasks = list_tasks(store)
+            tasks = self.app.workspace.tasks()
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
             return
