@@ -60,31 +60,32 @@ class Workspace:
         finally:
             store.close()
 
+    def _call(self, operation, *args, **kwargs):
+        """`operation(store, *args, **kwargs)` on a store of its own."""
+        with self.store() as store:
+            return operation(store, *args, **kwargs)
+
     # ------------------------------------------------------------ reads
 
     def projects(self) -> list[Project]:
         from .training.projects import list_projects
 
-        with self.store() as store:
-            return list_projects(store)
+        return self._call(list_projects)
 
     def tasks(self) -> list[Task]:
         from .tasks.versions import list_tasks
 
-        with self.store() as store:
-            return list_tasks(store)
+        return self._call(list_tasks)
 
     def environments(self) -> list[Environment]:
         from .environments.versions import list_environments
 
-        with self.store() as store:
-            return list_environments(store)
+        return self._call(list_environments)
 
     def blueprints(self) -> list[SavedBlueprint]:
         from .blueprints.registry import list_blueprints
 
-        with self.store() as store:
-            return list_blueprints(store)
+        return self._call(list_blueprints)
 
     def leaderboard(self, project: str, metric: str | None = None, partition: str = "validation") -> Board:
         """`project`'s leaderboard by `metric` (the project's default when None or not one of its target type's)
@@ -108,20 +109,17 @@ class Workspace:
     def jobs(self, limit: int | None = 50) -> list[Job]:
         from .jobs import list_jobs
 
-        with self.store() as store:
-            return list_jobs(store, limit=limit)
+        return self._call(list_jobs, limit=limit)
 
     def model(self, model_id: int | str) -> tuple[Model, Project]:
         from .training.engine import get_model
 
-        with self.store() as store:
-            return get_model(store, model_id)
+        return self._call(get_model, model_id)
 
     def insights(self, model_id: int, refresh: bool = False) -> dict:
         from .insights import compute_insights
 
-        with self.store() as store:
-            return compute_insights(store, model_id, refresh=refresh)
+        return self._call(compute_insights, model_id, refresh=refresh)
 
     # ------------------------------------------------------------ changes
 
@@ -137,5 +135,4 @@ class Workspace:
     def export_artifacts(self, model_id: int, to: str | os.PathLike) -> dict:
         from .insights import export_artifacts
 
-        with self.store() as store:
-            return export_artifacts(store, model_id, to)
+        return self._call(export_artifacts, model_id, to)
