@@ -244,3 +244,34 @@ async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_
         status = " ".join(text_of(app, "#tasks-status").split())
         assert "task regression_ridge@1 was changed after it was stored (custom.py changed)" in status
         assert RIDGE_FIT_LINE not in pane(app).query_one("#tasks-file", TextArea).text
+
+
+async def test_the_environments_pane_says_why_a_changed_version_is_refused(home, tmp_path):
+    """The Environments pane shows the integrity sentence for a changed version, and none of its Dockerfile."""
+    from textual.widgets import DataTable, Static
+
+    from core.environments.versions import add_environment
+    from tests.functional.tui_support import wait_for
+    from tui.app import TaskbenchApp
+    from tui.panes.environments import EnvironmentsPane
+
+    folder = tmp_path / "myenv"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM python:3.11-slim\nRUN echo original\n")
+    with open_store(home) as store:
+        version, _ = add_environment(store, folder, name="myenv")
+    writable(version.path)
+    swap_byte(version.path / "Dockerfile", b"original", b"ORIGINAL")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 2)
+        while pane.selected_name() != "myenv" and table.cursor_row < table.row_count - 1:
+            await pilot.press("j")
+        assert pane.selected_name() == "myenv"
+        header = pane.query_one("#env-header", Static)
+        await wait_for(pilot, lambda: "changed after it was stored" in str(header.render()))
+        assert "myenv@1" in str(header.render()) and "Dockerfile changed" in str(header.render())
+        assert "ORIGINAL" not in str(pane.query_one("#env-detail", Static).render())

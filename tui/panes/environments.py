@@ -183,13 +183,20 @@ class EnvironmentsPane(Pane):
             self.post_message(self.Detail(f"{LOCAL}: the Python taskbench runs on ({sys.executable}); nothing to build.", None))
             self.post_message(self.History(name, [], f"{LOCAL} has no image to build"))
             return
-        with self.app.workspace.store() as store:
-            version = get_environment_version(store, name)
-            job = None
-            if version.build_job_id is not None:
-                from core.jobs import get_job
+        from core.errors import TaskbenchError
 
-                job = get_job(store, version.build_job_id)
+        try:
+            with self.app.workspace.store() as store:
+                version = get_environment_version(store, name)
+                job = None
+                if version.build_job_id is not None:
+                    from core.jobs import get_job
+
+                    job = get_job(store, version.build_job_id)
+        except TaskbenchError as exc:  # e.g. a changed stored version (integrity): its sentence, and nothing of it
+            self.post_message(self.Detail(f"error: {exc.message}", None))
+            self.post_message(self.History(name, [], "nothing shown: see the error above"))
+            return
         dockerfile = version.dockerfile.read_text(errors="replace") if version.dockerfile.exists() else "(no Dockerfile)"
         header = f"{version.ref}  {version.status}" + (f"  image {version.image_id[:19]}" if version.image_id else "")
         self.post_message(self.Detail(header, dockerfile))
