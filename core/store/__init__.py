@@ -23,6 +23,7 @@ from .records import (
     Project,
     ProjectExists,
     SavedBlueprint,
+    Share,
     Task,
     TaskVersion,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ProjectExists",
     "SavedBlueprint",
     "SchemaTooNew",
+    "Share",
     "Store",
     "Task",
     "TaskVersion",

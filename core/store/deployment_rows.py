@@ -47,6 +47,8 @@ class DeploymentRows(Database):
     def delete_deployment(self, deployment_id: int) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM deployment_monitor WHERE deployment_id = ?", (deployment_id,))
+            conn.execute("DELETE FROM shares WHERE kind = 'deployment' AND name = "
+                         "(SELECT name FROM deployments WHERE id = ?)", (deployment_id,))
             conn.execute("DELETE FROM deployments WHERE id = ?", (deployment_id,))
 
     def save_monitor(self, deployment_id: int, run: str, worker: int, started_at: str, stats: dict) -> None:

@@ -23,6 +23,7 @@ from .records import (
     Model,
     Project,
     SavedBlueprint,
+    Share,
     Task,
     TaskVersion,
 )
@@ -282,3 +283,26 @@ class AbstractStore(ABC):
     @abstractmethod
     def latest_monitor(self, deployment_id: int) -> list[dict]:
         """The monitoring snapshots of the deployment's latest server run, one per worker process."""
+
+    # ----------------------------------------------------------------- shares
+
+    @abstractmethod
+    def owner(self, kind: str, name: str) -> str | None:
+        """Who created the `kind` ('task', 'env', 'project', 'blueprint', 'deployment') called `name`, or None."""
+
+    @abstractmethod
+    def owners(self, kind: str) -> dict[str, str]:
+        """Every object of `kind`: its name → its owner."""
+
+    @abstractmethod
+    def grant_share(self, kind: str, name: str, grantee: str, role: str, granted_by: str) -> Share:
+        """Give `grantee` (a user, or '*' for every member) `role` ('read' or 'write') on the object, replacing
+        the role it had."""
+
+    @abstractmethod
+    def revoke_share(self, kind: str, name: str, grantee: str) -> bool:
+        """Take back `grantee`'s share of the object; False when there was none."""
+
+    @abstractmethod
+    def list_shares(self, kind: str | None = None, name: str | None = None) -> list[Share]:
+        """The shares, of one kind or one object when given, by kind, name and grantee."""

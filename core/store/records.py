@@ -332,5 +332,21 @@ class Deployment:
                 "created_by": self.created_by, "created_at": self.created_at}
 
 
+@dataclass(frozen=True)
+class Share:
+    """A role on a named object given by its owner: to one member (`grantee`) or to every member ('*')."""
+
+    kind: str
+    name: str
+    grantee: str
+    role: str
+    granted_by: str
+    granted_at: str
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "grantee": self.grantee, "role": self.role,
+                "granted_by": self.granted_by, "granted_at": self.granted_at}
+
+
 class ProjectExists(Exception):
     """Another project took the name first (two creators raced past the name check)."""

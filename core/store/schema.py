@@ -220,7 +220,25 @@ DEPLOYMENTS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS)
+SHARES = Migration(
+    5,
+    "shares",
+    (
+        _sql("""
+            CREATE TABLE shares (
+                kind        TEXT NOT NULL CHECK (kind IN ('task', 'env', 'project', 'blueprint', 'deployment')),
+                name        TEXT NOT NULL,
+                grantee     TEXT NOT NULL,
+                role        TEXT NOT NULL CHECK (role IN ('read', 'write')),
+                granted_by  TEXT NOT NULL,
+                granted_at  TEXT NOT NULL,
+                PRIMARY KEY (kind, name, grantee)
+            )
+        """),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES)
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.
 FILE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -1,7 +1,8 @@
 """The workspace store: the SQLite implementation of `AbstractStore`, one database beside the files it points to.
 
 `Store` is assembled from one row mixin per concept (tasks, environments,
-jobs, projects and models, blueprints, deployments), each in its own module
+jobs, projects and models, blueprints, deployments,
+shares), each in its own module
 and all standing on `Database`'s connections and helpers; `core.store` is the
 only package that writes SQL.
 """
@@ -19,10 +20,12 @@ from .interface import AbstractStore
 from .job_rows import JobRows
 from .project_rows import ProjectRows
 from .schema import MIGRATIONS, Migration
+from .share_rows import ShareRows
 from .task_rows import TaskRows
 
 
-class Store(TaskRows, EnvironmentRows, JobRows, ProjectRows, BlueprintRows, DeploymentRows, AbstractStore):
+class Store(TaskRows, EnvironmentRows, JobRows, ProjectRows, BlueprintRows, DeploymentRows, ShareRows,
+            AbstractStore):
     """The workspace database and its folders; open it with `Store.open(home)` or `open_store(home)`."""
 
     @classmethod

@@ -1,4 +1,4 @@
--- schema version 4
+-- schema version 5
 
 -- table blueprint_versions
 CREATE TABLE blueprint_versions (
@@ -128,6 +128,17 @@ CREATE TABLE projects (
     holdout_unlocked_by TEXT,
     created_by          TEXT NOT NULL,
     created_at          TEXT NOT NULL
+);
+
+-- table shares
+CREATE TABLE shares (
+    kind        TEXT NOT NULL CHECK (kind IN ('task', 'env', 'project', 'blueprint', 'deployment')),
+    name        TEXT NOT NULL,
+    grantee     TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('read', 'write')),
+    granted_by  TEXT NOT NULL,
+    granted_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, name, grantee)
 );
 
 -- table task_versions
