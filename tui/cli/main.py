@@ -25,6 +25,7 @@ from . import task as task_command
 from . import predict as predict_command
 from . import deploy as deploy_command
 from . import workspace as workspace_command
+from . import share as share_command
 
 
 NO_BREAK_HYPHEN = "\u2011"
@@ -136,6 +137,9 @@ app.command(name="serve", help=deploy_command.SERVE_HELP, no_args_is_help=True)(
 app.command(name="deployments", help=deploy_command.DEPLOYMENTS_HELP)(deploy_command.deployments)
 app.command(name="undeploy", help=deploy_command.UNDEPLOY_HELP, no_args_is_help=True)(deploy_command.undeploy)
 app.command(name="export", help=deploy_command.EXPORT_HELP, no_args_is_help=True)(deploy_command.export)
+app.command(name="share", help=share_command.SHARE_HELP, no_args_is_help=True)(share_command.share)
+app.command(name="unshare", help=share_command.UNSHARE_HELP, no_args_is_help=True)(share_command.unshare)
+app.command(name="shares", help=share_command.SHARES_HELP)(share_command.shares)
 
 
 def _expand_multi_value_flags(argv: list[str]) -> list[str]:
