@@ -1,0 +1,128 @@
+"""Owners and shares (SPEC §10): who may see, change or share each task, environment, project, blueprint and
+deployment of a shared workspace, checked here in core so every front end enforces the same rules.
+
+In a private workspace its one user owns everything, so every check passes and nothing changes.
+"""
+
+from __future__ import annotations
+
+from .errors import UsageError
+from .store import AbstractStore, Share
+
+KINDS = ("task", "env", "project", "blueprint", "deployment")
+NOUNS = {"task": "task", "env": "environment", "project": "project", "blueprint": "blueprint",
+         "deployment": "deployment"}
+LISTINGS = {"task": "task list", "env": "env list", "project": "project list", "blueprint": "blueprint list",
+            "deployment": "deployments"}
+ROLES = ("read", "write")
+LEVELS = ("none", "read", "write", "owner")  # each allows what the ones before it allow
+EVERYONE = "*"
+
+
+def access(store: AbstractStore, user: str, kind: str, name: str) -> str:
+    """`user`'s access to the `kind` called `name`: 'none', 'read', 'write' or 'owner' (the highest of their own
+    share and the share with every member). Private workspaces and objects that do not exist: 'owner'."""
+    if store.sharing is None:
+        return "owner"
+    owner = store.owner(kind, name)
+    if owner is None or owner == user:
+        return "owner"
+    return _shared_level(store.list_shares(kind, name), user, _floor(store, kind, name))
+
+
+def _floor(store: AbstractStore, kind: str, name: str) -> str:
+    """What every member has without a share: read on the environments taskbench ships."""
+    if kind == "env":
+        found = store.environment(name)
+        if found is not None and found.builtin:
+            return "read"
+    return "none"
+
+
+def _shared_level(shares: list[Share], user: str, floor: str = "none") -> str:
+    levels = [floor] + [share.role for share in shares if share.grantee in (user, EVERYONE)]
+    return max(levels, key=LEVELS.index)
+
+
+def require(store: AbstractStore, user: str, kind: str, name: str, needed: str, doing: str) -> None:
+    """Refuse with one sentence naming the owner unless `user` has at least `needed` on the object; `doing` says
+    what was refused ("add a version of", "train in")."""
+    have = access(store, user, kind, name)
+    if LEVELS.index(have) >= LEVELS.index(needed):
+        return
+    owner = store.owner(kind, name)
+    noun = NOUNS[kind]
+    if needed == "owner":
+        raise UsageError(f"only the owner of the {noun} {name!r}, {owner}, can {doing} it.")
+    raise UsageError(f"you ({user}) cannot {doing} the {noun} {name!r}: it belongs to {owner}, who has not shared it "
+                     f"with you for {needed}; ask {owner} to run: taskbench share {kind} {name} {user} "
+                     f"--role {needed}.")
+
+
+def share(store: AbstractStore, user: str, kind: str, name: str, grantee: str, role: str) -> Share:
+    """Give `grantee` (a member, or EVERYONE) `role` on the owner's object, replacing any role they had."""
+    if role not in ROLES:
+        raise UsageError(f"the role {role!r} is not one of {', '.join(ROLES)}; pass --role read or --role write.")
+    _check_owner(store, user, kind, name, "share")
+    if grantee != EVERYONE:
+        if grantee == user:
+            raise UsageError(f"you ({user}) own the {NOUNS[kind]} {name!r} already; name another member or --all.")
+        members = store.sharing.members()
+        if grantee not in members:
+            raise UsageError(f"{grantee} is not a member of the group {store.sharing.group} that shares this "
+                             f"workspace; name one of {', '.join(members) or 'its members'} (taskbench workspace "
+                             "show lists them).")
+    return store.grant_share(kind, name, grantee, role, user)
+
+
+def unshare(store: AbstractStore, user: str, kind: str, name: str, grantee: str) -> None:
+    """Take back the share the owner gave `grantee` (a member, or EVERYONE) on the object."""
+    _check_owner(store, user, kind, name, "unshare")
+    if not store.revoke_share(kind, name, grantee):
+        who = "every member (--all)" if grantee == EVERYONE else grantee
+        raise UsageError(f"the {NOUNS[kind]} {name!r} is not shared with {who}; taskbench shares {kind} {name} "
+                         "lists its shares.")
+
+
+def shares(store: AbstractStore, kind: str | None = None, name: str | None = None) -> list[Share]:
+    """The shares of the workspace, or of one object (which must exist)."""
+    if kind is not None:
+        _check_kind(kind)
+        if name is not None:
+            _check_exists(store, kind, name)
+    return store.list_shares(kind, name)
+
+
+def owners_and_access(store: AbstractStore, user: str, kind: str) -> dict[str, tuple[str, str]]:
+    """For listings: every object of `kind`, its name → (owner, `user`'s access)."""
+    every = store.list_shares(kind)
+    result = {}
+    for name, owner in store.owners(kind).items():
+        if store.sharing is None or owner == user:
+            result[name] = (owner, "owner")
+        else:
+            mine = [share for share in every if share.name == name]
+            result[name] = (owner, _shared_level(mine, user, _floor(store, kind, name)))
+    return result
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UsageError(f"{kind!r} is not something that can be shared; KIND is one of {', '.join(KINDS)}.")
+
+
+def _check_exists(store: AbstractStore, kind: str, name: str) -> str:
+    owner = store.owner(kind, name)
+    if owner is None:
+        raise UsageError(f"there is no {NOUNS[kind]} named {name!r}; taskbench {LISTINGS[kind]} lists them.")
+    return owner
+
+
+def _check_owner(store: AbstractStore, user: str, kind: str, name: str, doing: str) -> None:
+    _check_kind(kind)
+    if store.sharing is None:
+        raise UsageError("sharing needs a shared workspace, and this one is private (one user); create one with "
+                         "taskbench workspace init DIR --group GROUP.")
+    owner = _check_exists(store, kind, name)
+    if owner != user:
+        raise UsageError(f"only the owner of the {NOUNS[kind]} {name!r}, {owner}, can {doing} it.")
