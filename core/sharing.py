@@ -7,6 +7,7 @@ In a private workspace its one user owns everything, so every check passes and n
 from __future__ import annotations
 
 from .errors import UsageError
+from .workspace import current_user
 from .store import AbstractStore, Share
 
 KINDS = ("task", "env", "project", "blueprint", "deployment")
@@ -44,9 +45,11 @@ def _shared_level(shares: list[Share], user: str, floor: str = "none") -> str:
     return max(levels, key=LEVELS.index)
 
 
-def require(store: AbstractStore, user: str, kind: str, name: str, needed: str, doing: str) -> None:
-    """Refuse with one sentence naming the owner unless `user` has at least `needed` on the object; `doing` says
-    what was refused ("add a version of", "train in")."""
+def require(store: AbstractStore, kind: str, name: str, needed: str, doing: str, *, user: str | None = None) -> None:
+    """Refuse with one sentence naming the owner unless `user` (default: the acting user) has at least `needed`
+    ('read', 'write' or 'owner') on the object; `doing` says what was refused ("add a version of", "train in").
+    An object that does not exist passes: its caller says so."""
+    user = user or current_user()
     have = access(store, user, kind, name)
     if LEVELS.index(have) >= LEVELS.index(needed):
         return

@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from .. import sharing
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import BlueprintVersion, SavedBlueprint
@@ -72,6 +73,7 @@ def save_blueprint(
         name = check_name(Path(path).stem, "blueprint", hint=" (it is the file's name; give --name)")
     else:
         raise UsageError("the blueprint has no name; give --name or start it with `# blueprint: NAME`.")
+    sharing.require(store, "blueprint", name, "write", "add a version of")
     recorded_type = checked.target_type
     if recorded_type is None:
         types = checked.final.task.target_types
@@ -89,6 +91,7 @@ def save_blueprint(
 def get_blueprint(store, ref: str) -> BlueprintVersion:
     """The saved version a reference names: 'name' (the latest) or 'name@3'."""
     name, version = parse_ref(ref, "blueprint")
+    sharing.require(store, "blueprint", name, "read", "read")
     found = store.blueprint_version(name, version)
     if found is not None:
         return found
@@ -105,6 +108,7 @@ def list_blueprints(store) -> list[SavedBlueprint]:
 
 def blueprint_versions(store, name: str) -> list[BlueprintVersion]:
     """Every version of a saved blueprint, oldest first."""
+    sharing.require(store, "blueprint", name, "read", "see the versions of")
     found = store.blueprint_versions(name)
     if not found:
         raise unknown_name("blueprint", name, store.blueprint_names(), "taskbench blueprint list")

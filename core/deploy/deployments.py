@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .. import sharing
 from ..errors import UsageError
 from ..store import Deployment, Store
 from .monitor import merge_snapshots
@@ -27,6 +28,7 @@ def get_deployment(store: Store, name: str) -> Deployment:
     deployment = store.deployment(name)
     if deployment is None:
         raise UsageError(f"there is no deployment {name!r}; create one with `taskbench deploy MODEL --name {name}`.")
+    sharing.require(store, "deployment", name, "read", "use")
     return deployment
 
 
@@ -44,6 +46,7 @@ def serving_pids(store: Store, deployment: Deployment) -> list[int]:
 def delete_deployment(store: Store, name: str) -> Deployment:
     """Delete a deployment and its monitoring history; refused while a server of it still runs here."""
     deployment = get_deployment(store, name)
+    sharing.require(store, "deployment", name, "owner", "delete")
     running = serving_pids(store, deployment)
     if running:
         raise UsageError(f"deployment {name!r} is being served by process {running[0]}; stop `taskbench serve {name}` first.")

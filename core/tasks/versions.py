@@ -11,6 +11,7 @@ import difflib
 import re
 from pathlib import Path
 
+from .. import sharing
 from ..environments import versions as environments
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
@@ -53,6 +54,7 @@ def add_task(
     else:
         name = check_name(folder.resolve().name, "task", hint=" (it is the folder's name; give --name)")
 
+    sharing.require(store, "task", name, "write", "add a version of")
     notes = list(metadata.warnings) + list(filter(None, [scoring_gap(folder, first_classification_type(metadata.target_types))]))
     if metadata.path is None:
         notes.append("the folder has no model-metadata.yaml, so blueprints treat it as an estimator for any target "
@@ -134,6 +136,7 @@ def list_tasks(store: Store) -> list[Task]:
 def task_versions(store: Store, name: str) -> list[TaskVersion]:
     """Every version of task `name`, oldest first."""
     name, version = parse_ref(name, "task")
+    sharing.require(store, "task", name, "read", "see the versions of")
     versions = store.task_versions(name)
     if not versions:
         raise unknown_name("task", name, store.task_names(), "taskbench task list")
@@ -144,6 +147,7 @@ def get_task_version(store: Store, ref: str) -> TaskVersion:
     """The version a reference names: 'name' (the latest) or 'name@3', its files verified against its sha256
     (callers run, show or copy them; SPEC §10)."""
     name, version = parse_ref(ref, "task")
+    sharing.require(store, "task", name, "read", "read")
     found = store.task_version(name, version)
     if found is not None:
         verify(found)

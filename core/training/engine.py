@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import workspace
+from .. import sharing, workspace
 from ..errors import TaskbenchError, UsageError
 from ..jobs import JobRun
 from ..runners.base import OutputRelay, WorkerSpec, ready
@@ -517,6 +517,7 @@ def train_blueprints(
     """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker, or each
     waiting for a job on the Dask cluster at `cluster`)."""
     project = get_project(store, project_name)
+    sharing.require(store, "project", project.name, "write", "train in")
     if not sources:
         raise UsageError("name at least one blueprint to train (a file, a saved blueprint, or --templates).")
     files.sweep_temps(store.root)  # with the fitted-step cache, which the sweep on open leaves out
@@ -554,6 +555,7 @@ def leaderboard(store: Store, project_name: str, metric: str | None = None,
     A model trained from the same blueprint text on the same task versions as an earlier one is a repeat: its row
     names the first such model in `repeat_of`, and every row of the group counts its `runs`."""
     project = get_project(store, project_name)
+    sharing.require(store, "project", project.name, "read", "see the leaderboard of")
     metric = metric or metrics.DEFAULT_METRIC[project.target_type]
     if metric not in metrics.METRICS[project.target_type]:
         raise UsageError(f"metric {metric!r} does not apply to {project.target_type}; use one of {', '.join(metrics.METRICS[project.target_type])}.")

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 from typing import Callable
 
-from .. import workspace
+from .. import sharing, workspace
 from ..errors import UsageError
 from ..store import Project, ProjectExists, Store
 from ..store.files import write_bytes_atomic
@@ -296,7 +296,9 @@ def list_projects(store: Store) -> list[Project]:
 
 def unlock(store: Store, name: str) -> Project:
     """Unlock a project's holdout for good; returns the project (already unlocked projects stay as they were)."""
-    return store.unlock_holdout(get_project(store, name).id)
+    project = get_project(store, name)
+    sharing.require(store, "project", project.name, "write", "unlock the holdout of")
+    return store.unlock_holdout(project.id)
 
 
 def project_json(project: Project) -> dict:
