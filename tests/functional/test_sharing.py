@@ -1,0 +1,119 @@
+"""Owners and shares (SPEC §10) as real Unix users: `share`, `unshare` and `shares`, and the rules core enforces.
+
+Reuses test_team_workspace's fixture: a group with members a and b, an outsider c, and a `taskbench` each can run
+(skipped with the reason when not root).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import REPO, SAMPLES
+from tests.functional.test_team_workspace import _ok, _one_sentence_refusal, team  # noqa: F401 - team: a fixture
+
+TASK = "transform_median_impute"
+DATA = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+
+
+def _workspace(team, name: str) -> Path:
+    """A new shared workspace made by a, holding a's task."""
+    home = team.folder(name) / "ws"
+    _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
+    _ok(team.run(team.a, "task", "add", SAMPLES / "01_transform_median_impute", home=home))
+    return home
+
+
+def _changed_copy(team, name: str) -> Path:
+    """The sample task with one more line, readable by every user: adding it makes a new version."""
+    folder = team.root / name
+    shutil.copytree(SAMPLES / "01_transform_median_impute", folder)
+    (folder / "custom.py").write_text((folder / "custom.py").read_text() + "\n# changed\n")
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return folder
+
+
+def _no_code(refused: str) -> None:
+    code = (SAMPLES / "01_transform_median_impute" / "custom.py").read_text()
+    leaked = [line for line in code.splitlines() if len(line.strip()) > 12 and line.strip() in refused]
+    assert leaked == [], leaked
+
+
+def test_a_read_share_lets_b_see_the_task_but_not_change_it_until_unshared(team):
+    home = _workspace(team, "read-share")
+    refused = _one_sentence_refusal(team.run(team.b, "task", "show", TASK, home=home))
+    assert team.a in refused and f"taskbench share task {TASK} {team.b} --role read" in refused
+    _no_code(refused)
+    _one_sentence_refusal(team.run(team.b, "task", "download", TASK, "--to", team.root / "b-copy", home=home))
+    assert not (team.root / "b-copy").exists()
+
+    shared = _ok(team.run(team.a, "share", "task", TASK, team.b, "--role", "read", home=home))
+    assert team.b in shared and "read" in shared
+    assert "custom.py" in _ok(team.run(team.b, "task", "show", TASK, home=home))
+    listed = json.loads(_ok(team.run(team.b, "shares", "task", TASK, "--json", home=home)))
+    assert [(s["grantee"], s["role"], s["granted_by"]) for s in listed] == [(team.b, "read", team.a)]
+
+    changed = _changed_copy(team, "b-changed")
+    refused = _one_sentence_refusal(team.run(team.b, "task", "add", changed, home=home))
+    assert "add a version of" in refused and team.a in refused and "--role write" in refused
+    versions = json.loads(_ok(team.run(team.a, "task", "versions", TASK, "--json", home=home)))
+    assert len(versions) == 1
+
+    _ok(team.run(team.a, "unshare", "task", TASK, team.b, home=home))
+    _one_sentence_refusal(team.run(team.b, "task", "show", TASK, home=home))
+    assert json.loads(_ok(team.run(team.a, "shares", "--json", home=home))) == []
+
+
+def test_a_write_share_to_every_member_lets_b_add_a_version(team):
+    home = _workspace(team, "all-share")
+    _ok(team.run(team.a, "share", "task", TASK, "--all", "--role", "write", home=home))
+    listed = json.loads(_ok(team.run(team.b, "shares", "--json", home=home)))
+    assert [(s["grantee"], s["role"]) for s in listed] == [("*", "write")]
+    _ok(team.run(team.b, "task", "add", _changed_copy(team, "all-changed"), home=home))
+    versions = json.loads(_ok(team.run(team.a, "task", "versions", TASK, "--json", home=home)))
+    assert [v["created_by"] for v in versions] == [team.a, team.b]
+    _ok(team.run(team.a, "unshare", "task", TASK, "--all", home=home))
+    _one_sentence_refusal(team.run(team.b, "task", "versions", TASK, home=home))
+
+
+def test_only_the_owner_shares_and_only_with_members(team):
+    home = _workspace(team, "owner-only")
+    refused = _one_sentence_refusal(team.run(team.b, "share", "task", TASK, team.b, "--role", "write", home=home))
+    assert f"only the owner of the task {TASK!r}, {team.a}" in refused
+    refused = _one_sentence_refusal(team.run(team.b, "unshare", "task", TASK, "--all", home=home))
+    assert team.a in refused
+    refused = _one_sentence_refusal(team.run(team.a, "share", "task", TASK, team.c, "--role", "read", home=home))
+    assert f"{team.c} is not a member of the group {team.group}" in refused
+    refused = _one_sentence_refusal(team.run(team.a, "share", "task", "no_such_task", team.b, "--role", "read",
+                                             home=home))
+    assert "there is no task named 'no_such_task'" in refused
+    refused = _one_sentence_refusal(team.run(team.a, "unshare", "task", TASK, team.b, home=home))
+    assert "is not shared with" in refused
+    assert json.loads(_ok(team.run(team.a, "shares", "--json", home=home))) == []
+
+
+def test_a_project_needs_read_for_its_leaderboard_and_write_to_train_or_unlock(team):
+    home = _workspace(team, "project-share")
+    _ok(team.run(team.a, "project", "create", DATA, "--target", "Grade 2014", "--name", "grades", home=home))
+    for args in (["leaderboard", "grades"], ["project", "unlock-holdout", "grades", "--yes"],
+                 ["train", "grades", "--templates"]):
+        refused = _one_sentence_refusal(team.run(team.b, *args, home=home))
+        assert team.a in refused and "'grades'" in refused, args
+    _ok(team.run(team.a, "share", "project", "grades", team.b, "--role", "read", home=home))
+    _ok(team.run(team.b, "leaderboard", "grades", "--json", home=home))
+    refused = _one_sentence_refusal(team.run(team.b, "train", "grades", "--templates", home=home))
+    assert "train in" in refused and "--role write" in refused
+
+
+def test_sharing_in_a_private_workspace_says_it_needs_a_shared_one(taskbench):
+    assert taskbench("task", "add", SAMPLES / "01_transform_median_impute").exit_code == 0
+    refused = taskbench("share", "task", TASK, "somebody", "--role", "read")
+    assert refused.exit_code == 2 and "sharing needs a shared workspace" in refused.output
+    assert "workspace init" in refused.output
+    neither = taskbench("share", "task", TASK, "--role", "read")
+    assert neither.exit_code == 2 and "name one member (USER) or pass --all" in neither.output
+    listed = taskbench("shares", "--json")
+    assert listed.exit_code == 0 and json.loads(listed.output) == []
+    assert taskbench("task", "show", TASK).exit_code == 0  # the one user owns everything, as before
