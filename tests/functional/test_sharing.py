@@ -117,3 +117,21 @@ def test_sharing_in_a_private_workspace_says_it_needs_a_shared_one(taskbench):
     listed = taskbench("shares", "--json")
     assert listed.exit_code == 0 and json.loads(listed.output) == []
     assert taskbench("task", "show", TASK).exit_code == 0  # the one user owns everything, as before
+
+
+def test_a_blueprint_needs_read_to_show_and_write_to_add_a_version(team):
+    home = _workspace(team, "blueprint-share")
+    blueprint = team.root / "bp.bp"
+    blueprint.write_text("# blueprint: shared-ridge    target: regression\nnum = impute_median(NUM)\n"
+                         "model = ridge(num)\n")
+    blueprint.chmod(0o644)
+    _ok(team.run(team.a, "blueprint", "add", blueprint, home=home))
+    refused = _one_sentence_refusal(team.run(team.b, "blueprint", "show", "shared-ridge", home=home))
+    assert team.a in refused and "blueprint 'shared-ridge'" in refused and "impute_median" not in refused
+    _ok(team.run(team.a, "share", "blueprint", "shared-ridge", team.b, "--role", "read", home=home))
+    assert "impute_median" in _ok(team.run(team.b, "blueprint", "show", "shared-ridge", home=home))
+    changed = team.root / "bp2.bp"
+    changed.write_text(blueprint.read_text().replace("ridge(num)", "ridge(num, alpha=2.0)"))
+    changed.chmod(0o644)
+    refused = _one_sentence_refusal(team.run(team.b, "blueprint", "add", changed, home=home))
+    assert "add a version of" in refused and team.a in refused
