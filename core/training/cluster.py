@@ -32,21 +32,77 @@ REMOTE_ROOT = "taskbench-cluster"
 
 
 def connect(address: str):
-    """A Dask client for `address` (tcp://HOST:PORT), or one clear sentence when it cannot be reached."""
+    """A Dask client for `address` (tcp://HOST:PORT), or one clear sentence within CONNECT_SECONDS when nothing
+    there answers as a Dask scheduler (a closed port, a silent server, an HTTP server, an unroutable address)."""
+    deadline = time.monotonic() + CONNECT_SECONDS  # the announced time starts now, the import of Dask included
     try:
         from distributed import Client
     except ImportError:
         raise UsageError("--cluster needs the Dask distributed package: pip install 'taskbench[cluster]'.") from None
     if "://" not in address:
         address = f"tcp://{address}"
+    _probe(address, deadline)
     try:
         client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc.__class__.__name__}); "
-                         "check the address and that `dask scheduler` runs there.") from None
+    except Exception as exc:  # noqa: BLE001 - the probe answered, so this is a scheduler that went away since
+        raise _unreachable(address, exc) from None
     if not client.scheduler_info().get("workers"):
         client.wait_for_workers(1, timeout=CONNECT_SECONDS * 3)
     return client
+
+
+def _unreachable(address: str, exc: BaseException) -> UsageError:
+    """The one sentence for an address where no Dask scheduler answered."""
+    kinds = [(ConnectionRefusedError, "connection refused"), (TimeoutError, "no answer"), (ValueError, "not a scheduler"),
+             (MemoryError, "it answered in another protocol")]
+    why = next((text for kind, text in kinds if isinstance(exc, kind)), f"{exc.__class__.__name__}: {exc}")
+    return UsageError(f"cannot reach the Dask scheduler at {address}: it did not answer as a Dask scheduler within "
+                      f"{CONNECT_SECONDS:.0f} s ({why}); check the address, or drop --cluster.")
+
+
+def _probe(address: str, deadline: float) -> None:
+    """Dial `address` and ask it who it is, all before `deadline` (time.monotonic), before a Client is made.
+
+    Dask's own handshake waits forever on a server that accepts and stays silent, retries a refused port until
+    its timeout, and reads another protocol's bytes as a frame length (a MemoryError); this probe runs it under
+    one deadline in a loop of its own, so none of that reaches the user or leaves a half-made Client behind.
+    """
+    import asyncio
+    import logging
+    import socket
+
+    from distributed.comm import connect as dial
+    from distributed.comm import parse_host_port
+
+    try:
+        host, port = parse_host_port(address.split("://", 1)[1])
+    except ValueError:
+        raise UsageError(f"--cluster {address} is not an address; give it as tcp://HOST:PORT.") from None
+    try:
+        socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic())).close()  # a refused port fails at once
+    except socket.timeout:
+        raise _unreachable(address, TimeoutError()) from None
+    except OSError as exc:
+        raise _unreachable(address, exc) from None
+
+    async def ask():
+        comm = await dial(address, timeout=max(0.1, deadline - time.monotonic()))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    quiet = logging.getLogger("distributed")
+    level, quiet.level = quiet.level, logging.CRITICAL  # Dask logs each failed handshake; the sentence says it
+    try:
+        answer = asyncio.run(asyncio.wait_for(ask(), max(0.1, deadline - time.monotonic())))
+    except (Exception, asyncio.TimeoutError) as exc:  # noqa: BLE001 - garbage bytes can raise anything
+        raise _unreachable(address, TimeoutError() if isinstance(exc, asyncio.TimeoutError) else exc) from None
+    finally:
+        quiet.level = level
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise _unreachable(address, ValueError())
 
 
 def _folder_bytes(folder: Path) -> dict[str, bytes]:
