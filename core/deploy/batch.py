@@ -100,8 +100,8 @@ def predict_file(
     encoding: str | None = None,
 ) -> PredictResult:
     """Score `input_path` into `output_path`; `on_progress(rows, done, total)` after each chunk."""
+    check_paths(Path(input_path), Path(output_path))  # its sentences name the paths as the user typed them
     input_path, output_path = Path(input_path).resolve(), Path(output_path).resolve()
-    check_paths(input_path, output_path)
     if chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1.")
     from ..jobs import JobRun
