@@ -55,6 +55,7 @@ def predict(
     if docker and env:
         fail("give --docker or --env NAME, not both.", 2)
     include = [c.strip() for c in include_input.split(",") if c.strip()] if include_input else []
+    _refuse_binary(input, encoding)
     out = console()
     with open_workspace(ctx) as store:
         if package is not None:
@@ -84,8 +85,21 @@ def predict(
             progress.stop()
     for warning in result.warnings:
         out.print(f"[yellow]warn[/] {escape(warning)}")
-    rate = result.rows / max(result.seconds, 1e-9)
-    out.print(f"Wrote {result.rows:,} predictions to {escape(str(result.output))} ({rate:,.0f} rows/s).")
+    out.print(f"Wrote {result.rows:,} predictions to {escape(str(result.output))} in {result.seconds:.1f} s.")
+
+
+def _refuse_binary(path: Path, encoding: str | None) -> None:
+    """A binary file that is not Parquet gets fit's and project create's sentence, naming the path as typed (a
+    symlink is not shown resolved), before any scoring starts."""
+    from core.runtime.data import csv_encoding
+    from core.runtime.errors import BadInput
+
+    if path.suffix.lower() in (".parquet", ".pq") or not path.is_file():
+        return
+    try:
+        csv_encoding(str(path), encoding)
+    except BadInput as exc:
+        fail(exc.message, 2)
 
 
 def _warn(sentence: str) -> None:
