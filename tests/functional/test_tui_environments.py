@@ -251,3 +251,42 @@ async def test_the_build_log_folds_at_spaces_and_keeps_an_image_name_whole(home,
         typed_fast(app, "l", 1)
         await pilot.pause(0.2)
         assert log.scroll_x > 0  # sideways to the image name's end
+
+
+async def test_an_image_found_present_is_said_so_and_its_tag_is_never_cut_or_split(home, monkeypatch):
+    """At 80x24 an environment built without a build job shows its whole image tag in the header, says the image is
+    present (not "no build yet"), b says clearly that it is up to date, and the left pane never splits a long word;
+    the list is only as wide as its rows, so the Dockerfile gets the rest."""
+    from core.environments import build, resolve
+    from core.environments.versions import get_environment_version, set_environment_build
+    from core.store import open_store
+
+    tag = "taskbench-env-python-sklearn:3f2f0054e2f0"
+    with open_store(home) as store:
+        set_environment_build(store, get_environment_version(store, "python-sklearn").id, "built", image_id=tag)
+
+    def build_environment(store, ref, on_log, *, force=False):
+        on_log(f"environment image {tag} for {ref}@1 is up to date")
+        return get_environment_version(store, ref), tag, False
+
+    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
+    monkeypatch.setattr(build, "build_environment", build_environment)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, table = await select_environment(pilot, "python-sklearn")
+        header, note = pane.query_one("#env-header"), pane.query_one("#env-log-note")
+        await wait_for(pilot, lambda: "image present" in str(note.render()))
+        assert tag in str(header.render()).split()  # whole, on one row
+        assert "no build yet" not in str(note.render())
+        left = pane.query_one("#env-left").size.width
+        assert left < 40 and pane.query_one("#env-right").size.width > 80 - 40
+        await pilot.press("b")
+        status = pane.query_one("#env-status")
+        await wait_for(pilot, lambda: "up to date" in str(status.render()))
+        assert "nothing to build" in " ".join(str(status.render()).split())
+
+        pane.say(f"error: building {tag}-and-some-more-of-a-long-name failed at step 2/8")
+        await pilot.pause()
+        rows = str(status.render()).splitlines()
+        assert all(len(row) <= status.size.width for row in rows)
+        assert any(row.startswith("taskbench-env-python-sklearn") and row.endswith("…") for row in rows)  # one row, cut with …

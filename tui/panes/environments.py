@@ -34,8 +34,13 @@ ACTIONS = [
     pane_action(NAME, "back", "escape", "Back to the list", show=False, short="back"),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
-WIDE = 120  # from this width the list is 60 columns wide (environments.tcss)
+MIN_LIST = 30  # columns the list keeps however short its rows: its keys and messages need a line
 HISTORY_LINES = 2000  # of an earlier build's job log, the last ones shown
+
+
+def short_image(image: str) -> str:
+    """An image as the header shows it: a tag whole (a name is never cut), an id as Docker's short form."""
+    return image[:19] if image.startswith("sha256:") else image
 
 
 class EnvironmentsPane(Pane):
@@ -70,6 +75,7 @@ class EnvironmentsPane(Pane):
         self.building: str | None = None  # the environment whose build streams into the log now
         self.streamed: str | None = None  # the environment whose live build is what the log shows
         self.log_note = ""  # the sentence shown instead of a build log, when there is none
+        self.rows: list | None = None  # the last rows loaded, laid out again when the pane is resized
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -143,20 +149,25 @@ class EnvironmentsPane(Pane):
         self.post_message(self.Loaded(rows))
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width >= WIDE, "-wide")
+        if self.rows is not None:
+            self.show_rows(self.Loaded(self.rows))  # the list's width follows the pane's
 
     @on(Loaded)
     def show_rows(self, message: Loaded) -> None:
+        self.rows = message.rows
         table = self.query_one("#env-table", DataTable)
         selected = self.selected_name()  # kept by name: a reload may add or remove rows above it
         table.clear()
-        # the name gets what kind, version and build state leave, cut with …: the state is never pushed out of view
-        width = self.query_one("#env-left").size.width or (60 if self.has_class("-wide") else 40)
+        # the list is as wide as its rows, up to half the pane (the Dockerfile gets the rest); a name longer than
+        # that is cut with …, so the state is never pushed out of view
+        limit = max(MIN_LIST, (self.size.width or 80) // 2)
         others = sum(max([len(label), *(len(str(r[i])) for r in message.rows)]) + 2 for i, label in ((1, "kind"), (2, "ver"), (3, "build")))
-        room = max(12, width - others - 2 - 1)
+        room = max(12, limit - others - 2 - 1)
         for row in message.rows:
             name = row[0] if len(row[0]) <= room else row[0][: room - 1] + "…"
             table.add_row(name, *row[1:], key=row[0])
+        content = sum(column.get_render_width(table) for column in table.ordered_columns) + 1
+        self.query_one("#env-left").styles.width = min(limit, max(MIN_LIST, content))
         names = [row[0] for row in message.rows]
         if names:
             table.move_cursor(row=names.index(selected) if selected in names else 0)
@@ -198,7 +209,7 @@ class EnvironmentsPane(Pane):
             self.post_message(self.History(name, [], "nothing shown: see the error above"))
             return
         dockerfile = version.dockerfile.read_text(errors="replace") if version.dockerfile.exists() else "(no Dockerfile)"
-        header = f"{version.ref}  {version.status}" + (f"  image {version.image_id[:19]}" if version.image_id else "")
+        header = f"{version.ref}  {version.status}" + (f"  image {short_image(version.image_id)}" if version.image_id else "")
         self.post_message(self.Detail(header, dockerfile))
         if job is not None:
             lines = [f"build job #{job.id} {job.state}" + (f": {job.message}" if job.message else "")]
@@ -208,6 +219,8 @@ class EnvironmentsPane(Pane):
                 with open(job.log_path, encoding="utf-8", errors="replace") as fh:
                     lines += [line.rstrip("\n") for line in deque(fh, HISTORY_LINES)]
             self.post_message(self.History(name, lines))
+        elif version.status == "built":  # found present by a fit or a build with nothing to do: no job, no log
+            self.post_message(self.History(name, [], "image present, built without a build job here (so no log); b checks it is still there"))
         else:
             self.post_message(self.History(name, [], "no build yet: b builds the image"))
 
@@ -250,7 +263,7 @@ class EnvironmentsPane(Pane):
             docker_ready()
             with self.app.workspace.store() as store:
                 version, tag, built = build_environment(store, name, lambda line: self.post_message(self.BuildLine(line)))
-            self.post_message(self.BuildLine(f"{'built' if built else 'up to date:'} {version.ref} as {tag}"))
+            self.post_message(self.BuildLine(f"built {version.ref} as {tag}" if built else f"up to date: {version.ref}'s image is present, nothing to build"))
         except TaskbenchError as exc:
             self.post_message(self.BuildLine(f"error: {exc.message}"))
         self.load()

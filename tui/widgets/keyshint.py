@@ -8,6 +8,8 @@ the same registry and the footer's own bindings, so each action is hinted once.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -32,12 +34,12 @@ class KeysHint(Static):
     def __init__(self, actions: list[Action], **kwargs):
         super().__init__("", markup=False, **kwargs)
         self.actions = actions
-        self.message: Text | None = None  # a pane's answer, shown instead of the keys until the focus moves
+        self.message: str | Text | None = None  # a pane's answer, shown instead of the keys until the focus moves
         self._said_at = None  # what had the focus when the message was shown
 
     def say(self, text: str | Text, error: bool = False) -> None:
         """Show a message (never markup) in place of the keys; an empty text brings the keys back."""
-        self.message = (Text(text) if isinstance(text, str) else text) if text else None
+        self.message = text or None
         self._said_at = self.screen.focused if self.is_attached else None
         self.set_class(error and bool(text), "error")
         self.update_hint()
@@ -59,7 +61,22 @@ class KeysHint(Static):
         if self.message is not None and self.screen.focused is not self._said_at:
             self.message = None  # the user moved on: the keys of where they are now
             self.remove_class("error")
-        self.update(self.message if self.message is not None else Text(self.hint()))
+        message = self.message
+        if isinstance(message, str):
+            message = Text(whole_words(message, self.size.width))
+        self.update(message if message is not None else Text(self.hint()))
+
+    def on_resize(self) -> None:
+        self.update_hint()
+
+
+def whole_words(text: str, width: int) -> str:
+    """`text` wrapped at spaces only: a word longer than `width` (an image tag, a path) keeps one row, cut with …,
+    rather than being split across two rows where it can be neither read nor copied."""
+    if width < 2:
+        return text
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+    return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in lines)
 
 
 __all__ = ["KeysHint"]
