@@ -557,7 +557,7 @@ class _Checker:
         if not count_holds(req.condition, req.value, total):
             sources = ", ".join(f"{flow.columns} from {flow.source}" for _, _, flow in incoming)
             self.error(node.task_position, f"'{task.ref}' needs {column_phrase(req.condition, req.value)} input "
-                                           f"column{'' if req.value == 1 and req.condition != 'GREATER_THAN' else 's'}, but its inputs give {total} ({sources}; its typeSchema says "
+                                           f"columns, but its inputs give {total} ({sources}; its typeSchema says "
                                            f"number_of_columns {req.condition} {_shown(req.value)})")
 
 
