@@ -26,3 +26,21 @@ def test_predict_refuses_a_binary_input_like_fit_and_names_the_path_as_typed(tas
         assert "neither CSV nor Parquet" not in flat(said) and os.path.realpath(sys.executable) not in flat(said)
     fitted = taskbench("project", "create", "binfile", "--target", "y")
     assert "binfile is not a text CSV or Parquet file (it holds binary data)" in flat(fitted)  # the same sentence
+
+
+def test_click_usage_errors_say_error_in_our_form(taskbench):
+    for args in (("project", "create", "x.csv", "--bogus"), ("nosuch",), ("jobs", "--limit", "many")):
+        said = taskbench(*args)
+        assert said.exit_code == 2
+        assert "error: " in said.output and "Error:" not in said.output, said.output
+
+
+def test_one_file_is_one_file(taskbench, tmp_path):
+    folder = tmp_path / "lean"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    added = taskbench("env", "add", folder, "--name", "lean")
+    assert added.exit_code == 0, added.output
+    assert "(1 file," in flat(added) and "1 files" not in flat(added)
+    written = taskbench("env", "download", "lean", "--to", tmp_path / "out")
+    assert "(1 file)" in flat(written) and "1 files" not in flat(written)

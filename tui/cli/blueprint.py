@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import console, fail, open_workspace, print_json, when, listing
+from .common import console, counted, fail, open_workspace, print_json, when, listing
 
 app = typer.Typer(
     help="Check, format, save, show and export blueprints: graphs of tasks ending in an estimator.",
@@ -171,7 +171,7 @@ def add(
         _print_messages(messages, str(file), err=True)
         errors = sum(1 for m in messages if m.severity == "error")
         if errors:
-            fail(f"{file} has {errors} error{'s' if errors != 1 else ''}; it was not saved.", 1)
+            fail(f"{file} has {counted(errors, 'error')}; it was not saved.", 1)
         version, created = save_blueprint(store, text, name=name, path=str(file), target_type=target_type)
     if as_json:
         print_json({"blueprint": version.blueprint, "version": version.version, "ref": version.ref,

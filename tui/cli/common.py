@@ -63,6 +63,11 @@ def error_console() -> Console:
     return err
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 file', '2 files': a count with its noun in the right number (nouns that take a plain -s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def fail(message: str, exit_code: int) -> None:
     """Print one sentence to stderr and exit with `exit_code`."""
     error_console().print(f"[bold red]error:[/] {escape(message)}")

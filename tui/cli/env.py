@@ -12,7 +12,7 @@ from rich.text import Text
 
 from core.errors import TaskbenchError
 
-from .common import console, open_workspace, print_json, size, when, listing
+from .common import console, counted, open_workspace, print_json, size, when, listing
 
 app = typer.Typer(
     help="Environments tasks run in: the local Python, built-in and custom Docker images.",
@@ -42,7 +42,7 @@ def add(
         return
     if created:
         console().print(
-            f"Added [bold]{escape(version.ref)}[/] ({len(version.files)} files, sha256 {version.sha256[:12]}); "
+            f"Added [bold]{escape(version.ref)}[/] ({counted(len(version.files), 'file')}, sha256 {version.sha256[:12]}); "
             f"build it with `taskbench env build {escape(version.ref)}`."
         )
     else:
@@ -129,7 +129,7 @@ def download(
 
     with open_workspace(ctx) as store:
         version = download_environment(store, ref, to)
-    console().print(f"Wrote {escape(version.ref)} ({len(version.files)} files) to {escape(str(to))}.")
+    console().print(f"Wrote {escape(version.ref)} ({counted(len(version.files), 'file')}) to {escape(str(to))}.")
 
 
 @app.command("build", no_args_is_help=True)

@@ -56,18 +56,46 @@ TyperCommand.context_class.formatter_class = TaskbenchHelpFormatter  # typer's c
 class TaskbenchGroup(TyperGroup):
     """The command group: a full disk met anywhere in a command ends it with one sentence, not a traceback."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except typer.TyperException as exc:  # typer's own click: its ClickException
+            raise _lowercase_error(exc) from exc.__cause__
+
     def invoke(self, ctx):
         import click
 
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except typer.TyperException as exc:
+            raise _lowercase_error(exc) from exc.__cause__
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
             raise  # already said
         except Exception as exc:
             from .common import stop_if_disk_full
 
             stop_if_disk_full(exc, (ctx.obj or {}).get("home"))
             raise
+
+
+def _lowercase_error(exc):
+    """Click's own usage errors (a bad option, a did-you-mean) end in `Error: …`; ours say `error: …`, so the
+    exception prints click's usage and hint unchanged and its last sentence in our form."""
+    import io
+
+    shown = getattr(exc, "show", None)
+    if shown is None:
+        return exc
+
+    def show(file=None) -> None:
+        text = io.StringIO()
+        shown(file=text)
+        head, mark, message = text.getvalue().rpartition("Error: ")
+        typer.echo(f"{head}error: {message}" if mark else text.getvalue(), file=file or typer.get_text_stream("stderr"),
+                   nl=False)
+
+    exc.show = show
+    return exc
 
 
 app = typer.Typer(

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from core.runtime.contract import LOCAL_ENV
 
-from .common import fail, console, open_workspace, print_json, size, when, listing
+from .common import fail, console, counted, open_workspace, print_json, size, when, listing
 
 app = typer.Typer(
     help="Register task folders as versions, list, show, compare and download them.",
@@ -48,7 +48,7 @@ def add(
         out.print(f"[yellow]warn[/] {escape(warning)}")
     if created:
         out.print(
-            f"Added [bold]{escape(version.ref)}[/] ({len(version.files)} files, sha256 {version.sha256[:12]})."
+            f"Added [bold]{escape(version.ref)}[/] ({counted(len(version.files), 'file')}, sha256 {version.sha256[:12]})."
         )
     else:
         out.print(
@@ -238,4 +238,4 @@ def download(
 
     with open_workspace(ctx) as store:
         version = download_task(store, ref, to)
-    console().print(f"Wrote {escape(version.ref)} ({len(version.files)} files) to {escape(str(to))}.")
+    console().print(f"Wrote {escape(version.ref)} ({counted(len(version.files), 'file')}) to {escape(str(to))}.")
