@@ -284,6 +284,18 @@ def test_a_repeat_is_marked_on_the_board_before_its_name():
     assert str(narrow[0][1]) == "1" and str(narrow[1][1]) == "3≡1"  # the model column is never cut
 
 
+def test_the_board_shows_a_score_at_the_precision_the_cli_does():
+    """The demo's board read 0.619 where `taskbench leaderboard` read 0.6193 (a LogLoss over 1 in the column made it
+    three decimals): one precision per metric, from tui/numbers.py, in both front ends."""
+    from tui.numbers import score
+    from tui.panes.projects import board_cells
+
+    rows = [{"model": i, "blueprint": f"b{i}", "state": "trained", "validation": {"LogLoss": v}, "cv": None}
+            for i, v in ((1, 0.6193), (2, 2.385))]
+    cells = board_cells(rows, "LogLoss", unlocked=False)
+    assert [str(c[3]) for c in cells] == ["0.6193", "2.3850"] == [score("LogLoss", v, [0.6193, 2.385]) for v in (0.6193, 2.385)]
+
+
 async def test_the_side_preview_shows_whole_columns_only_and_says_how_to_see_the_rest(ws):
     """Beside the project list at 80x24 the leaderboard drops the columns that do not fit (never one cut mid-header,
     as `valid RMSE  cv RM` was) and says which and how to see them; enter shows the whole board; a reload keeps

@@ -28,7 +28,7 @@ from textual.widgets import (
 
 from ..actions import bindings, pane_action
 from ..insights_view import draw_charts, draw_impact, impact_rows  # noqa: F401 - impact_rows for tests
-from ..numbers import decimals, size
+from ..numbers import metric_digits, score, size
 from ..screens.projects import ConfirmUnlock, ExportPrompt
 from ..widgets.charts import Chart, number, text_table
 from ..widgets.keyshint import KeysHint
@@ -473,7 +473,7 @@ class ProjectsPane(Pane):
         for partition in PARTITIONS:
             scores = m["scores"].get(partition)
             if scores:
-                rows.append([partition, *(number(scores.get(n)) for n in names)])
+                rows.append([partition, *(score(n, scores.get(n)) for n in names)])
             elif partition == "holdout" and not m["unlocked"]:
                 rows.append(["holdout", *(["locked"] + ["-"] * (len(names) - 1))])
             else:
@@ -630,10 +630,10 @@ class ProjectsPane(Pane):
 
 
 def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
-    """The leaderboard's cells: rank, model, blueprint, then the scores, each score column at one precision and
-    right-aligned; times with one decimal, speeds whole."""
+    """The leaderboard's cells: rank, model, blueprint, then the scores, each score column at its metric's one
+    precision (as the CLI shows it) and right-aligned; times with one decimal, speeds whole."""
     parts = ["validation", "cv"] + (["holdout"] if unlocked else [])
-    digits = {part: decimals((r.get(part) or {}).get(metric) for r in rows) for part in parts}
+    digits = {part: metric_digits(metric, ((r.get(part) or {}).get(metric) for r in rows)) for part in parts}
 
     def right(text: str) -> Text:
         return Text(text, justify="right")
