@@ -135,3 +135,21 @@ def test_a_blueprint_needs_read_to_show_and_write_to_add_a_version(team):
     changed.chmod(0o644)
     refused = _one_sentence_refusal(team.run(team.b, "blueprint", "add", changed, home=home))
     assert "add a version of" in refused and team.a in refused
+
+
+def test_listings_show_the_owner_and_your_access_in_a_shared_workspace(team):
+    home = _workspace(team, "listings")
+    _ok(team.run(team.a, "project", "create", DATA, "--target", "Grade 2014", "--name", "grades", home=home))
+    _ok(team.run(team.a, "share", "project", "grades", "--all", "--role", "write", home=home))
+
+    def mine(user, *args):
+        return {row["name"]: (row["owner"], row["access"])
+                for row in json.loads(_ok(team.run(user, *args, "--json", home=home)))}
+
+    assert mine(team.b, "task", "list") == {TASK: (team.a, "none")}
+    assert mine(team.a, "task", "list") == {TASK: (team.a, "owner")}
+    assert mine(team.b, "project", "list") == {"grades": (team.a, "write")}
+    assert set(mine(team.b, "env", "list").values()) == {("taskbench", "read")}  # the built-ins
+    table = _ok(team.run(team.b, "task", "list", home=home))
+    assert "access" in table.splitlines()[0] and "none" in table
+    assert "access" in _ok(team.run(team.b, "project", "list", home=home)).splitlines()[0]

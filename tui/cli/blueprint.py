@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .common import console, counted, fail, open_workspace, print_json, when, listing
+from .share import AccessColumn
 
 app = typer.Typer(
     help="Check, format, save, show and export blueprints: graphs of tasks ending in an estimator.",
@@ -239,19 +240,22 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     with open_workspace(ctx) as store:
         saved = list_blueprints(store)
+        access = AccessColumn(store, "blueprint")
     if as_json:
-        print_json([item.to_json() for item in saved])
+        print_json([access.json(item.name, item.to_json()) for item in saved])
         return
     out = console()
     if not saved:
         out.print("No blueprints yet; save one with `taskbench blueprint add FILE`.")
         return
     rows = [
-        [escape(item.name), f"v{item.latest.version}", item.latest.target_type or "-", str(len(item.latest.pins)),
-         escape(item.created_by), when(item.latest.created_at, short=True)]
+        access.cells(item.name, [escape(item.name), f"v{item.latest.version}", item.latest.target_type or "-",
+                                 str(len(item.latest.pins)), escape(item.created_by),
+                                 when(item.latest.created_at, short=True)])
         for item in saved
     ]
-    table = listing(["name", "latest", "target", "nodes", "owner", "updated"], rows, keep=("name", "latest"))
+    table = listing(access.header(["name", "latest", "target", "nodes", "owner", "updated"]), rows,
+                    keep=("name", "latest"))
     out.print(table)
 
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 from core import settings
 
 from .common import confirm_or_stop, console, fail, open_workspace, print_json, when, listing
+from .share import AccessColumn
 
 DEPLOY_HELP = "Publish a trained model as a named deployment that `taskbench serve` answers for."
 SERVE_HELP = """Serve a deployment over HTTP with DRUM's routes: POST /predict/ and /transform/, GET /ping, /health/, /info/, /stats/.
@@ -162,19 +163,21 @@ def deployments(
 
     with open_workspace(ctx) as store:
         rows = deployment_rows(store)
+        access = AccessColumn(store, "deployment", owner=True)
     if as_json:
-        print_json(rows)
+        print_json([access.json(r["name"], r) for r in rows])
         return
     cells = []
     for r in rows:
         m = r["monitor"] or {}
         latency = m.get("latency_ms") or {}
         psi = (m.get("drift") or {}).get("max_psi")
-        cells.append([escape(r["name"]), str(r["model"]), "yes" if r["token"] else "no", str(m.get("requests", "-")),
-                      str(m.get("errors", "-")), _num(latency.get("p50")), _num(latency.get("p99")), _num(psi),
-                      when(m.get("updated_at"), short=True)])
-    table = listing(["name", "model", "token", "requests", "errors", "p50 ms", "p99 ms", "max PSI", "updated"], cells,
-                    keep=("name", "model"))
+        cells.append(access.cells(r["name"], [
+            escape(r["name"]), str(r["model"]), "yes" if r["token"] else "no", str(m.get("requests", "-")),
+            str(m.get("errors", "-")), _num(latency.get("p50")), _num(latency.get("p99")), _num(psi),
+            when(m.get("updated_at"), short=True)]))
+    table = listing(access.header(["name", "model", "token", "requests", "errors", "p50 ms", "p99 ms", "max PSI",
+                                   "updated"]), cells, keep=("name", "model"))
     console().print(table if rows else "No deployments yet; create one with `taskbench deploy MODEL`.")
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 from core.errors import TaskbenchError
 
 from .common import console, counted, open_workspace, print_json, size, when, listing
+from .share import AccessColumn
 
 app = typer.Typer(
     help="Environments tasks run in: the local Python, built-in and custom Docker images.",
@@ -58,21 +59,22 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     with open_workspace(ctx) as store:
         envs = list_environments(store)
+        access = AccessColumn(store, "env")
     if as_json:
-        print_json([env.to_json() for env in envs])
+        print_json([access.json(env.name, env.to_json()) for env in envs])
         return
     rows = [
-        [
+        access.cells(env.name, [
             escape(env.name) + (" [dim](built-in)[/]" if env.builtin else ""),
             env.kind,
             f"v{env.latest.version}" if env.latest else "-",
             env.to_json()["status"],
             escape((env.latest.image_id or "-")[:19]) if env.latest else "-",
             escape(env.created_by),
-        ]
+        ])
         for env in envs
     ]
-    table = listing(["name", "kind", "latest", "build", "image", "owner"], rows, keep=("name",))
+    table = listing(access.header(["name", "kind", "latest", "build", "image", "owner"]), rows, keep=("name",))
     console().print(table)
 
 

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from .common import confirm_or_stop, console, error_console, fail, open_workspace, print_json, listing
+from .share import AccessColumn
 
 app = typer.Typer(help="Projects: a data set, a target and a fixed partitioning.", no_args_is_help=True)
 
@@ -78,12 +79,14 @@ def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
 
     with open_workspace(ctx) as store:
         projects = list_projects(store)
+        access = AccessColumn(store, "project")
     if as_json:
-        print_json([project_json(p) for p in projects])
+        print_json([access.json(p.name, project_json(p)) for p in projects])
         return
-    rows = [[escape(p.name), escape(p.target or "-"), p.target_type, str(p.rows),
-             "unlocked" if p.holdout_unlocked else "locked", escape(p.created_by)] for p in projects]
-    table = listing(["name", "target", "type", "rows", "holdout", "by"], rows, keep=("name",))
+    rows = [access.cells(p.name, [escape(p.name), escape(p.target or "-"), p.target_type, str(p.rows),
+                                  "unlocked" if p.holdout_unlocked else "locked", escape(p.created_by)])
+            for p in projects]
+    table = listing(access.header(["name", "target", "type", "rows", "holdout", "by"]), rows, keep=("name",))
     console().print(table)
 
 

@@ -97,3 +97,30 @@ def shares(
     rows = [[given.kind, escape(given.name), escape(_who(given.grantee)), given.role, escape(given.granted_by),
              given.granted_at] for given in found]
     console().print(listing(["kind", "name", "with", "role", "by", "at"], rows, keep=("name", "with")))
+
+
+class AccessColumn:
+    """What a listing adds in a shared workspace: the acting user's access to each object (and its owner, where
+    the listing has no owner column); a private workspace's listings stay as they are."""
+
+    def __init__(self, store, kind: str, *, owner: bool = False):
+        from core import sharing, workspace
+
+        self.found = {} if store.sharing is None else sharing.owners_and_access(store, workspace.current_user(), kind)
+        self.shared = store.sharing is not None
+        self.owner = owner
+
+    def header(self, columns: list[str]) -> list[str]:
+        return columns + (["owner"] if self.owner else []) + ["access"] if self.shared else columns
+
+    def cells(self, name: str, row: list[str]) -> list[str]:
+        if not self.shared:
+            return row
+        owner, access = self.found.get(name, ("-", "-"))
+        return row + ([escape(owner)] if self.owner else []) + [access]
+
+    def json(self, name: str, data: dict) -> dict:
+        if not self.shared:
+            return data
+        owner, access = self.found.get(name, (None, None))
+        return {**data, "owner": owner, "access": access}

@@ -12,6 +12,7 @@ from rich.table import Table
 from core.runtime.contract import LOCAL_ENV
 
 from .common import fail, console, counted, open_workspace, print_json, size, when, listing
+from .share import AccessColumn
 
 app = typer.Typer(
     help="Register task folders as versions, list, show, compare and download them.",
@@ -63,15 +64,16 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     with open_workspace(ctx) as store:
         tasks = list_tasks(store)
+        access = AccessColumn(store, "task")
     if as_json:
-        print_json([task.to_json() for task in tasks])
+        print_json([access.json(task.name, task.to_json()) for task in tasks])
         return
     out = console()
     if not tasks:
         out.print("No tasks yet; add one with `taskbench task add FOLDER`.")
         return
     rows = [
-        [
+        access.cells(task.name, [
             escape(task.name),
             f"v{task.latest.version}",
             task.latest.kind or "-",
@@ -79,10 +81,11 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
             escape(task.latest.env or LOCAL_ENV),
             escape(task.created_by),
             when(task.latest.created_at, short=True),
-        ]
+        ])
         for task in tasks
     ]
-    table = listing(["name", "latest", "kind", "target", "environment", "owner", "updated"], rows, keep=("name", "latest"))
+    table = listing(access.header(["name", "latest", "kind", "target", "environment", "owner", "updated"]), rows,
+                    keep=("name", "latest"))
     out.print(table)
 
 
