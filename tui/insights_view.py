@@ -207,10 +207,11 @@ def _classification(part: str, data: dict, width: int) -> list[Line]:
 
 def _regression(part: str, data: dict, width: int) -> list[Line]:
     r = data["residuals"]
-    out = [("head", f"Residuals on {part} (actual - predicted, {data['rows']} rows)"),
-           ("text", f"  mean {fmt(r['mean'])}  std {fmt(r['std'])}  mean |residual| {fmt(r['mean_abs'])}")]
     keys = ("min", "p5", "p25", "median", "p75", "p95", "max")
-    digits = decimals(r[k] for k in keys)
+    digits = decimals(r[k] for k in keys)  # one precision for every statistic of the residuals
+    out = [("head", f"Residuals on {part} (actual - predicted, {data['rows']} rows)"),
+           ("text", f"  mean {number(r['mean'], digits)}  std {number(r['std'], digits)}  "
+                    f"mean |residual| {number(r['mean_abs'], digits)}")]
     out += [("text", line) for line in row_table([("quantile", list(keys)), ("residuals", [number(r[k], digits) for k in keys])])]
     bins = data.get("predicted_vs_actual") or []
     if bins:

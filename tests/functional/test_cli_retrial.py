@@ -44,3 +44,28 @@ def test_one_file_is_one_file(taskbench, tmp_path):
     assert "(1 file," in flat(added) and "1 files" not in flat(added)
     written = taskbench("env", "download", "lean", "--to", tmp_path / "out")
     assert "(1 file)" in flat(written) and "1 files" not in flat(written)
+
+
+def test_the_demo_prints_scores_at_the_leaderboards_precision(tmp_path):
+    import re
+    import subprocess
+
+    from tests.functional.test_cli_polish import _tiny_samples
+
+    samples = _tiny_samples(tmp_path / "samples")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TASKBENCH_HOME")}
+    run = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    shown = re.findall(r"\b(AUC|F1|LogLoss|Accuracy|R2) (-?[\d.]+)", "\n".join(l for l in run.stdout.splitlines() if l.startswith("ok")))
+    assert shown, run.stdout
+    assert all(re.fullmatch(r"-?\d+\.\d{4}", value) for _, value in shown), shown  # 0.682 and 2.385 before
+
+
+def test_residual_statistics_share_one_precision():
+    from tui.insights_view import _regression, plain
+
+    r = {"mean": 0.65191, "std": 9.93217, "mean_abs": 7.1234, "min": -30.5, "p5": -15.25, "p25": -5.5,
+         "median": 0.25, "p75": 6.75, "p95": 16.5, "max": 40.125}
+    text = plain(_regression("validation", {"rows": 100, "residuals": r}, 80))
+    assert "mean 0.652  std 9.932  mean |residual| 7.123" in text  # 0.6519 beside 9.932 before

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from ..numbers import score
 from .common import console, open_workspace
 
 HELP = """Run the whole workflow on bundled data and print the leaderboard.
@@ -38,7 +39,7 @@ def demo(
         if kind == "trained":
             val = data["scores"].get("validation", {})
             out.print(f"[green]ok[/]   {escape(data['label'])}: model {data['model']} in {data['seconds']:.1f} s; "
-                      + ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
+                      + ", ".join(f"{k} {score(k, v)}" for k, v in val.items()))
         elif kind == "failed":
             out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
 
