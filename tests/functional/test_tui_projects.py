@@ -324,3 +324,30 @@ async def test_the_side_preview_shows_whole_columns_only_and_says_how_to_see_the
         first = pane.selected_model()
         await wait_for(pilot, lambda: len(pane.board_rows) == 2, timeout=30)
         assert pane.selected_model() == first
+
+
+async def test_the_model_page_hints_each_key_once_and_the_project_list_fits(ws):
+    """At 80x24 the project list shows every column whole (no `10,000` pushed past the edge, no sideways bar); a
+    model page's hint line names only the keys the footer does not (h l tabs), never `a export  esc back` twice."""
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        await pilot.pause(0.2)
+        projects = pane.query_one("#proj-table", DataTable)
+        demo = ("diabetes-demo", "binary", 10_000, False)  # the demo's project, as `taskbench demo` makes it
+        pane.show_projects(ProjectsPane.ProjectsLoaded([*pane._projects_rows, demo]))
+        await pilot.pause(0.2)
+        assert [str(c) for c in projects.get_row_at(1)[1:]] == ["binary", "10,000", "locked"]
+        assert sum(column.get_render_width(projects) for column in projects.ordered_columns) <= projects.size.width
+        assert projects.max_scroll_x == 0 and not projects.show_horizontal_scrollbar
+
+        await pilot.press("enter", "enter")
+        model_status = pane.query_one("#model-status", Static)
+        await wait_for(pilot, lambda: "insights computed" in str(model_status.content), timeout=90)
+        hint = str(model_status.content)
+        footer = {b.key for _n, b, enabled, _t in app.screen.active_bindings.values() if b.show and enabled}
+        assert "h l tabs" in hint and {"a", "escape"} <= footer
+        assert "export" not in hint and "esc" not in hint
+        assert "T" not in hint.split("computed at ")[1]  # a local time, as everywhere, not a stored ISO stamp

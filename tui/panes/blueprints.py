@@ -25,7 +25,7 @@ from core.runtime.contract import ESTIMATOR_TYPES
 
 from ..actions import bindings, pane_action
 from ..screens.project_picker import ProjectPicker
-from ..widgets.charts import number
+from ..numbers import score
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
@@ -659,7 +659,7 @@ class BlueprintsPane(Pane):
         elif message.kind == "trained":
             self.last_trained = {**self.training, **data}
             validation = data.get("scores", {}).get("validation", {})
-            scores = ", ".join(f"{k} {number(v)}" for k, v in validation.items())
+            scores = ", ".join(f"{k} {score(k, v)}" for k, v in validation.items())
             job = self.training.get("job")
             self.status(f"model {data['model']} trained on {data['project']} in {data['seconds']:.1f} s"
                         + (f" (job {job})" if job else "") + f": validation {scores}; see Projects (4)")

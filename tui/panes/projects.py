@@ -28,7 +28,7 @@ from textual.widgets import (
 
 from ..actions import bindings, pane_action
 from ..insights_view import draw_charts, draw_impact, impact_rows  # noqa: F401 - impact_rows for tests
-from ..numbers import metric_digits, score, size
+from ..numbers import metric_digits, score, size, when
 from ..screens.projects import ConfirmUnlock, ExportPrompt
 from ..widgets.charts import Chart, number, text_table
 from ..widgets.keyshint import KeysHint
@@ -51,6 +51,7 @@ ACTIONS = [
 PARTITIONS = ("validation", "cv", "holdout")
 REFRESH_SECONDS = 2.0
 WIDE = 120
+PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
 
 
@@ -148,6 +149,8 @@ class ProjectsPane(Pane):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "-wide")
+        if self._projects_rows is not None:
+            self.lay_out_projects()
         self.call_after_refresh(self._redraw_board)
 
     # ------------------------------------------------------------ loading
@@ -185,12 +188,25 @@ class ProjectsPane(Pane):
         if message.rows == self._projects_rows:
             return
         self._projects_rows = message.rows
+        self.lay_out_projects()
+
+    def lay_out_projects(self) -> None:
+        """Fill the project list, as wide as its rows up to about half the pane: a name longer than that is cut
+        with …, so the row count and holdout state are never pushed past the edge."""
+        rows = self._projects_rows or []
+        cells = [(name, kind, f"{count:,}", "unlocked" if unlocked else "locked") for name, kind, count, unlocked in rows]
+        widths = [max([len(label), *(len(c[i]) for c in cells)]) + 2 for i, label in enumerate(("name", "type", "rows", "holdout"))]
+        bar = 1 if len(cells) + 1 > max(1, self.size.height - 3) else 0  # a vertical scrollbar only when rows overflow
+        limit = max(PROJECT_LIST, self.size.width // 2 + 2)
+        width = min(limit, sum(widths) + bar)
+        self.query_one("#proj-left").styles.width = max(PROJECT_LIST, width) if self.size.width else None
+        room = max(8, width - sum(widths[1:]) - bar - 2)
         table = self.query_one("#proj-table", DataTable)
         keep = self.project
         table.clear()
-        for name, kind, rows, unlocked in message.rows:
-            table.add_row(name, kind, f"{rows:,}", "unlocked" if unlocked else "locked", key=name)
-        names = [r[0] for r in message.rows]
+        for name, *rest in cells:
+            table.add_row(_ellipsis(name, room), *rest, key=name)
+        names = [r[0] for r in rows]
         if keep in names:
             table.move_cursor(row=names.index(keep))
 
@@ -484,7 +500,7 @@ class ProjectsPane(Pane):
             facts.append(f"trained in {number(m['train_seconds'], 1)} s")
         if m["predict_speed"] is not None:
             facts.append(f"predicts {number(m['predict_speed'], 0)} rows/s")
-        facts.append(f"by {m['created_by']} at {m['created_at']}")
+        facts.append(f"by {m['created_by']} at {when(m['created_at'])}")
         parts.append("; ".join(facts))
         if m["message"]:
             parts.append(f"message: {m['message']}")
@@ -527,7 +543,7 @@ class ProjectsPane(Pane):
         impact.draw_with(lambda width: draw_impact(insights, width))
         charts.draw_with(lambda width: draw_charts(insights, width))
         notice, self.model_notice = self.model_notice, None
-        done = f"insights computed at {insights.get('computed_at')}   h l tabs  a export  esc back"
+        done = f"insights computed at {when(insights.get('computed_at'))}   h l tabs"  # a, esc: in the footer
         self.model_status(f"{notice}; {done}" if notice else done)
 
     @on(DataTable.RowHighlighted, "#model-files")
