@@ -62,6 +62,23 @@ def require(store: AbstractStore, kind: str, name: str, needed: str, doing: str,
                      f"--role {needed}.")
 
 
+def require_tasks(store: AbstractStore, checked, path: str) -> None:
+    """Refuse, at the node's line:column, a blueprint that uses a registered task the acting user may not read:
+    only a saved blueprint shared with them carries execute on the tasks it pins (SPEC §10, implicit sharing)."""
+    if store.sharing is None:
+        return
+    user = current_user()
+    for resolved in checked.nodes.values():
+        task = resolved.task
+        if task.builtin or access(store, user, "task", task.name) != "none":
+            continue
+        where = resolved.node.task_position
+        owner = store.owner("task", task.name)
+        raise UsageError(f"{path}:{where.line}:{where.column}: error: the task {task.name!r} belongs to {owner}, who "
+                         f"has not shared it with you ({user}); use it through a blueprint {owner} shared, or ask "
+                         f"for: taskbench share task {task.name} {user} --role read.")
+
+
 def share(store: AbstractStore, user: str, kind: str, name: str, grantee: str, role: str) -> Share:
     """Give `grantee` (a member, or EVERYONE) `role` on the owner's object, replacing any role they had."""
     if role not in ROLES:

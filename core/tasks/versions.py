@@ -145,9 +145,15 @@ def task_versions(store: Store, name: str) -> list[TaskVersion]:
 
 def get_task_version(store: Store, ref: str) -> TaskVersion:
     """The version a reference names: 'name' (the latest) or 'name@3', its files verified against its sha256
-    (callers run, show or copy them; SPEC §10)."""
+    (callers run, show or copy them; SPEC §10), for a user who may read the task."""
+    sharing.require(store, "task", parse_ref(ref, "task")[0], "read", "read")
+    return task_version_to_run(store, ref)
+
+
+def task_version_to_run(store: Store, ref: str) -> TaskVersion:
+    """`get_task_version` for code that runs a version under a right checked before: execute through a shared
+    project or blueprint (SPEC §10), which does not let the user read the task."""
     name, version = parse_ref(ref, "task")
-    sharing.require(store, "task", name, "read", "read")
     found = store.task_version(name, version)
     if found is not None:
         verify(found)

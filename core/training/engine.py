@@ -79,6 +79,7 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
             checked = check(bp, store, target_type=project.target_type, data_facts=facts, path=source.path)
             if not checked.ok:
                 raise BlueprintInvalid(source.path, list(checked.messages))
+            sharing.require_tasks(store, checked, source.path)  # a saved blueprint's own tasks: execute
     except BlueprintSyntaxError as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
     except BlueprintInvalid as exc:
@@ -94,9 +95,9 @@ def task_environment(store: Store, info) -> str:
     if info.builtin:
         return LOCAL_ENV
     from ..environments.versions import get_environment_version
-    from ..tasks.versions import get_task_version
+    from ..tasks.versions import task_version_to_run
 
-    env = get_task_version(store, info.ref).env or LOCAL_ENV
+    env = task_version_to_run(store, info.ref).env or LOCAL_ENV
     if env.split("@")[0] == LOCAL_ENV or "@" in env:
         return env
     return get_environment_version(store, env).ref

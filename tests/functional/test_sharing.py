@@ -153,3 +153,31 @@ def test_listings_show_the_owner_and_your_access_in_a_shared_workspace(team):
     table = _ok(team.run(team.b, "task", "list", home=home))
     assert "access" in table.splitlines()[0] and "none" in table
     assert "access" in _ok(team.run(team.b, "project", "list", home=home)).splitlines()[0]
+
+
+def test_a_shared_blueprint_lets_b_train_a_task_b_cannot_read(team):
+    """Implicit execute: b trains a's saved blueprint in a's project with a's task, never reading the task; the
+    same task in b's own blueprint file is refused at its line and column."""
+    home = _workspace(team, "execute")
+    _ok(team.run(team.a, "task", "add", SAMPLES / "11_regression_ridge", home=home))
+    _ok(team.run(team.a, "project", "create", DATA, "--target", "Grade 2014", "--name", "grades", home=home))
+    text = "# blueprint: a-ridge    target: regression\nnum = impute_median(NUM)\nmodel = regression_ridge(num)\n"
+    mine = team.root / "a-ridge.bp"
+    mine.write_text(text)
+    mine.chmod(0o644)
+    _ok(team.run(team.a, "blueprint", "add", mine, home=home))
+    _ok(team.run(team.a, "share", "project", "grades", team.b, "--role", "write", home=home))
+    _ok(team.run(team.a, "share", "blueprint", "a-ridge", team.b, "--role", "read", home=home))
+
+    _ok(team.run(team.b, "train", "grades", "a-ridge", home=home))
+    board = json.loads(_ok(team.run(team.b, "leaderboard", "grades", "--json", home=home)))
+    assert [row["created_by"] for row in board] == [team.b]
+    refused = _one_sentence_refusal(team.run(team.b, "task", "show", "regression_ridge", home=home))
+    assert team.a in refused
+
+    expected = f"{mine}:3:9: error: the task 'regression_ridge' belongs to {team.a}"
+    refused = _one_sentence_refusal(team.run(team.b, "blueprint", "add", mine, "--name", "b-ridge", home=home))
+    assert expected in refused
+    failed = team.run(team.b, "train", "grades", mine, home=home)  # reported like any blueprint error in train
+    assert failed.returncode != 0 and expected in failed.stdout and "Traceback" not in failed.stdout + failed.stderr
+    assert len(json.loads(_ok(team.run(team.a, "leaderboard", "grades", "--json", home=home)))) == 1
