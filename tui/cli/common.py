@@ -44,20 +44,66 @@ class _NoTrailingSpaces(io.TextIOBase):
         return False
 
 
+class _ProseConsole(Console):
+    """A terminal's console: prose wraps at spaces, and a word longer than a line (a path, an id, a traceback's
+    file name) is printed whole for the terminal to carry on, never split or cut by rich (whose own wrapping
+    folds such words, or crops them)."""
+
+    def print(self, *objects, **kwargs) -> None:
+        if kwargs.get("width") is None and not kwargs.get("soft_wrap"):
+            objects = tuple(self._wrapped(obj, kwargs.get("markup")) for obj in objects)
+            kwargs.update(overflow="ignore", crop=False)
+        super().print(*objects, **kwargs)
+
+    def _wrapped(self, obj, markup):
+        from rich.console import Group
+        from rich.text import Text
+
+        if isinstance(obj, Group):
+            return Group(*(self._wrapped(part, markup) for part in obj.renderables))
+        if isinstance(obj, str):
+            obj = self.render_str(obj, markup=markup)
+        if not isinstance(obj, Text):
+            return obj
+        lines = []
+        for line in obj.split("\n", allow_blank=True):
+            for part in line.divide(_word_breaks(line.plain, self.width)):
+                part.rstrip()
+                lines.append(part)
+        return Text("\n").join(lines)
+
+
+def _word_breaks(text: str, width: int) -> list[int]:
+    """Where to break `text` so that lines stay within `width` cells, at spaces only (a longer word stays whole)."""
+    import re
+
+    from rich.cells import cell_len
+
+    breaks, start = [], 0
+    for word in re.finditer(r"\S+\s*", text):
+        end = word.start() + len(word.group().rstrip())
+        if word.start() > start and cell_len(text[start:end]) > width:
+            breaks.append(word.start())
+            start = word.start()
+    return breaks
+
+
 def console() -> Console:
-    """The console for a command's output. Lines are never folded by rich (paths, ids and tracebacks stay whole, for
-    copy-paste; a terminal wraps them itself), and when the output is not a terminal (a pipe, a file), tables are as
-    wide as their content (every cell whole, no ellipsis) and no line ends in padding spaces."""
-    out = Console(highlight=False, soft_wrap=True)
+    """The console for a command's output. In a terminal, prose wraps at spaces and nothing is split mid-word
+    (paths, ids and tracebacks stay whole, for copy-paste); when the output is not a terminal (a pipe, a file),
+    lines are never folded, tables are as wide as their content (every cell whole, no ellipsis) and no line ends
+    in padding spaces."""
+    out = _ProseConsole(highlight=False)
     if not out.is_terminal:
         out = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH, file=_NoTrailingSpaces(sys.stdout))
     return out
 
 
 def error_console() -> Console:
-    """The console for errors, warnings and progress notes on stderr: never folded by rich, and as wide as its lines
-    when stderr is not a terminal (a pipe, a log file), so a sentence stays one line for grep and copy-paste."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """The console for errors, warnings and progress notes on stderr: in a terminal, wrapped at spaces like
+    `console()`; as wide as its lines when stderr is not a terminal (a pipe, a log file), so a sentence stays one
+    line for grep and copy-paste."""
+    err = _ProseConsole(stderr=True, highlight=False)
     if not err.is_terminal:
         err = Console(stderr=True, highlight=False, soft_wrap=True, width=PIPED_WIDTH)
     return err
@@ -144,18 +190,24 @@ def _one_line(markup: str):
     return text
 
 
+LOW_PRIORITY = ("owner", "updated")  # what a listing leaves out first when a terminal is too narrow for it
+
+
 def listing(columns: list[str], rows: list[list[str]], *, keep: tuple[str, ...] = (), title: str | None = None,
             right: tuple[str, ...] = ()):
     """A table that stays readable at 80 columns: the `keep` columns (what users type next: ids, names) are never
-    cut or wrapped, columns empty in every row are left out, and the others shrink with an ellipsis; the `right`
-    columns (numbers) are right-aligned. Cells are markup."""
+    cut or wrapped, columns empty in every row are left out, a too narrow terminal first loses the LOW_PRIORITY
+    columns (with a note saying so), and only then do the others shrink with an ellipsis; the `right` columns
+    (numbers) are right-aligned. Cells are markup."""
     from rich.cells import cell_len
-    from rich.table import Table
     from rich.text import Text
+
+    from .listing import Listing as Table
 
     plain = [[Text.from_markup(cell).plain for cell in row] for row in rows]
     shown = [i for i, name in enumerate(columns) if name in keep or any(r[i] not in ("", "-") for r in plain)]
     table = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True, title=title)
+    table.optional = tuple(name for name in LOW_PRIORITY if name in columns and name not in keep)
     for i in shown:
         name = columns[i]
         if name in keep:

@@ -46,7 +46,7 @@ def demo(
     with open_workspace(ctx) as store:
         folder = find_samples(samples)
         project, metric, rows = run_demo(store, folder, jobs=jobs, on_step=lambda s: out.print(f"..   {escape(s)}"), on_event=event)
-    out.print(leaderboard_table(project, metric, rows))
+    out.print(leaderboard_table(project, metric, rows, width=out.width if out.is_terminal else None))
     out.print(f"The demo's workspace is {escape(str(home))} ({escape(chosen)}).")
     out.print(f"Next: taskbench --home {escape(str(home))} leaderboard {escape(project.name)}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..numbers import number, score
-from .common import console, open_workspace, print_json, listing
+from .common import PIPED_WIDTH, console, open_workspace, print_json, listing
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
 
@@ -178,32 +179,65 @@ def leaderboard(
     if as_json:
         print_json(rows)
         return
-    console().print(leaderboard_table(proj, metric, rows))
+    out = console()
+    out.print(leaderboard_table(proj, metric, rows, width=out.width if out.is_terminal else None))
 
 
-def leaderboard_table(proj, metric: str, rows: list[dict]) -> Table:
-    """The leaderboard as a rich table; the holdout column appears once the holdout is unlocked (the title says so)."""
+def leaderboard_table(proj, metric: str, rows: list[dict], width: int | None = None):
+    """The leaderboard as a rich table, with a legend under it when it uses one; the holdout column appears once
+    the holdout is unlocked (the title says so). In a terminal `width` cells wide, repeats are marked `2≡1` and
+    runs `1×2` (as in the workbench) when the spelled-out marks would make rows fold."""
+    from rich.console import Group
+
+    table = _board(proj, metric, rows, short=False)
+    short = width is not None and _natural_width(table) > width
+    if short:
+        table = _board(proj, metric, rows, short=True)
+    legend = []
+    if short and any(r.get("runs", 1) > 1 for r in rows):
+        legend.append("N≡M: model N repeats model M (same blueprint and task versions); M×R: model M ran R times.")
+    speeds = [r["predict_rows_per_second"] for r in rows]
+    if None in speeds and any(v is not None for v in speeds):
+        legend.append("rows/s: scoring speed on the validation rows, measured only when a model fitted every node "
+                      "itself; '-' for models that reused cached nodes.")
+    return Group(table, *(f"[dim]{line}[/]" for line in legend)) if legend else table
+
+
+def _natural_width(renderable) -> int:
+    """How many cells `renderable` takes when nothing constrains it."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    wide = Console(width=PIPED_WIDTH, file=io.StringIO())
+    return Measurement.get(wide, wide.options, renderable).maximum
+
+
+def _board(proj, metric: str, rows: list[dict], *, short: bool) -> Table:
     cells = []
     parts = {part: [(r.get(part) or {}).get(metric) for r in rows] for part in ("validation", "cv", "holdout")}
     for r in rows:
         val = r["validation"].get(metric)
         cv = (r.get("cv") or {}).get(metric)
         hold = (r.get("holdout") or {}).get(metric) if proj.holdout_unlocked else None
+        runs = r.get("runs", 1) > 1 and not r.get("repeat_of")
+        model = str(r["model"])
+        label = escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
+        if short:
+            model += f"≡{r['repeat_of']}" if r.get("repeat_of") else f"×{r['runs']}" if runs else ""
+        else:
+            label += (f" [dim](repeat of {r['repeat_of']})[/]" if r.get("repeat_of") else "") + (
+                f" [dim]({r['runs']} runs)[/]" if runs else "")
         cells.append([
-            str(r["model"]),
-            escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
-            + (f" [dim](repeat of {r['repeat_of']})[/]" if r.get("repeat_of") else "")
-            + (f" [dim]({r['runs']} runs)[/]" if r.get("runs", 1) > 1 and not r.get("repeat_of") else ""),
+            model, label,
             score(metric, val, parts["validation"]), score(metric, cv, parts["cv"]), score(metric, hold, parts["holdout"]),
             number(r["train_seconds"], 1), _count(r["predict_rows_per_second"]),
         ])
     holdout = f"holdout {metric}"
     columns = ["model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"]
     locked = "" if proj.holdout_unlocked else "; holdout locked"
-    table = listing(columns, cells, keep=("model", "blueprint", f"validation {metric}") + ((holdout,) if proj.holdout_unlocked else ()),
-                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}",
-                    right=tuple(columns[2:]))
-    return table
+    return listing(columns, cells, keep=("model", "blueprint", f"validation {metric}") + ((holdout,) if proj.holdout_unlocked else ()),
+                   title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}",
+                   right=tuple(columns[2:]))
 
 
 def _count(value) -> str:
