@@ -191,11 +191,16 @@ def _tiny_samples(root: Path) -> Path:
     return root
 
 
+def run_demo(samples: Path, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """`taskbench demo --samples SAMPLES -j 1` in `cwd`, as a separate process."""
+    return subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
 def test_the_demo_names_its_workspace_and_where_it_came_from(tmp_path):
     samples = _tiny_samples(tmp_path / "samples")
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TASKBENCH_HOME")}
-    run = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=tmp_path,
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = run_demo(samples, tmp_path, env)
     assert run.returncode == 0, run.stdout + run.stderr
     default = tmp_path / "taskbench-demo"
     lines = run.stdout.splitlines()
@@ -204,8 +209,7 @@ def test_the_demo_names_its_workspace_and_where_it_came_from(tmp_path):
     assert (default / "taskbench.db").exists() or any(default.iterdir())
 
     env["TASKBENCH_HOME"] = str(tmp_path / "from-env")
-    run = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=tmp_path,
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = run_demo(samples, tmp_path, env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[0] == f"Workspace: {tmp_path / 'from-env'} (from $TASKBENCH_HOME)"
     assert f"The demo's workspace is {tmp_path / 'from-env'} (from $TASKBENCH_HOME)." in run.stdout

@@ -48,14 +48,11 @@ def test_one_file_is_one_file(taskbench, tmp_path):
 
 def test_the_demo_prints_scores_at_the_leaderboards_precision(tmp_path):
     import re
-    import subprocess
 
-    from tests.functional.test_cli_polish import _tiny_samples
+    from tests.functional.test_cli_polish import _tiny_samples, run_demo
 
-    samples = _tiny_samples(tmp_path / "samples")
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TASKBENCH_HOME")}
-    run = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--samples", samples, "-j", "1"], cwd=tmp_path,
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = run_demo(_tiny_samples(tmp_path / "samples"), tmp_path, env)
     assert run.returncode == 0, run.stdout + run.stderr
     shown = re.findall(r"\b(AUC|F1|LogLoss|Accuracy|R2) (-?[\d.]+)", "\n".join(l for l in run.stdout.splitlines() if l.startswith("ok")))
     assert shown, run.stdout
