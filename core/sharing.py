@@ -57,8 +57,8 @@ def require(store: AbstractStore, kind: str, name: str, needed: str, doing: str,
     noun = NOUNS[kind]
     if needed == "owner":
         raise UsageError(f"only the owner of the {noun} {name!r}, {owner}, can {doing} it.")
-    raise UsageError(f"you ({user}) cannot {doing} the {noun} {name!r}: it belongs to {owner}, who has not shared it "
-                     f"with you for {needed}; ask {owner} to run: taskbench share {kind} {name} {user} "
+    raise UsageError(f"you ({user}) cannot {doing} the {noun} {name!r}: it belongs to {owner}, who has not given you "
+                     f"{needed} access; ask {owner} to run: taskbench share {kind} {name} {user} "
                      f"--role {needed}.")
 
 

@@ -75,7 +75,7 @@ def test_a_write_share_to_every_member_lets_b_add_a_version(team):
     versions = json.loads(_ok(team.run(team.a, "task", "versions", TASK, "--json", home=home)))
     assert [v["created_by"] for v in versions] == [team.a, team.b]
     _ok(team.run(team.a, "unshare", "task", TASK, "--all", home=home))
-    _one_sentence_refusal(team.run(team.b, "task", "versions", TASK, home=home))
+    _one_sentence_refusal(team.run(team.b, "task", "show", TASK, home=home))
 
 
 def test_only_the_owner_shares_and_only_with_members(team):
