@@ -73,6 +73,9 @@ class JobRow:
         return text in f"#{self.id} {self.kind} {self.title} {self.state} {self.by}".lower()
 
 
+NO_JOBS = "none yet: fit checks, builds, trainings and predictions appear here"
+
+
 class JobsPane(Pane):
     """Lists jobs newest first (refreshed every second, no key needed); enter tails the selected job's log."""
 
@@ -91,6 +94,7 @@ class JobsPane(Pane):
         self.shown: list[JobRow] = []
         self.log_job: JobRow | None = None  # the job whose log is open
         self.title_width = 28
+        self._had_rows = True  # whether the list had jobs when the keys were last shown
 
     def compose(self) -> ComposeResult:
         with Container(id="jobs-body"):
@@ -183,8 +187,18 @@ class JobsPane(Pane):
         count = f"{len(shown)} of {len(self.rows)}" if text else f"{len(self.rows)}"
         running = sum(r.active for r in self.rows)
         self.query_one("#jobs-title", Static).update(
-            Text(f"Jobs  {count}" + (f" matching '{text}'" if text else "") + (f" · {running} active" if running else ""))
+            Text(f"Jobs  {count}" + (f" matching '{text}'" if text else "") + (f" · {running} active" if running else "")
+                 + ("" if self.rows else f" · {NO_JOBS}"))
         )
+        if bool(self.rows) != self._had_rows:
+            self._had_rows = bool(self.rows)
+            self.refresh_bindings()  # the log's keys show once there is a job to read
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """With no job yet, the keys that open or move in a log are hidden from the footer."""
+        if action in ("open", "log") and not self.rows:
+            return False
+        return True
 
     def selected(self) -> JobRow | None:
         table = self.table

@@ -51,6 +51,9 @@ ACTIONS = [
 PARTITIONS = ("validation", "cv", "holdout")
 REFRESH_SECONDS = 2.0
 WIDE = 120
+NO_PROJECTS = ("no projects yet: create one with `taskbench project create DATA --target COL`, "
+               "or try `taskbench demo`, which makes one with models")
+NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
 
@@ -123,8 +126,7 @@ class ProjectsPane(Pane):
                     yield FittedTable(id="proj-table", cursor_type="row", zebra_stripes=False)
                     yield KeysHint(ACTIONS, classes="status", id="proj-keys")
                 with Vertical(id="proj-right"):
-                    yield Static("no projects yet: create one with `taskbench project create DATA --target COL`",
-                                 id="proj-board-title", classes="pane-title", markup=False)
+                    yield Static(NO_PROJECTS, id="proj-board-title", classes="pane-title sentence", markup=False)
                     yield FittedTable(id="proj-board", cursor_type="row", zebra_stripes=False)
                     yield Static("", id="proj-status", classes="status", markup=False)
             with Vertical(id="proj-model"):
@@ -189,6 +191,10 @@ class ProjectsPane(Pane):
             return
         self._projects_rows = message.rows
         self.lay_out_projects()
+        if not message.rows:
+            self.query_one("#proj-board-title", Static).update(NO_PROJECTS)
+        self.query_one("#proj-board-title").set_class(not message.rows, "sentence")
+        self.refresh_bindings()
 
     def lay_out_projects(self) -> None:
         """Fill the project list, as wide as its rows up to about half the pane: a name longer than that is cut
@@ -282,6 +288,8 @@ class ProjectsPane(Pane):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Board keys only on the board, model-page keys only on a model's page (hidden from the footer otherwise)."""
+        if action in NEEDS_PROJECT and not self._projects_rows:
+            return False  # an empty workspace: nothing to open, sort, unlock or export
         on_model = self.is_mounted and self.query_one("#proj-views", ContentSwitcher).current == "proj-model"
         if action in ("next_metric", "next_partition"):
             return not on_model

@@ -7,6 +7,8 @@ opens a task, which swaps the list for the version's files; `esc` backs out.
 
 from __future__ import annotations
 
+import textwrap
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,9 @@ ACTIONS = [
     pane_action(NAME, "back", "escape", "Back to the list", show=False, short="back"),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
+
+EMPTY = "No tasks yet; upload a task folder with u. `taskbench demo` adds samples to try; `taskbench task add DIR` uploads from the shell."
+NEEDS_TASK = frozenset({"open", "diff", "previous_version", "next_version", "show_fit_log", "metadata"})  # hidden with none
 
 # Syntax highlighting by file suffix; anything else (and .txt) is shown as plain text.
 LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown", ".sh": "bash"}
@@ -277,6 +282,15 @@ class TasksPane(Pane):
         if not self.rows:
             self.show_empty()
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """With no task listed, the keys that act on one are hidden from the footer and the hint line."""
+        if not self.is_mounted or self.query_one("#tasks-table", DataTable).row_count:
+            return True
+        if action == "back":  # esc still closes a filter that matches nothing
+            filter_input = self.query_one("#tasks-filter", Input)
+            return bool(filter_input.value) or self.app.focused is filter_input
+        return action not in NEEDS_TASK
+
     def fill_table(self, select: str | None = None) -> None:
         """Put the rows that match the filter in the table, keeping the cursor on `select` when it is listed."""
         table = self.query_one("#tasks-table", DataTable)
@@ -300,6 +314,7 @@ class TasksPane(Pane):
         if names:
             table.move_cursor(row=names.index(select) if select in names else 0)
             self.preview(self.selected_name())
+        self.refresh_bindings()  # keys that act on a task show only while one is listed
 
     def column_widths(self, shown: list[TaskRow]) -> tuple[int, int, bool]:
         """Widths of the name and env columns, and whether the owner column shows: the data (ver, type, env)
@@ -348,7 +363,7 @@ class TasksPane(Pane):
         self.view = None
         self.wanted = None
         header = self.query_one("#tasks-header", Static)
-        header.update(Text("No tasks yet; upload a task folder with u.", "bold"))
+        header.update(Text(EMPTY, "bold"))
         header.add_class("sentence")  # a sentence wraps; only a version's header is cut
         self.query_one("#tasks-meta", Static).update("")
         area = self.query_one("#tasks-file", TextArea)
@@ -787,6 +802,10 @@ def header_text(parts: tuple[Text, str, str, Text], width: int) -> Text:
         first, second = ref, ", ".join(filter(None, (kind, target)))
     versions_len = len(rest.plain.partition("\n")[0])
     gap = "" if not second else "  " if len(second) + 2 + versions_len <= width else "\n"
+    if "\n" in rest.plain and width > 0:  # `uploaded DATE TIME by USER` folds at spaces: read whole, never cut
+        versions, uploaded = rest.divide([rest.plain.index("\n") + 1])
+        folded = textwrap.wrap(uploaded.plain, width, break_long_words=False, break_on_hyphens=False)
+        rest = Text.assemble(versions, Text("\n".join(folded), uploaded.style or "dim"))
     return Text.assemble(first, "\n", second, gap, rest, no_wrap=True, overflow="ellipsis")
 
 

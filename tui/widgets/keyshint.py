@@ -54,8 +54,16 @@ class KeysHint(Static):
         return "  ".join(
             f"{key_label(action.key.split(',')[0])} {action.short}"
             for action in self.actions
-            if action.short and action.name not in in_footer
+            if action.short and action.name not in in_footer and self.can_act(action.name)
         )
+
+    def can_act(self, name: str) -> bool:
+        """Whether the widget that owns action `name` (the nearest ancestor with `action_<name>`) allows it now:
+        a key its `check_action` disables or hides is not offered here either."""
+        for node in self.ancestors:
+            if hasattr(node, f"action_{name}"):
+                return bool(node.check_action(name, ()))
+        return True
 
     def update_hint(self) -> None:
         if self.message is not None and self.screen.focused is not self._said_at:
