@@ -72,7 +72,6 @@ async def test_the_demo_task_names_are_told_apart_and_the_upload_line_is_read_wh
         _header, *rows = drawn_rows(table)
         names = [row.split()[0] for row in rows]
         assert len(set(names)) == len(names) == table.row_count
-        assert all(len(name) >= 18 for name in names if name.endswith("…")), names  # not cut at 15 cells
         assert all("python-local" in row and "v1" in row for row in rows)
         header = pane(app).query_one("#tasks-header", Static)
         lines = ["".join(s.text for s in strip).rstrip() for strip in header.render_lines(header.region.reset_offset)]

@@ -125,8 +125,9 @@ class EnvironmentsPane(Pane):
     def action_cursor_up(self) -> None:
         self.query_one("#env-table", DataTable).action_cursor_up()
 
-    def say(self, text: str) -> None:
-        self.query_one("#env-status", KeysHint).say(text)
+    def say(self, text: str, error: bool = False) -> None:
+        """A message in the narrow left pane: an image tag is never split across rows (the log beside has it whole)."""
+        self.query_one("#env-status", KeysHint).say(text, error, cut_long_words=True)
 
     def show_log_note(self, note: str) -> None:
         """With a note, the log's place is one sentence and the Dockerfile takes the room; without, the log shows."""
@@ -273,4 +274,4 @@ class EnvironmentsPane(Pane):
         self.query_one("#env-log", StreamLog).write_line(message.line)
         if message.line.startswith(("built", "up to date", "error")):
             self.building = None
-            self.query_one("#env-status", KeysHint).say(message.line, error=message.line.startswith("error"))
+            self.say(message.line, error=message.line.startswith("error"))

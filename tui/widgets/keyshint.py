@@ -36,10 +36,14 @@ class KeysHint(Static):
         self.actions = actions
         self.message: str | Text | None = None  # a pane's answer, shown instead of the keys until the focus moves
         self._said_at = None  # what had the focus when the message was shown
+        self.cut_long_words = False
 
-    def say(self, text: str | Text, error: bool = False) -> None:
-        """Show a message (never markup) in place of the keys; an empty text brings the keys back."""
+    def say(self, text: str | Text, error: bool = False, *, cut_long_words: bool = False) -> None:
+        """Show a message (never markup) in place of the keys; an empty text brings the keys back. With
+        `cut_long_words` a word wider than the line (an image tag) is cut with … on its own row instead of being
+        folded across two (for a message whose whole text is shown elsewhere too)."""
         self.message = text or None
+        self.cut_long_words = cut_long_words
         self._said_at = self.screen.focused if self.is_attached else None
         self.set_class(error and bool(text), "error")
         self.update_hint()
@@ -71,7 +75,7 @@ class KeysHint(Static):
             self.remove_class("error")
         message = self.message
         if isinstance(message, str):
-            message = Text(whole_words(message, self.size.width))
+            message = Text(whole_words(message, self.size.width) if self.cut_long_words else message)
         self.update(message if message is not None else Text(self.hint()))
 
     def on_resize(self) -> None:
