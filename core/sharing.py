@@ -62,21 +62,23 @@ def require(store: AbstractStore, kind: str, name: str, needed: str, doing: str,
                      f"--role {needed}.")
 
 
-def require_tasks(store: AbstractStore, checked, path: str) -> None:
-    """Refuse, at the node's line:column, a blueprint that uses a registered task the acting user may not read:
-    only a saved blueprint shared with them carries execute on the tasks it pins (SPEC §10, implicit sharing)."""
-    if store.sharing is None:
-        return
-    user = current_user()
-    for resolved in checked.nodes.values():
+def unreadable_tasks(store: AbstractStore, nodes) -> list[tuple[object, str]]:
+    """(the node's task position, the sentence) for each resolved blueprint node whose registered task the acting
+    user may not read: only a saved blueprint shared with them carries execute on the tasks it pins (SPEC §10,
+    implicit sharing), so a blueprint of their own may not use it."""
+    if getattr(store, "sharing", None) is None:  # no store (a file checked alone), or a private workspace
+        return []
+    user, found = current_user(), []
+    for resolved in nodes:
         task = resolved.task
         if task.builtin or access(store, user, "task", task.name) != "none":
             continue
-        where = resolved.node.task_position
         owner = store.owner("task", task.name)
-        raise UsageError(f"{path}:{where.line}:{where.column}: error: the task {task.name!r} belongs to {owner}, who "
-                         f"has not shared it with you ({user}); use it through a blueprint {owner} shared, or ask "
-                         f"for: taskbench share task {task.name} {user} --role read.")
+        found.append((resolved.node.task_position,
+                      f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); use it "
+                      f"through a blueprint {owner} shared, or ask for: taskbench share task {task.name} {user} "
+                      "--role read"))
+    return found
 
 
 def share(store: AbstractStore, user: str, kind: str, name: str, grantee: str, role: str) -> Share:

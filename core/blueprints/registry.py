@@ -74,7 +74,6 @@ def save_blueprint(
     else:
         raise UsageError("the blueprint has no name; give --name or start it with `# blueprint: NAME`.")
     sharing.require(store, "blueprint", name, "write", "add a version of")
-    sharing.require_tasks(store, checked, where)
     recorded_type = checked.target_type
     if recorded_type is None:
         types = checked.final.task.target_types

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from .. import sharing
 from ..errors import TaskbenchError, UsageError
 from ..runtime.contract import ANOMALY, BINARY, ESTIMATOR_TYPES, MULTICLASS, REGRESSION
 from ..runtime.typeschema import COLUMN_TYPES, DATA_TYPES, column_phrase, count_holds, forbids, rejected_types, requires
@@ -191,6 +192,9 @@ def check(
             return CheckedBlueprint(None, messages)
     checker = _Checker(bp, store, target_type, data_facts, resolver)
     checker.run()
+    if resolver is None:  # a saved blueprint's pinned tasks (resolve_saved) run by execute, unread
+        for at, text in sharing.unreadable_tasks(store, checker.resolved.values()):
+            checker.error(at, text)
     messages = sorted(set(checker.messages), key=lambda m: (m.line, m.column, m.severity, m.text))
     return CheckedBlueprint(bp, tuple(messages), checker.resolved, checker.target_type)
 

@@ -79,7 +79,6 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
             checked = check(bp, store, target_type=project.target_type, data_facts=facts, path=source.path)
             if not checked.ok:
                 raise BlueprintInvalid(source.path, list(checked.messages))
-            sharing.require_tasks(store, checked, source.path)  # a saved blueprint's own tasks: execute
     except BlueprintSyntaxError as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
     except BlueprintInvalid as exc:
