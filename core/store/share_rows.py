@@ -22,12 +22,8 @@ class ShareRows(Database):
 
     def grant_share(self, kind: str, name: str, grantee: str, role: str, granted_by: str) -> Share:
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO shares (kind, name, grantee, role, granted_by, granted_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (kind, name, grantee) DO UPDATE SET role = excluded.role, "
-                "granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-                (kind, name, grantee, role, granted_by, now()),
-            )
+            conn.execute("INSERT OR REPLACE INTO shares (kind, name, grantee, role, granted_by, granted_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (kind, name, grantee, role, granted_by, now()))
             row = conn.execute("SELECT * FROM shares WHERE kind = ? AND name = ? AND grantee = ?",
                                (kind, name, grantee)).fetchone()
             return from_row(Share, row)
