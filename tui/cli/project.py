@@ -64,11 +64,9 @@ def create(
         print_json(project_json(project))
         return
     sizes = project.settings["partition_sizes"]
-    err.print(
-        f"{escape(note)}. {project.rows} rows: training {sizes['training']}, validation {sizes['validation']}, "
-        f"holdout {sizes['holdout']} (locked).",
-        highlight=False,
-    )
+    err.print(f"{escape(note)}.", highlight=False)  # the partition on a line of its own: it stays whole in a terminal
+    err.print(f"{project.rows} rows: training {sizes['training']}, validation {sizes['validation']}, "
+              f"holdout {sizes['holdout']} (locked).", highlight=False)
     typer.echo(project.name)
 
 
