@@ -96,3 +96,20 @@ async def test_headers_are_whole_and_no_pane_draws_a_bar_for_content_that_fits(t
         await pilot.press("c")
         await pilot.pause(0.5)
         assert not stray_scrollbars(app), stray_scrollbars(app)
+
+
+async def test_environments_offer_build_and_dockerfile_keys_only_where_they_act(home):
+    """python-local has nothing to build, no Dockerfile and no build log: b, d and enter are not offered for it;
+    python-sklearn offers b and d."""
+    from tests.functional.test_tui_environments import select_environment
+
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, table = await select_environment(pilot, "python-local")
+        await wait_for(pilot, lambda: "no image to build" in str(pane.query_one("#env-log-note").render()))
+        await pilot.pause(0.2)
+        assert not {"b", "d"} & footer_keys(app)
+        assert "enter log" not in str(pane.query_one("#env-status").render())
+        table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-sklearn"))
+        await pilot.pause(0.3)
+        assert {"b", "d"} <= footer_keys(app)

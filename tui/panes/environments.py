@@ -19,6 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from core.runtime.contract import LOCAL_ENV
+
 from ..actions import bindings, pane_action
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
@@ -136,9 +138,21 @@ class EnvironmentsPane(Pane):
         self.query_one("#env-log-note").display = bool(note)
         self.query_one("#env-log", StreamLog).display = not note
         self.set_class(bool(note), "-no-log")
+        self.refresh_bindings()
 
     def action_back(self) -> None:
         self.query_one("#env-table", DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """python-local has no image to build and no Dockerfile, and with no build log there is none to open: those
+        keys are hidden from the footer and the hint line rather than answering "nothing to do"."""
+        if not self.is_mounted:
+            return True
+        if action in ("build", "dockerfile"):
+            return self.selected_name() not in (None, LOCAL_ENV)
+        if action == "open":
+            return not self.log_note
+        return True
 
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)
     def load(self) -> None:
@@ -184,6 +198,7 @@ class EnvironmentsPane(Pane):
         name = self.selected_name()
         if name:
             self.describe(name)
+        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="env-detail", exit_on_error=False)
     def describe(self, name: str) -> None:
