@@ -351,3 +351,5 @@ async def test_the_model_page_hints_each_key_once_and_the_project_list_fits(ws):
         assert "h l tabs" in hint and {"a", "escape"} <= footer
         assert "export" not in hint and "esc" not in hint
         assert "T" not in hint.split("computed at ")[1]  # a local time, as everywhere, not a stored ISO stamp
+        head = pane.query_one("#model-head", Static)
+        assert "esc" not in str(head.content) and "…" not in str(head.render())  # read whole, keys once

@@ -480,7 +480,7 @@ class ProjectsPane(Pane):
         self.model = m
         self.query_one("#model-head", Static).update(
             f"model {m['id']} · {m['blueprint']} · {m['state']} · {m['project']} ({m['target_type']})"
-            + (f" · job {m['job']}" if m["job"] else "") + "   esc back"
+            + (f" · job {m['job']}" if m["job"] else "")  # esc: in the footer
         )
         self.query_one("#model-scores", Static).update(self._scores_text(m))
         files = self.query_one("#model-files", DataTable)
