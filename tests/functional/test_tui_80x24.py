@@ -113,3 +113,16 @@ async def test_environments_offer_build_and_dockerfile_keys_only_where_they_act(
         table.move_cursor(row=[row.key.value for row in table.ordered_rows].index("python-sklearn"))
         await pilot.pause(0.3)
         assert {"b", "d"} <= footer_keys(app)
+
+
+async def test_an_opened_task_names_esc_once(home):
+    """Opening a task lists its files; `esc back` is said by the hint line only, not again in the list's title."""
+    register(home, SAMPLES / "11_regression_ridge")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert pane(app).opened
+        said = text_of(app, "#tasks-title") + "\n" + text_of(app, "#tasks-status")
+        assert said.count("esc") == 1, said

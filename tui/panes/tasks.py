@@ -551,7 +551,7 @@ class TasksPane(Pane):
     def update_title(self) -> None:
         title = self.query_one("#tasks-title", Static)
         if self.opened and self.view:
-            title.update(Text(f"{self.view.ref} files  (esc back)", no_wrap=True, overflow="ellipsis"))
+            title.update(Text(f"{self.view.ref} files", no_wrap=True, overflow="ellipsis"))  # esc back: in the hint line
         else:
             title.update(Text("Tasks  (/ filter)"))
 
