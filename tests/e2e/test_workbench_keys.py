@@ -118,3 +118,18 @@ def test_every_fast_key_moves_the_dockerfile_and_G_reaches_its_end_at_80x24(term
     terminal.wait_for('CMD ["python"]')
     terminal.keys("g")
     terminal.wait_for("# The built-in")
+
+
+def test_an_empty_workspace_says_how_to_start_and_d_does_nothing(terminal):
+    """A newcomer's first screen: how to start is said whole, keys that cannot act are not offered, and pressing
+    one anyway changes nothing."""
+    screen = terminal.wait_for("uploads from the shell")
+    flat = " ".join(" ".join(line.split("│", 1)[1] for line in screen.splitlines() if "│" in line).split())
+    assert "`taskbench demo`" in flat and "`taskbench task add DIR`" in flat, screen
+    for word in ("d diff", "[ older", "m metadata", "l fit output"):
+        assert word not in screen, screen
+    terminal.keys("d", "m")
+    time.sleep(0.5)
+    assert terminal.screen() == screen
+    terminal.keys("5")
+    assert "none yet" in terminal.wait_for("Jobs  0")
