@@ -257,7 +257,6 @@ async def test_an_image_found_present_is_said_so_and_its_tag_is_never_cut_or_spl
     """At 80x24 an environment built without a build job shows its whole image tag in the header, says the image is
     present (not "no build yet"), b says clearly that it is up to date, and the left pane never splits a long word;
     the list is only as wide as its rows, so the Dockerfile gets the rest."""
-    from core.environments import build, resolve
     from core.environments.versions import get_environment_version, set_environment_build
     from core.store import open_store
 
@@ -265,14 +264,8 @@ async def test_an_image_found_present_is_said_so_and_its_tag_is_never_cut_or_spl
     with open_store(home) as store:
         set_environment_build(store, get_environment_version(store, "python-sklearn").id, "built", image_id=tag)
 
-    def build_environment(store, ref, on_log, *, force=False):
-        on_log(f"environment image {tag} for {ref}@1 is up to date")
-        return get_environment_version(store, ref), tag, False
-
-    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
-    monkeypatch.setattr(build, "build_environment", build_environment)
-    app = TaskbenchApp(home)
-    async with app.run_test(size=(80, 24)) as pilot:
+    up_to_date(monkeypatch, tag)
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
         pane, table = await select_environment(pilot, "python-sklearn")
         header, note = pane.query_one("#env-header"), pane.query_one("#env-log-note")
         await wait_for(pilot, lambda: "image present" in str(note.render()))
@@ -290,3 +283,16 @@ async def test_an_image_found_present_is_said_so_and_its_tag_is_never_cut_or_spl
         rows = str(status.render()).splitlines()
         assert all(len(row) <= status.size.width for row in rows)
         assert any(row.startswith("taskbench-env-python-sklearn") and row.endswith("…") for row in rows)  # one row, cut with …
+
+
+def up_to_date(monkeypatch, tag: str) -> None:
+    """Builds answer as the engine does for an image already present: nothing built, one line saying so."""
+    from core.environments import build, resolve
+    from core.environments.versions import get_environment_version
+
+    def build_environment(store, ref, on_log, *, force=False):
+        on_log(f"environment image {tag} for {ref}@1 is up to date")
+        return get_environment_version(store, ref), tag, False
+
+    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
+    monkeypatch.setattr(build, "build_environment", build_environment)

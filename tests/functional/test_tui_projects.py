@@ -331,10 +331,7 @@ async def test_the_model_page_hints_each_key_once_and_the_project_list_fits(ws):
     model page's hint line names only the keys the footer does not (h l tabs), never `a export  esc back` twice."""
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        pane = app.query_one(ProjectsPane)
-        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
-        await pilot.pause(0.2)
+        pane = await projects_pane(pilot)
         projects = pane.query_one("#proj-table", DataTable)
         demo = ("diabetes-demo", "binary", 10_000, False)  # the demo's project, as `taskbench demo` makes it
         pane.show_projects(ProjectsPane.ProjectsLoaded([*pane._projects_rows, demo]))
@@ -353,3 +350,12 @@ async def test_the_model_page_hints_each_key_once_and_the_project_list_fits(ws):
         assert "T" not in hint.split("computed at ")[1]  # a local time, as everywhere, not a stored ISO stamp
         head = pane.query_one("#model-head", Static)
         assert "esc" not in str(head.content) and "…" not in str(head.render())  # read whole, keys once
+
+
+async def projects_pane(pilot) -> ProjectsPane:
+    """The Projects pane shown, once its one model is on the board."""
+    await pilot.press("4")
+    pane = pilot.app.query_one(ProjectsPane)
+    await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+    await pilot.pause(0.2)
+    return pane
