@@ -560,8 +560,9 @@ class _Checker:
         total = sum(flow.columns for _, _, flow in incoming)
         if not count_holds(req.condition, req.value, total):
             sources = ", ".join(f"{flow.columns} from {flow.source}" for _, _, flow in incoming)
+            one = req.value == 1 and req.condition in ("EQUALS", "NOT_EQUALS", "NOT_GREATER_THAN", "NOT_LESS_THAN")
             self.error(node.task_position, f"'{task.ref}' needs {column_phrase(req.condition, req.value)} input "
-                                           f"columns, but its inputs give {total} ({sources}; its typeSchema says "
+                                           f"column{'' if one else 's'}, but its inputs give {total} ({sources}; its typeSchema says "
                                            f"number_of_columns {req.condition} {_shown(req.value)})")
 
 

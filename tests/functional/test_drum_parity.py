@@ -162,7 +162,7 @@ def test_number_of_columns_is_checked_along_edges_with_the_projects_counts(taskb
     bp = tmp_path / "calibrated.bp"
     bp.write_text("# blueprint: calibrated    target: regression\nmodel = 9_python3_sklearn_with_custom_classes(NUM)\n")
     expected = (
-        f"{bp}:2:9: error: '9_python3_sklearn_with_custom_classes@1' needs exactly 1 input columns, but its inputs "
+        f"{bp}:2:9: error: '9_python3_sklearn_with_custom_classes@1' needs exactly 1 input column, but its inputs "
         "give 33 (33 from the NUM channel; its typeSchema says number_of_columns EQUALS 1)"
     )
 
