@@ -195,7 +195,7 @@ def test_one_number_formatter_for_the_workbench_and_the_cli():
     from tui.panes import projects
     from tui.widgets import charts
 
-    assert charts.number is number and projects.decimals is __import__("tui.numbers").numbers.decimals
+    assert charts.number is number and projects.score is score
     assert train.score is score and insights.score is score
     assert score("AUC", 1.0) == "1.0000" and score("LogLoss", 0.11164) == "0.1116"
     assert score("RMSE", 9.87, [10.04, 9.87]) == "9.870" and score("RMSE", 1234.5, [1234.5]) == "1,234"
