@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.e2e.tmux import Terminal, taskbench_command
-from tests.functional.test_tui_jobs import LONG_FAILURE, record_long_failure
+from tests.workbench.test_tui_jobs import LONG_FAILURE, record_long_failure
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def test_quit_during_a_fit_check_exits_at_once(home, tmp_path):
     from core.tasks.versions import add_task
     from core.store import open_store
     from tests.conftest import make_task
-    from tests.functional.test_tui_tasks import SLEEPY_FIT
+    from tests.workbench.test_tui_tasks import SLEEPY_FIT
 
     marker = tmp_path / "fit.pid"
     with open_store(home) as store:

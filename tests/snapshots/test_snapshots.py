@@ -25,7 +25,7 @@ def test_quit_question_with_an_unsaved_buffer_at_80x24(snap_compare, home):
     """q after editing a template copy: the question says what would be lost, and the keys to answer."""
 
     async def edit_then_quit(pilot):
-        from tests.functional.tui_support import wait_for
+        from tests.workbench.tui_support import wait_for
         from tui.panes.blueprints import BlueprintEditor, BlueprintsPane
 
         await pilot.press("3")

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import REPO, SAMPLES
-from tests.functional.test_team_workspace import _ok, _one_sentence_refusal, team  # noqa: F401 - team: a fixture
+from tests.cli.test_team_workspace import _ok, _one_sentence_refusal, team  # noqa: F401 - team: a fixture
 
 TASK = "transform_median_impute"
 DATA = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, RichLog
 
-from tests.functional.tui_support import wait_for
+from tests.workbench.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.environments import EnvironmentsPane
 

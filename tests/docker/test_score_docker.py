@@ -23,7 +23,7 @@ import requests
 from typer.testing import CliRunner
 
 from tests.conftest import DATA, SAMPLES
-from tests.functional.test_serve import Server
+from tests.cli.test_serve import Server
 
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 INFERENCE = DATA / "juniors_3_year_stats_regression_inference.csv"

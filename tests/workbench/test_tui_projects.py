@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from tests.functional.tui_support import wait_for
+from tests.workbench.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.projects import ConfirmUnlock, ExportPrompt, ProjectsPane
 from tui.widgets.charts import Chart, number

@@ -164,7 +164,7 @@ def test_project_create_usage_reads_data_like_other_placeholders(taskbench, monk
 
 
 def test_errors_on_a_piped_stderr_are_never_folded(home, tmp_path):
-    from tests.functional.test_cli_polish import piped
+    from tests.cli.test_cli_polish import piped
 
     far = tmp_path / ("a_folder_with_a_long_name_" * 4) / "fitted"
     run = piped(home, "score", "--code-dir", far, "--input", IRIS)
@@ -202,7 +202,7 @@ def test_one_number_formatter_for_the_workbench_and_the_cli():
 
 
 def test_piped_tables_have_no_trailing_spaces_and_a_refused_predict_input_no_blank_line(home, taskbench, tmp_path):
-    from tests.functional.test_cli_polish import piped
+    from tests.cli.test_cli_polish import piped
 
     assert train_iris(taskbench, tmp_path).exit_code == 0
     refused = piped(home, "predict", "1", "--input", tmp_path / "absent.csv", "--output", tmp_path / "p.csv")
@@ -227,7 +227,7 @@ def test_id_like_rule_is_stated_in_help_and_keeps_unique_numbers_with_wide_gaps(
 
 
 def test_fit_score_and_predict_say_the_same_sentence_for_a_binary_or_folder_input(home, taskbench, tmp_path):
-    from tests.functional.test_cli_polish import piped
+    from tests.cli.test_cli_polish import piped
 
     program = tmp_path / "program.csv"
     program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 20)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import DATA, REPO, SAMPLES, leftovers, make_task, tree_digest
 from tests.docker_support import PYTHON_SKLEARN_TEST_TAG, require_docker
-from tests.functional.test_sample_tasks import EXPECTED, readme_commands
+from tests.cli.test_sample_tasks import EXPECTED, readme_commands
 
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 TEMPLATES = REPO / "tests" / "fixtures" / "drum_templates"

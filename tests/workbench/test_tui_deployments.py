@@ -16,7 +16,7 @@ import pytest
 import requests
 from textual.widgets import DataTable
 
-from tests.functional.tui_support import wait_for
+from tests.workbench.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.deployments import DeploymentsPane
 

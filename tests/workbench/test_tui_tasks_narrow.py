@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, OptionList, RichLog, Static, TextArea
 
 from tests.conftest import SAMPLES, make_task
-from tests.functional.test_tui_tasks import open_app, pane, settle, text_of
+from tests.workbench.test_tui_tasks import open_app, pane, settle, text_of
 from tui.app import TaskbenchApp
 
 LONG = "gradient_boosted_regression_with_a_longer"  # 41 characters
@@ -109,7 +109,7 @@ hyperparameters:
 async def test_user_text_with_brackets_is_shown_as_typed(home, tmp_path):
     """`[global]` and `[bold]` in metadata, a file and the fit output stay literal: nothing is read as markup."""
     from tests.conftest import DATA
-    from tests.functional.test_tui_tasks import fill_fit_dialog, log_text
+    from tests.workbench.test_tui_tasks import fill_fit_dialog, log_text
 
     folder = make_task(tmp_path, {"custom.py": MARKUP_FIT, "model-metadata.yaml": MARKUP_METADATA}, name="brackets")
     register(home, folder)
@@ -136,7 +136,7 @@ async def test_j_and_k_move_in_every_list_and_scroll_the_fit_output(home, tmp_pa
     from textual.widgets import Input
 
     from tests.conftest import DATA
-    from tests.functional.test_tui_tasks import fill_fit_dialog
+    from tests.workbench.test_tui_tasks import fill_fit_dialog
 
     register(home, SAMPLES / "11_regression_ridge", name=LONG)
     register(home, SAMPLES / "09_binary_text_pipeline")
@@ -169,7 +169,7 @@ async def test_j_and_k_move_in_every_list_and_scroll_the_fit_output(home, tmp_pa
         await settle(app, pilot)
         await pilot.press("l")
         log = pane(app).query_one("#tasks-fit-log", RichLog)
-        from tests.functional.test_tui_tasks import log_text
+        from tests.workbench.test_tui_tasks import log_text
         assert app.focused is log and log.max_scroll_y > 0, (log_text(app)[-800:], log.size, log.virtual_size)
         log.scroll_to(y=0, animate=False, immediate=True)
         await pilot.press("j", "j", "j")
@@ -214,7 +214,7 @@ async def test_names_get_the_room_after_the_data_columns_and_each_action_is_hint
     """Sample-task names read past 10 cells at 80x24 (the owner column goes first; the header names the owner);
     the keys line names only actions the footer does not show; the metadata is read whole with m; a long
     code line wraps in the preview instead of being cut."""
-    from tests.functional.test_tui_tasks import settle
+    from tests.workbench.test_tui_tasks import settle
 
     for folder, name in ((SAMPLES / "11_regression_ridge", LONG), (SAMPLES / "09_binary_text_pipeline", None)):
         register(home, folder, name=name)

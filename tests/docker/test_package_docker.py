@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import DATA, SAMPLES
-from tests.functional.test_score_docker import our_containers
+from tests.docker.test_score_docker import our_containers
 
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 INFERENCE = DATA / "juniors_3_year_stats_regression_inference.csv"

@@ -89,7 +89,7 @@ def engine(scratch: str, point: str = "random") -> None:
 
 
 def started_engine(scratch: Path, point: str) -> subprocess.Popen:
-    code = f"from tests.functional.test_store_crash import engine; engine({str(scratch)!r}, {point!r})"
+    code = f"from tests.cli.test_store_crash import engine; engine({str(scratch)!r}, {point!r})"
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, text=True
     )

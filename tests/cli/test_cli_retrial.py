@@ -49,7 +49,7 @@ def test_one_file_is_one_file(taskbench, tmp_path):
 def test_the_demo_prints_scores_at_the_leaderboards_precision(tmp_path):
     import re
 
-    from tests.functional.test_cli_polish import _tiny_samples, run_demo
+    from tests.cli.test_cli_polish import _tiny_samples, run_demo
 
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TASKBENCH_HOME")}
     run = run_demo(_tiny_samples(tmp_path / "samples"), tmp_path, env)

@@ -67,7 +67,7 @@ def test_four_processes_share_one_workspace(home, tmp_path):
     procs = []
     for index in range(WORKERS):
         report = tmp_path / f"report{index}.json"
-        code = f"from tests.functional.test_store_concurrency import worker; worker({index}, {SECONDS}, {str(report)!r})"
+        code = f"from tests.cli.test_store_concurrency import worker; worker({index}, {SECONDS}, {str(report)!r})"
         procs.append(
             (
                 report,

@@ -10,7 +10,7 @@ from textual.keys import key_to_character
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TextArea
 
 from tests.conftest import DATA, SAMPLES
-from tests.functional.tui_support import wait_for_file
+from tests.workbench.tui_support import wait_for_file
 from tui.app import TaskbenchApp
 from tui.panes.tasks import ACTIONS, FitRequest, TasksPane
 
@@ -311,7 +311,7 @@ async def test_quitting_during_a_fit_check_cancels_it_at_once(home, tmp_path, mo
     from core.tasks.versions import add_task
     from core.store import open_store
     from tests.conftest import make_task
-    from tests.functional.test_fit_faults import processes_using
+    from tests.cli.test_fit_faults import processes_using
 
     marker = tmp_path / "fit.pid"
     monkeypatch.setenv("SLEEPY_MARKER", str(marker))

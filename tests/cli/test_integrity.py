@@ -228,7 +228,7 @@ def test_unchanged_environment_versions_verify_and_the_builtin_one_too(home):
 async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_of_its_code(home):
     from textual.widgets import TextArea
 
-    from tests.functional.test_tui_tasks import RIDGE_FIT_LINE, open_app, pane, select_task, settle, text_of
+    from tests.workbench.test_tui_tasks import RIDGE_FIT_LINE, open_app, pane, select_task, settle, text_of
     from tui.app import TaskbenchApp
 
     with open_store(home) as store:
@@ -251,7 +251,7 @@ async def test_the_environments_pane_says_why_a_changed_version_is_refused(home,
     from textual.widgets import DataTable, Static
 
     from core.environments.versions import add_environment
-    from tests.functional.tui_support import wait_for
+    from tests.workbench.tui_support import wait_for
     from tui.app import TaskbenchApp
     from tui.panes.environments import EnvironmentsPane
 

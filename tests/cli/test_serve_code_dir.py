@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import DATA, REPO
-from tests.functional.test_serve import Server
+from tests.cli.test_serve import Server
 
 TEMPLATES = REPO / "tests" / "fixtures" / "drum_templates"
 IRIS = DATA / "iris_binary_training.csv"

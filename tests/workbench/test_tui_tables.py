@@ -19,7 +19,7 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 
 from tests.conftest import SAMPLES
-from tests.functional.tui_support import DATA, QUICK, copy_workspace, juniors_workspace
+from tests.workbench.tui_support import DATA, QUICK, copy_workspace, juniors_workspace
 from tui.app import TaskbenchApp
 
 IDLE_DELAY = 0.3

@@ -270,7 +270,7 @@ def test_a_cancel_event_stops_a_training_at_once_and_the_job_ends_cancelled(tmp_
     from core.store import open_store
     from core.training.engine import BlueprintSource, train_blueprints
     from tests.conftest import make_task
-    from tests.functional.test_fit_faults import processes_using
+    from tests.cli.test_fit_faults import processes_using
 
     marker = tmp_path / "fit.pid"
     monkeypatch.setenv("SLEEPY_MARKER", str(marker))

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.conftest import DATA, make_task
-from tests.functional.test_fit_faults import PRIOR_TASK, expect, processes_using
+from tests.cli.test_fit_faults import PRIOR_TASK, expect, processes_using
 
 IRIS = DATA / "iris_binary_training.csv"
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"

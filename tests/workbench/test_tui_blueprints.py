@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from tests.functional.tui_support import (
+from tests.workbench.tui_support import (
     QUICK,
     copy_workspace,
     juniors_workspace,
@@ -180,8 +180,8 @@ async def test_quitting_while_a_blueprint_trains_asks_then_stops_it_at_once(ws, 
     from core.tasks.versions import add_task
     from core.store import open_store
     from tests.conftest import make_task
-    from tests.functional.test_fit_faults import processes_using
-    from tests.functional.test_training import SLEEPY_ESTIMATOR
+    from tests.cli.test_fit_faults import processes_using
+    from tests.cli.test_training import SLEEPY_ESTIMATOR
 
     marker = tmp_path / "fit.pid"
     monkeypatch.setenv("SLEEPY_MARKER", str(marker))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.actions import GLOBAL_ACTIONS, key_label
-from tests.functional.tui_support import wait_for
+from tests.workbench.tui_support import wait_for
 from tui.app import TaskbenchApp
 
 

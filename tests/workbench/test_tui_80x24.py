@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual.widgets import DataTable, Static
 
 from tests.conftest import SAMPLES
-from tests.functional.test_tui_tasks import open_app, pane, settle, text_of
-from tests.functional.test_tui_tasks_narrow import drawn_rows, register
-from tests.functional.tui_support import juniors_workspace, wait_for
+from tests.workbench.test_tui_tasks import open_app, pane, settle, text_of
+from tests.workbench.test_tui_tasks_narrow import drawn_rows, register
+from tests.workbench.tui_support import juniors_workspace, wait_for
 from tui.app import TaskbenchApp
 
 
@@ -101,7 +101,7 @@ async def test_headers_are_whole_and_no_pane_draws_a_bar_for_content_that_fits(t
 async def test_environments_offer_build_and_dockerfile_keys_only_where_they_act(home):
     """python-local has nothing to build, no Dockerfile and no build log: b, d and enter are not offered for it;
     python-sklearn offers b and d."""
-    from tests.functional.test_tui_environments import select_environment
+    from tests.workbench.test_tui_environments import select_environment
 
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from core.joblog import JobLog
 from core.store import open_store
-from tests.functional.tui_support import wait_for
+from tests.workbench.tui_support import wait_for
 from tui.app import TaskbenchApp
 from tui.panes.jobs import JobsPane
 from tui.widgets.logview import LogView
