@@ -325,6 +325,8 @@ def load_dataset(req):
     """Build the Dataset for a fit-check request (paths, target, weights, labels, row count)."""
     encoding = req.get("encoding")
     frame = read_table(req["input"], req.get("sparse_column_file"), encoding)
+    if len(frame) == 0:
+        raise BadInput(f"input file {req['input']} has column names but no rows; the fit check needs rows to fit on.")
     target_type = req["target_type"]
     y = weights = None
     if req.get("target"):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, leftovers, make_task
+from tests.conftest import REPO, SAMPLES, leftovers, make_task
 
 MESSAGE = re.compile(r"^(?P<file>.+):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning): (?P<text>.+)$")
 
@@ -348,3 +348,15 @@ def test_a_create_that_fails_after_copying_the_data_leaves_no_file_behind(home, 
             projects.create_project(store, data, target="label", name="p")
         assert projects.list_projects(store) == []
     assert workspace_objects(home) == []
+
+
+def test_a_header_without_rows_is_refused_before_the_task_fits(taskbench, tmp_path):
+    """A CSV of column names only used to pass a transform's fit check on 0 rows (and to blame a regression
+    target for holding text); it is one sentence now, exit 2, and the task never runs."""
+    data = tmp_path / "header_only.csv"
+    data.write_text("a,b\n")
+    for task, extra in (("05_transform_clip_outliers", []), ("11_regression_ridge", ["--target", "a"])):
+        result = taskbench("fit", "--code-dir", SAMPLES / task, "--input", data, *extra)
+        assert result.exit_code == 2, result.output
+        assert f"input file {data} has column names but no rows" in result.output
+        assert "fitted" not in result.output and "holds text" not in result.output
