@@ -394,3 +394,31 @@ async def test_readable_at_80x24_and_200x50(workspace):
                 assert region.right <= size[0] and region.bottom <= size[1], (size, selector)
             assert p.query_one("#tasks-file").region.height >= 5, size
             assert p.query_one("#tasks-header").region.height >= 2, size
+
+
+async def test_after_a_fit_check_started_from_a_file_esc_m_and_l_act(workspace):
+    """f pressed while reading custom.py hides the file behind the fit output: the focus went into the log, so esc
+    only moved it back to the files list and nothing visible happened; now it lands on the list and esc closes."""
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("enter")  # into custom.py
+        assert app.focused is pane(app).query_one("#tasks-file", TextArea)
+        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
+        await settle(app, pilot)
+        assert "passed" in log_text(app)
+        files = pane(app).query_one("#tasks-files", OptionList)
+        assert app.focused is files
+        await pilot.press("m")
+        assert pane(app).query_one("#tasks-meta-scroll").has_focus
+        await pilot.press("escape")
+        assert app.focused is files
+        await pilot.press("l")
+        assert pane(app).query_one("#tasks-fit-log", RichLog).has_focus
+        await pilot.press("escape")
+        assert app.focused is files
+        await pilot.press("escape")
+        assert not pane(app).opened and isinstance(app.focused, DataTable)

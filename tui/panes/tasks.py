@@ -664,6 +664,9 @@ class TasksPane(Pane):
             log.clear()
             log.write(Text(f"Fit check of {ref} on {request.data}", "bold"))
             self.query_one("#tasks-view", ContentSwitcher).current = "tasks-fit-log"
+            # the file that had the focus is hidden now; the focus goes back to the list, where esc, m and l act
+            # visibly (left on the hidden file, Textual moved it into the log and esc only moved it back)
+            self.call_after_refresh(self.focus_default)
             self.post_message(self.Status(f"fit check of {ref} running..."))
             self.fit_check(ref, request)
 
