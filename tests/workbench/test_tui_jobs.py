@@ -294,12 +294,55 @@ async def test_w_wraps_a_long_log_line_and_h_l_scroll_sideways(home, long_failur
         await pilot.pause()
         assert lines.wrap
         assert all(len(r) == width for r in rows())
-        assert LONG_FAILURE in "".join(rows())  # folded at the edge, every character kept
+        assert words(LONG_FAILURE) in words("".join(rows()))  # folded at spaces, every word kept
         assert [r for r in rows() if r.strip()][-1].strip().endswith("select one with NUM")
         assert "wrapped" in str(view.query_one(".logview-status").render())
         await pilot.press("w")
         await pilot.pause()
         assert not lines.wrap and "select one with NUM" not in "".join(rows())
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def test_w_wraps_at_spaces_and_a_word_wider_than_the_log_is_read_with_h_l(home):
+    """Wrapping cut words at the edge (`taskbench-env-pytho` / `n-sklearn:…`, `(pid 4839` / `)`): it folds at
+    spaces like the build log, and a word wider than the log keeps one row, its end reached with l."""
+    tag = "taskbench-env-python-sklearn:4e8caac7dcd8"
+    huge = "/very/long/" + "x" * 120 + "/end-of-path"
+    with open_store(home) as store:
+        job = store.start_job(store.create_job("fit", "one-col@1", {}).id)
+        log = JobLog(job.log_path)
+        for n in range(40, 80):  # every offset of the tag against the edge
+            log.line("w" * (n % 40) + f" image {tag} built (pid 4839)")
+        log.line(f"wrote {huge} ok")
+        log.close()
+        store.finish_job(job.id, "succeeded", exit_code=0)
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, 1)
+        view = await open_log_of(pilot, job.id)
+        await pilot.press("w")
+        await pilot.pause()
+        lines = view.lines
+
+        def rows() -> list[str]:
+            return [lines.render_line(y).text for y in range(lines.size.height)]
+
+        await pilot.press("g")
+        for _ in range(len(lines.index)):
+            await pilot.press("j")
+            await pilot.pause()
+            for row in rows():
+                assert "pid 4839)" in row or "4839" not in row, row
+                assert tag in row or "sklearn" not in row, row
+        await pilot.press("G")
+        await pilot.pause()
+        assert any("/very/long/xxx" in r for r in rows()) and not any("end-of-path" in r for r in rows())
+        await pilot.press("l", "l", "l", "l", "l")
+        await pilot.pause()
+        assert any("end-of-path" in r for r in rows())
+        assert any("built (pid 4839)" in r for r in rows())  # the rows that fit stay in place
 
 
 async def test_opening_a_running_job_follows_it(home, jobs):
@@ -329,7 +372,7 @@ async def test_wrapped_and_following_the_newest_long_line_is_whole_at_the_bottom
 
         await wait_for(pilot, lambda: rows()[-1].rstrip().endswith("select one with NUM"))
         assert view.following
-        assert LONG_FAILURE in "".join(rows())
+        assert words(LONG_FAILURE) in words("".join(rows()))
         assert any("iteration 499" in r for r in rows())  # the lines before it still fill the page above
         await pilot.press("k")  # up one line: the long line leaves the bottom, iteration 499 is the last row
         await pilot.pause()

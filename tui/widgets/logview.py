@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
@@ -38,6 +39,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ..actions import Action, bindings
+from .reader import fold_at_spaces
 
 POLL_SECONDS = 0.1  # how often the watcher thread looks at the file's size
 SCAN_CHUNK = 1 << 22  # bytes read per step when scanning or searching a large span
@@ -407,6 +409,8 @@ class LogLines(ScrollView, can_focus=True):
         self._grew_posted = False
         self._widest = 0  # cells of the widest line drawn so far: how far sideways scrolling may go
         self._page: tuple | None = None  # (key, strips) of the last wrapped page laid out
+        self._wrap_x = 0  # while wrapping: how far h/l moved the rows holding a word wider than the view
+        self._wrap_overflow = 0  # the widest such row on the page, less the view's width
         self._laid_out_width = 0  # the width the sideways offset was chosen for
         self.opened_at: float | None = None
         self.last_line_painted_at: float | None = None  # when the file's last line was first drawn after opening
@@ -526,14 +530,20 @@ class LogLines(ScrollView, can_focus=True):
         self.scroll_to(y=self.scroll_target_y + count, animate=False, force=True, immediate=True)
 
     def scroll_columns(self, count: int | None) -> None:
-        """Scroll sideways by `count` cells (None: back to the first column); nothing to do while wrapping."""
+        """Scroll sideways by `count` cells (None: back to the first column); while wrapping, only the rows holding
+        a word wider than the view move, so such a word is read whole."""
         if self.wrap:
+            shift = 0 if count is None else max(0, min(self._wrap_x + count, self._wrap_overflow))
+            if shift != self._wrap_x:
+                self._wrap_x, self._page = shift, None
+                self.refresh()
             return
         x = 0 if count is None else max(0, min(self.scroll_target_x + count, self.max_scroll_x))
         self.scroll_to(x=x, animate=False, force=True, immediate=True)
 
     def watch_wrap(self, _value: bool) -> None:
         self._page = None
+        self._wrap_x = 0
         self.scroll_to(x=0, animate=False, force=True, immediate=True)
         self._sync_size(to_end=self.following)
 
@@ -623,15 +633,29 @@ class LogLines(ScrollView, can_focus=True):
         following always show the newest line whole."""
         index, height, top = self.index, self.size.height, int(self.scroll_y)
         n = len(index)
-        key = (top, width, height, n, index.generation, index.base, self.current_start, id(self.highlight))
+        key = (top, width, height, n, index.generation, index.base, self.current_start, id(self.highlight), self._wrap_x)
         if self._page is not None and self._page[0] == key:
             return self._page[1]
         width = max(width, 1)
 
+        widest = 0
+
         def rows_of(i: int) -> list[Strip]:
+            """Line i folded at spaces (the build log's folding); a row wider than the view shows from _wrap_x."""
+            nonlocal widest
             strip, pad = self._line_strip(i)
-            cells = max(strip.cell_length, 1)
-            return [strip.crop_extend(x, x + width, pad) for x in range(0, cells, width)]
+            cells = strip.cell_length
+            if cells <= width:
+                return [strip.crop_extend(0, width, pad)]
+            start, end = index.bounds(i)
+            text = self._text(i, start, end)
+            edges = [0, *(cell_len(text[:cut]) for cut in fold_at_spaces(text, width)), cells]
+            rows = []
+            for a, b in zip(edges, edges[1:]):
+                widest = max(widest, b - a)
+                shift = self._wrap_x if b - a > width else 0
+                rows.append(strip.crop(a, b).crop_extend(shift, shift + width, pad))
+            return rows
 
         rows: list[Strip] = []
         if top == 0:
@@ -647,6 +671,7 @@ class LogLines(ScrollView, can_focus=True):
                 i -= 1
             rows = rows[-height:]
         rows += [Strip.blank(width, self.rich_style)] * (height - len(rows))
+        self._wrap_overflow = max(0, widest - width)  # how far h/l may move a word wider than the view
         self._page = (key, rows)
         return rows
 

@@ -50,10 +50,19 @@ class ReadingKeys:
         self._go(y=self.max_scroll_y)
 
 
+def fold_at_spaces(plain: str, width: int) -> list[int]:
+    """Where `plain` folds into rows of `width` cells, at spaces only: a word wider than `width` (a path, an image
+    tag) keeps one row whole, to be read with h/l, rather than being cut inside where it can be neither read nor
+    copied."""
+    from rich._wrap import divide_line
+
+    return divide_line(plain, width, fold=False)
+
+
 class Reader(ReadingKeys, VerticalScroll):
     """A focusable scroll box of text with the reading keys (its content may be wider than the box)."""
 
     BINDINGS: ClassVar[list[BindingType]] = READING_KEYS
 
 
-__all__ = ["READING_KEYS", "ReadingKeys", "Reader"]
+__all__ = ["READING_KEYS", "ReadingKeys", "Reader", "fold_at_spaces"]

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from rich._wrap import divide_line
 from rich.text import Text
 from textual.widgets import RichLog
 
-from .reader import READING_KEYS, ReadingKeys
+from .reader import READING_KEYS, ReadingKeys, fold_at_spaces
 
 
 class StreamLog(ReadingKeys, RichLog):
@@ -42,8 +41,7 @@ class StreamLog(ReadingKeys, RichLog):
         width = self._flowed_for
         for part in text.split(allow_blank=True):
             part.expand_tabs()
-            # at spaces only (rich's own line breaker without folding); Text.wrap cannot keep a long word whole
-            for row in part.divide(divide_line(part.plain, width, fold=False)):
+            for row in part.divide(fold_at_spaces(part.plain, width)):  # Text.wrap cannot keep a long word whole
                 row.rstrip()
                 self.write(row, width=max(width, row.cell_len))
 
