@@ -422,3 +422,26 @@ async def test_after_a_fit_check_started_from_a_file_esc_m_and_l_act(workspace):
         assert app.focused is files
         await pilot.press("escape")
         assert not pane(app).opened and isinstance(app.focused, DataTable)
+
+
+async def test_fit_output_folds_at_spaces_and_l_before_any_fit_says_so(workspace):
+    """The fit output was cut at the pane's edge (`fitted in 0.46`) with no way to read the rest, and l before any
+    fit blanked the right side without a word."""
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert pane(app).query_one("#tasks-view").current == "tasks-file"
+        assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+
+        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
+        await settle(app, pilot)
+        log = pane(app).query_one("#tasks-fit-log", RichLog)
+        width = log.scrollable_content_region.width
+        rows = [line.text.rstrip() for line in log.lines]
+        assert all(len(row) <= width or " " not in row.strip() for row in rows), rows  # only a long path overflows
+        text = " ".join(" ".join(rows).split())
+        assert "fitted in" in text and " s; artifacts: artifact.pkl" in text  # every word whole, nothing cut
+        assert "Fit check of regression_ridge@1 passed in" in text

@@ -23,7 +23,6 @@ from textual.widgets import (
     DataTable,
     Input,
     OptionList,
-    RichLog,
     Static,
     TextArea,
 )
@@ -37,6 +36,7 @@ from ..actions import bindings, pane_action
 from ..screens.task_forms import FitCheckDialog, FitRequest, UploadDialog, UploadRequest
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
+from ..widgets.streamlog import StreamLog
 from ..widgets.table import FittedTable
 from . import Pane
 
@@ -222,7 +222,7 @@ class TasksPane(Pane):
                 with ContentSwitcher(initial="tasks-file", id="tasks-view"):
                     # soft wrap: a long code line is read whole, never cut at the pane's edge
                     yield TextArea.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus", soft_wrap=True)
-                    yield RichLog(id="tasks-fit-log", max_lines=5000, wrap=True, markup=False, min_width=20)
+                    yield StreamLog(id="tasks-fit-log", max_lines=5000, markup=False)  # folded at spaces, h/l for a long word
         yield KeysHint(ACTIONS, classes="status", id="tasks-status")
 
     def on_mount(self) -> None:
@@ -660,9 +660,9 @@ class TasksPane(Pane):
             self.fit_pinned = True
             if not self.opened:
                 self.action_open()  # the output gets the wide right side
-            log = self.query_one("#tasks-fit-log", RichLog)
+            log = self.query_one("#tasks-fit-log", StreamLog)
             log.clear()
-            log.write(Text(f"Fit check of {ref} on {request.data}", "bold"))
+            log.write_line(Text(f"Fit check of {ref} on {request.data}", "bold"))
             self.query_one("#tasks-view", ContentSwitcher).current = "tasks-fit-log"
             # the file that had the focus is hidden now; the focus goes back to the list, where esc, m and l act
             # visibly (left on the hidden file, Textual moved it into the log and esc only moved it back)
@@ -713,21 +713,24 @@ class TasksPane(Pane):
 
     @on(FitLine)
     def fit_line(self, message: FitLine) -> None:
-        self.query_one("#tasks-fit-log", RichLog).write(message.line)
+        self.query_one("#tasks-fit-log", StreamLog).write_line(message.line)
 
     @on(FitDone)
     def fit_done(self, message: FitDone) -> None:
         self.fit_running = False
-        log = self.query_one("#tasks-fit-log", RichLog)
+        log = self.query_one("#tasks-fit-log", StreamLog)
         for line in message.details:
-            log.write(Text(f"  {line}", "dim"))
-        log.write(Text(message.summary, "bold green" if message.passed else "bold red"))
+            log.write_line(Text(f"  {line}", "dim"))
+        log.write_line(Text(message.summary, "bold green" if message.passed else "bold red"))
         self.post_message(self.Status(message.summary, error=not message.passed))
 
     def action_show_fit_log(self) -> None:
+        if not self.query_one("#tasks-fit-log", StreamLog).texts:
+            self.post_message(self.Status("no fit check yet: f runs one."))
+            return
         self.fit_pinned = True
         self.query_one("#tasks-view", ContentSwitcher).current = "tasks-fit-log"
-        self.query_one("#tasks-fit-log", RichLog).focus()
+        self.query_one("#tasks-fit-log", StreamLog).focus()
 
     # ------------------------------------------------------------ upload
 
