@@ -445,3 +445,35 @@ async def test_fit_output_folds_at_spaces_and_l_before_any_fit_says_so(workspace
         text = " ".join(" ".join(rows).split())
         assert "fitted in" in text and " s; artifacts: artifact.pkl" in text  # every word whole, nothing cut
         assert "Fit check of regression_ridge@1 passed in" in text
+
+
+async def test_keys_that_cannot_act_are_not_offered(home, ridge_copy):
+    """An empty workspace offered f; a task with one version offered d [ ]; the top-level list offered esc."""
+    from core.store import open_store
+    from core.tasks.versions import add_task
+
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        hint_and_footer = text_of(app, "#tasks-status") + " " + " ".join(
+            binding.key for _node, binding, enabled, _tip in app.screen.active_bindings.values() if binding.show and enabled)
+        assert "fit check" not in hint_and_footer and " f " not in f" {hint_and_footer} ", hint_and_footer
+
+    with open_store(home) as store:
+        add_task(store, SAMPLES / "11_regression_ridge")
+        add_task(store, SAMPLES / "09_binary_text_pipeline")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        hint = text_of(app, "#tasks-status")
+        assert "esc back" not in hint and "d diff" not in hint and "older" not in hint, hint
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("u")
+        await pilot.pause()
+        await type_path(app, pilot, "#upload-folder", str(ridge_copy))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("enter")  # open it: esc now goes back
+        await settle(app, pilot)
+        hint = text_of(app, "#tasks-status")
+        assert "esc back" in hint and "d diff" in hint and "[ older" in hint, hint

@@ -56,8 +56,9 @@ ACTIONS = [
 ]
 
 EMPTY = "No tasks yet; upload a task folder with u. `taskbench demo` adds samples to try; `taskbench task add DIR` uploads from the shell."
-NEEDS_TASK = frozenset({"open", "diff", "previous_version", "next_version", "show_fit_log", "metadata"})  # hidden with none
+NEEDS_TASK = frozenset({"open", "fit_check", "diff", "previous_version", "next_version", "show_fit_log", "metadata"})  # hidden with none
 
+NEEDS_VERSIONS = frozenset({"diff", "previous_version", "next_version"})  # hidden for a task with one version
 # Syntax highlighting by file suffix; anything else (and .txt) is shown as plain text.
 LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown", ".sh": "bash"}
 MAX_SHOWN_BYTES = 1 << 20  # a larger file shows its first megabyte
@@ -283,13 +284,20 @@ class TasksPane(Pane):
             self.show_empty()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """With no task listed, the keys that act on one are hidden from the footer and the hint line."""
-        if not self.is_mounted or self.query_one("#tasks-table", DataTable).row_count:
+        """Keys that cannot act now are hidden from the footer and the hint line: those that act on a task while
+        none is listed, diff and [ ] on a task with one version, esc on the list with no filter to close."""
+        if not self.is_mounted:
             return True
-        if action == "back":  # esc still closes a filter that matches nothing
-            filter_input = self.query_one("#tasks-filter", Input)
-            return bool(filter_input.value) or self.app.focused is filter_input
-        return action not in NEEDS_TASK
+        filter_input = self.query_one("#tasks-filter", Input)
+        if action == "back":  # esc closes a filter, leaves the right side, or closes an opened task
+            focused = self.app.focused
+            right = focused is not None and focused.id in ("tasks-file", "tasks-fit-log", "tasks-meta-scroll")
+            return self.opened or right or bool(filter_input.value) or focused is filter_input or None
+        if action in NEEDS_VERSIONS and self.view and len(self.view.versions) < 2:
+            return None
+        if self.query_one("#tasks-table", DataTable).row_count:
+            return True
+        return None if action in NEEDS_TASK else True
 
     def fill_table(self, select: str | None = None) -> None:
         """Put the rows that match the filter in the table, keeping the cursor on `select` when it is listed."""
@@ -537,6 +545,7 @@ class TasksPane(Pane):
         if self.opened:
             self.fill_files(view)
         self.update_title()
+        self.refresh_bindings()  # diff and [ ] show only for a task with more than one version
 
     def fill_files(self, view: VersionView) -> None:
         files = self.query_one("#tasks-files", OptionList)
