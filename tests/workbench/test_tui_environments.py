@@ -296,3 +296,15 @@ def up_to_date(monkeypatch, tag: str) -> None:
 
     monkeypatch.setattr(resolve, "docker_ready", lambda: None)
     monkeypatch.setattr(build, "build_environment", build_environment)
+
+
+async def test_esc_is_not_offered_on_the_top_level_list(home):
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(EnvironmentsPane)
+        table = pane.query_one("#env-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 1)
+        await pilot.pause()
+        assert table.has_focus
+        assert "esc back" not in str(pane.query_one("#env-status").render())

@@ -399,3 +399,11 @@ async def test_the_sideways_offset_is_reset_when_the_width_changes(home, long_fa
         await pilot.pause(0.2)
         assert lines.scroll_x == 0
         assert any(r.startswith("20") and "fit raised" in r for r in (lines.render_line(y).text for y in range(lines.size.height)))
+
+
+async def test_with_no_job_the_filter_key_is_not_offered(home):
+    async with TaskbenchApp(home).run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        offered = [b.action for _n, b, enabled, _t in pilot.app.screen.active_bindings.values() if b.show and enabled]
+        assert "filter" not in offered and "open" not in offered, offered

@@ -195,9 +195,9 @@ class JobsPane(Pane):
             self.refresh_bindings()  # the log's keys show once there is a job to read
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """With no job yet, the keys that open or move in a log are hidden from the footer."""
-        if action in ("open", "log") and not self.rows:
-            return False
+        """With no job yet, the keys that open, filter or move in a log are hidden from the footer."""
+        if action in ("open", "log", "filter") and not self.rows:
+            return None
         return True
 
     def selected(self) -> JobRow | None:
