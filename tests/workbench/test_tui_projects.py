@@ -359,3 +359,19 @@ async def projects_pane(pilot) -> ProjectsPane:
     await wait_for(pilot, lambda: len(pane.board_rows) == 1)
     await pilot.pause(0.2)
     return pane
+
+
+async def test_export_is_offered_only_where_it_acts(ws):
+    """The project list offered `a export` and answered "open a model first"; it shows on the board and a model."""
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await projects_pane(pilot)
+
+        def offered() -> set[str]:
+            return {b.action for _n, b, enabled, _t in app.screen.active_bindings.values() if b.show and enabled}
+
+        assert pane.query_one("#proj-table", DataTable).has_focus
+        assert "export" not in offered()
+        await pilot.press("enter")  # onto the board
+        await pilot.pause()
+        assert pane.query_one("#proj-board").has_focus and "export" in offered()
