@@ -332,3 +332,21 @@ async def test_a_reload_keeps_the_selected_entry_and_enter_opens_it(home):
         editor = pane.query_one(BlueprintEditor)
         name = chosen.rsplit(":", 1)[1]
         await wait_for(pilot, lambda: name in editor.text)
+
+
+async def test_editor_keys_are_offered_only_with_a_blueprint_open(ws):
+    """With nothing open the footer offered e p v ^s ^f t (e did nothing at all); they show once one is open."""
+    app = TaskbenchApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(BlueprintsPane)
+        await wait_for(pilot, lambda: pane.query_one("#bp-table", DataTable).row_count > 0)
+
+        def offered() -> set[str]:
+            return {b.action for _n, b, enabled, _t in app.screen.active_bindings.values() if enabled}
+
+        hint = str(pane.query_one("#bp-list-hint").render())
+        assert not {"edit", "problems", "graph", "save", "format", "train"} & offered(), offered()
+        assert "e editor" not in hint and "v graph" not in hint, hint
+        pane, _editor = await copy_template(pilot, app)
+        assert {"save", "format", "train"} <= offered()

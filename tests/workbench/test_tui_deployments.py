@@ -269,3 +269,14 @@ def test_a_long_name_is_cut_with_an_ellipsis():
 
     assert clip("idtest2-logistic", 12) == "idtest2-log…"
     assert clip("short", 12) == "short"
+
+
+async def test_enter_is_not_offered_inside_the_details(workspace):
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(pilot)
+        offered = lambda: {b.action for _n, b, enabled, _t in app.screen.active_bindings.values() if enabled}  # noqa: E731
+        await pilot.press("enter")
+        await pilot.pause()
+        assert pane.query_one("#dep-detail-scroll").has_focus
+        assert "open" not in offered()

@@ -46,6 +46,7 @@ ACTIONS = [
     pane_action(NAME, "back", "escape", "Back to the list", short="list"),
     pane_action(NAME, "reload", "r", "Reload blueprints", show=False),
 ]
+NEEDS_BUFFER = frozenset({"edit", "problems", "graph", "save", "format", "train"})  # hidden with no blueprint open
 
 TARGET_TYPES = ESTIMATOR_TYPES
 DEBOUNCE_SECONDS = 0.25
@@ -378,6 +379,7 @@ class BlueprintsPane(Pane):
     @on(Opened)
     def show_buffer(self, message: Opened) -> None:
         self.buffer = message.buffer
+        self.refresh_bindings()  # the editor's keys show now that a blueprint is open
         editor = self.query_one(BlueprintEditor)
         editor.load_text(message.text)
         editor.move_cursor(editor.document.end if message.buffer.origin in ("copy", "new") else (0, 0))
@@ -488,9 +490,12 @@ class BlueprintsPane(Pane):
         return [f"{p.line}:{p.column}: {p.severity}: {p.text}" for p in self.problems]
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """enter jumps to a problem only from the problems list; elsewhere it keeps its own meaning."""
+        """enter jumps to a problem only from the problems list; elsewhere it keeps its own meaning. The keys that
+        act on an open blueprint are hidden while none is open."""
         if action in ("jump_to_highlighted_problem", "problem_step"):
             return self.is_mounted and self.query_one("#bp-problems", OptionList).has_focus
+        if action in NEEDS_BUFFER:
+            return bool(self.buffer.origin) or None
         return True
 
     def action_problem_step(self, step: int) -> None:

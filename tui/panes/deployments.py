@@ -329,6 +329,12 @@ class DeploymentsPane(Pane):
         self._show_detail()
         self.screen.set_focus(self.query_one("#dep-detail-scroll"))  # now: j typed right after scrolls the details
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """enter shows the details from the list; inside the details it is not offered (it has nothing more to show)."""
+        if action == "open" and self.is_mounted and self.query_one("#dep-detail-scroll").has_focus:
+            return None
+        return True
+
     def action_back(self) -> None:
         if self.query_one("#dep-detail-scroll").has_focus and self.has_class("-wide"):
             self.table.focus()
