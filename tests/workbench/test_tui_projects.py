@@ -375,3 +375,16 @@ async def test_export_is_offered_only_where_it_acts(ws):
         await pilot.press("enter")  # onto the board
         await pilot.pause()
         assert pane.query_one("#proj-board").has_focus and "export" in offered()
+
+
+async def test_the_model_page_names_u_once_and_h_l_tabs_from_the_start(ws):
+    """u was named in the body and the footer; `h l tabs` only appeared once insights were computed."""
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await projects_pane(pilot)
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        model_status = pane.query_one("#model-status", Static)
+        assert "h l tabs" in str(model_status.content)  # while insights are still being computed
+        body = " ".join(str(w.render()) for w in pane.query("#proj-model Static"))
+        assert "u unlocks" not in body

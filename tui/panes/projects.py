@@ -53,6 +53,7 @@ REFRESH_SECONDS = 2.0
 WIDE = 120
 NO_PROJECTS = ("no projects yet: create one with `taskbench project create DATA --target COL`, "
                "or try `taskbench demo`, which makes one with models")
+TABS_HINT = "h l tabs"  # the model page's keys the footer does not show (u, a, esc are in it)
 NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
@@ -448,7 +449,7 @@ class ProjectsPane(Pane):
         self.query_one("#model-charts", Chart).draw_with(lambda width: "computing insights…")
         self.query_one("#model-files", DataTable).clear()
         self.query_one("#model-preview", Static).update("")
-        self.model_status("computing insights in the background…")
+        self.model_status(f"computing insights in the background…   {TABS_HINT}")
         self._focus_tab()
         self.load_model(model_id)
         self.load_insights(model_id)
@@ -515,8 +516,6 @@ class ProjectsPane(Pane):
         parts.append("; ".join(facts))
         if m["message"]:
             parts.append(f"message: {m['message']}")
-        if not m["unlocked"]:
-            parts.append("u unlocks the holdout (asks first)")
         pins = []
         for node, pin in m["pins"].items():
             if pin.get("builtin"):
@@ -554,7 +553,7 @@ class ProjectsPane(Pane):
         impact.draw_with(lambda width: draw_impact(insights, width))
         charts.draw_with(lambda width: draw_charts(insights, width))
         notice, self.model_notice = self.model_notice, None
-        done = f"insights computed at {when(insights.get('computed_at'))}   h l tabs"  # a, esc: in the footer
+        done = f"insights computed at {when(insights.get('computed_at'))}   {TABS_HINT}"
         self.model_status(f"{notice}; {done}" if notice else done)
 
     @on(DataTable.RowHighlighted, "#model-files")
