@@ -129,3 +129,14 @@ async def test_a_pane_whose_engine_call_raises_says_so_and_logs_the_traceback(ap
         assert any("Environments: RuntimeError: the registry is unreadable" in m for m in shown), shown
     log = (home / "logs" / "workbench.log").read_text()
     assert "Traceback" in log and "the registry is unreadable" in log
+
+
+async def test_help_wraps_a_long_description_under_itself(app):
+    """At 80 columns `Read the Dockerfile (… g/G scroll` left `it)` alone under the keys column."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = app.screen.query_one("#help-text")
+        rows = [help_text.render_line(y).text.rstrip() for y in range(help_text.region.height)]
+        start = next(i for i, row in enumerate(rows) if "Read the Dockerfile" in row)
+        assert rows[start + 1].startswith(" " * 15) and rows[start + 1].strip(), rows[start:start + 2]

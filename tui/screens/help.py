@@ -11,6 +11,44 @@ from textual.widgets import Static
 
 from ..actions import key_label
 
+KEY_COLUMN = 15  # "  " + the key padded to 12 + " ": where a description starts, and where its next rows start
+
+
+class KeyList(Text):
+    """The help text; a description too long for the screen wraps at spaces under itself, never under the keys
+    (plain text otherwise: `str()` of it is what the help says)."""
+
+    def visualize(self):
+        return _Hanging(self)
+
+
+class KeyListStatic(Static):
+    """A Static whose `render()` is its KeyList (Text), drawn with the descriptions' hanging indent."""
+
+    def __init__(self, text: KeyList, **kwargs):
+        super().__init__(**kwargs)
+        self.key_list = text
+
+    def render(self) -> KeyList:
+        return self.key_list
+
+
+class _Hanging:
+    """Renders a KeyList with each action's description wrapped at spaces and indented to KEY_COLUMN."""
+
+    def __init__(self, text: Text):
+        self.text = text
+
+    def __rich_console__(self, console, options):
+        width = options.max_width
+        for line in self.text.split("\n", allow_blank=True):
+            if line.plain.startswith("  ") and line.cell_len > width > KEY_COLUMN + 10:
+                head, body = line[:KEY_COLUMN], line[KEY_COLUMN:]
+                for n, row in enumerate(body.wrap(console, width - KEY_COLUMN)):
+                    yield (head if n == 0 else Text(" " * KEY_COLUMN)) + row
+            else:
+                yield line
+
 
 class HelpScreen(ModalScreen):
     """A list of every action and its key, global first, then pane by pane; esc closes it."""
@@ -22,7 +60,7 @@ class HelpScreen(ModalScreen):
         self.actions = actions
 
     def compose(self) -> ComposeResult:
-        text = Text()
+        text = KeyList()
         text.append("Keys", style="bold")
         text.append("  (esc closes; ctrl+p searches every action)\n")
         text.append("In a text field or the blueprint editor every printable key is typed, 1–6, q and ? too: "
@@ -34,4 +72,4 @@ class HelpScreen(ModalScreen):
                 text.append(f"\n{pane.TITLE if pane else 'Everywhere'}\n", style="bold")
             text.append(f"  {key_label(action.key):<12} {action.description}\n")
         with VerticalScroll(id="help-body"):
-            yield Static(text, id="help-text")
+            yield KeyListStatic(text, id="help-text")
