@@ -495,7 +495,7 @@ class BlueprintsPane(Pane):
         if action in ("jump_to_highlighted_problem", "problem_step"):
             return self.is_mounted and self.query_one("#bp-problems", OptionList).has_focus
         if action in NEEDS_BUFFER:
-            return bool(self.buffer.origin) or None
+            return bool(self.buffer.origin)
         return True
 
     def action_problem_step(self, step: int) -> None:

@@ -332,7 +332,7 @@ class DeploymentsPane(Pane):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """enter shows the details from the list; inside the details it is not offered (it has nothing more to show)."""
         if action == "open" and self.is_mounted and self.query_one("#dep-detail-scroll").has_focus:
-            return None
+            return False
         return True
 
     def action_back(self) -> None:

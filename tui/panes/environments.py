@@ -149,11 +149,11 @@ class EnvironmentsPane(Pane):
         if not self.is_mounted:
             return True
         if action in ("build", "dockerfile"):
-            return self.selected_name() not in (None, LOCAL_ENV) or None
+            return self.selected_name() not in (None, LOCAL_ENV)
         if action == "open":
-            return not self.log_note or None
+            return not self.log_note
         if action == "back":  # esc leaves the log or the Dockerfile; on the list it has nowhere to go
-            return not self.query_one("#env-table", DataTable).has_focus or None
+            return not self.query_one("#env-table", DataTable).has_focus
         return True
 
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)

@@ -197,7 +197,7 @@ class JobsPane(Pane):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """With no job yet, the keys that open, filter or move in a log are hidden from the footer."""
         if action in ("open", "log", "filter") and not self.rows:
-            return None
+            return False
         return True
 
     def selected(self) -> JobRow | None:

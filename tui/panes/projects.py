@@ -298,7 +298,7 @@ class ProjectsPane(Pane):
             return on_model
         if action == "export":  # a model: the one open, or the leaderboard row under the cursor
             board = self.query_one("#proj-board") if self.is_mounted else None
-            return on_model or (board is not None and board.has_focus and bool(self.selected_model())) or None
+            return on_model or (board is not None and board.has_focus and bool(self.selected_model()))
         return True
 
     @on(DataTable.RowHighlighted, "#proj-table")

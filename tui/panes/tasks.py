@@ -292,12 +292,12 @@ class TasksPane(Pane):
         if action == "back":  # esc closes a filter, leaves the right side, or closes an opened task
             focused = self.app.focused
             right = focused is not None and focused.id in ("tasks-file", "tasks-fit-log", "tasks-meta-scroll")
-            return self.opened or right or bool(filter_input.value) or focused is filter_input or None
+            return self.opened or right or bool(filter_input.value) or focused is filter_input
         if action in NEEDS_VERSIONS and self.view and len(self.view.versions) < 2:
-            return None
+            return False
         if self.query_one("#tasks-table", DataTable).row_count:
             return True
-        return None if action in NEEDS_TASK else True
+        return action not in NEEDS_TASK
 
     def fill_table(self, select: str | None = None) -> None:
         """Put the rows that match the filter in the table, keeping the cursor on `select` when it is listed."""
