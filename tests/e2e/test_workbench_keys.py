@@ -123,7 +123,13 @@ def test_every_fast_key_moves_the_dockerfile_and_G_reaches_its_end_at_80x24(term
 def test_an_empty_workspace_says_how_to_start_and_d_does_nothing(terminal):
     """A newcomer's first screen: how to start is said whole, keys that cannot act are not offered, and pressing
     one anyway changes nothing."""
-    screen = terminal.wait_for("uploads from the shell")
+    terminal.wait_for("uploads from the shell")
+    screen = terminal.wait_for("q quit")  # the footer paints after the pane: compare whole screens only
+    for _ in range(20):  # settled: two captures 0.3 s apart agree
+        time.sleep(0.3)
+        again, screen = screen, terminal.screen()
+        if again == screen:
+            break
     flat = " ".join(" ".join(line.split("│", 1)[1] for line in screen.splitlines() if "│" in line).split())
     assert "`taskbench demo`" in flat and "`taskbench task add DIR`" in flat, screen
     for word in ("d diff", "[ older", "m metadata", "l fit output"):
