@@ -134,8 +134,9 @@ def list_tasks(store: Store) -> list[Task]:
 
 
 def task_versions(store: Store, name: str) -> list[TaskVersion]:
-    """Every version of task `name`, oldest first."""
+    """Every version of task `name`, oldest first, for a user who may read the task (SPEC §10: read sees versions)."""
     name, version = parse_ref(name, "task")
+    sharing.require(store, "task", name, "read", "see the versions of")
     versions = store.task_versions(name)
     if not versions:
         raise unknown_name("task", name, store.task_names(), "taskbench task list")

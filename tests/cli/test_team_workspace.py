@@ -223,8 +223,10 @@ def test_taskbench_user_cannot_impersonate_in_a_shared_workspace(team):
     _ok(team.run(team.b, "task", "add", SAMPLES / "11_regression_ridge", home=home,
                  env={"USER": team.a, "LOGNAME": team.a}))  # the uid decides, not the login variables
     for name in ("transform_median_impute", "regression_ridge"):
-        versions = json.loads(_ok(team.run(team.a, "task", "versions", name, "--json", home=home)))
+        versions = json.loads(_ok(team.run(team.b, "task", "versions", name, "--json", home=home)))
         assert [version["created_by"] for version in versions] == [team.b], name
+        refused = _one_sentence_refusal(team.run(team.a, "task", "versions", name, home=home))  # b's, unshared
+        assert team.b in refused and "see the versions of" in refused
 
 
 def test_a_private_workspace_is_unchanged(taskbench, home, monkeypatch):
