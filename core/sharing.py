@@ -148,3 +148,33 @@ def _check_owner(store: AbstractStore, user: str, kind: str, name: str, doing: s
     owner = _check_exists(store, kind, name)
     if owner != user:
         raise UsageError(f"only the owner of the {NOUNS[kind]} {name!r}, {owner}, can {doing} it.")
+
+
+def require_model(store: AbstractStore, model_ref, doing: str):
+    """The model `model_ref` and its project, refused with one sentence naming the project's owner unless the acting
+    user can read the project: reading a project gives execute on every model in it (SPEC §10)."""
+    from .training.engine import get_model  # the model lookup lives with training, which imports this module
+
+    model, project = get_model(store, model_ref)
+    require(store, "project", project.name, "read", doing)
+    return model, project
+
+
+def withheld_nodes(store: AbstractStore, model) -> dict[str, tuple[str, str]]:
+    """Node name → (task, its owner) for each node of `model` whose registered task the acting user may not read:
+    execute on a model stops at that task's code and fitted artifact (SPEC §10). Empty in a private workspace."""
+    if getattr(store, "sharing", None) is None:
+        return {}
+    user, found = current_user(), {}
+    for node, pin in (model.resolved or {}).items():
+        task = pin.get("task")
+        if task and not pin.get("builtin") and access(store, user, "task", task) == "none":
+            found[node] = (task, store.owner("task", task))
+    return found
+
+
+def node_refusal(node: str, task: str, owner: str, doing: str) -> str:
+    """The one sentence refusing `doing` ("download the artifact of") a node whose task the acting user may not read."""
+    user = current_user()
+    return (f"you ({user}) cannot {doing} node {node!r}: its task {task!r} belongs to {owner}, who has not shared it "
+            f"with you; ask {owner} to run: taskbench share task {task} {user} --role read.")
