@@ -213,8 +213,8 @@ def share_files(paths, shared: Sharing) -> None:
 
 
 def create_shared(root: Path, group: str) -> Sharing:
-    """Make `root` (new or empty) a shared workspace of `group`: the folder group-owned and setgid (2770), and its
-    configuration written; the database and folders follow on the first open."""
+    """Make `root` (new or empty, or this user's private workspace) a shared workspace of `group`: the folder
+    group-owned and setgid (2770), and its configuration written; the database and folders follow on the first open."""
     import grp
 
     root = Path(root).expanduser().absolute()
@@ -230,7 +230,9 @@ def create_shared(root: Path, group: str) -> Sharing:
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file; give a new or empty folder for the shared workspace.")
     if root.is_dir() and any(root.iterdir()):
-        raise UsageError(f"{root} is not empty; give a new or empty folder for the shared workspace.")
+        if not _is_private_workspace(root):
+            raise UsageError(f"{root} is not empty; give a new or empty folder for the shared workspace.")
+        return _convert_private(root, group, gid)
     before = os.umask(SHARED_UMASK)
     try:
         try:
@@ -251,6 +253,38 @@ def create_shared(root: Path, group: str) -> Sharing:
         files.write_text_atomic(root / CONFIG, json.dumps(shared.to_json(), indent=2) + "\n")
     finally:
         os.umask(before)
+    return shared
+
+
+def _is_private_workspace(root: Path) -> bool:
+    from .store.schema import DB_FILENAME
+
+    return (root / DB_FILENAME).is_file() and not (root / CONFIG).exists()
+
+
+def _convert_private(root: Path, group: str, gid: int) -> Sharing:
+    """Make this user's private workspace at `root` a shared one of `group`: every folder group-owned and setgid,
+    every file given the group the rights its owner has (a stored version stays read-only), others' bits dropped."""
+    uid = os.getuid()
+    paths = [root, *root.rglob("*")]
+    foreign = [path for path in paths if not path.is_symlink() and path.stat().st_uid != uid]
+    if foreign and uid != 0:
+        raise UsageError(f"{foreign[0]} in the private workspace {root} belongs to someone else; only a workspace "
+                         "whose files are all yours can be shared (or give a new or empty folder).")
+    for path in paths:
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode & 0o700
+        wanted = mode | (mode >> 3)  # the group gets what the owner has; others nothing
+        if path.is_dir():
+            wanted |= 0o2070
+        os.chown(path, -1, gid)
+        os.chmod(path, wanted)
+    from .store import files
+
+    shared = Sharing(group, gid)
+    files.write_text_atomic(root / CONFIG, json.dumps(shared.to_json(), indent=2) + "\n")
+    os.chmod(root / CONFIG, SHARED_FILE_MODE)
     return shared
 
 

@@ -282,3 +282,31 @@ def test_docker_workers_of_a_shared_workspace_get_its_umask_and_group(team, pyth
     out = _ok(fitted)
     gid = __import__("grp").getgrnam(team.group).gr_gid
     assert "container umask 007" in out and str(gid) in out.split("container umask 007 groups", 1)[1].split("\n")[0]
+
+
+def test_a_private_workspace_of_its_owner_is_shared_in_place(team):
+    """a's private workspace (umask 022, files 0644) becomes shared: its task kept and owned by a, every file and
+    folder usable by the group, and b, a member, works in it once a shares the task."""
+    home = team.root / "a-private"
+    home.mkdir()
+    shutil.chown(home, user=team.a)
+    _ok(team.run(team.a, "task", "add", SAMPLES / "01_transform_median_impute", home=home))
+    assert stat.S_IMODE((home / "taskbench.db").stat().st_mode) == 0o644
+
+    shared = _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
+    assert "Shared the private workspace" in shared
+    assert _not_shared(home) == []
+    assert not [p for p in home.rglob("*") if not p.is_symlink() and p.stat().st_mode & 0o007]  # others: nothing
+    listed = json.loads(_ok(team.run(team.b, "task", "list", "--json", home=home)))
+    assert [(t["name"], t["owner"]) for t in listed] == [("transform_median_impute", team.a)]
+    _one_sentence_refusal(team.run(team.b, "task", "show", "transform_median_impute", home=home))
+    _ok(team.run(team.a, "share", "task", "transform_median_impute", team.b, "--role", "read", home=home))
+    assert "custom.py" in _ok(team.run(team.b, "task", "show", "transform_median_impute", home=home))
+    assert _not_shared(home) == []  # b's commands left nothing a cannot write
+
+    other = team.root / "b-private"
+    other.mkdir()
+    shutil.chown(other, user=team.b)
+    _ok(team.run(team.b, "task", "list", home=other))
+    refused = _one_sentence_refusal(team.run(team.a, "workspace", "init", other, "--group", team.group))
+    assert "belongs to someone else" in refused or "may not" in refused

@@ -15,24 +15,37 @@ app = typer.Typer(help="Workspaces: create one shared by a Unix group, show the 
 
 @app.command("init", no_args_is_help=True)
 def init(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A new or empty folder for the shared workspace.")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A new or empty folder, or your private workspace to share.")],
     group: Annotated[str, typer.Option("--group", help="The Unix group whose members share it (one of yours).")],
 ) -> None:
-    """Create a shared workspace: group-owned setgid folders (2770), every file group-readable and -writable."""
+    """Create a shared workspace: group-owned setgid folders (2770), every file group-readable and -writable.
+
+    DIR may also be a private workspace whose files are all yours: it becomes shared in place, its objects kept."""
     from core import workspace
     from core.errors import TaskbenchError
     from core.service import Workspace
+    from core.sharing import KINDS
 
+    existing = folder.is_dir() and any(folder.iterdir())
     try:
         shared = workspace.create_shared(folder, group)
-        Workspace(folder).open_store().close()
+        store = Workspace(folder).open_store()
+        try:
+            owners = sorted({owner for kind in KINDS for owner in store.owners(kind).values()})
+        finally:
+            store.close()
     except TaskbenchError as exc:
         fail(exc.message, exc.exit_code)
     root = workspace.home(folder)
     members = ", ".join(shared.members()) or "none yet"
-    console().print(f"Created the shared workspace {escape(str(root))} for the group {escape(group)} "
+    made = "Shared the private workspace" if existing else "Created the shared workspace"
+    console().print(f"{made} {escape(str(root))} for the group {escape(group)} "
                     f"(members: {escape(members)}); use it with --home {escape(str(root))} or "
                     f"TASKBENCH_HOME={escape(str(root))}.")
+    others = [owner for owner in owners if owner != workspace.system_user()]
+    if others:
+        console().print(f"Objects recorded as made by {escape(', '.join(others))} keep that owner: only the Unix "
+                        "user of that name can share or change them.")
 
 
 @app.command("show")
