@@ -12,7 +12,7 @@ import sqlite3
 
 from ..workspace import current_user
 from .database import from_row, now
-from .records import BlueprintVersion, SavedBlueprint
+from .records import BlueprintExists, BlueprintVersion, SavedBlueprint
 from .versioned import Versioned, VersionedRows
 
 BLUEPRINTS = Versioned(
@@ -20,7 +20,7 @@ BLUEPRINTS = Versioned(
     "blueprint_versions",
     "blueprint_id",
     "v.id, p.name AS blueprint, v.version, v.text, v.resolved_json, v.sha256, v.target_type, v.created_by, "
-    "v.created_at",
+    "v.created_at, p.origin",
 )
 
 
@@ -28,13 +28,21 @@ class BlueprintRows(VersionedRows):
     """The store's saved-blueprint operations (see `AbstractStore`)."""
 
     def add_blueprint_version(
-        self, name: str, *, text: str, resolved: dict, sha256: str, target_type: str | None
+        self, name: str, *, text: str, resolved: dict, sha256: str, target_type: str | None,
+        origin: str | None = None,
     ) -> tuple[BlueprintVersion, bool]:
         user, stamp = current_user(), now()
-        with self.transaction():
+        with self.transaction() as conn:
+            if origin is not None:
+                if conn.execute("SELECT 1 FROM blueprints WHERE name = ?", (name,)).fetchone() is not None:
+                    raise BlueprintExists(name)
+                name_id = self._name_id(BLUEPRINTS, name, user, stamp)
+                conn.execute("UPDATE blueprints SET origin = ? WHERE id = ?", (origin, name_id))
+            else:
+                name_id = self._name_id(BLUEPRINTS, name, user, stamp)
             version_id, created = self._add_version(
                 BLUEPRINTS,
-                self._name_id(BLUEPRINTS, name, user, stamp),
+                name_id,
                 sha256,
                 {
                     "text": text,

@@ -238,9 +238,12 @@ class AbstractStore(ABC):
 
     @abstractmethod
     def add_blueprint_version(
-        self, name: str, *, text: str, resolved: dict, sha256: str, target_type: str | None
+        self, name: str, *, text: str, resolved: dict, sha256: str, target_type: str | None,
+        origin: str | None = None,
     ) -> tuple[BlueprintVersion, bool]:
-        """Record `text` as version N+1 of blueprint `name`, or return the version with this content already."""
+        """Record `text` as version N+1 of blueprint `name`, or return the version with this content already.
+        With `origin` ('name@N' of the version cloned) it is version 1 of a new blueprint recording where it came
+        from; raises BlueprintExists when the name is taken."""
 
     @abstractmethod
     def blueprint_version(self, name: str, version: int | None = None) -> BlueprintVersion | None:

@@ -281,6 +281,7 @@ class BlueprintVersion:
     target_type: str | None
     created_by: str
     created_at: str
+    origin: str | None = None  # the blueprint's, not the version's: 'name@N' it was cloned from
 
     @property
     def ref(self) -> str:
@@ -303,6 +304,7 @@ class BlueprintVersion:
             "target_type": self.target_type,
             "created_by": self.created_by,
             "created_at": self.created_at,
+            "origin": self.origin,
         }
 
 
@@ -313,7 +315,7 @@ class SavedBlueprint(Named):
     latest: BlueprintVersion
 
     def to_json(self) -> dict:
-        return self._summary(target_type=self.latest.target_type)
+        return self._summary(target_type=self.latest.target_type, origin=self.latest.origin)
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,10 @@ class Share:
     def to_json(self) -> dict:
         return {"kind": self.kind, "name": self.name, "grantee": self.grantee, "role": self.role,
                 "granted_by": self.granted_by, "granted_at": self.granted_at}
+
+
+class BlueprintExists(Exception):
+    """Another blueprint took the name a clone was to get (a race past the name check)."""
 
 
 class ProjectExists(Exception):

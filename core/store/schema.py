@@ -238,7 +238,13 @@ SHARES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES)
+BLUEPRINT_ORIGINS = Migration(
+    6,
+    "blueprint origins",
+    ("ALTER TABLE blueprints ADD COLUMN origin TEXT",),  # 'name@N' a clone was made from; NULL for the rest
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES, BLUEPRINT_ORIGINS)
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.
 FILE_COLUMNS: tuple[tuple[str, str], ...] = (

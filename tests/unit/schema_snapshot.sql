@@ -1,4 +1,4 @@
--- schema version 5
+-- schema version 6
 
 -- table blueprint_versions
 CREATE TABLE blueprint_versions (
@@ -21,7 +21,7 @@ CREATE TABLE blueprints (
     name        TEXT NOT NULL UNIQUE,
     created_by  TEXT NOT NULL,
     created_at  TEXT NOT NULL
-);
+, origin TEXT);
 
 -- table deployment_monitor
 CREATE TABLE deployment_monitor (
