@@ -129,7 +129,8 @@ def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, inc
     log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
     images = docker_images(run.store.root, source, log.line)
     request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
-               "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding}
+               "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding,
+               "home": str(run.store.root)}  # a prestarted process enters it: a shared workspace's umask and group
     proc = _PRESTARTED.pop() if _PRESTARTED else _start_scoring(str(scratch))
     run.adopt(_ScoringProcess(proc, containers=bool(images)))  # stopped (its containers removed) if the job fails
     pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)

@@ -15,8 +15,9 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def create_deployment(store: Store, model_ref: int | str, name: str | None = None, token: str | None = None) -> Deployment:
-    """Record a deployment of a trained model (named `model-N` unless given a name)."""
-    source = model_source(store, model_ref)
+    """Record a deployment of a trained model (named `model-N` unless given a name), owned by the deployer, who needs
+    read on the model's project; whoever may use the deployment then scores with the model through it."""
+    source = model_source(store, model_ref, "deploy a model of")
     model_id = source.info["model"]
     name = name or f"model-{model_id}"
     if not NAME.match(name):

@@ -89,8 +89,15 @@ def environment_description(plan: dict) -> dict:
 
 
 def export_model(store, model_ref: int | str, target: Path) -> dict:
-    """Write model `model_ref` as a package at `target` (.zip); returns the manifest."""
-    source = model_source(store, model_ref)
+    """Write model `model_ref` as a package at `target` (.zip); returns the manifest. A package holds every node's
+    task code and artifact, so it needs read on the model's project and on each registered task it uses."""
+    from ..sharing import node_refusal, require_model, withheld_nodes
+
+    model, _ = require_model(store, model_ref, "export a model of")
+    for node, (task, owner) in withheld_nodes(store, model).items():
+        raise UsageError(node_refusal(node, task, owner, f"export model {model.id}, which packages the code and "
+                                                         "artifact of"))
+    source = model_source(store, model.id, "export a model of")
     target = Path(target)
     if target.suffix.lower() != ".zip":
         raise UsageError(f"the package name {target} must end in .zip.")

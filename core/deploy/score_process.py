@@ -176,6 +176,12 @@ def main() -> None:
     if req.get("scratch_dir"):
         os.chdir(req["scratch_dir"])  # what a task writes to a relative path lands in the scratch folder
     try:
+        if req.get("home"):  # started ahead of the command's open: a shared workspace's umask (and Docker's group)
+            from pathlib import Path
+
+            from core import workspace
+
+            workspace.enter(Path(req["home"]))
         send(protocol.finished(**score_file(req)))
     except KeyboardInterrupt:
         sys.stderr.flush()

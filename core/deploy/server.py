@@ -37,6 +37,7 @@ from ..runtime import contract
 
 MAX_BODY = 50 * 1024 * 1024
 FAST_CSV_BYTES = 64 * 1024
+ACCESS_SECONDS = 1.0  # how long a shared workspace's answer to "may the server's user still use it" is reused
 
 
 class BadRequest(Exception):
@@ -82,7 +83,7 @@ class Served:
         from ..training.engine import get_model
         from .deployments import get_deployment
         from .monitor import Monitor
-        from .source import model_source
+        from .source import deployed_source
         from .workers import drop_private_environment, open_scorer
 
         # Read before drop_private_environment clears taskbench's variables from this process.
@@ -92,7 +93,9 @@ class Served:
             return
         self.store = open_store(config.home)
         self.deployment = get_deployment(self.store, config.deployment)
-        self.source = model_source(self.store, self.deployment.model_id)
+        self.user = workspace.current_user()  # before drop_private_environment: the server acts as this user
+        self._access_until, self._refusal = 0.0, None
+        self.source = deployed_source(self.store, self.deployment)
         self.token_hash = (config.token_hash or (token_digest(config.token) if config.token else None)
                            or self.deployment.token_hash)
         self.scratch = workspace.scratch_dir(self.store.root, "serve")
@@ -157,6 +160,34 @@ class Served:
         self.run = f"{os.getpid()}-{int(time.time())}"
         self.started_at = _now()
         self._stop = threading.Event()
+
+    def refusal(self) -> str | None:
+        """Why the user who started this server may no longer use its deployment (the share taken back, or the
+        deployment deleted), re-read at most once per ACCESS_SECONDS; always None in a private workspace, where
+        nothing can take it away and requests pay nothing for the check."""
+        if self.store is None or self.store.sharing is None:
+            return None
+        now = time.monotonic()
+        if now >= self._access_until:
+            self._refusal = self._access_refusal()
+            self._access_until = now + ACCESS_SECONDS
+        return self._refusal
+
+    def _access_refusal(self) -> str | None:
+        from ..sharing import access
+
+        name = self.deployment.name
+        try:
+            found = self.store.deployment(name)
+            if found is None or found.id != self.deployment.id:
+                return f"the deployment {name!r} was deleted, so this server no longer scores with it; stop it."
+            if access(self.store, self.user, "deployment", name) != "none":
+                return None
+            owner = self.store.owner("deployment", name)
+        except Exception:  # noqa: BLE001 - a busy workspace keeps the last answer rather than failing requests
+            return self._refusal
+        return (f"{self.user}, who started this server, may no longer use the deployment {name!r}: {owner} took back "
+                f"the share; ask {owner} to run: taskbench share deployment {name} {self.user} --role read.")
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.monitor_seconds):
@@ -683,6 +714,9 @@ def create_app(config: ServeConfig, served: Served | None = None):
                     return reply({"message": "this deployment needs a bearer token: send 'Authorization: Bearer TOKEN'."}, 401)
                 if token_digest(given) != served.token_hash:
                     return reply({"message": "the bearer token is wrong; send the token given to `taskbench deploy` or `serve`."}, 401)
+            refused = served.refusal()
+            if refused is not None:
+                return reply({"message": refused}, 403)
             try:
                 return await handler(served, request)
             except BadRequest as exc:
@@ -919,12 +953,12 @@ def check_servable(config: ServeConfig) -> None:
         return
     from ..store import open_store
     from .deployments import get_deployment
-    from .source import model_source
+    from .source import deployed_source
     from .workers import environment_images
 
     store = open_store(config.home)
     try:
-        source = model_source(store, get_deployment(store, config.deployment).model_id)
+        source = deployed_source(store, get_deployment(store, config.deployment))
         if not source.local_only:
             environment_images(store, source, lambda line: print(line, file=sys.stderr, flush=True))
     finally:

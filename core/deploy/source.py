@@ -30,11 +30,27 @@ class ModelSource:
         return {"plan": self.plan, "model_dir": str(self.model_dir)}
 
 
-def model_source(store, model_ref: int | str) -> ModelSource:
-    """A workspace model as a ModelSource; a model that is not trained is a usage error."""
-    from ..training.engine import get_model, model_plan, unusable_model
+def model_source(store, model_ref: int | str, doing: str = "score with a model of") -> ModelSource:
+    """A workspace model as a ModelSource, for a user who can read its project (`doing` names what is refused
+    otherwise); a model that is not trained is a usage error."""
+    from ..sharing import require_model
 
-    model, project = get_model(store, model_ref)
+    model, project = require_model(store, model_ref, doing)
+    return _trained_source(store, model, project)
+
+
+def deployed_source(store, deployment) -> ModelSource:
+    """A deployment's model as a ModelSource: using the deployment (checked by get_deployment) carries execute on
+    its model, so the model's project needs no share of its own."""
+    from ..training.engine import get_model
+
+    model, project = get_model(store, deployment.model_id)
+    return _trained_source(store, model, project)
+
+
+def _trained_source(store, model, project) -> ModelSource:
+    from ..training.engine import model_plan, unusable_model
+
     if (refusal := unusable_model(model, project, "score, deploy or export it")) is not None:
         raise refusal
     plan = model_plan(store, model)

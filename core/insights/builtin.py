@@ -19,7 +19,8 @@ from ..runtime import contract
 from ..store import Model, Project, Store
 from ..store.files import write_text_atomic
 from ..training import metrics
-from ..training.engine import get_model, predict_rows
+from ..sharing import require_model
+from ..training.engine import predict_rows
 from ..training.projects import HOLDOUT
 
 INSIGHTS_FILE = "insights.json"
@@ -35,9 +36,10 @@ def compute_insights(store: Store, model_id: int | str, *, refresh: bool = False
     Keys: `format`, `model`, `project`, `blueprint`, `target_type`, `metric`,
     `computed_at`, `validation` and — only once the holdout is unlocked —
     `holdout`. Each partition holds `rows`, `metrics` and the charts of the
-    target type; `validation` also holds `feature_impact`.
+    target type; `validation` also holds `feature_impact`. Needs read on the
+    model's project (execute on its tasks is enough).
     """
-    model, project = get_model(store, model_id)
+    model, project = require_model(store, model_id, "see the insights of a model of")
     if model.state != "trained" or model.artifact_path is None or not (model.artifact_path / "plan.json").is_file():
         raise UsageError(f"model {model.id} is {model.state}, so it has no insights; only trained models do.")
     path = model.artifact_path / INSIGHTS_FILE
@@ -59,7 +61,7 @@ def compute_insights(store: Store, model_id: int | str, *, refresh: bool = False
 
 def cached_insights(store: Store, model_id: int | str) -> dict | None:
     """The cached insights when present (holdout removed while locked), without computing anything."""
-    model, project = get_model(store, model_id)
+    model, project = require_model(store, model_id, "see the insights of a model of")
     if model.artifact_path is None:
         return None
     result = _read_cache(model.artifact_path / INSIGHTS_FILE, model)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..store import Model, Store
-from ..training.engine import get_model
+from ..sharing import node_refusal, require_model, withheld_nodes
 
 IMAGE = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp", ".tif", ".tiff"}
 CSV = {".csv", ".tsv"}
@@ -93,14 +93,54 @@ def _node_files(folder: Path) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def custom_insight_files(model: Model) -> list[dict]:
-    """Every file each node's `fit` wrote: node, path (absolute), name (relative to the node), size, kind."""
+def custom_insight_files(model: Model, withheld=()) -> list[dict]:
+    """Every file each node's `fit` wrote: node, path (absolute), name (relative to the node), size, kind; the nodes
+    named in `withheld` (`sharing.withheld_nodes`: their task is not the user's to read) are left out."""
     out = []
     for node in model_nodes(model):
+        if node["node"] in withheld:
+            continue
         for rel, path in _node_files(node["folder"]):
             out.append({"node": node["node"], "task": node["task_ref"], "name": rel, "path": str(path),
                         "size": path.stat().st_size, "kind": file_kind(rel)})
     return out
+
+
+def visible_files(store: Store, model: Model, doing: str = "see the files of") -> tuple[list[dict], list[str]]:
+    """The model's custom insight files the acting user may see, and one sentence per node left out because its
+    task is not theirs to read (execute stops at a task's fitted artifact, SPEC §10)."""
+    withheld = withheld_nodes(store, model)
+    return (custom_insight_files(model, withheld),
+            [node_refusal(node, task, owner, doing) for node, (task, owner) in withheld.items()])
+
+
+def artifact_files(store: Store, model_ref: int | str, node: str | None = None) -> tuple[Model, list[dict], list[str]]:
+    """What `artifacts MODEL [--node N]` lists, for a user who can read the model's project: the files of every node
+    but those whose task the user may not read (each named in a sentence), or of `node` alone (refused when its task
+    is such a task)."""
+    model, _ = require_model(store, model_ref, "see the artifacts of a model of")
+    nodes, left_out = _readable_nodes(store, model, node)
+    chosen = {n["node"] for n in nodes}
+    files = [f for f in custom_insight_files(model) if f["node"] in chosen]
+    return model, files, left_out
+
+
+def _readable_nodes(store: Store, model: Model, node: str | None) -> tuple[list[dict], list[str]]:
+    """The model's nodes whose files the acting user may take (only `node` when given), and one sentence per node
+    left out; asking for a node whose task the user may not read is refused."""
+    withheld = withheld_nodes(store, model)
+    nodes = model_nodes(model)
+    doing = "download the artifact of"
+    if node is None:
+        return ([n for n in nodes if n["node"] not in withheld],
+                [node_refusal(name, task, owner, doing) for name, (task, owner) in withheld.items()])
+    if node in withheld:
+        raise UsageError(node_refusal(node, *withheld[node], doing))
+    chosen = [n for n in nodes if n["node"] == node]
+    if not chosen:
+        raise UsageError(f"model {model.id} has no node {node!r} with files; its nodes are "
+                         f"{', '.join(n['node'] for n in nodes) or 'none'}.")
+    return chosen, []
 
 
 # ---------------------------------------------------------------- previews
@@ -375,14 +415,17 @@ def _samples(start: int, end: int, most: int = 4) -> list[int]:
 # ---------------------------------------------------------------- export
 
 
-def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path) -> dict:
-    """Copy each node's artifact folder into `to_dir/<node>/` (a new or empty folder) with a README.txt.
+def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path, node: str | None = None) -> dict:
+    """Copy each node's artifact folder (only `node`'s when given) into `to_dir/<node>/` (a new or empty folder)
+    with a README.txt.
 
-    Returns {"path", "files", "nodes"}. Refuses a folder that is not empty or
-    lies inside the model's own folder; writes nothing outside `to_dir`, and
-    removes what it wrote when a copy fails.
+    Returns {"path", "files", "nodes", "withheld"}. Needs read on the model's
+    project; the nodes whose task the user may not read are left out, each
+    named in a sentence in `withheld` (asking for one with `node` is refused).
+    Refuses a folder that is not empty or lies inside the model's own folder;
+    writes nothing outside `to_dir`, and removes what it wrote when a copy fails.
     """
-    model, project = get_model(store, model_id)
+    model, project = require_model(store, model_id, "export the artifacts of a model of")
     if model.state != "trained" or model.artifact_path is None:
         raise UsageError(f"model {model.id} is {model.state}, so it has no artifacts to export.")
     target = Path(to_dir).expanduser()
@@ -394,7 +437,7 @@ def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path) -> d
     source = model.artifact_path.resolve()
     if resolved == source or source in resolved.parents:
         raise UsageError(f"{target} is inside the model's own folder; export somewhere else.")
-    nodes = model_nodes(model)
+    nodes, withheld = _readable_nodes(store, model, node)
     created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -415,7 +458,7 @@ def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path) -> d
             summary.append({"node": node["node"], "task": node["task_ref"], "pin": node["pin"],
                             "files": [rel for rel, _ in files]})
         readme = target / "README.txt"
-        readme.write_text(_readme(model, project, summary))
+        readme.write_text(_readme(model, project, summary, withheld))
         written.append(readme)
     except BaseException:
         for path in written:
@@ -431,6 +474,7 @@ def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path) -> d
         "model": model.id,
         "files": sum(len(n["files"]) for n in summary),
         "nodes": [{"node": n["node"], "task": _task_label(n), "files": n["files"]} for n in summary],
+        "withheld": withheld,
     }
 
 
@@ -444,7 +488,7 @@ def _task_label(node: dict) -> str:
     return node.get("task") or "unknown task"
 
 
-def _readme(model: Model, project, summary: list[dict]) -> str:
+def _readme(model: Model, project, summary: list[dict], withheld: list[str] = ()) -> str:
     out = io.StringIO()
     out.write(f"Artifacts of model {model.id} (blueprint {model.blueprint}) in project {project.name}\n")
     out.write(f"exported by taskbench on {datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}.\n\n")
@@ -455,6 +499,8 @@ def _readme(model: Model, project, summary: list[dict]) -> str:
         out.write(f"  {node['node']}/  node {node['node']}: task {_task_label(node)}{digest}; {len(node['files'])} file(s)\n")
         for rel in node["files"]:
             out.write(f"      {rel}\n")
+    for sentence in withheld:
+        out.write(f"\n  Left out: {sentence}\n")
     out.write("\nBlueprint:\n\n")
     for line in model.blueprint_text.strip().splitlines():
         out.write(f"  {line}\n")

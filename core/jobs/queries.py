@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
+from .. import sharing
 from ..errors import UsageError
+from ..workspace import current_user
 from ..store.records import ACTIVE_JOB_STATES, FINAL_JOB_STATES, JOB_STATES, Job
 from ..store.store import Store
 
@@ -57,9 +59,42 @@ def parse_job_id(text: int | str) -> int:
     return int(raw)
 
 
+def require_log(store: Store, job: Job) -> None:
+    """Refuse, with one sentence, reading `job`'s log to a member who may not (SPEC §10): whoever ran the job reads
+    it; a training's log is for readers of its project, a prediction's for readers of its model's project, a fit
+    check's or build's for readers of its task or environment. The job list itself (no log content) is everyone's."""
+    if store.sharing is None:
+        return
+    user = current_user()
+    if job.created_by == user:
+        return
+    kind, name = _log_subject(store, job)
+    if name is None:
+        raise UsageError(f"you ({user}) cannot read the log of job {job.id}: it is {job.created_by}'s {job.kind} job "
+                         f"and names nothing shared with you; ask {job.created_by} for it.")
+    sharing.require(store, kind, name, "read", f"read the log of job {job.id} of", user=user)
+
+
+def _log_subject(store: Store, job: Job) -> tuple[str, str | None]:
+    """The shared object whose readers may read the job's log: (kind, name), name None when there is none."""
+    subject = job.subject or {}
+    if job.kind == "train":
+        return "project", subject.get("project")
+    if job.kind == "predict" and subject.get("model") is not None:
+        model = store.model(int(subject["model"]))
+        project = store.project_by_id(model.project_id) if model is not None else None
+        return "project", project.name if project is not None else None
+    if job.kind == "fit" and subject.get("task"):
+        return "task", str(subject["task"]).partition("@")[0]
+    if job.kind == "env-build" and subject.get("environment"):
+        return "env", str(subject["environment"]).partition("@")[0]
+    return job.kind, None
+
+
 def read_log(store: Store, job_id: int | str) -> Iterator[bytes]:
-    """The job's log as it is now, in chunks."""
+    """The job's log as it is now, in chunks, for a member who may read it (`require_log`)."""
     job = get_job(store, job_id)
+    require_log(store, job)
     with _open_log_for_reading(job) as fh:
         while chunk := fh.read(_READ_CHUNK):
             yield chunk
@@ -72,6 +107,7 @@ def follow_log(store: Store, job_id: int | str, poll: float = FOLLOW_POLL_SECOND
     engine process died, so following an orphaned job ends too.
     """
     job = get_job(store, job_id)
+    require_log(store, job)
     last_check = time.monotonic()
     with _open_log_for_reading(job) as fh:
         while True:

@@ -19,7 +19,12 @@ Built-in insights are computed on the validation partition (and the holdout once
 it is unlocked) the first time, then read from the model's folder.
 """
 
-ARTIFACTS_HELP = """List a model's artifact files per node, or copy them into a new or empty folder with --to."""
+ARTIFACTS_HELP = """List a model's artifact files per node, or copy them into a new or empty folder with --to.
+
+In a shared workspace, reading the model's project is enough for every node
+but those whose registered task you may not read: their files are left out
+(one line says which and whose), and --node names one of them is refused.
+"""
 
 PREVIEW_INDENT = 6
 
@@ -31,21 +36,23 @@ def insights(
     no_preview: Annotated[bool, typer.Option("--no-preview", help="List custom insight files without previews.")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Recompute instead of reading the cached insights.")] = False,
 ) -> None:
-    from core.insights import cached_insights, compute_insights, custom_insight_files, preview
-    from core.training.engine import get_model, visible_scores
+    from core.insights import cached_insights, compute_insights, preview, visible_files
+    from core.sharing import require_model
+    from core.training.engine import visible_scores
 
     with open_workspace(ctx) as store:
-        found, project = get_model(store, model)
+        found, project = require_model(store, model, "see the insights of a model of")
         cached = None if refresh else cached_insights(store, found.id)
         if not as_json and (cached is None or (project.holdout_unlocked and "holdout" not in cached)):
             error_console().print(
                 f"[dim]Computing insights for model {found.id}: feature impact shuffles each column in turn…[/]")
         result = compute_insights(store, found.id, refresh=refresh)
         scores = visible_scores(found, project)
-        files = custom_insight_files(found)
+        files, withheld = visible_files(store, found)
     if as_json:
         print_json({**result, "scores": scores,
-                    "custom_insights": [{k: f[k] for k in ("node", "task", "name", "kind", "size", "path")} for f in files]})
+                    "custom_insights": [{k: f[k] for k in ("node", "task", "name", "kind", "size", "path")} for f in files],
+                    "withheld": withheld})
         return
     out = console()
     lines = report(found, project, result, scores, WIDTH)
@@ -53,7 +60,9 @@ def insights(
     for kind, text in lines[1:]:
         _emit(out, kind, text)
     _emit(out, "head", "Custom insights")
-    if not files:
+    for sentence in withheld:
+        _emit(out, "dim", f"  {sentence}")
+    if not files and not withheld:
         _emit(out, "text", "  (no node wrote any files)")
     node = None
     for f in files:
@@ -81,30 +90,35 @@ def artifacts(
     model: Annotated[str, typer.Argument(metavar="MODEL", help="Model number (see `taskbench leaderboard PROJECT`).")],
     to: Annotated[Optional[Path], typer.Option("--to", help="A new or empty folder to copy the artifacts into.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Only this blueprint node's files.")] = None,
 ) -> None:
-    from core.insights import custom_insight_files, export_artifacts
-    from core.training.engine import get_model
+    from core.insights import artifact_files, export_artifacts
 
     with open_workspace(ctx) as store:
-        found, _project = get_model(store, model)
         if to is None:
-            files = custom_insight_files(found)
+            found, files, withheld = artifact_files(store, model, node)
         else:
-            report = export_artifacts(store, found.id, to)
+            report = export_artifacts(store, model, to, node)
     if to is None:
         if as_json:
             print_json([{k: f[k] for k in ("node", "task", "name", "kind", "size", "path")} for f in files])
+            for sentence in withheld:  # stdout stays the JSON list
+                error_console().print(f"note: {escape(sentence)}", soft_wrap=True)
             return
         out = console()
         out.print(f"Artifacts of model {found.id} ({escape(found.blueprint)}); copy them with --to DIR:")
         for f in files:
             out.print(f"  {escape(f['node'] + '/' + f['name']):<40} {f['kind']:<6} {size(f['size']):>9}", crop=False)
+        for sentence in withheld:
+            out.print(f"  [dim]{escape(sentence)}[/]", soft_wrap=True)
         return
     if as_json:
         print_json(report)
         return
     out = console()
-    out.print(f"Exported {report['files']} file(s) of model {found.id} to {escape(report['path'])}:", soft_wrap=True)
-    for node in report["nodes"]:
-        out.print(f"  {escape(node['node'])}/  {escape(node['task'])}: {escape(', '.join(node['files']) or 'no files')}", soft_wrap=True)
+    out.print(f"Exported {report['files']} file(s) of model {report['model']} to {escape(report['path'])}:", soft_wrap=True)
+    for done in report["nodes"]:
+        out.print(f"  {escape(done['node'])}/  {escape(done['task'])}: {escape(', '.join(done['files']) or 'no files')}", soft_wrap=True)
+    for sentence in report["withheld"]:
+        out.print(f"  [dim]Left out: {escape(sentence)}[/]", soft_wrap=True)
     out.print("  README.txt says which node and task version each folder came from.")
