@@ -62,22 +62,55 @@ def require(store: AbstractStore, kind: str, name: str, needed: str, doing: str,
                      f"--role {needed}.")
 
 
-def unreadable_tasks(store: AbstractStore, nodes) -> list[tuple[object, str]]:
+def unreadable_tasks(store: AbstractStore, nodes, inherited: dict[str, list[int]] | None = None
+                     ) -> list[tuple[object, str]]:
     """(the node's task position, the sentence) for each resolved blueprint node whose registered task the acting
     user may not read: only a saved blueprint shared with them carries execute on the tasks it pins (SPEC §10,
-    implicit sharing), so a blueprint of their own may not use it."""
+    implicit sharing), so a blueprint of their own may not use it, unless it is a clone and `inherited` (see
+    inherited_pins) holds that exact task version."""
     if getattr(store, "sharing", None) is None:  # no store (a file checked alone), or a private workspace
         return []
     user, found = current_user(), []
+    inherited = inherited or {}
     for resolved in nodes:
         task = resolved.task
-        if task.builtin or access(store, user, "task", task.name) != "none":
+        if task.builtin or task.version in inherited.get(task.name, ()):
+            continue
+        if access(store, user, "task", task.name) != "none":
             continue
         owner = store.owner("task", task.name)
-        found.append((resolved.node.task_position,
-                      f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); use it "
-                      f"through a blueprint {owner} shared, or ask for: taskbench share task {task.name} {user} "
-                      "--role read"))
+        pinned = ", ".join(f"{task.name}@{version}" for version in inherited.get(task.name, ()))
+        if pinned:
+            text = (f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); your "
+                    f"clone may run only {pinned}, which its origin pinned: write that, or ask for: taskbench "
+                    f"share task {task.name} {user} --role read")
+        else:
+            text = (f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); use it "
+                    f"through a blueprint {owner} shared, or ask for: taskbench share task {task.name} {user} "
+                    "--role read")
+        found.append((resolved.node.task_position, text))
+    return found
+
+
+def inherited_pins(store: AbstractStore | None, name: str | None) -> dict[str, list[int]]:
+    """Task name → the versions a blueprint the acting user owns may run by execute because it descends (by
+    `blueprint clone`, at any depth) from versions that pin them, nearest origin first (SPEC §10: the clone keeps
+    execute on the task versions its origin used). Empty in a private workspace and for anything else."""
+    if getattr(store, "sharing", None) is None or not name or store.owner("blueprint", name) != current_user():
+        return {}
+    found: dict[str, list[int]] = {}
+    mine, seen = store.blueprint_version(name), set()
+    origin = mine.origin if mine is not None else None
+    while origin and origin not in seen:
+        seen.add(origin)
+        blueprint, _, number = origin.rpartition("@")
+        version = store.blueprint_version(blueprint, int(number)) if number.isdigit() else None
+        if version is None:
+            break
+        for pin in version.pins.values():
+            if not pin.get("builtin") and pin.get("version") not in found.setdefault(pin["task"], []):
+                found[pin["task"]].append(pin["version"])
+        origin = version.origin
     return found
 
 

@@ -17,15 +17,17 @@ from .. import sharing
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import BlueprintVersion, SavedBlueprint
+from ..store.records import BlueprintExists
 from ..tasks.catalog import TaskInfo, resolve_task
 from .model import Node
-from .syntax import parse_blueprint
+from .syntax import BlueprintSyntaxError, parse_blueprint, renamed
 from .validate import BlueprintInvalid, CheckedBlueprint, DataFacts, check
 
 __all__ = [
     "BlueprintVersion",
     "SavedBlueprint",
     "blueprint_versions",
+    "clone_blueprint",
     "get_blueprint",
     "list_blueprints",
     "resolve_saved",
@@ -61,7 +63,7 @@ def save_blueprint(
     Raises BlueprintInvalid (every message) when the blueprint has errors.
     """
     where = str(path) if path is not None else "<blueprint>"
-    checked = check(text, store, target_type=target_type, path=where)
+    checked = check(text, store, target_type=target_type, path=where, name=saving_name(text, name, path))
     if not checked.ok:
         raise BlueprintInvalid(where, list(checked.messages))
     bp = checked.blueprint
@@ -86,6 +88,40 @@ def save_blueprint(
     return store.add_blueprint_version(
         name, text=text, resolved=resolved, sha256=content_sha256(text, pins), target_type=recorded_type
     )
+
+
+def saving_name(text: str, name: str | None = None, path: str | Path | None = None) -> str | None:
+    """The name `save_blueprint` saves `text` under: `name`, else the `# blueprint:` header's, else the file's
+    stem (None when there is none, or the text does not parse)."""
+    if name:
+        return name
+    try:
+        header = parse_blueprint(text).name
+    except BlueprintSyntaxError:
+        return None
+    return header or (Path(path).stem if path is not None else None)
+
+
+def clone_blueprint(store, ref: str, name: str | None = None) -> BlueprintVersion:
+    """Copy a saved version the user can read as version 1 of a new blueprint of theirs (default name: NAME-copy),
+    recording it as the origin: its text (the header renamed) and pins, so the clone keeps execute on the task
+    versions the origin used (SPEC §10)."""
+    origin = get_blueprint(store, ref)
+    given = name is not None
+    name = check_name(name if given else f"{origin.blueprint}-copy", "blueprint")
+    taken = (f"there is a blueprint named {name!r} already; give another name with --name"
+             if given else f"{name!r} is taken; name the clone with --name NEW")
+    if store.owner("blueprint", name) is not None:
+        raise UsageError(taken + ".")
+    text = renamed(origin.text, name)
+    try:
+        version, _ = store.add_blueprint_version(
+            name, text=text, resolved=origin.resolved, sha256=content_sha256(text, origin.pins),
+            target_type=origin.target_type, origin=origin.ref,
+        )
+    except BlueprintExists:
+        raise UsageError(taken + ".") from None
+    return version
 
 
 def get_blueprint(store, ref: str) -> BlueprintVersion:

@@ -427,6 +427,30 @@ def _header(comments: list[tuple[int, str]], first_node_line: int) -> tuple[str 
     return name, target
 
 
+def renamed(text: str, name: str) -> str:
+    """`text` with its `# blueprint:` header naming `name` (a header line is added above when it has none), the
+    rest as written: how a clone's text names the clone, so saving or training an edited copy means the clone."""
+    lines = text.splitlines(keepends=True)
+    try:
+        bp = parse_blueprint(text)
+    except BlueprintSyntaxError:
+        bp = None
+    first = bp.nodes[0].position.line if bp is not None else 0
+    for line, comment in bp.comments if bp is not None else ():
+        match = _HEADER.match(comment)
+        if line > first or not match:
+            continue
+        source = lines[line - 1]
+        if match["name"] is None:
+            start = source.find(comment) + comment.lower().index("blueprint:") + len("blueprint:")
+            lines[line - 1] = f"{source[:start]} {name}{source[start:]}"
+        else:
+            start = source.find(comment) + match.start("name")
+            lines[line - 1] = source[:start] + name + source[start + len(match["name"]):]
+        return "".join(lines)
+    return f"# blueprint: {name}\n" + text
+
+
 def parse_blueprint(text: str, path: str = "<blueprint>") -> Blueprint:
     """Parse blueprint text; raise BlueprintSyntaxError listing every problem with line and column."""
     return _Parser(text, str(path)).parse()

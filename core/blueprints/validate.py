@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from .. import sharing
-from ..errors import TaskbenchError, UsageError
+from ..errors import EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError
 from ..runtime.contract import ANOMALY, BINARY, ESTIMATOR_TYPES, MULTICLASS, REGRESSION
 from ..runtime.typeschema import COLUMN_TYPES, DATA_TYPES, column_phrase, count_holds, forbids, rejected_types, requires
 from ..tasks.metadata import ParameterError, Requirement, resolve_parameters
-from ..tasks.catalog import TaskInfo, TaskNotFound, VersionNotFound, resolve_task
+from ..tasks.catalog import TaskInfo, TaskNotFound, VersionNotFound, is_builtin, resolve_task
 from ..tasks.hookscan import blueprint_scoring_gaps
 from .model import CHANNELS, Blueprint, Node, Position
 from .syntax import BlueprintSyntaxError, parse_blueprint
@@ -59,6 +59,7 @@ class Message:
     line: int
     column: int
     text: str
+    refusal: bool = False  # a sharing refusal (SPEC §10): the node uses a task the user may not run (exit 2)
 
     def format(self, path: str) -> str:
         """`FILE:LINE:COL: error: sentence`, the way compilers print, so editors can jump to it."""
@@ -106,6 +107,11 @@ class CheckedBlueprint:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def refused(self) -> bool:
+        """Whether an error is a sharing refusal, which makes a command exit 2 rather than 1."""
+        return refused(self.messages)
+
     def needed(self) -> list[ResolvedNode]:
         """The nodes the final estimator depends on, itself last, in an order where inputs come first."""
         return [self.nodes[node.name] for node in self.blueprint.needed()]
@@ -119,6 +125,16 @@ class CheckedBlueprint:
         return {name: resolved.task.pin() for name, resolved in self.nodes.items()}
 
 
+def refused(messages) -> bool:
+    """Whether any of `messages` is a sharing refusal (SPEC §10: a refusal exits 2, other blueprint errors 1)."""
+    return any(m.refusal for m in messages if m.severity == "error")
+
+
+def exit_code(messages) -> int:
+    """How a command that found these errors exits: 2 when one is a sharing refusal, else 1."""
+    return EXIT_USAGE if refused(messages) else EXIT_TASK_FAILED
+
+
 class BlueprintInvalid(TaskbenchError):
     """A blueprint with errors was about to be saved or trained; `messages` holds every finding."""
 
@@ -128,7 +144,15 @@ class BlueprintInvalid(TaskbenchError):
         errors = [m for m in messages if m.severity == "error"]
         first = errors[0].format(path) if errors else path
         more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-        super().__init__(f"{first}{more}; `taskbench blueprint check` lists them all")
+        super().__init__(f"{first}{more}; `taskbench blueprint check` lists them all", exit_code=exit_code(errors))
+
+    @property
+    def refused(self) -> bool:
+        return refused(self.messages)
+
+
+class BlueprintRefused(UsageError):
+    """A blueprint uses a task the user may not run (a sharing refusal, exit 2), said at the node's line:col."""
 
 
 @dataclass(frozen=True)
@@ -154,9 +178,10 @@ def validate(
     target_type: str | None = None,
     data_facts: DataFacts | None = None,
     path: str = "<blueprint>",
+    name: str | None = None,
 ) -> list[Message]:
-    """Every error and warning for a blueprint (or its text), sorted by position."""
-    return list(check(bp, store, target_type=target_type, data_facts=data_facts, path=path).messages)
+    """Every error and warning for a blueprint (or its text), sorted by position (`name`: as for `check`)."""
+    return list(check(bp, store, target_type=target_type, data_facts=data_facts, path=path, name=name).messages)
 
 
 def resolve_blueprint(
@@ -182,21 +207,39 @@ def check(
     data_facts: DataFacts | None = None,
     path: str = "<blueprint>",
     resolver: Resolver | None = None,
+    name: str | None = None,
 ) -> CheckedBlueprint:
-    """Validate and resolve. `resolver` maps a node to its TaskInfo (default: built-in, else latest registered)."""
+    """Validate and resolve. `resolver` maps a node to its TaskInfo (default: built-in, else latest registered).
+
+    `name` is the saved blueprint the text is for (default: its `# blueprint:` header): when that is the user's
+    clone, its nodes may run the task versions its origins pinned, and a task named there without a version
+    means the pinned one (sharing.inherited_pins), since its latest may not be the user's to run."""
     if isinstance(bp, str):
         try:
             bp = parse_blueprint(bp, path)
         except BlueprintSyntaxError as exc:
             messages = tuple(Message("error", e.line, e.column, e.message) for e in exc.errors)
             return CheckedBlueprint(None, messages)
-    checker = _Checker(bp, store, target_type, data_facts, resolver)
+    inherited = sharing.inherited_pins(store, name or bp.name) if resolver is None else {}
+    checker = _Checker(bp, store, target_type, data_facts, resolver or _inheriting_resolver(store, inherited))
     checker.run()
     if resolver is None:  # a saved blueprint's pinned tasks (resolve_saved) run by execute, unread
-        for at, text in sharing.unreadable_tasks(store, checker.resolved.values()):
-            checker.error(at, text)
+        for at, text in sharing.unreadable_tasks(store, checker.resolved.values(), inherited):
+            checker.error(at, text, refusal=True)
     messages = sorted(set(checker.messages), key=lambda m: (m.line, m.column, m.severity, m.text))
     return CheckedBlueprint(bp, tuple(messages), checker.resolved, checker.target_type)
+
+
+def _inheriting_resolver(store, inherited: dict[str, list[int]]) -> Resolver:
+    """Built-in, else the registered version: the one named, else the nearest origin's pin, else the latest."""
+
+    def resolve(node: Node) -> TaskInfo:
+        pinned = inherited.get(node.task)
+        if node.version is None and pinned and not is_builtin(node.task):
+            return resolve_task(store, node.task, pinned[0])
+        return resolve_task(store, node.task, node.version)
+
+    return resolve
 
 
 class _Checker:
@@ -214,8 +257,8 @@ class _Checker:
         self.in_cycle: set[str] = set()
         self.flows: dict[str, _Flow] = {}
 
-    def error(self, at: Position, text: str) -> None:
-        self.messages.append(Message("error", at.line, at.column, text.rstrip(".")))
+    def error(self, at: Position, text: str, *, refusal: bool = False) -> None:
+        self.messages.append(Message("error", at.line, at.column, text.rstrip("."), refusal))
 
     def warning(self, at: Position, text: str) -> None:
         self.messages.append(Message("warning", at.line, at.column, text.rstrip(".")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -40,6 +41,7 @@ class BlueprintSource:
     text: str
     path: str = "<blueprint>"
     saved: str | None = None  # "name@N" of a saved blueprint: train it with the task versions it recorded
+    pins: dict | None = None  # node → the exact task a model ran: retrain it with those (see retrain_source)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class TrainOutcome:
     model: Model | None = None
     error: str | None = None
     reused: list[str] = field(default_factory=list)
+    refused: bool = False  # the error is a sharing refusal (SPEC §10): the command exits 2
 
 
 def _digest(obj) -> str:
@@ -64,9 +67,9 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
     was saved with; channels the project lacks are dropped from templates and files.
     """
     from ..blueprints.model import CHANNELS
-    from ..blueprints.registry import resolve_saved
+    from ..blueprints.registry import pinned_resolver, resolve_saved
     from ..blueprints.syntax import BlueprintSyntaxError, parse_blueprint
-    from ..blueprints.validate import BlueprintInvalid, check, project_facts
+    from ..blueprints.validate import BlueprintInvalid, BlueprintRefused, check, project_facts
 
     channels = project.settings["channels"]
     facts = project_facts(channels, project.settings["missing"])
@@ -76,7 +79,9 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
         else:
             absent = {c for c in CHANNELS if c != "ALL" and not channels.get(c)}
             bp = parse_blueprint(source.text, source.path).without_channels(absent)
-            checked = check(bp, store, target_type=project.target_type, data_facts=facts, path=source.path)
+            resolver = pinned_resolver(store, source.pins) if source.pins is not None else None
+            checked = check(bp, store, target_type=project.target_type, data_facts=facts, path=source.path,
+                            resolver=resolver)
             if not checked.ok:
                 raise BlueprintInvalid(source.path, list(checked.messages))
     except BlueprintSyntaxError as exc:
@@ -84,7 +89,8 @@ def compile_blueprint(store: Store, project: Project, source: BlueprintSource):
     except BlueprintInvalid as exc:
         errors = [m for m in exc.messages if m.severity == "error"]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise UsageError(f"{errors[0].format(source.saved or source.path)}{more}") from None
+        error = BlueprintRefused if exc.refused else UsageError
+        raise error(f"{errors[0].format(source.saved or source.path)}{more}") from None
     return checked, [m.format(source.saved or source.path) for m in checked.warnings]
 
 
@@ -222,10 +228,12 @@ class Trainer:
         try:
             checked, warnings = compile_blueprint(store, project, source)
         except TaskbenchError as exc:
+            from ..blueprints.validate import BlueprintRefused
+
             if worker is not None:
                 worker.kill()
             self.on_event("failed", {"label": source.label, "error": exc.message})
-            return TrainOutcome(source.label, error=exc.message)
+            return TrainOutcome(source.label, error=exc.message, refused=isinstance(exc, BlueprintRefused))
         run = self.run = JobRun(store, "train", f"train {source.label} on {project.name}",
                                 {"project": project.name, "blueprint": source.label},
                                 cancel=self.cancel, announce=False, failure_exit_code=1)
@@ -540,6 +548,22 @@ def train_blueprints(
     finally:
         if session is not None:
             session.close()
+
+
+RETRAINS = re.compile(r" \(retrains model \d+\)$")
+
+
+def retrain_source(store: Store, project: Project, model_id: int | str) -> BlueprintSource:
+    """A model of `project` to train again: its recorded blueprint text with the exact task versions it ran,
+    labelled as retraining it. Needs write on the project only (SPEC §10: execute through the project), not
+    read on the blueprint or its tasks."""
+    model, of = get_model(store, model_id)
+    if of.id != project.id:
+        raise UsageError(f"model {model.id} is not a model of the project {project.name!r}; `taskbench "
+                         f"leaderboard {project.name}` lists its models.")
+    sharing.require(store, "project", project.name, "write", "retrain models in")
+    label = f"{RETRAINS.sub('', model.blueprint)} (retrains model {model.id})"
+    return BlueprintSource(label, model.blueprint_text, f"model {model.id}", pins=model.resolved)
 
 
 def repeat_key(model: Model) -> str:

@@ -81,8 +81,10 @@ def check(
     target_type: TargetTypeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Validate a blueprint; print FILE:LINE:COL: error|warning: sentence, and exit 1 on any error."""
-    from core.blueprints.validate import project_facts, validate
+    """Validate a blueprint; print FILE:LINE:COL: error|warning: sentence, and exit 1 on any error (2 when one
+    is a task you may not use). A file whose `# blueprint:` header names your clone may use the task versions its
+    origin pinned; a task named there without @N means that pinned version."""
+    from core.blueprints.validate import exit_code, project_facts, validate
     from core.errors import EXIT_USAGE
 
     if project and target_type:
@@ -107,7 +109,7 @@ def check(
         if not messages:
             typer.echo(f"{file}: ok" + (f" for target type {target_type}" if target_type else ""))
     if errors:
-        raise typer.Exit(1)
+        raise typer.Exit(exit_code(errors))
 
 
 @app.command("fmt", no_args_is_help=True)
@@ -161,18 +163,20 @@ def add(
     target_type: TargetTypeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Validate and save a blueprint as a new version, pinned to exact task versions."""
-    from core.blueprints.registry import save_blueprint
-    from core.blueprints.validate import validate
+    """Validate and save a blueprint as a new version, pinned to exact task versions (in your clone, a task
+    named without @N means the version its origin pinned)."""
+    from core.blueprints.registry import save_blueprint, saving_name
+    from core.blueprints.validate import exit_code, validate
 
     _check_target(target_type)
     text = _read(file)
     with open_workspace(ctx) as store:
-        messages = validate(text, store, target_type=target_type, path=str(file))
+        messages = validate(text, store, target_type=target_type, path=str(file),
+                            name=saving_name(text, name, file))
         _print_messages(messages, str(file), err=True)
-        errors = sum(1 for m in messages if m.severity == "error")
+        errors = [m for m in messages if m.severity == "error"]
         if errors:
-            fail(f"{file} has {counted(errors, 'error')}; it was not saved.", 1)
+            fail(f"{file} has {counted(len(errors), 'error')}; it was not saved.", exit_code(errors))
         version, created = save_blueprint(store, text, name=name, path=str(file), target_type=target_type)
     if as_json:
         print_json({"blueprint": version.blueprint, "version": version.version, "ref": version.ref,
@@ -188,6 +192,41 @@ def add(
 
 def _pin_text(pin: dict) -> str:
     return pin["task"] if pin.get("builtin") else f"{pin['task']}@{pin['version']}"
+
+
+@app.command("clone", no_args_is_help=True)
+def clone(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@N]", help="A saved blueprint you can read (default: latest).")],
+    name: Annotated[Optional[str], typer.Option("--name", help="The clone's name (default: NAME-copy).")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Also write the clone's text to this new file, to edit.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a saved blueprint as version 1 of your own, with the same text and task versions.
+
+    The clone records its origin and keeps execute on the task versions the
+    origin pinned: edit it (its `# blueprint:` header names the clone), save
+    it with `blueprint add`, and train it, even with tasks you cannot read.
+    """
+    from core.blueprints.registry import clone_blueprint
+    from core.errors import EXIT_USAGE
+    from core.store.files import write_text_atomic
+
+    if output is not None and output.exists():
+        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
+    if output is not None and not output.parent.is_dir():
+        fail(f"{output.parent} is not a folder; give --output a file in an existing folder.", EXIT_USAGE)
+    with open_workspace(ctx) as store:
+        version = clone_blueprint(store, ref, name)
+    if output is not None:
+        write_text_atomic(output, version.text)
+    if as_json:
+        print_json({**version.to_json(), "output": str(output) if output is not None else None})
+        return
+    wrote = f"; its text is in {escape(str(output))}" if output is not None else ""
+    console().print(f"Cloned {escape(version.origin)} as [bold]{escape(version.ref)}[/]{wrote}.")
 
 
 @app.command("show", no_args_is_help=True)
@@ -216,6 +255,8 @@ def show(
     target = version.target_type or "any target type"
     out.print(f"[bold]{escape(version.ref)}[/] · version {version.version} of {count} · {escape(target)}")
     out.print(f"  saved  {when(version.created_at)} by {escape(version.created_by)}")
+    if version.origin:
+        out.print(f"  origin {escape(version.origin)} (cloned)")
     out.print(f"  sha256 {version.sha256}")
     out.print("\n[bold]Text[/]")
     for line in version.text.rstrip("\n").splitlines():

@@ -17,6 +17,13 @@ TRAIN_HELP = """Train blueprints on a project: fit on the training partition, sc
 
 BLUEPRINT is a blueprint file (.bp) or a saved blueprint NAME[@N]. With
 --templates, trains every built-in template for the project's target type.
+With --retrain MODEL, trains a model of the project again: its recorded
+blueprint text with the exact task versions it ran (write on the project is
+enough, even for blueprints and tasks you cannot read).
+
+In a shared workspace, a file whose `# blueprint:` header names your clone
+(`taskbench blueprint clone`) may use the task versions its origin pinned,
+and a task named there without @N means that pinned version.
 
 With --cluster tcp://HOST:PORT each job runs on a worker of that Dask cluster
 (start one with `dask scheduler` and `dask worker tcp://HOST:8786` on machines
@@ -25,11 +32,11 @@ the job, its log streams back live, and the model lands in this workspace.
 """
 
 
-def _sources(store, project, blueprints: list[str], templates: bool):
+def _sources(store, project, blueprints: list[str], templates: bool, retrain: list[str] = ()):
     from core.errors import UsageError
-    from core.training.engine import BlueprintSource
+    from core.training.engine import BlueprintSource, retrain_source
 
-    sources = []
+    sources = [retrain_source(store, project, model) for model in retrain]
     if templates:
         from core.blueprints.templates import templates_for
 
@@ -81,6 +88,10 @@ def train(
     templates: Annotated[bool, typer.Option("--templates", help="Train every built-in template for the target type.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Blueprints trained at once.", min=1)] = 1,
     cv: Annotated[bool, typer.Option("--cv", help="Also cross-validate over every fold.")] = False,
+    retrain: Annotated[
+        Optional[list[str]],
+        typer.Option("--retrain", metavar="MODEL", help="Train this model of the project again (repeatable)."),
+    ] = None,
     cluster: Annotated[
         Optional[str],
         typer.Option("--cluster", help="Train on the Dask cluster at tcp://HOST:PORT (needs taskbench[cluster] here and there)."),
@@ -124,7 +135,7 @@ def train(
     try:
         with open_workspace(ctx) as store:
             proj = get_project(store, project)
-            sources = _sources(store, proj, blueprints or [], templates)
+            sources = _sources(store, proj, blueprints or [], templates, retrain or [])
             progress["total"] = len(sources)
             update()
             if cluster:
@@ -141,7 +152,7 @@ def train(
     hint = f" See `taskbench leaderboard {escape(project)}`." if trained else ""
     out.print(f"Trained {trained} of {len(outcomes)} blueprint(s).{hint}")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(2 if any(o.refused for o in failed) else 1)
 
 
 def _repeat_of(ctx: typer.Context, model_id: int) -> int | None:
