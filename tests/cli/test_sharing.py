@@ -177,9 +177,9 @@ def test_a_shared_blueprint_lets_b_train_a_task_b_cannot_read(team):
 
     expected = f"{mine}:3:9: error: the task 'regression_ridge' belongs to {team.a}"
     for args in (["blueprint", "check", mine], ["blueprint", "add", mine, "--name", "b-ridge"]):
-        done = team.run(team.b, *args, home=home)  # the blueprint's errors, as for any other mistake in it
-        assert done.returncode != 0 and expected in done.stdout + done.stderr, args
+        done = team.run(team.b, *args, home=home)  # at its line and column, and a refusal: exit 2
+        assert done.returncode == 2 and expected in done.stdout + done.stderr, args
         _no_code(done.stdout + done.stderr)
     failed = team.run(team.b, "train", "grades", mine, home=home)  # reported like any blueprint error in train
-    assert failed.returncode != 0 and expected in failed.stdout and "Traceback" not in failed.stdout + failed.stderr
+    assert failed.returncode == 2 and expected in failed.stdout and "Traceback" not in failed.stdout + failed.stderr
     assert len(json.loads(_ok(team.run(team.a, "leaderboard", "grades", "--json", home=home)))) == 1
