@@ -33,6 +33,8 @@ GLOBAL_ACTIONS = [
     Action("previous_pane", "shift+tab", "Previous pane", show=False, priority=True),
     Action("help", "question_mark", "Keys (help)", short="keys"),
     Action("command_palette", "ctrl+p", "Commands", show=False),
+    # in the footer only in a shared workspace (TaskbenchApp): in a private one it says sharing needs one
+    Action("shares", "S", "Shares of the selected object (a share, x unshare)", show=False, short="shares"),
     Action("quit", "q", "Quit", short="quit"),
 ]
 

@@ -6,16 +6,37 @@ every binding, ctrl+p finds every action, q quits (not while typing in the edito
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from rich.text import Text
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from .actions import GLOBAL_ACTIONS, Action, bindings, key_label
 from .panes import Pane, pane_classes
 from .screens.confirm import ConfirmQuit
+
+
+class Identity(Static):
+    """In a shared workspace, who you are and where: `USER @ WORKSPACE (group G)`, the path's middle cut with …
+    when it does not fit (the `?` help shows it whole). A private workspace shows nothing here."""
+
+    def __init__(self, user: str, home: Path, group: str, **kwargs):
+        super().__init__("", markup=False, **kwargs)
+        self.user, self.home, self.group = user, str(home), group
+
+    def on_resize(self) -> None:
+        self.update(identity_line(self.user, self.home, self.group, self.size.width or 80))
+
+
+def identity_line(user: str, home: str, group: str, width: int) -> Text:
+    """`USER @ PATH (group G)` in `width` cells: a long path loses its middle (its start and its end are kept)."""
+    room = width - len(f" {user} @  (group {group}) ")
+    path = home if len(home) <= room else home[: max(room - 1, 2) // 2] + "…" + home[len(home) - (max(room - 1, 2) + 1) // 2:]
+    return Text.assemble(" ", (user, "bold"), " @ ", path, f" (group {group})", no_wrap=True, overflow="ellipsis")
 
 
 class PaneBar(Static):
@@ -66,16 +87,29 @@ class TaskbenchApp(App):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, home: Path | None = None):
+        from core import workspace
+        from core.errors import TaskbenchError
         from core.service import Workspace
 
         self.workspace = Workspace(home)  # the one seam to core: every pane reads and writes through it
         self.home = self.workspace.home
+        try:
+            self.sharing = workspace.sharing(self.home)  # None: a private workspace, which shows nothing of sharing
+        except TaskbenchError:
+            self.sharing = None  # not a member: the panes' first reads say so
         self.pane_types = pane_classes()
         super().__init__()
         for pane in self.pane_types:
             self.bind(pane.KEY, f"show_pane('{pane.__name__}')", description=pane.TITLE, show=False)
+        if self.sharing is not None:  # S joins the footer where it can act
+            shares = self._bindings.key_to_bindings["S"]
+            shares[:] = [replace(binding, show=True) for binding in shares]
 
     def compose(self) -> ComposeResult:
+        if self.sharing is not None:
+            from core.workspace import system_user
+
+            yield Identity(system_user(), self.home, self.sharing.group, id="identity")
         yield PaneBar(id="pane-bar")
         with ContentSwitcher(initial=self.pane_types[0].__name__, id="panes"):
             for pane in self.pane_types:
@@ -161,7 +195,33 @@ class TaskbenchApp(App):
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.all_actions()))
+        self.push_screen(HelpScreen(self.all_actions(), self.where()))
+
+    def where(self) -> str:
+        """In a shared workspace, who you are in which workspace, said whole (the identity line may cut the path)."""
+        if self.sharing is None:
+            return ""
+        from core.workspace import system_user
+
+        members = ", ".join(self.sharing.members()) or "none listed"
+        return (f"You are {system_user()} in the shared workspace {self.home} (group {self.sharing.group}; members: "
+                f"{members}). Lists show each object's owner and your access; +N: shared with N members, +all: with "
+                "every member.")
+
+    def action_shares(self) -> None:
+        """Open the Shares view of the current pane's selected object; in a private workspace, say why not."""
+        if self.sharing is None:
+            self.notify("Sharing needs a shared workspace, and this one is private; create one with taskbench "
+                        "workspace init DIR --group GROUP.", severity="warning", markup=False)
+            return
+        target = self.current_pane.shared_object()
+        if isinstance(target, str):
+            self.notify(target, severity="warning", markup=False)
+            return
+        from .screens.shares import SharesScreen
+
+        kind, name = target
+        self.push_screen(SharesScreen(kind, name), lambda _changed: self.current_pane.refresh_data())
 
 
 def run_app(home: Path | None = None) -> None:

@@ -15,6 +15,11 @@ class Pane(Widget):
     def refresh_data(self) -> None:
         """Reload what the pane shows from the engine (in a worker)."""
 
+    def shared_object(self) -> tuple[str, str] | str:
+        """What the Shares view (S) opens on: the selected object as (kind, name), or one sentence saying why
+        nothing here can be shared."""
+        return f"nothing in the {self.TITLE} pane is shared by itself; open S on its project or blueprint instead."
+
     def pending_losses(self) -> list[str]:
         """What quitting would lose in this pane: its long-running workers (a training, a fit check, a build)."""
         from textual.worker import WorkerState

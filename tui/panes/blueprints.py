@@ -294,6 +294,13 @@ class BlueprintsPane(Pane):
         width = left.size.width or (44 if self.has_class("-wide") else 34)
         return max(12, width - 6 - 4 - 1)  # 'tmpl' and 'v123' column, cell padding, scrollbar
 
+    def shared_object(self) -> tuple[str, str] | str:
+        key = self._row_key() or ""
+        if key.startswith("saved:"):
+            return "blueprint", key.partition(":")[2]
+        return "templates are taskbench's own; save a copy (c, then ctrl+s) to share it." if key else \
+            "no blueprint is selected; pick a saved one in the list first."
+
     def _row_key(self) -> str | None:
         table = self.query_one("#bp-table", DataTable)
         if table.row_count == 0:

@@ -291,6 +291,10 @@ class DeploymentsPane(Pane):
                   else "No deployments yet; create one with `taskbench deploy MODEL`, then `taskbench serve NAME`.")
         self.query_one("#dep-status", Static).update(status)
 
+    def shared_object(self) -> tuple[str, str] | str:
+        row = self.selected()
+        return ("deployment", row.name) if row else "no deployment is selected; create one with taskbench deploy MODEL."
+
     def selected(self) -> DeploymentRow | None:
         table = self.table
         if not self.rows or table.row_count == 0:

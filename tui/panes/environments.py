@@ -143,6 +143,10 @@ class EnvironmentsPane(Pane):
     def action_back(self) -> None:
         self.query_one("#env-table", DataTable).focus()
 
+    def shared_object(self) -> tuple[str, str] | str:
+        name = self.selected_name()
+        return ("env", name) if name else "no environment is selected; pick one in the list first."
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """python-local has no image to build and no Dockerfile, and with no build log there is none to open: those
         keys are hidden from the footer and the hint line rather than answering "nothing to do"."""

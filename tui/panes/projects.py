@@ -274,6 +274,9 @@ class ProjectsPane(Pane):
             table.move_cursor(row=ids.index(selected) if selected in ids else 0)
 
 
+    def shared_object(self) -> tuple[str, str] | str:
+        return ("project", self.project) if self.project else "no project is selected; create one with taskbench project create."
+
     def selected_model(self) -> str | None:
         table = self.query_one("#proj-board", DataTable)
         if table.row_count == 0:

@@ -165,6 +165,13 @@ class TasksPane(Pane):
         view: VersionView
 
     @dataclass
+    class Refused(Message):
+        """Core refused to show the version (a task the user may not read, a changed snapshot): its sentence."""
+
+        ref: str
+        text: str
+
+    @dataclass
     class FileShown(Message):
         ref: str
         path: str
@@ -404,6 +411,10 @@ class TasksPane(Pane):
     def selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
+    def shared_object(self) -> tuple[str, str] | str:
+        name = self.view.name if self.opened and self.view else self.selected_name()
+        return ("task", name) if name else "no task is selected; pick one in the list first."
+
     def action_open(self) -> None:
         if self.opened:
             self.query_one("#tasks-files", OptionList).action_select()
@@ -495,7 +506,7 @@ class TasksPane(Pane):
                 version = get_task_version(store, ref)
                 versions = [v.version for v in task_versions(store, version.task)]
         except TaskbenchError as exc:
-            self.post_message(self.Status(exc.message, error=True))
+            self.post_message(self.Refused(ref, exc.message))  # said on the right, where the version would be
             return
         files = [(f.path, f.size) for f in version.files]
         paths = [path for path, _ in files]
@@ -530,6 +541,23 @@ class TasksPane(Pane):
         if len(data) > MAX_SHOWN_BYTES:
             text += "\n(only the first megabyte is shown)\n"
         return TasksPane.FileShown(ref, path, text, LANGUAGES.get(Path(path).suffix.lower()))
+
+    @on(Refused)
+    def refused(self, message: Refused) -> None:
+        """Nothing of a version core would not show stays on the right (not even the previous task's code)."""
+        if self.wanted != message.ref:
+            return
+        self.view = None
+        self.wanted_file = None
+        header = self.query_one("#tasks-header", Static)
+        header.update(Text(message.text))
+        header.add_class("sentence")
+        self.query_one("#tasks-meta", Static).update("")
+        area = self.query_one("#tasks-file", TextArea)
+        area.show_line_numbers = False
+        area.load_text("")
+        self.query_one("#tasks-files", OptionList).clear_options()
+        self.update_title()
 
     @on(Shown)
     def shown(self, message: Shown) -> None:

@@ -55,9 +55,10 @@ class HelpScreen(ModalScreen):
 
     BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close", show=False)]
 
-    def __init__(self, actions):
+    def __init__(self, actions, where: str = ""):
         super().__init__()
         self.actions = actions
+        self.where = where  # a shared workspace's identity, said whole (user text: plain, never markup)
 
     def compose(self) -> ComposeResult:
         text = KeyList()
@@ -65,6 +66,8 @@ class HelpScreen(ModalScreen):
         text.append("  (esc closes; ctrl+p searches every action)\n")
         text.append("In a text field or the blueprint editor every printable key is typed, 1–6, q and ? too: "
                     "esc leaves it (then the keys below work), e goes back into the editor, p to its problems.\n")
+        if self.where:
+            text.append(f"{self.where}\n")
         current = object()
         for action, pane in self.actions:
             if pane is not current:
