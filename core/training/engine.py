@@ -477,9 +477,14 @@ def _new_worker(root: Path):
 
 
 def prestart_workers(root: Path, count: int) -> None:
-    """Start `count` workers now (and warm them), so their start-up overlaps the engine's own work."""
+    """Start `count` workers now (and warm them), so their start-up overlaps the engine's own work; none when the
+    workspace may not be entered (opening it says why)."""
     if _PRESTARTED:
         return  # already started by the command's entry point
+    try:
+        workspace.enter(root)  # a shared workspace's umask, inherited by the workers
+    except TaskbenchError:
+        return
     share_cores(count)
     for _ in range(count):
         worker, relay = _new_worker(root)
