@@ -182,8 +182,19 @@ def _post(url: str, body: bytes) -> tuple[int, dict]:
 
 def test_a_server_stops_scoring_once_the_deployment_share_is_taken_back(team):
     """b serves a's deployment through a deployment share alone (no share of the project or the task); once a
-    takes the share back, the running server answers 403 with one sentence within about a second."""
+    takes the share back, the running server answers 403 with one sentence within about a second. A fit check's
+    log is for readers of its task."""
     home, _ = _trained(team, "model-serve")
+    _ok(team.run(team.a, "fit", "--task", TASK, "--input", DATA, "--target-type", "regression", "--target",
+                 "Grade 2014", home=home))
+    fit_job = next(job["id"] for job in json.loads(_ok(team.run(team.b, "jobs", "--json", home=home)))
+                   if job["kind"] == "fit")
+    refused = team.run(team.b, "logs", str(fit_job), home=home)
+    assert team.a in _one_sentence_refusal(refused) and f"task '{TASK}'" in refused.stderr
+    _no_leak(_secrets(team, home), refused)
+    _ok(team.run(team.a, "share", "task", TASK, team.b, "--role", "read", home=home))
+    assert "training R^2" in _ok(team.run(team.b, "logs", str(fit_job), home=home))
+    _ok(team.run(team.a, "unshare", "task", TASK, team.b, home=home))
     _ok(team.run(team.a, "deploy", "1", "--name", "a-dep", home=home))
     refused = _one_sentence_refusal(team.run(team.b, "serve", "a-dep", "--port", "0", home=home))
     assert team.a in refused and "deployment 'a-dep'" in refused

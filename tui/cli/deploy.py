@@ -13,7 +13,13 @@ from core import settings
 from .common import confirm_or_stop, console, fail, open_workspace, print_json, when, listing
 from .share import AccessColumn
 
-DEPLOY_HELP = "Publish a trained model as a named deployment that `taskbench serve` answers for."
+DEPLOY_HELP = """Publish a trained model as a named deployment that `taskbench serve` answers for.
+
+In a shared workspace you need read on the model's project; the deployment is
+yours, and whoever you share it with (taskbench share deployment NAME USER
+--role read) serves and scores with it without a share of the project or its
+tasks.
+"""
 SERVE_HELP = """Serve a deployment over HTTP with DRUM's routes: POST /predict/ and /transform/, GET /ping, /health/, /info/, /stats/.
 
 Binds to 127.0.0.1 unless --host says otherwise. With --token (or a token
@@ -24,6 +30,10 @@ Bodies over 50 MB get a 413; past 1 MB they wait in a temporary file and are
 scored in chunks. /stats/ counts clients that left mid-body (aborted),
 connections closed by a timeout, and connections refused over the limit.
 
+In a shared workspace the server acts as you: it needs read on the deployment
+(not on the model's project), and re-checks it about once a second, answering
+403 with one sentence once the share is taken back or the deployment deleted.
+
 With --code-dir DIR instead of a deployment, serves a fitted folder (custom.py
 beside its artifact, as `taskbench fit --output DIR` leaves it) the way
 `drum server` does: columns are whatever each request sends, and /stats/ is
@@ -33,7 +43,11 @@ Example: taskbench serve --code-dir fitted/ --target-type binary
 """
 DEPLOYMENTS_HELP = "List deployments with the request counts, latency and drift of their latest server run."
 UNDEPLOY_HELP = "Delete a deployment and its monitoring history (the model stays). Asks first unless --yes."
-EXPORT_HELP = "Write a trained model as a self-contained package (.zip) that `taskbench predict --package` scores with."
+EXPORT_HELP = """Write a trained model as a self-contained package (.zip) that `taskbench predict --package` scores with.
+
+A package holds every node's task code and artifact: in a shared workspace it
+needs read on the model's project and on each registered task the model uses.
+"""
 
 
 def deploy(

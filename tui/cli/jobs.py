@@ -18,8 +18,16 @@ STATE_STYLE = {
     "interrupted": "magenta",
 }
 
-JOBS_HELP = "List jobs, newest first: fit checks, builds, trainings, with their state."
-LOGS_HELP = "Print a job's log; --follow keeps printing as it grows until the job ends."
+JOBS_HELP = """List jobs, newest first: fit checks, builds, trainings, with their state.
+
+In a shared workspace every member's jobs are listed (rows only, no log).
+"""
+LOGS_HELP = """Print a job's log; --follow keeps printing as it grows until the job ends.
+
+In a shared workspace you read your own jobs' logs, a training's or
+prediction's log with read on its project, and a fit check's or build's log
+with read on its task or environment.
+"""
 
 
 def jobs(
