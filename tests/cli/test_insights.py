@@ -281,3 +281,16 @@ def test_text_csv_html_and_other_previews(tmp_path):
     blob.write_bytes(b"\x00\x01" * 600)
     assert preview(blob) == "(1.2 kB; no preview for this kind of file)"
     assert [file_kind(n) for n in ("a.PNG", "b.csv", "c.txt", "d.html", "e.pkl")] == ["image", "csv", "text", "html", "other"]
+
+
+def test_artifacts_of_one_node(custom_model, taskbench, tmp_path):
+    """--node lists or copies one blueprint node's files; a node the model lacks is one sentence naming its nodes."""
+    listing = ok(taskbench("artifacts", str(custom_model), "--node", "model", "--json")).stdout
+    assert {f["node"] for f in json.loads(listing)} == {"model"}
+    out = tmp_path / "one"
+    copied = ok(taskbench("artifacts", str(custom_model), "--node", "model", "--to", out))
+    assert "Exported 3 file(s)" in flat(copied) and "Left out" not in copied.output
+    assert sorted(p.name for p in out.iterdir()) == ["README.txt", "model"]
+    refused = taskbench("artifacts", str(custom_model), "--node", "nope", "--to", tmp_path / "never")
+    assert refused.exit_code == 2 and "has no node 'nope'" in flat(refused) and "its nodes are model" in flat(refused)
+    assert not (tmp_path / "never").exists()
