@@ -80,15 +80,11 @@ def unreadable_tasks(store: AbstractStore, nodes, inherited: dict[str, list[int]
             continue
         owner = store.owner("task", task.name)
         pinned = ", ".join(f"{task.name}@{version}" for version in inherited.get(task.name, ()))
-        if pinned:
-            text = (f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); your "
-                    f"clone may run only {pinned}, which its origin pinned: write that, or ask for: taskbench "
-                    f"share task {task.name} {user} --role read")
-        else:
-            text = (f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); use it "
-                    f"through a blueprint {owner} shared, or ask for: taskbench share task {task.name} {user} "
-                    "--role read")
-        found.append((resolved.node.task_position, text))
+        instead = (f"your clone may run only {pinned}, which its origin pinned: write that" if pinned
+                   else f"use it through a blueprint {owner} shared")
+        found.append((resolved.node.task_position,
+                      f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); "
+                      f"{instead}, or ask for: taskbench share task {task.name} {user} --role read"))
     return found
 
 

@@ -84,7 +84,7 @@ def check(
     """Validate a blueprint; print FILE:LINE:COL: error|warning: sentence, and exit 1 on any error (2 when one
     is a task you may not use). A file whose `# blueprint:` header names your clone may use the task versions its
     origin pinned; a task named there without @N means that pinned version."""
-    from core.blueprints.validate import exit_code, project_facts, validate
+    from core.blueprints.validate import exit_code, project_facts, refused, validate
     from core.errors import EXIT_USAGE
 
     if project and target_type:
@@ -103,7 +103,7 @@ def check(
     errors = [m for m in messages if m.severity == "error"]
     if as_json:
         print_json({"file": str(file), "target_type": target_type, "ok": not errors,
-                    "messages": [m.to_json() for m in messages]})
+                    "refused": refused(errors), "messages": [m.to_json() for m in messages]})
     else:
         _print_messages(messages, str(file))
         if not messages:
