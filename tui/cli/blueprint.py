@@ -42,6 +42,16 @@ def _read(path: Path) -> str:
     return ""
 
 
+def _check_new_file(output: Path) -> None:
+    """A one-sentence error (exit 2) unless `output` can be written as a new file."""
+    from core.errors import EXIT_USAGE
+
+    if output.exists():
+        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
+    if not output.parent.is_dir():
+        fail(f"{output.parent} is not a folder; give --output a file in an existing folder.", EXIT_USAGE)
+
+
 def _check_target(target_type: str | None) -> None:
     from core.blueprints.templates import TARGET_TYPES
     from core.errors import EXIT_USAGE
@@ -211,13 +221,10 @@ def clone(
     it with `blueprint add`, and train it, even with tasks you cannot read.
     """
     from core.blueprints.registry import clone_blueprint
-    from core.errors import EXIT_USAGE
     from core.store.files import write_text_atomic
 
-    if output is not None and output.exists():
-        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
-    if output is not None and not output.parent.is_dir():
-        fail(f"{output.parent} is not a folder; give --output a file in an existing folder.", EXIT_USAGE)
+    if output is not None:
+        _check_new_file(output)
     with open_workspace(ctx) as store:
         version = clone_blueprint(store, ref, name)
     if output is not None:
@@ -309,7 +316,6 @@ def from_task(
     """Make a single-task blueprint from one estimator task (imputing numbers when it forbids missing values)."""
     from core.tasks.catalog import resolve_task
     from core.blueprints.templates import from_task as make
-    from core.errors import EXIT_USAGE
     from core.names import parse_ref
     from core.store.files import write_text_atomic
 
@@ -319,8 +325,7 @@ def from_task(
     if output is None:
         typer.echo(text, nl=False)
         return
-    if output.exists():
-        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
+    _check_new_file(output)
     write_text_atomic(output, text)
     typer.echo(f"Wrote {output}.")
 
