@@ -532,7 +532,8 @@ def train_blueprints(
     project = get_project(store, project_name)
     sharing.require(store, "project", project.name, "write", "train in")
     if not sources:
-        raise UsageError("name at least one blueprint to train (a file, a saved blueprint, --templates, or --retrain MODEL).")
+        raise UsageError("name at least one blueprint to train (a file, a saved blueprint, --templates, or "
+                         "--retrain MODEL).")
     files.sweep_temps(store.root)  # with the fitted-step cache, which the sweep on open leaves out
     session = None
     if cluster:
