@@ -6,6 +6,7 @@ import re
 
 from .. import sharing
 from ..errors import UsageError
+from ..workspace import current_user
 from ..store import Deployment, Store
 from .monitor import merge_snapshots
 from .source import model_source
@@ -56,11 +57,16 @@ def delete_deployment(store: Store, name: str) -> Deployment:
 
 
 def deployment_rows(store: Store) -> list[dict]:
-    """Every deployment as JSON, with the monitoring totals of its latest server run."""
+    """Every deployment as JSON, with the monitoring totals of its latest server run; in a shared workspace a
+    deployment the user may not use is listed (like every listing) without its numbers (`monitor` None)."""
+    hidden = set()
+    if store.sharing is not None:
+        levels = sharing.owners_and_access(store, current_user(), "deployment")
+        hidden = {name for name, (_, level) in levels.items() if level == "none"}
     rows = []
     for deployment in store.list_deployments():
         row = deployment.to_json()
-        snapshots = store.latest_monitor(deployment.id)
+        snapshots = [] if deployment.name in hidden else store.latest_monitor(deployment.id)
         if snapshots:
             merged = merge_snapshots(snapshots)
             row["monitor"] = {**merged, "run_started_at": snapshots[0]["started_at"],

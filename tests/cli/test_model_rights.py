@@ -215,3 +215,9 @@ def test_a_server_stops_scoring_once_the_deployment_share_is_taken_back(team):
         server.terminate()
         server.wait(30)
     assert stat.S_IMODE((home / "taskbench.db").stat().st_mode) == 0o660
+
+    def listed(user):
+        return {row["name"]: row for row in json.loads(_ok(team.run(user, "deployments", "--json", home=home)))}
+
+    assert listed(team.a)["a-dep"]["monitor"]["requests"] >= 2  # the numbers b's server recorded, for its owner
+    assert listed(team.b)["a-dep"]["monitor"] is None and listed(team.b)["a-dep"]["access"] == "none"
