@@ -26,6 +26,7 @@ from core.runtime.contract import ESTIMATOR_TYPES
 from ..actions import bindings, pane_action
 from ..screens.project_picker import ProjectPicker
 from ..numbers import score
+from ..widgets.access import COLUMNS, cells_of, load_ownerships, widths
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
@@ -150,6 +151,7 @@ class BlueprintsPane(Pane):
         target_type: str
         saved: list  # (name, version, target type)
         templates: list  # (name, target type, description)
+        ownerships: dict | None = None  # a shared workspace's owners and access (tui.widgets.access); None: private
 
     @dataclass
     class Opened(Message):
@@ -219,7 +221,8 @@ class BlueprintsPane(Pane):
 
     def on_mount(self) -> None:
         self.add_class("-closed")
-        self.query_one("#bp-table", DataTable).add_columns("name", "ver")
+        self.set_class(bool(self.app.sharing), "-shared")  # a wider list: the owner and your access beside names
+        self.query_one("#bp-table", DataTable).add_columns("name", "ver", *(COLUMNS if self.app.sharing else ()))
 
     def on_resize(self) -> None:
         wide = self.size.width >= WIDE
@@ -268,7 +271,7 @@ class BlueprintsPane(Pane):
             projects = workspace.projects()
             target_type = projects[-1].target_type if projects and projects[-1].target_type in TARGET_TYPES else TARGET_TYPES[0]
         templates = [(t.name, t.target_type, t.description) for t in templates_for(target_type)]
-        self.post_message(self.Loaded(target_type, saved, templates))
+        self.post_message(self.Loaded(target_type, saved, templates, load_ownerships(self.app, "blueprint")))
 
     @on(Loaded)
     def show_list(self, message: Loaded) -> None:
@@ -276,11 +279,12 @@ class BlueprintsPane(Pane):
         table = self.query_one("#bp-table", DataTable)
         selected = self._row_key()
         table.clear()
-        room = self._name_room()
+        room = self._name_room() - sum(w + 2 for w in widths(message.ownerships, [n for n, _, _ in message.saved]))
         for name, version, kind in message.saved:
-            table.add_row(_ellipsis(name, room), f"v{version}", key=f"saved:{name}")
+            table.add_row(_ellipsis(name, room), f"v{version}", *cells_of(message.ownerships, name), key=f"saved:{name}")
+        templates_owned = ["", ""] if message.ownerships is not None else []  # taskbench's own, everyone's
         for name, kind, _ in message.templates:
-            table.add_row(_ellipsis(name, room), "tmpl", key=f"template:{kind}:{name}")
+            table.add_row(_ellipsis(name, room), "tmpl", *templates_owned, key=f"template:{kind}:{name}")
         keys = [f"saved:{n}" for n, _, _ in message.saved] + [f"template:{k}:{n}" for n, k, _ in message.templates]
         if keys:
             table.move_cursor(row=keys.index(selected) if selected in keys else 0)
@@ -291,7 +295,7 @@ class BlueprintsPane(Pane):
     def _name_room(self) -> int:
         """Cells the name column may take so that the version column stays in view (names get a …)."""
         left = self.query_one("#bp-left")
-        width = left.size.width or (44 if self.has_class("-wide") else 34)
+        width = left.size.width or (44 if self.has_class("-wide") else 34) + (12 if self.app.sharing else 0)
         return max(12, width - 6 - 4 - 1)  # 'tmpl' and 'v123' column, cell padding, scrollbar
 
     def shared_object(self) -> tuple[str, str] | str:

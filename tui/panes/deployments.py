@@ -22,6 +22,8 @@ from textual.widgets import DataTable, Static
 
 from ..actions import bindings, pane_action
 from ..numbers import age, when
+from ..widgets.access import COLUMNS, cells_of
+from ..widgets.access import ownerships as ownerships_of
 from ..widgets.charts import Chart, hbars, number, text_table
 from ..widgets.reader import Reader
 from ..widgets.table import FittedTable
@@ -45,6 +47,9 @@ PSI_SCALE = 0.25  # bars reach the end at PSI 0.25 ("large" by the usual rule of
 FIXED = [("model", "model", 5), ("requests", "requests", 9), ("errors", "errors", 6), ("p50 ms", "p50", 6),
          ("p95 ms", "p95", 6), ("updated", "updated", 7)]
 OTHER_COLUMNS = sum(w for _, _, w in FIXED) + 2 * (len(FIXED) + 2) + 2
+# A shared workspace's list gives the room of errors and latency (the details show them) to the owner and your access.
+SHARED_HIDDEN = ("errors", "p50", "p95")
+SHARED_OTHER_COLUMNS = OTHER_COLUMNS - sum(w + 2 for _, key, w in FIXED if key in SHARED_HIDDEN) + (8 + 2) + (10 + 2)
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,7 @@ class DeploymentsPane(Pane):
     @dataclass
     class Loaded(Message):
         rows: list[DeploymentRow]
+        ownerships: dict | None = None  # a shared workspace's owners and access (tui.widgets.access); None: private
 
     @dataclass
     class Failed(Message):
@@ -177,6 +183,7 @@ class DeploymentsPane(Pane):
         self.name_width = 12
         self.blueprint_width = 12
         self._models: dict[int, tuple[str, str]] = {}  # model id -> (blueprint, project); a model never changes
+        self.ownerships: dict | None = None
 
     def compose(self) -> ComposeResult:
         with Container(id="dep-body"):
@@ -197,19 +204,22 @@ class DeploymentsPane(Pane):
     def table(self) -> FittedTable:
         return self.query_one("#dep-table", FittedTable)
 
+    def _columns(self) -> list[tuple[str, str]]:
+        """(label, key) of the list's columns: in a shared workspace the owner and your access replace latency."""
+        every = [("name", "name"), ("model", "model"), ("blueprint", "blueprint"), *((l, k) for l, k, _ in FIXED[1:])]
+        if not self.app.sharing:
+            return every
+        return [(label, key) for label, key in every if key not in SHARED_HIDDEN] + [(c, c) for c in COLUMNS]
+
     def _add_columns(self) -> None:
-        table = self.table
-        table.add_column("name", key="name")
-        table.add_column("model", key="model")
-        table.add_column("blueprint", key="blueprint")
-        for label, key, _ in FIXED[1:]:
-            table.add_column(label, key=key)
+        for label, key in self._columns():
+            self.table.add_column(label, key=key)
 
     def on_resize(self) -> None:
         wide = self.size.width >= WIDE
         self.set_class(wide, "-wide")
         list_width = self.size.width * LIST_SHARE // 100 if wide else self.size.width
-        room = max(16, list_width - OTHER_COLUMNS)
+        room = max(16, list_width - (SHARED_OTHER_COLUMNS if self.app.sharing else OTHER_COLUMNS))
         name_width, blueprint_width = min(32, room - room // 2), min(32, room // 2)
         if (name_width, blueprint_width) != (self.name_width, self.blueprint_width):
             self.name_width, self.blueprint_width = name_width, blueprint_width
@@ -237,6 +247,7 @@ class DeploymentsPane(Pane):
     @work(thread=True, exclusive=True, group="dep-load", exit_on_error=False)
     def load(self) -> None:
         from core.deploy.deployments import deployment_rows
+        from core.errors import UsageError
         from core.training.engine import get_model
 
         try:
@@ -245,19 +256,24 @@ class DeploymentsPane(Pane):
                 rows = []
                 for r in found:
                     if r["model"] not in self._models:
-                        model, project = get_model(store, r["model"])
-                        self._models[r["model"]] = (model.blueprint, project.name)
-                    blueprint, project = self._models[r["model"]]
+                        try:
+                            model, project = get_model(store, r["model"])
+                            self._models[r["model"]] = (model.blueprint, project.name)
+                        except UsageError:  # another member's model this user may not see: the rest still shows
+                            pass
+                    blueprint, project = self._models.get(r["model"], ("-", "-"))
                     rows.append(DeploymentRow(r["name"], r["model"], blueprint, project, r["token"], r["created_by"],
                                               r["created_at"], r["monitor"]))
+                ownerships = ownerships_of(store, "deployment") if self.app.sharing else None
         except Exception as exc:  # noqa: BLE001 - a busy or broken store is reported; the next tick tries again
             self.post_message(self.Failed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(self.Loaded(rows))
+        self.post_message(self.Loaded(rows, ownerships))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.rows = message.rows
+        self.ownerships = message.ownerships
         self._show_rows()
         self._show_detail()
 
@@ -269,8 +285,13 @@ class DeploymentsPane(Pane):
         """Show the rows, keeping the cursor on the same deployment; only changed cells are redrawn."""
         table = self.table
         now = datetime.now(UTC)
-        cells = [r.cells(self.name_width, self.blueprint_width, now) for r in self.rows]
-        keys = ["name", "model", "blueprint", *(key for _, key, _ in FIXED[1:])]
+        every = ["name", "model", "blueprint", *(key for _, key, _ in FIXED[1:])]
+        keys = [key for _, key in self._columns()]
+        cells = []
+        for r in self.rows:
+            found = dict(zip(every, r.cells(self.name_width, self.blueprint_width, now)))
+            found.update(zip(COLUMNS, cells_of(self.ownerships, r.name)))
+            cells.append(tuple(found[key] for key in keys))
         if [c[0] for c in cells] == [c[0] for c in self.shown] and len(cells) == table.row_count:
             for row, old, new in zip(self.rows, self.shown, cells):
                 for key, before, after in zip(keys, old, new):

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from core.runtime.contract import LOCAL_ENV
 
 from ..actions import bindings, pane_action
+from ..widgets.access import COLUMNS, cells_of, load_ownerships
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
 from ..widgets.streamlog import StreamLog
@@ -94,7 +95,8 @@ class EnvironmentsPane(Pane):
 
     def on_mount(self) -> None:
         table = self.query_one("#env-table", DataTable)
-        table.add_columns("name", "kind", "ver", "build")
+        # a shared workspace shows the owner and your access instead of the kind (the header on the right says it)
+        table.add_columns("name", *(("ver", "build", *COLUMNS) if self.app.sharing else ("kind", "ver", "build")))
         self.show_log_note("")
 
     def refresh_data(self) -> None:
@@ -163,8 +165,10 @@ class EnvironmentsPane(Pane):
     @work(thread=True, exclusive=True, group="env-load", exit_on_error=False)
     def load(self) -> None:
         envs = self.app.workspace.environments()
+        ownerships = load_ownerships(self.app, "env")
         rows = [
-            (e.name, e.kind, f"v{e.latest.version}" if e.latest else "-", e.latest.status if e.latest else ("built" if e.kind == "local" else "-"))
+            (e.name, *([] if ownerships is not None else [e.kind]), f"v{e.latest.version}" if e.latest else "-",
+             e.latest.status if e.latest else ("built" if e.kind == "local" else "-"), *cells_of(ownerships, e.name))
             for e in envs
         ]
         self.post_message(self.Loaded(rows))
@@ -179,10 +183,12 @@ class EnvironmentsPane(Pane):
         table = self.query_one("#env-table", DataTable)
         selected = self.selected_name()  # kept by name: a reload may add or remove rows above it
         table.clear()
-        # the list is as wide as its rows, up to half the pane (the Dockerfile gets the rest); a name longer than
+        # the list is as wide as its rows, up to half the pane (65% when shared; the Dockerfile gets the rest); a name longer than
         # that is cut with …, so the state is never pushed out of view
-        limit = max(MIN_LIST, (self.size.width or 80) // 2)
-        others = sum(max([len(label), *(len(str(r[i])) for r in message.rows)]) + 2 for i, label in ((1, "kind"), (2, "ver"), (3, "build")))
+        share = 0.65 if self.app.sharing else 0.5  # the owner and access columns take room of their own
+        limit = max(MIN_LIST, int((self.size.width or 80) * share))
+        labels = [str(column.label) for column in table.ordered_columns][1:]
+        others = sum(max([len(label), *(len(str(r[i])) for r in message.rows)]) + 2 for i, label in enumerate(labels, 1))
         room = max(12, limit - others - 2 - 1)
         for row in message.rows:
             name = row[0] if len(row[0]) <= room else row[0][: room - 1] + "…"

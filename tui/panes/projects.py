@@ -30,6 +30,7 @@ from ..actions import bindings, pane_action
 from ..insights_view import draw_charts, draw_impact, impact_rows  # noqa: F401 - impact_rows for tests
 from ..numbers import metric_digits, score, size, when
 from ..screens.projects import ConfirmUnlock, ExportPrompt
+from ..widgets.access import COLUMNS, cells_of, load_ownerships
 from ..widgets.charts import Chart, number, text_table
 from ..widgets.keyshint import KeysHint
 from ..widgets.table import FittedTable
@@ -57,6 +58,7 @@ TABS_HINT = "h l tabs"  # the model page's keys the footer does not show (u, a, 
 NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
+LIST_COLUMNS = {False: ("name", "type", "rows", "holdout"), True: ("name", "holdout", *COLUMNS)}  # by shared
 
 
 class ProjectsPane(Pane):
@@ -70,6 +72,14 @@ class ProjectsPane(Pane):
     @dataclass
     class ProjectsLoaded(Message):
         rows: list  # (name, target type, rows, holdout unlocked)
+        ownerships: dict | None = None  # a shared workspace's owners and access (tui.widgets.access); None: private
+
+    @dataclass
+    class BoardRefused(Message):
+        """Core refused the project's leaderboard: its one sentence takes the board's place."""
+
+        project: str
+        text: str
 
     @dataclass
     class BoardLoaded(Message):
@@ -117,6 +127,7 @@ class ProjectsPane(Pane):
         self._board_shape: tuple | None = None
         self._board_rows: tuple | None = None
         self._projects_rows: list | None = None
+        self._ownerships: dict | None = None
         self.model_notice: str | None = None  # said on the model page while its insights are recomputed; kept after
 
     def compose(self) -> ComposeResult:
@@ -146,7 +157,8 @@ class ProjectsPane(Pane):
                 yield Static("", id="model-status", classes="status", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#proj-table", DataTable).add_columns("name", "type", "rows", "holdout")
+        # a shared workspace shows the owner and your access instead of type and rows (the board's title says them)
+        self.query_one("#proj-table", DataTable).add_columns(*LIST_COLUMNS[bool(self.app.sharing)])
         self.query_one("#model-files", DataTable).add_columns("node", "file", "kind", "size")
         self.set_interval(REFRESH_SECONDS, self._tick)
 
@@ -171,15 +183,22 @@ class ProjectsPane(Pane):
 
     @work(thread=True, exclusive=True, group="proj-load", exit_on_error=False)
     def load(self, project: str | None, metric: str | None, partition: str) -> None:
+        from core.errors import UsageError
+
         workspace = self.app.workspace
         projects = workspace.projects()
-        self.post_message(self.ProjectsLoaded([(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in projects]))
+        self.post_message(self.ProjectsLoaded([(p.name, p.target_type, p.rows, p.holdout_unlocked) for p in projects],
+                                              load_ownerships(self.app, "project")))
         names = [p.name for p in projects]
         if project not in names:
             project, metric = (names[0], None) if names else (None, None)
         if project is None:
             return
-        board = workspace.leaderboard(project, metric, partition)  # ranked in core, as `taskbench leaderboard`
+        try:
+            board = workspace.leaderboard(project, metric, partition)  # ranked in core, as `taskbench leaderboard`
+        except UsageError as exc:  # a project of another member's that is not shared with this user
+            self.post_message(self.BoardRefused(project, exc.message))
+            return
         proj = board.project
         info = {"name": proj.name, "target_type": proj.target_type, "rows": proj.rows, "unlocked": proj.holdout_unlocked,
                 "unlocked_by": proj.holdout_unlocked_by, "unlocked_at": proj.holdout_unlocked_at}
@@ -188,9 +207,10 @@ class ProjectsPane(Pane):
 
     @on(ProjectsLoaded)
     def show_projects(self, message: ProjectsLoaded) -> None:
-        if message.rows == self._projects_rows:
+        if message.rows == self._projects_rows and message.ownerships == self._ownerships:
             return
         self._projects_rows = message.rows
+        self._ownerships = message.ownerships
         self.lay_out_projects()
         if not message.rows:
             self.query_one("#proj-board-title", Static).update(NO_PROJECTS)
@@ -201,8 +221,13 @@ class ProjectsPane(Pane):
         """Fill the project list, as wide as its rows up to about half the pane: a name longer than that is cut
         with …, so the row count and holdout state are never pushed past the edge."""
         rows = self._projects_rows or []
-        cells = [(name, kind, f"{count:,}", "unlocked" if unlocked else "locked") for name, kind, count, unlocked in rows]
-        widths = [max([len(label), *(len(c[i]) for c in cells)]) + 2 for i, label in enumerate(("name", "type", "rows", "holdout"))]
+        found = self._ownerships
+        if found is None:
+            cells = [(name, kind, f"{count:,}", "unlocked" if unlocked else "locked") for name, kind, count, unlocked in rows]
+        else:
+            cells = [(name, "unlocked" if unlocked else "locked", *cells_of(found, name)) for name, _, _, unlocked in rows]
+        labels = LIST_COLUMNS[found is not None]
+        widths = [max([len(label), *(len(str(c[i])) for c in cells)]) + 2 for i, label in enumerate(labels)]
         bar = 1 if len(cells) + 1 > max(1, self.size.height - 3) else 0  # a vertical scrollbar only when rows overflow
         limit = max(PROJECT_LIST, self.size.width // 2 + 2)
         width = min(limit, sum(widths) + bar)
@@ -217,6 +242,16 @@ class ProjectsPane(Pane):
         if keep in names:
             table.move_cursor(row=names.index(keep))
 
+    @on(BoardRefused)
+    def refused(self, message: BoardRefused) -> None:
+        if self.project is not None and message.project != self.project:
+            return
+        self.project, self.board, self._board_rows = message.project, None, None
+        self.query_one("#proj-board", DataTable).clear()
+        title = self.query_one("#proj-board-title", Static)
+        title.update(Text(message.text))
+        title.add_class("sentence")
+
     @on(BoardLoaded)
     def show_board(self, message: BoardLoaded) -> None:
         if self.project is not None and message.project["name"] != self.project:
@@ -226,6 +261,7 @@ class ProjectsPane(Pane):
         self.metric = message.metric
         self.partition = message.partition
         p = message.project
+        self.query_one("#proj-board-title").remove_class("sentence")
         better = "higher" if message.higher_is_better else "lower"
         holdout = "holdout unlocked" if p["unlocked"] else "holdout locked"
         self.query_one("#proj-board-title", Static).update(Text(  # one row each, cut with … rather than wrapped

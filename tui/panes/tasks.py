@@ -34,6 +34,7 @@ from core.runtime.contract import LOCAL_ENV
 
 from ..actions import bindings, pane_action
 from ..screens.task_forms import FitCheckDialog, FitRequest, UploadDialog, UploadRequest
+from ..widgets.access import cells_of, load_ownerships, widths
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
 from ..widgets.streamlog import StreamLog
@@ -63,10 +64,11 @@ NEEDS_VERSIONS = frozenset({"diff", "previous_version", "next_version"})  # hidd
 LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown", ".sh": "bash"}
 MAX_SHOWN_BYTES = 1 << 20  # a larger file shows its first megabyte
 MAX_FIT_OUTPUT = 1 << 20  # task output shown in the pane; the job log keeps all of it
+OPTIONAL = ("type", "env", "owner", "access")  # the columns after name and ver, in order; some give way to names
 NAME_MIN = 10  # a task name is cut to no fewer cells than this, with an ellipsis
 ENV_MAX = 16  # an environment name longer than this is cut with an ellipsis
 SCROLLBAR = 2  # the table's vertical scrollbar, kept free when the list is longer than the table
-OWNER_NAME_MIN = 24  # the owner column shows only while names keep at least this many cells beside it
+OWNER_NAME_MIN = 24  # the owner column (env, in a shared workspace) shows only while names keep this many cells
 STEP_LABELS = {"ok": ("ok", "green"), "fail": ("FAIL", "bold red"), "warn": ("warn", "yellow"), "info": ("..", "dim"), "start": ("..", "dim")}
 
 
@@ -159,6 +161,7 @@ class TasksPane(Pane):
     class Loaded(Message):
         rows: list[TaskRow]
         select: str | None = None
+        ownerships: dict | None = None  # a shared workspace's owners and access (tui.widgets.access); None: private
 
     @dataclass
     class Shown(Message):
@@ -203,6 +206,7 @@ class TasksPane(Pane):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows: list[TaskRow] = []
+        self.ownerships: dict | None = None
         self.view: VersionView | None = None
         self.wanted: str | None = None  # the ref the right side should show; older answers are dropped
         self.wanted_file: str | None = None
@@ -234,19 +238,18 @@ class TasksPane(Pane):
         yield KeysHint(ACTIONS, classes="status", id="tasks-status")
 
     def on_mount(self) -> None:
-        self.set_columns(owner=True)
+        self.set_columns(("type", "env", "owner"))
         self.query_one("#tasks-filter", Input).display = False
 
-    def set_columns(self, owner: bool) -> None:
-        """The list's columns; the owner (also in the header) only when the name keeps its room beside it."""
+    def set_columns(self, optional: tuple[str, ...]) -> None:
+        """The list's columns: name and ver, then those of type, env, owner and access that `optional` names."""
         table = self.query_one("#tasks-table", DataTable)
         table.clear(columns=True)
         table.add_column("name", key="name", width=NAME_MIN)  # sized to the room left by the data columns
         table.add_column(Text("ver", justify="right"), key="ver")
-        table.add_column("type", key="type")
-        table.add_column("env", key="env", width=len("env"))
-        if owner:
-            table.add_column("owner", key="owner")
+        for key in OPTIONAL:
+            if key in optional:
+                table.add_column(key, key=key, width=len(key) if key == "env" else None)
 
     def focus_default(self) -> None:
         if self.opened:
@@ -271,6 +274,7 @@ class TasksPane(Pane):
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
             return
+        ownerships = load_ownerships(self.app, "task")
         rows = [
             TaskRow(
                 name=t.name,
@@ -281,11 +285,12 @@ class TasksPane(Pane):
             )
             for t in tasks
         ]
-        self.post_message(self.Loaded(rows, select))
+        self.post_message(self.Loaded(rows, select, ownerships))
 
     @on(Loaded)
     def show_rows(self, message: Loaded) -> None:
         self.rows = message.rows
+        self.ownerships = message.ownerships
         self.fill_table(select=message.select or self.selected_name())
         if not self.rows:
             self.show_empty()
@@ -311,48 +316,63 @@ class TasksPane(Pane):
         table = self.query_one("#tasks-table", DataTable)
         needle = self.query_one("#tasks-filter", Input).value.strip().lower()
         shown = [row for row in self.rows if not needle or row.matches(needle)]
-        name_width, env_width, owner = self.column_widths(shown)
-        if owner != (ColumnKey("owner") in table.columns):
-            self.set_columns(owner)
+        name_width, env_width, optional = self.column_widths(shown)
+        if list(optional) != [key.value for key in table.columns if key.value in OPTIONAL]:
+            self.set_columns(optional)
         table.clear()
         table.columns[ColumnKey("name")].width = name_width
-        table.columns[ColumnKey("env")].width = env_width
+        if "env" in optional:
+            table.columns[ColumnKey("env")].width = env_width
         for row in shown:
             cells = [
                 Text(row.name, no_wrap=True, overflow="ellipsis"),
                 Text(f"v{row.latest}", justify="right"),
-                Text(row.type),
-                Text(row.env, no_wrap=True, overflow="ellipsis"),
+                *([Text(row.type)] if "type" in optional else []),
+                *([Text(row.env, no_wrap=True, overflow="ellipsis")] if "env" in optional else []),
             ]
-            table.add_row(*cells, *([Text(row.owner)] if owner else []), key=row.name)
+            if self.ownerships is not None:
+                cells += cells_of(self.ownerships, row.name)
+            elif "owner" in optional:
+                cells.append(Text(row.owner))
+            table.add_row(*cells, key=row.name)
         names = [row.name for row in shown]
         if names:
             table.move_cursor(row=names.index(select) if select in names else 0)
             self.preview(self.selected_name())
         self.refresh_bindings()  # keys that act on a task show only while one is listed
 
-    def column_widths(self, shown: list[TaskRow]) -> tuple[int, int, bool]:
-        """Widths of the name and env columns, and whether the owner column shows: the data (ver, type, env)
-        always in view, names cut with an ellipsis.
+    def column_widths(self, shown: list[TaskRow]) -> tuple[int, int, tuple[str, ...]]:
+        """Widths of the name and env columns, and which of type, env, owner and access show: ver always in view,
+        names cut with an ellipsis.
 
         The env column takes its longest name up to ENV_MAX; the task name takes
-        what is left of the table's width. The owner (also in the header) keeps a
-        column only while names still get OWNER_NAME_MIN cells or need no more.
+        what is left of the table's width. Columns said elsewhere give way, one by
+        one, while names would get fewer than OWNER_NAME_MIN cells: the owner (in
+        the header) in a private workspace; in a shared one, where the owner and
+        your access always show, the env (in the metadata), then the type (in the header).
         """
         table = self.query_one("#tasks-table", DataTable)
         pad = 2 * table.cell_padding
         env = min(ENV_MAX, max([len("env"), *(len(row.env) for row in shown)]))
-        data = max([len("ver"), *(len(f"v{row.latest}") for row in shown)]) + max([len("type"), *(len(row.type) for row in shown)])
+        sizes = {"type": max([len("type"), *(len(row.type) for row in shown)]), "env": env}
+        if self.ownerships is None:
+            sizes["owner"] = max([len("owner"), *(len(row.owner) for row in shown)])
+            columns, droppable = ["type", "env", "owner"], ["owner"]
+        else:
+            sizes.update(zip(("owner", "access"), widths(self.ownerships, [row.name for row in shown])))
+            columns, droppable = ["type", "env", "owner", "access"], ["env", "type"]
         longest = max([len("name"), *(len(row.name) for row in shown)])
-        owner = max([len("owner"), *(len(row.owner) for row in shown)]) + pad
         scrollbar = SCROLLBAR if len(shown) > max(table.size.height - 1, 0) else 0
-        room = table.size.width - scrollbar - 4 * pad - data - env
+        fixed = table.size.width - scrollbar - 2 * pad - max([len("ver"), *(len(f"v{row.latest}") for row in shown)])
         self.fitted_width = table.size.width
-        if not table.size.width or longest <= room - owner:
-            return longest, env, True
-        if room - owner >= OWNER_NAME_MIN:
-            return room - owner, env, True  # the owner keeps its column while names can give
-        return max(NAME_MIN, min(longest, room)), env, False
+        for drop in range(len(droppable) + 1):
+            kept = [key for key in columns if key not in droppable[:drop]]
+            room = fixed - sum(sizes[key] + pad for key in kept)
+            if not table.size.width or longest <= room:
+                return longest, env, tuple(kept)
+            if room >= OWNER_NAME_MIN:
+                return room, env, tuple(kept)  # the column keeps its place while names can give
+        return max(NAME_MIN, min(longest, room)), env, tuple(kept)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.refit)
