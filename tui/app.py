@@ -102,8 +102,8 @@ class TaskbenchApp(App):
         for pane in self.pane_types:
             self.bind(pane.KEY, f"show_pane('{pane.__name__}')", description=pane.TITLE, show=False)
         if self.sharing is not None:  # S joins the footer where it can act
-            shares = self._bindings.key_to_bindings["S"]
-            shares[:] = [replace(binding, show=True) for binding in shares]
+            found = self._bindings.key_to_bindings  # a copy per app: the class's own list stays as it is
+            found["S"] = [replace(binding, show=True) for binding in found["S"]]
 
     def compose(self) -> ComposeResult:
         if self.sharing is not None:
