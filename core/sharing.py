@@ -157,6 +157,13 @@ def owners_and_access(store: AbstractStore, user: str, kind: str) -> dict[str, t
     return result
 
 
+def standing(store: AbstractStore, kind: str, name: str) -> tuple[str, str] | None:
+    """For a heading: the object's owner and the acting user's access to it, or None in a private workspace."""
+    if store.sharing is None:
+        return None
+    return store.owner(kind, name), access(store, current_user(), kind, name)
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise UsageError(f"{kind!r} is not something that can be shared; KIND is one of {', '.join(KINDS)}.")

@@ -172,6 +172,9 @@ def test_a_shared_blueprint_lets_b_train_a_task_b_cannot_read(team):
     _ok(team.run(team.b, "train", "grades", "a-ridge", home=home))
     board = json.loads(_ok(team.run(team.b, "leaderboard", "grades", "--json", home=home)))
     assert [row["created_by"] for row in board] == [team.b]
+    table = _ok(team.run(team.b, "leaderboard", "grades", home=home))  # the owner, b's access, who trained each
+    assert f"owner {team.a}, your access write" in table and table.splitlines()[1].split()[-1] == "by"
+    assert table.rstrip().splitlines()[-1].split()[-1] == team.b
     refused = _one_sentence_refusal(team.run(team.b, "task", "show", "regression_ridge", home=home))
     assert team.a in refused
 

@@ -183,27 +183,31 @@ def leaderboard(
     every node was fitted in its own training job (models that reused cached
     nodes show '-').
     """
+    from core.sharing import standing
     from core.training.engine import leaderboard as board
 
     with open_workspace(ctx) as store:
         proj, metric, rows = board(store, project, metric)
+        shared = standing(store, "project", proj.name)
     if as_json:
         print_json(rows)
         return
     out = console()
-    out.print(leaderboard_table(proj, metric, rows, width=out.width if out.is_terminal else None))
+    out.print(leaderboard_table(proj, metric, rows, width=out.width if out.is_terminal else None, shared=shared))
 
 
-def leaderboard_table(proj, metric: str, rows: list[dict], width: int | None = None):
+def leaderboard_table(proj, metric: str, rows: list[dict], width: int | None = None,
+                      shared: tuple[str, str] | None = None):
     """The leaderboard as a rich table, with a legend under it when it uses one; the holdout column appears once
     the holdout is unlocked (the title says so). In a terminal `width` cells wide, repeats are marked `2≡1` and
-    runs `1×2` (as in the workbench) when the spelled-out marks would make rows fold."""
+    runs `1×2` (as in the workbench) when the spelled-out marks would make rows fold. In a shared workspace
+    (`shared`: the project's owner and your access) the title names them and a `by` column says who trained each."""
     from rich.console import Group
 
-    table = _board(proj, metric, rows, short=False)
+    table = _board(proj, metric, rows, short=False, shared=shared)
     short = width is not None and _natural_width(table) > width
     if short:
-        table = _board(proj, metric, rows, short=True)
+        table = _board(proj, metric, rows, short=True, shared=shared)
     legend = []
     if short and any(r.get("runs", 1) > 1 for r in rows):
         legend.append("N≡M: model N repeats model M (same blueprint and task versions); M×R: model M ran R times.")
@@ -223,7 +227,7 @@ def _natural_width(renderable) -> int:
     return Measurement.get(wide, wide.options, renderable).maximum
 
 
-def _board(proj, metric: str, rows: list[dict], *, short: bool) -> Table:
+def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[str, str] | None = None) -> Table:
     cells = []
     parts = {part: [(r.get(part) or {}).get(metric) for r in rows] for part in ("validation", "cv", "holdout")}
     for r in rows:
@@ -242,13 +246,18 @@ def _board(proj, metric: str, rows: list[dict], *, short: bool) -> Table:
             model, label,
             score(metric, val, parts["validation"]), score(metric, cv, parts["cv"]), score(metric, hold, parts["holdout"]),
             number(r["train_seconds"], 1), _count(r["predict_rows_per_second"]),
-        ])
+        ] + ([escape(r.get("created_by") or "-")] if shared else []))
     holdout = f"holdout {metric}"
     columns = ["model", "blueprint", f"validation {metric}", f"cv {metric}", holdout, "train s", "rows/s"]
+    right = tuple(columns[2:])
     locked = "" if proj.holdout_unlocked else "; holdout locked"
+    whose = ""
+    if shared:
+        columns.append("by")
+        whose = f"; owner {escape(shared[0])}, your access {shared[1]}"
     return listing(columns, cells, keep=("model", "blueprint", f"validation {metric}") + ((holdout,) if proj.holdout_unlocked else ()),
-                   title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}",
-                   right=tuple(columns[2:]))
+                   title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}{whose}",
+                   right=right)
 
 
 def _count(value) -> str:
