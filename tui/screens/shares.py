@@ -113,7 +113,8 @@ class SharesScreen(ModalScreen[bool]):
     def show(self, message: Loaded) -> None:
         self.state = state = message.state
         mine = " (you)" if state.owner == state.user else f"; you ({state.user}) have {state.access}"
-        count = f"shared with {len(state.shares)}" if state.shares else "shared with nobody: only its owner uses it"
+        count = ("shared with " + ", ".join(who(given.grantee) for given in state.shares) if state.shares
+                 else "shared with nobody: only its owner uses it")
         self.query_one("#shares-owner", Static).update(Text(f"owner {state.owner}{mine} · {count}"))
         table = self.query_one("#shares-table", FittedTable)
         table.clear()
