@@ -214,6 +214,7 @@ class TasksPane(Pane):
         self.fit_pinned = False  # the fit check's output stays on the right until the user picks a file
         self.fit_running = False
         self.last_fit: FitRequest | None = None
+        self.refused: str | None = None  # the selected task's name when core refused to show it
         self.fitted_width = 0  # the table width the name column was last sized for
         self.header_width = 0  # the header width the shown version's header was laid out for
 
@@ -307,6 +308,8 @@ class TasksPane(Pane):
             return self.opened or right or bool(filter_input.value) or focused is filter_input
         if action in NEEDS_VERSIONS and self.view and len(self.view.versions) < 2:
             return False
+        if action in NEEDS_TASK and self.refused is not None and self.refused == self.selected_name():
+            return False  # a task core will not show: nothing to open, diff, read or check
         if self.query_one("#tasks-table", DataTable).row_count:
             return True
         return action not in NEEDS_TASK
@@ -569,6 +572,8 @@ class TasksPane(Pane):
             return
         self.view = None
         self.wanted_file = None
+        self.refused = message.ref.partition("@")[0]
+        self.refresh_bindings()
         header = self.query_one("#tasks-header", Static)
         header.update(Text(message.text))
         header.add_class("sentence")
@@ -585,6 +590,7 @@ class TasksPane(Pane):
         if self.wanted not in (view.ref, view.name):
             return
         self.view = view
+        self.refused = None
         self.wanted_file = view.first_file
         self.show_header()
         self.query_one("#tasks-meta", Static).update(view.metadata)

@@ -90,6 +90,7 @@ class SharesScreen(ModalScreen[bool]):
         table = self.query_one("#shares-table", FittedTable)
         for label in ("with", "role", "by", "when"):
             table.add_column(label, key=label)
+        table.display = False  # until the shares are read: no empty header meanwhile
         table.focus()
         self.load()
 
