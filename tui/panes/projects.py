@@ -496,13 +496,16 @@ class ProjectsPane(Pane):
     @work(thread=True, exclusive=True, group="proj-model", exit_on_error=False)
     def load_model(self, model_id: int) -> None:
         from core.errors import TaskbenchError
-        from core.insights import custom_insight_files
+        from core.insights.custom import visible_files
+        from core.sharing import require_model
         from core.training import metrics as metric_table
         from core.training.engine import visible_scores
 
         try:
-            model, project = self.app.workspace.model(model_id)
-            files = custom_insight_files(model) if model.state == "trained" else []
+            with self.app.workspace.store() as store:
+                model, project = require_model(store, model_id, "see the models of")
+                # a node whose task is not the user's to read keeps its files (its artifact) to itself: one sentence each
+                files, withheld = visible_files(store, model) if model.state == "trained" else ([], [])
         except TaskbenchError as exc:
             self.post_message(self.Notice(exc.message, error=True))
             return
@@ -512,7 +515,7 @@ class ProjectsPane(Pane):
             "train_seconds": model.train_seconds, "predict_speed": model.predict_speed, "job": model.job_id,
             "created_by": model.created_by, "created_at": model.created_at, "project": project.name,
             "target_type": project.target_type, "unlocked": project.holdout_unlocked,
-            "metrics": list(metric_table.METRICS[project.target_type]), "files": files,
+            "metrics": list(metric_table.METRICS[project.target_type]), "files": files, "withheld": withheld,
         }))
 
     @on(ModelLoaded)
@@ -530,7 +533,9 @@ class ProjectsPane(Pane):
         files.clear()
         for f in m["files"]:
             files.add_row(f["node"], f["name"], f["kind"], size(f["size"]), key=f["path"])
-        if not m["files"]:
+        if m["withheld"]:
+            self.query_one("#model-preview", Static).update(Text(" ".join(m["withheld"])))
+        elif not m["files"]:
             self.query_one("#model-preview", Static).update("no files: this model's nodes wrote none")
 
     @staticmethod
