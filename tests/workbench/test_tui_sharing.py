@@ -215,3 +215,50 @@ async def test_a_private_workspace_shows_nothing_new_and_s_says_sharing_needs_a_
         assert said == ["Sharing needs a shared workspace, and this one is private; create one with taskbench "
                         "workspace init DIR --group GROUP."], said
         assert len(app.screen_stack) == 1
+
+
+async def test_a_model_page_keeps_the_files_of_a_node_whose_task_you_cannot_read(shared, monkeypatch):
+    from textual.widgets import Input
+
+    from core import sharing, workspace
+    from core.store import open_store
+    from core.training.engine import BlueprintSource, train_blueprints
+    from tui.panes.projects import ProjectsPane
+    from tui.screens.projects import ExportPrompt
+
+    with monkeypatch.context() as as_alice:  # alice trains her task in her project and shares the project
+        as_alice.setattr(workspace, "system_user", lambda: "alice")
+        with open_store(shared) as store:
+            trained = train_blueprints(store, "jr", [BlueprintSource("ridge-custom", f"model = {THEIRS}(NUM)\n")])[0]
+            assert trained.model is not None, trained.error
+            sharing.share(store, "alice", "project", "jr", sharing.EVERYONE, "read")
+    app = TaskbenchApp(shared)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 2)
+        await pilot.press("enter")  # the leaderboard; then the row of alice's model
+        board = pane.query_one("#proj-board", DataTable)
+        while pane.selected_model() != str(trained.model.id):
+            await pilot.press("j")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pane.model is not None)
+        await pilot.press("l", "l", "l")
+        files = pane.query_one("#model-files", DataTable)
+        await wait_for(pilot, lambda: files.row_count >= 1)
+        assert [[str(cell) for cell in files.get_row_at(i)][:2] for i in range(files.row_count)] == [["model", "(not shown)"]]
+        preview = str(pane.query_one("#model-preview", Static).render())
+        assert "cannot see the files of node 'model'" in " ".join(preview.split()) and "artifact.pkl" not in preview
+
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportPrompt))
+        target = shared.parent / "exported"
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        status = pane.query_one("#model-status", Static)
+        await wait_for(pilot, lambda: "exported" in str(status.content) or "not exported" in str(status.content), timeout=30)
+        said = " ".join(str(status.content).split())
+        assert "left out" in said and "node 'model'" in said and "alice" in said, said
+        assert not (target / "model").exists()
+        assert board.row_count == 2

@@ -58,6 +58,7 @@ TABS_HINT = "h l tabs"  # the model page's keys the footer does not show (u, a, 
 NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
+WITHHELD = "withheld:"  # the key of a file row standing for a node whose files the user may not see
 LIST_COLUMNS = {False: ("name", "type", "rows", "holdout"), True: ("name", "holdout", *COLUMNS)}  # by shared
 
 
@@ -497,7 +498,7 @@ class ProjectsPane(Pane):
     def load_model(self, model_id: int) -> None:
         from core.errors import TaskbenchError
         from core.insights.custom import visible_files
-        from core.sharing import require_model
+        from core.sharing import require_model, withheld_nodes
         from core.training import metrics as metric_table
         from core.training.engine import visible_scores
 
@@ -506,6 +507,7 @@ class ProjectsPane(Pane):
                 model, project = require_model(store, model_id, "see the models of")
                 # a node whose task is not the user's to read keeps its files (its artifact) to itself: one sentence each
                 files, withheld = visible_files(store, model) if model.state == "trained" else ([], [])
+                withheld = dict(zip(withheld_nodes(store, model), withheld))  # node -> core's sentence
         except TaskbenchError as exc:
             self.post_message(self.Notice(exc.message, error=True))
             return
@@ -533,9 +535,9 @@ class ProjectsPane(Pane):
         files.clear()
         for f in m["files"]:
             files.add_row(f["node"], f["name"], f["kind"], size(f["size"]), key=f["path"])
-        if m["withheld"]:
-            self.query_one("#model-preview", Static).update(Text(" ".join(m["withheld"])))
-        elif not m["files"]:
+        for node in m["withheld"]:  # highlighted, the row says why: core's sentence in the preview
+            files.add_row(node, "(not shown)", "-", "-", key=f"{WITHHELD}{node}")
+        if not m["files"] and not m["withheld"]:
             self.query_one("#model-preview", Static).update("no files: this model's nodes wrote none")
 
     @staticmethod
@@ -602,7 +604,9 @@ class ProjectsPane(Pane):
 
     @on(DataTable.RowHighlighted, "#model-files")
     def file_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key and event.row_key.value:
+        if event.row_key and (event.row_key.value or "").startswith(WITHHELD) and self.model:
+            self.query_one("#model-preview", Static).update(Text(self.model["withheld"][event.row_key.value[len(WITHHELD):]]))
+        elif event.row_key and event.row_key.value:
             scroll = self.query_one("#model-preview-scroll")
             self.preview(event.row_key.value, max((scroll.content_region.width or 78) - 1, 20))
 
@@ -667,6 +671,7 @@ class ProjectsPane(Pane):
             return
         self.post_message(self.Notice(
             f"exported {result['files']} file(s) of {len(result['nodes'])} node(s) of model {model_id} to {result['path']}"
+            + "".join(f"; left out: {sentence}" for sentence in result.get("withheld") or ())
         ))
 
     # ------------------------------------------------------------ status
