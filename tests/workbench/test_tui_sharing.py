@@ -262,3 +262,20 @@ async def test_a_model_page_keeps_the_files_of_a_node_whose_task_you_cannot_read
         assert "left out" in said and "node 'model'" in said and "alice" in said, said
         assert not (target / "model").exists()
         assert board.row_count == 2
+
+
+async def test_the_log_of_another_members_job_opens_only_with_cores_leave(shared):
+    from tui.panes.jobs import JobsPane
+
+    app = TaskbenchApp(shared)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("5")
+        await settle(app, pilot)
+        pane = app.query_one(JobsPane)
+        await wait_for(pilot, lambda: pane.table.row_count >= 1)
+        await pilot.press("enter")  # alice's training in her project, not shared: core refuses, nothing opens
+        await settle(app, pilot)
+        title = " ".join(str(pane.query_one("#jobs-log-title", Static).render()).split())
+        assert "cannot read the log of job 1" in title and "belongs to alice" in title, title
+        assert pane.log_job is None and pane.log_view.lines.index is None

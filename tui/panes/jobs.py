@@ -88,6 +88,13 @@ class JobsPane(Pane):
     class Loaded(Message):
         rows: list[JobRow]
 
+    @dataclass
+    class LogChecked(Message):
+        """Core's answer on reading a job's log in a shared workspace: None allows it, else its one sentence."""
+
+        job: int
+        refusal: str | None
+
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
         self.rows: list[JobRow] = []
@@ -245,7 +252,42 @@ class JobsPane(Pane):
         row = self.selected()
         if row is None:
             return
+        if row.log_path is not None and self.app.sharing is not None:
+            self.check_log(row.id)  # a shared workspace: core says first whether this user may read it
+            return
+        self.open_log(row)
+
+    @work(thread=True, exclusive=True, group="jobs-log-check", exit_on_error=False)
+    def check_log(self, job_id: int) -> None:
+        from core.errors import TaskbenchError
+        from core.jobs.queries import get_job, require_log
+
+        try:
+            with self.app.workspace.store() as store:
+                require_log(store, get_job(store, job_id))
+        except TaskbenchError as exc:
+            self.post_message(self.LogChecked(job_id, exc.message))
+            return
+        self.post_message(self.LogChecked(job_id, None))
+
+    @on(LogChecked)
+    def log_checked(self, message: LogChecked) -> None:
+        row = self.selected()
+        if row is None or row.id != message.job:
+            return
+        if message.refusal is None:
+            self.open_log(row)
+            return
+        self.log_job = None
+        self.log_view.lines.close()  # nothing of another log stays under the refusal
+        title = self.query_one("#jobs-log-title", Static)
+        title.update(Text(message.refusal))
+        title.add_class("sentence")
+
+    def open_log(self, row: JobRow) -> None:
+        """Show `row`'s log (following it while the job runs)."""
         self.log_job = row
+        self.query_one("#jobs-log-title").remove_class("sentence")
         if row.log_path is None:
             self.query_one("#jobs-log-title", Static).update(f"#{row.id} has no log file")
             return
