@@ -279,3 +279,13 @@ async def test_the_log_of_another_members_job_opens_only_with_cores_leave(shared
         title = " ".join(str(pane.query_one("#jobs-log-title", Static).render()).split())
         assert "cannot read the log of job 1" in title and "belongs to alice" in title, title
         assert pane.log_job is None and pane.log_view.lines.index is None
+
+
+def test_the_identity_line_keeps_a_long_paths_start_and_end_within_the_width():
+    from tui.app import identity_line
+
+    home = "/srv/teams/machine-learning/shared-workspaces/" + "x" * 40 + "/ws"
+    line = identity_line("alice", home, "mlteam", 80)
+    assert line.cell_len <= 80 and line.plain.startswith(" alice @ /srv/teams/") and line.plain.endswith("/ws (group mlteam)")
+    assert "…" in line.plain
+    assert identity_line("alice", "/srv/ws", "mlteam", 80).plain == " alice @ /srv/ws (group mlteam)"
