@@ -7,11 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
-from tests.workbench.tui_support import wait_for
+from tests.workbench.tui_support import export_artifacts, wait_for
 from tui.app import TaskbenchApp
-from tui.panes.projects import ConfirmUnlock, ExportPrompt, ProjectsPane
+from tui.panes.projects import ConfirmUnlock, ProjectsPane
 from tui.widgets.charts import Chart, number
 
 DATA = Path(__file__).resolve().parents[2] / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
@@ -138,14 +138,9 @@ async def test_model_page_shows_scores_and_feature_impact_bars(ws):
         await pilot.press("j", "escape")
         assert files.has_focus and pane.model_id is not None
 
-        await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ExportPrompt))
         target = ws.parent / "exported"
-        app.screen.query_one(Input).value = str(target)
-        await pilot.press("enter")
-        status = pane.query_one("#model-status", Static)
-        await wait_for(pilot, lambda: "exported" in str(status.content), timeout=30)
-        assert str(status.content) == f"exported 2 file(s) of 2 node(s) of model {pane.model_id} to {target}"
+        said = await export_artifacts(pilot, pane, target)
+        assert said == f"exported 2 file(s) of 2 node(s) of model {pane.model_id} to {target}"
         assert (target / "README.txt").is_file() and (target / "model" / "artifact.pkl").is_file()
 
         await pilot.press("escape")

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, OptionList, Static, TextArea
 
 from tests.conftest import SAMPLES
 from tests.workbench.test_tui_tasks import open_app, pane, select_task, settle, text_of
-from tests.workbench.tui_support import QUICK, juniors_workspace, wait_for
+from tests.workbench.tui_support import QUICK, export_artifacts, juniors_workspace, wait_for
 from tui.app import TaskbenchApp
 
 MINE = "transform_median_impute"  # the current user's, shared read with every member
@@ -218,13 +218,10 @@ async def test_a_private_workspace_shows_nothing_new_and_s_says_sharing_needs_a_
 
 
 async def test_a_model_page_keeps_the_files_of_a_node_whose_task_you_cannot_read(shared, monkeypatch):
-    from textual.widgets import Input
-
     from core import sharing, workspace
     from core.store import open_store
     from core.training.engine import BlueprintSource, train_blueprints
     from tui.panes.projects import ProjectsPane
-    from tui.screens.projects import ExportPrompt
 
     with monkeypatch.context() as as_alice:  # alice trains her task in her project and shares the project
         as_alice.setattr(workspace, "system_user", lambda: "alice")
@@ -251,14 +248,8 @@ async def test_a_model_page_keeps_the_files_of_a_node_whose_task_you_cannot_read
         preview = str(pane.query_one("#model-preview", Static).render())
         assert "cannot see the files of node 'model'" in " ".join(preview.split()) and "artifact.pkl" not in preview
 
-        await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ExportPrompt))
         target = shared.parent / "exported"
-        app.screen.query_one(Input).value = str(target)
-        await pilot.press("enter")
-        status = pane.query_one("#model-status", Static)
-        await wait_for(pilot, lambda: "exported" in str(status.content) or "not exported" in str(status.content), timeout=30)
-        said = " ".join(str(status.content).split())
+        said = " ".join((await export_artifacts(pilot, pane, target)).split())
         assert "left out" in said and "node 'model'" in said and "alice" in said, said
         assert not (target / "model").exists()
         assert board.row_count == 2

@@ -49,3 +49,18 @@ async def wait_for(pilot, condition, timeout: float = 15.0) -> float:
             raise AssertionError(f"the screen did not reach the expected state within {timeout} s")
         await pilot.pause(0.02)
     return time.monotonic() - start
+
+
+async def export_artifacts(pilot, pane, target: Path) -> str:
+    """On a model's page: `a`, the folder `target`, enter; the status line once the export answered."""
+    from textual.widgets import Input, Static
+
+    from tui.screens.projects import ExportPrompt
+
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExportPrompt))
+    pilot.app.screen.query_one(Input).value = str(target)
+    await pilot.press("enter")
+    status = pane.query_one("#model-status", Static)
+    await wait_for(pilot, lambda: "exported" in str(status.content), timeout=30)  # "not exported" too
+    return str(status.content)
