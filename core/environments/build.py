@@ -11,7 +11,8 @@ from typing import Callable
 
 from .. import settings
 from ..errors import UsageError
-from ..environments.versions import LOCAL, get_environment_version, set_environment_build
+from .. import sharing
+from ..environments.versions import LOCAL, environment_version_to_run, set_environment_build
 from ..jobs import JobRun
 from ..store import Store
 from ..store.records import EnvironmentVersion
@@ -31,13 +32,24 @@ def build_environment(
     """Build `NAME[@N]` through the Docker Engine API as an `env-build` job; returns (version, tag, built).
 
     An image that already exists is reused unless `force`; the build log is
-    streamed to `on_log` and kept as the job's log.
+    streamed to `on_log` and kept as the job's log. Asked for by name, it needs read on the environment (its log
+    shows the Dockerfile); a run builds what its task version needs (image_for_environment) by execute.
     """
+    from .resolve import docker_ready
+
+    sharing.require(store, "env", ref.split("@")[0], "read", "build")
+    if ref.split("@")[0] != LOCAL:
+        docker_ready()
+    return _build(store, ref, on_log, force=force)
+
+
+def _build(store: Store, ref: str, on_log: Callable[[str], None], *, force: bool = False
+           ) -> tuple[EnvironmentVersion, str, bool]:
     from .docker_build import build_image, image_exists
 
     if ref.split("@")[0] == LOCAL:
         raise UsageError(f"{LOCAL} is the Python taskbench runs on; it has no image to build.")
-    version = get_environment_version(store, ref)
+    version = environment_version_to_run(store, ref)
     tag = image_tag(version)
     if not force and image_exists(tag):
         if version.status != "built":
@@ -57,10 +69,10 @@ def build_environment(
         image_id = build_image(version.path, tag, on_log=relay, scratch_dir=run.scratch("build"))
         set_environment_build(store, version.id, "built", image_id=image_id, job_id=run.id)
         relay(f"built {tag} ({image_id[:19]})")
-    return get_environment_version(store, version.ref), tag, True
+    return environment_version_to_run(store, version.ref), tag, True
 
 
 def image_for_environment(store: Store, ref: str, on_log: Callable[[str], None]) -> tuple[EnvironmentVersion, str]:
     """The image to run `NAME[@N]` in, built first when missing."""
-    version, tag, _ = build_environment(store, ref, on_log)
+    version, tag, _ = _build(store, ref, on_log)
     return version, tag

@@ -95,10 +95,10 @@ def resolve_environment(
         return ResolvedEnvironment(LOCAL, "local", python=sys.executable)
     if store is None:
         raise UsageError(f"environment {env!r} needs a workspace to look it up in.")
-    from ..environments.versions import get_environment_version
+    from ..environments.versions import environment_version_to_run
     from .build import image_for_environment
 
-    get_environment_version(store, env)  # an unknown name is a usage error before Docker is asked
+    environment_version_to_run(store, env)  # an unknown name is a usage error before Docker is asked
     docker_ready()
     version, tag = image_for_environment(store, env, on_log)
     return ResolvedEnvironment(version.ref, "docker", image=tag)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import sharing
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import files as store_files
@@ -64,6 +65,7 @@ def add_environment(store: Store, folder: str | Path, name: str | None = None) -
     if name in BUILTINS:
         raise UsageError(f"{name} is a built-in environment; add yours under another name.")
     ensure_builtin_environments(store)
+    sharing.require(store, "env", name, "write", "add a version of")
     sha, files, snapshot = store_files.snapshot_folder(folder, store.objects_dir("environments"))
     return store.add_environment_version(name, sha256=sha, snapshot=snapshot, files=files)
 
@@ -104,7 +106,14 @@ def environment_versions(store: Store, name: str) -> list[EnvironmentVersion]:
 
 def get_environment_version(store: Store, ref: str) -> EnvironmentVersion:
     """The version 'name' (latest) or 'name@N' names, its files verified against its sha256 (callers build, show or
-    copy them; SPEC §10); python-local has none, being the running Python."""
+    copy them; SPEC §10), for a user who may read the environment; python-local has none, being the running Python."""
+    sharing.require(store, "env", parse_ref(ref, "environment")[0], "read", "read")
+    return environment_version_to_run(store, ref)
+
+
+def environment_version_to_run(store: Store, ref: str) -> EnvironmentVersion:
+    """The version `ref` names, verified, without a read check: a task version that runs in it carries execute on
+    it (SPEC §10, implicit sharing), as a shared blueprint's task runs unread."""
     name, version = parse_ref(ref, "environment")
     env = get_environment(store, name)
     if env.kind == "local":

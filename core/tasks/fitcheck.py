@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .. import workspace
+from .. import sharing, workspace
 from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError, disk_full
 from ..joblog import JobLog
 from ..jobs import Cancelled, JobRun
@@ -265,6 +265,8 @@ class FitCheck:
 
     def _code_dir(self) -> Path:
         """The folder to check: --code-dir, or the snapshot of a registered version (--task NAME[@N])."""
+        if self.opts.env and self.store is not None:  # an environment named by the user is used in their own work
+            sharing.require(self.store, "env", self.opts.env.split("@")[0], "read", "use")
         if self.opts.task:
             if self.opts.code_dir:
                 raise UsageError("give --code-dir or --task, not both.")

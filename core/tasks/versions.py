@@ -61,6 +61,7 @@ def add_task(
                      "type and cannot check its inputs; add one with `type: training` and `targetType`.")
     if env:
         environments.get_environment(store, parse_ref(env, "environment")[0])
+        sharing.require(store, "env", parse_ref(env, "environment")[0], "read", "use")
         if "@" in env:
             environments.get_environment_version(store, env)
     elif metadata.environment_id:

@@ -99,13 +99,13 @@ def task_environment(store: Store, info) -> str:
     scoring later uses the image it was trained in), else python-local."""
     if info.builtin:
         return LOCAL_ENV
-    from ..environments.versions import get_environment_version
+    from ..environments.versions import environment_version_to_run
     from ..tasks.versions import task_version_to_run
 
     env = task_version_to_run(store, info.ref).env or LOCAL_ENV
     if env.split("@")[0] == LOCAL_ENV or "@" in env:
         return env
-    return get_environment_version(store, env).ref
+    return environment_version_to_run(store, env).ref
 
 
 def environment_segments(nodes: list[dict]) -> list[tuple[str, list[dict]]]:

@@ -241,8 +241,8 @@ async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_
         await select_task(app, pilot, "regression_ridge")
         await pilot.press("enter")
         await settle(app, pilot)
-        status = " ".join(text_of(app, "#tasks-status").split())
-        assert "task regression_ridge@1 was changed after it was stored (custom.py changed)" in status
+        shown = " ".join(text_of(app, "#tasks-header").split())  # core's sentence takes the version's place
+        assert "task regression_ridge@1 was changed after it was stored (custom.py changed)" in shown
         assert RIDGE_FIT_LINE not in pane(app).query_one("#tasks-file", TextArea).text
 
 

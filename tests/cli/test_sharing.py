@@ -186,3 +186,33 @@ def test_a_shared_blueprint_lets_b_train_a_task_b_cannot_read(team):
     failed = team.run(team.b, "train", "grades", mine, home=home)  # reported like any blueprint error in train
     assert failed.returncode == 2 and expected in failed.stdout and "Traceback" not in failed.stdout + failed.stderr
     assert len(json.loads(_ok(team.run(team.a, "leaderboard", "grades", "--json", home=home)))) == 1
+
+
+def test_an_environment_needs_read_to_show_download_build_or_use_and_write_for_a_version(team):
+    """a's custom environment: b cannot read its Dockerfile, download or build it, or name it for a task or a fit
+    check until a shares it; a version needs write. Built-in environments stay readable by every member."""
+    home = _workspace(team, "environments")
+    folder = team.root / "a-env"
+    folder.mkdir()
+    secret = "RUN echo a-private-build-step-4711"
+    (folder / "Dockerfile").write_text(f"FROM python:3.11-slim\n{secret}\n")
+    for path in (folder, folder / "Dockerfile"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    _ok(team.run(team.a, "env", "add", folder, "--name", "a-env", home=home))
+
+    task = SAMPLES / "01_transform_median_impute"
+    for args in (["env", "show", "a-env"], ["env", "download", "a-env", "--to", team.root / "b-env"],
+                 ["env", "build", "a-env"], ["task", "add", task, "--name", "b-task", "--env", "a-env"],
+                 ["env", "add", folder, "--name", "a-env"]):
+        refused = _one_sentence_refusal(team.run(team.b, *args, home=home))
+        assert team.a in refused and secret not in refused, args
+    fitted = team.run(team.b, "fit", "--code-dir", task, "--input", DATA, "--env", "a-env", home=home)
+    assert fitted.returncode == 2 and "cannot use the environment 'a-env'" in fitted.stdout, fitted.stdout  # its report
+    assert secret not in fitted.stdout + fitted.stderr
+    assert not (team.root / "b-env").exists()
+    assert "Dockerfile" in _ok(team.run(team.b, "env", "show", "python-sklearn", home=home))
+
+    _ok(team.run(team.a, "share", "env", "a-env", team.b, "--role", "read", home=home))
+    assert secret in _ok(team.run(team.b, "env", "show", "a-env", home=home))
+    refused = _one_sentence_refusal(team.run(team.b, "env", "add", folder, "--name", "a-env", home=home))
+    assert "add a version of" in refused

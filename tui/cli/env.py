@@ -142,11 +142,9 @@ def build(
 ) -> None:
     """Build an environment's Docker image, streaming the build log (kept as a job log)."""
     from core.environments.build import build_environment
-    from core.environments.resolve import docker_ready
 
     out = console()
     with open_workspace(ctx) as store:
-        docker_ready()
         try:
             version, tag, built = build_environment(
                 store, ref, lambda line: out.print(f"[dim]  |[/] {escape(line)}", highlight=False), force=force
