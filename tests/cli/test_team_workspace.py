@@ -310,3 +310,47 @@ def test_a_private_workspace_of_its_owner_is_shared_in_place(team):
     _ok(team.run(team.b, "task", "list", home=other))
     refused = _one_sentence_refusal(team.run(team.a, "workspace", "init", other, "--group", team.group))
     assert "belongs to someone else" in refused or "may not" in refused
+
+
+def test_a_snapshot_another_member_swapped_is_refused_before_any_of_it_runs(team):
+    """The issue's attack: b, a member, changes a's stored task version with a shell; a's fit, training and
+    scoring refuse it with one sentence naming the version, and b's code never runs with a's rights."""
+    home = team.folder("tamper") / "ws"
+    _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
+    _ok(team.run(team.a, "task", "add", SAMPLES / "11_regression_ridge", "--name", "ridge", home=home))
+    data = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+    _ok(team.run(team.a, "project", "create", data, "--target", "Grade 2014", "--name", "juniors", home=home))
+    bp = team.root / "tamper.bp"
+    bp.write_text("model = ridge@1(NUM)\n")
+    bp.chmod(0o644)
+    _ok(team.run(team.a, "train", "juniors", bp, home=home))
+
+    snapshot = Path(json.loads(_ok(team.run(team.a, "task", "show", "ridge@1", "--json", home=home)))["path"])
+    markers = team.root / "markers"
+    markers.mkdir()
+    markers.chmod(0o1777)  # anyone may leave the marker there
+    marker = markers / "b-code-ran-as"
+    planted = team.root / "planted.py"
+    planted.write_text((snapshot / "custom.py").read_text()
+                       + f"\nimport getpass, pathlib\npathlib.Path({str(marker)!r}).write_text(getpass.getuser())\n")
+    planted.chmod(0o644)
+    # With a shell, b tries to replace the file the way group write would allow (a new file moved over it); the
+    # stored version's read-only folder stops b, so root plays the part of a member who got past that.
+    swap = f"cp {planted} {snapshot}/.swap && mv -f {snapshot}/.swap {snapshot}/custom.py"
+    by_b = subprocess.run(["runuser", "-u", team.b, "--", "sh", "-c", swap], capture_output=True, text=True)
+    print(f"b's swap: exit {by_b.returncode} {by_b.stderr.strip()}")
+    if by_b.returncode != 0:
+        subprocess.run(["sh", "-c", swap], check=True)
+    assert "getpass" in (snapshot / "custom.py").read_text()
+
+    for args in (("fit", "--task", "ridge@1", "--input", data, "--target", "Grade 2014"),
+                 ("predict", "1", "--input", data, "--output", team.root / "p.csv"),
+                 ("task", "show", "ridge@1")):
+        done = team.run(team.a, *args, home=home)
+        assert done.returncode == 2, args
+        assert "task ridge@1 was changed after it was stored (custom.py changed)" in " ".join(
+            (done.stdout + done.stderr).split()), args
+    trained = team.run(team.a, "train", "juniors", bp, home=home)
+    assert trained.returncode == 1 and "ridge@1 was changed after it was stored" in " ".join(trained.stdout.split())
+    assert not marker.exists(), f"b's code ran as {marker.read_text()}"
+    assert not (team.root / "p.csv").exists()
