@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from core.runtime.contract import ESTIMATOR_TYPES
 
 from ..actions import bindings, pane_action
+from ..screens.clone import ClonePrompt
 from ..screens.project_picker import ProjectPicker
 from ..numbers import score
 from ..widgets.access import COLUMNS, cells_of, load_ownerships, widths
@@ -39,6 +40,7 @@ ACTIONS = [
     pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False, short="problems"),
     pane_action(NAME, "graph", "v", "Graph view (j/k scroll it)", show=False, short="graph"),
     pane_action(NAME, "copy", "c", "Copy into new buffer", short="copy"),
+    pane_action(NAME, "clone", "C", "Clone the saved blueprint as your own (its task versions kept)", short="clone"),
     pane_action(NAME, "new", "n", "New blueprint", show=False, short="new"),
     pane_action(NAME, "save", "ctrl+s", "Save blueprint", short="save"),
     pane_action(NAME, "format", "ctrl+f", "Format blueprint", short="format"),
@@ -159,6 +161,12 @@ class BlueprintsPane(Pane):
         buffer: Buffer
 
     @dataclass
+    class Cloned(Message):
+        text: str
+        buffer: Buffer
+        origin: str  # the "name@N" it was cloned from
+
+    @dataclass
     class Checked(Message):
         generation: int
         problems: list  # validate.Message
@@ -197,6 +205,7 @@ class BlueprintsPane(Pane):
         self.generation = 0
         self._debounce = None
         self._discard_key: str | None = None
+        self._select_key: str | None = None  # the row the next list load selects (a new clone)
         self.training: dict = {}
         self.last_trained: dict | None = None
 
@@ -277,7 +286,7 @@ class BlueprintsPane(Pane):
     def show_list(self, message: Loaded) -> None:
         self.target_type = message.target_type
         table = self.query_one("#bp-table", DataTable)
-        selected = self._row_key()
+        selected = self._select_key or self._row_key()
         table.clear()
         room = self._name_room() - sum(w + 2 for w in widths(message.ownerships, [n for n, _, _ in message.saved]))
         for name, version, kind in message.saved:
@@ -288,6 +297,8 @@ class BlueprintsPane(Pane):
         keys = [f"saved:{n}" for n, _, _ in message.saved] + [f"template:{k}:{n}" for n, k, _ in message.templates]
         if keys:
             table.move_cursor(row=keys.index(selected) if selected in keys else 0)
+        if self._select_key in keys:
+            self._select_key = None  # selected; a load begun before the clone existed leaves it for the next
         self.query_one("#bp-list-title", Static).update(
             f"Blueprints ({len(message.saved)}) + {message.target_type} templates"
         )
@@ -325,6 +336,44 @@ class BlueprintsPane(Pane):
 
     def action_copy(self) -> None:
         self.open_selected(copy=True)
+
+    @on(DataTable.RowHighlighted, "#bp-table")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # C clones a saved blueprint only, not a template
+
+    def action_clone(self) -> None:
+        key = self._row_key() or ""
+        if not key.startswith("saved:"):
+            self.status("pick a saved blueprint to clone (c copies a template into a new buffer)", error=True)
+            return
+        if not self._may_discard(f"clone:{key}"):
+            return
+        name = key.partition(":")[2]
+        self.app.push_screen(ClonePrompt(name, f"{name}-copy"),
+                             lambda answer: self.clone(name, answer or None) if answer is not None else None)
+
+    @work(thread=True, exclusive=True, group="bp-open", exit_on_error=False)
+    def clone(self, ref: str, name: str | None) -> None:
+        """Clone through core (it refuses a blueprint you may not read or a name taken) and open the clone."""
+        from core.blueprints.registry import clone_blueprint
+        from core.errors import TaskbenchError
+
+        try:
+            with self.app.workspace.store() as store:
+                version = clone_blueprint(store, ref, name)
+        except TaskbenchError as exc:
+            self.post_message(self.Failed(exc.message))
+            return
+        key = f"saved:{version.blueprint}"
+        self.post_message(self.Cloned(version.text, Buffer("saved", version.blueprint, version.ref, version.text, key=key),
+                                      version.origin))
+
+    @on(Cloned)
+    def show_clone(self, message: Cloned) -> None:
+        self._select_key = message.buffer.key
+        self.load()
+        self.show_buffer(self.Opened(message.text, message.buffer))
+        self.status(f"cloned {message.origin} as {message.buffer.ref}: edit it, ctrl+s saves a new version")
 
     def open_selected(self, *, copy: bool, key: str | None = None) -> None:
         key = key or self._row_key()
@@ -507,6 +556,8 @@ class BlueprintsPane(Pane):
             return self.is_mounted and self.query_one("#bp-problems", OptionList).has_focus
         if action in NEEDS_BUFFER:
             return bool(self.buffer.origin)
+        if action == "clone":
+            return self.is_mounted and (self._row_key() or "").startswith("saved:")
         return True
 
     def action_problem_step(self, step: int) -> None:

@@ -43,6 +43,7 @@ ACTIONS = [
     pane_action(NAME, "next_partition", "p", "Next partition", short="partition"),
     pane_action(NAME, "unlock", "u", "Unlock holdout", short="unlock"),
     pane_action(NAME, "export", "a", "Export artifacts", short="export"),
+    pane_action(NAME, "retrain", "R", "Retrain the model (its blueprint and task versions)", short="retrain"),
     pane_action(NAME, "next_tab", "l", "Next model tab", show=False),
     pane_action(NAME, "previous_tab", "h", "Previous model tab", show=False),
     pane_action(NAME, "back", "escape", "Back", short="back"),
@@ -55,7 +56,7 @@ WIDE = 120
 NO_PROJECTS = ("no projects yet: create one with `taskbench project create DATA --target COL`, "
                "or try `taskbench demo`, which makes one with models")
 TABS_HINT = "h l tabs"  # the model page's keys the footer does not show (u, a, esc are in it)
-NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "back"})
+NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "retrain", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
 WITHHELD = "withheld:"  # the key of a file row standing for a node whose files the user may not see
@@ -110,6 +111,11 @@ class ProjectsPane(Pane):
     class Notice(Message):
         text: str
         error: bool = False
+
+    @dataclass
+    class TrainEvent(Message):
+        kind: str  # "started", "trained", "failed" (core's events, as the Blueprints pane gets them)
+        data: dict
 
     @dataclass
     class Unlocked(Message):
@@ -336,7 +342,7 @@ class ProjectsPane(Pane):
             return not on_model
         if action in ("next_tab", "previous_tab"):
             return on_model
-        if action == "export":  # a model: the one open, or the leaderboard row under the cursor
+        if action in ("export", "retrain"):  # a model: the one open, or the leaderboard row under the cursor
             board = self.query_one("#proj-board") if self.is_mounted else None
             return on_model or (board is not None and board.has_focus and bool(self.selected_model()))
         return True
@@ -673,6 +679,54 @@ class ProjectsPane(Pane):
             f"exported {result['files']} file(s) of {len(result['nodes'])} node(s) of model {model_id} to {result['path']}"
             + "".join(f"; left out: {sentence}" for sentence in result.get("withheld") or ())
         ))
+
+    # ------------------------------------------------------------ retrain
+
+    def action_retrain(self) -> None:
+        model_id = self.model_id
+        if model_id is None and self.screen.focused is self.query_one("#proj-board"):
+            model_id = int(self.selected_model()) if self.selected_model() else None
+        if model_id is None or not self.project:
+            self.say("pick a model first (a leaderboard row, or enter on one)")
+            return
+        self.say(f"retraining model {model_id} on {self.project}…")
+        self.retrain(self.project, model_id)
+
+    @work(thread=True, exclusive=True, group="proj-retrain", exit_on_error=False)
+    def retrain(self, project: str, model_id: int) -> None:
+        """Train the model again through core's retrain source (write on the project; its recorded blueprint and
+        task versions), as `taskbench train PROJECT --retrain MODEL` does."""
+        from textual.worker import get_current_worker
+
+        from core.errors import TaskbenchError
+        from core.training.engine import retrain_source, train_blueprints
+        from core.training.projects import get_project
+
+        def on_event(kind: str, data: dict) -> None:
+            self.post_message(self.TrainEvent(kind, {**data, "project": project}))
+
+        cancel = get_current_worker().cancelled_event  # set by Textual on quit: the training's workers are stopped
+        try:
+            with self.app.workspace.store() as store:
+                source = retrain_source(store, get_project(store, project), model_id)
+                train_blueprints(store, project, [source], on_event=on_event, cancel=cancel)
+        except TaskbenchError as exc:
+            self.post_message(self.Notice(exc.message, error=True))
+
+    @on(TrainEvent)
+    def show_training(self, message: TrainEvent) -> None:
+        data = message.data
+        if message.kind == "started":
+            self.say(f"training {data['label']} on {data['project']}: job {data['job']}, model {data['model']} "
+                     "(its log is in Jobs)")
+        elif message.kind == "trained":
+            validation = data.get("scores", {}).get("validation", {})
+            scores = ", ".join(f"{k} {score(k, v)}" for k, v in validation.items())
+            self.say(f"model {data['model']} trained in {data['seconds']:.1f} s: validation {scores}")
+        else:
+            model = f"model {data['model']} " if data.get("model") else ""
+            self.say(f"training {data.get('label', '')} failed: {model}{data.get('error', '')}", error=True)
+        self.refresh_data()  # the new model's row now, not at the next tick
 
     # ------------------------------------------------------------ status
 
