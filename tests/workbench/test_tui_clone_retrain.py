@@ -74,8 +74,10 @@ async def test_c_clones_a_saved_blueprint_as_name_copy_opens_it_and_a_taken_name
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await blueprints_pane(pilot, "quick-bp")
-        footer = {b.key for _n, b, enabled, _t in app.screen.active_bindings.values() if b.show and enabled}
-        assert "C" in footer  # on a saved blueprint; a template row hides it
+        assert "C clone" in status_of(pane, "#bp-list-hint")  # on a saved blueprint; a template row hides it
+        await pilot.press("j")
+        await wait_for(pilot, lambda: "C clone" not in status_of(pane, "#bp-list-hint"))
+        await pilot.press("k")
         assert await clone_as(pilot, None) == "quick-bp-copy"
         editor = pane.query_one(BlueprintEditor)
         await wait_for(pilot, lambda: pane.buffer.ref == "quick-bp-copy@1" and editor.has_focus)
@@ -108,8 +110,6 @@ async def test_r_retrains_the_selected_model_as_a_new_model_labelled_retrains_mo
         first = pane.board_rows[0]["model"]
         await pilot.press("enter")  # onto the board
         await pilot.pause()
-        footer = {b.key for _n, b, enabled, _t in app.screen.active_bindings.values() if b.show and enabled}
-        assert "R" in footer
         await pilot.press("R")
         await wait_for(pilot, lambda: len(pane.board_rows) == 2 and all(r["state"] == "trained" for r in pane.board_rows),
                        timeout=90)

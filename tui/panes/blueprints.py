@@ -40,7 +40,9 @@ ACTIONS = [
     pane_action(NAME, "problems", "p", "Problems list (enter jumps to one)", show=False, short="problems"),
     pane_action(NAME, "graph", "v", "Graph view (j/k scroll it)", show=False, short="graph"),
     pane_action(NAME, "copy", "c", "Copy into new buffer", short="copy"),
-    pane_action(NAME, "clone", "C", "Clone the saved blueprint as your own (its task versions kept)", short="clone"),
+    # out of the footer, which is full at 80 columns with a blueprint open; the list's key line names it
+    pane_action(NAME, "clone", "C", "Clone the saved blueprint as your own (its task versions kept)", show=False,
+                short="clone"),
     pane_action(NAME, "new", "n", "New blueprint", show=False, short="new"),
     pane_action(NAME, "save", "ctrl+s", "Save blueprint", short="save"),
     pane_action(NAME, "format", "ctrl+f", "Format blueprint", short="format"),

@@ -43,7 +43,9 @@ ACTIONS = [
     pane_action(NAME, "next_partition", "p", "Next partition", short="partition"),
     pane_action(NAME, "unlock", "u", "Unlock holdout", short="unlock"),
     pane_action(NAME, "export", "a", "Export artifacts", short="export"),
-    pane_action(NAME, "retrain", "R", "Retrain the model (its blueprint and task versions)", short="retrain"),
+    # out of the footer, which is full at 80 columns on the board; the model page's key line names it
+    pane_action(NAME, "retrain", "R", "Retrain the model (its blueprint and task versions)", show=False,
+                short="retrain"),
     pane_action(NAME, "next_tab", "l", "Next model tab", show=False),
     pane_action(NAME, "previous_tab", "h", "Previous model tab", show=False),
     pane_action(NAME, "back", "escape", "Back", short="back"),
@@ -55,7 +57,7 @@ REFRESH_SECONDS = 2.0
 WIDE = 120
 NO_PROJECTS = ("no projects yet: create one with `taskbench project create DATA --target COL`, "
                "or try `taskbench demo`, which makes one with models")
-TABS_HINT = "h l tabs"  # the model page's keys the footer does not show (u, a, esc are in it)
+TABS_HINT = "h l tabs  R retrain"  # the model page's keys the footer does not show (u, a, esc are in it)
 NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "retrain", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
