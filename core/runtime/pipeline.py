@@ -129,7 +129,7 @@ def train_step(_dataset, req):
             runner = NodeRunner(node, req)
             out_dir = os.path.join(model_dir, "nodes", node["name"])
             cache = node.get("cache_dir")
-            if cache and os.path.exists(os.path.join(cache, "complete")):
+            if cache and _reusable(cache, node):
                 _link_tree(os.path.join(cache, "artifacts"), out_dir)
                 if node["name"] not in wanted:
                     timings.append({"node": node["name"], "seconds": time.perf_counter() - started, "reused": True})
@@ -241,7 +241,7 @@ def _unlock(fd):
 def _cached(node, groups=None):
     """True when the node's fitted step is cached (and, given `groups`, holds outputs for all of them)."""
     cache = node.get("cache_dir")
-    if not cache or not os.path.exists(os.path.join(cache, "complete")):
+    if not cache or not _reusable(cache):
         return False
     if groups is None:
         return True
@@ -320,7 +320,8 @@ def _write_cache(cache, out_dir, produced):
     parent = os.path.dirname(cache)
     os.makedirs(parent, exist_ok=True)
     tmp = f"{cache}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.path.isdir(tmp):
+        _remove(tmp)
     try:
         shutil.copytree(out_dir, os.path.join(tmp, "artifacts"))
         with open(os.path.join(tmp, "outputs.pkl"), "wb") as fh:
@@ -328,9 +329,51 @@ def _write_cache(cache, out_dir, produced):
         with open(os.path.join(tmp, "groups"), "w") as fh:
             fh.write("\n".join(sorted(produced)) + "\n")
         open(os.path.join(tmp, "complete"), "w").close()
+        _freeze(tmp)
         os.rename(tmp, cache)
     except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # another job cached the same step first
+        _remove(tmp)  # another job cached the same step first (or another member's entry holds the name)
+
+
+def _remove(folder):
+    """Remove a folder of ours, frozen or not (write bits are given back first)."""
+    for base, dirs, _ in os.walk(folder):
+        os.chmod(base, os.stat(base).st_mode | 0o700)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _freeze(folder):
+    """Drop the write bits of a cache entry's files and folders (the setgid bit stays): once cached, a fitted step
+    is code another job unpickles, so no other member may change it (only its owner could chmod it back)."""
+    for base, dirs, names in os.walk(folder, topdown=False):
+        for name in names + dirs:
+            path = os.path.join(base, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode & ~WRITE_BITS)
+    os.chmod(folder, os.stat(folder).st_mode & ~WRITE_BITS)
+
+
+WRITE_BITS = 0o222
+
+
+def _reusable(cache, node=None):
+    """True when a cache entry is complete and every entry of it belongs to this user: in a shared workspace
+    another member could plant an entry (a pickle is code), and only our own frozen entries are beyond their reach."""
+    if not os.path.exists(os.path.join(cache, "complete")):
+        return False
+    uid = os.geteuid()
+    try:
+        owners = {os.stat(cache, follow_symlinks=False).st_uid}
+        for base, dirs, names in os.walk(cache):
+            owners.update(os.stat(os.path.join(base, n), follow_symlinks=False).st_uid for n in names + dirs)
+    except OSError:
+        owners = {None}
+    if owners == {uid}:
+        return True
+    if node is not None:
+        _log(f"node {node['name']} ({node['task_ref']}): the cached fitted step at {cache} is not all owned by this "
+             "user, so it is not reused; fitting afresh")
+    return False
 
 
 def predict_step(_dataset, req):

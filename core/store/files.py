@@ -228,15 +228,20 @@ def make_read_only(folder: Path) -> None:
     so task code run from its snapshot cannot change it (for users other than root; Docker mounts it read-only)."""
     for base, dirs, names in os.walk(folder):
         for name in names:
-            path = os.path.join(base, name)
-            if not os.path.islink(path):
-                os.chmod(path, os.stat(path).st_mode & ~WRITE_BITS)
+            _drop_write(os.path.join(base, name))
     for base, dirs, _ in os.walk(folder, topdown=False):
         for name in dirs:
-            path = os.path.join(base, name)
-            if not os.path.islink(path):
-                os.chmod(path, os.stat(path).st_mode & ~WRITE_BITS)
-    os.chmod(folder, os.stat(folder).st_mode & ~WRITE_BITS)
+            _drop_write(os.path.join(base, name))
+    _drop_write(str(folder))
+
+
+def _drop_write(path: str) -> None:
+    """Clear `path`'s write bits (the setgid bit stays); a link is left alone, and so is a file another user owns
+    that is already read-only (a cached step hard-linked into a model: its owner froze it when caching it)."""
+    info = os.stat(path, follow_symlinks=False)
+    if stat.S_ISLNK(info.st_mode) or not info.st_mode & WRITE_BITS:
+        return
+    os.chmod(path, info.st_mode & ~WRITE_BITS)
 
 
 def remove_tree(path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import EXIT_USAGE, TaskbenchError
 from . import files as store_files
-from .records import EnvironmentVersion, TaskVersion
+from .records import EnvironmentVersion, FileEntry, Model, TaskVersion
 
 SHOWN_NAMES = 3  # files named in a refusal before "and N more"
 
@@ -48,6 +48,53 @@ def verify(version: TaskVersion | EnvironmentVersion) -> None:
         _verified.pop(key, None)
         raise _refusal(version, problems)
     _verified[key] = stamp
+
+
+def folder_entries(folder: Path) -> tuple[FileEntry, ...]:
+    """Every file under `folder` (nothing skipped, unlike a task snapshot) with its size and sha256, sorted: what a
+    trained model records so later uses can verify it."""
+    folder = Path(folder)
+    entries = []
+    for rel, regular in sorted(_listing(folder)[0].items()):
+        if regular:
+            digest, size = store_files.file_sha256(folder / rel)
+            entries.append(FileEntry(rel, size, digest))
+    return tuple(entries)
+
+
+def verify_model(model: Model) -> None:
+    """Raise IntegrityError unless a trained model's folder holds exactly the files recorded when it was trained,
+    before anything of it is unpickled; models trained before files were recorded (schema 7) pass unchecked."""
+    if model.files is None or model.artifact_path is None:
+        return
+    folder = Path(model.artifact_path)
+    key = (str(folder), model.id, model.files)
+    try:
+        listing, stamp = _listing(folder)
+    except FileNotFoundError:
+        raise _model_refusal(model, [f"its folder {folder} is missing"]) from None
+    if _verified.get(key) == stamp:
+        return
+    problems = differences(folder, model.files, listing)
+    if problems:
+        _verified.pop(key, None)
+        raise _model_refusal(model, problems)
+    _verified[key] = stamp
+
+
+def _model_refusal(model: Model, problems: list[str]) -> IntegrityError:
+    return IntegrityError(
+        f"model {model.id} was changed after training ({_named(problems)}) and no longer matches the sha256 recorded "
+        f"when it was trained, so it is refused and none of it is loaded; train blueprint {model.blueprint} again "
+        "to get a model you can use."
+    )
+
+
+def _named(problems: list[str]) -> str:
+    named = ", ".join(problems[:SHOWN_NAMES])
+    if len(problems) > SHOWN_NAMES:
+        named += f" and {len(problems) - SHOWN_NAMES} more"
+    return named
 
 
 def _listing(folder: Path) -> tuple[dict[str, bool], tuple]:
@@ -105,11 +152,8 @@ def _refusal(version: TaskVersion | EnvironmentVersion, problems: list[str]) -> 
         kind, command, name = "task", "task", version.task
     else:
         kind, command, name = "environment", "env", version.environment
-    named = ", ".join(problems[:SHOWN_NAMES])
-    if len(problems) > SHOWN_NAMES:
-        named += f" and {len(problems) - SHOWN_NAMES} more"
     return IntegrityError(
-        f"{kind} {version.ref} was changed after it was stored ({named}) and no longer matches its recorded sha256, "
+        f"{kind} {version.ref} was changed after it was stored ({_named(problems)}) and no longer matches its recorded sha256, "
         f"so it is refused and none of it is used; add the {kind}'s folder again with "
         f"`taskbench {command} add DIR --name {name}` to restore it."
     )

@@ -219,8 +219,9 @@ class AbstractStore(ABC):
     @abstractmethod
     def finish_model(self, model_id: int, *, state: str, artifact_path: Path | None = None,
                      scores: dict | None = None, train_seconds: float | None = None,
-                     predict_speed: float | None = None, message: str | None = None) -> Model:
-        """Record a training's outcome; the artifact folder must already be complete."""
+                     predict_speed: float | None = None, message: str | None = None,
+                     files: tuple[FileEntry, ...] | None = None) -> Model:
+        """Record a training's outcome; the artifact folder must already be complete and `files` its recorded sha256."""
 
     @abstractmethod
     def update_model_scores(self, model_id: int, scores: dict) -> Model:

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..workspace import current_user
 from .database import Database, from_row, now
 from .records import Model, Project, ProjectExists
+from .versioned import files_from_json, files_json
 
 
 class ProjectRows(Database):
@@ -74,13 +75,13 @@ class ProjectRows(Database):
             return self.model(cur.lastrowid)
 
     def finish_model(self, model_id: int, *, state, artifact_path=None, scores=None, train_seconds=None,
-                     predict_speed=None, message=None) -> Model:
+                     predict_speed=None, message=None, files=None) -> Model:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE models SET state = ?, artifact_path = ?, scores = ?, train_seconds = ?, predict_speed = ?, "
-                "message = ? WHERE id = ?",
+                "message = ?, files = ? WHERE id = ?",
                 (state, self.relative(artifact_path) if artifact_path else None, json.dumps(scores or {}),
-                 train_seconds, predict_speed, message, model_id),
+                 train_seconds, predict_speed, message, None if files is None else files_json(files), model_id),
             )
             return self.model(model_id)
 
@@ -112,4 +113,5 @@ class ProjectRows(Database):
             resolved=json.loads(row["resolved"]),
             artifact_path=self.path(row["artifact_path"]) if row["artifact_path"] else None,
             scores=json.loads(row["scores"]),
+            files=files_from_json(row["files"]) if row["files"] is not None else None,
         )

@@ -266,6 +266,7 @@ class Model:
     message: str | None = None
     created_by: str = ""
     created_at: str = ""
+    files: tuple[FileEntry, ...] | None = None  # every file of its folder with its sha256; None if trained before schema 7
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,15 @@ BLUEPRINT_ORIGINS = Migration(
     ("ALTER TABLE blueprints ADD COLUMN origin TEXT",),  # 'name@N' a clone was made from; NULL for the rest
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES, BLUEPRINT_ORIGINS)
+MODEL_FILES = Migration(
+    7,
+    "model files",
+    ("ALTER TABLE models ADD COLUMN files TEXT",),  # JSON [{path, size, sha256}] of a trained model's folder; NULL before
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES, BLUEPRINT_ORIGINS, MODEL_FILES,
+)
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.
 FILE_COLUMNS: tuple[tuple[str, str], ...] = (

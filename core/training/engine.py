@@ -27,6 +27,7 @@ from ..runners.start import start_worker
 from ..runtime import protocol
 from ..runtime.contract import LOCAL_ENV
 from ..store import Model, Project, Store, files
+from ..store.integrity import folder_entries, verify_model
 from . import metrics
 from .projects import HOLDOUT, get_project
 
@@ -276,18 +277,23 @@ class Trainer:
                     log.line(f"worker pid {info.get('pid')} ready after {time.perf_counter() - started:.2f} s")
                     scores, reused, speed = self._run(worker, plan, work_dir, log, checked)
                 run.stop(succeeded=True)
+                # Fitted artifacts are code too (pickles): frozen read-only and recorded with their sha256, so a
+                # later use refuses a copy another member (or anyone) changed (integrity.verify_model).
+                files.make_read_only(work_dir)
+                recorded = folder_entries(work_dir)
                 os.rename(work_dir, final_dir)
                 seconds = time.perf_counter() - started
                 trained = []
 
                 def record() -> None:  # the model and its job end together, or neither does
                     trained.append(store.finish_model(model_id, state="trained", artifact_path=final_dir,
-                                                      scores=scores, train_seconds=seconds, predict_speed=speed))
+                                                      scores=scores, train_seconds=seconds, predict_speed=speed,
+                                                      files=recorded))
 
                 try:
                     run.finish("succeeded", exit_code=0, rows=record)
                 except BaseException:
-                    shutil.rmtree(final_dir, ignore_errors=True)  # its row does not say trained, so the folder goes
+                    files.remove_tree(final_dir)  # its row does not say trained, so the folder goes
                     raise
                 model = trained[0]
                 shown = _visible_scores(scores, project)
@@ -389,7 +395,7 @@ class Trainer:
                 self._log.line(f"segment {i + 1}/{len(segments)} in {env}: {', '.join(n['name'] for n in nodes)}")
             began = time.perf_counter()
             # Import the libraries of the nodes that will really be fitted; cached ones need none.
-            to_fit = {n["task_dir"] for n in nodes if not (n["cache_dir"] and Path(n["cache_dir"], "complete").exists())}
+            to_fit = {n["task_dir"] for n in nodes if not _own_cache_entry(n["cache_dir"])}
             loaded = self._request(worker, protocol.LOAD_PROJECT, {"data": plan["data"], "code_dirs": sorted(to_fit)})
             self._log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
             handoff = sorted(later_inputs[i] & {n["name"] for n in nodes})
@@ -643,11 +649,22 @@ def score_holdout_for_project(store: Store, project: Project) -> int:
     return count
 
 
+def _own_cache_entry(cache: str | None) -> bool:
+    """True when a node's fitted step is cached by this user: the worker reuses only those (pipeline._reusable)."""
+    if not cache:
+        return False
+    try:
+        return Path(cache, "complete").exists() and os.stat(cache).st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
 def model_plan(store: Store, model: Model) -> dict:
     """A trained model's plan, with the registered task versions it pins verified (SPEC §10), since the caller is
     about to score with or package their code."""
     from ..tasks.versions import verify_pinned
 
+    verify_model(model)
     plan = json.loads((model.artifact_path / "plan.json").read_text())
     verify_pinned(store, plan.get("pins", {}))
     return plan
