@@ -42,7 +42,7 @@ def compute_insights(store: Store, model_id: int | str, *, refresh: bool = False
     model, project = require_model(store, model_id, "see the insights of a model of")
     if model.state != "trained" or model.artifact_path is None or not (model.artifact_path / "plan.json").is_file():
         raise UsageError(f"model {model.id} is {model.state}, so it has no insights; only trained models do.")
-    path = model.artifact_path / INSIGHTS_FILE
+    path = cache_path(model)
     result = None if refresh else _read_cache(path, model)
     changed = result is None
     if result is None:
@@ -64,10 +64,15 @@ def cached_insights(store: Store, model_id: int | str) -> dict | None:
     model, project = require_model(store, model_id, "see the insights of a model of")
     if model.artifact_path is None:
         return None
-    result = _read_cache(model.artifact_path / INSIGHTS_FILE, model)
+    result = _read_cache(cache_path(model), model)
     if result is not None and not project.holdout_unlocked:
         result.pop("holdout", None)
     return result
+
+
+def cache_path(model: Model) -> Path:
+    """Where a model's insights are cached: beside its folder (models/N.insights.json), which is read-only once trained."""
+    return model.artifact_path.with_name(f"{model.artifact_path.name}.{INSIGHTS_FILE}")
 
 
 def _read_cache(path: Path, model: Model) -> dict | None:

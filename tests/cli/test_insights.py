@@ -116,7 +116,7 @@ def test_regression_insights_and_holdout_only_after_unlock(custom_model, taskben
     assert residuals["min"] <= residuals["median"] <= residuals["max"] and residuals["std"] > 0
     bins = before["validation"]["predicted_vs_actual"]
     assert len(bins) == 10 and sum(b["rows"] for b in bins) == before["validation"]["rows"]
-    cached = json.loads((home / "models" / str(custom_model) / "insights.json").read_text())
+    cached = json.loads((home / "models" / f"{custom_model}.insights.json").read_text())
     assert "holdout" not in cached and cached["validation"]["feature_impact"] == impact
 
     text_before = ok(taskbench("insights", str(custom_model), "--no-preview")).stdout
@@ -136,7 +136,7 @@ def test_regression_insights_and_holdout_only_after_unlock(custom_model, taskben
     assert after["validation"]["feature_impact"] == impact  # the validation part came from the cache
     text_after = ok(taskbench("insights", str(custom_model), "--no-preview")).stdout
     assert f"RMSE {holdout_rmse:.4g}" in text_after and "Residuals on holdout" in text_after
-    assert "holdout" in json.loads((home / "models" / str(custom_model) / "insights.json").read_text())
+    assert "holdout" in json.loads((home / "models" / f"{custom_model}.insights.json").read_text())
 
 
 def test_binary_feature_impact_roc_lift_confusion(taskbench, tmp_path, home):
