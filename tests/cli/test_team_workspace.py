@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import site
 import stat
@@ -148,12 +149,14 @@ def _one_sentence_refusal(done: subprocess.CompletedProcess) -> str:
 
 def _not_shared(home: Path) -> list[str]:
     """Every path under `home` a member could not use: not group-owned, or not group-readable, or (outside the
-    immutable snapshots) not group-writable, or a folder without the setgid bit."""
+    immutable snapshots, trained models and cached steps) not group-writable, or a folder without the setgid bit."""
     group = home.stat().st_gid
     bad = []
     for path in [home, *home.rglob("*")]:
         mode = path.lstat().st_mode
-        immutable = "objects/tasks/" in path.as_posix() or "objects/environments/" in path.as_posix()
+        rel = path.relative_to(home).as_posix()
+        immutable = ("objects/tasks/" in rel or "objects/environments/" in rel  # and trained models, cached steps
+                     or re.match(r"(models/\d+|cache/[0-9a-f]{2}/[0-9a-f]+)(/|$)", rel) is not None)
         needed = stat.S_IRGRP | (0 if immutable else stat.S_IWGRP)
         if path.is_dir():
             needed |= stat.S_IXGRP | stat.S_ISGID
