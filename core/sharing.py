@@ -80,7 +80,7 @@ def unreadable_tasks(store: AbstractStore, nodes, inherited: dict[str, list[int]
             continue
         owner = store.owner("task", task.name)
         pinned = ", ".join(f"{task.name}@{version}" for version in inherited.get(task.name, ()))
-        instead = (f"your clone may run only {pinned}, which its origin pinned: write that" if pinned
+        instead = (f"this blueprint may run only {pinned}, which its saved versions pin: write that" if pinned
                    else f"use it through a blueprint {owner} shared")
         found.append((resolved.node.task_position,
                       f"the task {task.name!r} belongs to {owner}, who has not shared it with you ({user}); "
@@ -89,12 +89,19 @@ def unreadable_tasks(store: AbstractStore, nodes, inherited: dict[str, list[int]
 
 
 def inherited_pins(store: AbstractStore | None, name: str | None) -> dict[str, list[int]]:
-    """Task name → the versions a blueprint the acting user owns may run by execute because it descends (by
-    `blueprint clone`, at any depth) from versions that pin them, nearest origin first (SPEC §10: the clone keeps
-    execute on the task versions its origin used). Empty in a private workspace and for anything else."""
-    if getattr(store, "sharing", None) is None or not name or store.owner("blueprint", name) != current_user():
+    """Task name → the versions the blueprint `name` may run by execute: those its saved versions pin, when the
+    acting user may read it but does not own it (SPEC §10: reading a blueprint gives execute on its task versions),
+    and those of the versions it descends from by `blueprint clone`, at any depth, nearest origin first (the clone
+    keeps execute on the task versions its origin used). Empty in a private workspace and for anything else."""
+    if getattr(store, "sharing", None) is None or not name:
+        return {}
+    have = access(store, current_user(), "blueprint", name)
+    if have == "none" or store.owner("blueprint", name) is None:
         return {}
     found: dict[str, list[int]] = {}
+    if have != "owner":
+        for version in store.blueprint_versions(name):
+            _add_pins(found, version)
     mine, seen = store.blueprint_version(name), set()
     origin = mine.origin if mine is not None else None
     while origin and origin not in seen:
@@ -103,11 +110,15 @@ def inherited_pins(store: AbstractStore | None, name: str | None) -> dict[str, l
         version = store.blueprint_version(blueprint, int(number)) if number.isdigit() else None
         if version is None:
             break
-        for pin in version.pins.values():
-            if not pin.get("builtin") and pin.get("version") not in found.setdefault(pin["task"], []):
-                found[pin["task"]].append(pin["version"])
+        _add_pins(found, version)
         origin = version.origin
     return found
+
+
+def _add_pins(found: dict[str, list[int]], version) -> None:
+    for pin in version.pins.values():
+        if not pin.get("builtin") and pin.get("version") not in found.setdefault(pin["task"], []):
+            found[pin["task"]].append(pin["version"])
 
 
 def share(store: AbstractStore, user: str, kind: str, name: str, grantee: str, role: str) -> Share:

@@ -76,8 +76,13 @@ def test_the_clone_may_run_the_pinned_version_and_nothing_else_of_the_unread_tas
     extra = check(_clone_text("mine", extra="imp = transform_median_impute(NUM)\n"), store)
     assert [(m.line, m.column) for m in extra.errors] == [(3, 7)] and "belongs to alice" in extra.errors[0].text
 
-    not_mine = check(_clone_text("orig"), store)  # the origin itself is alice's: bob's file may not use her task
-    assert not_mine.refused and "through a blueprint alice shared" in not_mine.errors[0].text
+    shared = check(_clone_text("orig"), store)  # alice's blueprint, shared with bob: its text checks as it trains
+    assert shared.ok and shared.nodes["model"].task.ref == f"{TASK}@1"
+    assert check(_clone_text("orig", f"{TASK}@2(num)"), store).refused  # not a version it pins
+    stranger = check(_clone_text("someone-elses"), store)  # no blueprint of that name: nothing is inherited
+    assert stranger.refused and "through a blueprint alice shared" in stranger.errors[0].text
+    store.revoke_share("blueprint", "orig", "bob")
+    assert check(_clone_text("orig"), store).refused  # unshared: the header no longer carries execute
     assert check(_clone_text("elsewhere"), store).refused  # a name that is no clone of bob's
 
 
@@ -93,7 +98,7 @@ def test_saving_an_edited_clone_keeps_the_pins_and_a_clone_of_a_clone_inherits(s
     clone_blueprint(store, "mine", "deeper")
     assert sharing.inherited_pins(store, "deeper") == {TASK: [1]}
     assert check(_clone_text("deeper", f"{TASK}(num, alpha=3.0)"), store).ok
-    assert sharing.inherited_pins(store, "orig") == {}  # alice's, not bob's
+    assert sharing.inherited_pins(store, "orig") == {TASK: [1]}  # alice's, read by bob: what its versions pin
 
 
 def test_a_private_workspace_clones_as_a_plain_copy_and_asks_nothing_more(tmp_path, monkeypatch):
