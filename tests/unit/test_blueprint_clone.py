@@ -124,7 +124,7 @@ def test_schema_6_adds_the_origin_to_a_schema_5_workspace(tmp_path, monkeypatch)
                      (_clone_text("old", "ridge(num)"), json.dumps({"final": "model", "nodes": {}})))
     conn.close()
     with Store.open(home) as store:
-        assert store.schema_version() == 6
+        assert store.schema_version() >= 6  # later migrations may follow
         assert store.blueprint_version("old").origin is None
         clone = clone_blueprint(store, "old")
         assert (clone.ref, clone.origin) == ("old-copy@1", "old@1")
