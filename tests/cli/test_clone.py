@@ -61,6 +61,9 @@ def test_b_clones_edits_saves_and_trains_a_shared_blueprint_but_adds_no_other_ta
         outputs.append(_ok(run(*args)))
         return outputs[-1]
 
+    refused = _one_sentence_refusal(run(team.b, "blueprint", "clone", "a-ridge", "--output", team.root / "x.bp"))
+    assert "you may not write in" in refused  # b may not write in the team's root: nothing is cloned
+    assert "a-ridge-copy" not in _ok(run(team.b, "blueprint", "list"))
     cloned = folder / "b-ridge.bp"
     assert "Cloned a-ridge@1 as b-ridge@1" in ok(team.b, "blueprint", "clone", "a-ridge", "--name", "b-ridge",
                                                 "--output", cloned)

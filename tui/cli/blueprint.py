@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -50,6 +52,8 @@ def _check_new_file(output: Path) -> None:
         fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
     if not output.parent.is_dir():
         fail(f"{output.parent} is not a folder; give --output a file in an existing folder.", EXIT_USAGE)
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        fail(f"you may not write in {output.parent}; give --output a file in a folder of yours.", EXIT_USAGE)
 
 
 def _check_target(target_type: str | None) -> None:
