@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 from .. import sharing
 from ..errors import EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError
+from ..store.integrity import IntegrityError
 from ..runtime.contract import ANOMALY, BINARY, ESTIMATOR_TYPES, MULTICLASS, REGRESSION
 from ..runtime.typeschema import COLUMN_TYPES, DATA_TYPES, column_phrase, count_holds, forbids, rejected_types, requires
 from ..tasks.metadata import ParameterError, Requirement, resolve_parameters
@@ -59,7 +60,7 @@ class Message:
     line: int
     column: int
     text: str
-    refusal: bool = False  # a sharing refusal (SPEC §10): the node uses a task the user may not run (exit 2)
+    refusal: bool = False  # a refusal (SPEC §10): a task the user may not run, or a changed stored version (exit 2)
 
     def format(self, path: str) -> str:
         """`FILE:LINE:COL: error: sentence`, the way compilers print, so editors can jump to it."""
@@ -126,7 +127,8 @@ class CheckedBlueprint:
 
 
 def refused(messages) -> bool:
-    """Whether any of `messages` is a sharing refusal (SPEC §10: a refusal exits 2, other blueprint errors 1)."""
+    """Whether any of `messages` is a refusal (SPEC §10: a task the user may not run or a changed stored version
+    exits 2, other blueprint errors 1)."""
     return any(m.refusal for m in messages if m.severity == "error")
 
 
@@ -418,8 +420,8 @@ class _Checker:
             if isinstance(found, VersionNotFound):
                 self.error(node.version_position or node.task_position, found.message)
                 continue
-            if isinstance(found, TaskbenchError):
-                self.error(node.task_position, found.message)
+            if isinstance(found, TaskbenchError):  # a refusal (a changed stored version) exits 2, as elsewhere
+                self.error(node.task_position, found.message, refusal=isinstance(found, IntegrityError))
                 continue
             parameters = self.check_parameters(node, found)
             if self.by_name.get(node.name) is node:

@@ -103,8 +103,8 @@ def test_a_swapped_byte_refuses_fit_train_scoring_export_show_and_download_and_n
         ("blueprint", "check", bp, "--project", "juniors"),
     ):
         result = taskbench(*args)
-        if args[0] in ("blueprint", "train"):  # a blueprint's error at the node, exit 1 as for any invalid blueprint
-            assert result.exit_code == 1, result.output
+        if args[0] in ("blueprint", "train"):  # a blueprint's error at the node; a refusal, so exit 2
+            assert result.exit_code == 2, result.output
             assert f"{bp}:1:9: error: task ridge@1 was changed after it was stored (custom.py changed)" in flat(result)
             continue
         refused(result, "custom.py changed")

@@ -354,6 +354,6 @@ def test_a_snapshot_another_member_swapped_is_refused_before_any_of_it_runs(team
         assert "task ridge@1 was changed after it was stored (custom.py changed)" in " ".join(
             (done.stdout + done.stderr).split()), args
     trained = team.run(team.a, "train", "juniors", bp, home=home)
-    assert trained.returncode == 1 and "ridge@1 was changed after it was stored" in " ".join(trained.stdout.split())
+    assert trained.returncode == 2 and "ridge@1 was changed after it was stored" in " ".join(trained.stdout.split())
     assert not marker.exists(), f"b's code ran as {marker.read_text()}"
     assert not (team.root / "p.csv").exists()
