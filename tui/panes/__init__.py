@@ -63,6 +63,7 @@ LONG_WORK = {
     "tasks-fit": "a fit check (Tasks)",
     "env-build": "an image build (Environments)",
     "proj-export": "an export (Projects)",
+    "proj-retrain": "a retraining (Projects)",
 }
 
 def pane_classes() -> list[type[Pane]]:
