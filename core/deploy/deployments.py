@@ -45,10 +45,18 @@ def serving_pids(store: Store, deployment: Deployment) -> list[int]:
                    if datetime.fromisoformat(s["updated_at"]) > recent and pid_alive(int(s["worker"]))})
 
 
+def deployment_to_delete(store: Store, name: str) -> Deployment:
+    """The deployment `name`, when the acting user may delete it (its owner): asked before a confirmation."""
+    deployment = store.deployment(name)
+    if deployment is None:
+        raise UsageError(f"there is no deployment {name!r}; `taskbench deployments` lists them.")
+    sharing.require(store, "deployment", name, "owner", "delete")
+    return deployment
+
+
 def delete_deployment(store: Store, name: str) -> Deployment:
     """Delete a deployment and its monitoring history; refused while a server of it still runs here."""
-    deployment = get_deployment(store, name)
-    sharing.require(store, "deployment", name, "owner", "delete")
+    deployment = deployment_to_delete(store, name)
     running = serving_pids(store, deployment)
     if running:
         raise UsageError(f"deployment {name!r} is being served by process {running[0]}; stop `taskbench serve {name}` first.")

@@ -199,6 +199,8 @@ def test_a_server_stops_scoring_once_the_deployment_share_is_taken_back(team):
     refused = _one_sentence_refusal(team.run(team.b, "serve", "a-dep", "--port", "0", home=home))
     assert team.a in refused and "deployment 'a-dep'" in refused
     _ok(team.run(team.a, "share", "deployment", "a-dep", team.b, "--role", "read", home=home))
+    refused = _one_sentence_refusal(team.run(team.b, "undeploy", "a-dep", home=home))  # refused before any question
+    assert refused == f"error: only the owner of the deployment 'a-dep', {team.a}, can delete it."
     rows = "\n".join(DATA.read_text().splitlines()[:3]).encode() + b"\n"
     server, url = _serve(team, team.b, home, "a-dep")
     try:

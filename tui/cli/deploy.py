@@ -200,10 +200,10 @@ def undeploy(
     deployment: Annotated[str, typer.Argument(metavar="DEPLOYMENT", help="Deployment name (see `taskbench deployments`).")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (for scripts).")] = False,
 ) -> None:
-    from core.deploy.deployments import delete_deployment, get_deployment
+    from core.deploy.deployments import delete_deployment, deployment_to_delete
 
     with open_workspace(ctx) as store:
-        found = get_deployment(store, deployment)
+        found = deployment_to_delete(store, deployment)  # a refusal comes before the question
         if not yes:
             confirm_or_stop(f"Delete deployment {deployment} (model {found.model_id}) and its monitoring history?",
                             "Nothing deleted.")
