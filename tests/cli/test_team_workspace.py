@@ -208,7 +208,7 @@ def test_workspace_show_names_the_group_its_members_and_the_mode(team):
 def test_a_non_member_is_refused_with_one_sentence(team):
     home = team.folder("outsider") / "ws"
     _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
-    for args in (["jobs"], ["task", "list"], ["workspace", "show"]):
+    for args in (["jobs"], ["task", "list"], ["workspace", "show"], []):  # [] : the workbench, before it opens
         refused = _one_sentence_refusal(team.run(team.c, *args, home=home))
         assert team.c in refused and f"group {team.group}" in refused
     refused = _one_sentence_refusal(team.run(team.c, "workspace", "init", team.root / "c-ws", "--group", team.group))

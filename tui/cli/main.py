@@ -140,8 +140,16 @@ def main(
     """Taskbench: run DRUM-style custom tasks from a terminal. With no command, opens the workbench."""
     ctx.obj = {"home": home}
     if ctx.invoked_subcommand is None:
+        from core import workspace
+        from core.errors import TaskbenchError
         from tui.app import run_app
 
+        from .common import fail
+
+        try:  # a non-member (or an impersonation) is told so here, before a screen opens
+            workspace.enter(workspace.home(home))
+        except TaskbenchError as exc:
+            fail(exc.message, exc.exit_code)
         run_app(home)
 
 
