@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from tests.workbench.test_tui_projects import projects_pane
 from tests.workbench.test_tui_sharing import build_shared_workspace, leave_shared
 from tests.workbench.tui_support import QUICK, copy_workspace, juniors_workspace, wait_for
 from tui.app import TaskbenchApp
 from tui.panes.blueprints import BlueprintEditor, BlueprintsPane
-from tui.panes.projects import ProjectsPane
 from tui.screens.clone import ClonePrompt
 
 
@@ -104,12 +104,9 @@ async def test_c_clones_a_saved_blueprint_as_name_copy_opens_it_and_a_taken_name
 async def test_r_retrains_the_selected_model_as_a_new_model_labelled_retrains_model_n(ws):
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        pane = app.query_one(ProjectsPane)
-        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        pane = await projects_pane(pilot)
         first = pane.board_rows[0]["model"]
         await pilot.press("enter")  # onto the board
-        await pilot.pause()
         await pilot.press("R")
         await wait_for(pilot, lambda: len(pane.board_rows) == 2 and all(r["state"] == "trained" for r in pane.board_rows),
                        timeout=90)
@@ -133,9 +130,7 @@ async def test_refusals_in_a_shared_workspace_are_cores_sentence_naming_the_owne
         said = status_of(pane, "#bp-status")
         assert "share" in said and pane.buffer.origin == "" and "ridge" not in said, said
 
-        await pilot.press("4")
-        projects = app.query_one(ProjectsPane)
-        await wait_for(pilot, lambda: len(projects.board_rows) == 1)
+        projects = await projects_pane(pilot)
         await pilot.press("enter", "R")
         await wait_for(pilot, lambda: "alice" in status_of(projects, "#proj-status"))
         said = status_of(projects, "#proj-status")

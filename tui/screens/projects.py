@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
+
+from .prompt import LinePrompt
 
 
 class ConfirmUnlock(ModalScreen):
@@ -33,25 +34,13 @@ class ConfirmUnlock(ModalScreen):
         self.dismiss(yes)
 
 
-class ExportPrompt(ModalScreen):
+class ExportPrompt(LinePrompt):
     """Asks for the folder to export a model's artifacts to; enter exports, esc cancels."""
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel")]
+    BOX = "proj-export"
+    FIELD = "proj-export-path"
+    HINT = "enter exports   esc cancels"
 
     def __init__(self, model_id: int, suggestion: str):
-        super().__init__()
+        super().__init__(f"Export the artifacts of model {model_id} to a new or empty folder:", suggestion)
         self.model_id = model_id
-        self.suggestion = suggestion
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="proj-export"):
-            yield Static(f"Export the artifacts of model {self.model_id} to a new or empty folder:", markup=False)
-            yield Input(self.suggestion, id="proj-export-path")
-            yield Static("enter exports   esc cancels", classes="status")
-
-    @on(Input.Submitted, "#proj-export-path")
-    def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
