@@ -114,6 +114,16 @@ async def test_r_retrains_the_selected_model_as_a_new_model_labelled_retrains_mo
         assert again["blueprint"] == f"quick (retrains model {first})"
         await wait_for(pilot, lambda: f"model {again['model']} trained" in status_of(pane, "#proj-status"), timeout=30)
 
+        await pilot.press("enter")  # a model's page: its hint names R, which retrains the model open
+        await wait_for(pilot, lambda: pane.model is not None)
+        assert "R retrain" in status_of(pane, "#model-status")
+        opened = pane.model_id
+        await pilot.press("R")
+        await wait_for(pilot, lambda: len(pane.board_rows) == 3 and all(r["state"] == "trained" for r in pane.board_rows),
+                       timeout=90)
+        labels = [r["blueprint"] for r in pane.board_rows]
+        assert labels.count(f"quick (retrains model {opened})") == 1 + (opened == first), labels
+
 
 async def test_refusals_in_a_shared_workspace_are_cores_sentence_naming_the_owner(shared):
     """Cloning alice's blueprint not shared with you, retraining in her project shared read only: core's sentence."""
