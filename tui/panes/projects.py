@@ -694,7 +694,7 @@ class ProjectsPane(Pane):
         self.say(f"retraining model {model_id} on {self.project}…")
         self.retrain(self.project, model_id)
 
-    @work(thread=True, exclusive=True, group="proj-retrain", exit_on_error=False)
+    @work(thread=True, group="proj-retrain", exit_on_error=False)  # not exclusive: a second R would cancel the first
     def retrain(self, project: str, model_id: int) -> None:
         """Train the model again through core's retrain source (write on the project; its recorded blueprint and
         task versions), as `taskbench train PROJECT --retrain MODEL` does."""
