@@ -226,7 +226,50 @@ class TaskbenchApp(App):
 
 def run_app(home: Path | None = None) -> None:
     """Start the workbench on a workspace."""
-    TaskbenchApp(home).run()
+    app = TaskbenchApp(home)
+    _quit_when_the_terminal_goes(app)
+    app.run()
+
+
+def _quit_when_the_terminal_goes(app: App, every: float = 1.0) -> None:
+    """Quit when the terminal hangs up (an SSH session dropped, a tmux pane killed): Textual's input thread reads
+    nothing forever then, spinning a core, when no SIGHUP reaches the app (under runuser or sudo, for one)."""
+    import os
+    import select
+    import sys
+    import termios
+    import threading
+    import time
+
+    try:
+        fd = sys.__stdin__.fileno()
+        termios.tcgetattr(fd)
+    except (AttributeError, OSError, ValueError, termios.error):
+        return  # no terminal to watch (a test's pilot, a pipe)
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)  # reading is left to Textual; POLLHUP says the other end is gone
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                if any(events & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, events in poller.poll(0)):
+                    break
+                termios.tcgetattr(fd)
+            except (OSError, termios.error):
+                break
+        # Its exit writes to a terminal that is gone and may hang there (call_from_thread then never returns):
+        # leave anyway a few seconds later. Jobs it ran end as an engine's death leaves them (interrupted).
+        later = threading.Timer(5, os._exit, (129,))
+        later.daemon = True
+        later.start()
+        try:
+            app.call_from_thread(app.exit)
+        except Exception:  # noqa: BLE001 - the app may be gone already
+            pass
+
+    threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
 
 
 __all__ = ["TaskbenchApp", "run_app"]
