@@ -149,6 +149,18 @@ def get_template(name: str, target_type: str) -> Template:
     raise UsageError(f"there is no {target_type} template named '{name}'; the {target_type} templates are {known}.")
 
 
+def task_blueprint(store, ref: str) -> str:
+    """`from_task` for the task `ref` names (TASK or TASK@N), which the acting user must be able to read: a blueprint
+    of their own may use only tasks they may read (SPEC §10)."""
+    from .. import sharing
+    from ..names import parse_ref
+    from ..tasks.catalog import resolve_task
+
+    name, version = parse_ref(ref, "task")
+    sharing.require(store, "task", name, "read", "use")
+    return from_task(resolve_task(store, name, version))
+
+
 def from_task(task: TaskInfo) -> str:
     """A blueprint that trains one estimator task on the channels its typeSchema accepts.
 

@@ -47,6 +47,7 @@ def test_a_read_share_lets_b_see_the_task_but_not_change_it_until_unshared(team)
     assert team.a in refused and f"taskbench share task {TASK} {team.b} --role read" in refused
     _no_code(refused)
     _one_sentence_refusal(team.run(team.b, "task", "download", TASK, "--to", team.root / "b-copy", home=home))
+    assert team.a in _one_sentence_refusal(team.run(team.b, "blueprint", "from-task", TASK, home=home))
     assert not (team.root / "b-copy").exists()
 
     shared = _ok(team.run(team.a, "share", "task", TASK, team.b, "--role", "read", home=home))

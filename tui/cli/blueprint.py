@@ -318,14 +318,11 @@ def from_task(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the blueprint to this file.")] = None,
 ) -> None:
     """Make a single-task blueprint from one estimator task (imputing numbers when it forbids missing values)."""
-    from core.tasks.catalog import resolve_task
-    from core.blueprints.templates import from_task as make
-    from core.names import parse_ref
+    from core.blueprints.templates import task_blueprint
     from core.store.files import write_text_atomic
 
     with open_workspace(ctx) as store:
-        name, version = parse_ref(ref, "task")
-        text = make(resolve_task(store, name, version))
+        text = task_blueprint(store, ref)
     if output is None:
         typer.echo(text, nl=False)
         return
