@@ -53,7 +53,7 @@ def _trained_source(store, model, project) -> ModelSource:
 
     if (refusal := unusable_model(model, project, "score, deploy or export it")) is not None:
         raise refusal
-    plan = model_plan(store, model)
+    plan = model_plan(store, model, project)
     return ModelSource(plan, model.artifact_path, describe(plan, model=model.id, blueprint=model.blueprint,
                                                             blueprint_text=model.blueprint_text, project=project.name))
 

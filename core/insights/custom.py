@@ -429,7 +429,7 @@ def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path, node
     model, project = require_model(store, model_id, "export the artifacts of a model of")
     if model.state != "trained" or model.artifact_path is None:
         raise UsageError(f"model {model.id} is {model.state}, so it has no artifacts to export.")
-    verify_model(model)  # a copy of a changed pickle would carry someone else's code out under this user's name
+    verify_model(model, project.name)  # a changed pickle copied out would carry code under this user's name
     target = Path(to_dir).expanduser()
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} is a file; name a new or empty folder for the artifacts.")

@@ -62,9 +62,10 @@ def folder_entries(folder: Path) -> tuple[FileEntry, ...]:
     return tuple(entries)
 
 
-def verify_model(model: Model) -> None:
+def verify_model(model: Model, project: str = "PROJECT") -> None:
     """Raise IntegrityError unless a trained model's folder holds exactly the files recorded when it was trained,
-    before anything of it is unpickled; models trained before files were recorded (schema 7) pass unchecked."""
+    before anything of it is unpickled; models trained before files were recorded (schema 7) pass unchecked.
+    `project` (its project's name) goes into the refusal's remedy."""
     if model.files is None or model.artifact_path is None:
         return
     folder = Path(model.artifact_path)
@@ -72,21 +73,21 @@ def verify_model(model: Model) -> None:
     try:
         listing, stamp = _listing(folder)
     except FileNotFoundError:
-        raise _model_refusal(model, [f"its folder {folder} is missing"]) from None
+        raise _model_refusal(model, project, [f"its folder {folder} is missing"]) from None
     if _verified.get(key) == stamp:
         return
     problems = differences(folder, model.files, listing)
     if problems:
         _verified.pop(key, None)
-        raise _model_refusal(model, problems)
+        raise _model_refusal(model, project, problems)
     _verified[key] = stamp
 
 
-def _model_refusal(model: Model, problems: list[str]) -> IntegrityError:
+def _model_refusal(model: Model, project: str, problems: list[str]) -> IntegrityError:
     return IntegrityError(
         f"model {model.id} was changed after training ({_named(problems)}) and no longer matches the sha256 recorded "
-        f"when it was trained, so it is refused and none of it is loaded; train blueprint {model.blueprint} again "
-        "to get a model you can use."
+        f"when it was trained, so it is refused and none of it is loaded; retrain it with "
+        f"`taskbench train {project} --retrain {model.id}` to get a model you can use."
     )
 
 

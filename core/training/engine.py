@@ -659,12 +659,12 @@ def _own_cache_entry(cache: str | None) -> bool:
         return False
 
 
-def model_plan(store: Store, model: Model) -> dict:
-    """A trained model's plan, with the registered task versions it pins verified (SPEC §10), since the caller is
-    about to score with or package their code."""
+def model_plan(store: Store, model: Model, project: Project) -> dict:
+    """A trained model's plan, with its files and the registered task versions it pins verified (SPEC §10), since
+    the caller is about to load its pickles, score with or package their code."""
     from ..tasks.versions import verify_pinned
 
-    verify_model(model)
+    verify_model(model, project.name)
     plan = json.loads((model.artifact_path / "plan.json").read_text())
     verify_pinned(store, plan.get("pins", {}))
     return plan
@@ -678,7 +678,7 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
     """
     import pandas as pd
 
-    plan = model_plan(store, model)
+    plan = model_plan(store, model, project)
     scratch = workspace.scratch_dir(store.root, "predict")
     out = scratch / "predictions.pkl"
     segments = environment_segments(plan["nodes"])

@@ -79,10 +79,10 @@ def test_a_model_artifact_another_member_replaced_is_refused_before_it_is_unpick
     shutil.chown(artifact, user=team.b)
 
     for args in (("predict", "1", "--input", DATA, "--output", team.root / "swap-p.csv"),
-                 ("insights", "1", "--no-preview"), ("serve", "a-dep", "--port", "0")):
+                 ("insights", "1", "--json"), ("serve", "a-dep", "--port", "0")):
         sentence = " ".join(_one_sentence_refusal(team.run(team.a, *args, home=home)).split())
         assert "model 1 was changed after training (nodes/model/artifact.pkl changed)" in sentence, args
-        assert "train blueprint a-ridge again" in sentence, args
+        assert "retrain it with `taskbench train grades --retrain 1`" in sentence, args
     assert not marker.exists(), f"the planted pickle ran as {marker.read_text()}"
     assert not (team.root / "swap-p.csv").exists()
 
@@ -98,7 +98,7 @@ def test_a_cache_entry_another_member_planted_is_not_reused(team):
     refused = _as_b(team, f"cp {planted} {entry}/outputs.pkl")
     assert refused.returncode != 0 and "Permission denied" in refused.stderr
     plant = (f"mv {entry} {entry}.gone && mkdir {entry} && cp -r {entry}.gone/artifacts {entry}/artifacts && "
-             f"cp {entry}.gone/groups {entry}.gone/complete {entry}/ && cp {planted} {entry}/outputs.pkl && "
+             f"cp {entry}.gone/groups {entry}.gone/complete {entry}/ && cp {planted} {entry}/outputs.pkl && chmod -R u+w {entry} && "
              f"for f in {entry}/artifacts/*/*.pkl {entry}/artifacts/*.pkl; do [ -f $f ] && cp {planted} $f; done; true")
     by_b = _as_b(team, plant)
     print(f"b's plant: exit {by_b.returncode} {by_b.stderr.strip()}")
@@ -112,5 +112,5 @@ def test_a_cache_entry_another_member_planted_is_not_reused(team):
     jobs = json.loads(_ok(team.run(team.a, "jobs", "--json", home=home)))
     log = _ok(team.run(team.a, "logs", str(next(j["id"] for j in jobs if j["kind"] == "train")), home=home))
     assert "is not all owned by this user, so it is not reused; fitting afresh" in " ".join(log.split())
-    _ok(team.run(team.a, "predict", "2", "--input", DATA, "--output", team.root / "cache-p.csv", home=home))
+    _ok(team.run(team.a, "predict", "2", "--input", DATA, "--output", marker.parent / "cache-p.csv", home=home))
     assert not marker.exists()

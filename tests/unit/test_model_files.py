@@ -59,7 +59,7 @@ def test_a_models_recorded_files_are_verified_and_a_change_is_refused_naming_the
         message = refused.value.message
         assert message.startswith("model 1 was changed after training (nodes/model/artifact.pkl changed, "
                                   "nodes/model/extra.pkl added)")
-        assert "train blueprint bp again" in message and "fitted bytes" not in message
+        assert "`taskbench train PROJECT --retrain 1`" in message and "fitted bytes" not in message
         files.remove_tree(folder)
         with pytest.raises(IntegrityError, match="its folder .* is missing"):
             verify_model(store.model(model.id))
