@@ -71,7 +71,7 @@ def cached_insights(store: Store, model_id: int | str) -> dict | None:
 
 
 def cache_path(model: Model) -> Path:
-    """Where a model's insights are cached: beside its folder (models/N.insights.json), which is read-only once trained."""
+    """Where a model's insights are cached: beside its folder (models/N.insights.json), read-only once trained."""
     return model.artifact_path.with_name(f"{model.artifact_path.name}.{INSIGHTS_FILE}")
 
 

@@ -98,7 +98,8 @@ def test_a_cache_entry_another_member_planted_is_not_reused(team):
     refused = _as_b(team, f"cp {planted} {entry}/outputs.pkl")
     assert refused.returncode != 0 and "Permission denied" in refused.stderr
     plant = (f"mv {entry} {entry}.gone && mkdir {entry} && cp -r {entry}.gone/artifacts {entry}/artifacts && "
-             f"cp {entry}.gone/groups {entry}.gone/complete {entry}/ && cp {planted} {entry}/outputs.pkl && chmod -R u+w {entry} && "
+             f"cp {entry}.gone/groups {entry}.gone/complete {entry}/ && cp {planted} {entry}/outputs.pkl && "
+             f"chmod -R u+w {entry} && "
              f"for f in {entry}/artifacts/*/*.pkl {entry}/artifacts/*.pkl; do [ -f $f ] && cp {planted} $f; done; true")
     by_b = _as_b(team, plant)
     print(f"b's plant: exit {by_b.returncode} {by_b.stderr.strip()}")
