@@ -324,7 +324,7 @@ class ProjectsPane(Pane):
 
     def selected_model(self) -> str | None:
         table = self.query_one("#proj-board", DataTable)
-        if table.row_count == 0:
+        if not 0 <= table.cursor_row < table.row_count:  # empty, or asked (by a key check) mid-reload
             return None
         return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value  # the model id, kept across reloads
 
