@@ -26,11 +26,12 @@ def create_deployment(store: Store, model_ref: int | str, name: str | None = Non
     return store.add_deployment(name=name, model_id=model_id, token=token)
 
 
-def get_deployment(store: Store, name: str) -> Deployment:
+def get_deployment(store: Store, name: str, *, needed: str = "read", doing: str = "use") -> Deployment:
+    """The deployment `name`, when the acting user has `needed` access to it (read to use it, owner to delete it)."""
     deployment = store.deployment(name)
     if deployment is None:
         raise UsageError(f"there is no deployment {name!r}; create one with `taskbench deploy MODEL --name {name}`.")
-    sharing.require(store, "deployment", name, "read", "use")
+    sharing.require(store, "deployment", name, needed, doing)
     return deployment
 
 
@@ -47,11 +48,7 @@ def serving_pids(store: Store, deployment: Deployment) -> list[int]:
 
 def deployment_to_delete(store: Store, name: str) -> Deployment:
     """The deployment `name`, when the acting user may delete it (its owner): asked before a confirmation."""
-    deployment = store.deployment(name)
-    if deployment is None:
-        raise UsageError(f"there is no deployment {name!r}; `taskbench deployments` lists them.")
-    sharing.require(store, "deployment", name, "owner", "delete")
-    return deployment
+    return get_deployment(store, name, needed="owner", doing="delete")
 
 
 def delete_deployment(store: Store, name: str) -> Deployment:
