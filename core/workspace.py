@@ -165,8 +165,9 @@ def is_member(gid: int) -> bool:
     return os.getuid() == 0 or os.getegid() == gid or gid in os.getgroups()
 
 
-# While this process works in a shared workspace: its sharing, and the umask it had before (restored on leaving).
-_ENTERED: list[tuple[Sharing, int]] = []
+# While this process works in a shared workspace: its sharing, the umask it had before (restored on leaving), and
+# the workspace's folder.
+_ENTERED: list[tuple[Sharing, int, Path]] = []
 
 
 def entered() -> Sharing | None:
@@ -190,7 +191,7 @@ def enter(root: Path) -> Sharing | None:
         raise UsageError(f"{settings.USER.name}={named!r} names someone else, but in the shared workspace {root} "
                          f"you act as yourself ({user}); unset {settings.USER.name}.")
     before = os.umask(SHARED_UMASK)
-    _ENTERED[:] = [(shared, _ENTERED[0][1] if _ENTERED else before)]
+    _ENTERED[:] = [(shared, _ENTERED[0][1] if _ENTERED else before, Path(root).resolve())]
     return shared
 
 
@@ -210,6 +211,26 @@ def share_files(paths, shared: Sharing) -> None:
         wanted = (found.st_mode & 0o7770) | SHARED_FILE_MODE  # others have no business in a 2770 folder
         if found.st_mode & 0o7777 != wanted:
             os.chmod(path, wanted)
+
+
+def hand_over(path: str | os.PathLike) -> None:
+    """Give what a command wrote outside its shared workspace (predictions, downloads, exports) the modes the user's
+    own umask would have: the workspace's umask (007) is for files the group shares, not for the user's own."""
+    if not _ENTERED:
+        return
+    path = Path(path)
+    _, mask, root = _ENTERED[0]
+    if path.resolve().is_relative_to(root):
+        return
+    for found in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        try:
+            info = found.lstat()
+        except FileNotFoundError:
+            continue
+        if found.is_symlink() or info.st_uid != os.getuid():
+            continue
+        owner = (info.st_mode >> 6) & 0o7
+        os.chmod(found, (owner << 6 | owner << 3 | owner) & ~mask & 0o777)
 
 
 def create_shared(root: Path, group: str) -> Sharing:

@@ -116,6 +116,9 @@ def predict_file(
                             on_progress=on_progress, encoding=encoding)
     finally:
         store.close()
+    from .. import workspace
+
+    workspace.hand_over(output_path)
     return PredictResult(rows=result["rows"], seconds=result["seconds"], output=output_path, log=run.log.path,
                          warnings=result.get("warnings", []))
 

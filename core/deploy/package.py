@@ -132,6 +132,7 @@ def export_model(store, model_ref: int | str, target: Path) -> dict:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    workspace.hand_over(target)
     _mark_seen(Path(store.root), digest)  # this workspace's own package: no "from another workspace" warning here
     return manifest
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import sharing
+from .. import sharing, workspace
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import files as store_files
@@ -135,6 +135,7 @@ def download_environment(store: Store, ref: str, to_dir: str | Path) -> Environm
     """Write an environment version's Dockerfile and files into `to_dir` (absent or empty)."""
     version = get_environment_version(store, ref)
     store_files.copy_snapshot(version.path, to_dir)
+    workspace.hand_over(to_dir)
     return version
 
 

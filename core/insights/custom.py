@@ -471,6 +471,9 @@ def export_artifacts(store: Store, model_id: int | str, to_dir: str | Path, node
         if created:
             shutil.rmtree(target, ignore_errors=True)
         raise
+    from .. import workspace
+
+    workspace.hand_over(target)
     return {
         "path": str(target),
         "model": model.id,

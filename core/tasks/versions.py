@@ -11,7 +11,7 @@ import difflib
 import re
 from pathlib import Path
 
-from .. import sharing
+from .. import sharing, workspace
 from ..environments import versions as environments
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
@@ -219,5 +219,6 @@ def download(store: Store, ref: str, to_dir: str | Path) -> TaskVersion:
     """Write a task version's files into `to_dir` (absent or empty), byte for byte."""
     version = get_task_version(store, ref)
     store_files.copy_snapshot(version.path, to_dir)
+    workspace.hand_over(to_dir)
     return version
 

@@ -9,6 +9,7 @@ root).
 from __future__ import annotations
 
 import json
+import stat
 from functools import partial
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def test_b_clones_edits_saves_and_trains_a_shared_blueprint_but_adds_no_other_ta
     shown = json.loads(ok(team.b, "blueprint", "show", "b-ridge", "--json"))
     assert (shown["origin"], shown["created_by"], shown["version"]) == ("a-ridge@1", team.b, 1)
     assert shown["text"] == cloned.read_text() == A_RIDGE.replace("a-ridge", "b-ridge")
+    assert stat.S_IMODE(cloned.stat().st_mode) == 0o664  # b's own file, with b's umask (002), not the workspace's
     cloned.write_text(cloned.read_text().replace("regression_ridge(num)", "regression_ridge(num, alpha=5.0)"))
 
     assert "ok" in ok(team.b, "blueprint", "check", cloned)

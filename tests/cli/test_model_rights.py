@@ -121,6 +121,8 @@ def test_reading_a_project_gives_execute_on_its_models_but_not_a_tasks_artifact(
     predicted = b("predict", "1", "--input", DATA, "--output", preds)
     _ok(predicted)
     assert len(preds.read_text().splitlines()) == len(DATA.read_text().splitlines())
+    mask = int(umask, 8)  # what b writes outside the workspace follows b's umask, not the workspace's 007
+    assert stat.S_IMODE(preds.stat().st_mode) == 0o666 & ~mask
     predict_job = json.loads(_ok(b("jobs", "--json")))[0]
     assert predict_job["kind"] == "predict" and predict_job["created_by"] == team.b
     scored = b("logs", str(predict_job["id"]))
@@ -140,6 +142,8 @@ def test_reading_a_project_gives_execute_on_its_models_but_not_a_tasks_artifact(
     _ok(copied)
     assert sorted(p.name for p in copy.iterdir()) == ["README.txt", "num"] and (copy / "num" / "artifact.pkl").is_file()
     assert "Left out" in copied.stdout and team.a in copied.stdout
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (copy, copy / "README.txt", copy / "num" / "artifact.pkl")] == [
+        0o777 & ~mask, 0o666 & ~mask, 0o444 & ~mask]  # the artifact a read-only copy of the frozen model's
     node = b("artifacts", "1", "--node", "model", "--to", out / f"b-node-{umask}")
     assert team.a in _one_sentence_refusal(node) and "download the artifact of node 'model'" in node.stderr
     assert not (out / f"b-node-{umask}").exists()
@@ -155,6 +159,7 @@ def test_reading_a_project_gives_execute_on_its_models_but_not_a_tasks_artifact(
 
     _ok(team.run(team.a, "artifacts", "1", "--node", "model", home=home, umask=umask))  # the owner takes it all
     _ok(team.run(team.a, "export", "1", "--to", out / f"a-{umask}.zip", home=home, umask=umask))
+    assert stat.S_IMODE((out / f"a-{umask}.zip").stat().st_mode) == 0o666 & ~mask
     assert _not_shared(home) == []
 
 

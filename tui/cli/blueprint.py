@@ -56,6 +56,13 @@ def _check_new_file(output: Path) -> None:
         fail(f"you may not write in {output.parent}; give --output a file in a folder of yours.", EXIT_USAGE)
 
 
+def _hand_over(output: Path) -> None:
+    """The user's own file: their umask's modes, not the shared workspace's (imported late: startup time)."""
+    from core.workspace import hand_over
+
+    hand_over(output)
+
+
 def _check_target(target_type: str | None) -> None:
     from core.blueprints.templates import TARGET_TYPES
     from core.errors import EXIT_USAGE
@@ -233,6 +240,7 @@ def clone(
         version = clone_blueprint(store, ref, name)
     if output is not None:
         write_text_atomic(output, version.text)
+        _hand_over(output)
     if as_json:
         print_json({**version.to_json(), "output": str(output) if output is not None else None})
         return
@@ -328,6 +336,7 @@ def from_task(
         return
     _check_new_file(output)
     write_text_atomic(output, text)
+    _hand_over(output)
     typer.echo(f"Wrote {output}.")
 
 
@@ -373,6 +382,7 @@ def export(
         typer.echo(result, nl=False)
         return
     write_text_atomic(output, result)
+    _hand_over(output)
     typer.echo(f"Wrote {output}.")
 
 
