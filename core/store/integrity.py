@@ -153,8 +153,11 @@ def _refusal(version: TaskVersion | EnvironmentVersion, problems: list[str]) -> 
         kind, command, name = "task", "task", version.task
     else:
         kind, command, name = "environment", "env", version.environment
+    from ..workspace import current_user
+
+    who = "" if version.created_by == current_user() else f"ask {version.created_by}, who stored it, to "
     return IntegrityError(
         f"{kind} {version.ref} was changed after it was stored ({_named(problems)}) and no longer matches its recorded sha256, "
-        f"so it is refused and none of it is used; add the {kind}'s folder again with "
+        f"so it is refused and none of it is used; {who}add the {kind}'s folder again with "
         f"`taskbench {command} add DIR --name {name}` to restore it."
     )

@@ -353,6 +353,9 @@ def test_a_snapshot_another_member_swapped_is_refused_before_any_of_it_runs(team
         assert done.returncode == 2, args
         assert "task ridge@1 was changed after it was stored (custom.py changed)" in " ".join(
             (done.stdout + done.stderr).split()), args
+    _ok(team.run(team.a, "share", "task", "ridge", team.b, "--role", "read", home=home))
+    refused = _one_sentence_refusal(team.run(team.b, "task", "show", "ridge@1", home=home))
+    assert f"ask {team.a}, who stored it, to add the task's folder again" in refused  # b cannot restore a's version
     trained = team.run(team.a, "train", "juniors", bp, home=home)
     assert trained.returncode == 2 and "ridge@1 was changed after it was stored" in " ".join(trained.stdout.split())
     assert not marker.exists(), f"b's code ran as {marker.read_text()}"
