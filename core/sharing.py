@@ -16,6 +16,17 @@ NOUNS = {"task": "task", "env": "environment", "project": "project", "blueprint"
 LISTINGS = {"task": "task list", "env": "env list", "project": "project list", "blueprint": "blueprint list",
             "deployment": "deployments"}
 ROLES = ("read", "write")
+# What each role lets a member do with each kind of object (SPEC §10), for front ends that offer the choice.
+ROLE_MEANINGS = {
+    "task": {"read": "see its code and versions, download it, use it in their own blueprints",
+             "write": "also add versions"},
+    "env": {"read": "see its Dockerfile, download and build it, use it for their tasks",
+            "write": "also add versions"},
+    "project": {"read": "see its leaderboard, insights and logs; predict with and deploy its models",
+                "write": "also train and retrain in it, unlock its holdout"},
+    "blueprint": {"read": "see it, train it, clone it", "write": "also save new versions"},
+    "deployment": {"read": "serve it and see its numbers", "write": "the same as read (only you delete it)"},
+}
 LEVELS = ("none", "read", "write", "owner")  # each allows what the ones before it allow
 EVERYONE = "*"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, OptionList, Static, TextArea
 
+from core.sharing import ROLE_MEANINGS
 from tests.conftest import SAMPLES
 from tests.workbench.test_tui_tasks import open_app, pane, select_task, settle, text_of
 from tests.workbench.tui_support import QUICK, export_artifacts, juniors_workspace, wait_for
@@ -171,6 +172,9 @@ async def test_the_shares_view_shares_and_unshares_and_shows_cores_refusal_as_pl
         assert offered == ["every member (--all)", "alice", "bob"]  # members but yourself
         await pilot.press("j", "j", "enter")
         await settle(app, pilot)
+        roles = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert roles == [f"{role}: {text}" for role, text in ROLE_MEANINGS["task"].items()]  # what each means here
+        assert "holdout" not in " ".join(roles)
         await pilot.press("j", "enter")  # write
         await settle(app, pilot)
         await wait_for(pilot, lambda: len(rows(app.screen, "#shares-table")) == 2)

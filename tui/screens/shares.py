@@ -17,12 +17,12 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from core.sharing import ROLE_MEANINGS
+
 from ..numbers import when
 from ..widgets.table import FittedTable
 
 EVERY_MEMBER = "every member"
-ROLES = (("read", "read: see it, download it, use it in their own blueprints"),
-         ("write", "write: also add versions, train, unlock the holdout"))
 
 
 def who(grantee: str) -> str:
@@ -153,7 +153,7 @@ class SharesScreen(ModalScreen[bool]):
             if answer:
                 self.change("share", *answer)
 
-        self.app.push_screen(GranteePicker(others, f"{self.kind} {self.object_name}"), chosen)
+        self.app.push_screen(GranteePicker(others, self.kind, self.object_name), chosen)
 
     def action_unshare(self) -> None:
         table = self.query_one("#shares-table", FittedTable)
@@ -218,10 +218,11 @@ class GranteePicker(ModalScreen):
     #grantee-list { height: auto; max-height: 14; border: none; }
     """
 
-    def __init__(self, members: list[str], what: str):
+    def __init__(self, members: list[str], kind: str, name: str):
         super().__init__()
         self.members = members
-        self.what = what
+        self.kind = kind
+        self.what = f"{kind} {name}"
         self.grantee: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -245,7 +246,7 @@ class GranteePicker(ModalScreen):
             self.grantee = event.option.id
             options = self.query_one("#grantee-list", OptionList)
             options.clear_options()
-            options.add_options(Option(text, id=role) for role, text in ROLES)
+            options.add_options(Option(f"{role}: {text}", id=role) for role, text in ROLE_MEANINGS[self.kind].items())
             options.highlighted = 0
             self.query_one("#grantee-title", Static).update(
                 Text(f"Share {self.what} with {who(self.grantee)} as?\nj/k move, enter shares, esc cancels"))
