@@ -383,3 +383,22 @@ async def test_the_model_page_names_u_once_and_h_l_tabs_from_the_start(ws):
         assert "h l tabs" in str(model_status.content)  # while insights are still being computed
         body = " ".join(str(w.render()) for w in pane.query("#proj-model Static"))
         assert "u unlocks" not in body
+
+
+async def test_a_narrowed_terminal_keeps_the_sorted_column_and_does_not_crash(ws):
+    """Narrowing the terminal under the whole board left no room for the sorted column, and the pane raised
+    ValueError (a tester's resize 80 -> 50); the sorted column stays, the name gives way."""
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        board = pane.query_one("#proj-board", DataTable)
+        await wait_for(pilot, lambda: board.row_count >= 1)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        for width in (160, 50, 36, 80):
+            await pilot.resize_terminal(width, 24)
+            await pilot.pause(0.3)
+            header = "".join(seg.text for seg in board.render_line(0))
+            assert "valid RMSE" in header, (width, header)
+        assert app.is_running

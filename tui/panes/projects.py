@@ -781,12 +781,13 @@ def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
 
 
 def whole_columns(rows: list[tuple], labels: list[str], width: int, wanted: list[int], name: int = 2, least: int = 10) -> list[int]:
-    """The columns that fit whole in `width` cells: those up to the name (cut to no fewer than `least` cells), then
-    `wanted` ones, then the rest in order while they fit; indexes in display order."""
+    """The columns that fit whole in `width` cells: those up to the name (cut to no fewer than `least` cells) and
+    the `wanted` ones whatever the width (the sorted column must show), then the rest in order while they fit;
+    indexes in display order."""
     widest = [max([len(label), *(len(str(r[i])) for r in rows)]) + 2 for i, label in enumerate(labels)]
-    keep = list(range(name + 1))
-    used = sum(widest[i] for i in range(name)) + min(widest[name], least + 2) + 1  # the scrollbar
-    for i in [*wanted, *range(name + 1, len(labels))]:
+    keep = list(range(name + 1)) + [i for i in wanted if i > name]
+    used = sum(widest[i] for i in keep if i != name) + min(widest[name], least + 2) + 1  # the scrollbar
+    for i in range(name + 1, len(labels)):
         if i not in keep and (width <= 0 or used + widest[i] <= width):
             keep.append(i)
             used += widest[i]
