@@ -22,6 +22,8 @@ class _FileHandler(logging.FileHandler):
     """A log file that is opened on the first record and stays silent when it cannot be written (a full disk:
     the sentence on screen is all there is room for)."""
 
+    _shared: workspace.Sharing | None = None
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             super().emit(record)  # opening the file on the first record happens outside logging's own error handling
@@ -30,6 +32,19 @@ class _FileHandler(logging.FileHandler):
 
     def handleError(self, record: logging.LogRecord) -> None:
         pass
+
+    def _open(self):
+        """The file, group-writable in a shared workspace whatever the umask it was opened under (a command that
+        failed before entering its workspace), so every member's tracebacks keep landing in it."""
+        before = os.umask(workspace.SHARED_UMASK) if self._shared is not None else None
+        try:
+            stream = super()._open()
+        finally:
+            if before is not None:
+                os.umask(before)
+        if self._shared is not None:
+            workspace.share_files([self.baseFilename], self._shared)
+        return stream
 
 
 def to_workspace(root: str | os.PathLike, front_end: str) -> logging.Logger:
@@ -47,6 +62,10 @@ def to_workspace(root: str | os.PathLike, front_end: str) -> logging.Logger:
     except OSError:
         return _logger  # no log folder (a full or read-only disk): records are dropped, the screen is unchanged
     handler = _FileHandler(path, encoding="utf-8", delay=True)
+    try:
+        handler._shared = workspace.sharing(root)
+    except Exception:  # noqa: BLE001 - a workspace one may not enter: its log cannot be written either
+        handler._shared = None
     handler.setFormatter(logging.Formatter(FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
     _logger.addHandler(handler)
     return _logger

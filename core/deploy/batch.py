@@ -53,6 +53,8 @@ def check_paths(input_path: Path, output_path: Path) -> None:
         raise UsageError(f"output file {output_path} must end in .csv or .parquet.")
     if not output_path.parent.is_dir():
         raise UsageError(f"the folder of output file {output_path} does not exist.")
+    if not os.access(output_path.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"you may not write in {output_path.parent}; give --output a file in a folder of yours.")
     if output_path.resolve() == input_path.resolve():
         raise UsageError("the output file would overwrite the input; choose another name.")
 

@@ -360,3 +360,32 @@ def test_a_snapshot_another_member_swapped_is_refused_before_any_of_it_runs(team
     assert trained.returncode == 2 and "ridge@1 was changed after it was stored" in " ".join(trained.stdout.split())
     assert not marker.exists(), f"b's code ran as {marker.read_text()}"
     assert not (team.root / "p.csv").exists()
+
+
+def test_paths_a_member_may_not_use_are_one_sentence_and_the_shared_log_stays_group_writable(team):
+    """A path in a folder b cannot enter (a's home, 0700) was an 'internal error' (exit 1) whose traceback went to a
+    logs/cli.log created with b's umask, which a could then no longer write; now: one sentence, exit 2, and the log
+    is group-writable whoever made it first."""
+    home = team.folder("paths") / "ws"
+    _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
+    _ok(team.run(team.a, "task", "add", SAMPLES / "01_transform_median_impute", "--name", "imp", home=home))
+    _ok(team.run(team.a, "share", "task", "imp", team.b, "--role", "read", home=home))
+    hidden = Path(f"/home/{team.a}")
+    hidden.chmod(0o700)
+    data = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+    _ok(team.run(team.a, "project", "create", data, "--target", "Grade 2014", "--name", "jr", home=home))
+    bp = team.root / "paths.bp"
+    bp.write_text("num = impute_median(NUM)\nmodel = ridge(num)\n")
+    bp.chmod(0o644)
+    _ok(team.run(team.a, "train", "jr", bp, home=home))
+    _ok(team.run(team.a, "share", "project", "jr", team.b, "--role", "read", home=home))
+    for args in (["task", "download", "imp", "--to", hidden / "copy"],
+                 ["blueprint", "from-task", "ridge", "-o", hidden / "x.bp"],
+                 ["project", "create", hidden / "data.csv", "--target", "y"],
+                 ["predict", "1", "--input", data, "--output", hidden / "p.csv"]):
+        done = team.run(team.b, *args, home=home, umask="022")
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        text = " ".join((done.stdout + done.stderr).split())
+        assert "internal error" not in text and "Traceback" not in text and str(hidden) in text, (args, text)
+    log = home / "logs" / "cli.log"  # b's tracebacks of the refused paths, kept for a bug report
+    assert stat.S_IMODE(log.stat().st_mode) & 0o060 == 0o060, oct(log.stat().st_mode)

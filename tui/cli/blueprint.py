@@ -48,12 +48,12 @@ def _check_new_file(output: Path) -> None:
     """A one-sentence error (exit 2) unless `output` can be written as a new file."""
     from core.errors import EXIT_USAGE
 
-    if output.exists():
-        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
     if not output.parent.is_dir():
         fail(f"{output.parent} is not a folder; give --output a file in an existing folder.", EXIT_USAGE)
-    if not os.access(output.parent, os.W_OK | os.X_OK):
+    if not os.access(output.parent, os.W_OK | os.X_OK):  # before exists(), which a folder you cannot enter refuses
         fail(f"you may not write in {output.parent}; give --output a file in a folder of yours.", EXIT_USAGE)
+    if output.exists():
+        fail(f"{output} exists already; give a new file name.", EXIT_USAGE)
 
 
 def _hand_over(output: Path) -> None:

@@ -234,6 +234,11 @@ def _internal_error(exc: Exception, argv: list[str]) -> None:
     home = argv[1] if len(argv) > 1 and argv[0] == "--home" else None
     root = workspace.home(home)
     log.to_workspace(root, "cli").error("taskbench %s failed", " ".join(argv), exc_info=exc)
+    if isinstance(exc, PermissionError) and exc.filename:  # a path the user named that they may not use
+        error_console().print(f"[bold red]error:[/] you ({escape(workspace.current_user())}) may not use "
+                              f"{escape(str(exc.filename))} (permission denied); give a file or folder you may "
+                              "read and write.")
+        raise SystemExit(2)
     where = root / workspace.LOGS / "cli.log"
     detail = escape(f"{type(exc).__name__}: {exc}".strip().rstrip(":"))
     error_console().print(
