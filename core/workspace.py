@@ -181,6 +181,7 @@ def enter(root: Path) -> Sharing | None:
     workers) to SHARED_UMASK; a private workspace restores the umask a shared one replaced."""
     shared = sharing(root)
     if shared is None:
+        _check_private_owner(Path(root))
         if _ENTERED:
             os.umask(_ENTERED.pop()[1])
         return None
@@ -193,6 +194,29 @@ def enter(root: Path) -> Sharing | None:
     before = os.umask(SHARED_UMASK)
     _ENTERED[:] = [(shared, _ENTERED[0][1] if _ENTERED else before, Path(root).resolve())]
     return shared
+
+
+def _check_private_owner(root: Path) -> None:
+    """A private workspace is its user's own: refuse one whose database belongs to someone else, as a link (symbolic
+    or hard) to a shared workspace's database would, where it would let `$TASKBENCH_USER` name anybody."""
+    from .store.schema import DB_FILENAME
+
+    try:
+        owner = (root / DB_FILENAME).stat().st_uid
+    except OSError:
+        return  # none yet (it will be this user's), or unreadable (opening it says so)
+    uid = os.getuid()
+    if owner == uid or uid == 0:
+        return
+    import pwd
+
+    try:
+        name = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        name = str(owner)
+    raise UsageError(f"the database of the private workspace {root} belongs to {name}, not you ({system_user()}); "
+                     "a private workspace is its user's own: use your own (--home), or the shared workspace it "
+                     "comes from as yourself.")
 
 
 def share_files(paths, shared: Sharing) -> None:

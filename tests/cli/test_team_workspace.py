@@ -389,3 +389,23 @@ def test_paths_a_member_may_not_use_are_one_sentence_and_the_shared_log_stays_gr
         assert "internal error" not in text and "Traceback" not in text and str(hidden) in text, (args, text)
     log = home / "logs" / "cli.log"  # b's tracebacks of the refused paths, kept for a bug report
     assert stat.S_IMODE(log.stat().st_mode) & 0o060 == 0o060, oct(log.stat().st_mode)
+
+
+def test_a_private_workspace_linked_to_a_shared_ones_database_cannot_impersonate(team):
+    """b links a's shared database into a 'private' workspace of b's (symbolic and hard links), where
+    TASKBENCH_USER would name anyone: refused, and a's task and deployment are untouched."""
+    home = team.folder("linked") / "ws"
+    _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
+    _ok(team.run(team.a, "task", "add", SAMPLES / "01_transform_median_impute", "--name", "secret", home=home))
+    fakes = team.folder("fakes")
+    for how in ("-s", ""):
+        fake = fakes / f"b-fake{how or '-hard'}"
+        link = (f"mkdir {fake} && for f in {home}/*; do case $f in *workspace.json) ;; "  # posing as private
+                f"*) ln {how} $f {fake}/ 2>/dev/null || true ;; esac; done")
+        subprocess.run(["runuser", "-u", team.b, "--", "sh", "-c", link], check=True)
+        if not (fake / "taskbench.db").exists():
+            continue  # this system's protected_hardlinks stopped b: nothing to try
+        refused = _one_sentence_refusal(team.run(team.b, "task", "show", "secret", home=fake,
+                                                 env={"TASKBENCH_USER": team.a}))
+        assert "belongs to" in refused and "private workspace" in refused, refused
+    assert "custom.py" in _ok(team.run(team.a, "task", "show", "secret", home=home))
