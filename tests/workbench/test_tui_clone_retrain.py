@@ -147,3 +147,36 @@ async def test_refusals_in_a_shared_workspace_are_cores_sentence_naming_the_owne
         assert "write" in said and projects.query_one("#proj-status").has_class("error"), said
         await pilot.pause(0.5)
         assert len(projects.board_rows) == 1
+
+
+async def test_a_clone_of_a_blueprint_using_an_unshared_task_checks_clean_and_saves(shared):
+    """alice's blueprint runs her task nobody may read, shared read with every member: opened, and cloned with C,
+    the editor's problems list stays clean (the clone keeps execute on the pinned version), and ctrl+s saves it."""
+    from core import sharing
+    from core.blueprints.registry import save_blueprint
+    from core.store import open_store
+
+    with pytest.MonkeyPatch.context() as patch:  # alice saves it as she would in her own session
+        patch.setattr("core.workspace.current_user", lambda: "alice")
+        patch.setattr("core.sharing.current_user", lambda: "alice")
+        patch.setattr("core.store.blueprint_rows.current_user", lambda: "alice")
+        with open_store(shared) as store:
+            save_blueprint(store, "# blueprint: alice-ridge\nnum = impute_median(NUM)\nmodel = regression_ridge(num)\n")
+            assert store.owner("blueprint", "alice-ridge") == "alice"
+    with open_store(shared) as store:
+        store.grant_share("blueprint", "alice-ridge", sharing.EVERYONE, "read", "alice")
+    app = TaskbenchApp(home=shared)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await blueprints_pane(pilot, "alice-ridge")
+        await pilot.press("enter")
+        title = pane.query_one("#bp-problems-title", Static)
+        await wait_for(pilot, lambda: pane.buffer.name == "alice-ridge" and "problems" in str(title.content))
+        await pilot.pause(1.0)
+        assert str(title.content) == "problems: none", str(title.content)
+        await pilot.press("escape")
+        await clone_as(pilot, "mine-ridge")
+        await wait_for(pilot, lambda: pane.buffer.name == "mine-ridge")
+        await pilot.pause(1.0)
+        assert str(title.content) == "problems: none", str(title.content)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "saved" in status_of(pane, "#bp-status") or "unchanged" in status_of(pane, "#bp-status"))
