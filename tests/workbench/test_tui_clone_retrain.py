@@ -180,3 +180,21 @@ async def test_a_clone_of_a_blueprint_using_an_unshared_task_checks_clean_and_sa
         assert str(title.content) == "problems: none", str(title.content)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "saved" in status_of(pane, "#bp-status") or "unchanged" in status_of(pane, "#bp-status"))
+
+
+async def test_the_leaderboard_of_a_shared_workspace_says_who_trained_each_model(shared):
+    from core import sharing
+    from core.store import open_store
+
+    with open_store(shared) as store:
+        store.grant_share("project", "jr", sharing.EVERYONE, "read", "alice")
+    app = TaskbenchApp(home=shared)
+    async with app.run_test(size=(160, 30)) as pilot:
+        projects = await projects_pane(pilot)
+        board = projects.query_one("#proj-board", DataTable)
+        await wait_for(pilot, lambda: board.row_count == 1)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        header = "".join(seg.text for seg in board.render_line(0))
+        assert header.rstrip().endswith("by"), header
+        assert "".join(seg.text for seg in board.render_line(board.header_height)).rstrip().endswith("alice")

@@ -285,7 +285,10 @@ class ProjectsPane(Pane):
         if p["unlocked"]:
             labels.append(f"holdout {message.metric}")
         labels += ["train s", "rows/s"]
-        rows = board_cells(message.rows, message.metric, bool(p["unlocked"]))
+        shared = self.app.sharing is not None
+        if shared:
+            labels.append("by")  # who trained each model; last, so it gives way first
+        rows = board_cells(message.rows, message.metric, bool(p["unlocked"]), by=shared)
         width = table.size.width or self.size.width
         holdout = [labels.index(f"holdout {message.metric}")] if p["unlocked"] else []
         keep = whole_columns(rows, labels, width, [sorted_column, *holdout])  # never a column cut mid-header
@@ -760,9 +763,10 @@ class ProjectsPane(Pane):
 # ---------------------------------------------------------------- drawings of compute_insights results
 
 
-def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
+def board_cells(rows: list[dict], metric: str, unlocked: bool, by: bool = False) -> list[tuple]:
     """The leaderboard's cells: rank, model, blueprint, then the scores, each score column at its metric's one
-    precision (as the CLI shows it) and right-aligned; times with one decimal, speeds whole."""
+    precision (as the CLI shows it) and right-aligned; times with one decimal, speeds whole; with `by` (a shared
+    workspace), who trained each model."""
     parts = ["validation", "cv"] + (["holdout"] if unlocked else [])
     digits = {part: metric_digits(metric, ((r.get(part) or {}).get(metric) for r in rows)) for part in parts}
 
@@ -776,6 +780,8 @@ def board_cells(rows: list[dict], metric: str, unlocked: bool) -> list[tuple]:
         cells = [right(str(rank)), right(model), label]
         cells += [right(number((r.get(part) or {}).get(metric), digits[part])) for part in parts]
         cells += [right(number(r.get("train_seconds"), 1)), right(number(r.get("predict_rows_per_second"), 0))]
+        if by:
+            cells.append(Text(r.get("created_by") or "-"))
         out.append(tuple(cells))
     return out
 
