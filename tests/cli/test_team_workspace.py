@@ -315,18 +315,24 @@ def test_a_private_workspace_of_its_owner_is_shared_in_place(team):
     assert "belongs to someone else" in refused or "may not" in refused
 
 
+def _a_trains(team, home: Path, project: str, text: str) -> tuple[Path, Path]:
+    """a creates `project` from the juniors data and trains the blueprint `text` in it: (the data, the .bp file)."""
+    data = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
+    _ok(team.run(team.a, "project", "create", data, "--target", "Grade 2014", "--name", project, home=home))
+    bp = team.root / f"{project}.bp"
+    bp.write_text(text)
+    bp.chmod(0o644)
+    _ok(team.run(team.a, "train", project, bp, home=home))
+    return data, bp
+
+
 def test_a_snapshot_another_member_swapped_is_refused_before_any_of_it_runs(team):
     """The issue's attack: b, a member, changes a's stored task version with a shell; a's fit, training and
     scoring refuse it with one sentence naming the version, and b's code never runs with a's rights."""
     home = team.folder("tamper") / "ws"
     _ok(team.run(team.a, "workspace", "init", home, "--group", team.group))
     _ok(team.run(team.a, "task", "add", SAMPLES / "11_regression_ridge", "--name", "ridge", home=home))
-    data = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
-    _ok(team.run(team.a, "project", "create", data, "--target", "Grade 2014", "--name", "juniors", home=home))
-    bp = team.root / "tamper.bp"
-    bp.write_text("model = ridge@1(NUM)\n")
-    bp.chmod(0o644)
-    _ok(team.run(team.a, "train", "juniors", bp, home=home))
+    data, bp = _a_trains(team, home, "juniors", "model = ridge@1(NUM)\n")
 
     snapshot = Path(json.loads(_ok(team.run(team.a, "task", "show", "ridge@1", "--json", home=home)))["path"])
     markers = team.root / "markers"
@@ -372,12 +378,7 @@ def test_paths_a_member_may_not_use_are_one_sentence_and_the_shared_log_stays_gr
     _ok(team.run(team.a, "share", "task", "imp", team.b, "--role", "read", home=home))
     hidden = Path(f"/home/{team.a}")
     hidden.chmod(0o700)
-    data = REPO / "sample_tasks" / "data" / "juniors_3_year_stats_regression.csv"
-    _ok(team.run(team.a, "project", "create", data, "--target", "Grade 2014", "--name", "jr", home=home))
-    bp = team.root / "paths.bp"
-    bp.write_text("num = impute_median(NUM)\nmodel = ridge(num)\n")
-    bp.chmod(0o644)
-    _ok(team.run(team.a, "train", "jr", bp, home=home))
+    data, _ = _a_trains(team, home, "jr", "num = impute_median(NUM)\nmodel = ridge(num)\n")
     _ok(team.run(team.a, "share", "project", "jr", team.b, "--role", "read", home=home))
     for args in (["task", "download", "imp", "--to", hidden / "copy"],
                  ["blueprint", "from-task", "ridge", "-o", hidden / "x.bp"],
