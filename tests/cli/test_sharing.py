@@ -179,12 +179,17 @@ def test_a_shared_blueprint_lets_b_train_a_task_b_cannot_read(team):
     refused = _one_sentence_refusal(team.run(team.b, "task", "show", "regression_ridge", home=home))
     assert team.a in refused
 
-    expected = f"{mine}:3:9: error: the task 'regression_ridge' belongs to {team.a}"
-    for args in (["blueprint", "check", mine], ["blueprint", "add", mine, "--name", "b-ridge"]):
+    assert "ok" in _ok(team.run(team.b, "blueprint", "check", mine, home=home))  # a-ridge's own text: as it trains
+    own = team.root / "b-own.bp"  # b's own blueprint, descending from nothing shared, using a's task
+    own.write_text(text.replace("a-ridge", "b-own"))
+    own.chmod(0o644)
+    expected = f"{own}:3:9: error: the task 'regression_ridge' belongs to {team.a}"
+    for args in (["blueprint", "check", own], ["blueprint", "add", own], ["blueprint", "add", mine, "--name", "b2"]):
         done = team.run(team.b, *args, home=home)  # at its line and column, and a refusal: exit 2
-        assert done.returncode == 2 and expected in done.stdout + done.stderr, args
+        shown = (done.stdout + done.stderr).replace(str(mine), str(own))
+        assert done.returncode == 2 and expected in shown, args
         _no_code(done.stdout + done.stderr)
-    failed = team.run(team.b, "train", "grades", mine, home=home)  # reported like any blueprint error in train
+    failed = team.run(team.b, "train", "grades", own, home=home)  # reported like any blueprint error in train
     assert failed.returncode == 2 and expected in failed.stdout and "Traceback" not in failed.stdout + failed.stderr
     assert len(json.loads(_ok(team.run(team.a, "leaderboard", "grades", "--json", home=home)))) == 1
 

@@ -62,5 +62,8 @@ async def export_artifacts(pilot, pane, target: Path) -> str:
     pilot.app.screen.query_one(Input).value = str(target)
     await pilot.press("enter")
     status = pane.query_one("#model-status", Static)
-    await wait_for(pilot, lambda: "exported" in str(status.content), timeout=30)  # "not exported" too
+    try:
+        await wait_for(pilot, lambda: "exported" in str(status.content), timeout=30)  # "not exported" too
+    except AssertionError:
+        raise AssertionError(f"the export never answered; the status line says: {status.content}") from None
     return str(status.content)

@@ -737,6 +737,8 @@ class ProjectsPane(Pane):
 
     @on(Notice)
     def show_notice(self, message: Notice) -> None:
+        if self.showing_model_page() and self.insights is None:
+            self.model_notice = message.text  # insights still computing: their line, when it comes, keeps this
         self.say(message.text, error=message.error)
 
     def showing_model_page(self) -> bool:
