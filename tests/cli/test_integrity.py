@@ -228,7 +228,7 @@ def test_unchanged_environment_versions_verify_and_the_builtin_one_too(home):
 async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_of_its_code(home):
     from textual.widgets import TextArea
 
-    from tests.workbench.test_tui_tasks import RIDGE_FIT_LINE, open_app, pane, select_task, settle, text_of
+    from tests.workbench.test_tui_tasks import RIDGE_FIT_LINE, open_task, pane, text_of
     from tui.app import TaskbenchApp
 
     with open_store(home) as store:
@@ -237,10 +237,7 @@ async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_
     swap_byte(version.path / "custom.py", b"Ridge regression", b"ridge regression")
     app = TaskbenchApp(home)
     async with app.run_test(size=(120, 30)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("enter")
-        await settle(app, pilot)
+        await open_task(app, pilot, "regression_ridge")
         shown = " ".join(text_of(app, "#tasks-header").split())  # core's sentence takes the version's place
         assert "task regression_ridge@1 was changed after it was stored (custom.py changed)" in shown
         assert RIDGE_FIT_LINE not in pane(app).query_one("#tasks-file", TextArea).text

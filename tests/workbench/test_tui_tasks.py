@@ -83,6 +83,14 @@ async def open_app(app, pilot) -> None:
     assert isinstance(app.current_pane, TasksPane)
 
 
+async def open_task(app, pilot, name: str) -> None:
+    """The workbench's first screen, then enter on the task `name`: its latest version open."""
+    await open_app(app, pilot)
+    await select_task(app, pilot, name)
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
 async def test_list_shows_registered_tasks(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -124,10 +132,7 @@ async def test_slash_filters_the_list_and_escape_clears_it(workspace):
 async def test_enter_opens_a_task_and_shows_its_files_and_metadata(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("enter")
-        await settle(app, pilot)
+        await open_task(app, pilot, "regression_ridge")
         files = pane(app).query_one("#tasks-files", OptionList)
         assert app.focused is files
         assert [o.id for o in files.options] == ["custom.py", "model-metadata.yaml"]
@@ -174,10 +179,7 @@ async def test_brackets_step_between_versions(workspace, ridge_copy):
     assert created and version.version == 2
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("enter")
-        await settle(app, pilot)
+        await open_task(app, pilot, "regression_ridge")
         area = pane(app).query_one("#tasks-file", TextArea)
         assert "regression_ridge@2" in text_of(app, "#tasks-header")
         assert "SECOND_VERSION" in area.text
@@ -383,10 +385,7 @@ async def test_readable_at_80x24_and_200x50(workspace):
     for size in ((80, 24), (200, 50)):
         app = TaskbenchApp(workspace)
         async with app.run_test(size=size) as pilot:
-            await open_app(app, pilot)
-            await select_task(app, pilot, "regression_ridge")
-            await pilot.press("enter")
-            await settle(app, pilot)
+            await open_task(app, pilot, "regression_ridge")
             p = pane(app)
             for selector in ("#tasks-left", "#tasks-right", "#tasks-file", "#tasks-header", "#tasks-status"):
                 region = p.query_one(selector).region
@@ -401,10 +400,7 @@ async def test_after_a_fit_check_started_from_a_file_esc_m_and_l_act(workspace):
     only moved it back to the files list and nothing visible happened; now it lands on the list and esc closes."""
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("enter")
-        await settle(app, pilot)
+        await open_task(app, pilot, "regression_ridge")
         await pilot.press("enter")  # into custom.py
         assert app.focused is pane(app).query_one("#tasks-file", TextArea)
         await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
