@@ -245,12 +245,12 @@ async def test_the_workbench_file_view_refuses_a_changed_version_and_shows_none_
 
 async def test_the_environments_pane_says_why_a_changed_version_is_refused(home, tmp_path):
     """The Environments pane shows the integrity sentence for a changed version, and none of its Dockerfile."""
-    from textual.widgets import DataTable, Static
+    from textual.widgets import Static
 
     from core.environments.versions import add_environment
+    from tests.workbench.test_tui_environments import environments_pane
     from tests.workbench.tui_support import wait_for
     from tui.app import TaskbenchApp
-    from tui.panes.environments import EnvironmentsPane
 
     folder = tmp_path / "myenv"
     folder.mkdir()
@@ -261,10 +261,7 @@ async def test_the_environments_pane_says_why_a_changed_version_is_refused(home,
     swap_byte(version.path / "Dockerfile", b"original", b"ORIGINAL")
     app = TaskbenchApp(home)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("2")
-        pane = app.query_one(EnvironmentsPane)
-        table = pane.query_one("#env-table", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 2)
+        pane, table = await environments_pane(pilot, more_than=2)
         while pane.selected_name() != "myenv" and table.cursor_row < table.row_count - 1:
             await pilot.press("j")
         assert pane.selected_name() == "myenv"

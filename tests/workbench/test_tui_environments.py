@@ -31,10 +31,7 @@ def fake_build(monkeypatch):
 async def test_the_build_log_is_read_with_the_log_keys(home, fake_build):
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        pane = app.query_one(EnvironmentsPane)
-        table = pane.query_one("#env-table", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 1)
+        pane, table = await environments_pane(pilot)
         await pilot.press("j")
         row = table.cursor_row
         name = pane.selected_name()
@@ -174,12 +171,18 @@ async def test_a_long_environment_name_is_cut_never_its_build_state_at_80x24(hom
         assert pane.selected_name() == long  # the whole name, for build and the Dockerfile
 
 
-async def select_environment(pilot, name: str):
-    """Show the Environments pane and put the list's cursor on `name`; the pane and its table."""
+async def environments_pane(pilot, more_than: int = 1):
+    """Show the Environments pane once its list holds more than `more_than` rows; the pane and its table."""
     await pilot.press("2")
     pane = pilot.app.query_one(EnvironmentsPane)
     table = pane.query_one("#env-table", DataTable)
-    await wait_for(pilot, lambda: table.row_count > 1)
+    await wait_for(pilot, lambda: table.row_count > more_than)
+    return pane, table
+
+
+async def select_environment(pilot, name: str):
+    """Show the Environments pane and put the list's cursor on `name`; the pane and its table."""
+    pane, table = await environments_pane(pilot)
     table.move_cursor(row=[row.key.value for row in table.ordered_rows].index(name))
     return pane, table
 
@@ -301,10 +304,7 @@ def up_to_date(monkeypatch, tag: str) -> None:
 async def test_esc_is_not_offered_on_the_top_level_list(home):
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        pane = app.query_one(EnvironmentsPane)
-        table = pane.query_one("#env-table", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 1)
+        pane, table = await environments_pane(pilot)
         await pilot.pause()
         assert table.has_focus
         assert "esc back" not in str(pane.query_one("#env-status").render())
