@@ -45,6 +45,29 @@ RUN set -e; \\
     rm -f /tmp/{CA_BUNDLE_NAME}
 """
 
+# Installs an R task's requirements over an environment image as Debian's r-cran-* packages. A name
+# Debian lacks stops the build with a marker line naming the packages, before anything is installed.
+R_MISSING_MARKER = "taskbench: no Debian build:"
+R_NO_R_MARKER = "taskbench: no Rscript or apt-get in this image"
+R_REQUIREMENTS_DOCKERFILE = f"""\
+ARG BASE_IMAGE
+FROM ${{BASE_IMAGE}}
+USER root
+COPY debian-packages.txt r-packages.txt /opt/taskbench/
+RUN set -e; \\
+    command -v apt-get >/dev/null && command -v Rscript >/dev/null || {{ echo "{R_NO_R_MARKER}"; exit 3; }}; \\
+    apt-get update -qq; \\
+    missing=""; \\
+    for pkg in $(cat /opt/taskbench/debian-packages.txt); do \\
+        apt-cache policy "$pkg" | grep -q 'Candidate: [^(]' || missing="$missing $pkg"; \\
+    done; \\
+    if [ -n "$missing" ]; then echo "{R_MISSING_MARKER}$missing"; exit 3; fi; \\
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(cat /opt/taskbench/debian-packages.txt); \\
+    apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \\
+    Rscript -e 'for (p in commandArgs(TRUE)) suppressPackageStartupMessages(library(p, character.only = TRUE))' \\
+        $(cat /opt/taskbench/r-packages.txt)
+"""
+
 
 class DockerUnavailable(TaskbenchError):
     """No Docker engine answers, so nothing can be built or run in a container."""
@@ -151,6 +174,44 @@ def requirements_image(
     The tag is derived from the base image's id and the requirements, so a rebuilt base
     or edited requirements give a new image while identical ones share it.
     """
+    files = {"Dockerfile": REQUIREMENTS_DOCKERFILE, "requirements.txt": requirements_text}
+    return _layer_image(base_tag, requirements_text, files, on_log, ca_bundle, "requirements.txt")
+
+
+def r_requirements_image(base_tag: str, r_packages: list[str], *, on_log: Callable[[str], None]) -> str:
+    """An image with R packages installed over `base_tag` as Debian's r-cran-* packages, built once, then reused.
+
+    A package Debian does not build fails with one sentence naming it (rpackages.no_debian_build).
+    """
+    from .rpackages import debian_package, no_debian_build
+
+    debs = [debian_package(name) for name in r_packages]
+    files = {
+        "Dockerfile": R_REQUIREMENTS_DOCKERFILE,
+        "debian-packages.txt": "\n".join(debs) + "\n",
+        "r-packages.txt": "\n".join(r_packages) + "\n",
+    }
+    try:
+        return _layer_image(base_tag, "R\n" + files["debian-packages.txt"], files, on_log, None,
+                            f"R packages ({', '.join(debs)})")
+    except BuildError as exc:
+        lines = exc.log_tail.splitlines()
+        if R_NO_R_MARKER in lines:
+            raise BuildError(
+                f"The image {base_tag} has no R (Rscript) or no apt-get, so the R packages in requirements.txt cannot "
+                "be installed in it; run the task in r-base or an environment whose Dockerfile installs Debian's R.",
+                exc.log_tail,
+            ) from None
+        marked = [line for line in lines if line.startswith(R_MISSING_MARKER)]
+        if not marked:
+            raise
+        missing = set(marked[-1][len(R_MISSING_MARKER):].split())
+        raise BuildError(no_debian_build([n for n, d in zip(r_packages, debs) if d in missing]), exc.log_tail) from None
+
+
+def _layer_image(base_tag: str, key: str, files: dict[str, str], on_log: Callable[[str], None],
+                 ca_bundle: Path | None, what: str) -> str:
+    """Build `files` (a Dockerfile and what it copies) over `base_tag` once, tagged by the base's id and `key`."""
     import docker
 
     api = _client()
@@ -160,18 +221,18 @@ def requirements_image(
         raise BuildError(f"The image {base_tag} does not exist; build its environment first.") from None
     finally:
         api.close()
-    digest = hashlib.sha256(f"{base_id}\n{requirements_text}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{base_id}\n{key}".encode()).hexdigest()[:12]
     tag = f"{REQUIREMENTS_REPOSITORY}:{digest}"
     if image_exists(tag):
-        on_log(f"requirements image {tag} reused (requirements already installed over {base_tag})")
+        on_log(f"requirements image {tag} reused ({what} already installed over {base_tag})")
         return tag
 
-    on_log(f"requirements image {tag} not found: installing requirements.txt over {base_tag}")
+    on_log(f"requirements image {tag} not found: installing {what} over {base_tag}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=workspace.system_temp_prefix("req")) as folder:
         context = Path(folder)
-        (context / "Dockerfile").write_text(REQUIREMENTS_DOCKERFILE)
-        (context / "requirements.txt").write_text(requirements_text)
+        for name, text in files.items():
+            (context / name).write_text(text)
         build_image(context, tag, base_image=base_tag, ca_bundle=ca_bundle, on_log=on_log)
     on_log(f"requirements image {tag} built in {time.monotonic() - started:.1f} s")
     return tag

@@ -105,13 +105,22 @@ def resolve_environment(
 
 
 def with_requirements(
-    resolved: ResolvedEnvironment, requirements: str, root: Path, on_log: Callable[[str], None]
+    resolved: ResolvedEnvironment, requirements: str, root: Path, on_log: Callable[[str], None],
+    *, code_dir: str | Path | None = None,
 ) -> ResolvedEnvironment:
-    """The same environment with the task's requirements installed on top (cached per content)."""
+    """The same environment with the task's requirements installed on top (cached per content).
+
+    An R task's (custom.R in `code_dir`) are R package names: Debian's r-cran-* packages in Docker, never pip.
+    """
     from .venvs import normalized_requirements, requirements_python
 
     if not normalized_requirements(requirements):
         return resolved
+    if code_dir is not None:
+        from .rpackages import task_language
+
+        if task_language(code_dir) == "r":
+            return _with_r_packages(resolved, requirements, on_log)
     if resolved.kind == "local":
         python = requirements_python(root, requirements, on_log, base_python=resolved.python)
         return ResolvedEnvironment(resolved.name, "local", python=python)
@@ -119,3 +128,25 @@ def with_requirements(
 
     image = requirements_image(resolved.image, normalized_requirements(requirements), on_log=on_log)
     return ResolvedEnvironment(resolved.name, "docker", image=image)
+
+
+def _with_r_packages(
+    resolved: ResolvedEnvironment, requirements: str, on_log: Callable[[str], None]
+) -> ResolvedEnvironment:
+    """An R task's environment: locally the R already installed (the bridge names what it lacks before fit),
+    in Docker the image with Debian's builds of the listed packages on top."""
+    from .rpackages import r_requirements, to_install
+
+    wanted = to_install(requirements)
+    pinned = [f"{name} {version}" for name, version in r_requirements(requirements) if version]
+    if resolved.kind == "local":
+        on_log(f"requirements.txt: R packages ({', '.join(wanted) or 'base R only'}) are used from the local R, "
+               "not installed")
+        return resolved
+    if pinned:
+        on_log(f"requirements.txt: Debian ships one version of each R package; not checked: {', '.join(pinned)}")
+    if not wanted:
+        return resolved
+    from .docker_build import r_requirements_image
+
+    return ResolvedEnvironment(resolved.name, "docker", image=r_requirements_image(resolved.image, wanted, on_log=on_log))

@@ -369,7 +369,7 @@ class FitCheck:
         self._step("env", "start", "preparing the environment")
         try:
             resolved = resolve_environment(opts.env, opts.docker, self._env_log, store=self.store)
-            resolved = with_requirements(resolved, requirements, self.root, self._env_log)
+            resolved = with_requirements(resolved, requirements, self.root, self._env_log, code_dir=code_dir)
         except TaskbenchError:
             raise
         except Exception as exc:  # noqa: BLE001 - Docker and pip errors become one sentence

@@ -206,7 +206,7 @@ def _python(code_dir: Path, root: Path) -> str | None:
     requirements = code_dir / contract.REQUIREMENTS_FILE
     text = requirements.read_text(errors="replace") if requirements.is_file() else ""
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731 - pip's progress, as predict shows it
-    return with_requirements(resolve_environment(None, None, log), text, root, log).python
+    return with_requirements(resolve_environment(None, None, log), text, root, log, code_dir=code_dir).python
 
 
 def _to_stderr(chunk: bytes) -> None:
