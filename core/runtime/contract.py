@@ -5,7 +5,8 @@ contract is named once. Standard library only: it runs inside worker processes.
 """
 
 CUSTOM_FILE = "custom.py"
-R_CUSTOM_FILE = "custom.R"  # DRUM's R tasks: recognised, to say they are not supported yet
+R_CUSTOM_FILE = "custom.R"  # DRUM's R tasks, run by the R bridge (runtime/rtask.py)
+CUSTOM_FILES = (CUSTOM_FILE, R_CUSTOM_FILE, "custom.r")  # DRUM also accepts a lower-case custom.r
 METADATA_FILES = ("model-metadata.yaml", "model-metadata.yml")
 REQUIREMENTS_FILE = "requirements.txt"
 

@@ -87,8 +87,9 @@ def fit_task(task, X, y, *, target_type, output_dir, weights=None, class_labels=
     else:
         if not task.has(Hooks.FIT):
             raise StepFailure(
-                "custom.py defines no fit hook; every task needs fit(X, y, output_dir, **kwargs) "
-                f"(or a class {contract.CUSTOM_TASK_CLASS} with a fit method).",
+                f"{getattr(task, 'custom_file', contract.CUSTOM_FILE)} defines no fit hook; every task needs "
+                "fit(X, y, output_dir, ...) "
+                f"(or, in Python, a class {contract.CUSTOM_TASK_CLASS} with a fit method).",
                 rule="fit is required",
             )
         X = _preprocess(task, X, None, target_type)
@@ -136,6 +137,8 @@ def list_artifacts(folder):
 def load_model(task, req):
     """Read the fitted model back as scoring does: `load`, `load_model`, or one native artifact."""
     model_dir, artifacts_dir = req["model_dir"], req["output_dir"]
+    if getattr(task, "language", "python") == "r":
+        return task.load_model(model_dir, req["target_type"])
     if task.uses_class:
         load = getattr(task.task_class, "load", None)
         if callable(load):
@@ -210,6 +213,10 @@ class Scorer:
         for name in names:
             if task.has(name):
                 return name, task.hooks[name]
+        defaults = getattr(task, "defaults", {})  # an R task without the hook: R's predict() or recipes' bake()
+        for name in names:
+            if name in defaults:
+                return name, defaults[name]
         raise StepFailure(
             f"custom.py defines no {' or '.join(names)} hook, which a {tt} task needs to score.",
             rule=f"{names[0]} is required",

@@ -19,24 +19,22 @@ SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "drum_shim")
 
 
 def find_custom_files(code_dir):
-    """Every `custom.py` under `code_dir`, relative paths, sorted (hidden folders and caches skipped)."""
+    """Every `custom.py` or `custom.R` under `code_dir`, relative paths, sorted (hidden folders and caches skipped)."""
     found = []
     for root, dirs, files in os.walk(code_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        if contract.CUSTOM_FILE in files:
-            found.append(os.path.relpath(os.path.join(root, contract.CUSTOM_FILE), code_dir))
+        for name in contract.CUSTOM_FILES:
+            if name in files:
+                found.append(os.path.relpath(os.path.join(root, name), code_dir))
     return sorted(found)
 
 
-def unsupported_language(code_dir):
-    """The sentence for a folder that holds an R task (custom.R) and no custom.py, else None."""
-    for root, dirs, files in os.walk(code_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        if contract.R_CUSTOM_FILE in files:
-            where = os.path.relpath(root, code_dir)
-            folder = code_dir if where == "." else os.path.join(code_dir, where)
-            return f"R tasks are not supported yet (found {contract.R_CUSTOM_FILE} in {folder}); taskbench runs Python tasks with a custom.py."
-    return None
+def task_language(code_dir):
+    """"python" for a folder with a custom.py, "r" for one with a custom.R (DRUM's R tasks), else None."""
+    found = find_custom_files(code_dir)
+    if not found:
+        return None
+    return "python" if os.path.basename(found[0]) == contract.CUSTOM_FILE else "r"
 
 
 def ensure_drum_interfaces():
@@ -72,15 +70,21 @@ class TaskCode:
 
 
 def load_task(code_dir):
-    """Import the task's `custom.py` as its own module, with its folder first on `sys.path`."""
+    """Import the task's `custom.py` as its own module, with its folder first on `sys.path`; a `custom.R` is
+    loaded into the R bridge instead (rtask.RTaskCode, the same interface)."""
     code_dir = os.path.realpath(code_dir)
     found = find_custom_files(code_dir)
     if not found:
-        raise StepFailure(unsupported_language(code_dir) or f"{code_dir} has no custom.py; a task folder needs exactly one.")
+        raise StepFailure(f"{code_dir} has no custom.py or custom.R; a task folder needs exactly one.")
     if len(found) > 1:
         raise StepFailure(
-            f"{code_dir} has {len(found)} custom.py files ({', '.join(found)}); keep exactly one."
+            f"{code_dir} has {len(found)} task files ({', '.join(found)}); keep exactly one custom.py or custom.R."
         )
+    if os.path.basename(found[0]) != contract.CUSTOM_FILE:
+        from .rtask import RTaskCode
+
+        where = os.path.join(code_dir, found[0])
+        return RTaskCode(os.path.dirname(where), os.path.basename(where))
     path = os.path.join(code_dir, found[0])
     task_dir = os.path.dirname(path)
     ensure_drum_interfaces()

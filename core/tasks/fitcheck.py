@@ -30,7 +30,7 @@ from ..runners.base import Limits, WorkerDied, WorkerSpec, WorkerTimeout
 from ..runners.start import start_worker
 from ..runtime import contract, protocol, typeschema
 from ..runtime.layout import model_layout
-from ..runtime.taskcode import find_custom_files, unsupported_language
+from ..runtime.taskcode import find_custom_files
 from .hookscan import missing_scoring_hook
 from .score import remember_fit
 from .metadata import TaskMetadata, load_metadata, resolve_parameters
@@ -417,12 +417,10 @@ class FitCheck:
     def _run(self, code_dir: Path, input_path: Path, scratch: Path) -> None:
         opts, report = self.opts, self.report
         found = find_custom_files(str(code_dir))
-        if not found and unsupported_language(str(code_dir)):
-            raise UsageError(unsupported_language(str(code_dir)))
         if not found:
-            raise UsageError(f"{code_dir} has no custom.py, so it is not a task folder; point --code-dir at one.")
+            raise UsageError(f"{code_dir} has no custom.py or custom.R, so it is not a task folder; point --code-dir at one.")
         if len(found) > 1:
-            raise TaskbenchError(f"{code_dir} holds {len(found)} custom.py files ({', '.join(found)}); keep exactly one.")
+            raise TaskbenchError(f"{code_dir} holds {len(found)} task files ({', '.join(found)}); keep exactly one custom.py or custom.R.")
         meta = load_metadata(code_dir)  # a MetadataError is a UsageError: FILE:LINE:COL: sentence, exit 2
         for warning in meta.warnings:
             report.warnings.append(warning)

@@ -19,7 +19,7 @@ from typing import Callable
 from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..runtime import contract
-from ..runtime.taskcode import find_custom_files, unsupported_language
+from ..runtime.taskcode import find_custom_files
 from .metadata import load_metadata
 
 
@@ -45,9 +45,9 @@ def task_folder(code_dir: Path) -> Path:
         raise UsageError(f"--code-dir {code_dir} is not a folder; give the task folder that holds custom.py and its artifact.")
     found = find_custom_files(str(code_dir))
     if not found:
-        raise UsageError(unsupported_language(str(code_dir)) or f"{code_dir} has no custom.py, so it is not a task folder; point --code-dir at one.")
-    if found != [contract.CUSTOM_FILE]:
-        raise UsageError(f"{code_dir} holds custom.py files other than at its top ({', '.join(found)}); keep exactly one, at the top.")
+        raise UsageError(f"{code_dir} has no custom.py or custom.R, so it is not a task folder; point --code-dir at one.")
+    if len(found) != 1 or os.path.dirname(found[0]):
+        raise UsageError(f"{code_dir} holds task files other than one at its top ({', '.join(found)}); keep exactly one, at the top.")
     return code_dir.resolve()
 
 

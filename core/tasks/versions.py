@@ -15,7 +15,7 @@ from .. import sharing, workspace
 from ..environments import versions as environments
 from ..errors import UsageError
 from ..names import check_name, missing_version, parse_ref, unknown_name
-from ..runtime.taskcode import find_custom_files, unsupported_language
+from ..runtime.taskcode import find_custom_files
 from ..store import files as store_files
 from ..store.integrity import verify
 from ..store.records import Task, TaskVersion
@@ -39,12 +39,10 @@ def add_task(
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; give the task folder that holds custom.py.")
     found = find_custom_files(folder)
-    if not found and unsupported_language(folder):
-        raise UsageError(unsupported_language(folder))
     if not found:
-        raise UsageError(f"{folder} has no custom.py; a task folder needs exactly one.")
+        raise UsageError(f"{folder} has no custom.py or custom.R; a task folder needs exactly one.")
     if len(found) > 1:
-        raise UsageError(f"{folder} has {len(found)} custom.py files ({', '.join(found)}); keep exactly one.")
+        raise UsageError(f"{folder} has {len(found)} task files ({', '.join(found)}); keep exactly one custom.py or custom.R.")
     metadata = load_metadata(folder)  # a MetadataError is a UsageError: FILE:LINE:COL: sentence, exit 2
 
     if name:

@@ -1,0 +1,319 @@
+# Taskbench's R bridge: runs one R task's hooks (custom.R) for the Python worker.
+#
+# Requests arrive on stdin, one R expression per line, built by core/runtime/rtask.py;
+# each is answered by one JSON line on the reply descriptor given as the first argument.
+# Frames travel as CSV files (sparse ones as MatrixMarket), written and read here with
+# the column classes the Python side names, so no value changes type on the way.
+# Anything the task prints goes to stdout/stderr, which the worker streams to the log.
+
+options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
+
+.tb <- new.env()
+.tb$models <- list()
+.tb$next_id <- 0L
+.tb$calls <- NULL
+.tb$na <- "__taskbench_NA__"
+.tb$hook_names <- c("init", "fit", "transform", "score", "load_model", "post_process", "read_input_data")
+
+.tb$reply_con <- file(commandArgs(trailingOnly = TRUE)[1], open = "w", raw = TRUE)
+
+.json_str <- function(x) {
+    x <- enc2utf8(as.character(x))
+    x <- gsub("[\001-\010\013\014\016-\037]", " ", x, useBytes = FALSE)
+    encodeString(x, quote = '"')
+}
+
+.json <- function(value) {
+    if (is.null(value)) return("null")
+    if (is.list(value)) {
+        keys <- names(value)
+        if (is.null(keys)) {
+            return(paste0("[", paste(vapply(value, .json, ""), collapse = ","), "]"))
+        }
+        parts <- mapply(function(k, v) paste0(.json_str(k), ":", .json(v)), keys, value)
+        return(paste0("{", paste(parts, collapse = ","), "}"))
+    }
+    if (is.logical(value) && length(value) == 1) return(if (isTRUE(value)) "true" else "false")
+    if (is.numeric(value) && length(value) == 1) return(format(value, digits = 17))
+    if (length(value) == 1) return(.json_str(value))
+    paste0("[", paste(vapply(as.character(value), .json_str, ""), collapse = ","), "]")
+}
+
+.reply <- function(...) {
+    writeLines(.json(list(...)), .tb$reply_con, useBytes = TRUE)
+    flush(.tb$reply_con)
+}
+
+# ---------------------------------------------------------------- data in
+
+.read_frame <- function(path, classes) {
+    if (length(classes) == 0) {
+        n <- length(readLines(path)) - 1L
+        return(data.frame(row.names = seq_len(max(n, 0L))))
+    }
+    read_as <- ifelse(classes == "logical", "character", classes)
+    frame <- utils::read.csv(path, colClasses = read_as, na.strings = .tb$na, check.names = FALSE,
+                             quote = "\"", comment.char = "", encoding = "UTF-8", strip.white = FALSE)
+    frame
+}
+
+.read_vector <- function(path, class) {
+    .read_frame(path, class)[[1]]
+}
+
+.read_sparse <- function(path, names_path) {
+    m <- Matrix::readMM(path)
+    m <- methods::as(m, "TsparseMatrix")
+    colnames(m) <- readLines(names_path, encoding = "UTF-8")
+    m
+}
+
+.model <- function(id) .tb$models[[id]]
+
+# ---------------------------------------------------------------- data out
+
+.class_of <- function(column) {
+    if (is.logical(column)) return("logical")
+    if (is.integer(column) && !is.factor(column)) return("integer")
+    if (is.numeric(column)) return("numeric")
+    "character"
+}
+
+.write_frame <- function(frame, path) {
+    if (methods::is(frame, "sparseMatrix")) {
+        m <- methods::as(frame, "TsparseMatrix")
+        Matrix::writeMM(m, path)
+        names <- colnames(m)
+        if (is.null(names)) names <- paste0("X", seq_len(ncol(m)))
+        writeLines(enc2utf8(names), paste0(path, ".names"), useBytes = TRUE)
+        return(list(kind = "sparse", path = path, rows = nrow(m), columns = ncol(m)))
+    }
+    frame <- as.data.frame(frame, check.names = FALSE, stringsAsFactors = FALSE)
+    classes <- vapply(frame, .class_of, "")
+    out <- frame
+    for (i in seq_along(out)) {
+        column <- out[[i]]
+        if (classes[[i]] == "numeric") {
+            text <- sprintf("%.17g", column)
+            text[is.na(column) & !is.nan(column)] <- .tb$na
+            text[is.nan(column)] <- "NaN"
+            text[is.infinite(column) & column > 0] <- "inf"
+            text[is.infinite(column) & column < 0] <- "-inf"
+            out[[i]] <- text
+        } else if (classes[[i]] == "character" && is.factor(column)) {
+            out[[i]] <- as.character(column)
+        }
+    }
+    utils::write.table(out, path, sep = ",", quote = which(classes == "character"), na = .tb$na,
+                       row.names = FALSE, col.names = TRUE, qmethod = "double", fileEncoding = "UTF-8")
+    list(kind = "frame", path = path, classes = unname(as.list(classes)), names = as.list(names(frame)),
+         rows = nrow(frame))
+}
+
+.describe <- function(value) {
+    cls <- class(value)
+    if (is.null(value)) return("NULL")
+    paste0("an R ", paste(cls, collapse = "/"))
+}
+
+# ---------------------------------------------------------------- calling the task
+
+.task_file <- NULL
+.task_dir <- NULL
+
+.frames <- function(calls) {
+    # The task's own frames: calls whose source reference lies in the task folder.
+    out <- character()
+    last <- NULL
+    for (call in calls) {
+        ref <- attr(call, "srcref")
+        if (is.null(ref)) next
+        file <- attr(ref, "srcfile")$filename
+        if (is.null(file) || !startsWith(normalizePath(file, mustWork = FALSE), .task_dir)) next
+        rel <- substring(normalizePath(file, mustWork = FALSE), nchar(.task_dir) + 2L)
+        text <- deparse(call, width.cutoff = 80L, nlines = 1L)
+        out <- c(out, sprintf("  %s line %d: %s", rel, ref[[1]], text))
+        last <- sprintf("%s line %d", rel, ref[[1]])
+    }
+    list(lines = out, location = last)
+}
+
+.FAILED <- structure(list(), class = "taskbench_failed")
+.failed <- function(x) inherits(x, "taskbench_failed")
+
+.run <- function(what, expr_fn) {
+    # Calls expr_fn(); on an error, replies with it (message, the task's frames) and returns .FAILED.
+    .tb$calls <- NULL
+    result <- tryCatch(
+        withCallingHandlers(expr_fn(), error = function(e) {
+            .tb$calls <- sys.calls()
+        }),
+        error = function(e) structure(list(error = e), class = "taskbench_error")
+    )
+    if (inherits(result, "taskbench_error")) {
+        e <- result$error
+        frames <- .frames(.tb$calls)
+        message <- conditionMessage(e)
+        package <- if (inherits(e, "packageNotFoundError")) e$package else NULL
+        if (is.null(package)) {
+            m <- regmatches(message, regexec("there is no package called .(.+).$", message))[[1]]
+            if (length(m) == 2) package <- m[[2]]
+        }
+        .reply(status = "error", hook = what, message = message,
+               call = if (is.null(conditionCall(e))) NULL else deparse(conditionCall(e), nlines = 1L),
+               location = frames$location, traceback = as.list(frames$lines), package = package)
+        return(.FAILED)
+    }
+    result
+}
+
+.accepts <- function(fn, args) {
+    formal <- names(formals(fn))
+    if ("..." %in% formal) return(args)
+    named <- names(args)
+    keep <- is.null(named) | named == "" | named %in% formal
+    args[keep]
+}
+
+.user <- function(name) get0(name, envir = .tb$task_env, mode = "function", inherits = FALSE)
+
+op_load <- function(code_dir, custom_file, requirements) {
+    .task_dir <<- normalizePath(code_dir)
+    .task_file <<- custom_file
+    missing <- requirements[!vapply(requirements, function(p) nzchar(system.file(package = p)), TRUE)]
+    if (length(missing) > 0) {
+        .reply(status = "missing", packages = as.list(missing), r_version = R.version.string,
+               libraries = as.list(.libPaths()))
+        return(invisible(NULL))
+    }
+    .tb$task_env <- new.env(parent = globalenv())
+    done <- .run("loading custom.R", function() {
+        sys.source(file.path(code_dir, custom_file), envir = .tb$task_env, keep.source = TRUE)
+        TRUE
+    })
+    if (.failed(done)) return(invisible(NULL))
+    hooks <- .tb$hook_names[vapply(.tb$hook_names, function(h) !is.null(.user(h)), TRUE)]
+    .reply(status = "ok", hooks = as.list(hooks), r_version = R.version.string)
+}
+
+op_call <- function(hook, args, returns = "none", out = NULL) {
+    fn <- .user(hook)
+    value <- .run(hook, function() do.call(fn, .accepts(fn, args)))
+    if (.failed(value)) return(invisible(NULL))
+    .answer(hook, value, returns, out)
+}
+
+.answer <- function(hook, value, returns, out) {
+    if (returns == "frame") {
+        if (!(is.data.frame(value) || methods::is(value, "sparseMatrix"))) {
+            .reply(status = "error", hook = hook, kind = "type",
+                   message = sprintf("%s returned %s; it must return a data.frame", hook, .describe(value)))
+            return(invisible(NULL))
+        }
+        written <- .run(paste("writing the output of", hook), function() .write_frame(value, out))
+        if (.failed(written)) return(invisible(NULL))
+        return(do.call(.reply, c(list(status = "ok"), written)))
+    }
+    .reply(status = "ok")
+}
+
+op_load_model <- function(model_dir, target_type) {
+    model <- NULL
+    fn <- .user("load_model")
+    if (!is.null(fn)) {
+        model <- .run("load_model", function() fn(model_dir))
+        if (.failed(model)) return(invisible(NULL))
+    }
+    if (is.null(model)) {
+        files <- dir(model_dir, pattern = "\\.rds$", ignore.case = TRUE)
+        if (length(files) == 0 && target_type != "transform") {
+            .reply(status = "error", hook = "load_model", kind = "artifact",
+                   message = "fit wrote no .rds artifact and custom.R has no load_model hook; save the model with saveRDS(model, file.path(output_dir, 'artifact.rds')) or define load_model(input_dir)")
+            return(invisible(NULL))
+        }
+        if (length(files) > 1) {
+            .reply(status = "error", hook = "load_model", kind = "artifact",
+                   message = sprintf("fit wrote %d .rds artifacts (%s) and custom.R has no load_model hook to choose; keep one or define load_model(input_dir)",
+                                     length(files), paste(files, collapse = ", ")))
+            return(invisible(NULL))
+        }
+        if (length(files) == 1) {
+            path <- file.path(model_dir, files[[1]])
+            model <- .run(paste("reading", files[[1]]), function() readRDS(path))
+            if (.failed(model)) return(invisible(NULL))
+        }
+    }
+    .tb$next_id <- .tb$next_id + 1L
+    id <- paste0("m", .tb$next_id)
+    .tb$models[id] <- list(model)
+    .reply(status = "ok", handle = id)
+}
+
+.sanitized <- function(predictions, labels) {
+    # R turns class names into syntactic names (make.names) in data frames; map them back, as DRUM does.
+    if (is.null(labels) || !is.data.frame(predictions)) return(predictions)
+    columns <- names(predictions)
+    if (setequal(columns, labels)) return(predictions)
+    safe <- make.names(labels)
+    if (all(columns %in% safe) && !anyDuplicated(safe)) {
+        names(predictions) <- labels[match(columns, safe)]
+    }
+    predictions
+}
+
+op_score <- function(data, model, target_type, kwargs, out) {
+    user <- .user("score")
+    hook <- if (is.null(user)) "score (R's predict)" else "score"
+    value <- .run(hook, function() {
+        if (!is.null(user)) {
+            predictions <- do.call(user, list(data, model, kwargs))
+        } else if (target_type %in% c("binary", "multiclass")) {
+            predictions <- data.frame(stats::predict(model, data, type = "prob"), check.names = FALSE)
+        } else {
+            predictions <- data.frame(stats::predict(model, data))
+            names(predictions) <- "Predictions"
+        }
+        post <- .user("post_process")
+        if (!is.null(post)) predictions <- post(predictions, model)
+        .sanitized(predictions, kwargs$class_labels)
+    })
+    if (.failed(value)) return(invisible(NULL))
+    .answer(hook, value, "frame", out)
+}
+
+op_transform <- function(data, model, y, out) {
+    user <- .user("transform")
+    hook <- if (is.null(user)) "transform (recipes' bake)" else "transform"
+    if (is.null(user) && !inherits(model, "recipe")) {
+        .reply(status = "error", hook = "transform", kind = "missing hook",
+               message = sprintf("custom.R defines no transform hook and its artifact is %s, not a prepped recipe that bake() can apply; define transform(X, transformer, ...)", .describe(model)))
+        return(invisible(NULL))
+    }
+    value <- .run(hook, function() {
+        if (is.null(user)) {
+            requireNamespace("recipes", quietly = TRUE)
+            as.data.frame(recipes::bake(model, new_data = data), check.names = FALSE)
+        } else if ("..." %in% names(formals(user)) || length(formals(user)) >= 3) {
+            user(data, model, y)
+        } else {
+            user(data, model)
+        }
+    })
+    if (.failed(value)) return(invisible(NULL))
+    .answer(hook, value, "frame", out)
+}
+
+# ---------------------------------------------------------------- the loop
+
+.tb$input <- file("stdin", open = "r", encoding = "UTF-8")
+.reply(status = "ready", r_version = R.version.string, pid = Sys.getpid())
+repeat {
+    line <- readLines(.tb$input, n = 1L, warn = FALSE)
+    if (length(line) == 0) break
+    if (!nzchar(line)) next
+    request <- tryCatch(eval(parse(text = line, keep.source = FALSE)), error = function(e) e)
+    if (inherits(request, "error")) {
+        .reply(status = "error", hook = "bridge", kind = "engine", message = conditionMessage(request))
+    }
+    if (identical(request, "exit")) break
+}

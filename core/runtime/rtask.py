@@ -1,0 +1,445 @@
+"""R tasks: a `custom.R` run by an R process (r/bridge.R) that the worker's step drives over pipes.
+
+The worker stays Python: an R task is loaded as an `RTaskCode`, which has the interface of
+`taskcode.TaskCode`, so fitting, scoring, training and serving treat R nodes like Python ones.
+Frames cross as CSV files (sparse ones as MatrixMarket) with their column classes named, and
+hyperparameters as R literals; no Python package is needed to reach R. The R process is a child
+of the step, so the step's time and memory limits and its cleanup cover it.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+from . import contract
+from .contract import Hooks
+from .errors import RuleViolation, StepFailure, TaskCrash
+
+BRIDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "r", "bridge.R")
+NA = "__taskbench_NA__"
+R_HOOKS = (Hooks.INIT, Hooks.FIT, Hooks.TRANSFORM, Hooks.SCORE, Hooks.LOAD_MODEL)
+
+
+def rscript():
+    """The Rscript to run R tasks with: TASKBENCH_RSCRIPT, else the one on PATH, else None."""
+    named = os.environ.get("TASKBENCH_RSCRIPT")
+    if named:
+        return named if os.path.isfile(named) else shutil.which(named)
+    return shutil.which("Rscript")
+
+
+def requirements(code_dir):
+    """The R package names an R task's requirements.txt lists (comments, blanks and version pins dropped)."""
+    path = os.path.join(code_dir, contract.REQUIREMENTS_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    names = []
+    for line in lines:
+        name = line.split("#", 1)[0].strip()
+        for sep in ("==", ">=", "<=", "~=", ">", "<", "=", " "):
+            name = name.split(sep, 1)[0].strip()
+        if name:
+            names.append(name)
+    return names
+
+
+# ---------------------------------------------------------------- values to R
+
+
+def r_string(text):
+    """An R string literal for `text` (one line, escaped)."""
+    out = ['"']
+    for ch in str(text):
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _r_scalar(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value)}L" if abs(int(value)) < 2**31 else repr(float(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isnan(value):
+            return "NA_real_"
+        if math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"
+        return repr(value)
+    return r_string(value)
+
+
+def _column_class(column):
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "logical"
+    if pd.api.types.is_integer_dtype(dtype):
+        values = column.dropna()
+        if len(values) == 0 or (values.abs().max() < 2**31):
+            return "integer"
+        return "numeric"
+    if pd.api.types.is_float_dtype(dtype):
+        return "numeric"
+    return "character"
+
+
+class RModel:
+    """A fitted object that lives in the R process; Python holds its handle only."""
+
+    def __init__(self, process, handle):
+        self.process = process
+        self.handle = handle
+
+    def __repr__(self):
+        return f"<R object {self.handle}>"
+
+
+class Exchange:
+    """A scratch folder for one request's files, removed when the request is answered."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="taskbench-r-")
+        self.count = 0
+
+    def path(self, suffix):
+        self.count += 1
+        return os.path.join(self.folder, f"{self.count}{suffix}")
+
+    def close(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def r(self, value):
+        """The R expression that gives `value` in the bridge (frames and vectors go through files)."""
+        if isinstance(value, RModel):
+            return f".model({r_string(value.handle)})"
+        if isinstance(value, pd.DataFrame):
+            return self._frame(value)
+        if isinstance(value, (pd.Series, np.ndarray)):
+            series = pd.Series(value) if isinstance(value, np.ndarray) else value
+            path = self.path(".csv")
+            frame = series.reset_index(drop=True).to_frame("y")
+            _write_csv(frame, path)
+            return f".read_vector({r_string(path)}, {r_string(_column_class(frame['y']))})"
+        if isinstance(value, dict):
+            if not value:
+                return "list()"
+            return "list(" + ", ".join(f"`{str(k).replace('`', '')}` = {self.r(v)}" for k, v in value.items()) + ")"
+        if isinstance(value, (list, tuple)):
+            if all(not isinstance(v, (list, tuple, dict)) and v is not None for v in value) and value:
+                kinds = {type(v) for v in value}
+                if len(kinds) == 1:
+                    return "c(" + ", ".join(_r_scalar(v) for v in value) + ")"
+            return "list(" + ", ".join(self.r(v) for v in value) + ")"
+        return _r_scalar(value)
+
+    def _frame(self, frame):
+        from .checks import is_sparse_frame
+
+        if is_sparse_frame(frame):
+            path = self.path(".mtx")
+            _write_mtx(frame, path)
+            with open(path + ".names", "w", encoding="utf-8") as fh:
+                fh.write("".join(f"{c}\n" for c in frame.columns))
+            return f".read_sparse({r_string(path)}, {r_string(path + '.names')})"
+        path = self.path(".csv")
+        classes = [_column_class(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        _write_csv(frame, path)
+        return f".read_frame({r_string(path)}, c({', '.join(r_string(c) for c in classes)}))"
+
+
+def _write_csv(frame, path):
+    frame = frame.copy(deep=False)
+    frame.columns = [str(c) for c in frame.columns]
+    frame.to_csv(path, index=False, na_rep=NA, float_format="%.17g", quoting=csv.QUOTE_MINIMAL,
+                 encoding="utf-8", lineterminator="\n")
+
+
+def _write_mtx(frame, path):
+    rows, cols, values = [], [], []
+    for j, name in enumerate(frame.columns):
+        array = frame[name].array
+        positions = array.sp_index.indices
+        rows.append(positions + 1)
+        cols.append(np.full(len(positions), j + 1))
+        values.append(np.asarray(array.sp_values, dtype="float64"))
+    rows = np.concatenate(rows) if rows else np.array([], dtype=int)
+    cols = np.concatenate(cols) if cols else np.array([], dtype=int)
+    values = np.concatenate(values) if values else np.array([])
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write("%%MatrixMarket matrix coordinate real general\n")
+        fh.write(f"{frame.shape[0]} {frame.shape[1]} {len(values)}\n")
+        np.savetxt(fh, np.column_stack([rows, cols, values]), fmt=["%d", "%d", "%.17g"])
+
+
+def read_frame(reply):
+    """The frame an R hook returned, read back with the column classes R reported."""
+    if reply.get("kind") == "sparse":
+        return _read_mtx(reply["path"], reply["rows"], reply["columns"])
+    names = reply.get("names") or []
+    classes = reply.get("classes") or []
+    if isinstance(names, str):
+        names = [names]
+    if isinstance(classes, str):
+        classes = [classes]
+    if not names:
+        return pd.DataFrame(index=pd.RangeIndex(int(reply.get("rows") or 0)))
+    dtypes = {i: (object if c in ("character", "logical") else "float64") for i, c in enumerate(classes)}
+    frame = pd.read_csv(reply["path"], header=None, skiprows=1, names=list(range(len(names))), dtype=dtypes,
+                        keep_default_na=False, na_values={i: [NA] + (["NaN"] if dtypes[i] != object else []) for i in dtypes},
+                        encoding="utf-8")
+    for i, cls in enumerate(classes):
+        column = frame[i]
+        if cls == "integer" and not column.isna().any():
+            frame[i] = column.astype("int64")
+        elif cls == "logical":
+            mapped = column.map({"TRUE": True, "FALSE": False})
+            frame[i] = mapped.astype(bool) if not mapped.isna().any() else mapped
+    frame.columns = names
+    return frame
+
+
+def _read_mtx(path, n_rows, n_cols):
+    with open(path, encoding="ascii") as fh:
+        lines = [line for line in fh if not line.startswith("%")]
+    data = np.loadtxt(lines[1:], ndmin=2) if len(lines) > 1 else np.zeros((0, 3))
+    dense = np.zeros((int(n_rows), int(n_cols)))
+    if len(data):
+        dense[data[:, 0].astype(int) - 1, data[:, 1].astype(int) - 1] = data[:, 2]
+    with open(path + ".names", encoding="utf-8") as fh:
+        names = fh.read().splitlines()
+    return pd.DataFrame(dense, columns=names).astype(pd.SparseDtype("float64", 0.0))
+
+
+# ---------------------------------------------------------------- the R process
+
+
+class RProcess:
+    """One `Rscript bridge.R`, a child of this process: requests on its stdin, JSON replies on a pipe."""
+
+    def __init__(self):
+        path = rscript()
+        if not path:
+            raise TaskCrash(
+                "this is an R task (custom.R), but Rscript was not found here; install R (Debian: apt install "
+                "r-base-core) or run the task in the r-base environment (--environment r-base).",
+                rule="R is installed",
+            )
+        read_fd, write_fd = os.pipe()
+        env = dict(os.environ)
+        env.setdefault("LANG", "C.UTF-8")
+        env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
+        try:
+            self.proc = subprocess.Popen(
+                [path, "--no-save", "--no-restore", "--no-init-file", BRIDGE, f"/dev/fd/{write_fd}"],
+                stdin=subprocess.PIPE, stdout=2, stderr=2, pass_fds=(write_fd,), env=env,
+            )
+        finally:
+            os.close(write_fd)
+        self.replies = os.fdopen(read_fd, "r", encoding="utf-8")
+        self.pid = os.getpid()
+        ready = self._read("starting R")
+        self.version = ready.get("r_version", "R")
+
+    def _read(self, what):
+        line = self.replies.readline()
+        if not line:
+            code = self.proc.wait()
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            raise TaskCrash(
+                f"the R process {how} during {what} (custom.R or a package it uses ended R); its last output is in the log.",
+                rule="crash",
+            )
+        return json.loads(line)
+
+    def request(self, expression, what):
+        """Send one R expression and return the bridge's reply."""
+        self.proc.stdin.write((expression + "\n").encode("utf-8"))
+        self.proc.stdin.flush()
+        return self._read(what)
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+
+
+_PROCESSES = {}
+
+
+def _process():
+    """This process's R bridge, started on first use (a forked child starts its own)."""
+    proc = _PROCESSES.get(os.getpid())
+    if proc is None or proc.proc.poll() is not None:
+        proc = _PROCESSES[os.getpid()] = RProcess()
+    return proc
+
+
+# ---------------------------------------------------------------- the task
+
+
+class RHook:
+    """A hook of an R task, callable from Python as the Python hook of the same name would be."""
+
+    def __init__(self, task, name):
+        self.task = task
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        return self.task.invoke(self.name, args, kwargs)
+
+
+class RTaskCode:
+    """A loaded `custom.R`: the same interface as taskcode.TaskCode, its hooks run in the R bridge."""
+
+    language = "r"
+    uses_class = False
+    task_class = None
+
+    def __init__(self, code_dir, custom_file):
+        self.code_dir = code_dir
+        self.custom_file = custom_file
+        self.process = _process()
+        exchange = Exchange()
+        try:
+            expr = "op_load({}, {}, {})".format(
+                r_string(code_dir), r_string(custom_file), exchange.r(requirements(code_dir)) if requirements(code_dir) else "character()"
+            )
+            reply = self.process.request(expr, f"loading {custom_file}")
+        finally:
+            exchange.close()
+        if reply.get("status") == "missing":
+            raise _missing_packages(reply, self.process.version)
+        self._raise_if_failed(reply, f"loading {custom_file}")
+        defined = reply.get("hooks") or []
+        defined = [defined] if isinstance(defined, str) else defined
+        self.hooks = {name: RHook(self, name) for name in defined if name in R_HOOKS}
+        # DRUM's defaults when the hook is absent: R's predict() for estimators, recipes' bake() for transforms.
+        self.defaults = {Hooks.SCORE: RHook(self, Hooks.SCORE), Hooks.TRANSFORM: RHook(self, Hooks.TRANSFORM)}
+
+    def has(self, hook):
+        return hook in self.hooks
+
+    def call(self, hook, /, *args, **kwargs):
+        return self.hooks[hook](*args, **kwargs)
+
+    def load_model(self, model_dir, target_type):
+        """Read the fitted model as DRUM does: `load_model`, else the one `.rds` file (none is fine for a transform)."""
+        reply = self.process.request(
+            f"op_load_model({r_string(model_dir)}, {r_string(target_type)})", "load_model"
+        )
+        self._raise_if_failed(reply, "load_model")
+        return RModel(self.process, reply["handle"])
+
+    def invoke(self, hook, args, kwargs):
+        exchange = Exchange()
+        try:
+            if hook == Hooks.SCORE:
+                data, model = args[0], args[1]
+                extra = {k: kwargs[k] for k in ("class_labels", "positive_class_label", "negative_class_label") if k in kwargs}
+                expr = "op_score({}, {}, {}, {}, {})".format(
+                    exchange.r(data), exchange.r(model), r_string(kwargs.get("target_type", "regression")),
+                    exchange.r(extra), r_string(exchange.path(".out.csv")),
+                )
+                return self._frame_reply(self.process.request(expr, hook), hook)
+            if hook == Hooks.TRANSFORM:
+                data, model = args[0], args[1]
+                y = args[2] if len(args) > 2 else kwargs.get("y")
+                expr = "op_transform({}, {}, {}, {})".format(
+                    exchange.r(data), exchange.r(model), exchange.r(y), r_string(exchange.path(".out.csv"))
+                )
+                return self._frame_reply(self.process.request(expr, hook), hook)
+            if hook == Hooks.FIT and kwargs.get("output_dir") and not str(kwargs["output_dir"]).endswith("/"):
+                kwargs = dict(kwargs, output_dir=str(kwargs["output_dir"]) + "/")  # as DRUM passes it
+            if hook == Hooks.FIT and not kwargs.get("parameters"):
+                kwargs = dict(kwargs, parameters=None)
+            named = ", ".join(f"{k} = {exchange.r(v)}" for k, v in kwargs.items())
+            positional = ", ".join(exchange.r(v) for v in args)
+            expr = f"op_call({r_string(hook)}, list({', '.join(p for p in (positional, named) if p)}))"
+            reply = self.process.request(expr, hook)
+            self._raise_if_failed(reply, hook)
+            return None
+        finally:
+            exchange.close()
+
+    def _frame_reply(self, reply, hook):
+        self._raise_if_failed(reply, hook)
+        return read_frame(reply)
+
+    def _raise_if_failed(self, reply, hook):
+        if reply.get("status") == "ok":
+            return
+        raise _failure(reply, hook, self.custom_file, self.process.version)
+
+
+def _missing_packages(reply, version):
+    names = reply.get("packages") or []
+    names = [names] if isinstance(names, str) else names
+    quoted = ", ".join(f"'{n}'" for n in names)
+    debs = " ".join(f"r-cran-{n.lower()}" for n in names)
+    noun = "package" if len(names) == 1 else "packages"
+    verb = "is" if len(names) == 1 else "are"
+    return TaskCrash(
+        f"R {noun} {quoted} from requirements.txt {verb} not installed for {version}; install "
+        f"{'it' if len(names) == 1 else 'them'} (Debian: apt install {debs}) or run the task in the r-base environment.",
+        details="R looked in: " + ", ".join(reply.get("libraries") or []) if reply.get("libraries") else None,
+        rule="import",
+    )
+
+
+def _failure(reply, hook, custom_file, version):
+    """The StepFailure for an error reply from the bridge: one sentence, the R traceback as details."""
+    message = (reply.get("message") or "(no message)").strip()
+    first = message.splitlines()[0] if message else "(no message)"
+    if len(first) > 300:
+        first = first[:300] + "…"
+    kind = reply.get("kind")
+    if kind == "type":
+        return RuleViolation(first + ".", rule=f"{reply.get('hook', hook)} returns a data.frame")
+    if kind in ("artifact", "missing hook"):
+        return StepFailure(first + ".", rule="artifact can be loaded" if kind == "artifact" else "transform is required")
+    if kind == "engine":
+        return StepFailure(f"the R bridge could not run a request: {first}.")
+    lines = reply.get("traceback") or []
+    lines = [lines] if isinstance(lines, str) else lines
+    details = ["R traceback (the task's own frames, innermost last):"] + lines if lines else []
+    call = reply.get("call")
+    details.append(f"Error{' in ' + call if call else ''}: {message}")
+    location = reply.get("location")
+    at = f" ({location})" if location else ""
+    name = reply.get("hook", hook)
+    package = reply.get("package")
+    if package:
+        where = location or custom_file
+        return TaskCrash(
+            f"{where} loads R package '{package}', which is not installed for {version}; add '{package}' to the "
+            f"task's requirements.txt (Docker installs it as r-cran-{package.lower()}) or install it where Rscript runs.",
+            details="\n".join(details), rule="import",
+        )
+    if first.startswith("cannot allocate vector"):
+        return TaskCrash(f"{name} ran out of memory (R: {first}){at}.", details="\n".join(details), rule="crash")
+    return TaskCrash(f"{name} raised an R error: {first}{at}.", details="\n".join(details), rule="crash")
