@@ -42,6 +42,20 @@ def taskbench(home):
     return run
 
 
+@pytest.fixture
+def need_r() -> str:
+    """The Rscript R tasks run with; the test skips without R, or fails when TASKBENCH_REQUIRE_R is set (CI)."""
+    import shutil
+
+    rscript = shutil.which(os.environ.get("TASKBENCH_RSCRIPT") or "Rscript")
+    if not rscript:
+        reason = "R is not installed (no Rscript on PATH and no TASKBENCH_RSCRIPT)"
+        if os.environ.get("TASKBENCH_REQUIRE_R"):
+            pytest.fail(f"{reason}, but TASKBENCH_REQUIRE_R is set")
+        pytest.skip(reason)
+    return rscript
+
+
 def make_task(root: Path, files: dict[str, str], name: str = "task") -> Path:
     """Write a task folder from {relative path: source}; sources are dedented."""
     folder = root / name
