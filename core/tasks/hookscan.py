@@ -1,15 +1,18 @@
-"""Reading a task's custom.py without running it, to say before a fit what would only fail after it.
+"""Reading a task's custom.py or custom.R without running it, to say before a fit what would only fail after it.
 
 A classification task is scored with `predict_proba` (or DRUM's `score`), or a
 `CustomTask` class's `predict_proba`; without one, the fit runs to the end and
-scoring then fails. Only what the source shows for certain is reported: a file
-that binds names in ways a reader cannot follow (a star import, `exec`,
-`globals()`, a base class from elsewhere) gets no warning.
+scoring then fails. An R task (DRUM's R contract) needs a top-level `fit`; its
+transform and scoring have defaults (a recipe's `bake`, `predict(model, type =
+"prob")`). Only what the source shows for certain is reported: a file that binds
+names in ways a reader cannot follow (a star import, `exec`, `globals()`, a base
+class from elsewhere; R's `source`, `assign`, `eval`) gets no warning.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +29,11 @@ _SCORING = (contract.Hooks.PREDICT_PROBA, contract.Hooks.SCORE)
 
 
 def missing_scoring_hook(code_dir: str | Path, target_type: str | None) -> str | None:
-    """The warning for a classification task whose custom.py certainly has no way to score, or None."""
+    """The warning for a classification task whose custom.py certainly has no way to score, or for an R task (any
+    target type) whose custom.R certainly has no fit; else None."""
+    r_file = r_custom_file(code_dir)
+    if r_file is not None:
+        return missing_r_hook(r_file)
     if target_type not in contract.CLASSIFICATION_TYPES:
         return None
     path = Path(code_dir) / contract.CUSTOM_FILE
@@ -131,14 +138,132 @@ def _class_gap(cls: ast.ClassDef) -> str | None:
 
 def blueprint_scoring_gaps(tasks: dict, target_type: str | None) -> list[tuple[str, str]]:
     """(node name, warning) for each estimator node of a blueprint whose task could not score the target type (or,
-    with none known, the classification type the task declares). A task that does not serve the target type at all
-    has its own error, so no warning adds to it."""
+    with none known, the classification type the task declares), and each R node without a fit. A
+    task that does not serve the target type at all has its own error, so no warning adds to it."""
     out = []
     for name, task in tasks.items():
-        if task.kind == "transform" or (target_type and task.target_types and target_type not in task.target_types):
+        if task.kind == "transform":
+            if r_custom_file(task.path) is None:
+                continue
+            scored_as = None  # an R transform: only its fit is looked for
+        elif target_type and task.target_types and target_type not in task.target_types:
             continue
-        scored_as = target_type or first_classification_type(task.target_types)
+        else:
+            scored_as = target_type or first_classification_type(task.target_types)
         text = missing_scoring_hook(task.path, scored_as)
         if text:
             out.append((name, f"task '{task.ref}': {text}"))
     return out
+
+
+# ------------------------------------------------------------------ R (custom.R)
+
+# The hooks DRUM's R runner looks up in custom.R (fit.R and score.R), in the order they run.
+R_HOOKS = ("init", "read_input_data", "fit", "load_model", "transform", "score", "post_process")
+# Calls that bind names a reader cannot see: with any of them, nothing about custom.R's hooks is certain.
+_R_OPAQUE = frozenset({"source", "sys.source", "assign", "eval", "evalq", "attach", "load", "list2env",
+                       "makeActiveBinding", "delayedAssign", "sys.function", "environment"})
+_R_TOKENS = re.compile(r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<raw>[rR]["'](?P<dashes>-*)(?P<open>[(\[{]))
+  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<name>`(?:[^`\\]|\\.)*`|[A-Za-z.][A-Za-z0-9._]*)
+  | (?P<assign><<-|<-|=(?!=))
+  | (?P<open_>[({\[])
+  | (?P<close>[)}\]])
+  | (?P<lambda>\\(?=\s*\())
+  | (?P<other>[^\s])
+""", re.X | re.S)
+_RAW_CLOSE = {"(": ")", "[": "]", "{": "}"}
+
+
+def r_custom_file(code_dir: str | Path) -> Path | None:
+    """The custom.R (or custom.r) at the top of an R task folder, or None for a Python task (one with custom.py)."""
+    folder = Path(code_dir)
+    if (folder / contract.CUSTOM_FILE).is_file():
+        return None
+    for name in (contract.R_CUSTOM_FILE, "custom.r"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def r_hooks(code_dir: str | Path) -> frozenset[str] | None:
+    """DRUM's R hooks that custom.R defines at top level (`fit <- function(...)`, `fit = function(...)`), or None
+    when there is no custom.R or it binds names in ways a reader cannot follow."""
+    path = r_custom_file(code_dir)
+    if path is None:
+        return None
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    defined = _r_functions(str(path), stamp)
+    return None if defined is None else frozenset(defined) & frozenset(R_HOOKS)
+
+
+def missing_r_hook(path: Path) -> str | None:
+    """The warning for a custom.R certainly without a top-level `fit` (DRUM's R runner needs one for every task),
+    or None. A missing `transform` or `score` is no gap: DRUM bakes a recipe and calls `predict` by default."""
+    try:
+        defined = _r_functions(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    if defined is None or "fit" in defined:
+        return None
+    return (f"{path.name} defines no top-level fit function, so every fit of this task fails at once (DRUM says "
+            f"'No Fit method provided'); add fit <- function(X, y, output_dir, ...) that saves the model as an .rds "
+            f"file in output_dir.")
+
+
+@lru_cache(maxsize=256)
+def _r_functions(path: str, _stamp: int) -> frozenset[str] | None:
+    """Names bound to a function at the top level of an R file, or None when the file binds names opaquely."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return r_functions(text)
+
+
+def r_functions(text: str) -> frozenset[str] | None:
+    """Names bound to `function(...)` or `\\(...)` at depth 0 of R source `text` (`name <- function`, `name =
+    function`, `name <<- function`), or None when a call like `source()` or `assign()` may bind others."""
+    tokens: list[tuple[str, str, int]] = []  # (kind, text, bracket depth before it)
+    depth = 0
+    pos = 0
+    while pos < len(text):
+        match = _R_TOKENS.search(text, pos)
+        if match is None:
+            break
+        kind = match.lastgroup  # the outermost group: "raw", never its inner "dashes" or "open"
+        pos = match.end()
+        if kind == "comment":
+            continue
+        if kind == "raw":  # r"(...)", r"-[...]-": ends at the matching close, quote and dashes
+            quote = match.group("raw")[1]
+            end = text.find(_RAW_CLOSE[match.group("open")] + match.group("dashes") + quote, pos)
+            pos = len(text) if end < 0 else end + len(match.group("dashes")) + 2
+            tokens.append(("string", "", depth))
+            continue
+        if kind == "open_":
+            tokens.append((kind, match.group(), depth))
+            depth += 1
+            continue
+        if kind == "close":
+            depth = max(0, depth - 1)
+        value = match.group()
+        if kind == "name" and value.startswith("`"):
+            value = value[1:-1]
+        tokens.append((kind, value, depth))
+    found: set[str] = set()
+    for i, (kind, value, level) in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else ("", "", 0)
+        if kind == "name" and value in _R_OPAQUE and following[:2] == ("open_", "("):
+            return None
+        if level or kind != "name" or i + 3 >= len(tokens):
+            continue
+        if tokens[i + 1][0] == "assign" and (tokens[i + 2][1] == "function" or tokens[i + 2][0] == "lambda") \
+                and tokens[i + 3][:2] == ("open_", "("):
+            found.add(value)
+    return frozenset(found)
