@@ -909,6 +909,10 @@ def requirements_note(code_dir: str | Path) -> str | None:
 
     from packaging.requirements import InvalidRequirement, Requirement
 
+    from ..environments.rpackages import task_language
+
+    if task_language(code_dir) == "r":
+        return None  # R package names, not pip's: the R bridge names any the local R lacks before it loads the task
     path = Path(code_dir) / contract.REQUIREMENTS_FILE
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
