@@ -251,6 +251,7 @@ class RProcess:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.setdefault("LANG", "C.UTF-8")
+        env.setdefault("TZ", "UTC")  # else R asks timedatectl, which warns in containers
         env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
         try:
             self.proc = subprocess.Popen(
