@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..environments.rpackages import task_language
 from ..errors import UsageError
 from ..names import missing_version
 from ..store import files as store_files
 from ..store.integrity import verify
+from .hookscan import R_HOOKS, r_custom_file, r_hooks
 from .metadata import MetadataError, TaskMetadata, load_metadata
 
+LANGUAGE_NAMES = {"python": "Python", "r": "R"}
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "builtin_tasks"
 
 
@@ -57,9 +60,32 @@ class TaskInfo:
         meta = self.metadata
         return meta.target_types or ((meta.target_type,) if meta.target_type else ())
 
+    @property
+    def language(self) -> str:
+        """"python" or "r" (a folder whose code is custom.R, run through the R bridge)."""
+        return task_language(self.path)
+
     def pin(self) -> dict:
         """The JSON a saved blueprint records for this task: exact version (or built-in) and content hash."""
         return {"task": self.name, "version": self.version, "builtin": self.builtin, "sha256": self.sha256}
+
+
+def language_name(code_dir: str | Path) -> str:
+    """'Python' or 'R': the language of a task folder's code, as listings show it."""
+    return LANGUAGE_NAMES[task_language(code_dir)]
+
+
+def language_line(code_dir: str | Path) -> str:
+    """The language as `task show` and the workbench say it; for R, also the DRUM hooks custom.R defines."""
+    name = language_name(code_dir)
+    path = r_custom_file(code_dir)
+    if name != "R" or path is None:
+        return name
+    hooks = r_hooks(code_dir)
+    if hooks is None:
+        return f"R ({path.name}, run by Rscript; its hooks are bound in ways only running it shows)"
+    defined = ", ".join(hook for hook in R_HOOKS if hook in hooks) or "none of DRUM's hooks"
+    return f"R ({path.name}, run by Rscript; defines {defined})"
 
 
 def builtin_names() -> list[str]:

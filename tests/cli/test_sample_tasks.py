@@ -28,6 +28,7 @@ EXPECTED = {
     "12_regression_multi_artifact": (["wrote 3 artifacts", "predict on 299 rows"], ["features.json", "model.joblib", "preprocess.pkl"]),
     "13_regression_custom_insights": (["custom_insights: top feature", "predict on 1477 rows"], ["artifact.pkl", "feature_importance.csv", "feature_importance.png"]),
     "14_anomaly_isolation_forest": (["isolation_forest: 200 trees on 1477 rows", "predict on 1477 rows"], ["artifact.pkl"]),
+    "15_binary_r_ridge_logistic": (["r_ridge_logistic: lambda=1, 5 columns", "on 109 rows", "probabilities per class valid"], ["artifact.rds"]),
 }
 
 
@@ -44,7 +45,7 @@ def readme_commands() -> dict[str, list[str]]:
 
 
 def test_readme_lists_every_sample_folder():
-    folders = {p.name for p in SAMPLES.iterdir() if (p / "custom.py").exists()}
+    folders = {p.name for p in SAMPLES.iterdir() if (p / "custom.py").exists() or (p / "custom.R").exists()}
     assert len(folders) >= 12
     assert set(readme_commands()) == folders == set(EXPECTED)
 

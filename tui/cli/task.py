@@ -60,13 +60,15 @@ def add(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List registered tasks with their latest version."""
+    from core.tasks.catalog import language_name
     from core.tasks.versions import list_tasks
 
     with open_workspace(ctx) as store:
         tasks = list_tasks(store)
         access = AccessColumn(store, "task")
+        languages = {task.name: language_name(task.latest.path) for task in tasks}
     if as_json:
-        print_json([access.json(task.name, task.to_json()) for task in tasks])
+        print_json([access.json(task.name, {**task.to_json(), "language": languages[task.name].lower()}) for task in tasks])
         return
     out = console()
     if not tasks:
@@ -79,12 +81,13 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
             task.latest.kind or "-",
             task.latest.target_type or "-",
             escape(task.latest.env or LOCAL_ENV),
+            languages[task.name],
             escape(task.created_by),
             when(task.latest.created_at, short=True),
         ])
         for task in tasks
     ]
-    table = listing(access.header(["name", "latest", "kind", "target", "environment", "owner", "updated"]), rows,
+    table = listing(access.header(["name", "latest", "kind", "target", "environment", "language", "owner", "updated"]), rows,
                     keep=("name", "latest"))
     out.print(table)
 
@@ -121,12 +124,14 @@ def show(
 ) -> None:
     """Show a task version: files, metadata, schema, hyperparameters and environment."""
     from core.environments.resolve import network_access
+    from core.tasks.catalog import language_line, language_name
     from core.tasks.versions import get_task_version
     from core.tasks.metadata import describe_default_schema
 
     with open_workspace(ctx) as store:
         version = get_task_version(store, ref)
         count = len(store.task_versions(version.task))
+        language = language_line(version.path)
     meta = version.metadata
     schema = meta.get("type_schema", {})
     default_sentence = None if schema.get("declared") else describe_default_schema(version.target_type)
@@ -135,6 +140,7 @@ def show(
         data["version_count"] = count
         data["default_schema"] = default_sentence
         data["network_access"] = network_access(version.env, bool(meta.get("network")))
+        data["language"] = language_name(version.path).lower()
         print_json(data)
         return
 
@@ -144,6 +150,7 @@ def show(
         kind += f" ({version.target_type})"
     out.print(f"[bold]{escape(version.ref)}[/] · version {version.version} of {count} · {escape(kind)}")
     out.print(f"  sha256       {version.sha256}")
+    out.print(f"  language     {escape(language)}")
     env = version.env or f"{LOCAL_ENV} (default)"
     out.print(f"  environment  {escape(env)}")
     out.print(f"  network      {escape(network_access(version.env, bool(meta.get('network'))))}")
