@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -425,6 +426,10 @@ def _failure(reply, hook, custom_file, version):
         return StepFailure(first + ".", rule="artifact can be loaded" if kind == "artifact" else "transform is required")
     if kind == "engine":
         return StepFailure(f"the R bridge could not run a request: {first}.")
+    syntax = re.match(r"^(.*?([^/]+\.[Rr])):(\d+):(\d+): (.*)$", first)
+    if syntax and reply.get("hook", "").startswith("loading"):
+        return TaskCrash(f"{syntax.group(2)} line {syntax.group(3)}, column {syntax.group(4)}: R syntax error: "
+                         f"{syntax.group(5)}.", details=message, rule="import")
     lines = reply.get("traceback") or []
     lines = [lines] if isinstance(lines, str) else lines
     details = ["R traceback (the task's own frames, innermost last):"] + lines if lines else []
