@@ -13,10 +13,12 @@ BUILTIN_DIR = Path(__file__).resolve().parent
 
 PYTHON_LOCAL = LOCAL_ENV
 PYTHON_SKLEARN = "python-sklearn"
+R_BASE = "r-base"
 
 # Built-in Docker environments: name -> folder holding its Dockerfile (the build context).
 BUILTIN_DOCKER_ENVIRONMENTS: dict[str, Path] = {
     PYTHON_SKLEARN: BUILTIN_DIR / PYTHON_SKLEARN,
+    R_BASE: BUILTIN_DIR / R_BASE,
 }
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"

@@ -1,8 +1,8 @@
 """The environment registry (SPEC §3): built-in and custom environments, their versions and build state.
 
 Built-ins appear without being added: `python-local` (the Python taskbench runs
-on) and `python-sklearn` (a Dockerfile shipped in the package, snapshotted as a
-new version whenever the shipped folder changes). Custom environments are
+on), `python-sklearn` and `r-base` (Dockerfiles shipped in the package, each
+snapshotted as a new version whenever its shipped folder changes). Custom environments are
 folders with a Dockerfile, versioned exactly like tasks. Building images is not
 done here; builders record their progress with `set_environment_build`.
 """
@@ -18,7 +18,7 @@ from ..store import files as store_files
 from ..store.integrity import verify
 from ..store.records import BUILD_STATES, Environment, EnvironmentVersion
 from ..store.store import Store
-from . import BUILTIN_DIR, PYTHON_LOCAL, PYTHON_SKLEARN
+from . import BUILTIN_DIR, BUILTIN_DOCKER_ENVIRONMENTS, PYTHON_LOCAL, PYTHON_SKLEARN, R_BASE
 
 LOCAL = PYTHON_LOCAL
 SKLEARN = PYTHON_SKLEARN
@@ -29,23 +29,26 @@ BUILTIN_SKLEARN_DIR = BUILTIN_ENVIRONMENTS_DIR / SKLEARN
 BUILTINS = {
     LOCAL: ("local", "The Python taskbench runs on; no Docker needed."),
     SKLEARN: ("docker", "Python, pandas, scikit-learn, pyarrow and joblib, from the Dockerfile shipped with taskbench."),
+    R_BASE: ("docker", "Debian's R with recipes, statmod, glmnet, caret, e1071, gbm, tidyverse and Matrix, "
+                       "beside python-sklearn's Python, from the Dockerfile shipped with taskbench."),
 }
 
 
 def ensure_builtin_environments(store: Store) -> None:
-    """Make the built-in rows exist, and snapshot the shipped python-sklearn folder when it changed."""
+    """Make the built-in rows exist, and snapshot each shipped Docker environment's folder when it changed."""
     if any(store.environment(name) is None for name in BUILTINS):
         for name, (kind, description) in BUILTINS.items():
             store.ensure_environment(name, kind, builtin=True, description=description, created_by=BUILTIN_OWNER)
-    if not (BUILTIN_SKLEARN_DIR / "Dockerfile").is_file():
-        return
-    sha, _ = store_files.tree_digest(BUILTIN_SKLEARN_DIR)
-    if any(v.sha256 == sha for v in store.environment_versions(SKLEARN)):
-        return
-    sha, files, snapshot = store_files.snapshot_folder(BUILTIN_SKLEARN_DIR, store.objects_dir("environments"))
-    store.add_environment_version(
-        SKLEARN, sha256=sha, snapshot=snapshot, files=files, builtin=True, created_by=BUILTIN_OWNER
-    )
+    for name, folder in BUILTIN_DOCKER_ENVIRONMENTS.items():
+        if not (folder / "Dockerfile").is_file():
+            continue
+        sha, _ = store_files.tree_digest(folder)
+        if any(v.sha256 == sha for v in store.environment_versions(name)):
+            continue
+        sha, files, snapshot = store_files.snapshot_folder(folder, store.objects_dir("environments"))
+        store.add_environment_version(
+            name, sha256=sha, snapshot=snapshot, files=files, builtin=True, created_by=BUILTIN_OWNER
+        )
 
 
 def add_environment(store: Store, folder: str | Path, name: str | None = None) -> tuple[EnvironmentVersion, bool]:
@@ -124,9 +127,9 @@ def environment_version_to_run(store: Store, ref: str) -> EnvironmentVersion:
         return found
     versions = [v.version for v in store.environment_versions(name)]
     if not versions:
+        shipped = BUILTIN_DOCKER_ENVIRONMENTS.get(name, BUILTIN_SKLEARN_DIR)
         raise UsageError(
-            f"{name} has no Dockerfile in this installation ({BUILTIN_SKLEARN_DIR / 'Dockerfile'} is missing); "
-            "reinstall taskbench."
+            f"{name} has no Dockerfile in this installation ({shipped / 'Dockerfile'} is missing); reinstall taskbench."
         )
     raise missing_version("environment", name, version, versions)
 
