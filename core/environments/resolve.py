@@ -117,9 +117,9 @@ def with_requirements(
     if not normalized_requirements(requirements):
         return resolved
     if code_dir is not None:
-        from .rpackages import task_language
+        from ..runtime.taskcode import task_language
 
-        if task_language(code_dir) == "r":
+        if task_language(str(code_dir)) == "r":
             return _with_r_packages(resolved, requirements, on_log)
     if resolved.kind == "local":
         python = requirements_python(root, requirements, on_log, base_python=resolved.python)

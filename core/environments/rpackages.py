@@ -7,7 +7,6 @@ packages come with r-base-core and need nothing.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ..errors import UsageError
 
@@ -20,16 +19,6 @@ BASE_R_PACKAGES = frozenset({
 # A name as R allows it (letters, digits and dots, from a letter, not ending in a dot), then an optional
 # version constraint: `glmnet (>= 4.1)` as in a DESCRIPTION file, or pip-like `glmnet>=4.1`.
 _LINE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])\s*(?P<version>\(.*\)|[<>=!~].*)?$")
-
-
-def task_language(code_dir: str | Path) -> str:
-    """"r" for a task folder whose code is custom.R (no custom.py), else "python"; the runtime's answer when it has one."""
-    try:
-        from ..runtime.taskcode import task_language as runtime_language
-    except ImportError:  # before core.runtime knew R tasks
-        folder = Path(code_dir)
-        return "r" if (folder / "custom.R").is_file() and not (folder / "custom.py").is_file() else "python"
-    return runtime_language(str(code_dir))
 
 
 def r_requirements(text: str) -> list[tuple[str, str]]:
