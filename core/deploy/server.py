@@ -909,7 +909,7 @@ def requirements_note(code_dir: str | Path) -> str | None:
 
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from ..environments.rpackages import task_language
+    from ..runtime.taskcode import task_language
 
     if task_language(code_dir) == "r":
         return None  # R package names, not pip's: the R bridge names any the local R lacks before it loads the task
