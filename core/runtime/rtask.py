@@ -29,10 +29,7 @@ R_HOOKS = (Hooks.INIT, Hooks.FIT, Hooks.TRANSFORM, Hooks.SCORE, Hooks.LOAD_MODEL
 
 
 def rscript():
-    """The Rscript to run R tasks with: TASKBENCH_RSCRIPT, else the one on PATH, else None."""
-    named = os.environ.get("TASKBENCH_RSCRIPT")
-    if named:
-        return named if os.path.isfile(named) else shutil.which(named)
+    """The Rscript on PATH that runs R tasks, or None (the worker sees no TASKBENCH_* variable, so PATH decides)."""
     return shutil.which("Rscript")
 
 
