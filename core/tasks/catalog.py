@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..environments.rpackages import task_language
+from ..runtime.taskcode import task_language
 from ..errors import UsageError
 from ..names import missing_version
 from ..store import files as store_files
@@ -60,11 +60,6 @@ class TaskInfo:
         meta = self.metadata
         return meta.target_types or ((meta.target_type,) if meta.target_type else ())
 
-    @property
-    def language(self) -> str:
-        """"python" or "r" (a folder whose code is custom.R, run through the R bridge)."""
-        return task_language(self.path)
-
     def pin(self) -> dict:
         """The JSON a saved blueprint records for this task: exact version (or built-in) and content hash."""
         return {"task": self.name, "version": self.version, "builtin": self.builtin, "sha256": self.sha256}
@@ -72,7 +67,7 @@ class TaskInfo:
 
 def language_name(code_dir: str | Path) -> str:
     """'Python' or 'R': the language of a task folder's code, as listings show it."""
-    return LANGUAGE_NAMES[task_language(code_dir)]
+    return LANGUAGE_NAMES[task_language(code_dir) or "python"]
 
 
 def language_line(code_dir: str | Path) -> str:

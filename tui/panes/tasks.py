@@ -24,7 +24,6 @@ from textual.widgets import (
     Input,
     OptionList,
     Static,
-    TextArea,
 )
 from textual.widgets.data_table import ColumnKey
 from textual.widgets.option_list import Option
@@ -35,6 +34,7 @@ from core.runtime.contract import LOCAL_ENV
 from ..actions import bindings, pane_action
 from ..screens.task_forms import FitCheckDialog, FitRequest, UploadDialog, UploadRequest
 from ..widgets.access import cells_of, load_ownerships, widths
+from ..widgets.codeview import CodeView
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
 from ..widgets.streamlog import StreamLog
@@ -61,7 +61,8 @@ NEEDS_TASK = frozenset({"open", "fit_check", "diff", "previous_version", "next_v
 
 NEEDS_VERSIONS = frozenset({"diff", "previous_version", "next_version"})  # hidden for a task with one version
 # Syntax highlighting by file suffix; anything else (and .txt) is shown as plain text.
-LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown", ".sh": "bash"}
+LANGUAGES = {".py": "python", ".r": "r", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".md": "markdown",
+             ".sh": "bash"}  # R through pygments (tui.widgets.codeview), the others through tree-sitter
 MAX_SHOWN_BYTES = 1 << 20  # a larger file shows its first megabyte
 MAX_FIT_OUTPUT = 1 << 20  # task output shown in the pane; the job log keeps all of it
 OPTIONAL = ("type", "env", "owner", "access")  # the columns after name and ver, in order; some give way to names
@@ -234,7 +235,7 @@ class TasksPane(Pane):
                     yield Static("", id="tasks-meta")
                 with ContentSwitcher(initial="tasks-file", id="tasks-view"):
                     # soft wrap: a long code line is read whole, never cut at the pane's edge
-                    yield TextArea.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus", soft_wrap=True)
+                    yield CodeView.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus", soft_wrap=True)
                     yield StreamLog(id="tasks-fit-log", max_lines=5000, markup=False)  # folded at spaces, h/l for a long word
         yield KeysHint(ACTIONS, classes="status", id="tasks-status")
 
@@ -404,9 +405,9 @@ class TasksPane(Pane):
         header.update(Text(EMPTY, "bold"))
         header.add_class("sentence")  # a sentence wraps; only a version's header is cut
         self.query_one("#tasks-meta", Static).update("")
-        area = self.query_one("#tasks-file", TextArea)
+        area = self.query_one("#tasks-file", CodeView)
         area.show_line_numbers = False  # no file: not even a line "1"
-        area.load_text("")
+        area.set_code("", None)
 
     def selected_name(self) -> str | None:
         table = self.query_one("#tasks-table", DataTable)
@@ -578,9 +579,9 @@ class TasksPane(Pane):
         header.update(Text(message.text))
         header.add_class("sentence")
         self.query_one("#tasks-meta", Static).update("")
-        area = self.query_one("#tasks-file", TextArea)
+        area = self.query_one("#tasks-file", CodeView)
         area.show_line_numbers = False
-        area.load_text("")
+        area.set_code("", None)
         self.query_one("#tasks-files", OptionList).clear_options()
         self.update_title()
 
@@ -595,7 +596,7 @@ class TasksPane(Pane):
         self.show_header()
         self.query_one("#tasks-meta", Static).update(view.metadata)
         if view.first_file is None:
-            self.query_one("#tasks-file", TextArea).load_text("(this version has no files)")
+            self.query_one("#tasks-file", CodeView).set_code("(this version has no files)", None)
         if self.opened:
             self.fill_files(view)
         self.update_title()
@@ -634,7 +635,7 @@ class TasksPane(Pane):
                 self.wanted_file = event.option.id
                 self.show_file(self.view.ref, event.option.id)
             self.query_one("#tasks-view", ContentSwitcher).current = "tasks-file"
-            self.query_one("#tasks-file", TextArea).focus()
+            self.query_one("#tasks-file", CodeView).focus()
 
     @work(thread=True, exclusive=True, group="tasks-file", exit_on_error=False)
     def show_file(self, ref: str, path: str) -> None:
@@ -655,9 +656,9 @@ class TasksPane(Pane):
             return
         if not self.fit_pinned:
             self.query_one("#tasks-view", ContentSwitcher).current = "tasks-file"
-        area = self.query_one("#tasks-file", TextArea)
+        area = self.query_one("#tasks-file", CodeView)
         area.show_line_numbers = not message.path.startswith("diff ")
-        set_text(area, message.text, message.language)
+        area.set_code(message.text, message.language)
 
     def step_version(self, step: int) -> None:
         if not self.view:
@@ -833,17 +834,6 @@ class TasksPane(Pane):
         self.query_one("#tasks-status", KeysHint).say(message.text, error=message.error)
 
 
-def set_text(area: TextArea, text: str, language: str | None) -> None:
-    """Load text with syntax highlighting when tree-sitter knows the language, else as plain text."""
-    from textual.widgets.text_area import LanguageDoesNotExist
-
-    try:
-        area.language = language
-    except LanguageDoesNotExist:
-        area.language = None
-    area.load_text(text)
-
-
 def version_header(version, versions: list[int]) -> tuple[Text, str, str, Text]:
     """The header's parts: the ref, its kind, its target type (or ""), then its versions and who uploaded it when."""
     from ..numbers import when
@@ -879,8 +869,10 @@ def header_text(parts: tuple[Text, str, str, Text], width: int) -> Text:
 
 
 def metadata_text(version) -> Text:
-    """The version's metadata as label/value lines: target type, environment, network, hyperparameters, schema, warnings."""
+    """The version's metadata as label/value lines: language, target type, environment, network, hyperparameters,
+    schema, warnings."""
     from core.environments.resolve import network_access
+    from core.tasks.catalog import language_line
     from core.tasks.metadata import describe_default_schema
 
     meta = version.metadata
@@ -890,6 +882,7 @@ def metadata_text(version) -> Text:
         out.append(f"{label:<9}", "bold")
         out.append(f"{value}\n", style)
 
+    line("language", language_line(version.path))
     line("target", version.target_type or "unknown (no targetType in model-metadata.yaml)")
     line("env", version.env or f"{LOCAL_ENV} (default)")
     line("network", network_access(version.env, bool(meta.get("network"))))
