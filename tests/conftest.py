@@ -47,9 +47,9 @@ def need_r() -> str:
     """The Rscript R tasks run with; the test skips without R, or fails when TASKBENCH_REQUIRE_R is set (CI)."""
     import shutil
 
-    rscript = shutil.which(os.environ.get("TASKBENCH_RSCRIPT") or "Rscript")
+    rscript = shutil.which("Rscript")
     if not rscript:
-        reason = "R is not installed (no Rscript on PATH and no TASKBENCH_RSCRIPT)"
+        reason = "R is not installed (no Rscript on PATH)"
         if os.environ.get("TASKBENCH_REQUIRE_R"):
             pytest.fail(f"{reason}, but TASKBENCH_REQUIRE_R is set")
         pytest.skip(reason)
