@@ -1,7 +1,7 @@
 """DRUM parity (issue 11): what `drum fit`/`drum score` accept, `taskbench fit`/`score` accept too.
 
 DRUM is not installed here; its behaviour is taken from its source (typeschema_validation.py reads TXT
-and CAT as one kind; --disable-strict-validation turns schema errors into warnings; R tasks use custom.R).
+and CAT as one kind; --disable-strict-validation turns schema errors into warnings; an R task's folder holds custom.R).
 """
 
 from __future__ import annotations
@@ -107,34 +107,21 @@ R_TASK = {
 }
 
 
-def test_r_template_is_refused_by_fit_naming_custom_r(taskbench, home, tmp_path):
+def test_an_r_folder_is_a_task_folder_and_one_with_both_languages_is_refused(taskbench, home, tmp_path):
+    from core.runtime.taskcode import task_language
+
     folder = make_task(tmp_path, R_TASK, "2_r_transform_simple")
+    assert task_language(str(folder)) == "r"
+    assert task_language(str(make_task(tmp_path, {"custom.py": "x = 1\n"}, "py_task"))) == "python"
 
-    result = taskbench(*transform_fit(folder))
+    added = taskbench("task", "add", folder)
+    assert added.exit_code == 0, added.output
+    assert "Added r_transform@1" in flat(added.output), added.output
 
-    assert result.exit_code == 2, result.output
-    assert f"R tasks are not supported yet (found custom.R in {folder})" in flat(result.output), result.output
-    assert "has no custom.py" not in result.output
-
-
-def test_r_template_is_refused_by_task_add(taskbench, home, tmp_path):
-    folder = make_task(tmp_path, R_TASK, "2_r_transform_simple")
-
-    result = taskbench("task", "add", folder)
-
-    assert result.exit_code == 2, result.output
-    assert f"R tasks are not supported yet (found custom.R in {folder})" in flat(result.output), result.output
-
-
-def test_r_file_in_a_subfolder_is_named_where_it_is(tmp_path):
-    from core.runtime.taskcode import unsupported_language
-
-    folder = make_task(tmp_path, {"R/custom.R": "fit <- function(X, y, ...) NULL\n"}, "r_task")
-
-    assert unsupported_language(str(folder)) == (
-        f"R tasks are not supported yet (found custom.R in {folder / 'R'}); taskbench runs Python tasks with a custom.py."
-    )
-    assert unsupported_language(str(make_task(tmp_path, {"custom.py": "x = 1\n"}, "py_task"))) is None
+    (folder / "custom.py").write_text("def fit(X, y, output_dir, **kwargs):\n    pass\n")
+    both = taskbench("task", "add", folder)
+    assert both.exit_code == 2, both.output
+    assert "has 2 task files (custom.R, custom.py); keep exactly one custom.py or custom.R." in flat(both.output), both.output
 
 
 ONE_COLUMN = """\
@@ -289,13 +276,8 @@ def test_score_multiclass_takes_class_labels_and_needs_them(taskbench, home, tmp
     assert ((scored.sum(axis=1) - 1).abs() < 1e-6).all()
 
 
-def test_score_refuses_an_r_folder_and_a_folder_without_an_artifact(taskbench, home, tmp_path):
-    r_folder = make_task(tmp_path, R_TASK, "2_r_transform_simple")
+def test_score_refuses_a_folder_without_an_artifact(taskbench, home, tmp_path):
     rows = DATA / "iris_binary_training.csv"
-
-    result = taskbench("score", "--code-dir", r_folder, "--input", rows, "--target-type", "transform")
-    assert result.exit_code == 2, result.output
-    assert f"R tasks are not supported yet (found custom.R in {r_folder})" in flat(result.output)
 
     unfitted = taskbench("score", "--code-dir", TEMPLATES / "2_python3_sklearn_regression", "--input", rows,
                          "--target-type", "regression")
