@@ -196,17 +196,20 @@ def r_requirements_image(base_tag: str, r_packages: list[str], *, on_log: Callab
                             f"R packages ({', '.join(debs)})")
     except BuildError as exc:
         lines = exc.log_tail.splitlines()
+        steps = [i for i, line in enumerate(lines) if _STEP.match(line)]
+        noise = ("The command '", "---> ", "Removing intermediate container")  # the RUN script again, Docker's own
+        tail = "\n".join(line for line in lines[steps[-1] + 1 if steps else 0:] if not line.strip().startswith(noise))
         if R_NO_R_MARKER in lines:
             raise BuildError(
                 f"The image {base_tag} has no R (Rscript) or no apt-get, so the R packages in requirements.txt cannot "
                 "be installed in it; run the task in r-base or an environment whose Dockerfile installs Debian's R.",
-                exc.log_tail,
+                tail,
             ) from None
         marked = [line for line in lines if line.startswith(R_MISSING_MARKER)]
         if not marked:
             raise
         missing = set(marked[-1][len(R_MISSING_MARKER):].split())
-        raise BuildError(no_debian_build([n for n, d in zip(r_packages, debs) if d in missing]), exc.log_tail) from None
+        raise BuildError(no_debian_build([n for n, d in zip(r_packages, debs) if d in missing]), tail) from None
 
 
 def _layer_image(base_tag: str, key: str, files: dict[str, str], on_log: Callable[[str], None],
