@@ -260,6 +260,7 @@ class RProcess:
             os.close(write_fd)
         self.replies = os.fdopen(read_fd, "r", encoding="utf-8")
         self.pid = os.getpid()
+        self.loaded = 0
         ready = self._read("starting R")
         self.version = ready.get("r_version", "R")
 
@@ -323,10 +324,12 @@ class RTaskCode:
         self.code_dir = code_dir
         self.custom_file = custom_file
         self.process = _process()
+        self.process.loaded += 1
+        self.id = r_string(f"t{self.process.loaded}")
         exchange = Exchange()
         try:
-            expr = "op_load({}, {}, {})".format(
-                r_string(code_dir), r_string(custom_file), exchange.r(requirements(code_dir)) if requirements(code_dir) else "character()"
+            expr = "op_load({}, {}, {}, {})".format(
+                self.id, r_string(code_dir), r_string(custom_file), exchange.r(requirements(code_dir)) if requirements(code_dir) else "character()"
             )
             reply = self.process.request(expr, f"loading {custom_file}")
         finally:
@@ -349,7 +352,7 @@ class RTaskCode:
     def load_model(self, model_dir, target_type):
         """Read the fitted model as DRUM does: `load_model`, else the one `.rds` file (none is fine for a transform)."""
         reply = self.process.request(
-            f"op_load_model({r_string(model_dir)}, {r_string(target_type)})", "load_model"
+            f"op_load_model({self.id}, {r_string(model_dir)}, {r_string(target_type)})", "load_model"
         )
         self._raise_if_failed(reply, "load_model")
         return RModel(self.process, reply["handle"])
@@ -360,16 +363,16 @@ class RTaskCode:
             if hook == Hooks.SCORE:
                 data, model = args[0], args[1]
                 extra = {k: kwargs[k] for k in ("class_labels", "positive_class_label", "negative_class_label") if k in kwargs}
-                expr = "op_score({}, {}, {}, {}, {})".format(
-                    exchange.r(data), exchange.r(model), r_string(kwargs.get("target_type", "regression")),
+                expr = "op_score({}, {}, {}, {}, {}, {})".format(
+                    self.id, exchange.r(data), exchange.r(model), r_string(kwargs.get("target_type", "regression")),
                     exchange.r(extra), r_string(exchange.path(".out.csv")),
                 )
                 return self._frame_reply(self.process.request(expr, hook), hook)
             if hook == Hooks.TRANSFORM:
                 data, model = args[0], args[1]
                 y = args[2] if len(args) > 2 else kwargs.get("y")
-                expr = "op_transform({}, {}, {}, {})".format(
-                    exchange.r(data), exchange.r(model), exchange.r(y), r_string(exchange.path(".out.csv"))
+                expr = "op_transform({}, {}, {}, {}, {})".format(
+                    self.id, exchange.r(data), exchange.r(model), exchange.r(y), r_string(exchange.path(".out.csv"))
                 )
                 return self._frame_reply(self.process.request(expr, hook), hook)
             if hook == Hooks.FIT and kwargs.get("output_dir") and not str(kwargs["output_dir"]).endswith("/"):
@@ -378,7 +381,7 @@ class RTaskCode:
                 kwargs = dict(kwargs, parameters=None)
             named = ", ".join(f"{k} = {exchange.r(v)}" for k, v in kwargs.items())
             positional = ", ".join(exchange.r(v) for v in args)
-            expr = f"op_call({r_string(hook)}, list({', '.join(p for p in (positional, named) if p)}))"
+            expr = f"op_call({self.id}, {r_string(hook)}, list({', '.join(p for p in (positional, named) if p)}))"
             reply = self.process.request(expr, hook)
             self._raise_if_failed(reply, hook)
             return None

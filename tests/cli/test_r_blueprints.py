@@ -85,3 +85,21 @@ def _members(package):
 
     with zipfile.ZipFile(package) as z:
         return z.namelist()
+
+
+def test_two_r_nodes_in_one_blueprint_keep_their_own_hooks_through_cv_and_insights(r_tasks, taskbench, tmp_path):
+    # One R process serves every R node of a step; each node's hooks must stay its own (the transform's
+    # `transform` is not lost when the estimator's custom.R is loaded after it).
+    blueprint = "num = 2_r_transform_simple(NUM)\nmodel = 5_r_binary_classification(num)\n"
+    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris2").exit_code == 0
+    bp = tmp_path / "rr.bp"
+    bp.write_text(blueprint)
+    result = taskbench("train", "iris2", bp, "--cv")
+    assert result.exit_code == 0, result.output
+    model = json.loads(taskbench("leaderboard", "iris2", "--json").output)[0]
+    assert model["cv"] and model["cv"]["AUC"] > 0.9, model
+
+    insights = taskbench("insights", model["model"])
+    assert insights.exit_code == 0, insights.output
+    assert "Feature impact on validation" in insights.output
+    assert "PetalLengthCm" in insights.output

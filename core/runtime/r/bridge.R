@@ -175,9 +175,18 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
     args[keep]
 }
 
-.user <- function(name) get0(name, envir = .tb$task_env, mode = "function", inherits = FALSE)
+.tb$tasks <- list()
+.tb$task <- NULL
 
-op_load <- function(code_dir, custom_file, requirements) {
+.user <- function(name) get0(name, envir = .tb$task$env, mode = "function", inherits = FALSE)
+
+.use <- function(id) {
+    # Every request names its task: one R process may hold several tasks of a blueprint.
+    .tb$task <- .tb$tasks[[id]]
+    .task_dir <<- .tb$task$dir
+}
+
+op_load <- function(id, code_dir, custom_file, requirements) {
     .task_dir <<- normalizePath(code_dir)
     .task_file <<- custom_file
     missing <- requirements[!vapply(requirements, function(p) nzchar(system.file(package = p)), TRUE)]
@@ -186,9 +195,10 @@ op_load <- function(code_dir, custom_file, requirements) {
                libraries = as.list(.libPaths()))
         return(invisible(NULL))
     }
-    .tb$task_env <- new.env(parent = globalenv())
-    done <- .run("loading custom.R", function() {
-        sys.source(file.path(code_dir, custom_file), envir = .tb$task_env, keep.source = TRUE)
+    .tb$tasks[[id]] <- list(env = new.env(parent = globalenv()), dir = .task_dir)
+    .use(id)
+    done <- .run(paste("loading", custom_file), function() {
+        sys.source(file.path(code_dir, custom_file), envir = .tb$task$env, keep.source = TRUE)
         TRUE
     })
     if (.failed(done)) return(invisible(NULL))
@@ -196,7 +206,8 @@ op_load <- function(code_dir, custom_file, requirements) {
     .reply(status = "ok", hooks = as.list(hooks), r_version = R.version.string)
 }
 
-op_call <- function(hook, args, returns = "none", out = NULL) {
+op_call <- function(id, hook, args, returns = "none", out = NULL) {
+    .use(id)
     fn <- .user(hook)
     value <- .run(hook, function() do.call(fn, .accepts(fn, args)))
     if (.failed(value)) return(invisible(NULL))
@@ -217,7 +228,8 @@ op_call <- function(hook, args, returns = "none", out = NULL) {
     .reply(status = "ok")
 }
 
-op_load_model <- function(model_dir, target_type) {
+op_load_model <- function(id, model_dir, target_type) {
+    .use(id)
     model <- NULL
     fn <- .user("load_model")
     if (!is.null(fn)) {
@@ -261,7 +273,8 @@ op_load_model <- function(model_dir, target_type) {
     predictions
 }
 
-op_score <- function(data, model, target_type, kwargs, out) {
+op_score <- function(id, data, model, target_type, kwargs, out) {
+    .use(id)
     user <- .user("score")
     hook <- if (is.null(user)) "score (R's predict)" else "score"
     value <- .run(hook, function() {
@@ -281,7 +294,8 @@ op_score <- function(data, model, target_type, kwargs, out) {
     .answer(hook, value, "frame", out)
 }
 
-op_transform <- function(data, model, y, out) {
+op_transform <- function(id, data, model, y, out) {
+    .use(id)
     user <- .user("transform")
     hook <- if (is.null(user)) "transform (recipes' bake)" else "transform"
     if (is.null(user) && !inherits(model, "recipe")) {
