@@ -1,5 +1,6 @@
 """R tasks in Docker: the built-in r-base image, an R task's requirements.txt as Debian's r-cran-* packages
-(a cached image layer; one sentence for a package Debian does not build), and R tasks' fit checks in r-base.
+(a cached image layer; one sentence for a package Debian does not build), and R tasks' fit checks in r-base,
+DataRobot's R templates among them (the runs of tests/cli/test_r_templates.py, with --env r-base).
 
 Like every Docker test these skip with a reason where no engine answers, and fail instead when
 TASKBENCH_REQUIRE_DOCKER=1 (CI).
@@ -15,6 +16,8 @@ import pytest
 from core.environments import R_BASE, builtin_context
 from core.environments.docker_build import BuildError, build_image, r_requirements_image
 from core.environments.rpackages import no_debian_build
+from tests.cli.test_r_templates import RUNS as TEMPLATE_RUNS
+from tests.cli.test_r_templates import test_r_template_passes_fit_check as check_template_locally_checked
 from tests.conftest import DATA, leftovers, make_task
 from tests.docker_support import require_docker
 
@@ -182,3 +185,18 @@ def test_r_task_requirements_are_not_pip_installed_locally(need_r, tmp_path, tas
     assert "taskbenchNoSuchPkg" in text
     assert "pip" not in text and "could not be installed" not in text and "Traceback" not in text
     assert not (home / "venvs").exists()
+
+
+@pytest.mark.parametrize("run", list(TEMPLATE_RUNS))
+def test_drum_r_template_passes_fit_in_r_base(run, r_base_image, need_r, taskbench, home, tmp_path, monkeypatch):
+    """DataRobot's R templates pass in r-base exactly as they do on the local R: the same runs, the same phrases."""
+    outputs: list[str] = []
+
+    def in_r_base(*args):
+        result = taskbench(*args, "--env", R_BASE)
+        outputs.append(result.output)
+        return result
+
+    check_template_locally_checked(run, need_r, in_r_base, home, tmp_path, monkeypatch)
+    # r-base itself, or its layer with the template's requirements.txt (statmod, glmnet) over it
+    assert re.search(rf"{R_BASE}@1 \(image taskbench-(env-r-base|req):", flat(outputs[0])), outputs[0]
