@@ -26,6 +26,16 @@ model = binary_text_pipeline(NUM, CAT, TXT)
 """,
 }
 
+# Trained only where R is installed: Python transforms feeding the R sample task (15_binary_r_ridge_logistic).
+R_BLUEPRINTS = {
+    "sample-impute-clip-r-logistic": """
+# blueprint: sample-impute-clip-r-logistic    target: binary
+num     = transform_median_impute(NUM)
+clipped = transform_clip_outliers(num)
+model   = r_ridge_logistic(clipped)
+""",
+}
+
 
 def find_samples(explicit: Path | None = None) -> Path:
     """The sample_tasks folder: the one given, ./sample_tasks, or the one beside the installed package."""
@@ -44,11 +54,20 @@ def run_demo(
 ):
     """Register the sample tasks, create the project, train templates and sample blueprints; returns the leaderboard."""
     from ..blueprints.templates import templates_for
+    from ..runtime.rtask import rscript
+    from ..runtime.taskcode import task_language
     from ..tasks.versions import add_task
     from ..training.engine import BlueprintSource, leaderboard, train_blueprints
     from ..training.projects import create_project
 
-    for folder in sorted(p for p in samples.iterdir() if (p / "custom.py").is_file()):
+    with_r = rscript() is not None
+    folders = sorted(p for p in samples.iterdir() if p.is_dir() and task_language(p) is not None)
+    if not with_r and any(task_language(p) == "r" for p in folders):
+        on_step("R is not installed (no Rscript on PATH), so the R sample task and its blueprint are "
+                "skipped")
+    for folder in folders:
+        if task_language(folder) == "r" and not with_r:
+            continue
         version, created = add_task(store, folder)
         on_step(f"task {version.ref} {'registered' if created else 'already registered'} from {folder.name}")
     name = PROJECT
@@ -60,7 +79,8 @@ def run_demo(
     sizes = project.settings["partition_sizes"]
     on_step(f"project {project.name}: {note}; training {sizes['training']}, validation {sizes['validation']}, holdout {sizes['holdout']} (locked)")
     sources = [BlueprintSource(n, t, f"<template {n}>") for n, t in _templates(templates_for(project.target_type))]
-    sources += [BlueprintSource(n, t.strip() + "\n", f"<sample {n}>") for n, t in SAMPLE_BLUEPRINTS.items()]
+    samples_used = {**SAMPLE_BLUEPRINTS, **(R_BLUEPRINTS if with_r else {})}
+    sources += [BlueprintSource(n, t.strip() + "\n", f"<sample {n}>") for n, t in samples_used.items()]
     on_step(f"training {len(sources)} blueprints with --jobs {jobs}")
     train_blueprints(store, project.name, sources, jobs=jobs, on_event=on_event)
     return leaderboard(store, project.name)

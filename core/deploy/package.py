@@ -72,7 +72,11 @@ def _folder_files(folder: Path):
 
 
 def environment_description(plan: dict) -> dict:
+    """What the model was trained with: Python and its libraries, each node's environment and language, and for a
+    model with R nodes the R that ran them and the R packages their requirements.txt list."""
     from importlib import metadata
+
+    from ..runtime.taskcode import task_language
 
     versions = {}
     for name in LIBRARIES:
@@ -80,12 +84,37 @@ def environment_description(plan: dict) -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
-    return {
+    languages = {n["name"]: task_language(n["task_dir"]) or "python" for n in plan["nodes"]}
+    description = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "libraries": versions,
         "node_environments": {n["name"]: n.get("env", LOCAL_ENV) for n in plan["nodes"]},
+        "node_languages": languages,
     }
+    r_nodes = [n for n in plan["nodes"] if languages[n["name"]] == "r"]
+    if r_nodes:
+        from ..runtime import rtask
+
+        description["r"] = {
+            "version": _r_version(rtask.rscript()),
+            "packages": sorted({name for n in r_nodes for name in rtask.requirements(n["task_dir"])}),
+        }
+    return description
+
+
+def _r_version(rscript: str | None) -> str | None:
+    """'4.2.2' for the Rscript R tasks run with here, or None when there is none (the package still exports)."""
+    import subprocess
+
+    if rscript is None:
+        return None
+    try:
+        done = subprocess.run([rscript, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"version (\d+\.\d+\.\d+)", done.stdout + done.stderr)
+    return found.group(1) if found else None
 
 
 def export_model(store, model_ref: int | str, target: Path) -> dict:
@@ -116,7 +145,7 @@ def export_model(store, model_ref: int | str, target: Path) -> dict:
         node["cache_dir"] = None
     members["plan.json"] = json.dumps(plan, indent=2).encode()
     members["blueprint.bp"] = source.info.get("blueprint_text", "").encode()
-    members["environment.json"] = json.dumps(environment_description(plan), indent=2).encode()
+    members["environment.json"] = json.dumps(environment_description(source.plan), indent=2).encode()  # task folders
     files = {}
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
@@ -536,7 +565,10 @@ def _unpack_member(package: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, ex
 
 def in_docker(store, source: ModelSource, env: str | None) -> ModelSource:
     """`source` with every node scoring in a container: all in `env` (a registered Docker environment), or, with no
-    `env`, each node in the Docker environment it was trained in and python-local nodes in python-sklearn."""
+    `env`, each node in the Docker environment it was trained in and python-local nodes in python-sklearn (an R
+    node's in r-base, which has R)."""
+    from ..environments import R_BASE
+    from ..runtime.taskcode import task_language
     from ..environments.versions import get_environment_version
     from ..runtime.contract import is_local
 
@@ -551,7 +583,7 @@ def in_docker(store, source: ModelSource, env: str | None) -> ModelSource:
         if env is not None:
             node["env"] = env
         elif is_local(node.get("env")):
-            node["env"] = DOCKER_DEFAULT
+            node["env"] = R_BASE if task_language(node["task_dir"]) == "r" else DOCKER_DEFAULT
     return replace(source, plan=plan)
 
 
