@@ -8,6 +8,7 @@ TASKBENCH_REQUIRE_DOCKER=1 (CI).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -16,6 +17,8 @@ import pytest
 from core.environments import R_BASE, builtin_context
 from core.environments.docker_build import BuildError, build_image, r_requirements_image
 from core.environments.rpackages import no_debian_build
+from core.environments.versions import environment_versions, get_environment_version, list_environments
+from core.store import open_store
 from tests.cli.test_r_templates import RUNS as TEMPLATE_RUNS
 from tests.cli.test_r_templates import test_r_template_passes_fit_check as check_template_locally_checked
 from tests.conftest import DATA, leftovers, make_task
@@ -37,6 +40,20 @@ score <- function(data, model, ...) {
   data.frame(Predictions = rep(model, nrow(data)))
 }
 """
+
+
+def test_r_base_is_a_builtin_docker_environment_snapshotted_from_its_shipped_folder(taskbench, home):
+    listed = {e["name"]: e for e in json.loads(taskbench("env", "list", "--json").stdout)}
+    assert listed[R_BASE]["kind"] == "docker" and listed[R_BASE]["builtin"] is True
+    assert list(listed)[:3] == ["python-local", "python-sklearn", R_BASE]
+    shown = taskbench("env", "show", R_BASE)
+    assert shown.exit_code == 0, shown.output
+    assert "r-cran-tidyverse" in shown.output  # its Dockerfile
+    with open_store(home) as store:
+        version = get_environment_version(store, R_BASE)
+        assert version.dockerfile.read_bytes() == (builtin_context(R_BASE) / "Dockerfile").read_bytes()
+        list_environments(store)
+        assert [v.version for v in environment_versions(store, R_BASE)] == [1]  # not snapshotted again
 
 
 @pytest.fixture(scope="session")
