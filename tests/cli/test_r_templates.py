@@ -144,3 +144,16 @@ def test_r_regression_artifact_is_the_rds_r_reads(need_r, taskbench, home, tmp_p
     assert out.returncode == 0, out.stderr
     assert f"Predictions mean {out.stdout.strip()}" in flat(result.output)
     assert leftovers(home) == []
+
+
+def test_r_transform_imputes_blanked_columns(need_r, taskbench, home):
+    """--check-missing blanks each column in turn: R receives NA and the template's medians replace it."""
+    entry = RUNS["2_r_transform_simple-transform"]
+    need_packages(need_r, entry["packages"])
+
+    result = taskbench("fit", "--code-dir", TEMPLATES / entry["folder"], "--input", REPO / entry["input"],
+                       "--target-type", "transform", "--target", "Species", "--check-missing")
+
+    assert result.exit_code == 0, result.output
+    assert "scored with each of 5 columns blanked" in flat(result.output), result.output
+    assert leftovers(home) == []
