@@ -192,6 +192,7 @@ def test_list_show_and_versions_json(taskbench, tmp_path):
             "target_type": "transform",
             "env": None,
             "updated_at": listing[0]["updated_at"],
+            "language": "python",
         }
     ]
     shown = json.loads(taskbench("task", "show", "imputer", "--json").stdout)
