@@ -22,6 +22,7 @@ from core.store import open_store
 from tests.cli.test_r_templates import RUNS as TEMPLATE_RUNS
 from tests.cli.test_r_templates import test_r_template_passes_fit_check as check_template_locally_checked
 from tests.conftest import DATA, leftovers, make_task
+from tests.docker.test_docker_build import images  # noqa: F401 - the fixture removing test images
 from tests.docker_support import require_docker
 
 R_BASE_TEST_TAG = "taskbench-env-r-base:test"
@@ -64,18 +65,6 @@ def r_base_image() -> str:
     return R_BASE_TEST_TAG
 
 
-@pytest.fixture
-def fresh_images(docker_client):
-    """Tags to remove before (a previous run's) and after the test, so each run builds what it checks."""
-    tags: list[str] = []
-    yield tags
-    for tag in tags:
-        try:
-            docker_client.images.remove(tag, force=True)
-        except Exception:  # noqa: BLE001 - already gone, or never built
-            pass
-
-
 def flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -103,11 +92,11 @@ def test_r_base_has_rscript_the_template_packages_and_the_workers_python(r_base_
     assert "python ok" in out, out
 
 
-def test_r_requirements_layer_is_built_once_then_reused(r_base_image, docker_client, fresh_images):
+def test_r_requirements_layer_is_built_once_then_reused(r_base_image, docker_client, images):
     packages = ["randomForest"]  # Debian's r-cran-randomforest: not in r-base, and a lower-cased name
     first: list[str] = []
     tag = r_requirements_image(r_base_image, packages, on_log=first.append)
-    fresh_images.append(tag)
+    images.append(tag)
     if not any(line.startswith(f"requirements image {tag} built") for line in first):  # a previous run's layer
         docker_client.images.remove(tag, force=True)
         first.clear()
@@ -126,9 +115,9 @@ def test_r_requirements_layer_is_built_once_then_reused(r_base_image, docker_cli
     assert "rf ok" in out, out
 
 
-def test_r_package_without_a_debian_build_is_one_sentence(r_base_image, fresh_images):
+def test_r_package_without_a_debian_build_is_one_sentence(r_base_image, images):
     with pytest.raises(BuildError) as caught:
-        fresh_images.append(r_requirements_image(r_base_image, ["praise", "taskbenchNoSuchPkg"], on_log=lambda _: None))
+        images.append(r_requirements_image(r_base_image, ["praise", "taskbenchNoSuchPkg"], on_log=lambda _: None))
     assert caught.value.message == no_debian_build(["taskbenchNoSuchPkg"])
     assert caught.value.message == (
         "R package 'taskbenchNoSuchPkg' has no Debian build (r-cran-taskbenchnosuchpkg); remove it from "
