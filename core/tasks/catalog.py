@@ -78,9 +78,9 @@ def language_line(code_dir: str | Path) -> str:
         return name
     hooks = r_hooks(code_dir)
     if hooks is None:
-        return f"R ({path.name}, run by Rscript; its hooks are bound in ways only running it shows)"
+        return f"R ({path.name} binds its hooks in ways only running it shows)"
     defined = ", ".join(hook for hook in R_HOOKS if hook in hooks) or "none of DRUM's hooks"
-    return f"R ({path.name}, run by Rscript; defines {defined})"
+    return f"R ({path.name} defines {defined})"
 
 
 def builtin_names() -> list[str]:

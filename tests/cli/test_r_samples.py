@@ -24,7 +24,7 @@ def test_r_sample_registers_and_shows_as_r(taskbench):
     assert added.exit_code == 0, added.output
     assert "warn" not in added.output  # its requirements.txt names R packages: nothing for pip to refuse
     shown = taskbench("task", "show", "r_ridge_logistic")
-    assert "language R (custom.R, run by Rscript; defines fit, score)" in flat(shown)
+    assert "language R (custom.R defines fit, score)" in flat(shown)
     assert json.loads(taskbench("task", "show", "r_ridge_logistic", "--json").stdout)["language"] == "r"
     taskbench("task", "add", SAMPLES / "11_regression_ridge")
     listed = {t["name"]: t["language"] for t in json.loads(taskbench("task", "list", "--json").stdout)}

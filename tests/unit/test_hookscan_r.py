@@ -74,3 +74,14 @@ def test_blueprint_gaps_name_an_r_transform_without_fit(tmp_path):
     gaps = blueprint_scoring_gaps({"a": task(r_task, "transform"), "b": task(py_task, "transform")}, "binary")
     assert [name for name, _ in gaps] == ["a"]
     assert gaps[0][1].startswith("task 'r': custom.R defines no top-level fit function")
+
+
+def test_language_line_names_the_hooks_or_says_they_cannot_be_read(tmp_path):
+    from core.tasks.catalog import language_line
+
+    (tmp_path / "custom.R").write_text(TEMPLATE)
+    assert language_line(tmp_path) == "R (custom.R defines init, fit, load_model, score, post_process)"
+    (tmp_path / "custom.R").write_text("init <- function(code_dir) source(file.path(code_dir, 'helpers.R'))\n")
+    assert language_line(tmp_path) == "R (custom.R binds its hooks in ways only running it shows)"
+    (tmp_path / "custom.py").write_text("")
+    assert language_line(tmp_path) == "Python"

@@ -47,7 +47,7 @@ async def test_an_r_task_opens_on_custom_r_highlighted_and_says_its_language(wor
         assert "comment" in highlighted(area, 0, "Ridge")
         assert highlighted(area, row, "X") == set()  # a plain name stays plain
         meta = " ".join(text_of(app, "#tasks-meta").split())
-        assert "language R (custom.R, run by Rscript; defines fit, score)" in meta
+        assert "language R (custom.R defines fit, score)" in meta
         assert "lambda (float)" in meta
         assert stray_scrollbars(app) == []
 
