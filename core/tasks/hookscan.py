@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..runtime import contract
+from ..runtime.taskcode import find_custom_files
 
 # DRUM's interface base classes (and the shim's): they define no usable predict_proba.
 _DRUM_BASES = frozenset({
@@ -178,14 +179,11 @@ _RAW_CLOSE = {"(": ")", "[": "]", "{": "}"}
 
 
 def r_custom_file(code_dir: str | Path) -> Path | None:
-    """The custom.R (or custom.r) at the top of an R task folder, or None for a Python task (one with custom.py)."""
-    folder = Path(code_dir)
-    if (folder / contract.CUSTOM_FILE).is_file():
+    """The custom.R of an R task folder (its one task file, as the runtime finds it), or None for any other folder."""
+    found = find_custom_files(str(code_dir))
+    if len(found) != 1 or Path(found[0]).name == contract.CUSTOM_FILE:
         return None
-    for name in (contract.R_CUSTOM_FILE, "custom.r"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
+    return Path(code_dir) / found[0]
 
 
 def r_hooks(code_dir: str | Path) -> frozenset[str] | None:

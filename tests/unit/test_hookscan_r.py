@@ -48,7 +48,12 @@ def test_r_hooks_keeps_drum_hook_names_only(tmp_path):
     (tmp_path / "custom.R").write_text(TEMPLATE)
     assert r_hooks(tmp_path) == {"init", "fit", "score", "load_model", "post_process"}
     (tmp_path / "custom.py").write_text("def fit(X, y, output_dir, **kw):\n    pass\n")
-    assert r_hooks(tmp_path) is None  # a folder with custom.py is a Python task
+    assert r_hooks(tmp_path) is None  # two task files: not an R task (task add refuses the folder)
+    (tmp_path / "custom.py").unlink()
+    (tmp_path / "custom.R").rename(tmp_path / "sub.R")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "sub.R").rename(tmp_path / "r" / "custom.R")
+    assert r_hooks(tmp_path) == {"init", "fit", "score", "load_model", "post_process"}  # found where the runtime looks
 
 
 def test_an_r_task_without_fit_warns_for_every_target_type(tmp_path):
@@ -83,5 +88,7 @@ def test_language_line_names_the_hooks_or_says_they_cannot_be_read(tmp_path):
     assert language_line(tmp_path) == "R (custom.R defines init, fit, load_model, score, post_process)"
     (tmp_path / "custom.R").write_text("init <- function(code_dir) source(file.path(code_dir, 'helpers.R'))\n")
     assert language_line(tmp_path) == "R (custom.R binds its hooks in ways only running it shows)"
-    (tmp_path / "custom.py").write_text("")
-    assert language_line(tmp_path) == "Python"
+    python = tmp_path / "py"
+    python.mkdir()
+    (python / "custom.py").write_text("")
+    assert language_line(python) == "Python"
