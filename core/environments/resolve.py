@@ -106,21 +106,19 @@ def resolve_environment(
 
 def with_requirements(
     resolved: ResolvedEnvironment, requirements: str, root: Path, on_log: Callable[[str], None],
-    *, code_dir: str | Path | None = None,
+    *, code_dir: str | Path,
 ) -> ResolvedEnvironment:
     """The same environment with the task's requirements installed on top (cached per content).
 
     An R task's (custom.R in `code_dir`) are R package names: Debian's r-cran-* packages in Docker, never pip.
     """
+    from ..runtime.taskcode import task_language
     from .venvs import normalized_requirements, requirements_python
 
     if not normalized_requirements(requirements):
         return resolved
-    if code_dir is not None:
-        from ..runtime.taskcode import task_language
-
-        if task_language(str(code_dir)) == "r":
-            return _with_r_packages(resolved, requirements, on_log)
+    if task_language(str(code_dir)) == "r":
+        return _with_r_packages(resolved, requirements, on_log)
     if resolved.kind == "local":
         python = requirements_python(root, requirements, on_log, base_python=resolved.python)
         return ResolvedEnvironment(resolved.name, "local", python=python)
