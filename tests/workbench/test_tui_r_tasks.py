@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import DATA, SAMPLES
 from tests.workbench.test_tui_80x24 import stray_scrollbars
-from tests.workbench.test_tui_tasks import fill_fit_dialog, log_text, open_app, open_task, pane, select_task, settle, text_of
+from tests.workbench.test_tui_tasks import log_text, open_task, pane, run_fit_check, settle, text_of
 from tui.app import TaskbenchApp
 from tui.widgets.codeview import CodeView
 
@@ -68,10 +68,7 @@ async def test_a_python_task_says_python_and_keeps_tree_sitter(workspace):
 async def test_fit_check_of_an_r_task_streams_its_output_and_passes(workspace, need_r):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "r_ridge_logistic")
-        await fill_fit_dialog(app, pilot, str(DATA / "iris_binary_training.csv"), "Species")
-        await settle(app, pilot)
+        await run_fit_check(app, pilot, "r_ridge_logistic", str(DATA / "iris_binary_training.csv"), "Species")
         log = " ".join(log_text(app).split())  # folded at 80 columns
         assert "r_ridge_logistic: lambda=1, 5 columns" in log  # the R task's own cat(), streamed
         assert "probabilities per class valid" in log
@@ -93,9 +90,7 @@ async def test_an_r_error_in_a_fit_check_is_one_sentence_with_the_log(home, tmp_
         add_task(store, folder)
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await fill_fit_dialog(app, pilot, str(DATA / "iris_binary_training.csv"), "Species")
-        await settle(app, pilot)
+        await run_fit_check(app, pilot, "broken_r", str(DATA / "iris_binary_training.csv"), "Species")
         status = text_of(app, "#tasks-status")
         assert status.startswith("FAIL") and "no model for these columns" in status, status
         assert "Traceback" not in log_text(app)

@@ -219,13 +219,18 @@ async def fill_fit_dialog(app, pilot, data: str, target: str) -> None:
     assert type(app.screen).__name__ != "FitCheckDialog"
 
 
+async def run_fit_check(app, pilot, task: str, data: str, target: str) -> None:
+    """From the first screen: select `task`, fit-check it on `data` with `target`, and wait for the check to end."""
+    await open_app(app, pilot)
+    await select_task(app, pilot, task)
+    await fill_fit_dialog(app, pilot, data, target)
+    await settle(app, pilot)
+
+
 async def test_fit_check_streams_steps_and_ends_with_a_pass(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
-        await settle(app, pilot)
+        await run_fit_check(app, pilot, "regression_ridge", str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
         log = log_text(app)
         assert "fit" in log and "score" in log
         assert "regression_ridge: alpha=1.0" in log  # the task's own print, streamed
@@ -243,10 +248,7 @@ async def test_fit_check_streams_steps_and_ends_with_a_pass(workspace):
 async def test_fit_check_failure_is_one_sentence_with_the_log(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "no such column")
-        await settle(app, pilot)
+        await run_fit_check(app, pilot, "regression_ridge", str(DATA / "juniors_3_year_stats_regression.csv"), "no such column")
         status = text_of(app, "#tasks-status")
         assert status.startswith("FAIL") and "no such column" in status
         assert "job" in status and ".log" in status
