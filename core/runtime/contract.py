@@ -53,3 +53,6 @@ NATIVE_EXTENSIONS = (".pkl", ".joblib", ".pth", ".h5")
 CLASS_ARTIFACT = "artifact.pkl"
 
 PROBABILITY_TOLERANCE = 1e-6
+
+# Temp folders of the R bridge start with this and the pid that made them, so a killed step's are found.
+R_TEMP_PREFIX = "taskbench-r-"

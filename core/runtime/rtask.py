@@ -120,7 +120,7 @@ class Exchange:
     """A scratch folder for one request's files, removed when the request is answered."""
 
     def __init__(self):
-        self.folder = tempfile.mkdtemp(prefix="taskbench-r-")
+        self.folder = tempfile.mkdtemp(prefix=_prefix())
         self.count = 0
 
     def path(self, suffix):
@@ -235,40 +235,90 @@ def _read_mtx(path, n_rows, n_cols):
 # ---------------------------------------------------------------- the R process
 
 
+def _prefix():
+    return f"{contract.R_TEMP_PREFIX}{os.getpid()}-"
+
+
+def _no_r():
+    return TaskCrash(
+        "this is an R task (custom.R), but Rscript was not found here; install R (Debian: apt install "
+        "r-base-core) or run the task in the r-base environment.",
+        rule="R is installed",
+    )
+
+
+def _start_bridge():
+    """Start `Rscript bridge.R` with its reply pipe and a temp folder of its own; returns (Popen, reply file, folder)."""
+    path = rscript()
+    if not path:
+        raise _no_r()
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ)
+    # R's session folder (Rtmp…) goes in a folder we remove ourselves: a killed R cannot remove its own.
+    env["TMPDIR"] = folder = tempfile.mkdtemp(prefix=_prefix())
+    env.setdefault("LANG", "C.UTF-8")
+    env.setdefault("TZ", "UTC")  # else R asks timedatectl, which warns in containers
+    env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
+    try:
+        proc = subprocess.Popen(
+            [path, "--no-save", "--no-restore", "--no-init-file", BRIDGE, f"/dev/fd/{write_fd}"],
+            stdin=subprocess.PIPE, stdout=2, stderr=2, pass_fds=(write_fd,), env=env, start_new_session=True,
+        )
+    finally:
+        os.close(write_fd)
+    return proc, os.fdopen(read_fd, "r", encoding="utf-8"), folder
+
+
+def _stop(proc, writer, folder):
+    """End a bridge by closing its input (R then quits on its own), killing it if it does not; remove its folder."""
+    try:
+        writer.close()
+    except OSError:
+        pass
+    if proc is not None:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class RProcess:
-    """One `Rscript bridge.R`, a child of this process: requests on its stdin, JSON replies on a pipe."""
+    """One R bridge serving this process: forked from the worker's zygote when there is one, else its own Rscript.
+
+    Requests go as lines of R, replies come back as JSON lines.
+    """
 
     def __init__(self):
-        path = rscript()
-        if not path:
-            raise TaskCrash(
-                "this is an R task (custom.R), but Rscript was not found here; install R (Debian: apt install "
-                "r-base-core) or run the task in the r-base environment (--environment r-base).",
-                rule="R is installed",
-            )
-        read_fd, write_fd = os.pipe()
-        env = dict(os.environ)
-        env.setdefault("LANG", "C.UTF-8")
-        env.setdefault("TZ", "UTC")  # else R asks timedatectl, which warns in containers
-        env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
-        try:
-            self.proc = subprocess.Popen(
-                [path, "--no-save", "--no-restore", "--no-init-file", BRIDGE, f"/dev/fd/{write_fd}"],
-                stdin=subprocess.PIPE, stdout=2, stderr=2, pass_fds=(write_fd,), env=env,
-            )
-        finally:
-            os.close(write_fd)
-        self.replies = os.fdopen(read_fd, "r", encoding="utf-8")
         self.pid = os.getpid()
         self.loaded = 0
+        self.proc = None
+        self.fifos = self.folder = None
+        if _ZYGOTE is not None and _ZYGOTE.alive():
+            self.writer, self.replies, self.fifos = _ZYGOTE.fork()
+        else:
+            self.proc, self.replies, self.folder = _start_bridge()
+            self.writer = self.proc.stdin
         ready = self._read("starting R")
         self.version = ready.get("r_version", "R")
+        if self.fifos:
+            shutil.rmtree(self.fifos, ignore_errors=True)
+
+    def alive(self):
+        return self.proc is None or self.proc.poll() is None
+
+    def close(self):
+        _stop(self.proc, self.writer, self.folder)
 
     def _read(self, what):
         line = self.replies.readline()
         if not line:
-            code = self.proc.wait()
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            how = "ended"
+            if self.proc is not None:
+                code = self.proc.wait()
+                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             raise TaskCrash(
                 f"the R process {how} during {what} (custom.R or a package it uses ended R); its last output is in the log.",
                 rule="crash",
@@ -277,15 +327,94 @@ class RProcess:
 
     def request(self, expression, what):
         """Send one R expression and return the bridge's reply."""
-        self.proc.stdin.write((expression + "\n").encode("utf-8"))
-        self.proc.stdin.flush()
+        try:
+            self.writer.write((expression + "\n").encode("utf-8"))
+            self.writer.flush()
+        except BrokenPipeError:
+            pass  # R has ended: reading says how
         return self._read(what)
 
+
+class Zygote:
+    """The worker's warm R: loads a task's packages once, then forks a fresh bridge for each step that asks."""
+
+    def __init__(self):
+        self.proc, self.replies, self.folder = _start_bridge()
+        self.owner = os.getpid()
+        self.replies.readline()
+        self.packages = set()
+
+    def alive(self):
+        if os.getpid() == self.owner:
+            return self.proc.poll() is None
+        try:  # a step child cannot wait() for its parent's child: ask /proc instead
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as fh:
+                return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+        except (OSError, IndexError):
+            return False
+
     def close(self):
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
+        _stop(self.proc, self.proc.stdin, self.folder)
+
+    def _ask(self, expression):
+        self.proc.stdin.write((expression + "\n").encode("utf-8"))
+        self.proc.stdin.flush()
+        line = self.replies.readline()
+        if not line:
+            raise OSError("the R zygote ended")
+        return json.loads(line)
+
+    def preload(self, packages):
+        wanted = [p for p in packages if p not in self.packages]
+        if wanted:
+            reply = self._ask("op_preload(c(" + ", ".join(r_string(p) for p in wanted) + "))")
+            loaded = reply.get("loaded") or []
+            self.packages.update([loaded] if isinstance(loaded, str) else loaded)
+        return sorted(self.packages)
+
+    def fork(self):
+        """A fresh bridge forked from this one: (request writer, reply reader, FIFO folder)."""
+        folder = tempfile.mkdtemp(prefix=_prefix())
+        requests, replies = os.path.join(folder, "requests"), os.path.join(folder, "replies")
+        os.mkfifo(requests, 0o600)
+        os.mkfifo(replies, 0o600)
+        self._ask(f"op_fork({r_string(requests)}, {r_string(replies)})")
+        reader = open(replies, "r", encoding="utf-8")  # noqa: SIM115 - lives as long as the bridge
+        writer = open(requests, "wb")  # noqa: SIM115
+        return writer, reader, folder
+
+
+_ZYGOTE = None
+
+
+def preload(code_dir):
+    """Start the worker's R zygote (once) and load there the packages the task's R files use, without running them."""
+    global _ZYGOTE
+    if not rscript():
+        return []
+    try:
+        if _ZYGOTE is None or not _ZYGOTE.alive():
+            _ZYGOTE = Zygote()
+        return _ZYGOTE.preload(packages_used(code_dir))
+    except (OSError, ValueError):
+        _ZYGOTE = None
+        return []
+
+
+def shutdown(final=False):
+    """End this process's R bridge (a step's end) and, with `final`, the worker's zygote, so R removes its files."""
+    global _ZYGOTE
+    proc = _PROCESSES.pop(os.getpid(), None)
+    if proc is not None:
+        proc.close()
+    if final and _ZYGOTE is not None and _ZYGOTE.owner == os.getpid():
+        _ZYGOTE.close()
+        _ZYGOTE = None
+
+
+def zygote_pid():
+    """The pid of the worker's R zygote, which step cleanup spares, or None."""
+    return _ZYGOTE.proc.pid if _ZYGOTE is not None and _ZYGOTE.alive() else None
 
 
 _PROCESSES = {}
@@ -294,9 +423,29 @@ _PROCESSES = {}
 def _process():
     """This process's R bridge, started on first use (a forked child starts its own)."""
     proc = _PROCESSES.get(os.getpid())
-    if proc is None or proc.proc.poll() is not None:
+    if proc is None or not proc.alive():
         proc = _PROCESSES[os.getpid()] = RProcess()
     return proc
+
+
+_USES = re.compile(r"""(?:library|require|requireNamespace|loadNamespace)\(\s*["']?([A-Za-z][A-Za-z0-9.]*)|([A-Za-z][A-Za-z0-9.]*):::?""")
+
+
+def packages_used(code_dir):
+    """R packages named by the task's requirements.txt or its R files' library()/require()/pkg:: calls."""
+    names = list(requirements(code_dir))
+    for root, dirs, files in os.walk(code_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.endswith((".R", ".r")):
+                try:
+                    with open(os.path.join(root, name), encoding="utf-8", errors="replace") as fh:
+                        text = fh.read()
+                except OSError:
+                    continue
+                for match in _USES.finditer(text):
+                    names.append(match.group(1) or match.group(2))
+    return list(dict.fromkeys(n for n in names if n not in ("base", "stats", "utils", "methods")))
 
 
 # ---------------------------------------------------------------- the task

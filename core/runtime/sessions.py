@@ -54,8 +54,9 @@ def _table():
     return table
 
 
-def descendants(pid, table=None):
-    """PIDs of every live (not zombie) process below `pid`, whatever session or process group it moved to."""
+def descendants(pid, table=None, spare=()):
+    """PIDs of every live (not zombie) process below `pid`, whatever session or process group it moved to;
+    the pids in `spare` are left out (their own children are not)."""
     table = _table() if table is None else table
     children = {}
     for p, (_state, ppid, _sid) in table.items():
@@ -63,7 +64,7 @@ def descendants(pid, table=None):
     found, todo = [], list(children.get(pid, ()))
     while todo:
         p = todo.pop()
-        if table[p][0] not in (b"Z", b"X"):
+        if table[p][0] not in (b"Z", b"X") and p not in spare:
             found.append(p)
         todo += children.get(p, ())
     return found
@@ -89,7 +90,7 @@ def _kill(pid):
         pass
 
 
-def kill_descendants(pid, passes=200):
+def kill_descendants(pid, passes=200, spare=()):
     """SIGKILL every process below `pid` until none is left alive.
 
     All that one pass finds are killed at once; a process forked meanwhile is
@@ -97,7 +98,7 @@ def kill_descendants(pid, passes=200):
     found by the next pass.
     """
     for _ in range(passes):
-        alive = descendants(pid)
+        alive = descendants(pid, spare=spare)
         if not alive:
             return
         for p in alive:

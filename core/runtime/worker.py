@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 
-from . import protocol
+from . import contract, protocol
 from .sessions import become_subreaper, descendants, kill_descendants, kill_session_members, reap_children, rss
 
 _CONTROL = None
@@ -92,10 +92,10 @@ def main():
         reply.setdefault(protocol.EVENT, protocol.RESULT)
         send(reply)
         if req.get(protocol.OP) == protocol.EXIT:
-            kill_strays()
+            kill_strays(final=True)
             sys.stderr.flush()
             os._exit(0)  # skip interpreter teardown: with scikit-learn loaded it costs a third of a second
-    kill_strays()
+    kill_strays(final=True)
 
 
 def _failure_reply(exc):
@@ -157,8 +157,15 @@ def handle(req, state):
 def preload(code_dir):
     """Import the third-party modules that the task's Python files import, so children inherit them.
 
-    Only module imports are run here, never the task's own files.
+    Only module imports are run here, never the task's own files. For an R task, the worker's R zygote
+    loads the R packages its files name instead (rtask.preload).
     """
+    from .taskcode import task_language
+
+    if task_language(code_dir) == "r":
+        from .rtask import preload as preload_r
+
+        return preload_r(code_dir)
     local = set()
     files = []
     for root, dirs, names in os.walk(code_dir):
@@ -232,10 +239,10 @@ def run_child(fn, dataset, req):
             killed = "timeout"
         if _REQUESTS.engine_gone():
             # Nobody will read the result: stop the step and everything it started, then leave.
-            kill_strays()
+            kill_strays(final=True)
             os._exit(1)
         if killed:
-            kill_descendants(os.getpid())
+            kill_descendants(os.getpid(), spare=_spared())
             _, status = os.waitpid(pid, 0)
     # The child has exited; take what it wrote without waiting for processes it may have left behind.
     os.set_blocking(read_fd, False)
@@ -246,6 +253,7 @@ def run_child(fn, dataset, req):
         pass
     os.close(read_fd)
     kill_strays()
+    _sweep_r_folders(pid)
     elapsed = time.monotonic() - started
     step = req[protocol.OP]
     if killed == "timeout":
@@ -268,6 +276,16 @@ def run_child(fn, dataset, req):
     if memory:
         reply["peak_memory"] = peak
     return reply
+
+
+def _sweep_r_folders(pid):
+    """Remove the R bridge's temp folders of a step child that was killed before it could (named by its pid)."""
+    import glob
+    import shutil
+    import tempfile
+
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), f"{contract.R_TEMP_PREFIX}{pid}-*")):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _status_code(status):
@@ -295,6 +313,7 @@ def _child(fn, dataset, req, write_fd):
     except BaseException as exc:  # noqa: BLE001
         data = json.dumps(protocol.failure(protocol.ENGINE_ERROR, f"worker child failed: {exc}")).encode()
         code = 70
+    _end_r()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -319,15 +338,38 @@ def _limit_address_space(memory):
         pass
 
 
+def _rtask():
+    """The R bridge module if a step has used R in this process, else None (never imported just to ask)."""
+    return sys.modules.get(__package__ + ".rtask") if __package__ else None
+
+
+def _spared():
+    """The worker's own helpers that outlive steps (the R zygote), which step cleanup and memory counts leave out."""
+    pid = _rtask().zygote_pid() if _rtask() is not None else None
+    return (pid,) if pid else ()
+
+
+def _end_r(final=False):
+    """Let this process's R bridges quit on their own (they remove their temp folders), before anything is killed."""
+    if _rtask() is not None:
+        try:
+            _rtask().shutdown(final=final)
+        except Exception:  # noqa: BLE001 - cleanup must not hide the step's result
+            pass
+
+
 def step_rss():
     """Resident memory of every process below the worker: the step's child and all it started, escaped or not."""
-    return rss(descendants(os.getpid()))
+    return rss(descendants(os.getpid(), spare=_spared()))
 
 
-def kill_strays():
-    """SIGKILL every process below the worker and in its session (what a step left running), then reap them."""
+def kill_strays(final=False):
+    """SIGKILL every process below the worker and in its session (what a step left running), then reap them;
+    the R zygote is kept until the worker's `final` cleanup."""
     me = os.getpid()
-    kill_descendants(me)
+    if final:
+        _end_r(final=True)
+    kill_descendants(me, spare=() if final else _spared())
     if os.getsid(0) == me:  # a session of our own (not started by hand in a shell)
         kill_session_members(me, spare=me)
     reap_children()

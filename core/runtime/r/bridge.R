@@ -15,7 +15,6 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
 .tb$na <- "__taskbench_NA__"
 .tb$hook_names <- c("init", "fit", "transform", "score", "load_model", "post_process", "read_input_data")
 
-.tb$reply_con <- file(commandArgs(trailingOnly = TRUE)[1], open = "w", raw = TRUE)
 
 .json_str <- function(x) {
     x <- enc2utf8(as.character(x))
@@ -319,15 +318,47 @@ op_transform <- function(id, data, model, y, out) {
 
 # ---------------------------------------------------------------- the loop
 
-.tb$input <- file("stdin", open = "r", encoding = "UTF-8")
-.reply(status = "ready", r_version = R.version.string, pid = Sys.getpid())
-repeat {
-    line <- readLines(.tb$input, n = 1L, warn = FALSE)
-    if (length(line) == 0) break
-    if (!nzchar(line)) next
-    request <- tryCatch(eval(parse(text = line, keep.source = FALSE)), error = function(e) e)
-    if (inherits(request, "error")) {
-        .reply(status = "error", hook = "bridge", kind = "engine", message = conditionMessage(request))
+.serve <- function() {
+    repeat {
+        line <- readLines(.tb$input, n = 1L, warn = FALSE)
+        if (length(line) == 0) break
+        if (!nzchar(line)) next
+        request <- tryCatch(eval(parse(text = line, keep.source = FALSE)), error = function(e) e)
+        if (inherits(request, "error")) {
+            .reply(status = "error", hook = "bridge", kind = "engine", message = conditionMessage(request))
+        }
+        if (identical(request, "exit")) break
     }
-    if (identical(request, "exit")) break
 }
+
+# A zygote (the worker's, with the task's packages loaded once) forks a fresh bridge per step, so a step
+# does not pay for R's start and library() again; the fork reads and answers on the two FIFOs it is given.
+op_preload <- function(packages) {
+    loaded <- character()
+    for (p in packages) {
+        # Loaded, not attached: the task's own library() calls still decide what its code sees.
+        ok <- tryCatch(suppressPackageStartupMessages(loadNamespace(p)), error = function(e) NULL)
+        if (!is.null(ok)) loaded <- c(loaded, p)
+    }
+    .reply(status = "ok", loaded = as.list(loaded))
+}
+
+op_fork <- function(requests, replies) {
+    child <- parallel:::mcfork(estranged = TRUE)
+    if (inherits(child, "masterProcess")) {
+        close(.tb$input)
+        close(.tb$reply_con)
+        .tb$reply_con <- file(replies, open = "w", raw = TRUE)
+        .tb$input <- file(requests, open = "r", raw = TRUE)
+        .reply(status = "ready", r_version = R.version.string, pid = Sys.getpid())
+        .serve()
+        parallel:::mcexit(0L)
+    }
+    .reply(status = "ok", pid = child$pid)
+}
+
+.args <- commandArgs(trailingOnly = TRUE)
+.tb$input <- file("stdin", open = "r", encoding = "UTF-8")
+.tb$reply_con <- file(.args[length(.args)], open = "w", raw = TRUE)
+.reply(status = "ready", r_version = R.version.string, pid = Sys.getpid())
+.serve()
