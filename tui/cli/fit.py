@@ -115,7 +115,7 @@ def fit(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Time limit in seconds for each step.", min=0.1)] = None,
     memory: Annotated[Optional[str], typer.Option("--memory", help="Memory limit for each step, e.g. 512m or 2g.")] = None,
     cpus: Annotated[Optional[float], typer.Option("--cpus", help="CPU limit in Docker, e.g. 1.5.", min=0.01)] = None,
-    env: Annotated[Optional[str], typer.Option("--env", help=f"Environment to run in: {LOCAL_ENV} (default), python-sklearn (Docker) or a registered one.")] = None,
+    env: Annotated[Optional[str], typer.Option("--env", help=f"Environment to run in: {LOCAL_ENV} (default), python-sklearn or r-base (Docker) or a registered one.")] = None,
     docker: Annotated[Optional[str], typer.Option("--docker", help="Run in Docker: a folder with a Dockerfile, or an image.")] = None,
     network: Annotated[bool, typer.Option("--network", help="Allow network access in Docker (off unless the task asks).")] = False,
     disable_strict_validation: Annotated[
