@@ -341,7 +341,7 @@ class Zygote:
     def __init__(self):
         self.proc, self.replies, self.folder = _start_bridge()
         self.owner = os.getpid()
-        self.replies.readline()
+        self.version = json.loads(self.replies.readline() or "{}").get("r_version")
         self.packages = set()
 
     def alive(self):
@@ -410,6 +410,11 @@ def shutdown(final=False):
     if final and _ZYGOTE is not None and _ZYGOTE.owner == os.getpid():
         _ZYGOTE.close()
         _ZYGOTE = None
+
+
+def zygote_version():
+    """The R version string of the worker's zygote, or None when there is none."""
+    return _ZYGOTE.version if _ZYGOTE is not None else None
 
 
 def zygote_pid():

@@ -112,7 +112,9 @@ def handle(req, state):
     if op in (protocol.EXIT, protocol.PING):
         return protocol.ok()
     if op == protocol.PRELOAD:
-        return protocol.ok(preloaded=preload(req["code_dir"]))
+        preloaded = preload(req["code_dir"])
+        r_version = _rtask().zygote_version() if _rtask() is not None else None
+        return protocol.ok(preloaded=preloaded, **({"r_version": r_version} if r_version else {}))
     if op == protocol.WARM:
         done = []
         for name in req.get("modules", []):

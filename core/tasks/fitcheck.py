@@ -484,7 +484,10 @@ class FitCheck:
             enforced = {"input_requirements": [], "output_requirements": []}
         else:
             enforced = schema
-        self.worker.request(protocol.PRELOAD, {"code_dir": str(code_dir)})
+        preloaded = self.worker.request(protocol.PRELOAD, {"code_dir": str(code_dir)})
+        if preloaded.get("r_version"):
+            packages = ", ".join(preloaded.get("preloaded") or []) or "none"
+            self._step("env", "info", f"{preloaded['r_version']} runs custom.R; R packages loaded once: {packages}")
         step = {
             "code_dir": str(code_dir),
             "output_dir": str(output_dir),
