@@ -12,6 +12,7 @@ import json
 import re
 import time
 
+import pandas as pd
 import pytest
 
 from core.environments import R_BASE, builtin_context
@@ -21,13 +22,14 @@ from core.environments.versions import environment_versions, get_environment_ver
 from core.store import open_store
 from tests.cli.test_r_templates import RUNS as TEMPLATE_RUNS
 from tests.cli.test_r_templates import test_r_template_passes_fit_check as check_template_locally_checked
-from tests.conftest import DATA, leftovers, make_task
+from tests.conftest import DATA, SAMPLES, leftovers, make_task
 from tests.docker.test_docker_build import images  # noqa: F401 - the fixture removing test images
 from tests.docker_support import require_docker
 
 R_BASE_TEST_TAG = "taskbench-env-r-base:test"
 TEMPLATE_PACKAGES = ["recipes", "statmod", "glmnet", "caret", "e1071", "gbm", "tidyverse", "Matrix", "jsonlite"]
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+IRIS = DATA / "iris_binary_training.csv"
 FIT_JUNIORS = ["--input", JUNIORS, "--target-type", "regression", "--target", "Grade 2014"]
 
 # The mean of the target, whatever R package the requirements add; fit says which version it loaded.
@@ -191,6 +193,34 @@ def test_r_task_requirements_are_not_pip_installed_locally(need_r, tmp_path, tas
     assert "taskbenchNoSuchPkg" in text
     assert "pip" not in text and "could not be installed" not in text and "Traceback" not in text
     assert not (home / "venvs").exists()
+
+
+def test_r_node_trains_and_predicts_in_r_base_after_a_local_python_node(r_base_image, tmp_path, taskbench, home):
+    """A registered R task pinned to r-base trains (with CV) in a container, fed by a built-in Python node that runs
+    locally; the model then predicts through the same two workers."""
+    added = taskbench("task", "add", SAMPLES / "15_binary_r_ridge_logistic", "--name", "rridge", "--env", R_BASE)
+    assert added.exit_code == 0, added.output
+    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
+    blueprint = tmp_path / "mixed.bp"
+    blueprint.write_text("num = impute_median(NUM)\nmodel = rridge(num)\n")
+
+    trained = taskbench("train", "iris", blueprint, "--cv")
+
+    assert trained.exit_code == 0, trained.output
+    log = (home / "logs" / "job-1.log").read_text()
+    assert "segment 1/2 in python-local: num" in log
+    assert f"segment 2/2 in {R_BASE}@1: model" in log
+    assert f"worker for {R_BASE}@1 (image taskbench-env-r-base:" in log
+    assert "r_ridge_logistic: lambda=1" in log
+    board = json.loads(taskbench("leaderboard", "iris", "--json").output)
+    assert board[0]["validation"]["AUC"] > 0.99 and board[0]["cv"]["AUC"] > 0.99
+
+    predicted = taskbench("predict", "1", "--input", IRIS, "--output", tmp_path / "out.csv")
+    assert predicted.exit_code == 0, predicted.output
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["prediction"].value_counts().to_dict() == {"Iris-setosa": 73, "Iris-versicolor": 36}
+    assert "Traceback" not in trained.output + predicted.output
+    assert leftovers(home) == []
 
 
 @pytest.mark.parametrize("run", list(TEMPLATE_RUNS))
