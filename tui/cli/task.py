@@ -27,7 +27,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 @app.command("add", no_args_is_help=True)
 def add(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The task folder (holding exactly one custom.py).")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The task folder (holding exactly one custom.py or custom.R).")],
     name: Annotated[
         Optional[str], typer.Option("--name", help="Task name (default: name in model-metadata.yaml, else the folder's).")
     ] = None,

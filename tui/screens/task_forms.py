@@ -137,7 +137,7 @@ class UploadDialog(Dialog):
         self.task_name = name
 
     def fields(self) -> ComposeResult:
-        yield Static("Task folder (holding custom.py)", classes="label")
+        yield Static("Task folder (holding custom.py or custom.R)", classes="label")
         yield Input(placeholder="path/to/task_folder", id="upload-folder", suggester=PathSuggester(folders_only=True), compact=True)
         yield Static("Task name (empty: from model-metadata.yaml, else the folder)", classes="label")
         yield Input(self.task_name, placeholder="task name", id="upload-name", compact=True)
