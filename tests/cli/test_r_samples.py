@@ -99,3 +99,20 @@ def test_demo_trains_the_r_blueprint_only_where_r_is_installed(with_r, home, mon
         assert skipped == ["R is not installed (no Rscript on PATH), so the R sample task and its blueprint are "
                            "skipped"]
         assert "sample-impute-clip-logreg" in names
+
+
+def test_an_r_transform_without_fit_is_warned_at_add_and_at_its_blueprint_node(taskbench, tmp_path):
+    from tests.conftest import make_task
+
+    folder = make_task(tmp_path, {
+        "custom.R": "transform <- function(X, transformer, ...) X\n",
+        "model-metadata.yaml": "name: no_fit_r\ntype: training\ntargetType: transform\n",
+    }, name="no_fit_r")
+    warning = "custom.R defines no top-level fit function, so every fit of this task fails at once"
+    added = taskbench("task", "add", folder)
+    assert added.exit_code == 0 and warning in flat(added), added.output
+    bp = tmp_path / "r.bp"
+    bp.write_text("# target: binary\nnum = no_fit_r(NUM)\nmodel = logistic_regression(num)\n")
+    checked = taskbench("blueprint", "check", bp)
+    assert checked.exit_code == 0, checked.output
+    assert f"{bp}:2:7: warning: task 'no_fit_r@1': {warning}" in flat(checked)
