@@ -157,3 +157,24 @@ def test_r_transform_imputes_blanked_columns(need_r, taskbench, home):
     assert result.exit_code == 0, result.output
     assert "scored with each of 5 columns blanked" in flat(result.output), result.output
     assert leftovers(home) == []
+
+
+def test_rscript_behind_a_shell_wrapper(need_r, taskbench, home, tmp_path, monkeypatch):
+    """An Rscript on PATH that is a wrapper script (R runs as its child, not in its place) fits and scores too."""
+    entry = RUNS["3_r_lang-regression"]
+    need_packages(need_r, entry["packages"])
+    wrapper = tmp_path / "bin" / "Rscript"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\n"{need_r}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    lines = (REPO / entry["input"]).read_text().splitlines(keepends=True)
+    data = tmp_path / "juniors_x4.csv"  # a fit long enough that the step's cleanup runs while R is warm
+    data.write_text(lines[0] + "".join(lines[1:]) * 4)
+
+    result = taskbench("fit", "--code-dir", TEMPLATES / entry["folder"], "--input", data,
+                       "--target-type", "regression", "--target", entry["target"])
+
+    assert result.exit_code == 0, result.output
+    assert "score on 5908 rows: Predictions mean" in flat(result.output), result.output
+    assert leftovers(home) == []
