@@ -34,8 +34,9 @@ def test_r_sample_registers_and_shows_as_r(taskbench):
     assert [line.split()[5] for line in table[1:]] == ["R", "Python"]
 
 
-def test_demo_blueprint_mixing_python_and_r_trains_exports_and_scores_elsewhere(taskbench, need_r, tmp_path,
-                                                                               monkeypatch):
+def export_mixed_model(taskbench, tmp_path) -> None:
+    """The demo's Python → Python → R blueprint trained on iris as model 1, its predictions in tmp_path/local.csv and
+    its package in tmp_path/model.zip."""
     from core.demo import R_BLUEPRINTS
 
     for folder in ("01_transform_median_impute", "05_transform_clip_outliers", "15_binary_r_ridge_logistic"):
@@ -44,13 +45,15 @@ def test_demo_blueprint_mixing_python_and_r_trains_exports_and_scores_elsewhere(
     (name, text), = R_BLUEPRINTS.items()
     blueprint = tmp_path / f"{name}.bp"
     blueprint.write_text(text.strip() + "\n")
-    trained = taskbench("train", "iris", blueprint)
-    assert trained.exit_code == 0, trained.output
-    local = taskbench("predict", "1", "--input", IRIS, "--output", tmp_path / "local.csv")
-    assert local.exit_code == 0, local.output
+    for step in (("train", "iris", blueprint), ("predict", "1", "--input", IRIS, "--output", tmp_path / "local.csv"),
+                 ("export", "1", "--to", tmp_path / "model.zip")):
+        done = taskbench(*step)
+        assert done.exit_code == 0, done.output
 
-    exported = taskbench("export", "1", "--to", tmp_path / "model.zip")
-    assert exported.exit_code == 0, exported.output
+
+def test_demo_blueprint_mixing_python_and_r_trains_exports_and_scores_elsewhere(taskbench, need_r, tmp_path,
+                                                                               monkeypatch):
+    export_mixed_model(taskbench, tmp_path)
     with zipfile.ZipFile(tmp_path / "model.zip") as zf:
         environment = json.loads(zf.read("environment.json"))
         assert "tasks/model/custom.R" in zf.namelist()

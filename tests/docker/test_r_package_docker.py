@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.demo import R_BLUEPRINTS
-from tests.conftest import DATA, SAMPLES
+from tests.cli.test_r_samples import export_mixed_model
+from tests.conftest import DATA
 from tests.docker_support import require_docker
 
 IRIS = DATA / "iris_binary_training.csv"
@@ -18,22 +18,14 @@ def test_a_package_with_an_r_node_scores_in_containers_like_here(taskbench, need
     from core.store import open_store
 
     require_docker()
-    for folder in ("01_transform_median_impute", "05_transform_clip_outliers", "15_binary_r_ridge_logistic"):
-        assert taskbench("task", "add", SAMPLES / folder).exit_code == 0
-    assert taskbench("project", "create", IRIS, "--target", "Species", "--name", "iris").exit_code == 0
-    (name, text), = R_BLUEPRINTS.items()
-    (tmp_path / "r.bp").write_text(text.strip() + "\n")
-    assert taskbench("train", "iris", tmp_path / "r.bp").exit_code == 0
-    assert taskbench("export", "1", "--to", tmp_path / "model.zip").exit_code == 0
-    here = taskbench("predict", "1", "--input", IRIS, "--output", tmp_path / "here.csv")
-    assert here.exit_code == 0, here.output
+    export_mixed_model(taskbench, tmp_path)
     home = tmp_path / "elsewhere"
     monkeypatch.setenv("TASKBENCH_HOME", str(home))
 
     boxed = taskbench("predict", "--package", tmp_path / "model.zip", "--input", IRIS, "--output", tmp_path / "box.csv",
                       "--docker")
     assert boxed.exit_code == 0, boxed.output
-    local, remote = pd.read_csv(tmp_path / "here.csv"), pd.read_csv(tmp_path / "box.csv")
+    local, remote = pd.read_csv(tmp_path / "local.csv"), pd.read_csv(tmp_path / "box.csv")
     assert list(local.columns) == list(remote.columns) and local["prediction"].equals(remote["prediction"])
     numbers = local.columns.drop("prediction")
     assert (local[numbers] - remote[numbers]).abs().max().max() < ACROSS_ENVIRONMENTS
