@@ -105,6 +105,10 @@ def _column_class(column):
     return "character"
 
 
+def _r_vector(names):
+    return "c(" + ", ".join(r_string(n) for n in names) + ")" if names else "character()"
+
+
 class RModel:
     """A fitted object that lives in the R process; Python holds its handle only."""
 
@@ -364,10 +368,11 @@ class Zygote:
             raise OSError("the R zygote ended")
         return json.loads(line)
 
-    def preload(self, packages):
-        wanted = [p for p in packages if p not in self.packages]
-        if wanted:
-            reply = self._ask("op_preload(c(" + ", ".join(r_string(p) for p in wanted) + "))")
+    def preload(self, attach, load):
+        attach = [p for p in attach if p not in self.packages]
+        load = [p for p in load if p not in self.packages]
+        if attach or load:
+            reply = self._ask(f"op_preload({_r_vector(attach)}, {_r_vector(load)})")
             loaded = reply.get("loaded") or []
             self.packages.update([loaded] if isinstance(loaded, str) else loaded)
         return sorted(self.packages)
@@ -395,7 +400,7 @@ def preload(code_dir):
     try:
         if _ZYGOTE is None or not _ZYGOTE.alive():
             _ZYGOTE = Zygote()
-        return _ZYGOTE.preload(packages_used(code_dir))
+        return _ZYGOTE.preload(*packages_used(code_dir))
     except (OSError, ValueError):
         _ZYGOTE = None
         return []
@@ -433,24 +438,30 @@ def _process():
     return proc
 
 
-_USES = re.compile(r"""(?:library|require|requireNamespace|loadNamespace)\(\s*["']?([A-Za-z][A-Za-z0-9.]*)|([A-Za-z][A-Za-z0-9.]*):::?""")
+_ATTACHES = re.compile(r"""\b(?:library|require)\(\s*["']?([A-Za-z][A-Za-z0-9.]*)""")
+_LOADS = re.compile(r"""\b(?:requireNamespace|loadNamespace)\(\s*["']([A-Za-z][A-Za-z0-9.]*)|\b([A-Za-z][A-Za-z0-9.]*):::?[A-Za-z.]""")
 
 
 def packages_used(code_dir):
-    """R packages named by the task's requirements.txt or its R files' library()/require()/pkg:: calls."""
-    names = list(requirements(code_dir))
+    """R packages the task's R files attach (library/require, in order) and those it only loads (pkg::,
+    requireNamespace, requirements.txt); the zygote does the same ahead of time, so the task's own calls find
+    them ready and its search path is the one it would build itself."""
+    attach, load = [], list(requirements(code_dir))
     for root, dirs, files in os.walk(code_dir):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
             if name.endswith((".R", ".r")):
                 try:
                     with open(os.path.join(root, name), encoding="utf-8", errors="replace") as fh:
-                        text = fh.read()
+                        text = "\n".join(line.split("#", 1)[0] for line in fh)
                 except OSError:
                     continue
-                for match in _USES.finditer(text):
-                    names.append(match.group(1) or match.group(2))
-    return list(dict.fromkeys(n for n in names if n not in ("base", "stats", "utils", "methods")))
+                attach += [m.group(1) for m in _ATTACHES.finditer(text)]
+                load += [m.group(1) or m.group(2) for m in _LOADS.finditer(text)]
+    base = {"base", "stats", "utils", "methods", "graphics", "grDevices", "datasets"}
+    attach = [n for n in dict.fromkeys(attach) if n not in base]
+    load = [n for n in dict.fromkeys(load) if n not in base and n not in attach]
+    return attach, load
 
 
 # ---------------------------------------------------------------- the task

@@ -333,11 +333,13 @@ op_transform <- function(id, data, model, y, out) {
 
 # A zygote (the worker's, with the task's packages loaded once) forks a fresh bridge per step, so a step
 # does not pay for R's start and library() again; the fork reads and answers on the two FIFOs it is given.
-op_preload <- function(packages) {
+op_preload <- function(attach, load) {
+    # Attached as the task's own library() calls would, in their order (DRUM's R session likewise has
+    # caret and recipes attached before custom.R runs); others only loaded.
     loaded <- character()
-    for (p in packages) {
-        # Loaded, not attached: the task's own library() calls still decide what its code sees.
-        ok <- tryCatch(suppressPackageStartupMessages(loadNamespace(p)), error = function(e) NULL)
+    for (p in c(attach, load)) {
+        ok <- tryCatch(suppressPackageStartupMessages(
+            if (p %in% attach) library(p, character.only = TRUE) else loadNamespace(p)), error = function(e) NULL)
         if (!is.null(ok)) loaded <- c(loaded, p)
     }
     .reply(status = "ok", loaded = as.list(loaded))
