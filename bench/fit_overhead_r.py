@@ -9,7 +9,7 @@ reads the artifact back with readRDS and scores the full data and a 10% sample w
 template has no score hook, so DRUM predicts that way), all in one R process. `taskbench fit` does the
 same through the worker and the R bridge, fitting and scoring in separate R processes as DRUM does.
 Prints each run's wall time, both medians and the ratio of the medians (goal: at most 1.5x), and the same
-for CPU time, which a busy machine disturbs less.
+for CPU time, which a busy machine disturbs less (it counts the processes their parents reaped).
 Run: python bench/fit_overhead_r.py [--runs 5] [--copies 4]
 """
 
