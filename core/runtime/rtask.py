@@ -529,7 +529,7 @@ class RTaskCode:
                 data, model = args[0], args[1]
                 extra = {k: kwargs[k] for k in ("class_labels", "positive_class_label", "negative_class_label") if k in kwargs}
                 expr = "op_score({}, {}, {}, {}, {}, {})".format(
-                    self.id, exchange.r(data), exchange.r(model), r_string(kwargs.get("target_type", "regression")),
+                    self.id, exchange.r(data), exchange.r(model), r_string(kwargs.get("target_type", contract.REGRESSION)),
                     exchange.r(extra), r_string(exchange.path(".out.csv")),
                 )
                 return self._frame_reply(self.process.request(expr, hook), hook)

@@ -128,8 +128,8 @@ def test_name_defaults_to_metadata_then_folder(store, tmp_path):
 @pytest.mark.parametrize(
     "files, message",
     [
-        ({"helper.py": "x = 1\n"}, "has no custom.py; a task folder needs exactly one"),
-        ({"custom.py": "", "sub/custom.py": ""}, "has 2 custom.py files (custom.py, sub/custom.py); keep exactly one"),
+        ({"helper.py": "x = 1\n"}, "has no custom.py or custom.R; a task folder needs exactly one"),
+        ({"custom.py": "", "sub/custom.py": ""}, "has 2 task files (custom.py, sub/custom.py); keep exactly one custom.py or custom.R"),
         ({"custom.py": "", "model-metadata.yaml": "targetType: regresion\n"}, "model-metadata.yaml:1:13: targetType"),
     ],
 )
