@@ -236,3 +236,14 @@ def test_drum_r_template_passes_fit_in_r_base(run, r_base_image, need_r, taskben
     check_template_locally_checked(run, need_r, in_r_base, home, tmp_path, monkeypatch)
     # r-base itself, or its layer with the template's requirements.txt (statmod, glmnet) over it
     assert re.search(rf"{R_BASE}@1 \(image taskbench-(env-r-base|req):", flat(outputs[0])), outputs[0]
+
+
+def test_a_requirement_line_that_is_no_r_package_name_is_bad_input(need_r, tmp_path, taskbench, home):
+    task = make_task(tmp_path, {"custom.R": MEAN_TASK.replace("PKG", "stats"), "requirements.txt": "stats\nglmnet[all]\n"})
+
+    result = taskbench("fit", "--code-dir", task, *FIT_JUNIORS)
+
+    assert result.exit_code == 2, result.output
+    assert ("requirements.txt line 'glmnet[all]' is not an R package name; an R task's requirements.txt lists one R "
+            "package per line (letters, digits and dots, starting with a letter).") in flat(result.output)
+    assert leftovers(home) == []
