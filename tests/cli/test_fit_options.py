@@ -203,7 +203,7 @@ def test_several_custom_py_files_are_named(tmp_path, taskbench):
     task = make_task(tmp_path, {"custom.py": ECHO_TASK, "old/custom.py": ECHO_TASK})
     result = taskbench("fit", "--code-dir", task, "--input", IRIS, "--target-type", "binary", "--target", "Species")
     assert result.exit_code == 1
-    assert "2 custom.py files (custom.py, old/custom.py); keep exactly one" in flat(result)
+    assert "2 task files (custom.py, old/custom.py); keep exactly one custom.py or custom.R" in flat(result)
 
 
 def test_metadata_warnings_and_foreign_environment_ids_do_not_block(tmp_path, taskbench):
