@@ -252,11 +252,13 @@ def _no_r():
 
 
 def _start_bridge():
-    """Start `Rscript bridge.R` with its reply pipe and a temp folder of its own; returns (Popen, reply file, folder)."""
+    """Start `Rscript bridge.R` with its request and reply pipes and a temp folder of its own; returns
+    (Popen, request writer, reply reader, folder). R's stdin is /dev/null, so task code reading stdin reads nothing."""
     path = rscript()
     if not path:
         raise _no_r()
     read_fd, write_fd = os.pipe()
+    request_read, request_write = os.pipe()
     env = dict(os.environ)
     # R's session folder (Rtmp…) goes in a folder we remove ourselves: a killed R cannot remove its own.
     env["TMPDIR"] = folder = tempfile.mkdtemp(prefix=_prefix())
@@ -265,12 +267,14 @@ def _start_bridge():
     env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
     try:
         proc = subprocess.Popen(
-            [path, "--no-save", "--no-restore", "--no-init-file", BRIDGE, f"/dev/fd/{write_fd}"],
-            stdin=subprocess.PIPE, stdout=2, stderr=2, pass_fds=(write_fd,), env=env, start_new_session=True,
+            [path, "--no-save", "--no-restore", "--no-init-file", BRIDGE, f"/dev/fd/{request_read}", f"/dev/fd/{write_fd}"],
+            stdin=subprocess.DEVNULL, stdout=2, stderr=2, pass_fds=(write_fd, request_read), env=env,
+            start_new_session=True,
         )
     finally:
         os.close(write_fd)
-    return proc, os.fdopen(read_fd, "r", encoding="utf-8"), folder
+        os.close(request_read)
+    return proc, os.fdopen(request_write, "wb"), os.fdopen(read_fd, "r", encoding="utf-8"), folder
 
 
 def _stop(proc, writer, folder):
@@ -303,8 +307,7 @@ class RProcess:
         if _ZYGOTE is not None and _ZYGOTE.alive():
             self.writer, self.replies, self.fifos = _ZYGOTE.fork()
         else:
-            self.proc, self.replies, self.folder = _start_bridge()
-            self.writer = self.proc.stdin
+            self.proc, self.writer, self.replies, self.folder = _start_bridge()
         ready = self._read("starting R")
         self.version = ready.get("r_version", "R")
         if self.fifos:
@@ -343,7 +346,7 @@ class Zygote:
     """The worker's warm R: loads a task's packages once, then forks a fresh bridge for each step that asks."""
 
     def __init__(self):
-        self.proc, self.replies, self.folder = _start_bridge()
+        self.proc, self.writer, self.replies, self.folder = _start_bridge()
         self.owner = os.getpid()
         self.version = json.loads(self.replies.readline() or "{}").get("r_version")
         self.packages = set()
@@ -358,11 +361,11 @@ class Zygote:
             return False
 
     def close(self):
-        _stop(self.proc, self.proc.stdin, self.folder)
+        _stop(self.proc, self.writer, self.folder)
 
     def _ask(self, expression):
-        self.proc.stdin.write((expression + "\n").encode("utf-8"))
-        self.proc.stdin.flush()
+        self.writer.write((expression + "\n").encode("utf-8"))
+        self.writer.flush()
         line = self.replies.readline()
         if not line:
             raise OSError("the R zygote ended")

@@ -107,3 +107,20 @@ def test_class_names_r_made_syntactic_map_back_to_the_labels(need_r, tmp_path):
     labels = ["Iris-setosa", "Iris-versicolor"]
     out = task.call("score", pd.DataFrame({"a": [1.0, 2.0]}), model, target_type="binary", class_labels=labels)
     assert list(out.columns) == labels  # data.frame() made them Iris.setosa, Iris.versicolor
+
+
+def test_task_code_reading_stdin_reads_nothing_and_the_bridge_keeps_working(need_r, tmp_path):
+    task = rtask.RTaskCode(str(make_task(tmp_path, {
+        "custom.R": """
+            fit <- function(X, y, output_dir, ...) {
+                got <- readLines(file("stdin"))
+                saveRDS(length(got), file.path(output_dir, "m.rds"))
+            }
+            score <- function(data, model, ...) data.frame(Predictions = rep(model, nrow(data)))
+        """,
+    })), "custom.R")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    task.call("fit", X=pd.DataFrame({"a": [1.0]}), y=pd.Series([1.0]), output_dir=str(out_dir))
+    model = task.load_model(str(out_dir), "regression")
+    assert task.defaults["score"](pd.DataFrame({"a": [1.0]}), model)["Predictions"].tolist() == [0]

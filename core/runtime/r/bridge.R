@@ -1,7 +1,8 @@
 # Taskbench's R bridge: runs one R task's hooks (custom.R) for the Python worker.
 #
-# Requests arrive on stdin, one R expression per line, built by core/runtime/rtask.py;
-# each is answered by one JSON line on the reply descriptor given as the first argument.
+# Requests arrive on the descriptor named by the first argument, one R expression per line, built by
+# core/runtime/rtask.py; each is answered by one JSON line on the descriptor named by the second.
+# (stdin is /dev/null, so task code that reads it cannot take the bridge's requests.)
 # Frames travel as CSV files (sparse ones as MatrixMarket), written and read here with
 # the column classes the Python side names, so no value changes type on the way.
 # Anything the task prints goes to stdout/stderr, which the worker streams to the log.
@@ -360,7 +361,7 @@ op_fork <- function(requests, replies) {
 }
 
 .args <- commandArgs(trailingOnly = TRUE)
-.tb$input <- file("stdin", open = "r", encoding = "UTF-8")
+.tb$input <- file(.args[length(.args) - 1L], open = "r", raw = TRUE)
 .tb$reply_con <- file(.args[length(.args)], open = "w", raw = TRUE)
 .reply(status = "ready", r_version = R.version.string, pid = Sys.getpid())
 .serve()
