@@ -142,10 +142,7 @@ class Exchange:
             return self._frame(value)
         if isinstance(value, (pd.Series, np.ndarray)):
             series = pd.Series(value) if isinstance(value, np.ndarray) else value
-            path = self.path(".csv")
-            frame = series.reset_index(drop=True).to_frame("y")
-            _write_csv(frame, path)
-            return f".read_vector({r_string(path)}, {r_string(_column_class(frame['y']))})"
+            return f"{self._frame(series.reset_index(drop=True).to_frame('y'))}[[1]]"
         if isinstance(value, dict):
             if not value:
                 return "list()"
@@ -167,10 +164,33 @@ class Exchange:
             with open(path + ".names", "w", encoding="utf-8") as fh:
                 fh.write("".join(f"{c}\n" for c in frame.columns))
             return f".read_sparse({r_string(path)}, {r_string(path + '.names')})"
-        path = self.path(".csv")
+        # Numbers go as raw little-endian columns (exact and fast), text as CSV; R reassembles them in order.
         classes = [_column_class(frame.iloc[:, i]) for i in range(frame.shape[1])]
-        _write_csv(frame, path)
-        return f".read_frame({r_string(path)}, c({', '.join(r_string(c) for c in classes)}))"
+        numeric = [i for i, c in enumerate(classes) if c in _BINARY]
+        text = [i for i, c in enumerate(classes) if c not in _BINARY]
+        binary = self.path(".bin") if numeric else None
+        if binary:
+            with open(binary, "wb") as fh:
+                for i in numeric:
+                    _column_bytes(frame.iloc[:, i], classes[i]).tofile(fh)
+        table = self.path(".csv") if text else None
+        if table:
+            _write_csv(frame.iloc[:, text], table)
+        names = _r_vector([str(c) for c in frame.columns])
+        return (f".read_columns({r_string(binary) if binary else 'NULL'}, {r_string(table) if table else 'NULL'}, "
+                f"{names}, {_r_vector(classes)}, {len(frame)}L)")
+
+
+_BINARY = ("numeric", "integer")
+R_NA_INTEGER = -(2**31)
+
+
+def _column_bytes(column, cls):
+    """A numeric column as R reads it with readBin: float64, or int32 with R's NA_integer_ for missing."""
+    if cls == "numeric":
+        return column.to_numpy(dtype="<f8", na_value=np.nan)
+    values = column.to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(np.isnan(values), R_NA_INTEGER, values).astype("<i4")
 
 
 def _write_csv(frame, path):
@@ -201,27 +221,37 @@ def read_frame(reply):
     """The frame an R hook returned, read back with the column classes R reported."""
     if reply.get("kind") == "sparse":
         return _read_mtx(reply["path"], reply["rows"], reply["columns"])
-    names = reply.get("names") or []
-    classes = reply.get("classes") or []
-    if isinstance(names, str):
-        names = [names]
-    if isinstance(classes, str):
-        classes = [classes]
-    if not names:
-        return pd.DataFrame(index=pd.RangeIndex(int(reply.get("rows") or 0)))
-    dtypes = {i: (object if c in ("character", "logical") else "float64") for i, c in enumerate(classes)}
-    frame = pd.read_csv(reply["path"], header=None, skiprows=1, names=list(range(len(names))), dtype=dtypes,
-                        keep_default_na=False, na_values={i: [NA] + (["NaN"] if dtypes[i] != object else []) for i in dtypes},
-                        encoding="utf-8")
-    for i, cls in enumerate(classes):
-        column = frame[i]
-        if cls == "integer" and not column.isna().any():
-            frame[i] = column.astype("int64")
-        elif cls == "logical":
-            mapped = column.map({"TRUE": True, "FALSE": False})
-            frame[i] = mapped.astype(bool) if not mapped.isna().any() else mapped
+    names, classes = _as_list(reply.get("names")), _as_list(reply.get("classes"))
+    rows = int(reply.get("rows") or 0)
+    columns = {}
+    if reply.get("binary"):
+        with open(reply["binary"], "rb") as fh:
+            for i, cls in enumerate(classes):
+                if cls == "numeric":
+                    columns[i] = np.fromfile(fh, dtype="<f8", count=rows)
+                elif cls == "integer":
+                    values = np.fromfile(fh, dtype="<i4", count=rows)
+                    missing = values == R_NA_INTEGER
+                    columns[i] = np.where(missing, np.nan, values) if missing.any() else values.astype("int64")
+    text = [i for i, c in enumerate(classes) if c not in _BINARY]
+    if text and reply.get("table"):
+        table = pd.read_csv(reply["table"], header=None, skiprows=1, names=list(range(len(text))), dtype=object,
+                            keep_default_na=False, na_values=[NA], encoding="utf-8")
+        for k, i in enumerate(text):
+            column = table[k]
+            if classes[i] == "logical":
+                mapped = column.map({"TRUE": True, "FALSE": False})
+                column = mapped.astype(bool) if not mapped.isna().any() else mapped
+            columns[i] = column.to_numpy()
+    frame = pd.DataFrame({i: columns[i] for i in range(len(names))}, index=pd.RangeIndex(rows))
     frame.columns = names
     return frame
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _read_mtx(path, n_rows, n_cols):

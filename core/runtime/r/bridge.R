@@ -46,19 +46,26 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
 
 # ---------------------------------------------------------------- data in
 
-.read_frame <- function(path, classes) {
-    if (length(classes) == 0) {
-        n <- length(readLines(path)) - 1L
-        return(data.frame(row.names = seq_len(max(n, 0L))))
+.read_columns <- function(binary, table, names, classes, nrow) {
+    # Numbers arrive as raw columns (readBin), text and logicals as one CSV; reassembled in their order.
+    columns <- vector("list", length(names))
+    numeric_at <- which(classes %in% c("numeric", "integer"))
+    if (length(numeric_at) > 0) {
+        con <- file(binary, "rb")
+        on.exit(close(con))
+        for (i in numeric_at) {
+            columns[[i]] <- if (classes[[i]] == "integer") readBin(con, "integer", nrow, size = 4L)
+                            else readBin(con, "double", nrow, size = 8L)
+        }
     }
-    read_as <- ifelse(classes == "logical", "character", classes)
-    frame <- utils::read.csv(path, colClasses = read_as, na.strings = .tb$na, check.names = FALSE,
-                             quote = "\"", comment.char = "", encoding = "UTF-8", strip.white = FALSE)
-    frame
-}
-
-.read_vector <- function(path, class) {
-    .read_frame(path, class)[[1]]
+    text_at <- which(!(classes %in% c("numeric", "integer")))
+    if (length(text_at) > 0) {
+        text <- utils::read.csv(table, colClasses = "character", na.strings = .tb$na, check.names = FALSE,
+                                quote = "\"", comment.char = "", encoding = "UTF-8", strip.white = FALSE)
+        for (k in seq_along(text_at)) columns[[text_at[[k]]]] <- text[[k]]
+    }
+    structure(columns, names = names, class = "data.frame",
+              row.names = if (nrow > 0) c(NA_integer_, -as.integer(nrow)) else integer())
 }
 
 .read_sparse <- function(path, names_path) {
@@ -90,24 +97,29 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
     }
     frame <- as.data.frame(frame, check.names = FALSE, stringsAsFactors = FALSE)
     classes <- vapply(frame, .class_of, "")
-    out <- frame
-    for (i in seq_along(out)) {
-        column <- out[[i]]
-        if (classes[[i]] == "numeric") {
-            text <- sprintf("%.17g", column)
-            text[is.na(column) & !is.nan(column)] <- .tb$na
-            text[is.nan(column)] <- "NaN"
-            text[is.infinite(column) & column > 0] <- "inf"
-            text[is.infinite(column) & column < 0] <- "-inf"
-            out[[i]] <- text
-        } else if (classes[[i]] == "character" && is.factor(column)) {
-            out[[i]] <- as.character(column)
+    numeric_at <- which(classes %in% c("numeric", "integer"))
+    binary <- NULL
+    if (length(numeric_at) > 0) {
+        binary <- paste0(path, ".bin")
+        con <- file(binary, "wb")
+        for (i in numeric_at) {
+            column <- frame[[i]]
+            if (classes[[i]] == "integer") writeBin(as.integer(column), con, size = 4L)
+            else writeBin(as.double(column), con, size = 8L)
         }
+        close(con)
     }
-    utils::write.table(out, path, sep = ",", quote = which(classes == "character"), na = .tb$na,
-                       row.names = FALSE, col.names = TRUE, qmethod = "double", fileEncoding = "UTF-8")
-    list(kind = "frame", path = path, classes = unname(as.list(classes)), names = as.list(names(frame)),
-         rows = nrow(frame))
+    text_at <- which(!(classes %in% c("numeric", "integer")))
+    table <- NULL
+    if (length(text_at) > 0) {
+        table <- path
+        out <- lapply(frame[text_at], function(column) if (is.factor(column)) as.character(column) else column)
+        out <- structure(out, names = names(frame)[text_at], class = "data.frame", row.names = attr(frame, "row.names"))
+        utils::write.table(out, table, sep = ",", quote = which(classes[text_at] == "character"), na = .tb$na,
+                           row.names = FALSE, col.names = TRUE, qmethod = "double", fileEncoding = "UTF-8")
+    }
+    list(kind = "frame", binary = binary, table = table, classes = unname(as.list(classes)),
+         names = as.list(names(frame)), rows = nrow(frame))
 }
 
 .describe <- function(value) {
