@@ -334,8 +334,14 @@ class RProcess:
         self.loaded = 0
         self.proc = None
         self.fifos = self.folder = None
+        forked = None
         if _ZYGOTE is not None and _ZYGOTE.alive():
-            self.writer, self.replies, self.fifos = _ZYGOTE.fork()
+            try:
+                forked = _ZYGOTE.fork()
+            except (OSError, ValueError):
+                forked = None  # the zygote is gone: start R afresh
+        if forked:
+            self.writer, self.replies, self.fifos = forked
         else:
             self.proc, self.writer, self.replies, self.folder = _start_bridge()
         ready = self._read("starting R")
@@ -378,7 +384,9 @@ class Zygote:
     def __init__(self):
         self.proc, self.writer, self.replies, self.folder = _start_bridge()
         self.owner = os.getpid()
-        self.version = json.loads(self.replies.readline() or "{}").get("r_version")
+        ready = json.loads(self.replies.readline() or "{}")
+        self.version = ready.get("r_version")
+        self.r_pid = ready.get("pid")  # R's own pid: Rscript may be a wrapper that runs R as its child
         self.packages = set()
 
     def alive(self):
@@ -455,9 +463,12 @@ def zygote_version():
     return _ZYGOTE.version if _ZYGOTE is not None else None
 
 
-def zygote_pid():
-    """The pid of the worker's R zygote, which step cleanup spares, or None."""
-    return _ZYGOTE.proc.pid if _ZYGOTE is not None and _ZYGOTE.alive() else None
+def zygote_pids():
+    """The pids of the worker's R zygote (the Rscript started and R itself, when Rscript is a wrapper), which
+    step cleanup spares; empty when there is none."""
+    if _ZYGOTE is None or not _ZYGOTE.alive():
+        return ()
+    return tuple({_ZYGOTE.proc.pid, int(_ZYGOTE.r_pid or _ZYGOTE.proc.pid)})
 
 
 _PROCESSES = {}

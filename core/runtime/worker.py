@@ -347,8 +347,7 @@ def _rtask():
 
 def _spared():
     """The worker's own helpers that outlive steps (the R zygote), which step cleanup and memory counts leave out."""
-    pid = _rtask().zygote_pid() if _rtask() is not None else None
-    return (pid,) if pid else ()
+    return _rtask().zygote_pids() if _rtask() is not None else ()
 
 
 def _end_r(final=False):

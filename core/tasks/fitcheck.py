@@ -487,7 +487,7 @@ class FitCheck:
         preloaded = self.worker.request(protocol.PRELOAD, {"code_dir": str(code_dir)})
         if preloaded.get("r_version"):
             packages = ", ".join(preloaded.get("preloaded") or []) or "none"
-            self._step("env", "info", f"{preloaded['r_version']} runs custom.R; R packages loaded once: {packages}")
+            self._step("R", "ok", f"{preloaded['r_version']} runs custom.R; packages loaded once: {packages}")
         step = {
             "code_dir": str(code_dir),
             "output_dir": str(output_dir),
