@@ -87,8 +87,12 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
         ])
         for task in tasks
     ]
-    table = listing(access.header(["name", "latest", "kind", "target", "environment", "language", "owner", "updated"]), rows,
-                    keep=("name", "latest"))
+    columns = ["name", "latest", "kind", "target", "environment", "language", "owner", "updated"]
+    if all(language == "Python" for language in languages.values()):  # the column says something only beside R tasks
+        at = columns.index("language")
+        rows = [row[:at] + row[at + 1:] for row in rows]
+        columns.remove("language")
+    table = listing(access.header(columns), rows, keep=("name", "latest"))
     out.print(table)
 
 
