@@ -109,6 +109,15 @@ def _r_vector(names):
     return "c(" + ", ".join(r_string(n) for n in names) + ")" if names else "character()"
 
 
+def _labels(value):
+    """Class labels as R sees them, as DRUM passes them: text, with booleans spelled True/False like the target."""
+    if isinstance(value, (list, tuple)):
+        return [_labels(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    return str(value)
+
+
 class RModel:
     """A fitted object that lives in the R process; Python holds its handle only."""
 
@@ -571,7 +580,8 @@ class RTaskCode:
         try:
             if hook == Hooks.SCORE:
                 data, model = args[0], args[1]
-                extra = {k: kwargs[k] for k in ("class_labels", "positive_class_label", "negative_class_label") if k in kwargs}
+                extra = {k: _labels(kwargs[k]) for k in ("class_labels", "positive_class_label", "negative_class_label")
+                         if k in kwargs}
                 expr = "op_score({}, {}, {}, {}, {}, {})".format(
                     self.id, exchange.r(data), exchange.r(model), r_string(kwargs.get("target_type", contract.REGRESSION)),
                     exchange.r(extra), r_string(exchange.path(".out.csv")),
@@ -588,6 +598,8 @@ class RTaskCode:
                 kwargs = dict(kwargs, output_dir=str(kwargs["output_dir"]) + "/")  # as DRUM passes it
             if hook == Hooks.FIT and not kwargs.get("parameters"):
                 kwargs = dict(kwargs, parameters=None)
+            if hook == Hooks.FIT and kwargs.get("class_order") is not None:
+                kwargs = dict(kwargs, class_order=_labels(kwargs["class_order"]))
             named = ", ".join(f"{k} = {exchange.r(v)}" for k, v in kwargs.items())
             positional = ", ".join(exchange.r(v) for v in args)
             expr = f"op_call({self.id}, {r_string(hook)}, list({', '.join(p for p in (positional, named) if p)}))"

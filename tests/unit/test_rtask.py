@@ -124,3 +124,28 @@ def test_task_code_reading_stdin_reads_nothing_and_the_bridge_keeps_working(need
     task.call("fit", X=pd.DataFrame({"a": [1.0]}), y=pd.Series([1.0]), output_dir=str(out_dir))
     model = task.load_model(str(out_dir), "regression")
     assert task.defaults["score"](pd.DataFrame({"a": [1.0]}), model)["Predictions"].tolist() == [0]
+
+
+def test_boolean_class_labels_reach_r_spelled_like_the_target(need_r, tmp_path):
+    # The target's booleans cross as the text "True"/"False" (as DRUM sends them), so class_order must too,
+    # or `y == class_order[2]` is never true and the model learns nothing.
+    task = rtask.RTaskCode(str(make_task(tmp_path, {
+        "custom.R": """
+            fit <- function(X, y, output_dir, class_order = NULL, ...) {
+                saveRDS(list(order = class_order, hits = sum(y == class_order[2])), file.path(output_dir, "m.rds"))
+            }
+            score <- function(data, model, ...) {
+                out <- data.frame(rep(0.5, nrow(data)), rep(0.5, nrow(data)))
+                names(out) <- model$order
+                if (model$hits != 2) stop("the positive class matched ", model$hits, " rows")
+                out
+            }
+        """,
+    })), "custom.R")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    task.call("fit", X=pd.DataFrame({"a": [1.0, 2.0, 3.0]}), y=pd.Series([False, True, True]),
+              output_dir=str(out_dir), class_order=[False, True])
+    model = task.load_model(str(out_dir), "binary")
+    out = task.call("score", pd.DataFrame({"a": [1.0]}), model, target_type="binary", class_labels=[False, True])
+    assert list(out.columns) == ["False", "True"]
