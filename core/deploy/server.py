@@ -108,6 +108,7 @@ class Served:
         features = self.scorer.features
         self.numeric = {c for c in features if c in training.columns and pd.api.types.is_numeric_dtype(training[c])
                         and not pd.api.types.is_bool_dtype(training[c])}
+        self.infer_types = False
         self.monitor = Monitor(training, features)
         self.counts_dir = config.counts_dir
         if config.counts_dir:
@@ -153,6 +154,7 @@ class Served:
             raise
         self.token_hash = config.token_hash or (token_digest(config.token) if config.token else None)
         self.numeric = set()
+        self.infer_types = True  # no training schema: columns are typed by what each request holds, as read_csv does
         self.monitor = Monitor()
         self.counts_dir = None
         labels = self.source.info.get("class_labels")
@@ -286,7 +288,7 @@ class Served:
             check_header(header)
         if not data:
             raise BadRequest(400, "the CSV body has a header but no rows to score.")
-        if any(not name for name in header):
+        if any(not name for name in header) or self.infer_types:
             return None
         width = len(header)
         for i, row in enumerate(data, start=2):

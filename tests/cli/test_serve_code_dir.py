@@ -160,3 +160,23 @@ def test_serve_code_dir_says_once_that_it_installs_no_requirements(taskbench, ho
     server = FolderServer(home, folder)
     printed = " ".join(server.stop().split())
     assert printed.count("serve --code-dir does not install requirements") == 1
+
+
+def test_an_r_fitted_folder_is_served_with_numbers_typed_as_numbers(need_r, taskbench, home, tmp_path):
+    """A folder server has no training schema: a small CSV request's columns are typed by what they hold, as
+    read_csv types them (an R task doing arithmetic on strings failed every request: 'non-numeric argument')."""
+    kept = tmp_path / "r-fitted"
+    fit = taskbench("fit", "--code-dir", REPO / "sample_tasks" / "15_binary_r_ridge_logistic", "--input", IRIS,
+                    "--target", "Species", "--output", kept)
+    assert fit.exit_code == 0, fit.output
+    rows = pd.read_csv(IRIS).drop(columns=["Species"]).head(3)
+    server = FolderServer(home, kept, "--target-type", "binary", *LABELS)
+    try:
+        answer = requests.post(f"{server.url}/predict/", data=rows.to_csv(index=False),
+                               headers={"Content-Type": "text/csv"}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        served = pd.DataFrame(answer.json()["predictions"])
+        assert list(served.columns) == ["Iris-setosa", "Iris-versicolor"]
+        assert (served["Iris-setosa"] > 0.5).all()  # the first rows of the file are setosa
+    finally:
+        server.stop()
