@@ -73,7 +73,7 @@ def _folder_files(folder: Path):
 
 def environment_description(plan: dict) -> dict:
     """What the model was trained with: Python and its libraries, each node's environment and language, and for a
-    model with R nodes the R that ran them and the R packages their requirements.txt list."""
+    model with R nodes the R that ran them and the R packages their code loads or requirements.txt lists."""
     from importlib import metadata
 
     from ..runtime.taskcode import task_language
@@ -98,7 +98,8 @@ def environment_description(plan: dict) -> dict:
 
         description["r"] = {
             "version": _r_version(rtask.rscript()),
-            "packages": sorted({name for n in r_nodes for name in rtask.requirements(n["task_dir"])}),
+            "packages": sorted({name for n in r_nodes
+                                for name in [*rtask.requirements(n["task_dir"]), *sum(rtask.packages_used(n["task_dir"]), [])]}),
         }
     return description
 

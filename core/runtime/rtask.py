@@ -282,6 +282,27 @@ def _prefix():
     return f"{contract.R_TEMP_PREFIX}{os.getpid()}-"
 
 
+def sweep_dead_folders():
+    """Remove this user's R bridge temp folders whose process has ended (killed servers, cancelled steps):
+    a process killed with SIGKILL cannot remove its own, so the next R task does."""
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(contract.R_TEMP_PREFIX):
+            continue
+        pid = name[len(contract.R_TEMP_PREFIX):].split("-", 1)[0]
+        path = os.path.join(root, name)
+        try:
+            if not pid.isdigit() or os.path.exists(f"/proc/{pid}") or os.stat(path).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _no_r():
     return TaskCrash(
         "this is an R task (custom.R), but Rscript was not found here; install R (Debian: apt install "
@@ -339,6 +360,7 @@ class RProcess:
     """
 
     def __init__(self):
+        sweep_dead_folders()
         self.pid = os.getpid()
         self.loaded = 0
         self.proc = None

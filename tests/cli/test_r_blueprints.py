@@ -72,12 +72,21 @@ def test_a_blueprint_with_an_r_node_trains_predicts_serves_and_exports(
     exported = taskbench("export", model, "--to", package)
     assert exported.exit_code == 0, exported.output
     assert any(name.endswith("/custom.R") for name in _members(package))
+    environment = json.loads(_read(package, "environment.json"))
+    assert "r" in environment["node_languages"].values() and environment["r"]["packages"]
 
     monkeypatch.setenv("TASKBENCH_HOME", str(tmp_path / "fresh"))
     fresh_out = tmp_path / "fresh.csv"
     fresh = taskbench("predict", "--package", package, "--input", IRIS, "--output", fresh_out)
     assert fresh.exit_code == 0, fresh.output
     assert fresh_out.read_text() == out.read_text()
+
+
+def _read(package, suffix):
+    import zipfile
+
+    with zipfile.ZipFile(package) as z:
+        return z.read(next(n for n in z.namelist() if n.endswith(suffix)))
 
 
 def _members(package):

@@ -149,3 +149,20 @@ def test_boolean_class_labels_reach_r_spelled_like_the_target(need_r, tmp_path):
     model = task.load_model(str(out_dir), "binary")
     out = task.call("score", pd.DataFrame({"a": [1.0]}), model, target_type="binary", class_labels=[False, True])
     assert list(out.columns) == ["False", "True"]
+
+
+def test_temp_folders_of_ended_processes_are_swept_and_live_ones_kept(tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(rtask.tempfile, "tempdir", None)
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    dead = tmp_path / f"taskbench-r-{ended.pid}-abc"
+    live = tmp_path / f"taskbench-r-{os.getpid()}-def"
+    other = tmp_path / "taskbench-report"
+    for folder in (dead, live, other):
+        (folder / "Rtmp1").mkdir(parents=True)
+    rtask.sweep_dead_folders()
+    assert not dead.exists() and live.exists() and other.exists()
