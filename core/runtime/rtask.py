@@ -389,12 +389,13 @@ class RProcess:
     def _read(self, what):
         line = self.replies.readline()
         if not line:
-            how = "ended"
+            how = "ended without answering"
             if self.proc is not None:
                 code = self.proc.wait()
                 how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             raise TaskCrash(
-                f"the R process {how} during {what} (custom.R or a package it uses ended R); its last output is in the log.",
+                f"R {how} during {what}: custom.R called quit() or q(), or R or a package it uses crashed; "
+                "R's own output, if any, is in the log.",
                 rule="crash",
             )
         return json.loads(line)
@@ -650,7 +651,9 @@ def _missing_packages(reply, version):
     verb = "is" if len(names) == 1 else "are"
     return TaskCrash(
         f"R {noun} {quoted} from requirements.txt {verb} not installed for {version}; install "
-        f"{'it' if len(names) == 1 else 'them'} (Debian: apt install {debs}) or run the task in the r-base environment.",
+        f"{'it' if len(names) == 1 else 'them'} for that R (Debian builds many as r-cran-<name>: apt install {debs}; "
+        "otherwise install.packages from a CRAN mirror), run the task in the r-base environment, or remove "
+        f"{'it' if len(names) == 1 else 'them'} from requirements.txt.",
         details="R looked in: " + ", ".join(reply.get("libraries") or []) if reply.get("libraries") else None,
         rule="import",
     )

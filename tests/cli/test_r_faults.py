@@ -124,3 +124,9 @@ def test_r_fit_exceeding_memory_limit(need_r, tmp_path, taskbench, home):
     result = run_check(taskbench, home, r_task(tmp_path, body), "--memory", "600m")
     expect_r(result, 1, "fit", "600 MB")
     assert "memory" in result.output.lower()
+
+
+def test_r_quit_in_fit_is_named_as_a_likely_cause(need_r, tmp_path, taskbench, home):
+    body = "fit <- function(X, y, output_dir, ...) {\n  quit(status = 3)\n}\n"
+    result = run_check(taskbench, home, r_task(tmp_path, body))
+    expect_r(result, 1, "during fit: custom.R called quit() or q()")
