@@ -34,7 +34,7 @@ In a shared workspace the server acts as you: it needs read on the deployment
 (not on the model's project), and re-checks it about once a second, answering
 403 with one sentence once the share is taken back or the deployment deleted.
 
-With --code-dir DIR instead of a deployment, serves a fitted folder (custom.py
+With --code-dir DIR instead of a deployment, serves a fitted folder (custom.py or custom.R
 beside its artifact, as `taskbench fit --output DIR` leaves it) the way
 `drum server` does: columns are whatever each request sends, and /stats/ is
 kept in memory (nothing is written to the workspace).
@@ -78,7 +78,7 @@ def serve(
                                               help="Close an idle keep-alive connection after this time.")] = 5.0,
     max_connections: Annotated[int, typer.Option("--max-connections", metavar="N", min=1,
                                                  help="Open connections per server process; more are answered 503.")] = 256,
-    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="Serve this fitted folder (custom.py and its artifact) instead of a deployment, as `drum server` does.")] = None,
+    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="Serve this fitted folder (custom.py or custom.R and its artifact) instead of a deployment, as `drum server` does.")] = None,
     target_type: Annotated[Optional[str], typer.Option("--target-type", help="With --code-dir: transform, binary, multiclass, regression or anomaly (default: the metadata's).")] = None,
     class_labels: Annotated[Optional[list[str]], typer.Option("--class-labels", help="With --code-dir: class labels, negative first for binary.")] = None,
     positive_class_label: Annotated[Optional[str], typer.Option("--positive-class-label", help="With --code-dir: the positive class (binary).")] = None,

@@ -94,7 +94,7 @@ class ConsoleListener:
 def fit(
     ctx: typer.Context,
     input: Annotated[Path, typer.Option("--input", help="Training data: CSV, Parquet, or sparse MatrixMarket (.mtx).")],
-    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="The task folder (holding custom.py).")] = None,
+    code_dir: Annotated[Optional[Path], typer.Option("--code-dir", help="The task folder (holding custom.py or custom.R).")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="A registered task version instead: NAME or NAME@N.")] = None,
     target_type: opts.TargetType = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Target column in the input.")] = None,

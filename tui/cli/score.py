@@ -14,7 +14,7 @@ from .common import error_console
 
 HELP = """Score a file with a fitted task folder, as `drum score` does.
 
-The folder holds custom.py and the artifact fit wrote (DRUM's fitted folder,
+The folder holds custom.py (or custom.R) and the artifact fit wrote (DRUM's fitted folder,
 as `taskbench fit --output DIR` leaves it: the code beside the artifacts). The task is loaded
 the way scoring always loads it (load / load_model / its one .pkl, .joblib, ...)
 in a worker process. Output: CSV with one column per class label (binary and
@@ -28,7 +28,7 @@ Example: taskbench score --code-dir fitted/ --input data.csv --target-type binar
 
 def score(
     ctx: typer.Context,
-    code_dir: Annotated[Path, typer.Option("--code-dir", help="The fitted folder: custom.py and the artifact side by side.")],
+    code_dir: Annotated[Path, typer.Option("--code-dir", help="The fitted folder: custom.py or custom.R and the artifact side by side.")],
     input: Annotated[Path, typer.Option("--input", help="Rows to score: CSV, Parquet, or sparse MatrixMarket (.mtx).")],
     output: Annotated[Optional[Path], typer.Option("--output", help="Write the predictions CSV here (default: stdout).")] = None,
     target_type: opts.TargetType = None,
