@@ -78,7 +78,7 @@ def language_line(code_dir: str | Path) -> str:
         return name
     hooks = r_hooks(code_dir)
     if hooks is None:
-        return f"R ({path.name} binds its hooks in ways only running it shows)"
+        return f"R ({path.name} sources or assigns code, so its hooks are known only when it runs)"
     defined = ", ".join(hook for hook in R_HOOKS if hook in hooks) or "none of DRUM's hooks"
     return f"R ({path.name} defines {defined})"
 

@@ -87,7 +87,7 @@ def test_language_line_names_the_hooks_or_says_they_cannot_be_read(tmp_path):
     (tmp_path / "custom.R").write_text(TEMPLATE)
     assert language_line(tmp_path) == "R (custom.R defines init, fit, load_model, score, post_process)"
     (tmp_path / "custom.R").write_text("init <- function(code_dir) source(file.path(code_dir, 'helpers.R'))\n")
-    assert language_line(tmp_path) == "R (custom.R binds its hooks in ways only running it shows)"
+    assert language_line(tmp_path) == "R (custom.R sources or assigns code, so its hooks are known only when it runs)"
     python = tmp_path / "py"
     python.mkdir()
     (python / "custom.py").write_text("")
