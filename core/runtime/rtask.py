@@ -233,8 +233,8 @@ def read_frame(reply):
     names, classes = _as_list(reply.get("names")), _as_list(reply.get("classes"))
     rows = int(reply.get("rows") or 0)
     columns = {}
-    if reply.get("binary"):
-        with open(reply["binary"], "rb") as fh:
+    if reply.get("numbers"):
+        with open(reply["numbers"], "rb") as fh:
             for i, cls in enumerate(classes):
                 if cls == "numeric":
                     columns[i] = np.fromfile(fh, dtype="<f8", count=rows)

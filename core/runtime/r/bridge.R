@@ -118,7 +118,7 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
         utils::write.table(out, table, sep = ",", quote = which(classes[text_at] == "character"), na = .tb$na,
                            row.names = FALSE, col.names = TRUE, qmethod = "double", fileEncoding = "UTF-8")
     }
-    list(kind = "frame", binary = binary, table = table, classes = unname(as.list(classes)),
+    list(kind = "frame", numbers = binary, table = table, classes = unname(as.list(classes)),
          names = as.list(names(frame)), rows = nrow(frame))
 }
 
