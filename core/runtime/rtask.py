@@ -361,7 +361,6 @@ class RProcess:
 
     def __init__(self):
         sweep_dead_folders()
-        self.pid = os.getpid()
         self.loaded = 0
         self.proc = None
         self.fifos = self.folder = None

@@ -130,7 +130,6 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
 
 # ---------------------------------------------------------------- calling the task
 
-.task_file <- NULL
 .task_dir <- NULL
 
 .frames <- function(calls) {
@@ -200,7 +199,6 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
 
 op_load <- function(id, code_dir, custom_file, requirements) {
     .task_dir <<- normalizePath(code_dir)
-    .task_file <<- custom_file
     missing <- requirements[!vapply(requirements, function(p) nzchar(system.file(package = p)), TRUE)]
     if (length(missing) > 0) {
         .reply(status = "missing", packages = as.list(missing), r_version = R.version.string,
