@@ -228,6 +228,10 @@ class AbstractStore(ABC):
         """Replace a model's scores (holdout scores join them once the holdout is unlocked)."""
 
     @abstractmethod
+    def set_model_lineage(self, model_id: int, *, parent_id: int | None, tuning: dict | None) -> Model:
+        """Record that a model was tuned from `parent_id`, with its tuning record (changed parameters, inner scores)."""
+
+    @abstractmethod
     def model(self, model_id: int) -> Model | None:
         """The model with this id, or None."""
 

@@ -90,6 +90,12 @@ class ProjectRows(Database):
             conn.execute("UPDATE models SET scores = ? WHERE id = ?", (json.dumps(scores), model_id))
             return self.model(model_id)
 
+    def set_model_lineage(self, model_id: int, *, parent_id: int | None, tuning: dict | None) -> Model:
+        with self.transaction() as conn:
+            conn.execute("UPDATE models SET parent_id = ?, tuning = ? WHERE id = ?",
+                         (parent_id, None if tuning is None else json.dumps(tuning), model_id))
+            return self.model(model_id)
+
     def model(self, model_id: int) -> Model | None:
         row = self._row("SELECT * FROM models WHERE id = ?", (model_id,))
         return self._model(row) if row else None
@@ -114,4 +120,5 @@ class ProjectRows(Database):
             artifact_path=self.path(row["artifact_path"]) if row["artifact_path"] else None,
             scores=json.loads(row["scores"]),
             files=files_from_json(row["files"]) if row["files"] is not None else None,
+            tuning=json.loads(row["tuning"]) if row["tuning"] is not None else None,
         )

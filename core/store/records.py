@@ -267,6 +267,8 @@ class Model:
     created_by: str = ""
     created_at: str = ""
     files: tuple[FileEntry, ...] | None = None  # every file of its folder with its sha256; None if trained before schema 7
+    parent_id: int | None = None  # the model this one was tuned from (schema 8); None for others
+    tuning: dict | None = None  # a tuned model's record: {"changed": {node.param: value}, "inner": scores, "best": bool}
 
 
 @dataclass(frozen=True)

@@ -250,8 +250,17 @@ MODEL_FILES = Migration(
     ("ALTER TABLE models ADD COLUMN files TEXT",),  # JSON [{path, size, sha256}] of a trained model's folder; NULL before
 )
 
+MODEL_LINEAGE = Migration(
+    8,
+    "model lineage",
+    (
+        "ALTER TABLE models ADD COLUMN parent_id INTEGER REFERENCES models(id)",  # the model a tuned one came from
+        "ALTER TABLE models ADD COLUMN tuning TEXT",  # JSON {changed, inner, best, ...} of a tuned model; NULL for others
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
-    INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES, BLUEPRINT_ORIGINS, MODEL_FILES,
+    INITIAL, PROJECTS, BLUEPRINTS, DEPLOYMENTS, SHARES, BLUEPRINT_ORIGINS, MODEL_FILES, MODEL_LINEAGE,
 )
 
 # Every column that holds a path (relative to the workspace) to a file or folder that must exist.

@@ -1,4 +1,4 @@
--- schema version 7
+-- schema version 8
 
 -- table blueprint_versions
 CREATE TABLE blueprint_versions (
@@ -110,7 +110,7 @@ CREATE TABLE models (
     message         TEXT,
     created_by      TEXT NOT NULL,
     created_at      TEXT NOT NULL
-, files TEXT);
+, files TEXT, parent_id INTEGER REFERENCES models(id), tuning TEXT);
 
 -- table projects
 CREATE TABLE projects (
