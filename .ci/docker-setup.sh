@@ -31,7 +31,6 @@ _tb_install_engine() {
         _tb_phase "$t0" "engine packages present"
         return 0
     fi
-    mkdir -p "$TASKBENCH_CI_DIR"
     if ! {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -51,7 +50,6 @@ _tb_start_engine() {
         _tb_phase "$t0" "engine already answering, reused"
         return 0
     fi
-    mkdir -p "$TASKBENCH_CI_DIR"
     # nohup execs, so $! is dockerd itself; dockerd also writes that PID to --pidfile.
     # shellcheck disable=SC2086  # TASKBENCH_DOCKERD_ARGS is a list of flags on purpose
     nohup dockerd --pidfile "$TASKBENCH_CI_DIR/dockerd.pid" ${TASKBENCH_DOCKERD_ARGS:-} \
@@ -154,6 +152,8 @@ _tb_base_image() {
 }
 
 _tb_docker_setup() {
+    # Every step writes its log here, whichever earlier step was skipped (an engine or image already there).
+    mkdir -p "$TASKBENCH_CI_DIR" || { _tb_fail "cannot create $TASKBENCH_CI_DIR for the set-up logs"; return 1; }
     _tb_install_engine && _tb_start_engine && _tb_base_image || return 1
     export TASKBENCH_BASE_IMAGE="$TASKBENCH_BASE_TAG"
     if [ -f /etc/ssl/certs/ca-certificates.crt ]; then

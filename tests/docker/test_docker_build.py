@@ -43,7 +43,7 @@ def build_scratch_folders() -> set[str]:
 
 
 @pytest.fixture
-def images(docker_client):
+def images(docker_client, base_image):
     """Tags to remove after the test, so test builds leave no images behind."""
     tags: list[str] = []
     yield tags
@@ -67,6 +67,19 @@ def test_missing_engine_skips_or_fails_as_required(monkeypatch):
     monkeypatch.setenv(REQUIRE_DOCKER_ENV, "1")
     with pytest.raises(pytest.fail.Exception, match="TASKBENCH_REQUIRE_DOCKER=1"):
         require_docker()
+
+
+def test_a_base_image_neither_here_nor_pullable_skips_with_the_fix_or_fails_as_required(docker_engine, monkeypatch):
+    from tests import docker_support
+
+    monkeypatch.setattr(docker_support, "_base_image_reason", [])  # the session's own answer is kept for other tests
+    monkeypatch.setenv("TASKBENCH_BASE_IMAGE", "taskbench-test-absent-base:none")
+    monkeypatch.delenv(REQUIRE_DOCKER_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="taskbench-test-absent-base:none is not here.*set TASKBENCH_BASE_IMAGE"):
+        docker_support.require_base_image()
+    monkeypatch.setenv(REQUIRE_DOCKER_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="TASKBENCH_REQUIRE_DOCKER=1"):
+        docker_support.require_base_image()
 
 
 def test_folder_without_dockerfile_is_refused(tmp_path):

@@ -24,7 +24,7 @@ from tests.cli.test_r_templates import RUNS as TEMPLATE_RUNS
 from tests.cli.test_r_templates import test_r_template_passes_fit_check as check_template_locally_checked
 from tests.conftest import DATA, SAMPLES, leftovers, make_task
 from tests.docker.test_docker_build import images  # noqa: F401 - the fixture removing test images
-from tests.docker_support import require_docker
+from tests.docker_support import require_base_image
 
 R_BASE_TEST_TAG = "taskbench-env-r-base:test"
 TEMPLATE_PACKAGES = ["recipes", "statmod", "glmnet", "caret", "e1071", "gbm", "tidyverse", "Matrix", "jsonlite"]
@@ -62,7 +62,7 @@ def test_r_base_is_a_builtin_docker_environment_snapshotted_from_its_shipped_fol
 @pytest.fixture(scope="session")
 def r_base_image() -> str:
     """The built-in r-base environment built once per session (Docker's layer cache makes a rebuild quick)."""
-    require_docker()
+    require_base_image()
     build_image(builtin_context(R_BASE), R_BASE_TEST_TAG, on_log=lambda line: None)
     return R_BASE_TEST_TAG
 

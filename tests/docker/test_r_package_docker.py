@@ -7,7 +7,7 @@ import pandas as pd
 
 from tests.cli.test_r_samples import export_mixed_model
 from tests.conftest import DATA
-from tests.docker_support import require_docker
+from tests.docker_support import require_base_image
 
 IRIS = DATA / "iris_binary_training.csv"
 ACROSS_ENVIRONMENTS = 1e-6  # the images' numpy and R may round differently from the local ones
@@ -17,7 +17,7 @@ def test_a_package_with_an_r_node_scores_in_containers_like_here(taskbench, need
     from core.deploy.package import import_package, in_docker
     from core.store import open_store
 
-    require_docker()
+    require_base_image()
     export_mixed_model(taskbench, tmp_path)
     home = tmp_path / "elsewhere"
     monkeypatch.setenv("TASKBENCH_HOME", str(home))
