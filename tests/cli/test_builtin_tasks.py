@@ -45,6 +45,7 @@ ESTIMATORS = {
     "isolation_forest": ("anomaly",),
     "knn_classifier": ("binary", "multiclass"),
     "knn_regressor": ("regression",),
+    "average_blend": ("binary", "multiclass", "regression"),
 }
 ALL = TRANSFORMS + list(ESTIMATORS)
 
@@ -85,6 +86,15 @@ def derived(tmp_path_factory):
     mmwrite(str(folder / "text.mtx"), vectorizer.fit_transform(head["diag_1_desc"].fillna("")))
     (folder / "text_columns.txt").write_text("".join(f"w_{w}\n" for w in vectorizer.get_feature_names_out()))
     head[["readmitted"]].to_csv(folder / "text_target.csv", index=False)
+
+    # Two estimators' predictions, as a blender's inputs (NODE__LABEL columns), for average_blend.
+    p = rng.random((len(diabetes), 2))
+    pd.DataFrame({"a__False": 1 - p[:, 0], "a__True": p[:, 0], "b__False": 1 - p[:, 1], "b__True": p[:, 1],
+                  "readmitted": diabetes["readmitted"]}).to_csv(folder / "blend_binary.csv", index=False)
+    sky = pd.read_csv(SKY)
+    q = rng.dirichlet(np.ones(3), size=(len(sky), 2))
+    blend = {f"{m}__{label}": q[:, i, j] for i, m in enumerate("ab") for j, label in enumerate(["GALAXY", "QSO", "STAR"])}
+    pd.DataFrame({**blend, "class": sky["class"]}).to_csv(folder / "blend_multiclass.csv", index=False)
     return folder
 
 
@@ -96,7 +106,7 @@ def test_every_builtin_task_exists_and_its_metadata_parses():
 
     folders = sorted(p.name for p in BUILTINS.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     assert folders == sorted(ALL)
-    assert len(ALL) == 18
+    assert len(ALL) == 19
     for name in ALL:
         folder = BUILTINS / name
         assert sorted(p.name for p in folder.rglob("custom.py")) == ["custom.py"], name
@@ -195,6 +205,12 @@ CASES = [
      ["classes ['GALAXY', 'QSO', 'STAR']", "predict_proba on 10000 rows"]),
     ("knn_regressor", JUNIORS, "regression", ["--target", "Grade 2014"], False,
      ["knn_regressor: k=5 (uniform), 33 columns, 1477 rows", "predict on 1477 rows"]),
+    ("average_blend", "blend_binary.csv", "binary", ["--target", "readmitted"], False,
+     ["average_blend: mean of 2 estimators' predictions, 10000 rows", "predict_proba on 10000 rows"]),
+    ("average_blend", "blend_multiclass.csv", "multiclass", ["--target", "class"], False,
+     ["average_blend: mean of 2 estimators' predictions", "probabilities per class valid"]),
+    ("average_blend", JUNIORS, "regression", ["--target", "Grade 2014"], False,
+     ["average_blend: mean of 33 estimators' predictions, 1477 rows", "predict on 1477 rows"]),
 ]
 
 
