@@ -29,6 +29,13 @@ With --cluster tcp://HOST:PORT each job runs on a worker of that Dask cluster
 (start one with `dask scheduler` and `dask worker tcp://HOST:8786` on machines
 with taskbench installed): the task code and the project's rows travel with
 the job, its log streams back live, and the model lands in this workspace.
+
+With --autopilot, trains the templates (starting none past 40 % of --budget),
+tunes the best models (until 85 %), then blends the best: an average of their
+predictions and a linear model stacked on their out-of-fold predictions
+(blend-avg-#3-#5-#7, blend-stack-#3-#5-#7). Models still training at the
+budget are cancelled; each stage's start and time are printed and logged in
+the autopilot's own job.
 """
 
 
@@ -96,11 +103,24 @@ def train(
         Optional[str],
         typer.Option("--cluster", help="Train on the Dask cluster at tcp://HOST:PORT (needs taskbench[cluster] here and there)."),
     ] = None,
+    autopilot: Annotated[
+        bool, typer.Option("--autopilot", help="Templates, then tuning of the best models, then blenders of the best, within --budget."),
+    ] = False,
+    budget: Annotated[
+        Optional[str], typer.Option("--budget", metavar="DURATION", help="The autopilot's time: 90s, 10m, 1h (default 10m)."),
+    ] = None,
+    metric: Annotated[
+        Optional[str], typer.Option("--metric", help="The metric the autopilot ranks models by (default: the project's).")
+    ] = None,
 ) -> None:
     from core import workspace
     from core.training.engine import prestart_workers, release_prestarted, train_blueprints
     from core.training.projects import get_project
 
+    if autopilot or budget is not None or metric is not None:
+        _autopilot(ctx, project, jobs, budget, metric,
+                   other=bool(blueprints or templates or retrain or cluster or cv), autopilot=autopilot)
+        return
     # Workers boot while the engine opens the workspace and checks the blueprints (on a cluster, its workers do).
     if cluster is None:
         count = min(jobs, len(blueprints or []) or jobs)
@@ -153,6 +173,62 @@ def train(
     out.print(f"Trained {trained} of {len(outcomes)} blueprint(s).{hint}")
     if failed:
         raise typer.Exit(2 if any(o.refused for o in failed) else 1)
+
+
+def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, metric: str | None, *,
+               other: bool, autopilot: bool) -> None:
+    """`train --autopilot`: each stage's start and time, each model as it is trained, then the stages and the best."""
+    from core import workspace
+    from core.errors import UsageError
+    from core.training.autopilot import DEFAULT_BUDGET, parse_duration, run_autopilot
+    from core.training.engine import prestart_workers, release_prestarted
+
+    if not autopilot:
+        raise UsageError("--budget and --metric go with --autopilot; add --autopilot, or leave them out.")
+    if other:
+        raise UsageError("--autopilot picks its own blueprints; leave out BLUEPRINT, --templates, --retrain, --cv "
+                         "and --cluster.")
+    seconds = parse_duration(budget) if budget is not None else DEFAULT_BUDGET
+    out = console()
+    prestart_workers(workspace.home((ctx.obj or {}).get("home")), jobs)
+
+    def event(kind: str, data: dict) -> None:
+        if kind == "stage-started":
+            out.print(f"[bold]stage {data['stage']}[/] starts at {data['at']:.0f} s")
+        elif kind == "stage-finished":
+            made = ", ".join(map(str, data["models"])) or "none"
+            note = f" ({escape(data['note'])})" if data["note"] else ""
+            out.print(f"[bold]stage {data['stage']}[/] took {data['seconds']:.1f} s; models {made}{note}")
+        elif kind == "tuning":
+            out.print(f"..   tuning model {data['model']} ({escape(data['label'])}) for up to {data['seconds']:.0f} s")
+        elif kind == "started":
+            out.print(f"[dim]..   {escape(data['label'])}: training as model {data['model']} (job {data['job']})[/]")
+        elif kind == "trained":
+            val = data["scores"].get("validation", {})
+            shown = ", ".join(f"{k} {score(k, v)}" for k, v in val.items())
+            out.print(f"[green]ok[/]   {escape(data['label'])}: model {data['model']} in {data['seconds']:.1f} s; validation {shown}")
+        elif kind == "failed":
+            out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
+
+    out.print(f"autopilot on {escape(project)}: budget {seconds:.0f} s (templates up to 40 %, tuning up to 85 %, "
+              "then blenders)")
+    try:
+        with open_workspace(ctx) as store:
+            result = run_autopilot(store, project, budget=seconds, jobs=jobs, metric=metric, on_event=event)
+    except KeyboardInterrupt:
+        out.print("autopilot interrupted; the models it finished are kept. See "
+                  f"`taskbench leaderboard {escape(project)}`.")
+        raise typer.Exit(130)
+    finally:
+        release_prestarted()
+    for stage in result.stages:
+        out.print(f"  {stage.name:<10} at {stage.started:6.1f} s, {stage.seconds:6.1f} s, {len(stage.models)} model(s)")
+    if result.best is None:
+        out.print(f"The autopilot trained no model (job {result.job_id}: `taskbench logs {result.job_id}`).")
+        raise typer.Exit(1)
+    best = "" if result.best_score is None else f": validation {result.metric} {score(result.metric, result.best_score)}"
+    out.print(f"Best model {result.best}{best}. See `taskbench leaderboard {escape(project)} --metric "
+              f"{escape(result.metric)}`.")
 
 
 def _repeat_of(ctx: typer.Context, model_id: int) -> int | None:

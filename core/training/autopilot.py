@@ -1,0 +1,260 @@
+"""`train --autopilot`: templates, then tuning of the best models, then blenders of the best, within one time budget.
+
+The stages share the budget: templates start no training past TEMPLATES_SHARE of it, tuning stops by
+TUNING_SHARE, blenders get the rest. At the budget itself every training still running is cancelled (its
+model row ends failed, its files removed), so the autopilot never leaves a half-written model. The
+autopilot is a job of its own whose log says when each stage started and how long it took.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import sharing
+from ..errors import TaskbenchError, UsageError
+from ..jobs import JobRun
+from ..store import Model, Project, Store, files
+from . import metrics
+from .blend import AVERAGE, STACK, STACKERS, blend_source
+from .engine import BlueprintSource, Trainer, TrainOutcome, leaderboard, repeat_key, share_cores
+from .projects import get_project
+
+DEFAULT_BUDGET = 600.0
+TEMPLATES_SHARE = 0.40
+TUNING_SHARE = 0.85
+TUNE_TOP = 3  # models tuned, when the budget gives each at least MIN_TUNE_SECONDS
+MIN_TUNE_SECONDS = 20.0
+BLEND_SIZE = 3  # models a blender combines (at least 2)
+# A blender fits each member's estimator again, plus once per inner fold for its out-of-fold predictions.
+BLEND_COST = 2.5
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `90s`, `10m`, `1h` or a bare number of seconds; a clear error for anything else."""
+    match = _DURATION.match(str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"{text!r} is not a duration; write it as 90s, 10m or 1h.")
+    unit = (match.group(2) or "s")[0].lower()
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+@dataclass
+class Stage:
+    """One stage of the autopilot: when it started (seconds into the run), how long it took, what it made."""
+
+    name: str
+    started: float
+    seconds: float = 0.0
+    models: list[int] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class AutopilotResult:
+    """The stages run, every model trained (by stage), the best of them and the metric that ranked them."""
+
+    metric: str
+    stages: list[Stage] = field(default_factory=list)
+    best: int | None = None
+    best_score: float | None = None
+    job_id: int | None = None
+
+
+class Autopilot:
+    """Runs the three stages on one project, emitting events (`stage-started`, `stage-finished`, and the
+    engine's `started`, `trained`, `failed`) and writing each stage to the autopilot job's log."""
+
+    def __init__(self, store: Store, project: Project, *, budget: float = DEFAULT_BUDGET, jobs: int = 1,
+                 metric: str | None = None, on_event: Callable[[str, dict], None] | None = None,
+                 cancel: threading.Event | None = None, clock: Callable[[], float] = time.monotonic):
+        self.store, self.project = store, project
+        self.budget, self.jobs = float(budget), max(1, jobs)
+        self.metric = metric or metrics.DEFAULT_METRIC[project.target_type]
+        if self.metric not in metrics.METRICS[project.target_type]:
+            raise UsageError(f"metric {self.metric!r} does not apply to {project.target_type}; use one of "
+                             f"{', '.join(metrics.METRICS[project.target_type])}.")
+        self.on_event = on_event or (lambda kind, data: None)
+        self.stop = cancel or threading.Event()  # set at the budget (or by the caller): running trainings end
+        self.clock = clock
+        self.start = clock()
+        self.result = AutopilotResult(self.metric)
+        self.trained: list[int] = []  # models of this run, in the order they were trained
+        self.log = None
+
+    # ------------------------------------------------------------ time
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+    def until(self, share: float) -> float:
+        """Seconds left until `share` of the budget."""
+        return self.budget * share - self.elapsed()
+
+    # ------------------------------------------------------------ running
+
+    def run(self) -> AutopilotResult:
+        """Run the stages as one `autopilot` job; Ctrl-C ends it cancelled and keeps every finished model."""
+        project = self.project
+        job = JobRun(self.store, "autopilot", f"autopilot on {project.name} ({self.budget:.0f} s)",
+                     {"project": project.name, "budget_seconds": self.budget, "metric": self.metric})
+        timer = threading.Timer(self.budget, self.stop.set)
+        timer.daemon = True
+        with job:
+            self.log, self.result.job_id = job.log, job.id
+            self.note(f"autopilot on project {project.name}: budget {self.budget:.0f} s, ranking by validation "
+                      f"{self.metric}, {self.jobs} training(s) at once")
+            timer.start()
+            try:
+                self.stage("templates", self.templates)
+                self.stage("tuning", self.tuning)
+                self.stage("blenders", self.blenders)
+            finally:
+                timer.cancel()
+            best = self.ranked(self.trained)
+            if best:
+                self.result.best = best[0].id
+                self.result.best_score = (best[0].scores.get("validation") or {}).get(self.metric)
+                self.note(f"best model {self.result.best}: validation {self.metric} {self.result.best_score:.4f}"
+                          if self.result.best_score is not None else f"best model {self.result.best}")
+            self.note(f"autopilot finished in {self.elapsed():.1f} s")
+        return self.result
+
+    def note(self, text: str) -> None:
+        if self.log is not None:
+            self.log.line(text)
+
+    def stage(self, name: str, body: Callable[[Stage], None]) -> None:
+        stage = Stage(name, self.elapsed())
+        self.result.stages.append(stage)
+        self.note(f"stage {name} started at {stage.started:.1f} s")
+        self.on_event("stage-started", {"stage": name, "at": stage.started})
+        try:
+            if self.stop.is_set():
+                stage.note = "skipped: the budget is spent"
+            else:
+                body(stage)
+        finally:
+            stage.seconds = self.elapsed() - stage.started
+            done = f"stage {name} took {stage.seconds:.1f} s; models {', '.join(map(str, stage.models)) or 'none'}"
+            self.note(done + (f" ({stage.note})" if stage.note else ""))
+            self.on_event("stage-finished", {"stage": name, "seconds": stage.seconds, "models": list(stage.models),
+                                             "note": stage.note})
+
+    def train(self, sources: list[BlueprintSource], stage: Stage, stop_starting: float) -> list[TrainOutcome]:
+        """Train `sources`, `jobs` at a time; none starts past `stop_starting` (seconds into the run)."""
+
+        def one(source: BlueprintSource) -> TrainOutcome:
+            if self.elapsed() >= stop_starting or self.stop.is_set():
+                return TrainOutcome(source.label, error="not started: the stage's time is up")
+            outcome = Trainer(self.store, self.project, on_event=self.on_event, cancel=self.stop).train(source)
+            if outcome.model is not None:
+                stage.models.append(outcome.model.id)
+                self.trained.append(outcome.model.id)
+            self.note(f"{source.label}: " + (f"model {outcome.model.id}" if outcome.model else outcome.error))
+            return outcome
+
+        jobs = min(self.jobs, len(sources))
+        share_cores(jobs)
+        if jobs <= 1:
+            return [one(s) for s in sources]
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=jobs, backend="threading")(delayed(one)(s) for s in sources)
+
+    # ------------------------------------------------------------ ranking
+
+    def ranked(self, ids: list[int]) -> list[Model]:
+        """Trained models among `ids`, best first by validation `metric`, repeats (same blueprint and task
+        versions as a better one) left out."""
+        _, _, rows = leaderboard(self.store, self.project.name, self.metric)
+        wanted = set(ids)
+        out, seen = [], set()
+        for row in rows:
+            if row["model"] not in wanted or row["state"] != "trained" or not row["validation"]:
+                continue
+            model = self.store.model(row["model"])
+            key = repeat_key(model)
+            if key not in seen:
+                seen.add(key)
+                out.append(model)
+        return out
+
+    # ------------------------------------------------------------ stages
+
+    def templates(self, stage: Stage) -> None:
+        from ..blueprints.templates import templates_for
+
+        sources = [BlueprintSource(t.name, t.text, f"<template {t.name}>") for t in templates_for(self.project.target_type)]
+        outcomes = self.train(sources, stage, self.budget * TEMPLATES_SHARE)
+        skipped = sum(o.model is None for o in outcomes)
+        if skipped:
+            stage.note = f"{skipped} of {len(sources)} template(s) not trained (failed or out of time)"
+
+    def tuning(self, stage: Stage) -> None:
+        try:
+            from .tune import tune_model
+        except ImportError:
+            stage.note = "skipped: tuning is not available"
+            return
+        left = self.until(TUNING_SHARE)
+        count = max(0, min(TUNE_TOP, int(left // MIN_TUNE_SECONDS)))
+        top = self.ranked(self.trained)[:count]
+        if not top:
+            stage.note = "skipped: no trained model or no time left to tune"
+            return
+        notes = []
+        for i, model in enumerate(top):
+            left = self.until(TUNING_SHARE)
+            if left < MIN_TUNE_SECONDS / 2 or self.stop.is_set():
+                notes.append(f"model {model.id} not tuned: out of time")
+                continue
+            deadline = self.clock() + left / (len(top) - i)
+            self.note(f"tuning model {model.id} ({model.blueprint}) for up to {left / (len(top) - i):.0f} s")
+            self.on_event("tuning", {"model": model.id, "label": model.blueprint, "seconds": left / (len(top) - i)})
+            try:
+                result = tune_model(self.store, model.id, deadline=deadline, events=self.on_event)
+            except NotImplementedError:
+                notes.append("tuning is not available yet")
+                break
+            except TaskbenchError as exc:
+                notes.append(f"model {model.id} not tuned: {exc.message}")
+                self.note(f"tuning model {model.id} failed: {exc.message}")
+                continue
+            children = [m for m in result.model_ids if m != model.id]
+            stage.models.extend(children)
+            self.trained.extend(children)
+            self.note(f"tuned model {model.id}: {len(children)} setting(s) tried, best model {result.best_model_id}")
+        stage.note = "; ".join(notes)
+
+    def blenders(self, stage: Stage) -> None:
+        if self.project.target_type not in STACKERS:
+            stage.note = f"skipped: {self.project.target_type} models are not blended"
+            return
+        members = [m for m in self.ranked(self.trained) if not m.blueprint.startswith("blend-")][:BLEND_SIZE]
+        left = self.budget - self.elapsed()
+        parallel = min(self.jobs, 2)
+        while len(members) > 2 and sum(m.train_seconds or 0 for m in members) * BLEND_COST / parallel > left:
+            members.pop()  # the weakest goes first, so a blender fits in the time left
+        if len(members) < 2:
+            stage.note = "skipped: fewer than two trained models to blend"
+            return
+        sources = [blend_source(members, kind, self.project.target_type) for kind in (AVERAGE, STACK)]
+        self.train(sources, stage, self.budget)
+        if len(stage.models) < len(sources):
+            stage.note = f"{len(sources) - len(stage.models)} of {len(sources)} blender(s) not trained"
+
+
+def run_autopilot(store: Store, project_name: str, *, budget: float = DEFAULT_BUDGET, jobs: int = 1,
+                  metric: str | None = None, on_event: Callable[[str, dict], None] | None = None,
+                  cancel: threading.Event | None = None) -> AutopilotResult:
+    """Run the autopilot on a project you may write: templates, tuning of the best, blenders, within `budget` seconds."""
+    project = get_project(store, project_name)
+    sharing.require(store, "project", project.name, "write", "train in")
+    files.sweep_temps(store.root)
+    return Autopilot(store, project, budget=budget, jobs=jobs, metric=metric, on_event=on_event, cancel=cancel).run()
