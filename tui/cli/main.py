@@ -14,6 +14,7 @@ from core import settings
 
 from . import blueprint as blueprint_command
 from . import demo as demo_command
+from . import doctor as doctor_command
 from . import env as env_command
 from . import fit as fit_command
 from . import score as score_command
@@ -163,6 +164,7 @@ app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
 app.command(name="insights", help=insights_command.INSIGHTS_HELP, no_args_is_help=True)(insights_command.insights)
 app.command(name="artifacts", help=insights_command.ARTIFACTS_HELP, no_args_is_help=True)(insights_command.artifacts)
 app.command(name="demo", help=demo_command.HELP)(demo_command.demo)
+app.command(name="doctor", help=doctor_command.HELP)(doctor_command.doctor)
 app.add_typer(env_command.app, name="env")
 app.add_typer(workspace_command.app, name="workspace")
 app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
