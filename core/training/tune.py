@@ -1,12 +1,35 @@
-"""Hyperparameter tuning of a trained model: successive halving over its blueprint's declared ranges.
+"""Hyperparameter tuning of a trained model (DataRobot's Advanced Tuning): successive halving over the declared
+ranges of its blueprint's tasks (SPEC §2.5), built-in and custom alike.
 
-Each tried setting is trained as a child model (the parent's blueprint text with parameters set), scored on an inner
-split of the training partition only, and recorded with its lineage; the best child is marked.
+Candidates are scored on an inner split of the training partition only: the tuning run writes a partition file of
+its own in which validation and holdout rows belong to no fold, so the worker never fits on or scores them. Each
+tried setting is then trained as a child model (the parent's blueprint text with parameters set), recorded with its
+lineage; the child whose setting scored best on the inner split is marked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import io
+import math
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from ..errors import TaskbenchError, UsageError
+
+ETA = 3  # successive halving keeps the best third at each rung
+MAX_RUNGS = 3  # rungs fit on 1/9, 1/3 and all of the inner training rows
+MIN_RUNG_ROWS = 100  # the smallest rung fits on at least this many rows, else there are fewer rungs
+INNER_SHARE = 0.25  # of the training partition, held out to score candidates
+DEFAULT_BUDGET = 10  # candidates tried when neither a count nor a duration is given
+MAX_CANDIDATES = 1000  # a duration budget samples at most this many
+OUTSIDE = -100  # tuning partition: validation and holdout rows, never fitted on or scored
+INNER = 0  # tuning partition: the inner validation rows
+NOT_TUNED = {"seed", "random_state", "random_seed", "n_jobs", "verbose", "verbosity"}  # unless named with --set
+SUFFIXES = re.compile(r" \((?:retrains|tuned from) model \d+\)$")
 
 
 @dataclass
@@ -16,11 +39,685 @@ class TuneResult:
     parent_id: int
     best_model_id: int
     model_ids: list[int] = field(default_factory=list)
-    best_settings: dict = field(default_factory=dict)
+    best_settings: dict = field(default_factory=dict)  # {"node.param": value} of the best child ({} for the parent)
+    metric: str = ""
+    trials: list[dict] = field(default_factory=list)  # every candidate: settings, inner scores per rung, child model
+    job_id: int | None = None
+
+
+class TuneStopped(KeyboardInterrupt):
+    """Ctrl-C or a cancel ended the tuning: the children finished before are kept, `result` lists them."""
+
+    def __init__(self, result: TuneResult):
+        super().__init__("tuning stopped")
+        self.result = result
+
+
+# ---------------------------------------------------------------------------------------------- the search space
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One parameter to search: `node.param`, its declaration, and either explicit values or a sampler."""
+
+    key: str
+    node: str
+    param: str
+    hp: object  # core.tasks.metadata.Hyperparameter
+    values: tuple | None = None  # --set values (a grid), or None to sample the declared range
+    log: bool = False
+    low: float | None = None
+    high: float | None = None
+
+    def sample(self, rng):
+        """One value: a --set value, or a draw from the declared range (log-uniform on wide positive ranges)."""
+        if self.values is not None:
+            return self.values[rng.integers(len(self.values))]
+        hp = self.hp
+        if hp.type == "select":
+            return hp.values[rng.integers(len(hp.values))]
+        if hp.type == "multi":
+            form = sorted(hp.multi)[rng.integers(len(hp.multi))]
+            part = hp.multi[form]
+            if form == "select":
+                return part["values"][rng.integers(len(part["values"]))]
+            return _draw(form, *_span(form, part["min"], part["max"], None), rng)
+        return _draw(hp.type, self.low, self.high, self.log, rng)
+
+    def describe(self) -> str:
+        """How the search covers this parameter, for the log."""
+        if self.values is not None:
+            return f"{self.key} in {list(self.values)}"
+        hp = self.hp
+        if hp.type == "select":
+            return f"{self.key} in {list(hp.values)}"
+        if hp.type == "multi":
+            return f"{self.key}: {', '.join(sorted(hp.multi))} forms"
+        return f"{self.key} from {self.low} to {self.high}{' (log scale)' if self.log else ''}"
+
+
+def _span(kind: str, low, high, current) -> tuple[float, float, bool]:
+    """The searched interval of a numeric range and whether to search it on a log scale: wide positive ranges
+    (max/min of 100 or more) are searched log-uniformly, within a factor 100 of a positive current value."""
+    low, high = float(low), float(high)
+    floor = 1.0 if kind == "int" else 0.0
+    positive_low = low if low > floor else (1.0 if kind == "int" else None)
+    if current is not None and not isinstance(current, bool) and isinstance(current, (int, float)) and current > 0:
+        near_low, near_high = max(low, current / 100), min(high, current * 100)
+        if kind == "int":
+            near_low = max(near_low, 1.0)
+        if near_high / max(near_low, 1e-300) >= 100:
+            return near_low, near_high, True
+    if positive_low is None and high > 0:  # a float from 0: search its positive decades
+        positive_low = max(high * 1e-6, 1e-6)
+    if positive_low is not None and high / positive_low >= 100:
+        return positive_low, high, True
+    return low, high, False
+
+
+def _draw(kind: str, low: float, high: float, log: bool, rng):
+    if log:
+        value = math.exp(rng.uniform(math.log(low), math.log(high)))
+    else:
+        value = rng.uniform(low, high) if kind == "float" else rng.integers(int(low), int(high) + 1)
+    if kind == "int":
+        return int(min(max(round(value), math.ceil(low)), math.floor(high)))
+    return float(f"{min(max(value, low), high):.4g}")  # four digits read well on the leaderboard and in the text
+
+
+def _allowed(hp) -> str:
+    """What a hyperparameter accepts, in words."""
+    from ..tasks.metadata import _describe_multi
+
+    if hp.type == "int":
+        return f"an integer from {hp.min} to {hp.max}"
+    if hp.type == "float":
+        return f"a number from {hp.min} to {hp.max}"
+    if hp.type == "select":
+        return "one of " + ", ".join(str(v) for v in hp.values)
+    if hp.type == "multi":
+        return _describe_multi(hp.multi)
+    return "any text"
+
+
+def _parse_value(text: str):
+    """A --set value as the blueprint syntax would read it: a number, true/false, else text."""
+    from ..blueprints.syntax import _INTEGER, _NUMBER
+
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    if _INTEGER.match(text):
+        return int(text)
+    if _NUMBER.fullmatch(text):
+        return float(text)
+    if text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def parse_settings(items: list[str]) -> dict[str, list]:
+    """`--set NODE.PARAM=V1,V2,…` options as {"NODE.PARAM": [values]}; a malformed one is one sentence."""
+    out: dict[str, list] = {}
+    for item in items:
+        key, equals, values = item.partition("=")
+        node, dot, param = key.strip().partition(".")
+        if not equals or not dot or not node or not param or not values.strip():
+            raise UsageError(f"--set {item!r} should read NODE.PARAM=VALUE[,VALUE…], such as model.alpha=0.1,1,10.")
+        if key.strip() in out:
+            raise UsageError(f"--set names {key.strip()} twice; list all its values in one --set.")
+        out[key.strip()] = [_parse_value(v) for v in values.split(",") if v.strip()]
+    return out
+
+
+def search_space(checked, node: str | None, settings: dict[str, list] | None, model_id: int) -> list[Dimension]:
+    """The dimensions to search: the --set parameters with their values; and every tunable parameter of `node`
+    (by default the final estimator, when nothing is --set) over its declared range."""
+    from ..tasks.metadata import ParameterError, resolve_parameters
+
+    nodes = checked.nodes
+    with_params = sorted(n for n, r in nodes.items() if r.task.metadata.hyperparameters)
+
+    def known_node(name: str, how: str):
+        if name not in nodes:
+            names = ", ".join(with_params) or "none"
+            raise UsageError(f"{how} names node {name!r}, which model {model_id}'s blueprint does not have; "
+                             f"nodes with parameters: {names}.")
+        return nodes[name]
+
+    dims: list[Dimension] = []
+    for key, values in (settings or {}).items():
+        node_name, _, param = key.partition(".")
+        resolved = known_node(node_name, f"--set {key}")
+        declared = {hp.name: hp for hp in resolved.task.metadata.hyperparameters}
+        if param not in declared:
+            listing = ", ".join(declared) or "none"
+            raise UsageError(f"--set {key}: task {resolved.task.ref} has no parameter {param!r}; it declares: "
+                             f"{listing}.")
+        hp = declared[param]
+        if not values:
+            raise UsageError(f"--set {key} gives no values; list them as {key}=A,B,C.")
+        conformed = []
+        for value in values:
+            try:
+                conformed.append(resolve_parameters([hp], {param: value})[param])
+            except ParameterError:
+                raise UsageError(f"--set {key}={value} is outside what {resolved.task.ref}'s {param} accepts: "
+                                 f"{_allowed(hp)}.") from None
+        dims.append(Dimension(key, node_name, param, hp, values=tuple(dict.fromkeys(conformed))))
+    if settings and node is None:
+        return dims
+    target = node or checked.final.name
+    resolved = known_node(target, "--node")
+    named = {d.key for d in dims}
+    for hp in resolved.task.metadata.hyperparameters:
+        key = f"{target}.{hp.name}"
+        if key in named or hp.name in NOT_TUNED or hp.type == "string":
+            continue
+        if hp.type in ("int", "float"):
+            if hp.min == hp.max:
+                continue
+            low, high, log = _span(hp.type, hp.min, hp.max, resolved.parameters.get(hp.name))
+            dims.append(Dimension(key, target, hp.name, hp, log=log, low=low, high=high))
+        elif hp.type == "select" and len(hp.values) < 2:
+            continue
+        else:
+            dims.append(Dimension(key, target, hp.name, hp))
+    if not dims:
+        others = [n for n in with_params if n != target]
+        hint = f"; pick another node with --node ({', '.join(others)})" if others else ""
+        raise UsageError(f"node {target!r} of model {model_id} ({resolved.task.ref}) has no parameter to tune "
+                         f"(none declared with a range or values){hint}, or give values with --set NODE.PARAM=A,B.")
+    return dims
+
+
+def candidates(dims: list[Dimension], count: int | None, current: dict, seed: int):
+    """Settings to try, as {"node.param": value}: the grid of --set values when every dimension is a list (in a
+    random order), else random draws; never the parent's own setting, never one twice."""
+    import numpy as np
+    from sklearn.model_selection import ParameterGrid
+
+    rng = np.random.default_rng(seed)
+    seen = {_setting_key(current)}
+    limit = count if count is not None else MAX_CANDIDATES
+    if all(d.values is not None for d in dims):
+        grid = list(ParameterGrid({d.key: list(d.values) for d in dims}))
+        for index in rng.permutation(len(grid)):
+            setting = {d.key: grid[index][d.key] for d in dims}
+            key = _setting_key({**current, **setting})
+            if key not in seen:
+                seen.add(key)
+                yield setting
+                limit -= 1
+                if limit <= 0:
+                    return
+        return
+    misses = 0
+    while limit > 0 and misses < 50:
+        setting = {d.key: d.sample(rng) for d in dims}
+        key = _setting_key({**current, **setting})
+        if key in seen:
+            misses += 1
+            continue
+        seen.add(key)
+        misses = 0
+        limit -= 1
+        yield setting
+
+
+def _setting_key(setting: dict) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in setting.items()))
+
+
+# --------------------------------------------------------------------------------------- the blueprint text
+
+
+def with_parameters(text: str, changes: dict[str, object]) -> str:
+    """The blueprint text with `changes` ({"node.param": value}) set on its nodes, in the formatter's layout."""
+    from ..blueprints.model import Param
+    from ..blueprints.syntax import format_blueprint, parse_blueprint
+
+    bp = parse_blueprint(text)
+    by_node: dict[str, dict] = {}
+    for key, value in changes.items():
+        node, _, param = key.partition(".")
+        by_node.setdefault(node, {})[param] = value
+    nodes = []
+    for node in bp.nodes:
+        wanted = by_node.get(node.name)
+        if wanted:
+            params = [replace(p, value=wanted[p.name], text=None) if p.name in wanted else p for p in node.params]
+            params += [Param(name, value, node.position, node.position)
+                       for name, value in wanted.items() if name not in node.parameters]
+            node = replace(node, params=tuple(params))
+        nodes.append(node)
+    return format_blueprint(replace(bp, nodes=tuple(nodes)))
+
+
+def child_label(label: str, parent_id: int) -> str:
+    """A tuned child's leaderboard label: its parent's, saying which model it was tuned from."""
+    return f"{SUFFIXES.sub('', label)} (tuned from model {parent_id})"
+
+
+def changes_text(changes: dict) -> str:
+    """`alpha=0.1, loss="exponential"` for the log and the screen."""
+    from ..blueprints.syntax import render_value
+
+    return ", ".join(f"{k}={render_value(v)}" for k, v in changes.items()) or "(the parent's own setting)"
+
+
+# --------------------------------------------------------------------------------------- the inner split
+
+
+def rung_count(inner_rows: int) -> int:
+    """How many rungs the inner training rows allow: the smallest fits on at least MIN_RUNG_ROWS rows."""
+    rungs = 1
+    while rungs < MAX_RUNGS and inner_rows / ETA ** rungs >= MIN_RUNG_ROWS:
+        rungs += 1
+    return rungs
+
+
+def inner_partition(project, seed: int):
+    """The tuning partition: one int8 per row, OUTSIDE for validation and holdout rows, INNER for the training rows
+    held out to score candidates, 1…C for the chunks of the inner training rows (rung r fits on the first
+    C/ETA**(R-1-r) chunks); stratified by class for classification. Returns (parts, rungs)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+
+    from ..runtime import contract
+
+    parts = np.load(project.partition_path)
+    training = np.flatnonzero(parts >= 1)
+    if len(training) < 20:
+        raise UsageError(f"project {project.name} has {len(training)} training rows, too few to tune on an inner "
+                         "split; tuning needs at least 20.")
+    labels = None
+    if project.target_type in contract.CLASSIFICATION_TYPES:
+        y = pd.read_parquet(project.data_path, columns=[project.target])[project.target]
+        labels = y.astype(str).to_numpy()[training]
+    tune = np.full(len(parts), OUTSIDE, dtype="int8")
+
+    def split(splitter, plain, rows, y):
+        try:
+            return list(splitter.split(rows, y)) if y is not None else list(plain.split(rows))
+        except ValueError:  # a class too rare to stratify
+            return list(plain.split(rows))
+
+    keep, held = split(StratifiedShuffleSplit(1, test_size=INNER_SHARE, random_state=seed),
+                       ShuffleSplit(1, test_size=INNER_SHARE, random_state=seed), training, labels)[0]
+    tune[training[held]] = INNER
+    inner_train = training[keep]
+    rungs = rung_count(len(inner_train))
+    chunks = ETA ** (rungs - 1)
+    if chunks == 1:
+        tune[inner_train] = 1
+    else:
+        y_inner = None if labels is None else labels[keep]
+        folds = split(StratifiedKFold(chunks, shuffle=True, random_state=seed),
+                      KFold(chunks, shuffle=True, random_state=seed), inner_train, y_inner)
+        for chunk, (_, rows) in enumerate(folds, start=1):
+            tune[inner_train[rows]] = chunk
+    return tune, rungs
+
+
+def rung_folds(rung: int, rungs: int) -> list[int]:
+    """The chunks rung `rung` (0-based) fits on: a third of the next rung's."""
+    return list(range(1, ETA ** rung + 1))
+
+
+# ------------------------------------------------------------------------------------------- tuning
+
+
+@dataclass
+class _Trial:
+    number: int
+    setting: dict  # {"node.param": value}: only what differs from the parent
+    text: str
+    scores: dict = field(default_factory=dict)  # rung → {metric: value}
+    rows: dict = field(default_factory=dict)  # rung → rows fitted on
+    error: str | None = None
+    model_id: int | None = None
+    promoted: set = field(default_factory=set)  # rungs it has been promoted from
+
+    @property
+    def parent(self) -> bool:
+        return self.number == 0
+
+    def top(self) -> int:
+        return max(self.scores) if self.scores else -1
+
+
+class _Evaluator:
+    """Fits candidates on a rung of the inner training rows and scores them on the inner validation rows, in the
+    workers of one `tune` job (fitted transforms are cached by content, so a node no candidate changes is fitted
+    once per rung)."""
+
+    def __init__(self, store, project, tune_project, run, parent_source):
+        from .engine import Trainer
+
+        self.store, self.project, self.tune_project, self.run = store, project, tune_project, run
+        self.parent_source = parent_source
+        self.trainer = Trainer(store, tune_project)
+        self.trainer.run = run
+        self.trainer._workers = {}
+        self.trainer._log = run.log
+        self.trainer.scratch = run.scratch("tune")
+        self.work = self.trainer.scratch
+
+    def start_local_worker(self) -> None:
+        from ..runtime.contract import LOCAL_ENV
+        from .engine import take_worker
+
+        worker, relay = take_worker(self.store.root)
+        self.run.adopt(worker)
+        relay.attach(self.run.log.output)
+        worker.wait_ready()
+        self.trainer._workers[LOCAL_ENV] = worker
+
+    def compile(self, text: str):
+        from .engine import BlueprintSource, compile_blueprint
+
+        source = BlueprintSource(self.parent_source.label, text, self.parent_source.path, pins=self.parent_source.pins)
+        return compile_blueprint(self.store, self.tune_project, source)[0]
+
+    def score(self, trial: _Trial, rung: int, rungs: int) -> dict:
+        from .engine import build_plan
+
+        checked = self.compile(trial.text)
+        plan = build_plan(self.store, self.tune_project, checked, fit_folds=rung_folds(rung, rungs))
+        folder = self.work / f"trial-{trial.number}-{rung}"
+        try:
+            replies = self.trainer._train_plan(plan, folder, {"inner": [INNER]})
+            final = replies[-1]
+            scores = (final.get("scores") or self.trainer._score(final["predictions"], {"inner": [INNER]}))["inner"]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return scores
+
+    def close(self) -> None:
+        for worker in list(self.trainer._workers.values()):
+            self.run.release(worker)
+        self.trainer._workers = {}
+
+
+def _budget(budget, deadline) -> tuple[int | None, float | None]:
+    """(candidate count or None, monotonic deadline or None) from `budget` (a count, or seconds as a float)."""
+    if isinstance(budget, bool):
+        raise UsageError("--budget is a number of candidates or a duration such as 10m.")
+    count = None
+    if isinstance(budget, int):
+        if budget < 1:
+            raise UsageError(f"--budget {budget} tries no candidate; give 1 or more, or a duration such as 10m.")
+        count = budget
+    elif isinstance(budget, float):
+        if budget <= 0:
+            raise UsageError("--budget must be a positive duration, such as 90s or 10m.")
+        ends = time.monotonic() + budget
+        deadline = ends if deadline is None else min(deadline, ends)
+    if count is None and deadline is None:
+        count = DEFAULT_BUDGET
+    return count, deadline
+
+
+def _project_for_tuning(store, project, parts):
+    """The project as the tuning workers see it: the same rows with the tuning partition, written by content into
+    the workspace cache (so fitted transforms are reused across candidates and tuning runs)."""
+    import numpy as np
+
+    from .. import workspace
+    from ..store.files import write_bytes_atomic
+
+    buffer = io.BytesIO()
+    np.save(buffer, parts)
+    payload = buffer.getvalue()
+    digest = hashlib.sha256(payload + project.data_path.name.encode()).hexdigest()[:16]
+    path = store.root / workspace.CACHE / "tune" / f"{digest}.npy"
+    if not path.exists():
+        write_bytes_atomic(path, payload)
+    return replace(project, partition_path=path)
 
 
 def tune_model(store, model_id, *, node: str | None = None, budget: int | float | None = None,
                deadline: float | None = None, settings: dict[str, list] | None = None,
-               events=None) -> TuneResult:
-    """Tune model MODEL_ID's hyperparameters (work in progress: the interface is fixed, the body is coming)."""
-    raise NotImplementedError("tuning is not written yet")
+               events=None, metric: str | None = None, keep: str = "all", seed: int = 0,
+               cancel: threading.Event | None = None) -> TuneResult:
+    """Tune model MODEL_ID's hyperparameters by successive halving on an inner split of its project's training
+    partition; every tried setting (`keep="all"`, or only the winner with `keep="best"`) is trained as a child model
+    recorded with its lineage, and the winner is marked. `budget` is a candidate count (int) or seconds (float);
+    `deadline` a time.monotonic() value to stop by. Ctrl-C raises TuneStopped with the children kept so far."""
+    from ..runtime import contract
+    from . import metrics
+    from .engine import get_model, retrain_source, unusable_model
+
+    parent, project = get_model(store, model_id)
+    problem = unusable_model(parent, project, "tune it")
+    if problem is not None:
+        raise problem
+    source = retrain_source(store, project, parent.id)  # write on the project; the exact task versions it ran
+    if project.target_type == contract.ANOMALY:
+        raise UsageError(f"model {parent.id} is an anomaly detector; tuning needs a target to score candidates "
+                         "against, which anomaly projects have not.")
+    metric = metric or metrics.DEFAULT_METRIC[project.target_type]
+    if metric not in metrics.METRICS[project.target_type]:
+        raise UsageError(f"metric {metric!r} does not apply to {project.target_type}; use one of "
+                         f"{', '.join(metrics.METRICS[project.target_type])}.")
+    if keep not in ("all", "best"):
+        raise UsageError(f"keep must be 'all' or 'best', not {keep!r}.")
+    count, deadline = _budget(budget, deadline)
+    tuning = _Tuning(store, project, parent, source, metric=metric, keep=keep, seed=seed, cancel=cancel,
+                     emit=events or (lambda kind, data: None))
+    return tuning.run(node, settings, count, deadline)
+
+
+class _Tuning:
+    """One tuning run: the `tune` job that scores candidates, the children it trains, and the winner."""
+
+    def __init__(self, store, project, parent, source, *, metric, keep, seed, cancel, emit):
+        from . import metrics
+
+        self.store, self.project, self.parent, self.source = store, project, parent, source
+        self.metric, self.keep, self.seed, self.cancel, self.emit = metric, keep, seed, cancel, emit
+        self.key = metrics.sort_key(metric)
+        self.label = child_label(parent.blueprint, parent.id)
+        self.result = TuneResult(parent_id=parent.id, best_model_id=parent.id, metric=metric)
+        self.trials: list[_Trial] = []
+        self.durations: list[float] = []
+        self.deadline: float | None = None
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, node, settings, count, deadline) -> TuneResult:
+        from ..jobs import JobRun
+        from ..jobs.run import Cancelled
+
+        store, project, parent = self.store, self.project, self.parent
+        self.deadline = deadline
+        parts, self.rungs = inner_partition(project, seed=project.settings.get("seed", 0) + 7919 + self.seed)
+        self.rows = {r: _count(parts, rung_folds(r, self.rungs)) for r in range(self.rungs)}
+        tune_project = _project_for_tuning(store, project, parts)
+        job = self.job = JobRun(store, "tune", f"tune model {parent.id} on {project.name}",
+                                {"project": project.name, "model": parent.id}, cancel=self.cancel, failure_exit_code=1)
+        with job:
+            self.result.job_id = job.id
+            self.log = job.log
+            self.evaluator = _Evaluator(store, project, tune_project, job, self.source)
+            try:
+                checked = self.evaluator.compile(parent.blueprint_text)
+                dims = search_space(checked, node, settings, parent.id)
+                current = {d.key: checked.nodes[d.node].parameters.get(d.param) for d in dims}
+                self.announce(dims, count, int((parts == INNER).sum()))
+                self.evaluator.start_local_worker()
+                pool = candidates(dims, count, current, seed=project.settings.get("seed", 0) + self.seed)
+                self.search(pool)
+            except (KeyboardInterrupt, Cancelled) as exc:
+                self.evaluator.close()
+                self.conclude()
+                job.fail(exc)
+                raise TuneStopped(self.result) from None
+            finally:
+                self.evaluator.close()
+            best = self.conclude()
+            if self.keep == "best" and best is not None and not best.parent:
+                self.train_child(best)
+                self.conclude()
+            self.emit("tune_done", {"model": parent.id, "best": self.result.best_model_id,
+                                    "setting": self.result.best_settings, "children": list(self.result.model_ids),
+                                    "job": job.id})
+        return self.result
+
+    def announce(self, dims, count, inner_rows) -> None:
+        left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        rows = [self.rows[r] for r in range(self.rungs)]
+        self.log.line(f"tuning model {self.parent.id} ({self.parent.blueprint}) by {self.metric} on an inner split "
+                      f"of the training partition: {inner_rows} rows score the candidates, the rungs fit on "
+                      f"{', '.join(map(str, rows))} rows; validation and holdout rows are not used")
+        self.log.line("searching " + "; ".join(d.describe() for d in dims))
+        budget = " or ".join(([f"{count} candidates"] if count is not None else [])
+                             + ([f"{left:.0f} s"] if left is not None else []))
+        self.log.line(f"budget: {budget}")
+        self.emit("tune_started", {"model": self.parent.id, "job": self.job.id, "metric": self.metric,
+                                   "rungs": self.rungs, "rows": rows, "inner_rows": inner_rows,
+                                   "dimensions": [d.describe() for d in dims], "budget": count, "seconds": left})
+
+    def search(self, pool) -> None:
+        """Asynchronous successive halving: promote a candidate in the best third of its rung when one waits, else
+        try a new one; when none is left to try, the best of the highest rung reached goes on to the last."""
+        self.trials.append(_Trial(0, {}, self.parent.blueprint_text))
+        self.evaluate(self.trials[0], 0)
+        sampling = True
+        while True:
+            typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else 0.0
+            if self.out_of_time(typical):
+                self.log.line("the time budget is spent: no more candidates")
+                return
+            step = self.next_step(pool if sampling else None)
+            if step is None:
+                if not sampling:
+                    return
+                sampling = False
+                continue
+            trial, rung = step
+            if rung > 0:
+                trial.promoted.add(rung - 1)
+            self.evaluate(trial, rung)
+            if trial.parent or trial.error:
+                continue
+            if trial.model_id is not None:
+                self.store.set_model_lineage(trial.model_id, parent_id=self.parent.id, tuning=self.record(trial))
+            elif self.keep == "all":
+                self.train_child(trial)
+
+    def out_of_time(self, extra: float = 0.0) -> bool:
+        return self.deadline is not None and time.monotonic() + extra >= self.deadline
+
+    def next_step(self, pool):
+        for rung in range(self.rungs - 2, -1, -1):  # promotions first, from the highest rung
+            trial = self.promotable(rung)
+            if trial is not None:
+                return trial, rung + 1
+        if pool is not None:
+            setting = next(pool, None)
+            if setting is None:
+                return None
+            trial = _Trial(len(self.trials), setting, with_parameters(self.parent.blueprint_text, setting))
+            self.trials.append(trial)
+            return trial, 0
+        for rung in range(self.rungs - 2, -1, -1):
+            if any(rung + 1 in t.scores for t in self.trials):
+                return None  # a candidate reached the rung above: the winner is chosen there
+            waiting = [t for t in self.ok(rung) if rung not in t.promoted]
+            if waiting:
+                return min(waiting, key=lambda t: self.key(t.scores[rung].get(self.metric))), rung + 1
+        return None
+
+    def ok(self, rung: int) -> list[_Trial]:
+        return [t for t in self.trials if rung in t.scores and not t.error]
+
+    def promotable(self, rung: int) -> _Trial | None:
+        done = sorted(self.ok(rung), key=lambda t: self.key(t.scores[rung].get(self.metric)))
+        for trial in done[: len(done) // ETA]:
+            if rung not in trial.promoted:
+                return trial
+        return None
+
+    def evaluate(self, trial: _Trial, rung: int) -> None:
+        self.job.check_cancel()
+        began = time.monotonic()
+        try:
+            trial.scores[rung] = self.evaluator.score(trial, rung, self.rungs)
+            trial.rows[rung] = self.rows[rung]
+        except TaskbenchError as exc:
+            trial.error = exc.message
+        self.durations.append(time.monotonic() - began)
+        who = "parent" if trial.parent else f"candidate {trial.number}"
+        data = {"trial": trial.number, "rung": rung, "rungs": self.rungs, "rows": self.rows[rung],
+                "metric": self.metric, "setting": trial.setting, "model": trial.model_id}
+        if trial.error:
+            self.log.line(f"{who} failed at rung {rung + 1}/{self.rungs}: {trial.error}")
+            self.emit("tune_trial", {**data, "error": trial.error})
+            return
+        value = trial.scores[rung].get(self.metric)
+        self.log.line(f"{who} rung {rung + 1}/{self.rungs} ({self.rows[rung]} rows): inner {self.metric} "
+                      f"{value:.6g}; {changes_text(trial.setting)}")
+        self.emit("tune_trial", {**data, "score": value})
+
+    def record(self, trial: _Trial, best: bool = False) -> dict:
+        """A child's tuning record: what changed, its inner scores at the highest rung it reached, whether it won."""
+        top = trial.top()
+        return {"job": self.job.id, "changed": trial.setting, "metric": self.metric,
+                "inner": trial.scores.get(top, {}), "rung": top + 1, "rungs": self.rungs,
+                "rows": trial.rows.get(top), "best": best}
+
+    def train_child(self, trial: _Trial) -> None:
+        """Train the candidate as a model of the project, like any other (training partition, validation scores),
+        with its lineage recorded as it starts."""
+        from .engine import BlueprintSource, Trainer
+
+        self.job.check_cancel()
+        if self.out_of_time():
+            self.log.line(f"candidate {trial.number}: no time left to train it as a model")
+            return
+
+        def forward(kind: str, data: dict) -> None:
+            if kind == "started":
+                trial.model_id = data["model"]
+                self.store.set_model_lineage(data["model"], parent_id=self.parent.id, tuning=self.record(trial))
+            self.emit(kind, {**data, "tuned_from": self.parent.id, "setting": trial.setting})
+
+        child = BlueprintSource(self.label, trial.text, f"model {self.parent.id}", pins=self.source.pins)
+        outcome = Trainer(self.store, self.project, on_event=forward, cancel=self.cancel).train(child)
+        if outcome.model is not None:
+            self.result.model_ids.append(outcome.model.id)
+            self.log.line(f"candidate {trial.number} trained as model {outcome.model.id}")
+        else:
+            trial.model_id = None
+            self.log.line(f"candidate {trial.number}: its model failed: {outcome.error}")
+
+    def conclude(self) -> _Trial | None:
+        """Pick the winner: the best inner score at the highest rung reached among the parent and the candidates
+        that have a model (all of them with keep="all"); mark it in every child's record."""
+        result, metric = self.result, self.metric
+        result.trials = [{"trial": t.number, "setting": t.setting, "model": t.model_id, "error": t.error,
+                          "inner": {r + 1: s for r, s in sorted(t.scores.items())}} for t in self.trials]
+        eligible = [t for t in self.trials if t.scores and not t.error
+                    and (t.parent or t.model_id is not None or self.keep == "best")]
+        if not eligible:
+            return None
+        best = min(eligible, key=lambda t: (-t.top(), self.key(t.scores[t.top()].get(metric)), t.number))
+        result.best_model_id = best.model_id if best.model_id is not None else self.parent.id
+        result.best_settings = dict(best.setting) if best.model_id is not None else {}
+        for trial in self.trials:
+            if trial.model_id is not None:
+                self.store.set_model_lineage(trial.model_id, parent_id=self.parent.id,
+                                             tuning=self.record(trial, best=trial is best))
+        who = "the parent's own setting" if best.parent else f"candidate {best.number} ({changes_text(best.setting)})"
+        self.log.line(f"best on the inner split: {who}, inner {metric} {best.scores[best.top()].get(metric):.6g} "
+                      f"at rung {best.top() + 1}; model {result.best_model_id}")
+        return best
+
+
+def _count(parts, folds) -> int:
+    import numpy as np
+
+    return int(np.isin(parts, folds).sum())
