@@ -43,6 +43,7 @@ class TuneResult:
     metric: str = ""
     trials: list[dict] = field(default_factory=list)  # every candidate: settings, inner scores per rung, child model
     job_id: int | None = None
+    project: str = ""
 
 
 class TuneStopped(KeyboardInterrupt):
@@ -520,9 +521,11 @@ class _Tuning:
         self.metric, self.keep, self.seed, self.cancel, self.emit = metric, keep, seed, cancel, emit
         self.key = metrics.sort_key(metric)
         self.label = child_label(parent.blueprint, parent.id)
-        self.result = TuneResult(parent_id=parent.id, best_model_id=parent.id, metric=metric)
+        self.result = TuneResult(parent_id=parent.id, best_model_id=parent.id, metric=metric, project=project.name)
         self.trials: list[_Trial] = []
         self.durations: list[float] = []
+        self.child_seconds: list[float] = []
+        self.warmed = False
         self.deadline: float | None = None
 
     # ------------------------------------------------------------------ the run
@@ -548,6 +551,7 @@ class _Tuning:
                 current = {d.key: checked.nodes[d.node].parameters.get(d.param) for d in dims}
                 self.announce(dims, count, int((parts == INNER).sum()))
                 self.evaluator.start_local_worker()
+                self.warm_worker()
                 pool = candidates(dims, count, current, seed=project.settings.get("seed", 0) + self.seed)
                 self.search(pool)
             except (KeyboardInterrupt, Cancelled) as exc:
@@ -557,6 +561,10 @@ class _Tuning:
                 raise TuneStopped(self.result) from None
             finally:
                 self.evaluator.close()
+                if self.warmed:
+                    from .engine import release_prestarted
+
+                    release_prestarted()
             best = self.conclude()
             if self.keep == "best" and best is not None and not best.parent:
                 self.train_child(best)
@@ -675,7 +683,8 @@ class _Tuning:
         from .engine import BlueprintSource, Trainer
 
         self.job.check_cancel()
-        if self.out_of_time():
+        typical = sorted(self.child_seconds)[len(self.child_seconds) // 2] if self.child_seconds else 0.0
+        if self.out_of_time(typical):
             self.log.line(f"candidate {trial.number}: no time left to train it as a model")
             return
 
@@ -686,13 +695,24 @@ class _Tuning:
             self.emit(kind, {**data, "tuned_from": self.parent.id, "setting": trial.setting})
 
         child = BlueprintSource(self.label, trial.text, f"model {self.parent.id}", pins=self.source.pins)
+        began = time.monotonic()
         outcome = Trainer(self.store, self.project, on_event=forward, cancel=self.cancel).train(child)
+        self.child_seconds.append(time.monotonic() - began)
+        self.warm_worker()  # the next child's worker starts while the search goes on
         if outcome.model is not None:
             self.result.model_ids.append(outcome.model.id)
             self.log.line(f"candidate {trial.number} trained as model {outcome.model.id}")
         else:
             trial.model_id = None
             self.log.line(f"candidate {trial.number}: its model failed: {outcome.error}")
+
+    def warm_worker(self) -> None:
+        """Start a worker for the next child now (engine.prestart_workers), so its start-up overlaps the search."""
+        from .engine import prestart_workers
+
+        if self.keep == "all":
+            prestart_workers(self.store.root, 1)
+            self.warmed = True
 
     def conclude(self) -> _Trial | None:
         """Pick the winner: the best inner score at the highest rung reached among the parent and the candidates

@@ -21,6 +21,7 @@ from . import score as score_command
 from . import insights as insights_command
 from . import project as project_command
 from . import train as train_command
+from . import tune as tune_command
 from . import jobs as jobs_command
 from . import task as task_command
 from . import predict as predict_command
@@ -160,6 +161,7 @@ app.add_typer(task_command.app, name="task")
 app.add_typer(project_command.app, name="project")
 app.add_typer(blueprint_command.app, name="blueprint")
 app.command(name="train", help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
+app.command(name="tune", help=tune_command.HELP, no_args_is_help=True)(tune_command.tune)
 app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
 app.command(name="insights", help=insights_command.INSIGHTS_HELP, no_args_is_help=True)(insights_command.insights)
 app.command(name="artifacts", help=insights_command.ARTIFACTS_HELP, no_args_is_help=True)(insights_command.artifacts)
