@@ -614,6 +614,8 @@ def leaderboard(store: Store, project_name: str, metric: str | None = None,
             "created_by": model.created_by,
             "runs": len(group),
             "repeat_of": group[0] if group[0] != model.id else None,
+            "tuned_from": model.parent_id,  # lineage (core/training/tune.py): the model this one was tuned from
+            "tuning": model.tuning,  # {"changed": {node.param: value}, "inner": scores, "best": bool, ...} or None
         }
         if project.holdout_unlocked:
             row["holdout"] = scores.get("holdout")
