@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -303,6 +304,9 @@ def _natural_width(renderable) -> int:
     return Measurement.get(wide, wide.options, renderable).maximum
 
 
+TUNED = re.compile(r" \(tuned from model \d+\)$")  # a tuned child's label suffix; the lineage note says it
+
+
 def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[str, str] | None = None) -> Table:
     cells = []
     parts = {part: [(r.get(part) or {}).get(metric) for r in rows] for part in ("validation", "cv", "holdout")}
@@ -312,7 +316,9 @@ def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[st
         hold = (r.get("holdout") or {}).get(metric) if proj.holdout_unlocked else None
         runs = r.get("runs", 1) > 1 and not r.get("repeat_of")
         model = str(r["model"])
-        label = escape(r["blueprint"]) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
+        shown = TUNED.sub("", r["blueprint"]) if r.get("tuned_from") is not None else r["blueprint"]
+        label = escape(shown) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
+        label += _lineage(r, short)
         if short:
             model += f"≡{r['repeat_of']}" if r.get("repeat_of") else f"×{r['runs']}" if runs else ""
         else:
@@ -334,6 +340,25 @@ def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[st
     return listing(columns, cells, keep=("model", "blueprint", f"validation {metric}") + ((holdout,) if proj.holdout_unlocked else ()),
                    title=f"{proj.name} ({proj.target_type}), sorted by validation {metric}{locked}{whose}",
                    right=right)
+
+
+def _lineage(row: dict, short: bool) -> str:
+    """A tuned model's note after its label: 'from #3' and 'best' when it won its tuning, with the parameters it
+    changed unless the table is short of room."""
+    parent = row.get("tuned_from")
+    if parent is None:
+        return ""
+    tuning = row.get("tuning") or {}
+    changed = tuning.get("changed") or {}
+    if short or not changed:
+        note = f"from #{parent}"
+    else:
+        from core.training.tune import changes_text
+
+        names = [key.partition(".")[2] for key in changed]
+        plain = len(set(names)) == len(names)  # node names only when two nodes share a parameter name
+        note = f"from #{parent}: " + changes_text({(k.partition(".")[2] if plain else k): v for k, v in changed.items()})
+    return f" [dim]({escape(note)})[/]" + (" [green]best[/]" if tuning.get("best") else "")
 
 
 def _count(value) -> str:
