@@ -55,6 +55,7 @@ def blend_source(models: list[Model], kind: str, target_type: str) -> BlueprintS
         raise UsageError(f"blenders combine estimators' predictions, which {target_type} models do not give.")
     if len(models) < 2:
         raise UsageError("a blender needs at least two trained models.")
+    models = sorted(models, key=lambda m: m.id)
     name = blend_name(kind, [m.id for m in models])
     lines, pins, finals = merged_nodes(models)
     task = "average_blend" if kind == AVERAGE else STACKERS[target_type]

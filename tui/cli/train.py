@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..numbers import number, score
-from .common import PIPED_WIDTH, console, open_workspace, print_json, listing
+from .common import PIPED_WIDTH, console, fail, open_workspace, print_json, listing
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
 
@@ -180,16 +180,19 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
                other: bool, autopilot: bool) -> None:
     """`train --autopilot`: each stage's start and time, each model as it is trained, then the stages and the best."""
     from core import workspace
-    from core.errors import UsageError
+    from core.errors import EXIT_USAGE, UsageError
     from core.training.autopilot import DEFAULT_BUDGET, parse_duration, run_autopilot
     from core.training.engine import prestart_workers, release_prestarted
 
     if not autopilot:
-        raise UsageError("--budget and --metric go with --autopilot; add --autopilot, or leave them out.")
+        fail("--budget and --metric go with --autopilot; add --autopilot, or leave them out.", EXIT_USAGE)
     if other:
-        raise UsageError("--autopilot picks its own blueprints; leave out BLUEPRINT, --templates, --retrain, --cv "
-                         "and --cluster.")
-    seconds = parse_duration(budget) if budget is not None else DEFAULT_BUDGET
+        fail("--autopilot picks its own blueprints; leave out BLUEPRINT, --templates, --retrain, --cv and --cluster.",
+             EXIT_USAGE)
+    try:
+        seconds = parse_duration(budget) if budget is not None else DEFAULT_BUDGET
+    except UsageError as exc:
+        fail(exc.message, exc.exit_code)
     out = console()
     prestart_workers(workspace.home((ctx.obj or {}).get("home")), jobs)
 

@@ -1,0 +1,124 @@
+"""`train --autopilot`: templates, tuning of the best, blenders of the best; stages on screen and in the job log."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from tests.conftest import DATA, leftovers
+
+JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+
+
+def flat(result):
+    return " ".join(result.output.split())
+
+
+def board(taskbench, project):
+    result = taskbench("leaderboard", project, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def juniors(taskbench):
+    result = taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def tuned(monkeypatch):
+    """tune_model stood in by a recorder that tries nothing (tune.py has its own tests)."""
+    from core.training import tune
+
+    calls = []
+
+    def fake(store, model_id, *, deadline=None, events=None, **kwargs):
+        calls.append((model_id, deadline))
+        return tune.TuneResult(parent_id=model_id, best_model_id=model_id, model_ids=[])
+
+    monkeypatch.setattr(tune, "tune_model", fake)
+    return calls
+
+
+def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tuned, taskbench, home, tmp_path):
+    result = taskbench("train", "juniors", "--autopilot", "--budget", "5m", "--jobs", "2", "--metric", "R2")
+    assert result.exit_code == 0, result.output
+    text = flat(result)
+    for stage in ("templates", "tuning", "blenders"):
+        assert f"stage {stage} starts at" in text and f"stage {stage} took" in text, result.output
+    rows = {r["blueprint"]: r for r in board(taskbench, "juniors")}
+    from core.blueprints.templates import templates_for
+
+    templates = [t.name for t in templates_for("regression")]
+    assert set(templates) <= set(rows)
+    # The three best templates by validation R2 are tuned, the best first, each by a deadline within the budget.
+    by_r2 = sorted(templates, key=lambda name: -rows[name]["validation"]["R2"])
+    assert [m for m, _ in tuned] == [rows[name]["model"] for name in by_r2[:3]]
+    members = sorted(rows[name]["model"] for name in by_r2[:3])
+    tag = "-".join(f"#{m}" for m in members)
+    for kind in ("avg", "stack"):
+        blend = rows[f"blend-{kind}-{tag}"]
+        assert blend["state"] == "trained" and blend["validation"]["R2"] > 0, blend
+    best = max(rows.values(), key=lambda r: r["validation"]["R2"])
+    assert f"Best model {best['model']}: validation R2" in text
+
+    # The autopilot's own job logs each stage's start and time.
+    jobs = json.loads(taskbench("jobs", "--json").output)
+    (pilot,) = [j for j in jobs if j["kind"] == "autopilot"]
+    log = (home / "logs" / f"job-{pilot['id']}.log").read_text()
+    for stage in ("templates", "tuning", "blenders"):
+        assert f"stage {stage} started at" in log and f"stage {stage} took" in log, log
+
+    # A blender is a model like any other: it predicts and exports.
+    stacked = rows[f"blend-stack-{tag}"]["model"]
+    out = tmp_path / "predictions.csv"
+    scored = taskbench("predict", str(stacked), "--input", JUNIORS, "--output", out)
+    assert scored.exit_code == 0, scored.output
+    assert out.read_text().splitlines()[0] == "Predictions" and len(out.read_text().splitlines()) == 1478
+    package = tmp_path / "blend.zip"
+    exported = taskbench("export", str(stacked), "--to", package)
+    assert exported.exit_code == 0 and package.is_file(), exported.output
+    assert leftovers(home) == []
+
+
+def test_the_budget_stops_the_autopilot_cleanly_and_keeps_finished_models(juniors, tuned, home):
+    """At the budget the autopilot sets its stop event (here, as the second model starts): the running training ends
+    cancelled with its files removed, nothing else starts, the finished model stays and is the best."""
+    from core.service import Workspace
+    from core.training.autopilot import run_autopilot
+    from core.training.projects import get_project
+
+    stop = threading.Event()
+    started = []
+
+    def event(kind, data):
+        if kind == "started":
+            started.append(data["model"])
+            if len(started) == 2:
+                stop.set()
+
+    with Workspace(home).store() as store:
+        result = run_autopilot(store, "juniors", budget=300, jobs=1, on_event=event, cancel=stop)
+        models = store.project_models(get_project(store, "juniors").id)
+    assert sorted((m.id, m.state, m.message) for m in models) == [
+        (started[0], "trained", None), (started[1], "failed", "cancelled")]
+    assert [s.name for s in result.stages] == ["templates", "tuning", "blenders"]
+    assert result.stages[0].models == [started[0]] and "not trained" in result.stages[0].note
+    assert result.stages[1].note == result.stages[2].note == "skipped: the budget is spent"
+    assert tuned == [] and result.best == started[0]
+    assert sorted(p.name for p in (home / "models").iterdir()) == [str(started[0])]
+    assert leftovers(home) == []
+
+
+def test_autopilot_options_go_together(juniors, taskbench):
+    alone = taskbench("train", "juniors", "--budget", "5m")
+    assert alone.exit_code == 2 and "--budget and --metric go with --autopilot" in flat(alone)
+    both = taskbench("train", "juniors", "--autopilot", "--templates")
+    assert both.exit_code == 2 and "--autopilot picks its own blueprints" in flat(both)
+    bad = taskbench("train", "juniors", "--autopilot", "--budget", "soon")
+    assert bad.exit_code == 2 and "'soon' is not a duration; write it as 90s, 10m or 1h." in flat(bad)
+    metric = taskbench("train", "juniors", "--autopilot", "--metric", "AUC")
+    assert metric.exit_code == 2 and "metric 'AUC' does not apply to regression" in flat(metric)
