@@ -65,7 +65,24 @@ def unique_names(names):
 
 
 def column_names(X):
-    return [str(c) for c in X.columns]
+    names = X.columns.tolist()  # iterating a pandas 3 text Index costs ~50 µs more per call (scoring single rows)
+    return names if all(type(n) is str for n in names) else [str(c) for c in names]
+
+
+_INDEXES = {}
+
+
+def column_index(columns):
+    """`columns` as a pandas Index, built once per distinct list: a text Index costs ~0.2 ms to build in pandas 3."""
+    key = tuple(columns)
+    if not all(type(c) is str for c in key):
+        return pd.Index(list(key))  # 1 and True hash alike: only text names are kept
+    index = _INDEXES.get(key)
+    if index is None:
+        if len(_INDEXES) >= 64:
+            _INDEXES.clear()
+        index = _INDEXES[key] = pd.Index(list(key))
+    return index
 
 
 def select_columns(X, columns, task):
@@ -99,11 +116,11 @@ def numeric_series(series):
     return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype("float64")
 
 
-def _all_dense_numeric(X):
+def _all_dense_numeric(X, dtypes=None):
     """True when every column is a plain numeric (or boolean) dtype: then one numpy conversion does."""
     return all(
         not isinstance(t, pd.SparseDtype) and (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))
-        for t in X.dtypes
+        for t in set(X.dtypes.tolist() if dtypes is None else dtypes)
     )
 
 
@@ -117,11 +134,11 @@ def numeric_frame(X):
     return frame
 
 
-def dense_matrix(X):
+def dense_matrix(X, dtypes=None):
     """A float64 numpy array of X (NaN where values are missing)."""
     if X.shape[1] == 0:
         return np.zeros((len(X), 0))
-    if _all_dense_numeric(X):
+    if _all_dense_numeric(X, dtypes):
         return X.to_numpy(dtype="float64")  # one conversion instead of one per column (scoring single rows)
     return numeric_frame(X).to_numpy(dtype="float64")
 
@@ -131,9 +148,10 @@ def matrix(X, allow_sparse=True):
 
     Dense and sparse columns keep their order: runs of each kind are stacked side by side.
     """
-    kinds = [isinstance(t, pd.SparseDtype) for t in X.dtypes]
+    dtypes = X.dtypes.tolist()
+    kinds = [isinstance(t, pd.SparseDtype) for t in dtypes]
     if not any(kinds):
-        return dense_matrix(X)
+        return dense_matrix(X, dtypes)
     if not allow_sparse:
         return dense_matrix(X)
     blocks = []
@@ -183,7 +201,7 @@ def output_frame(values, columns):
     values = np.asarray(values, dtype="float64")
     if values.ndim == 1:
         values = values.reshape(-1, 1)
-    return pd.DataFrame(values, columns=list(columns), index=pd.RangeIndex(values.shape[0]))
+    return pd.DataFrame(values, columns=column_index(columns), index=pd.RangeIndex(values.shape[0]))
 
 
 def sparse_output_frame(M, columns):
@@ -302,10 +320,10 @@ def probability_frame(state, M, n_rows, kwargs):
         out[empty] = 1.0 / len(labels)
         sums = out.sum(axis=1, keepdims=True)
     out = out / sums
-    return pd.DataFrame(out, columns=labels, index=pd.RangeIndex(n_rows))
+    return pd.DataFrame(out, columns=column_index(labels), index=pd.RangeIndex(n_rows))
 
 
 def prediction_frame(values):
     """The single ``Predictions`` column of a regression or anomaly estimator."""
-    values = np.asarray(values, dtype="float64").reshape(-1)
-    return pd.DataFrame({"Predictions": values}, index=pd.RangeIndex(len(values)))
+    values = np.asarray(values, dtype="float64").reshape(-1, 1)
+    return pd.DataFrame(values, columns=column_index(["Predictions"]), index=pd.RangeIndex(len(values)))
