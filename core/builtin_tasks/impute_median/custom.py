@@ -1,8 +1,7 @@
 """Built-in transform: fill missing numeric values with each column's training median."""
 import numpy as np
-import pandas as pd
 
-from builtin_helpers import column_names, numeric_frame, param, save, select_columns
+from builtin_helpers import column_names, numeric_frame, output_frame, param, save, select_columns
 
 TASK = "impute_median"
 
@@ -26,4 +25,4 @@ def transform(X, transformer):
     if holes.any():
         fills = np.array([transformer["fills"][c] for c in columns], dtype="float64")
         values[holes] = fills[np.nonzero(holes)[1]]
-    return pd.DataFrame(values, columns=columns)
+    return output_frame(values, columns)
