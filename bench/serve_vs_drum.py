@@ -1,0 +1,480 @@
+"""Side by side (issue 15): `drum server` and `taskbench serve` answering single-row requests, in one run.
+
+Two tasks, each fitted by each tool with its own libraries:
+user     DRUM's own `1_python_regression` template (tests/fixtures/drum_templates), fitted on juniors by
+         `drum fit --output` and by `taskbench fit --output`; each fitted folder served with `--code-dir`
+         (`drum server --code-dir` / `taskbench serve --code-dir`: the same folder contract on both sides).
+linear   taskbench's built-in `num = impute_median(NUM)` / `model = ridge(num)`, trained and deployed in a
+         scratch workspace and served with `taskbench serve NAME`; DRUM serves a custom.py fitting the same
+         scikit-learn pipeline (SimpleImputer(median) then Ridge(alpha=1)) with a `score` hook.
+One keep-alive sequential client on raw sockets sends one-row `multipart X` bodies (field "X" holding a CSV
+file, as DRUM's clients send) and raw CSV bodies: after a warm-up, --requests per round, --runs rounds, the
+tools interleaved. Printed: median, p95, requests/s, DRUM/taskbench median ratio (goals >= 3x user, >= 4x
+linear) and the in-process floor in this process: `pd.read_csv` of the CSV + the task's own predict + the JSON
+answer, with taskbench/floor (goal <= 1.3x). `--workers` also compares `taskbench serve --workers 2` with 1
+worker under 8 concurrent clients (bench/_load.py in its own process; its CPU is printed): goal >= 1.8x.
+DRUM (default 1.18.1) is installed by the bench into its own virtual environment, cached in --drum-venv,
+with the project's scikit-learn/pandas/numpy versions when pip can; when it cannot be installed the DRUM side
+is skipped with a sentence.
+
+Run: python bench/serve_vs_drum.py [--runs 2] [--requests 1000] [--workers] [--no-drum]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load import Connection, csv_body, get_request, multipart_x, post_request  # noqa: E402
+
+DATA = ROOT / "sample_tasks" / "data"
+JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+INFERENCE = DATA / "juniors_3_year_stats_regression_inference.csv"
+TARGET = "Grade 2014"
+USER_TASK = ROOT / "tests" / "fixtures" / "drum_templates" / "1_python_regression"
+SHIM = ROOT / "core" / "runtime" / "drum_shim"
+BUILTINS = ROOT / "core" / "builtin_tasks"
+TB = [sys.executable, "-m", "tui.cli"]
+BLUEPRINT = "num = impute_median(NUM)\nmodel = ridge(num)\n"
+DEFAULT_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "taskbench-bench" / "drum-venv"
+GOAL_DRUM = {"user": 3.0, "linear": 4.0}
+GOAL_FLOOR = 1.3
+GOAL_WORKERS = 1.8
+
+DRUM_LINEAR = '''"""Median imputation then ridge (alpha=1) on every column: the pipeline of taskbench's built-in
+`num = impute_median(NUM)` / `model = ridge(num)`, as a DRUM task."""
+import pickle
+
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+
+
+def fit(X, y, output_dir, **kwargs):
+    model = make_pipeline(SimpleImputer(strategy="median"), Ridge(alpha=1.0)).fit(X.astype("float64"), y)
+    with open(f"{output_dir}/artifact.pkl", "wb") as fh:
+        pickle.dump(model, fh)
+
+
+def score(data, model, **kwargs):
+    return pd.DataFrame({"Predictions": model.predict(data.astype("float64"))})
+'''
+DRUM_LINEAR_META = "name: bench_linear\ntype: training\ntargetType: regression\n"
+
+
+class Stop(Exception):
+    """Raised by SIGTERM/SIGHUP so the cleanup in `finally` runs."""
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run(cmd: list, env: dict | None = None, timeout: float = 600, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run a command, exiting with its output when it fails."""
+    cmd = [str(c) for c in cmd]
+    try:
+        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        sys.exit(f"timed out after {timeout:.0f} s: {' '.join(cmd)}")
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- DRUM's own virtual environment
+
+
+def drum_venv(path: Path, version: str) -> tuple[Path | None, str]:
+    """The venv's python with datarobot-drum installed (built once, then reused), or None and why not."""
+    import numpy
+    import pandas
+    import sklearn
+
+    python = path / "bin" / "python"
+    pins = [f"scikit-learn=={sklearn.__version__}", f"pandas=={pandas.__version__}", f"numpy=={numpy.__version__}"]
+    marker = path / "taskbench-bench.json"
+    if marker.exists() and python.exists():
+        if json.loads(marker.read_text()).get("drum") == version:
+            return python, json.loads(marker.read_text())["how"]
+    shutil.rmtree(path, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    say(f"Installing datarobot-drum=={version} into {path} (once; about a minute)...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, capture_output=True, timeout=300)
+        attempts = [(pins, "pinned to taskbench's scikit-learn, pandas and numpy"), ([], "with pip's own choice of "
+                    "scikit-learn, pandas and numpy (the pinned install failed)")]
+        for extra, how in attempts:
+            proc = subprocess.run([str(python), "-m", "pip", "install", "-q", f"datarobot-drum=={version}",
+                                   "scikit-learn", *extra], capture_output=True, text=True, timeout=1200)
+            if proc.returncode == 0:
+                break
+        else:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            shutil.rmtree(path, ignore_errors=True)
+            return None, f"pip could not install datarobot-drum=={version} ({last})"
+    except (subprocess.SubprocessError, OSError) as exc:
+        shutil.rmtree(path, ignore_errors=True)
+        return None, f"its virtual environment could not be made in {path} ({exc})"
+    marker.write_text(json.dumps({"drum": version, "how": how}))
+    return python, how
+
+
+def venv_versions(python: Path) -> str:
+    code = ("import datarobot_drum, importlib.metadata as m, sklearn, pandas, numpy; "
+            "print(m.version('datarobot-drum'), sklearn.__version__, pandas.__version__, numpy.__version__)")
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        return ""
+    drum, sk, pd_, np_ = out.stdout.split()
+    return f"datarobot-drum {drum}, scikit-learn {sk}, pandas {pd_}, numpy {np_}"
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Servers:
+    """Server processes started by the bench, each in its own session so its workers stop with it."""
+
+    def __init__(self, scratch: Path):
+        self.scratch, self.procs = scratch, []
+
+    def start(self, name: str, cmd: list, env: dict, ping: str, timeout: float = 120) -> tuple[int, Path] | None:
+        """Start a server on a free port and wait until `ping` answers 200; None (log printed) when it does not."""
+        port = free_port()
+        cmd = [str(c).replace("{port}", str(port)) for c in cmd]
+        log = self.scratch / f"{name}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, env=env, cwd=self.scratch, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:
+                if Connection(port, timeout=2).request(get_request(port, ping))[0] == 200:
+                    return port, log
+            except OSError:
+                pass
+            time.sleep(0.2)
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        say(f"{name} did not answer {ping} within {timeout:.0f} s; the last lines of its log:\n{tail}")
+        self.stop(proc)
+        return None
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+            except ProcessLookupError:
+                pass
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in list(self.procs):
+            self.stop(proc)
+
+
+# ---------------------------------------------------------------- measurement
+
+
+def summary(times: list, total: float) -> dict:
+    times = sorted(times)
+    return {"median": times[len(times) // 2] * 1000, "p95": times[int(len(times) * 0.95)] * 1000,
+            "rps": len(times) / total}
+
+
+def sequential(port: int, raw: bytes, n: int, warmup: int) -> dict:
+    """`n` requests one after another on one keep-alive client, after `warmup` unmeasured ones."""
+    conn = Connection(port)
+    try:
+        for _ in range(warmup):
+            status, body = conn.request(raw)
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}: {body[:300].decode(errors='replace')}")
+        times = []
+        began = time.perf_counter()
+        for _ in range(n):
+            t = time.perf_counter()
+            status, body = conn.request(raw)
+            times.append(time.perf_counter() - t)
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}: {body[:300].decode(errors='replace')}")
+        return summary(times, time.perf_counter() - began)
+    finally:
+        conn.close()
+
+
+def floor(predict, csv: bytes, n: int, warmup: int) -> dict:
+    """The work itself in this process: parse the CSV, the task's own predict, the JSON answer."""
+    import pandas as pd
+
+    def once():
+        frame = predict(pd.read_csv(io.BytesIO(csv)))
+        return json.dumps({"predictions": frame["Predictions"].tolist()})
+
+    for _ in range(warmup):
+        once()
+    times = []
+    began = time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - t)
+    return summary(times, time.perf_counter() - began)
+
+
+def user_floor(fitted: Path):
+    """The user task's own predict, its artifact loaded as DRUM and taskbench load it (`CustomTask.load`)."""
+    if importlib.util.find_spec("datarobot_drum") is None:
+        sys.path.append(str(SHIM))
+    sys.path.insert(0, str(fitted))
+    try:
+        import custom
+    finally:
+        sys.path.remove(str(fitted))
+    task = custom.CustomTask.load(str(fitted))
+    return task.predict
+
+
+def linear_floor(model_dir: Path):
+    """The built-in tasks' own hooks (impute_median.transform, ridge.predict) on the deployed model's artifacts."""
+    def module(folder: str):
+        sys.path.insert(0, str(BUILTINS / folder))  # for its builtin_helpers
+        try:
+            spec = importlib.util.spec_from_file_location(f"bench_builtin_{folder}", BUILTINS / folder / "custom.py")
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+        finally:
+            sys.path.remove(str(BUILTINS / folder))
+        return mod
+
+    impute, ridge = module("impute_median"), module("ridge")
+    with open(model_dir / "nodes" / "num" / "artifact.pkl", "rb") as fh:
+        fills = pickle.load(fh)
+    with open(model_dir / "nodes" / "model" / "artifact.pkl", "rb") as fh:
+        fitted = pickle.load(fh)
+    return lambda X: ridge.predict(impute.transform(X, fills), fitted)
+
+
+# ---------------------------------------------------------------- setup of each side
+
+
+def setup_taskbench(scratch: Path, servers: Servers, env: dict) -> dict:
+    """Fit the user task, train and deploy the linear blueprint, start both servers; the floors' predict too."""
+    tasks = {}
+    fitted = scratch / "tb_user"
+    run(TB + ["fit", "--code-dir", USER_TASK, "--input", JUNIORS, "--target-type", "regression", "--target", TARGET,
+              "--output", fitted], env)
+    started = servers.start("taskbench-user", TB + ["serve", "--code-dir", fitted, "--port", "{port}"], env, "/ping")
+    if started is None:
+        sys.exit("taskbench serve --code-dir did not start; see its log above.")
+    tasks["user"] = {"tb_port": started[0], "predict": user_floor(fitted)}
+    run(TB + ["project", "create", JUNIORS, "--target", TARGET, "--name", "juniors"], env)
+    bp = scratch / "ridge.bp"
+    bp.write_text(BLUEPRINT)
+    run(TB + ["train", "juniors", bp], env)
+    run(TB + ["deploy", "1", "--name", "bench"], env)
+    started = servers.start("taskbench-linear", TB + ["serve", "bench", "--port", "{port}"], env, "/ping")
+    if started is None:
+        sys.exit("taskbench serve did not start; see its log above.")
+    model_dir = Path(env["TASKBENCH_HOME"]) / "models" / "1"
+    tasks["linear"] = {"tb_port": started[0], "predict": linear_floor(model_dir)}
+    return tasks
+
+
+def setup_drum(python: Path, scratch: Path, servers: Servers, tasks: dict) -> None:
+    """`drum fit --output` each task in DRUM's venv, check the venv loads what it fitted, start `drum server`s."""
+    drum = python.parent / "drum"
+    src = scratch / "drum_linear_src"
+    src.mkdir()
+    (src / "custom.py").write_text(DRUM_LINEAR)
+    (src / "model-metadata.yaml").write_text(DRUM_LINEAR_META)
+    for name, code_dir in (("user", USER_TASK), ("linear", src)):
+        fitted = scratch / f"drum_{name}"
+        fitted.mkdir()
+        home = scratch / f"drum_home_{name}"  # gunicorn keeps a control socket under $HOME
+        home.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKBENCH_", "PYTHONPATH", "VIRTUAL_ENV"))}
+        env.update(HOME=str(home), PATH=f"{python.parent}{os.pathsep}{env.get('PATH', '')}")
+        # --skip-predict: drum fit's own prediction check starts a server and times out here
+        run([drum, "fit", "--code-dir", code_dir, "--input", JUNIORS, "--target-type", "regression", "--target",
+             TARGET, "--output", fitted, "--skip-predict"], env, timeout=600)
+        pkl = next(fitted.glob("*.pkl"))
+        check = (f"import pickle, sys; sys.path.insert(0, {str(fitted)!r}); "
+                 f"pickle.load(open({str(pkl)!r}, 'rb'))")
+        proc = subprocess.run([str(python), "-c", check], env=env, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            say(f"DRUM side of '{name}' skipped: DRUM's venv cannot load the artifact it fitted "
+                f"({(proc.stderr.strip().splitlines() or ['?'])[-1]}).")
+            continue
+        started = servers.start(f"drum-{name}", [drum, "server", "--code-dir", fitted, "--target-type", "regression",
+                                                 "--address", "127.0.0.1:{port}"], env, "/")
+        if started is not None:
+            tasks[name]["drum_port"] = started[0]
+
+
+# ---------------------------------------------------------------- the runs
+
+
+def fmt(s: dict) -> str:
+    return f"median {s['median']:6.2f} ms  p95 {s['p95']:6.2f} ms  {s['rps']:6.0f} req/s"
+
+
+def compare(tasks: dict, csv: bytes, args) -> list:
+    """Interleaved rounds: for each task and body kind, the floor, DRUM and taskbench one after another."""
+    rows = []
+    for rnd in range(1, args.runs + 1):
+        for name, task in tasks.items():
+            for kind, build in (("multipart X", multipart_x), ("CSV", csv_body)):
+                body, ctype = build(csv)
+                row = {"task": name, "kind": kind, "round": rnd,
+                       "floor": floor(task["predict"], csv, args.requests, args.warmup)}
+                if "drum_port" in task:
+                    raw = post_request(task["drum_port"], "/predict/", body, ctype)
+                    row["drum"] = sequential(task["drum_port"], raw, args.requests, args.warmup)
+                raw = post_request(task["tb_port"], "/predict/", body, ctype)
+                row["taskbench"] = sequential(task["tb_port"], raw, args.requests, args.warmup)
+                rows.append(row)
+                say(f"\n{name} task, {kind} body, round {rnd} ({args.requests} requests after {args.warmup}):")
+                say(f"  floor (in-process)  {fmt(row['floor'])}")
+                if "drum" in row:
+                    say(f"  drum server         {fmt(row['drum'])}")
+                say(f"  taskbench serve     {fmt(row['taskbench'])}")
+                tb = row["taskbench"]["median"]
+                ratios = []
+                if "drum" in row:
+                    ratios.append(f"DRUM/taskbench {row['drum']['median'] / tb:.2f}x (goal >= {GOAL_DRUM[name]:.0f}x)")
+                ratios.append(f"taskbench/floor {tb / row['floor']['median']:.2f}x (goal <= {GOAL_FLOOR}x)")
+                say("  " + "; ".join(ratios))
+    return rows
+
+
+def print_summary(rows: list) -> None:
+    say("\nSummary (median latency ratios, one value per round):")
+    for name in dict.fromkeys(r["task"] for r in rows):
+        for kind in dict.fromkeys(r["kind"] for r in rows):
+            sel = [r for r in rows if r["task"] == name and r["kind"] == kind]
+            fl = " / ".join(f"{r['taskbench']['median'] / r['floor']['median']:.2f}" for r in sel)
+            line = f"  {name:6} {kind:11}  taskbench/floor {fl} (goal <= {GOAL_FLOOR})"
+            if all("drum" in r for r in sel):
+                dr = " / ".join(f"{r['drum']['median'] / r['taskbench']['median']:.2f}" for r in sel)
+                line += f"   DRUM/taskbench {dr} (goal >= {GOAL_DRUM[name]:.0f})"
+            say(line)
+
+
+def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) -> None:
+    """`taskbench serve --workers 1` against `--workers 2`, 8 concurrent clients from bench/_load.py."""
+    ports = {}
+    for k in (1, 2):
+        started = servers.start(f"taskbench-workers{k}", TB + ["serve", "bench", "--port", "{port}", "--workers",
+                                                              str(k)], env, "/ping")
+        if started is None:
+            sys.exit(f"taskbench serve --workers {k} did not start; see its log above.")
+        ports[k] = started[0]
+    say(f"\n--workers: the linear deployment, one-row CSV bodies, {args.clients} concurrent keep-alive clients "
+        f"(asyncio, one separate process), {args.seconds:.0f} s per round after 1 s of warm-up; "
+        f"{os.cpu_count()} CPUs here")
+    ratios = []
+    for rnd in range(1, args.runs + 1):
+        got = {}
+        for k, port in ports.items():
+            raw_file = scratch / f"request{k}.bin"
+            body, ctype = csv_body(csv)
+            raw_file.write_bytes(post_request(port, "/predict/", body, ctype))
+            out = run([sys.executable, ROOT / "bench" / "_load.py", port, raw_file, "--clients", args.clients,
+                       "--seconds", args.seconds], timeout=args.seconds + 120)
+            got[k] = json.loads(out.stdout.strip().splitlines()[-1])
+            r = got[k]
+            say(f"  round {rnd}, --workers {k}: {r['requests_per_s']:6.0f} req/s, median {r['median_ms']:.2f} ms, "
+                f"{r['errors']} errors; client CPU {r['client_cpu_s'] / r['seconds'] * 100:.0f}% of one core")
+        ratios.append(got[2]["requests_per_s"] / got[1]["requests_per_s"])
+        say(f"  round {rnd}: --workers 2 / --workers 1 throughput {ratios[-1]:.2f}x (goal >= {GOAL_WORKERS}x)")
+    say(f"  median ratio {statistics.median(ratios):.2f}x (goal >= {GOAL_WORKERS}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=2, help="rounds of every measurement (default 2)")
+    parser.add_argument("--requests", type=int, default=1000, help="measured requests per round (default 1000)")
+    parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests first (default 100)")
+    parser.add_argument("--workers", action="store_true", help="also --workers 2 against 1 under concurrent clients")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for --workers (default 8)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per --workers round")
+    parser.add_argument("--no-drum", action="store_true", help="skip the DRUM side")
+    parser.add_argument("--drum-version", default="1.18.1")
+    parser.add_argument("--drum-venv", type=Path, default=DEFAULT_VENV, help=f"default {DEFAULT_VENV}")
+    args = parser.parse_args()
+
+    def stop(signum, frame):
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    scratch = Path(tempfile.mkdtemp(prefix="tb-serve-vs-drum-"))
+    servers = Servers(scratch)
+    try:
+        python = None
+        if not args.no_drum:
+            python, how = drum_venv(args.drum_venv, args.drum_version)
+            if python is None:
+                say(f"The DRUM side is skipped: {how}.")
+            else:
+                say(f"DRUM: {venv_versions(python)} in {args.drum_venv} ({how}); `drum server` as shipped "
+                    f"(gunicorn sync worker by default in 1.18)")
+        import numpy
+        import pandas
+        import sklearn
+
+        say(f"taskbench: {sys.executable}, scikit-learn {sklearn.__version__}, pandas {pandas.__version__}, "
+            f"numpy {numpy.__version__}; {os.cpu_count()} CPUs")
+        env = dict(os.environ, TASKBENCH_HOME=str(scratch / "ws"))
+        tasks = setup_taskbench(scratch, servers, env)
+        if python is not None:
+            setup_drum(python, scratch, servers, tasks)
+        lines = INFERENCE.read_bytes().splitlines()
+        csv = lines[0] + b"\n" + lines[1] + b"\n"
+        rows = compare(tasks, csv, args)
+        print_summary(rows)
+        if args.workers:
+            for proc in list(servers.procs):  # idle servers would still hold memory; the workers want the CPUs
+                servers.stop(proc)
+            workers_bench(scratch, servers, env, csv, args)
+    except (KeyboardInterrupt, Stop):
+        say("\nStopped; cleaning up.")
+        sys.exit(130)
+    finally:
+        servers.stop_all()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
