@@ -38,16 +38,19 @@ BLUEPRINT = "num = impute_median(NUM)\nmodel = ridge(num)\n"
 
 def run(cmd: list, env: dict) -> float:
     started = time.perf_counter()
-    proc = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True, cwd=env.get("TB_CWD", ROOT))
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stdout}\n{proc.stderr}")
     return elapsed
 
 
-def trained_model(scratch: Path) -> tuple[dict, Path]:
-    """A workspace with the juniors project and the ridge blueprint trained as model 1."""
+def trained_model(scratch: Path, build: Path | None = None) -> tuple[dict, Path]:
+    """A workspace with the juniors project and the ridge blueprint trained as model 1 (by the checkout `build`)."""
+    scratch.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TASKBENCH_HOME=str(scratch / "ws"))
+    if build is not None:
+        env.update(PYTHONPATH=str(build), TB_CWD=str(build))
     run(TB + ["project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors"], env)
     bp = scratch / "ridge.bp"
     bp.write_text(BLUEPRINT)
@@ -104,86 +107,221 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+USER_TASK = ROOT / "tests" / "fixtures" / "drum_templates" / "1_python_regression"  # DRUM's 2_estimators/1_python_regression
+
+
+def fitted_user_task(scratch: Path, env: dict) -> Path:
+    """DRUM's own regression template fitted on juniors into a folder `serve --code-dir` serves (as `drum server`)."""
+    out = scratch / "fitted_user"
+    run(TB + ["fit", "--code-dir", USER_TASK, "--input", JUNIORS, "--target", "Grade 2014", "--output", out], env)
+    return out
+
+
+# The floor: a plain script that reads the body with pd.read_csv and calls the task's own scoring code, in process.
 FLOOR = """
-import io, json, sys, time
+import importlib.util, io, json, pickle, sys, time
 import pandas as pd
-from core.runtime.serving import PlanScorer, json_predictions
-model_dir, body, n = sys.argv[1], open(sys.argv[2]).read(), int(sys.argv[3])
-scorer = PlanScorer(json.load(open(f"{model_dir}/plan.json")), model_dir)
+kind, where, body, n = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read(), int(sys.argv[4])
+
+def module(folder):
+    spec = importlib.util.spec_from_file_location("custom_" + folder.replace("/", "_"), folder + "/custom.py")
+    sys.path.insert(0, folder)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sys.path.pop(0)
+    sys.modules.pop("builtin_helpers", None)
+    return mod
+
+if kind == "user":
+    sys.path.append("core/runtime/drum_shim")
+    sys.path.insert(0, where)
+    task = pickle.load(open(where + "/drum_artifact.pkl", "rb"))
+    def predict(frame):
+        return task.predict(frame)
+else:
+    impute, ridge = module("core/builtin_tasks/impute_median"), module("core/builtin_tasks/ridge")
+    fills = pickle.load(open(where + "/nodes/num/artifact.pkl", "rb"))
+    fitted = pickle.load(open(where + "/nodes/model/artifact.pkl", "rb"))
+    def predict(frame):
+        return ridge.predict(impute.transform(frame[fills["columns"]], fills), fitted)
 times = []
 for _ in range(n):
     began = time.perf_counter()
-    json.dumps({"predictions": json_predictions(scorer, scorer.score(pd.read_csv(io.StringIO(body))))})
+    json.dumps({"predictions": predict(pd.read_csv(io.BytesIO(body)))["Predictions"].tolist()})
     times.append(time.perf_counter() - began)
 times.sort()
 print(times[len(times) // 2])
 """
 
+# The load generator: raw keep-alive sockets, in a process of its own (asyncio for concurrent clients), so that
+# its own CPU stays small next to the server's on a 2-core machine.
+CLIENT = r"""
+import asyncio, json, sys, time
+port, request, total, clients = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), int(sys.argv[4])
 
-def bench_serve(scratch: Path, requests_count: int) -> None:
-    import requests
+async def answer(reader):
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(next(l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")))
+    body = await reader.readexactly(length)
+    if not head.startswith(b"HTTP/1.1 200"):
+        sys.exit(head.decode() + body.decode())
+    return body
 
-    env, model_dir = trained_model(scratch)
-    lines = INFERENCE.read_text().splitlines()
-    body = lines[0] + "\n" + lines[1] + "\n"
-    (scratch / "row.csv").write_text(body)
+async def client(count, times, first):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(20):  # warm-up
+        writer.write(request)
+        first.append(await answer(reader))
+    for _ in range(count):
+        began = time.perf_counter()
+        writer.write(request)
+        await answer(reader)
+        times.append(time.perf_counter() - began)
+    writer.close()
+
+async def main():
+    times, first = [], []
+    began = time.perf_counter()
+    await asyncio.gather(*(client(total // clients, times, first) for _ in range(clients)))
+    elapsed = time.perf_counter() - began
+    times.sort()
+    print(json.dumps({"median": times[len(times) // 2], "rate": len(times) / elapsed, "answer": first[0].decode()}))
+
+asyncio.run(main())
+"""
+
+
+def http_request(body: bytes, form: str) -> bytes:
+    """A keep-alive POST /predict/ of `body` as a raw CSV body or as DRUM clients send it (multipart file field X)."""
+    if form == "multipart":
+        boundary = "b0d1e5a2c3f4"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"X\"; filename=\"X.csv\"\r\n"
+                f"Content-Type: text/csv\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
+        kind = f"multipart/form-data; boundary={boundary}"
+    else:
+        kind = "text/csv"
+    return (f"POST /predict/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def start_server(args: list, env: dict, workers: int = 1) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    server = subprocess.Popen([str(c) for c in TB + ["serve", *args, "--port", str(port), "--workers", str(workers)]],
+                              env=env, cwd=env.get("TB_CWD", ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 90
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if probe.recv(16).startswith(b"HTTP/1.1 200"):
+                    return server, port
+        except OSError:
+            pass
+        if time.time() > deadline or server.poll() is not None:
+            server.kill()
+            sys.exit("the server did not start within 90 s")
+        time.sleep(0.1)
+
+
+def load(scratch: Path, port: int, request: bytes, total: int, clients: int) -> dict:
+    path = scratch / f"request-{port}.http"
+    path.write_bytes(request)
+    script = scratch / "client.py"
+    script.write_text(CLIENT)
+    out = subprocess.run([sys.executable, script, str(port), path, str(total), str(clients)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def floor_median(scratch: Path, kind: str, where: Path, body_path: Path, count: int, env: dict) -> float:
     floor_py = scratch / "floor.py"
     floor_py.write_text(FLOOR)
-    floor_env = dict(env, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, floor_py, model_dir, scratch / "row.csv", str(requests_count)],
-                         env=floor_env, capture_output=True, text=True, check=True, cwd=ROOT)
-    floor = float(out.stdout.strip())
+    out = subprocess.run([sys.executable, floor_py, kind, where, body_path, str(count)], env=env,
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(out.stdout.strip())
+
+
+def bench_serve(scratch: Path, requests_count: int, rounds: int = 2, kinds=("builtin", "user"),
+                forms=("csv", "multipart"), bases=()) -> None:
+    """Single-row /predict/ from one keep-alive client, per task kind and body form, against the floor;
+    with `bases` (checkouts of older builds) each round runs them interleaved with this one."""
+    builds = [("this", ROOT)] + [(f"base {Path(b).name}", Path(b).resolve()) for b in bases]
+    envs = {}
+    for i, (name, where) in enumerate(builds):  # each build its own workspace: an older one may not read a newer's
+        envs[name], trained = trained_model(scratch / f"build{i}", where)
+        run(TB + ["deploy", "1", "--name", "bench"], envs[name])
+        if i == 0:
+            env, model_dir = envs[name], trained
+    user_dir = fitted_user_task(scratch, env)
+    lines = INFERENCE.read_text().splitlines()
+    body = (lines[0] + "\n" + lines[1] + "\n").encode()
+    body_path = scratch / "row.csv"
+    body_path.write_bytes(body)
+    serve_args = {"builtin": ["bench"], "user": ["--code-dir", user_dir, "--target-type", "regression"]}
+    answers = {}
+    for r in range(rounds):
+        for kind in kinds:
+            floor = floor_median(scratch, kind, user_dir if kind == "user" else model_dir, body_path,
+                                 requests_count, env)
+            print(f"round {r + 1} {kind}: in-process floor (pd.read_csv + the task's own predict) {floor * 1000:.2f} ms")
+            for name, where in builds:
+                server, port = start_server(serve_args[kind], envs[name])
+                try:
+                    for form in forms:
+                        got = load(scratch, port, http_request(body, form), requests_count, 1)
+                        answers.setdefault(kind, set()).add(got["answer"])
+                        print(f"  {name:>14} {kind:7} {form:9}: median {got['median'] * 1000:.2f} ms, "
+                              f"{got['rate']:.0f} requests/s, {got['median'] / floor:.2f}x the floor")
+                finally:
+                    server.terminate()
+                    server.wait(10)
+    for kind, seen in answers.items():
+        print(f"{kind}: answers identical across builds and forms: {len(seen) == 1} ({sorted(seen)[0][:80]})")
+
+
+def bench_workers(scratch: Path, requests_count: int, clients: int = 8, rounds: int = 2) -> None:
+    """Throughput of `serve --workers 1` and `--workers 2` under `clients` concurrent keep-alive clients."""
+    env, _ = trained_model(scratch)
     run(TB + ["deploy", "1", "--name", "bench"], env)
-    port = free_port()
-    server = subprocess.Popen([str(c) for c in TB + ["serve", "bench", "--port", str(port)]], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        session = requests.Session()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
+    lines = INFERENCE.read_text().splitlines()
+    request = http_request((lines[0] + "\n" + lines[1] + "\n").encode(), "csv")
+    rates: dict = {1: [], 2: []}
+    for _ in range(rounds):
+        for workers in (1, 2):
+            server, port = start_server(["bench"], env, workers)
             try:
-                if session.get(f"{url}/ping", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.time() > deadline:
-                sys.exit("the server did not start within 60 s")
-            time.sleep(0.1)
-        headers = {"Content-Type": "text/csv"}
-        for _ in range(50):
-            session.post(f"{url}/predict/", data=body, headers=headers)
-        times = []
-        began = time.perf_counter()
-        for _ in range(requests_count):
-            t = time.perf_counter()
-            reply = session.post(f"{url}/predict/", data=body, headers=headers)
-            times.append(time.perf_counter() - t)
-            assert reply.status_code == 200, reply.text
-        elapsed = time.perf_counter() - began
-    finally:
-        server.terminate()
-        server.wait(10)
-    times.sort()
-    p50 = times[len(times) // 2] * 1000
-    print(f"serve: single-row /predict/, one keep-alive client: median {p50:.2f} ms (target <= 3), "
-          f"{requests_count / elapsed:.0f} requests/s (target >= 300); in-process parse + predict floor "
-          f"{floor * 1000:.2f} ms; server overhead {p50 - floor * 1000:.2f} ms")
+                got = load(scratch, port, request, requests_count, clients)
+            finally:
+                server.terminate()
+                server.wait(10)
+            rates[workers].append(got["rate"])
+            print(f"--workers {workers}, {clients} clients: {got['rate']:.0f} requests/s, median {got['median'] * 1000:.2f} ms")
+    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    print(f"workers: 2 workers serve {two / one:.2f}x one worker's throughput (target >= 1.8; the load generator "
+          f"is one asyncio process of raw sockets sharing the {os.cpu_count()} cores)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="*", choices=["batch", "serve", []], help="benchmarks to run (default: both)")
+    parser.add_argument("which", nargs="*", choices=["batch", "serve", "workers", []],
+                        help="benchmarks to run (default: all)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--kind", choices=["builtin", "user"], action="append", help="serve: task kinds (default both)")
+    parser.add_argument("--form", choices=["csv", "multipart"], action="append", help="serve: body forms (default both)")
+    parser.add_argument("--base", action="append", default=[],
+                        help="serve: a checkout of another build to run interleaved with this one (git worktree)")
     args = parser.parse_args()
-    for which in args.which or ["batch", "serve"]:
+    for which in args.which or ["batch", "serve", "workers"]:
         scratch = Path(tempfile.mkdtemp(prefix=f"tb-predict-bench-{which}-"))
         try:
             if which == "batch":
                 bench_batch(scratch, args.runs)
+            elif which == "serve":
+                bench_serve(scratch, args.requests, kinds=args.kind or ("builtin", "user"),
+                            forms=args.form or ("csv", "multipart"), bases=args.base)
             else:
-                bench_serve(scratch, args.requests)
+                bench_workers(scratch, args.requests * 4)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
