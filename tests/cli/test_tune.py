@@ -1,0 +1,225 @@
+"""`taskbench tune`: successive halving over declared ranges on an inner split of the training partition, children
+on the leaderboard with their lineage, --set, and proof that validation and holdout rows never choose."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import DATA, SAMPLES, make_task
+
+JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
+RIDGE = "# blueprint: impute-ridge    target: regression\nnum   = impute_median(NUM)\nmodel = ridge(num)\n"
+
+
+def flat(result):
+    return " ".join(result.output.split())
+
+
+def board(taskbench, project):
+    result = taskbench("leaderboard", project, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def tune_json(taskbench, *args):
+    result = taskbench("tune", *map(str, args), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def ridge_model(tmp_path, taskbench):
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    bp = tmp_path / "ridge.bp"
+    bp.write_text(RIDGE)
+    assert taskbench("train", "juniors", bp).exit_code == 0
+    return 1
+
+
+def test_tuning_a_builtin_blueprint_puts_children_with_lineage_on_the_leaderboard(ridge_model, taskbench, home):
+    out = tune_json(taskbench, ridge_model, "--budget", 3)
+    assert out["parent"] == 1 and len(out["models"]) == 3 and out["metric"] == "RMSE"
+    rows = {r["model"]: r for r in board(taskbench, "juniors")}
+    children = [rows[m] for m in out["models"]]
+    for child in children:
+        assert child["tuned_from"] == 1 and child["state"] == "trained"
+        assert list(child["tuning"]["changed"]) == ["model.alpha"]
+        assert child["tuning"]["inner"]["RMSE"] > 0 and child["validation"]["RMSE"] > 0
+    assert rows[1]["tuned_from"] is None and rows[1]["tuning"] is None
+    best = [c["model"] for c in children if c["tuning"]["best"]]
+    assert best == ([] if out["best"] == 1 else [out["best"]])
+    # the child is the parent's blueprint text with the parameter set
+    from core.store import open_store
+
+    with open_store(home) as store:
+        child = store.model(out["models"][0])
+        alpha = child.tuning["changed"]["model.alpha"]
+        assert f"ridge(num, alpha={alpha!r})" in child.blueprint_text
+        assert child.resolved == store.model(1).resolved
+    log = (home / "logs" / f"job-{out['job']}.log").read_text()
+    assert "validation and holdout rows are not used" in log and "rung 1/" in log
+    # the leaderboard names the lineage compactly and keeps to 80 columns in a terminal
+    import os
+
+    from tests.cli.test_cli_terminal import in_terminal
+
+    env = {**{k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}, "TASKBENCH_HOME": str(home)}
+    code, lines = in_terminal("leaderboard", "juniors", env=env)
+    assert code == 0 and max(len(line) for line in lines) <= 80, lines
+    assert sum("(from #1: alpha=" in line for line in lines) == 3
+    assert sum(line.rstrip().endswith("best") or " best " in line for line in lines) == (out["best"] != 1)
+
+
+def test_set_restricts_the_search_to_its_values_as_a_grid(ridge_model, taskbench):
+    out = tune_json(taskbench, ridge_model, "--set", "model.alpha=0.01,10,1")  # 1 is the parent's own: not again
+    tried = sorted(t["setting"]["model.alpha"] for t in out["trials"] if t["trial"])
+    assert tried == [0.01, 10.0] and len(out["models"]) == 2
+
+
+def test_out_of_range_and_unknown_set_values_are_one_sentence_with_the_allowed_range(ridge_model, taskbench):
+    bad = taskbench("tune", ridge_model, "--set", "model.alpha=-1")
+    assert bad.exit_code == 2
+    assert "--set model.alpha=-1 is outside what ridge's alpha accepts: a number from 0.0 to 1000000.0." in flat(bad)
+    assert "Traceback" not in bad.output
+    unknown = taskbench("tune", ridge_model, "--set", "model.beta=1")
+    assert unknown.exit_code == 2 and "task ridge has no parameter 'beta'; it declares: alpha." in flat(unknown)
+    malformed = taskbench("tune", ridge_model, "--set", "alpha=1")
+    assert malformed.exit_code == 2 and "NODE.PARAM=VALUE" in flat(malformed)
+    node = taskbench("tune", ridge_model, "--node", "nope")
+    assert node.exit_code == 2 and "does not have; nodes with parameters" in flat(node)
+    budget = taskbench("tune", ridge_model, "--budget", "3x")
+    assert budget.exit_code == 2 and "90s, 10m or 1h" in flat(budget)
+    assert len(board(taskbench, "juniors")) == 1  # nothing was trained
+
+
+def _binary_data(path, rows=600, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.7, size=rows) > 0).astype(int)
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"]).assign(label=np.where(y == 1, "yes", "no"))
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_custom_tasks_declared_int_float_select_and_multi_parameters_are_tuned(tmp_path, taskbench, home):
+    sample = SAMPLES / "08_binary_hyperparameters"
+    assert taskbench("task", "add", sample).exit_code == 0
+    data = _binary_data(tmp_path / "binary.csv")
+    assert taskbench("project", "create", data, "--target", "label", "--name", "bin").exit_code == 0
+    bp = tmp_path / "gbm.bp"
+    bp.write_text("model = binary_hyperparameters(NUM, n_estimators=20)\n")
+    assert taskbench("train", "bin", bp).exit_code == 0
+    # a grid over every kind: int, float, select, and multi given as an int, a float and a word
+    out = tune_json(taskbench, 1, "--budget", 3, "--set", "model.n_estimators=10,30",
+                    "--set", "model.learning_rate=0.05,0.3", "--set", "model.loss=exponential",
+                    "--set", "model.max_depth=2,none", "--set", "model.max_features=0.5,sqrt,3")
+    settings = [t["setting"] for t in out["trials"] if t["trial"]]
+    assert len(settings) == 3 and len(out["models"]) == 3
+    for setting in settings:
+        assert setting["model.loss"] == "exponential" and setting["model.n_estimators"] in (10, 30)
+        assert setting["model.max_depth"] in (2, "none") and setting["model.max_features"] in (0.5, "sqrt", 3)
+    # a random search over the declared ranges; the text parameter run_label is left alone
+    randomly = tune_json(taskbench, 1, "--budget", 2, "--set", "model.n_estimators=10,20", "--node", "model")
+    keys = set().union(*(t["setting"] for t in randomly["trials"] if t["trial"]))
+    assert {"model.learning_rate", "model.loss", "model.max_depth", "model.max_features"} <= keys
+    assert "model.run_label" not in keys
+    rows = {r["model"]: r for r in board(taskbench, "bin")}
+    assert all(rows[m]["tuned_from"] == 1 and rows[m]["state"] == "trained" for m in randomly["models"])
+    out_of_range = taskbench("tune", 1, "--set", "model.n_estimators=5000")
+    assert out_of_range.exit_code == 2
+    assert "accepts: an integer from 10 to 500." in flat(out_of_range)
+    multi = taskbench("tune", 1, "--set", "model.max_features=lots")
+    assert multi.exit_code == 2 and "one of 'sqrt', 'log2', 'all'" in flat(multi)
+
+
+RECORDING_TASK = """
+    import json
+    import pickle
+    from pathlib import Path
+
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    RECORD = {record!r}
+
+
+    def _note(kind, where, X):
+        with open(RECORD, "a") as fh:
+            fh.write(json.dumps({{"kind": kind, "where": where, "ids": [float(v) for v in X["row_id"]]}}) + "\\n")
+
+
+    def fit(X, y, output_dir, parameters=None, **kwargs):
+        _note("fit", str(output_dir), X)
+        model = LinearRegression().fit(X.drop(columns=["row_id"]), y)
+        sign = (parameters or {{}}).get("sign", "follow")
+        with open(Path(output_dir) / "artifact.pkl", "wb") as fh:
+            pickle.dump({{"model": model, "sign": sign, "where": str(output_dir)}}, fh)
+
+
+    def predict(X, model, **kwargs):
+        _note("predict", model["where"], X)
+        predictions = model["model"].predict(X.drop(columns=["row_id"]))
+        if model["sign"] == "flip":
+            predictions = -predictions
+        return pd.DataFrame({{"Predictions": predictions}}, index=X.index)
+"""
+
+RECORDING_METADATA = """
+    name: recorder
+    type: training
+    targetType: regression
+    hyperparameters:
+      - name: sign
+        type: select
+        values: [follow, flip]
+        default: follow
+"""
+
+
+def test_validation_and_holdout_rows_never_choose_the_winner(tmp_path, taskbench, home):
+    """Training rows follow y = 3x, validation and holdout rows y = -3x: a tuner that looked at them would pick
+    sign=flip. A task that records the rows it fits and scores proves no tuning fit or score touched them."""
+    from core.store import open_store
+    from core.training.projects import HOLDOUT, partition_rows
+    from core.training.tune import tune_model
+
+    rows = 800
+    parts = partition_rows(pd.Series(np.zeros(rows)), "regression", 0.2, 5, 0)  # regression: independent of y
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=rows)
+    sign = np.where(parts >= 1, 3.0, -3.0)
+    frame = pd.DataFrame({"row_id": np.arange(rows) + 0.5, "x": x, "noise": rng.normal(size=rows),
+                          "y": sign * x + rng.normal(scale=0.3, size=rows)})
+    frame.to_csv(tmp_path / "flipped.csv", index=False)
+    record = tmp_path / "seen.jsonl"
+    task = make_task(tmp_path, {"custom.py": RECORDING_TASK.format(record=str(record)),
+                                "model-metadata.yaml": RECORDING_METADATA}, name="recorder")
+    assert taskbench("task", "add", task).exit_code == 0
+    assert taskbench("project", "create", tmp_path / "flipped.csv", "--target", "y", "--name", "flip").exit_code == 0
+    bp = tmp_path / "rec.bp"
+    bp.write_text("model = recorder(NUM)\n")
+    assert taskbench("train", "flip", bp).exit_code == 0
+    record.write_text("")
+    with open_store(home) as store:
+        assert (np.load(store.project("flip").partition_path) == parts).all()
+        result = tune_model(store, 1, settings={"model.sign": ["flip"]})
+        parent, child = store.model(1), store.model(result.model_ids[0])
+    # the adversarial child wins on validation by far, yet the inner split keeps the parent
+    assert child.scores["validation"]["RMSE"] < parent.scores["validation"]["RMSE"] / 3
+    assert result.best_model_id == 1 and result.best_settings == {}
+    assert child.tuning["inner"]["RMSE"] > 3 * result.trials[0]["inner"][max(result.trials[0]["inner"])]["RMSE"]
+    assert child.tuning["best"] is False
+    seen = [json.loads(line) for line in record.read_text().splitlines()]
+    training = set(np.flatnonzero(parts >= 1) + 0.5)
+    held = set(np.flatnonzero((parts == 0) | (parts == HOLDOUT)) + 0.5)
+    trials = [s for s in seen if "trial-" in s["where"]]
+    assert {s["kind"] for s in trials} == {"fit", "predict"}
+    touched = set().union(*(s["ids"] for s in trials))
+    assert touched <= training and not touched & held
+    # the recorder does see validation rows where they belong: the child model's own scoring
+    children = [s for s in seen if "trial-" not in s["where"] and s["kind"] == "predict"]
+    assert held & set().union(*(s["ids"] for s in children))
