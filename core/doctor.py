@@ -7,7 +7,6 @@ here writes to the workspace.
 
 from __future__ import annotations
 
-import configparser
 import os
 import shutil
 import socket
@@ -26,7 +25,6 @@ from . import settings, workspace
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 PACKAGES = ("pandas", "numpy", "scikit-learn", "pyarrow", "joblib", "pyyaml", "docker", "textual", "typer")
 R_PACKAGES = ("recipes", "statmod", "glmnet", "caret", "e1071", "gbm", "Matrix", "jsonlite")
-DEFAULT_INDEX = "https://pypi.org/simple"
 LOW_DISK_BYTES = 1 << 30
 NETWORK_TIMEOUT = 5.0
 
@@ -271,39 +269,16 @@ def base_image_check(needs: Needs, engine_ok: bool) -> Check:
         client.close()
 
 
-def pip_index() -> tuple[str, str]:
-    """The package index pip would use here and where that comes from (PIP_INDEX_URL, a pip.conf, or pip's default)."""
-    if os.environ.get("PIP_INDEX_URL"):
-        return os.environ["PIP_INDEX_URL"], "PIP_INDEX_URL"
-    for path in _pip_config_files():
-        parser = configparser.ConfigParser()
-        try:
-            parser.read(path, encoding="utf-8")
-        except (configparser.Error, OSError):
-            continue
-        for section in ("install", "global"):
-            if parser.has_option(section, "index-url"):
-                return parser.get(section, "index-url"), str(path)
-    return DEFAULT_INDEX, "pip's default"
-
-
-def _pip_config_files() -> list[Path]:
-    """pip's configuration files, most specific first (PIP_CONFIG_FILE, the user's, the site's)."""
-    files = []
-    if os.environ.get("PIP_CONFIG_FILE"):
-        files.append(Path(os.environ["PIP_CONFIG_FILE"]))
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    files += [Path(sys.prefix) / "pip.conf", config_home / "pip" / "pip.conf", Path.home() / ".pip" / "pip.conf",
-              Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf")]
-    return [f for f in files if f.is_file()]
-
-
 def index_check(needs: Needs) -> Check:
     """Whether the package index pip would use answers from this machine (builds reach it through the engine's
     network, so a proxy or firewall between the two can still differ)."""
+    from .environments.pipconfig import pip_index
+
     url, source = pip_index()
     links = os.environ.get("PIP_FIND_LINKS")
     extra = f"; PIP_FIND_LINKS={links}" if links else ""
+    if settings.WHEELHOUSE.get():
+        extra += f"; wheelhouse {settings.WHEELHOUSE.get()} ({settings.WHEELHOUSE.name})"
     probe = url.rstrip("/") + "/pip/"
     try:
         with urllib.request.urlopen(probe, timeout=NETWORK_TIMEOUT) as response:

@@ -86,6 +86,8 @@ BASE_IMAGE = Setting("TASKBENCH_BASE_IMAGE", _text, None, "Base image given to D
                      "BASE_IMAGE (default: each Dockerfile's own).")
 CA_BUNDLE = Setting("TASKBENCH_CA_BUNDLE", _text, None, "An extra CA bundle for pip and image builds behind a "
                     "TLS-intercepting proxy.")
+WHEELHOUSE = Setting("TASKBENCH_WHEELHOUSE", _text, None, "A folder of wheels that environment builds and cached "
+                     "venvs install from beside the package index (copied into each build).")
 MONITOR_SECONDS = Setting("TASKBENCH_MONITOR_SECONDS", _positive_float, 2.0, "How often a prediction server "
                           "stores its monitoring counters.", "is not a number of seconds; write it like 2 or 0.5")
 SERVE_CONFIG = Setting("TASKBENCH_SERVE_CONFIG", _text, None, "Private: the configuration (JSON) a server's worker "
@@ -98,7 +100,7 @@ PACKAGE_MAX_RATIO = Setting("TASKBENCH_PACKAGE_MAX_RATIO", _ratio, 100.0, "The m
                             "expand, unpacked to compressed (default 100).",
                             "is not a ratio; write a number of at least 1, like 200")
 
-ALL = (HOME, USER, BASE_IMAGE, CA_BUNDLE, MONITOR_SECONDS, SERVE_CONFIG, SERVE_TOKEN, PACKAGE_MAX_BYTES,
+ALL = (HOME, USER, BASE_IMAGE, CA_BUNDLE, WHEELHOUSE, MONITOR_SECONDS, SERVE_CONFIG, SERVE_TOKEN, PACKAGE_MAX_BYTES,
        PACKAGE_MAX_RATIO)
 
 

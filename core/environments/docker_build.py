@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from core.environments import CA_BUNDLE_NAME
+from core.environments import pipconfig
+from core.environments.pipconfig import WHEELHOUSE_IN_IMAGE, WHEELHOUSE_NAME
 from core import settings, workspace
 from core.errors import TaskbenchError
 
@@ -36,13 +38,18 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 REQUIREMENTS_DOCKERFILE = f"""\
 ARG BASE_IMAGE
 FROM ${{BASE_IMAGE}}
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_TRUSTED_HOST
+ARG PIP_FIND_LINKS
+COPY {WHEELHOUSE_NAME} {WHEELHOUSE_IN_IMAGE}
 COPY requirements.txt /opt/taskbench/requirements.txt
 COPY {CA_BUNDLE_NAME} /tmp/{CA_BUNDLE_NAME}
 RUN set -e; \\
     if [ -s /tmp/{CA_BUNDLE_NAME} ]; then export PIP_CERT=/tmp/{CA_BUNDLE_NAME}; fi; \\
     PY=$(command -v python || command -v python3) || {{ echo "the image has no python" >&2; exit 1; }}; \\
     "$PY" -m pip install --no-cache-dir --disable-pip-version-check -r /opt/taskbench/requirements.txt; \\
-    rm -f /tmp/{CA_BUNDLE_NAME}
+    rm -rf /tmp/{CA_BUNDLE_NAME} {WHEELHOUSE_IN_IMAGE}
 """
 
 # Installs an R task's requirements over an environment image as Debian's r-cran-* packages. A name
@@ -144,20 +151,32 @@ def build_image(
         raise BuildError(f"{context_dir} has no Dockerfile, so there is nothing to build.")
     base_image = base_image or settings.BASE_IMAGE.get()
     bundle = _ca_bundle(ca_bundle)
+    text = dockerfile.read_text(errors="replace")
     args = {"BASE_IMAGE": base_image} if base_image else {}
+    pip_args = {name: value for name, value in pipconfig.build_args().items()
+                if re.search(rf"^\s*ARG\s+{name}\b", text, re.MULTILINE)}  # only what the Dockerfile declares
+    args.update(pip_args)
     args.update({key: str(value) for key, value in (build_args or {}).items()})
 
     scratch = Path(tempfile.mkdtemp(prefix=workspace.system_temp_prefix("build"), dir=scratch_dir))  # a job's scratch, swept if it dies
     try:
         context = scratch / "context"
         shutil.copytree(context_dir, context, symlinks=True)
-        if CA_BUNDLE_NAME in dockerfile.read_text(errors="replace"):
+        if CA_BUNDLE_NAME in text:
             target = context / CA_BUNDLE_NAME
             if bundle is not None:
                 shutil.copyfile(bundle, target)
             elif not target.exists():
                 target.write_bytes(b"")
-        return _build(context, tag, args, on_log, timeout)
+        wheels = pipconfig.copy_wheelhouse(context) if WHEELHOUSE_NAME in text else 0
+        uses_pip = re.search(r"\bpip\b", text) is not None
+        if uses_pip:
+            on_log(pipconfig.describe(pip_args, wheels))
+        network = "host" if pipconfig.needs_host_network(pip_args) else None
+        try:
+            return _build(context, tag, args, on_log, timeout, network)
+        except BuildError as exc:
+            raise _pip_failure(exc) if uses_pip else exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -264,7 +283,8 @@ def _ca_bundle(given: Path | None) -> Path | None:
     return path
 
 
-def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], None], timeout: float | None) -> str:
+def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], None], timeout: float | None,
+           network_mode: str | None = None) -> str:
     """Run one build through the Engine API and follow its JSON stream until it ends or fails."""
     import docker
     import requests
@@ -293,7 +313,7 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
     try:
         stream = api.build(
             path=str(context), tag=tag, decode=True, rm=True, forcerm=True,
-            pull=False, buildargs=buildargs, timeout=timeout,
+            pull=False, buildargs=buildargs, timeout=timeout, network_mode=network_mode,
         )
         for chunk in stream:
             if "stream" in chunk:
@@ -325,6 +345,24 @@ def _build(context: Path, tag: str, buildargs: dict, on_log: Callable[[str], Non
     finally:
         emit(pending)
         api.close()
+
+
+# pip's words when it could not reach an index or find a package there.
+_PIP_UNREACHABLE = ("Could not find a version that satisfies", "No matching distribution found",
+                    "Failed to establish a new connection", "Max retries exceeded", "Temporary failure in name resolution",
+                    "Name or service not known", "Could not fetch URL", "Connection refused")
+
+
+def _pip_failure(exc: BuildError) -> BuildError:
+    """A build that failed because pip could not get a package says so in one sentence naming the index it tried."""
+    if not any(words in exc.log_tail for words in _PIP_UNREACHABLE):
+        return exc
+    index, source = pipconfig.pip_index()
+    missing = re.findall(r"No matching distribution found for (\S+)", exc.log_tail)
+    what = f"could not get {missing[-1]}" if missing else "could not get its packages"
+    return BuildError(f"{exc.message.rstrip('.')}: pip {what} from the index {index} ({source}); set PIP_INDEX_URL to "
+                      f"an index the build can reach, or {settings.WHEELHOUSE.name} to a folder holding the wheels.",
+                      exc.log_tail)
 
 
 def _failure_message(tag: str, step: list[str], error: str) -> str:

@@ -32,13 +32,15 @@ def normalized_requirements(text: str) -> str:
 
 def pip_environment() -> dict[str, str]:
     """Environment for pip (which runs the requirements' build code): taskbench's own variables removed,
-    the extra CA bundle setting, when given, as PIP_CERT."""
+    the extra CA bundle setting, when given, as PIP_CERT, and the wheelhouse added to PIP_FIND_LINKS."""
     env = settings.task_environment(os.environ)
     bundle = settings.CA_BUNDLE.get()
     if bundle and Path(bundle).is_file():
         env["PIP_CERT"] = bundle
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
+    from .pipconfig import venv_environment
+
+    return venv_environment(env)
 
 
 def _python_facts(python: str) -> dict:
@@ -68,6 +70,11 @@ def requirements_python(
     building = venvs / f"tmp-{key}-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
     on_log(f"requirements.txt: installing {_count(wanted)} requirement(s) into a new cached environment {key}")
+    from .pipconfig import pip_index, wheelhouse
+
+    index, source = pip_index()
+    folder = wheelhouse()
+    on_log(f"requirements.txt: pip installs from {index} ({source})" + (f" and the wheelhouse {folder}" if folder else ""))
     try:
         subprocess.run(
             [base_python, "-m", "venv", "--without-pip", str(building)], check=True, capture_output=True, text=True
@@ -93,7 +100,8 @@ def requirements_python(
         if proc.wait() != 0:
             errors = [line for line in tail if "ERROR" in line] or tail[-3:]
             raise TaskbenchError(
-                f"requirements.txt could not be installed: {errors[-1].strip() if errors else 'pip failed'}",
+                f"requirements.txt could not be installed from the index {index} ({source}): "
+                f"{errors[-1].strip() if errors else 'pip failed'}",
                 details="\n".join(tail),
             )
         (building / ".complete").write_text(wanted + "\n")
