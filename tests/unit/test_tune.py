@@ -1,0 +1,142 @@
+"""Tuning's pieces without workers: --set parsing, the search space and its draws, the candidate text, the inner
+split that keeps validation and holdout rows out, and the rungs of successive halving."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import UsageError
+from core.tasks.metadata import load_metadata, resolve_parameters
+from core.training import tune
+from core.training.projects import HOLDOUT, partition_rows
+from tests.conftest import SAMPLES
+
+BUILTIN = tune.__file__.rsplit("/training/", 1)[0] + "/builtin_tasks"
+
+
+def fake_checked(**nodes):
+    """A checked blueprint as search_space reads it: node → (task folder, parameters); the last node is final."""
+    resolved = {}
+    for name, (folder, params) in nodes.items():
+        meta = load_metadata(folder)
+        task = SimpleNamespace(metadata=meta, ref=meta.name)
+        resolved[name] = SimpleNamespace(task=task, parameters=resolve_parameters(meta, params))
+    return SimpleNamespace(nodes=resolved, final=SimpleNamespace(name=list(nodes)[-1]))
+
+
+GBM = SAMPLES / "08_binary_hyperparameters"
+
+
+def test_parse_settings_types_values_as_the_blueprint_syntax_does():
+    parsed = tune.parse_settings(["model.alpha=0.1,1,1e-3", "model.max_depth=3,none", 'model.run_label="7"'])
+    assert parsed == {"model.alpha": [0.1, 1, 0.001], "model.max_depth": [3, "none"], "model.run_label": ["7"]}
+    for bad in ("alpha=1", "model.alpha", "model.alpha=", ".alpha=1"):
+        with pytest.raises(UsageError, match="NODE.PARAM=VALUE"):
+            tune.parse_settings([bad])
+    with pytest.raises(UsageError, match="twice"):
+        tune.parse_settings(["m.a=1", "m.a=2"])
+
+
+def test_the_default_space_is_the_final_nodes_ranges_without_seeds_or_text():
+    checked = fake_checked(model=(GBM, {}))
+    dims = {d.key: d for d in tune.search_space(checked, None, None, 1)}
+    assert set(dims) == {"model.n_estimators", "model.learning_rate", "model.loss", "model.max_depth",
+                         "model.max_features"}  # run_label is text: not searched
+    assert dims["model.learning_rate"].log and (dims["model.learning_rate"].low, dims["model.learning_rate"].high) \
+        == (0.001, 1.0)
+    gbm = fake_checked(model=(f"{BUILTIN}/gbm_classifier", {}))
+    assert "model.seed" not in {d.key for d in tune.search_space(gbm, None, None, 1)}
+    ridge = fake_checked(model=(f"{BUILTIN}/ridge", {"alpha": 1.0}))
+    (alpha,) = tune.search_space(ridge, None, None, 1)
+    assert alpha.log and (alpha.low, alpha.high) == (0.01, 100.0)  # within a factor 100 of the current 1.0
+
+
+def test_set_alone_searches_only_its_values_and_checks_them_against_the_declaration():
+    checked = fake_checked(model=(GBM, {}))
+    dims = tune.search_space(checked, None, {"model.max_depth": [2, "none"], "model.loss": ["exponential"]}, 4)
+    assert [(d.key, d.values) for d in dims] == [("model.max_depth", (2, "none")), ("model.loss", ("exponential",))]
+    with_node = tune.search_space(checked, "model", {"model.loss": ["exponential"]}, 4)
+    assert len(with_node) == 5  # --node as well: the node's other parameters are searched too
+    with pytest.raises(UsageError, match=r"--set model.n_estimators=5 is outside .* an integer from 10 to 500\."):
+        tune.search_space(checked, None, {"model.n_estimators": [5]}, 4)
+    with pytest.raises(UsageError, match="has no parameter 'depth'"):
+        tune.search_space(checked, None, {"model.depth": [5]}, 4)
+
+
+def test_draws_stay_within_the_declaration_and_never_repeat_the_parent():
+    checked = fake_checked(model=(GBM, {}))
+    dims = tune.search_space(checked, None, None, 1)
+    meta = checked.nodes["model"].task.metadata
+    current = {d.key: checked.nodes["model"].parameters[d.param] for d in dims}
+    drawn = list(tune.candidates(dims, 200, current, seed=1))
+    assert len(drawn) == 200 and len({tune._setting_key(s) for s in drawn}) == 200
+    forms = set()
+    for setting in drawn:
+        params = {key.partition(".")[2]: value for key, value in setting.items()}
+        assert resolve_parameters(meta, params) is not None  # every value fits its declaration
+        forms.add(type(setting["model.max_features"]).__name__)
+    assert forms == {"int", "float", "str"}  # the multi parameter's three forms are all tried
+    grid_dims = tune.search_space(checked, None, {"model.loss": ["log_loss", "exponential"],
+                                                  "model.max_depth": [3, 4]}, 1)
+    grid = list(tune.candidates(grid_dims, 10, {"model.loss": "log_loss", "model.max_depth": 3}, seed=0))
+    assert len(grid) == 3 and {"model.loss": "log_loss", "model.max_depth": 3} not in grid
+
+
+def test_a_candidate_is_the_parents_text_with_its_parameters_set():
+    text = "# blueprint: b    target: regression\nnum = impute_median(NUM)\nmodel = ridge(num, alpha=0.5)  # note\n"
+    out = tune.with_parameters(text, {"model.alpha": 0.03, "num.unused": 1})
+    assert "model = ridge(num, alpha=0.03)  # note" in out and "# blueprint: b" in out
+    assert "num   = impute_median(NUM, unused=1)" in out
+    added = tune.with_parameters("model = gbm(NUM)\n", {"model.loss": "exponential", "model.max_depth": "none"})
+    assert added == 'model = gbm(NUM, loss="exponential", max_depth="none")\n'
+    assert tune.child_label("impute-ridge (tuned from model 3)", 9) == "impute-ridge (tuned from model 9)"
+    assert tune.child_label("bp (retrains model 2)", 4) == "bp (tuned from model 4)"
+
+
+def test_the_inner_split_holds_no_validation_or_holdout_row_and_its_rungs_grow_by_eta(tmp_path):
+    rows = 3000
+    y = pd.Series(np.where(np.arange(rows) % 5 == 0, "rare", "common"))
+    parts = partition_rows(y, "binary", 0.2, 5, 0)
+    np.save(tmp_path / "parts.npy", parts)
+    pd.DataFrame({"y": y}).to_parquet(tmp_path / "data.parquet")
+    project = SimpleNamespace(name="p", partition_path=tmp_path / "parts.npy", data_path=tmp_path / "data.parquet",
+                              target="y", target_type="binary")
+    tuned, rungs = tune.inner_partition(project, seed=0)
+    assert rungs == 3
+    outside = (parts == 0) | (parts == HOLDOUT)
+    assert (tuned[outside] == tune.OUTSIDE).all() and (tuned[~outside] != tune.OUTSIDE).all()
+    inner = tuned == tune.INNER
+    assert abs(inner.sum() - tune.INNER_SHARE * (~outside).sum()) <= 1
+    sizes = [int(np.isin(tuned, tune.rung_folds(r, rungs)).sum()) for r in range(rungs)]
+    assert sizes[1] == pytest.approx(3 * sizes[0], rel=0.02) and sizes[2] == pytest.approx(3 * sizes[1], rel=0.02)
+    assert sizes[2] + inner.sum() == (~outside).sum()
+    for chunk in range(1, 10):  # every chunk keeps the class mix, so the smallest rung sees both classes
+        share = (y[tuned == chunk] == "rare").mean()
+        assert share == pytest.approx(0.2, abs=0.02)
+    again, _ = tune.inner_partition(project, seed=0)
+    assert (again == tuned).all()  # the same split each time: fitted steps are reused across runs
+
+
+def test_small_projects_get_fewer_rungs():
+    assert tune.rung_count(50) == 1
+    assert tune.rung_count(3 * tune.MIN_RUNG_ROWS) == 2
+    assert tune.rung_count(9 * tune.MIN_RUNG_ROWS) == 3
+    assert tune.rung_count(10**6) == tune.MAX_RUNGS
+
+
+def test_budget_is_a_count_or_seconds():
+    from tui.cli.tune import parse_budget
+
+    assert parse_budget("20") == 20 and parse_budget("90s") == 90.0 and parse_budget("10m") == 600.0
+    assert parse_budget("1h30m") == 5400.0 and parse_budget(None) is None
+    with pytest.raises(UsageError, match="90s, 10m or 1h"):
+        parse_budget("soon")
+    assert tune._budget(None, None) == (tune.DEFAULT_BUDGET, None)
+    count, deadline = tune._budget(30.0, None)
+    assert count is None and deadline is not None
+    with pytest.raises(UsageError, match="tries no candidate"):
+        tune._budget(0, None)
