@@ -197,31 +197,32 @@ class Autopilot:
             stage.note = f"{skipped} of {len(sources)} template(s) not trained (failed or out of time)"
 
     def tuning(self, stage: Stage) -> None:
-        try:
-            from .tune import tune_model
-        except ImportError:
-            stage.note = "skipped: tuning is not available"
-            return
-        left = self.until(TUNING_SHARE)
-        count = max(0, min(TUNE_TOP, int(left // MIN_TUNE_SECONDS)))
+        """Tune the best models in turn, each until its share of the time left before TUNING_SHARE of the budget;
+        only each tuning's winner becomes a model (keep="best"), so the search gets the time."""
+        from .tune import TuneStopped, tune_model
+
+        count = max(0, min(TUNE_TOP, int(self.until(TUNING_SHARE) // MIN_TUNE_SECONDS)))
         top = self.ranked(self.trained)[:count]
         if not top:
             stage.note = "skipped: no trained model or no time left to tune"
             return
         notes = []
         for i, model in enumerate(top):
-            left = self.until(TUNING_SHARE)
-            if left < MIN_TUNE_SECONDS / 2 or self.stop.is_set():
-                notes.append(f"model {model.id} not tuned: out of time")
+            # The winner trains after the search, in about the time its parent took.
+            seconds = self.until(TUNING_SHARE) / (len(top) - i) - (model.train_seconds or 0)
+            if seconds < MIN_TUNE_SECONDS / 2 or self.stop.is_set():
+                why = "the budget is spent" if self.stop.is_set() else "out of time"
+                notes.append(f"model {model.id} not tuned: {why}")
                 continue
-            deadline = self.clock() + left / (len(top) - i)
-            self.note(f"tuning model {model.id} ({model.blueprint}) for up to {left / (len(top) - i):.0f} s")
-            self.on_event("tuning", {"model": model.id, "label": model.blueprint, "seconds": left / (len(top) - i)})
+            self.note(f"tuning model {model.id} ({model.blueprint}) for up to {seconds:.0f} s")
+            self.on_event("tuning", {"model": model.id, "label": model.blueprint, "seconds": seconds})
             try:
-                result = tune_model(self.store, model.id, deadline=deadline, events=self.on_event)
-            except NotImplementedError:
-                notes.append("tuning is not available yet")
-                break
+                result = tune_model(self.store, model.id, deadline=self.clock() + seconds, events=self.on_event,
+                                    metric=self.metric, keep="best", cancel=self.stop)
+            except TuneStopped as stopped:
+                if not self.stop.is_set():
+                    raise  # Ctrl-C: the autopilot ends here, its finished models kept
+                result = stopped.result
             except TaskbenchError as exc:
                 notes.append(f"model {model.id} not tuned: {exc.message}")
                 self.note(f"tuning model {model.id} failed: {exc.message}")
@@ -229,14 +230,22 @@ class Autopilot:
             children = [m for m in result.model_ids if m != model.id]
             stage.models.extend(children)
             self.trained.extend(children)
-            self.note(f"tuned model {model.id}: {len(children)} setting(s) tried, best model {result.best_model_id}")
+            best = "its parent stays best" if result.best_model_id == model.id else f"best model {result.best_model_id}"
+            self.note(f"tuned model {model.id} (job {result.job_id}): {len(result.trials)} setting(s) tried, {best}")
         stage.note = "; ".join(notes)
 
     def blenders(self, stage: Stage) -> None:
         if self.project.target_type not in STACKERS:
             stage.note = f"skipped: {self.project.target_type} models are not blended"
             return
-        members = [m for m in self.ranked(self.trained) if not m.blueprint.startswith("blend-")][:BLEND_SIZE]
+        # The best of each family (a model and the models tuned from it), so that the members differ.
+        members, families = [], set()
+        for model in self.ranked(self.trained):
+            family = model.parent_id or model.id
+            if family not in families and not model.blueprint.startswith("blend-"):
+                families.add(family)
+                members.append(model)
+        members = members[:BLEND_SIZE]
         left = self.budget - self.elapsed()
         parallel = min(self.jobs, 2)
         while len(members) > 2 and sum(m.train_seconds or 0 for m in members) * BLEND_COST / parallel > left:

@@ -55,7 +55,7 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     templates = [t.name for t in templates_for("regression")]
     assert set(templates) <= set(rows)
     # The three best templates by validation R2 are tuned, the best first, each by a deadline within the budget.
-    by_r2 = sorted(templates, key=lambda name: -rows[name]["validation"]["R2"])
+    by_r2 = sorted(templates, key=lambda name: (-rows[name]["validation"]["R2"], rows[name]["model"]))  # as rank()
     assert [m for m, _ in tuned] == [rows[name]["model"] for name in by_r2[:3]]
     members = sorted(rows[name]["model"] for name in by_r2[:3])
     tag = "-".join(f"#{m}" for m in members)
@@ -122,3 +122,32 @@ def test_autopilot_options_go_together(juniors, taskbench):
     assert bad.exit_code == 2 and "'soon' is not a duration; write it as 90s, 10m or 1h." in flat(bad)
     metric = taskbench("train", "juniors", "--autopilot", "--metric", "AUC")
     assert metric.exit_code == 2 and "metric 'AUC' does not apply to regression" in flat(metric)
+
+
+def test_a_tuning_stopped_by_the_budget_keeps_its_models_and_ctrl_c_ends_the_autopilot(juniors, monkeypatch, home):
+    from core.service import Workspace
+    from core.training import tune
+    from core.training.autopilot import run_autopilot
+
+    stop = threading.Event()
+
+    def budget_ends(store, model_id, *, cancel=None, **kwargs):
+        cancel.set()  # the budget's timer, as the search runs
+        raise tune.TuneStopped(tune.TuneResult(parent_id=model_id, best_model_id=model_id))
+
+    monkeypatch.setattr(tune, "tune_model", budget_ends)
+    with Workspace(home).store() as store:
+        result = run_autopilot(store, "juniors", budget=300, jobs=2, cancel=stop)
+    tuned, blended = result.stages[1:]
+    assert tuned.note.count("not tuned: the budget is spent") == 2 and blended.note == "skipped: the budget is spent"
+    assert result.best is not None
+
+    def ctrl_c(store, model_id, **kwargs):
+        raise tune.TuneStopped(tune.TuneResult(parent_id=model_id, best_model_id=model_id))
+
+    monkeypatch.setattr(tune, "tune_model", ctrl_c)
+    with Workspace(home).store() as store, pytest.raises(KeyboardInterrupt):
+        run_autopilot(store, "juniors", budget=300, jobs=2)
+    with Workspace(home).store() as store:
+        pilots = sorted((j.id, j.state) for j in store.list_jobs() if j.kind == "autopilot")
+    assert [state for _, state in pilots] == ["succeeded", "cancelled"]

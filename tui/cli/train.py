@@ -204,7 +204,14 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
             note = f" ({escape(data['note'])})" if data["note"] else ""
             out.print(f"[bold]stage {data['stage']}[/] took {data['seconds']:.1f} s; models {made}{note}")
         elif kind == "tuning":
-            out.print(f"..   tuning model {data['model']} ({escape(data['label'])}) for up to {data['seconds']:.0f} s")
+            out.print(f"..   tuning model {data['model']} ({escape(data['label'])}) for up to {data['seconds']:.0f} s "
+                      "(follow it with `taskbench logs JOB --follow`)")
+        elif kind == "tune_started":
+            out.print(f"[dim]..   tuning model {data['model']} as job {data['job']}[/]")
+        elif kind == "tune_done":
+            won = ("its own settings stay best" if data["best"] == data["model"]
+                   else f"best model {data['best']} ({escape(', '.join(f'{k}={v}' for k, v in data['setting'].items()))})")
+            out.print(f"ok   tuned model {data['model']}: {won}")
         elif kind == "started":
             out.print(f"[dim]..   {escape(data['label'])}: training as model {data['model']} (job {data['job']})[/]")
         elif kind == "trained":
