@@ -78,6 +78,25 @@ def run_checks(home: str | os.PathLike | None = None, *, cluster: str | None = N
     return checks
 
 
+MARKS = {OK: "ok", WARN: "warn", FAIL: "FAIL", SKIP: "-"}
+
+
+def report_lines(checks: list[Check]) -> list[str]:
+    """The report as plain lines: a mark, the check's name and its sentence, the fix under a failure or warning, and
+    a last line saying whether everything the configuration needs works."""
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for check in checks:
+        unneeded = " (not needed by your configuration)" if check.status == FAIL and not check.needed else ""
+        lines.append(f"{MARKS[check.status]:<5}{check.name:<{width}}  {check.detail}{unneeded}")
+        if check.fix and check.status in (FAIL, WARN):
+            lines.append(" " * (5 + width + 2) + f"fix: {check.fix}")
+    blocking = [c.name for c in checks if c.blocking]
+    lines.append(f"{len(blocking)} check(s) your configuration needs failed: {', '.join(blocking)}." if blocking
+                 else "Everything your configuration needs works.")
+    return lines
+
+
 def python_check() -> Check:
     """The Python running taskbench and the versions of the packages it relies on."""
     found, missing = [], []

@@ -308,3 +308,25 @@ async def test_esc_is_not_offered_on_the_top_level_list(home):
         await pilot.pause()
         assert table.has_focus
         assert "esc back" not in str(pane.query_one("#env-status").render())
+
+
+async def test_c_runs_the_doctors_checks_into_the_log_and_says_the_summary(home, monkeypatch):
+    """The Environments pane shows the same checks as `taskbench doctor` (key c): each check's line, a failed one's
+    fix, and the summary in the status line; enter then reads the report with the log keys."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/taskbench-tui.sock")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, table = await environments_pane(pilot)
+        await pilot.press("c")
+        log = pane.query_one("#env-log", RichLog)
+        def text() -> str:  # the log folds long lines at spaces: read it as one text
+            return " ".join(" ".join(strip.text.split()) for strip in log.lines)
+
+        await wait_for(pilot, lambda: "Everything your configuration needs works." in text(), timeout=30)
+        text = text()
+        assert "ok python Python 3." in text and "FAIL docker No Docker engine answers" in text
+        assert "fix: start dockerd" in text and "http://127.0.0.1:9/simple" in text
+        assert " ".join(str(pane.query_one("#env-status").render()).split()) == "Everything your configuration needs works."
+        await pilot.press("enter")
+        assert log.has_focus

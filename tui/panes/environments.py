@@ -34,6 +34,7 @@ ACTIONS = [
     pane_action(NAME, "build", "b", "Build the selected environment's image", short="build"),
     pane_action(NAME, "open", "enter", "Read the build log (j/k, h/l, pgup/pgdn, g/G scroll it)", short="log"),
     pane_action(NAME, "dockerfile", "d", "Read the Dockerfile (j/k, h/l, pgup/pgdn, g/G scroll it)", short="Dockerfile"),
+    pane_action(NAME, "checks", "c", "Check what this machine can do (taskbench doctor) into the log", short="checks"),
     pane_action(NAME, "back", "escape", "Back to the list", show=False, short="back"),
     pane_action(NAME, "reload", "r", "Reload the list", show=False),
 ]
@@ -66,6 +67,11 @@ class EnvironmentsPane(Pane):
     @dataclass
     class BuildLine(Message):
         line: str
+
+    @dataclass
+    class Checked(Message):
+        lines: list  # the report, one check per line (its fix on the next), the summary last
+        blocking: int  # how many failed checks the configuration needs
 
     @dataclass
     class History(Message):
@@ -157,7 +163,7 @@ class EnvironmentsPane(Pane):
         if action in ("build", "dockerfile"):
             return self.selected_name() not in (None, LOCAL_ENV)
         if action == "open":
-            return not self.log_note
+            return not self.log_note or self.streamed == "checks"
         if action == "back":  # esc leaves the log or the Dockerfile; on the list it has nowhere to go
             return not self.query_one("#env-table", DataTable).has_focus
         return True
@@ -295,6 +301,28 @@ class EnvironmentsPane(Pane):
         except TaskbenchError as exc:
             self.post_message(self.BuildLine(f"error: {exc.message}"))
         self.load()
+
+    def action_checks(self) -> None:
+        self.streamed = "checks"  # a history arriving for the selected environment leaves the report alone
+        self.query_one("#env-log", StreamLog).clear()
+        self.show_log_note("")
+        self.say("checking this machine…")
+        self.run_checks()
+
+    @work(thread=True, exclusive=True, group="env-checks", exit_on_error=False)
+    def run_checks(self) -> None:
+        from core.doctor import report_lines, run_checks
+
+        checks = run_checks(self.app.workspace.home)
+        self.post_message(self.Checked(report_lines(checks), sum(c.blocking for c in checks)))
+
+    @on(Checked)
+    def show_checks(self, message: Checked) -> None:
+        log = self.query_one("#env-log", StreamLog)
+        log.clear()
+        for line in message.lines:
+            log.write_line(line)
+        self.say(message.lines[-1], error=bool(message.blocking))
 
     @on(BuildLine)
     def show_build_line(self, message: BuildLine) -> None:
