@@ -1,21 +1,20 @@
 """Side by side (issue 15): `drum server` and `taskbench serve` answering single-row requests, in one run.
 
-Two tasks, each fitted by each tool with its own libraries:
-user     DRUM's own `1_python_regression` template (tests/fixtures/drum_templates), fitted on juniors by
-         `drum fit --output` and by `taskbench fit --output`; each fitted folder served with `--code-dir`
-         (`drum server --code-dir` / `taskbench serve --code-dir`: the same folder contract on both sides).
-linear   taskbench's built-in `num = impute_median(NUM)` / `model = ridge(num)`, trained and deployed in a
-         scratch workspace and served with `taskbench serve NAME`; DRUM serves a custom.py fitting the same
-         scikit-learn pipeline (SimpleImputer(median) then Ridge(alpha=1)) with a `score` hook.
-One keep-alive sequential client on raw sockets sends one-row `multipart X` bodies (field "X" holding a CSV
-file, as DRUM's clients send) and raw CSV bodies: after a warm-up, --requests per round, --runs rounds, the
-tools interleaved. Printed: median, p95, requests/s, DRUM/taskbench median ratio (goals >= 3x user, >= 4x
-linear) and the in-process floor in this process: `pd.read_csv` of the CSV + the task's own predict + the JSON
-answer, with taskbench/floor (goal <= 1.3x). `--workers` also compares `taskbench serve --workers 2` with 1
-worker under 8 concurrent clients (bench/_load.py in its own process; its CPU is printed): goal >= 1.8x.
-DRUM (default 1.18.1) is installed by the bench into its own virtual environment, cached in --drum-venv,
-with the project's scikit-learn/pandas/numpy versions when pip can; when it cannot be installed the DRUM side
-is skipped with a sentence.
+Each tool fits its own model with its own libraries:
+user     DRUM's own `1_python_regression` template (tests/fixtures/drum_templates) fitted on juniors by
+         `drum fit --output` and `taskbench fit --output`, each fitted folder served with `--code-dir`
+         (`drum server` / `taskbench serve`: the same folder contract on both sides).
+linear   taskbench's built-in `num = impute_median(NUM)` / `model = ridge(num)`, trained, deployed and served
+         by name; DRUM serves a custom.py fitting the same scikit-learn pipeline (SimpleImputer(median), then
+         Ridge(alpha=1)) with a `score` hook.
+One keep-alive sequential client on raw sockets sends one-row `multipart X` bodies (a CSV file in field "X",
+as DRUM's clients send) and CSV bodies: --requests per round after a warm-up, --runs rounds, the floor and
+both servers interleaved in blocks. Printed: median, p95, requests/s, DRUM/taskbench median (goals >= 3x user,
+>= 4x linear), and taskbench / the in-process floor (`pd.read_csv` of the CSV + the task's own predict + the
+JSON answer, in this process; goal <= 1.3x). `--workers` also runs `taskbench serve --workers 2` against 1
+worker under 8 concurrent clients (bench/_load.py, its own process; its CPU printed): goal >= 1.8x.
+DRUM (default 1.18.1) goes into its own virtual environment, cached in --drum-venv, pinned to the project's
+scikit-learn/pandas/numpy when pip can; when it cannot be installed the DRUM side is skipped with a sentence.
 
 Run: python bench/serve_vs_drum.py [--runs 2] [--requests 1000] [--workers] [--no-drum]
 """
@@ -212,44 +211,48 @@ def summary(times: list, total: float) -> dict:
             "rps": len(times) / total}
 
 
-def sequential(port: int, raw: bytes, n: int, warmup: int) -> dict:
-    """`n` requests one after another on one keep-alive client, after `warmup` unmeasured ones."""
-    conn = Connection(port)
-    try:
+def interleaved(calls: dict, n: int, warmup: int, block: int) -> dict:
+    """`n` timed calls of each contender after `warmup` untimed ones, in blocks of `block` taken in turn (the
+    order rotating each block), so that load from elsewhere on the machine falls on all of them alike."""
+    for call in calls.values():
         for _ in range(warmup):
-            status, body = conn.request(raw)
-            if status != 200:
-                raise RuntimeError(f"HTTP {status}: {body[:300].decode(errors='replace')}")
-        times = []
-        began = time.perf_counter()
-        for _ in range(n):
-            t = time.perf_counter()
-            status, body = conn.request(raw)
-            times.append(time.perf_counter() - t)
-            if status != 200:
-                raise RuntimeError(f"HTTP {status}: {body[:300].decode(errors='replace')}")
-        return summary(times, time.perf_counter() - began)
-    finally:
-        conn.close()
+            call()
+    times = {name: [] for name in calls}
+    spent = dict.fromkeys(calls, 0.0)
+    names = list(calls)
+    done = turn = 0
+    while done < n:
+        size = min(block, n - done)
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            call, log = calls[name], times[name]
+            began = time.perf_counter()
+            for _ in range(size):
+                t = time.perf_counter()
+                call()
+                log.append(time.perf_counter() - t)
+            spent[name] += time.perf_counter() - began
+        done += size
+        turn += 1
+    return {name: summary(times[name], spent[name]) for name in calls}
 
 
-def floor(predict, csv: bytes, n: int, warmup: int) -> dict:
+def server_call(conn: Connection, raw: bytes):
+    """One request on a keep-alive connection; anything but 200 stops the bench with the answer."""
+    def call():
+        status, body = conn.request(raw)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status} from port {conn.port}: {body[:300].decode(errors='replace')}")
+    return call
+
+
+def floor_call(predict, csv: bytes):
     """The work itself in this process: parse the CSV, the task's own predict, the JSON answer."""
     import pandas as pd
 
-    def once():
+    def call():
         frame = predict(pd.read_csv(io.BytesIO(csv)))
         return json.dumps({"predictions": frame["Predictions"].tolist()})
-
-    for _ in range(warmup):
-        once()
-    times = []
-    began = time.perf_counter()
-    for _ in range(n):
-        t = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t)
-    return summary(times, time.perf_counter() - began)
+    return call
 
 
 def user_floor(fitted: Path):
@@ -297,7 +300,7 @@ def setup_taskbench(scratch: Path, servers: Servers, env: dict) -> dict:
     started = servers.start("taskbench-user", TB + ["serve", "--code-dir", fitted, "--port", "{port}"], env, "/ping")
     if started is None:
         sys.exit("taskbench serve --code-dir did not start; see its log above.")
-    tasks["user"] = {"tb_port": started[0], "predict": user_floor(fitted)}
+    tasks["user"] = {"taskbench_port": started[0], "predict": user_floor(fitted)}
     run(TB + ["project", "create", JUNIORS, "--target", TARGET, "--name", "juniors"], env)
     bp = scratch / "ridge.bp"
     bp.write_text(BLUEPRINT)
@@ -307,7 +310,7 @@ def setup_taskbench(scratch: Path, servers: Servers, env: dict) -> dict:
     if started is None:
         sys.exit("taskbench serve did not start; see its log above.")
     model_dir = Path(env["TASKBENCH_HOME"]) / "models" / "1"
-    tasks["linear"] = {"tb_port": started[0], "predict": linear_floor(model_dir)}
+    tasks["linear"] = {"taskbench_port": started[0], "predict": linear_floor(model_dir)}
     return tasks
 
 
@@ -345,26 +348,38 @@ def setup_drum(python: Path, scratch: Path, servers: Servers, tasks: dict) -> No
 # ---------------------------------------------------------------- the runs
 
 
+def load() -> str:
+    """The machine's load average, printed beside each measurement: other work shares these CPUs."""
+    return "load average {:.1f}".format(os.getloadavg()[0])
+
+
 def fmt(s: dict) -> str:
     return f"median {s['median']:6.2f} ms  p95 {s['p95']:6.2f} ms  {s['rps']:6.0f} req/s"
 
 
 def compare(tasks: dict, csv: bytes, args) -> list:
-    """Interleaved rounds: for each task and body kind, the floor, DRUM and taskbench one after another."""
+    """For each round, task and body kind: the floor, DRUM and taskbench, interleaved in blocks."""
     rows = []
     for rnd in range(1, args.runs + 1):
         for name, task in tasks.items():
             for kind, build in (("multipart X", multipart_x), ("CSV", csv_body)):
                 body, ctype = build(csv)
-                row = {"task": name, "kind": kind, "round": rnd,
-                       "floor": floor(task["predict"], csv, args.requests, args.warmup)}
-                if "drum_port" in task:
-                    raw = post_request(task["drum_port"], "/predict/", body, ctype)
-                    row["drum"] = sequential(task["drum_port"], raw, args.requests, args.warmup)
-                raw = post_request(task["tb_port"], "/predict/", body, ctype)
-                row["taskbench"] = sequential(task["tb_port"], raw, args.requests, args.warmup)
+                calls = {"floor": floor_call(task["predict"], csv)}
+                conns = []
+                for side in ("drum", "taskbench"):
+                    port = task.get(f"{side}_port")
+                    if port:
+                        conns.append(Connection(port))
+                        calls[side] = server_call(conns[-1], post_request(port, "/predict/", body, ctype))
+                try:
+                    row = interleaved(calls, args.requests, args.warmup, args.block)
+                finally:
+                    for conn in conns:
+                        conn.close()
+                row.update(task=name, kind=kind, round=rnd)
                 rows.append(row)
-                say(f"\n{name} task, {kind} body, round {rnd} ({args.requests} requests after {args.warmup}):")
+                say(f"\n{name} task, {kind} body, round {rnd} ({args.requests} requests each after {args.warmup}, "
+                    f"in blocks of {args.block}; {load()}):")
                 say(f"  floor (in-process)  {fmt(row['floor'])}")
                 if "drum" in row:
                     say(f"  drum server         {fmt(row['drum'])}")
@@ -392,33 +407,37 @@ def print_summary(rows: list) -> None:
 
 
 def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) -> None:
-    """`taskbench serve --workers 1` against `--workers 2`, 8 concurrent clients from bench/_load.py."""
-    ports = {}
-    for k in (1, 2):
-        started = servers.start(f"taskbench-workers{k}", TB + ["serve", "bench", "--port", "{port}", "--workers",
-                                                              str(k)], env, "/ping")
-        if started is None:
-            sys.exit(f"taskbench serve --workers {k} did not start; see its log above.")
-        ports[k] = started[0]
-    say(f"\n--workers: the linear deployment, one-row CSV bodies, {args.clients} concurrent keep-alive clients "
-        f"(asyncio, one separate process), {args.seconds:.0f} s per round after 1 s of warm-up; "
+    """`taskbench serve --workers 1` against `--workers 2` under concurrent clients (bench/_load.py, its own
+    process), for the linear deployment and the user task's fitted folder, the two worker counts alternating."""
+    say(f"\n--workers: one-row CSV bodies, {args.clients} concurrent keep-alive clients (asyncio, in one process "
+        f"apart from the bench and the servers), {args.seconds:g} s per round after 1 s of warm-up; "
         f"{os.cpu_count()} CPUs here")
-    ratios = []
-    for rnd in range(1, args.runs + 1):
-        got = {}
-        for k, port in ports.items():
-            raw_file = scratch / f"request{k}.bin"
-            body, ctype = csv_body(csv)
-            raw_file.write_bytes(post_request(port, "/predict/", body, ctype))
-            out = run([sys.executable, ROOT / "bench" / "_load.py", port, raw_file, "--clients", args.clients,
-                       "--seconds", args.seconds], timeout=args.seconds + 120)
-            got[k] = json.loads(out.stdout.strip().splitlines()[-1])
-            r = got[k]
-            say(f"  round {rnd}, --workers {k}: {r['requests_per_s']:6.0f} req/s, median {r['median_ms']:.2f} ms, "
-                f"{r['errors']} errors; client CPU {r['client_cpu_s'] / r['seconds'] * 100:.0f}% of one core")
-        ratios.append(got[2]["requests_per_s"] / got[1]["requests_per_s"])
-        say(f"  round {rnd}: --workers 2 / --workers 1 throughput {ratios[-1]:.2f}x (goal >= {GOAL_WORKERS}x)")
-    say(f"  median ratio {statistics.median(ratios):.2f}x (goal >= {GOAL_WORKERS}x)")
+    sources = {"linear": ["bench"], "user": ["--code-dir", scratch / "tb_user"]}
+    for name, source in sources.items():
+        ports = {}
+        for k in (1, 2):
+            started = servers.start(f"taskbench-{name}-workers{k}", TB + ["serve", *source, "--port", "{port}",
+                                                                         "--workers", str(k)], env, "/ping")
+            if started is None:
+                sys.exit(f"taskbench serve --workers {k} did not start; see its log above.")
+            ports[k] = started[0]
+        ratios = []
+        for rnd in range(1, args.runs + 1):
+            got = {}
+            for k, port in ports.items():
+                raw_file = scratch / f"request-{name}-{k}.bin"
+                raw_file.write_bytes(post_request(port, "/predict/", *csv_body(csv)))
+                out = run([sys.executable, ROOT / "bench" / "_load.py", port, raw_file, "--clients", args.clients,
+                           "--seconds", args.seconds], timeout=args.seconds + 120)
+                got[k] = r = json.loads(out.stdout.strip().splitlines()[-1])
+                say(f"  {name} task, round {rnd}, --workers {k}: {r['requests_per_s']:6.0f} req/s, median "
+                    f"{r['median_ms']:6.2f} ms, {r['errors']} errors; client CPU "
+                    f"{r['client_cpu_s'] / r['seconds'] * 100:.0f}% of one core; {load()}")
+            ratios.append(got[2]["requests_per_s"] / got[1]["requests_per_s"])
+        say(f"  {name} task: --workers 2 / --workers 1 throughput "
+            f"{' / '.join(f'{x:.2f}' for x in ratios)} (goal >= {GOAL_WORKERS}x)")
+        for proc in list(servers.procs):
+            servers.stop(proc)
 
 
 def main() -> None:
@@ -426,6 +445,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="rounds of every measurement (default 2)")
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per round (default 1000)")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests first (default 100)")
+    parser.add_argument("--block", type=int, default=100, help="requests per turn when interleaving (default 100)")
     parser.add_argument("--workers", action="store_true", help="also --workers 2 against 1 under concurrent clients")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for --workers (default 8)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per --workers round")
@@ -437,6 +457,7 @@ def main() -> None:
     def stop(signum, frame):
         raise Stop()
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
     scratch = Path(tempfile.mkdtemp(prefix="tb-serve-vs-drum-"))
