@@ -94,24 +94,21 @@ class Dimension:
             return f"{self.key} in {list(hp.values)}"
         if hp.type == "multi":
             return f"{self.key}: {', '.join(sorted(hp.multi))} forms"
-        return f"{self.key} from {self.low} to {self.high}{' (log scale)' if self.log else ''}"
+        low, high = (math.ceil(self.low), math.floor(self.high)) if hp.type == "int" else (self.low, self.high)
+        return f"{self.key} from {low:g} to {high:g}{' (log scale)' if self.log else ''}"
 
 
 def _span(kind: str, low, high, current) -> tuple[float, float, bool]:
-    """The searched interval of a numeric range and whether to search it on a log scale: wide positive ranges
-    (max/min of 100 or more) are searched log-uniformly, within a factor 100 of a positive current value."""
+    """The searched interval of a numeric range and whether to search it on a log scale: around a positive current
+    value, within a factor 100 (floats) or 10 (integers) of it; else the declared range, log-uniform when it spans
+    two decades or more of positive values."""
     low, high = float(low), float(high)
-    floor = 1.0 if kind == "int" else 0.0
-    positive_low = low if low > floor else (1.0 if kind == "int" else None)
     if current is not None and not isinstance(current, bool) and isinstance(current, (int, float)) and current > 0:
-        near_low, near_high = max(low, current / 100), min(high, current * 100)
-        if kind == "int":
-            near_low = max(near_low, 1.0)
-        if near_high / max(near_low, 1e-300) >= 100:
-            return near_low, near_high, True
-    if positive_low is None and high > 0:  # a float from 0: search its positive decades
-        positive_low = max(high * 1e-6, 1e-6)
-    if positive_low is not None and high / positive_low >= 100:
+        factor = 10.0 if kind == "int" else 100.0
+        near_low, near_high = max(low, current / factor), min(high, current * factor)
+        return near_low, near_high, near_high / near_low >= 10
+    positive_low = low if low > 0 else (1.0 if kind == "int" else max(high * 1e-6, 1e-6))
+    if high > 0 and high / positive_low >= 100:
         return positive_low, high, True
     return low, high, False
 

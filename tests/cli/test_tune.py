@@ -223,3 +223,23 @@ def test_validation_and_holdout_rows_never_choose_the_winner(tmp_path, taskbench
     # the recorder does see validation rows where they belong: the child model's own scoring
     children = [s for s in seen if "trial-" not in s["where"] and s["kind"] == "predict"]
     assert held & set().union(*(s["ids"] for s in children))
+
+
+def test_ctrl_c_keeps_the_children_already_trained_and_marks_the_best_so_far(ridge_model, taskbench, home):
+    from core.store import open_store
+    from core.training.tune import TuneStopped, tune_model
+
+    def interrupt(kind, data):
+        if kind == "tune_trial" and data["trial"] == 2:
+            raise KeyboardInterrupt  # as Ctrl-C would, while the second candidate is scored
+
+    with open_store(home) as store:
+        with pytest.raises(TuneStopped) as stopped:
+            tune_model(store, ridge_model, budget=5, events=interrupt)
+        kept = stopped.value.result.model_ids
+        assert len(kept) == 1
+        child = store.model(kept[0])
+        assert child.state == "trained" and child.parent_id == 1
+        assert child.tuning["best"] is (stopped.value.result.best_model_id == child.id)
+        assert store.job(stopped.value.result.job_id).state == "cancelled"
+    assert [r["model"] for r in board(taskbench, "juniors") if r["tuned_from"] == 1] == kept
