@@ -105,6 +105,42 @@ def check_predictions(out, hook, target_type, class_labels, n_rows):
     return _check_numeric_predictions(out, hook, target_type)
 
 
+_PLAIN_NUMBERS = frozenset("fiu")
+
+
+def quick_predictions(out, target_type, class_labels, n_rows, order_cache=None):
+    """The float64 values `check_predictions` would return, in class-label order, when `out` plainly meets every
+    output rule (checked in numpy); None when anything needs a closer look: then `check_predictions` names the rule.
+    `order_cache` (a dict) keeps each column layout's class order, so single-row requests do not redo it."""
+    if type(out) is not pd.DataFrame or len(out) != n_rows:
+        return None
+    names = out.columns.tolist()
+    if target_type in contract.CLASSIFICATION_TYPES:
+        key = tuple(names)
+        order = None if order_cache is None else order_cache.get(key)
+        if order is None:
+            expected = [normalize_label(c) for c in class_labels]
+            got = [normalize_label(c) for c in names]
+            if sorted(got) != sorted(expected) or len(set(got)) != len(got):
+                return None
+            order = [got.index(label) for label in expected]
+            if order_cache is not None:
+                order_cache[key] = order
+    elif names != [contract.PREDICTIONS_COLUMN]:
+        return None
+    values = out.to_numpy()
+    if values.dtype.kind not in _PLAIN_NUMBERS:
+        return None
+    values = values.astype("float64", copy=False)
+    if not np.isfinite(values).all():
+        return None
+    if target_type not in contract.CLASSIFICATION_TYPES:
+        return values[:, 0]
+    if ((values < 0) | (values > 1)).any() or (np.abs(values.sum(axis=1) - 1.0) > contract.PROBABILITY_TOLERANCE).any():
+        return None
+    return values[:, order]
+
+
 def _check_numeric_predictions(out, hook, target_type):
     if out.shape[1] != 1:
         raise RuleViolation(

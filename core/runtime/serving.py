@@ -19,9 +19,13 @@ import numpy as np
 import pandas as pd
 
 from . import contract, protocol
+from .checks import check_predictions, check_schema, check_transform_output, is_sparse_frame, quick_predictions
 from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, BadInput
-from .contract import LOCAL_ENV, is_local
+from .contract import LOCAL_ENV, Hooks, is_local
 from .pipeline import NodeRunner
+from .taskcode import accepted_kwargs, call_task, positional_count
+
+BUILTIN_TASKS = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "builtin_tasks"))
 
 
 class MissingColumns(BadInput):
@@ -99,7 +103,7 @@ class PlanScorer:
 
     def missing(self, columns):
         """Training features absent from `columns`, in training order."""
-        have = set(columns)
+        have = set(columns.tolist() if isinstance(columns, pd.Index) else columns)
         return [c for c in self.features if c not in have]
 
     def score(self, frame):
@@ -111,7 +115,9 @@ class PlanScorer:
             if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
                 hint = " (its one column looks like several joined by ';', tab or '|': save it comma-separated)"
             raise MissingColumns(f"the data lacks {len(absent)} column(s) the model was trained on: {shown}{hint}.")
-        frame, self.unreadable = numbers_as_trained(frame.reset_index(drop=True), self.numeric)
+        if not _plain_index(frame):
+            frame = frame.reset_index(drop=True)
+        frame, self.unreadable = numbers_as_trained(frame, self.numeric)
         outputs = {}
         for segment in self._segments:
             segment.run(frame, outputs)
@@ -123,7 +129,9 @@ def numbers_as_trained(frame, columns):
     values that are not numbers: they become missing, which callers say (a task would otherwise do it silently)."""
     unreadable = []
     changed = None
-    kinds = dict(zip(frame.columns, (dtype.kind for dtype in frame.dtypes)))  # one pass: this runs per request
+    if not columns:
+        return frame, unreadable
+    kinds = dict(zip(frame.columns.tolist(), (dtype.kind for dtype in frame.dtypes.tolist())))  # one pass per request
     for name in columns:
         if kinds.get(name, "f") in "biufc":
             continue
@@ -143,6 +151,77 @@ def unreadable_sentence(column, count, example):
     return f"column {column!r}: {count:,} value(s) are not numbers (like {example!r}); they were scored as missing."
 
 
+def _plain_index(frame):
+    """True when `frame`'s index is already 0..n-1 (reset_index would only copy it)."""
+    index = frame.index
+    return type(index) is pd.RangeIndex and index.start == 0 and index.step == 1
+
+
+def _columns(frame, names):
+    """`frame[names]`, or `frame` itself when it holds just those columns in that order (a single-row request's
+    usual case: selecting columns by text labels costs ~0.3 ms in pandas 3)."""
+    if len(frame.columns) == len(names) and frame.columns.tolist() == names:
+        return frame
+    return frame[names]
+
+
+class NodeCall:
+    """One loaded node's scoring, with what `steps.Scorer` works out per call worked out once: the hook's arguments,
+    and for a built-in node of taskbench's own (trusted code, known output schema) no output-schema check. Every
+    output rule of SPEC §2.3 still applies to every other task: outputs that plainly pass are checked in numpy, and
+    anything else goes through the same checks, and error sentences, as `steps.Scorer`."""
+
+    def __init__(self, runner, scorer):
+        self.scorer = scorer
+        self.node = runner.node
+        self.target_type = scorer.target_type
+        self.transform = self.target_type == contract.TRANSFORM
+        task = scorer.task
+        self.trusted = os.path.realpath(self.node["task_dir"]).startswith(BUILTIN_TASKS + os.sep)
+        self.requirements = scorer.output_requirements
+        self.orders = {}
+        self.args = None  # None: call the Scorer itself (R tasks, and estimators with a preprocessing transform)
+        if getattr(task, "language", "python") != "python":
+            return
+        if task.uses_class:
+            self.args, self.kwargs = (), accepted_kwargs(scorer.fn, {} if self.transform else scorer.kwargs)
+        elif self.transform:
+            self.args, self.kwargs = ((scorer.model, None) if positional_count(scorer.fn) == 3 else (scorer.model,)), {}
+        elif not task.has(Hooks.TRANSFORM):
+            self.args, self.kwargs = (scorer.model,), accepted_kwargs(scorer.fn, scorer.kwargs)
+
+    def __call__(self, X):
+        if self.args is None:
+            return self.scorer(X)
+        scorer = self.scorer
+        out = call_task(scorer.hook, scorer.task.code_dir, scorer.fn, X, *self.args, **self.kwargs)
+        n = len(X)
+        if self.transform:
+            if not (type(out) is pd.DataFrame and len(out) == n and out.columns.is_unique and _plain_index(out)):
+                out = check_transform_output(out, scorer.hook, n)
+            if self.requirements and not self.trusted:
+                check_schema(out, self.requirements, f"the output of {scorer.hook}", input_sparse=is_sparse_frame(X))
+            return out
+        values = quick_predictions(out, self.target_type, scorer.class_labels, n, self.orders)
+        if values is None:
+            return check_predictions(out, scorer.hook, self.target_type, scorer.class_labels, n)
+        return pd.DataFrame(values.reshape(n, -1), columns=_label_index(self.target_type, scorer.class_labels))
+
+
+_LABELS = {}
+
+
+def _label_index(target_type, class_labels):
+    """The columns of checked predictions (as `check_predictions` names them), as an Index built once."""
+    key = (target_type, tuple(class_labels or ()))
+    index = _LABELS.get(key)
+    if index is None:
+        names = ([str(c) for c in class_labels] if target_type in contract.CLASSIFICATION_TYPES
+                 else [contract.PREDICTIONS_COLUMN])
+        index = _LABELS[key] = pd.Index(names)
+    return index
+
+
 class NodeSegment:
     """Consecutive nodes loaded in this process; `run` adds their outputs to `outputs`."""
 
@@ -150,19 +229,32 @@ class NodeSegment:
         self.final = plan["final"]
         req = {**plan, "scratch_dir": scratch}
         runners = [NodeRunner(node, req) for node in nodes]
-        self._steps = [(r, r.scorer(os.path.join(model_dir, "nodes", r.node["name"]))) for r in runners]
+        self._steps = []
+        for runner in runners:
+            scorer = runner.scorer(os.path.join(model_dir, "nodes", runner.node["name"]))
+            self._steps.append((runner, NodeCall(runner, scorer)))
+        self._feature_names = {}
 
     def run(self, frame, outputs):
-        for runner, scorer in self._steps:
+        for runner, call in self._steps:
             node = runner.node
-            pieces = [frame[node["channels"][s]] if s in node["channels"] else outputs[s] for s in node["inputs"]]
+            channels = node["channels"]
+            pieces = [_columns(frame, channels[s]) if s in channels else outputs[s] for s in node["inputs"]]
             X = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0]
             if len(pieces) > 1 and X.columns.duplicated().any():
                 X = X.loc[:, ~X.columns.duplicated()]
-            out = scorer(X)
+            out = call(X)
             if node["kind"] == "estimator" and node["name"] != self.final:
-                out = runner.as_features(out)
+                out = self._as_features(runner, out)
             outputs[node["name"]] = out
+
+    def _as_features(self, runner, predictions):
+        """`runner.as_features(predictions)` with the renamed columns' Index built once per node and layout."""
+        key = (runner.node["name"], tuple(predictions.columns.tolist()))
+        names = self._feature_names.get(key)
+        if names is None:
+            names = self._feature_names[key] = runner.as_features(predictions).columns
+        return predictions.set_axis(names, axis=1)
 
 
 class WorkerSegment:
