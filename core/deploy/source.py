@@ -89,8 +89,10 @@ def folder_scorer(source: ModelSource, scratch_dir: str):
 
     class FolderScorer(PlanScorer):
         def score(self, frame):
-            frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-            self.nodes[0]["channels"]["ALL"] = list(frame.columns)  # the node reads its channel at each run
+            names = frame.columns.tolist()
+            if not all(type(c) is str for c in names):  # renaming builds a new Index: ~0.2 ms a request
+                frame = frame.set_axis([str(c) for c in names], axis=1)
+            self.nodes[0]["channels"]["ALL"] = [str(c) for c in names]  # the node reads its channel at each run
             return super().score(frame)
 
     return FolderScorer(source.plan, source.model_dir, scratch_dir)
