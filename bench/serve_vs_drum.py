@@ -160,8 +160,8 @@ class Servers:
     def __init__(self, scratch: Path):
         self.scratch, self.procs = scratch, []
 
-    def start(self, name: str, cmd: list, env: dict, ping: str, timeout: float = 120) -> tuple[int, Path] | None:
-        """Start a server on a free port and wait until `ping` answers 200; None (log printed) when it does not."""
+    def start(self, name: str, cmd: list, env: dict, ping: str, timeout: float = 120) -> tuple[int, int] | None:
+        """Start a server on a free port and wait until `ping` answers 200: (port, pid), or None (log printed)."""
         port = free_port()
         cmd = [str(c).replace("{port}", str(port)) for c in cmd]
         log = self.scratch / f"{name}.log"
@@ -175,7 +175,7 @@ class Servers:
                 break
             try:
                 if Connection(port, timeout=2).request(get_request(port, ping))[0] == 200:
-                    return port, log
+                    return port, proc.pid
             except OSError:
                 pass
             time.sleep(0.2)
@@ -348,6 +348,26 @@ def setup_drum(python: Path, scratch: Path, servers: Servers, tasks: dict) -> No
 # ---------------------------------------------------------------- the runs
 
 
+def tree_cpu(pid: int) -> dict:
+    """CPU seconds used so far by a process and each of its descendants, by pid (from /proc; empty elsewhere)."""
+    parents, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        cpu[child] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {pid}, True
+    while grew:
+        more = {c for c, p in parents.items() if p in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return {p: cpu[p] for p in tree if p in cpu}
+
+
 def load() -> str:
     """The machine's load average, printed beside each measurement: other work shares these CPUs."""
     return "load average {:.1f}".format(os.getloadavg()[0])
@@ -414,25 +434,29 @@ def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) 
         f"{os.cpu_count()} CPUs here")
     sources = {"linear": ["bench"], "user": ["--code-dir", scratch / "tb_user"]}
     for name, source in sources.items():
-        ports = {}
+        ports, pids = {}, {}
         for k in (1, 2):
             started = servers.start(f"taskbench-{name}-workers{k}", TB + ["serve", *source, "--port", "{port}",
                                                                          "--workers", str(k)], env, "/ping")
             if started is None:
                 sys.exit(f"taskbench serve --workers {k} did not start; see its log above.")
-            ports[k] = started[0]
+            ports[k], pids[k] = started
         ratios = []
         for rnd in range(1, args.runs + 1):
             got = {}
             for k, port in ports.items():
                 raw_file = scratch / f"request-{name}-{k}.bin"
                 raw_file.write_bytes(post_request(port, "/predict/", *csv_body(csv)))
+                before, began = tree_cpu(pids[k]), time.perf_counter()
                 out = run([sys.executable, ROOT / "bench" / "_load.py", port, raw_file, "--clients", args.clients,
                            "--seconds", args.seconds], timeout=args.seconds + 120)
+                after, wall = tree_cpu(pids[k]), time.perf_counter() - began
+                busy = sorted((after[p] - before.get(p, 0.0)) / wall * 100 for p in after)[::-1]
                 got[k] = r = json.loads(out.stdout.strip().splitlines()[-1])
                 say(f"  {name} task, round {rnd}, --workers {k}: {r['requests_per_s']:6.0f} req/s, median "
-                    f"{r['median_ms']:6.2f} ms, {r['errors']} errors; client CPU "
-                    f"{r['client_cpu_s'] / r['seconds'] * 100:.0f}% of one core; {load()}")
+                    f"{r['median_ms']:6.2f} ms, {r['errors']} errors; % of a core: server processes "
+                    f"{' + '.join(f'{b:.0f}' for b in busy if b >= 1) or '0'}, client "
+                    f"{r['client_cpu_s'] / r['seconds'] * 100:.0f}; {load()}")
             ratios.append(got[2]["requests_per_s"] / got[1]["requests_per_s"])
         say(f"  {name} task: --workers 2 / --workers 1 throughput "
             f"{' / '.join(f'{x:.2f}' for x in ratios)} (goal >= {GOAL_WORKERS}x)")
