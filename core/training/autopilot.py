@@ -28,7 +28,8 @@ TEMPLATES_SHARE = 0.40
 TUNING_SHARE = 0.85
 TUNE_TOP = 3  # models tuned, when the budget gives each at least MIN_TUNE_SECONDS
 MIN_TUNE_SECONDS = 20.0
-BLEND_SIZE = 3  # models a blender combines (at least 2)
+AVERAGE_SIZE = 3  # models the averaging blender combines: the best of different families
+STACK_SIZE = 5  # the stacked blender weighs its members, so it may take weaker ones too
 # A blender fits each member's estimator again, plus once per inner fold for its out-of-fold predictions.
 BLEND_COST = 2.5
 
@@ -85,6 +86,7 @@ class Autopilot:
         self.start = clock()
         self.result = AutopilotResult(self.metric)
         self.trained: list[int] = []  # models of this run, in the order they were trained
+        self.blended: set[int] = set()  # the blenders among them
         self.log = None
 
     # ------------------------------------------------------------ time
@@ -239,22 +241,29 @@ class Autopilot:
             stage.note = f"skipped: {self.project.target_type} models are not blended"
             return
         # The best of each family (a model and the models tuned from it), so that the members differ.
-        members, families = [], set()
+        families, seen = [], set()
         for model in self.ranked(self.trained):
             family = model.parent_id or model.id
-            if family not in families and not model.blueprint.startswith("blend-"):
-                families.add(family)
-                members.append(model)
-        members = members[:BLEND_SIZE]
+            if family not in seen and model.id not in self.blended:
+                seen.add(family)
+                families.append(model)
+        sizes = {AVERAGE: AVERAGE_SIZE, STACK: STACK_SIZE}
+        members = {kind: families[:size] for kind, size in sizes.items()}
+
+        def seconds() -> float:  # both blenders, `jobs` at a time
+            return sum(sum(m.train_seconds or 0 for m in group) * BLEND_COST for group in members.values()) / min(
+                self.jobs, len(members))
+
         left = self.budget - self.elapsed()
-        parallel = min(self.jobs, 2)
-        while len(members) > 2 and sum(m.train_seconds or 0 for m in members) * BLEND_COST / parallel > left:
-            members.pop()  # the weakest goes first, so a blender fits in the time left
-        if len(members) < 2:
+        while seconds() > left and any(len(group) > 2 for group in members.values()):
+            largest = max(members, key=lambda kind: len(members[kind]))
+            members[largest].pop()  # the weakest goes first, so the blenders fit in the time left
+        if len(families) < 2:
             stage.note = "skipped: fewer than two trained models to blend"
             return
-        sources = [blend_source(members, kind, self.project.target_type) for kind in (AVERAGE, STACK)]
+        sources = [blend_source(group, kind, self.project.target_type) for kind, group in members.items()]
         self.train(sources, stage, self.budget)
+        self.blended.update(stage.models)
         if len(stage.models) < len(sources):
             stage.note = f"{len(sources) - len(stage.models)} of {len(sources)} blender(s) not trained"
 

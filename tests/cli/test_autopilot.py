@@ -57,9 +57,10 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     # The three best templates by validation R2 are tuned, the best first, each by a deadline within the budget.
     by_r2 = sorted(templates, key=lambda name: (-rows[name]["validation"]["R2"], rows[name]["model"]))  # as rank()
     assert [m for m, _ in tuned] == [rows[name]["model"] for name in by_r2[:3]]
-    members = sorted(rows[name]["model"] for name in by_r2[:3])
-    tag = "-".join(f"#{m}" for m in members)
-    for kind in ("avg", "stack"):
+    # The averaging blender takes the best three, the stacked one (which weighs them) the best five.
+    tags = {kind: "-".join(f"#{m}" for m in sorted(rows[name]["model"] for name in by_r2[:size]))
+            for kind, size in (("avg", 3), ("stack", 5))}
+    for kind, tag in tags.items():
         blend = rows[f"blend-{kind}-{tag}"]
         assert blend["state"] == "trained" and blend["validation"]["R2"] > 0, blend
     best = max(rows.values(), key=lambda r: r["validation"]["R2"])
@@ -73,7 +74,7 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
         assert f"stage {stage} started at" in log and f"stage {stage} took" in log, log
 
     # A blender is a model like any other: it predicts and exports.
-    stacked = rows[f"blend-stack-{tag}"]["model"]
+    stacked = rows[f"blend-stack-{tags['stack']}"]["model"]
     out = tmp_path / "predictions.csv"
     scored = taskbench("predict", str(stacked), "--input", JUNIORS, "--output", out)
     assert scored.exit_code == 0, scored.output
