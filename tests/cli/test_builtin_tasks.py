@@ -42,6 +42,8 @@ ESTIMATORS = {
     "random_forest_regressor": ("regression",),
     "gbm_classifier": ("binary", "multiclass"),
     "gbm_regressor": ("regression",),
+    "hgb_classifier": ("binary", "multiclass"),
+    "hgb_regressor": ("regression",),
     "isolation_forest": ("anomaly",),
     "knn_classifier": ("binary", "multiclass"),
     "knn_regressor": ("regression",),
@@ -106,7 +108,7 @@ def test_every_builtin_task_exists_and_its_metadata_parses():
 
     folders = sorted(p.name for p in BUILTINS.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     assert folders == sorted(ALL)
-    assert len(ALL) == 19
+    assert len(ALL) == 21
     for name in ALL:
         folder = BUILTINS / name
         assert sorted(p.name for p in folder.rglob("custom.py")) == ["custom.py"], name
@@ -197,6 +199,12 @@ CASES = [
      ["classes [False, True]", "predict_proba on 10000 rows", "8 columns blanked"]),
     ("gbm_regressor", "juniors_missing.csv", "regression", ["--target", "Grade 2014"], True,
      ["gbm_regressor: 100 iterations", "predict on 1477 rows", "33 columns blanked"]),
+    ("hgb_classifier", IRIS, "binary", ["--target", "Species"], True,
+     ["hgb_classifier: 1000 of 1000 iterations", "predict_proba on 109 rows", "5 columns blanked"]),
+    ("hgb_classifier", SKY, "multiclass", ["--target", "class"], True,
+     ["hgb_classifier: early stopping kept", "classes ['GALAXY', 'QSO', 'STAR']", "17 columns blanked"]),
+    ("hgb_regressor", "juniors_missing.csv", "regression", ["--target", "Grade 2014"], True,
+     ["hgb_regressor: early stopping kept", "predict on 1477 rows", "33 columns blanked"]),
     ("isolation_forest", JUNIORS_X, "anomaly", [], False,
      ["isolation_forest: 100 trees on 1477 rows x 33 columns", "predict on 1477 rows"]),
     ("knn_classifier", IRIS, "binary", ["--target", "Species"], False,

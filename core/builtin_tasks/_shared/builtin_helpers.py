@@ -336,43 +336,32 @@ NATIVE_LEVELS = 254  # HistGradientBoosting's native categories take codes below
 EARLY_STOPPING_ROWS = 1000
 
 
-def boosting_pipeline(booster, M, columns, parameters):
+def boosting_pipeline(booster, M, columns, categorical, early_stopping):
     """HistGradientBoosting behind an encoder of the categorical columns (those the ``ordinal`` task made).
 
     ``categorical`` chooses how they reach the trees: ``target`` encodes them with scikit-learn's
     TargetEncoder (cross-fitted during fit, so the trees never see a row's own target), ``native``
     uses the booster's categorical splits (columns with more levels than it takes stay codes), and
-    ``codes`` passes the codes as numbers. Early stopping holds back ``validation_fraction`` of the
-    training rows; ``auto`` turns it on from 1,000 rows.
+    ``codes`` passes the codes as numbers. ``early_stopping`` ``auto`` turns it on from 1,000 rows.
     """
     from sklearn.compose import ColumnTransformer
+    from sklearn.model_selection import KFold
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import TargetEncoder
 
-    seed = int(param(parameters, "seed", 0))
-    mode = str(param(parameters, "categorical", "target"))
-    stopping = str(param(parameters, "early_stopping", "auto")).lower()
+    stopping = str(early_stopping).lower()
     early = M.shape[0] >= EARLY_STOPPING_ROWS if stopping == "auto" else flag(stopping)
-    booster.set_params(
-        learning_rate=float(param(parameters, "learning_rate", 0.1)),
-        max_iter=int(param(parameters, "max_iter", 1000)),
-        max_leaf_nodes=int(param(parameters, "max_leaf_nodes", 31)),
-        min_samples_leaf=int(param(parameters, "min_samples_leaf", 20)),
-        l2_regularization=float(param(parameters, "regularization", 0.0)),
-        early_stopping=early,
-        n_iter_no_change=int(param(parameters, "n_iter_no_change", 10)),
-        validation_fraction=float(param(parameters, "validation_fraction", 0.1)),
-        random_state=seed,
-    )
-    categorical = [i for i, name in enumerate(columns) if name.startswith(CATEGORY_PREFIX)]
-    if mode == "native" and categorical:
-        native = [i for i in categorical if np.nanmax(M[:, i], initial=-1) < NATIVE_LEVELS]
+    booster.set_params(early_stopping=early)
+    chosen = [i for i, name in enumerate(columns) if name.startswith(CATEGORY_PREFIX)]
+    mode = str(categorical)
+    if mode == "native" and chosen:
         mask = np.zeros(len(columns), dtype=bool)
-        mask[native] = True
+        mask[[i for i in chosen if np.nanmax(M[:, i], initial=-1) < NATIVE_LEVELS]] = True
         booster.set_params(categorical_features=mask)
-    if mode != "target" or not categorical:
+    if mode != "target" or not chosen:
         return Pipeline([("booster", booster)]), early
-    encoder = ColumnTransformer([("target", TargetEncoder(random_state=seed), categorical)], remainder="passthrough")
+    folds = KFold(5, shuffle=True, random_state=booster.random_state)
+    encoder = ColumnTransformer([("target", TargetEncoder(cv=folds), chosen)], remainder="passthrough")
     return Pipeline([("encode", encoder), ("booster", booster)]), early
 
 
