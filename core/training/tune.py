@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import queue
 import re
 import shutil
 import threading
 import time
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
 from ..errors import TaskbenchError, UsageError
@@ -28,6 +31,7 @@ DEFAULT_BUDGET = 10  # candidates tried when neither a count nor a duration is g
 MAX_CANDIDATES = 1000  # a duration budget samples at most this many
 OUTSIDE = -100  # tuning partition: validation and holdout rows, never fitted on or scored
 INNER = 0  # tuning partition: the inner validation rows
+PARALLEL_CHILDREN = True  # children train in a thread of their own (one at a time) while the search goes on
 NOT_TUNED = {"seed", "random_state", "random_seed", "n_jobs", "verbose", "verbosity"}  # unless named with --set
 SUFFIXES = re.compile(r" \((?:retrains|tuned from) model \d+\)$")
 
@@ -523,6 +527,10 @@ class _Tuning:
         self.durations: list[float] = []
         self.child_seconds: list[float] = []
         self.warmed = False
+        self.stop = threading.Event()  # the children's cancel: set on Ctrl-C, a failure, or the caller's cancel
+        self.children = None  # a one-thread executor training children beside the search (PARALLEL_CHILDREN)
+        self.pending: list = []  # its futures
+        self.events: queue.SimpleQueue = queue.SimpleQueue()  # children's events, passed on from the main thread
         self.deadline: float | None = None
 
     # ------------------------------------------------------------------ the run
@@ -542,6 +550,7 @@ class _Tuning:
             self.result.job_id = job.id
             self.log = job.log
             self.evaluator = _Evaluator(store, project, tune_project, job, self.source)
+            searched = False
             try:
                 checked = self.evaluator.compile(parent.blueprint_text)
                 dims = search_space(checked, node, settings, parent.id)
@@ -550,14 +559,28 @@ class _Tuning:
                 self.evaluator.start_local_worker()
                 self.warm_worker()
                 pool = candidates(dims, count, current, seed=project.settings.get("seed", 0) + self.seed)
+                if PARALLEL_CHILDREN and self.keep == "all":
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self.children = ThreadPoolExecutor(1, thread_name_prefix=f"tune-{job.id}-children")
                 self.search(pool)
+                self.wait_for_children()
+                searched = True
             except (KeyboardInterrupt, Cancelled) as exc:
+                self.stop.set()
                 self.evaluator.close()
+                self.wait_for_children(cancel=True)
                 self.conclude()
                 job.fail(exc)
                 raise TuneStopped(self.result) from None
             finally:
                 self.evaluator.close()
+                if self.children is not None:
+                    if not searched:  # an error ended the search: the child in training goes too
+                        self.stop.set()
+                    self.children.shutdown(wait=True, cancel_futures=True)
+                    self.children = None
+                self.flush()
                 if self.warmed:
                     from .engine import release_prestarted
 
@@ -608,10 +631,14 @@ class _Tuning:
             self.evaluate(trial, rung)
             if trial.parent or trial.error:
                 continue
+            self.flush()
             if trial.model_id is not None:
                 self.store.set_model_lineage(trial.model_id, parent_id=self.parent.id, tuning=self.record(trial))
-            elif self.keep == "all":
-                self.train_child(trial)
+            elif self.keep == "all" and rung == 0:
+                if self.children is not None:
+                    self.pending.append(self.children.submit(self.train_child, trial))
+                else:
+                    self.train_child(trial)
 
     def out_of_time(self, extra: float = 0.0) -> bool:
         return self.deadline is not None and time.monotonic() + extra >= self.deadline
@@ -679,21 +706,24 @@ class _Tuning:
         with its lineage recorded as it starts."""
         from .engine import BlueprintSource, Trainer
 
-        self.job.check_cancel()
+        if self.stop.is_set():
+            return
         typical = sorted(self.child_seconds)[len(self.child_seconds) // 2] if self.child_seconds else 0.0
         if self.out_of_time(typical):
             self.log.line(f"candidate {trial.number}: no time left to train it as a model")
             return
+        threaded = threading.current_thread() is not threading.main_thread()
 
         def forward(kind: str, data: dict) -> None:
             if kind == "started":
                 trial.model_id = data["model"]
                 self.store.set_model_lineage(data["model"], parent_id=self.parent.id, tuning=self.record(trial))
-            self.emit(kind, {**data, "tuned_from": self.parent.id, "setting": trial.setting})
+            event = (kind, {**data, "tuned_from": self.parent.id, "setting": trial.setting})
+            self.events.put(event) if threaded else self.emit(*event)
 
         child = BlueprintSource(self.label, trial.text, f"model {self.parent.id}", pins=self.source.pins)
         began = time.monotonic()
-        outcome = Trainer(self.store, self.project, on_event=forward, cancel=self.cancel).train(child)
+        outcome = Trainer(self.store, self.project, on_event=forward, cancel=self.stop).train(child)
         self.child_seconds.append(time.monotonic() - began)
         self.warm_worker()  # the next child's worker starts while the search goes on
         if outcome.model is not None:
@@ -702,6 +732,36 @@ class _Tuning:
         else:
             trial.model_id = None
             self.log.line(f"candidate {trial.number}: its model failed: {outcome.error}")
+
+    def flush(self) -> None:
+        """Pass on the events the children's thread queued (callers' handlers run on the main thread only)."""
+        while True:
+            try:
+                kind, data = self.events.get_nowait()
+            except queue.Empty:
+                return
+            self.emit(kind, data)
+
+    def wait_for_children(self, cancel: bool = False) -> None:
+        """Wait for the children in training (and those queued, unless cancelling), passing on their events."""
+        for future in self.pending:
+            if cancel:
+                future.cancel()
+            while True:
+                try:
+                    future.result(timeout=0.1)
+                    break
+                except FutureTimeout:
+                    self.flush()
+                    if self.cancel is not None and self.cancel.is_set():
+                        self.stop.set()
+                except CancelledError:
+                    break
+                except Exception:  # noqa: BLE001 - an engine fault in one child: logged, the others stand
+                    self.log.exception("a child model could not be trained")
+                    break
+            self.flush()
+        self.pending = []
 
     def warm_worker(self) -> None:
         """Start a worker for the next child now (engine.prestart_workers), so its start-up overlaps the search."""
