@@ -48,8 +48,8 @@ def test_native_categories_take_the_columns_the_booster_can_split_and_codes_take
     assert codes["estimator"].named_steps["booster"].is_categorical_ is None  # numpy input: every column numeric
 
 
-def test_early_stopping_is_on_from_a_thousand_rows_unless_told(tmp_path, capsys):
-    small, y_small = _data(300)
+def test_early_stopping_is_on_from_two_hundred_rows_unless_told(tmp_path, capsys):
+    small, y_small = _data(150)
     _, model = _fit("hgb_classifier", small, y_small, tmp_path, class_order=[False, True],
                     parameters={"max_iter": 60})
     assert model["estimator"].named_steps["booster"].n_iter_ == 60

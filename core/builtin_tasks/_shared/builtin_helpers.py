@@ -333,7 +333,7 @@ def prediction_frame(values):
 
 CATEGORY_PREFIX = "ordinal__"
 NATIVE_LEVELS = 254  # HistGradientBoosting's native categories take codes below max_bins (255)
-EARLY_STOPPING_ROWS = 1000
+EARLY_STOPPING_ROWS = 200
 
 
 def boosting_pipeline(booster, M, columns, categorical, early_stopping):
@@ -342,7 +342,7 @@ def boosting_pipeline(booster, M, columns, categorical, early_stopping):
     ``categorical`` chooses how they reach the trees: ``target`` encodes them with scikit-learn's
     TargetEncoder (cross-fitted during fit, so the trees never see a row's own target), ``native``
     uses the booster's categorical splits (columns with more levels than it takes stay codes), and
-    ``codes`` passes the codes as numbers. ``early_stopping`` ``auto`` turns it on from 1,000 rows.
+    ``codes`` passes the codes as numbers. ``early_stopping`` ``auto`` turns it on from 200 rows.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.model_selection import KFold
