@@ -610,21 +610,29 @@ class _Tuning:
 
     def search(self, pool) -> None:
         """Asynchronous successive halving: promote a candidate in the best third of its rung when one waits, else
-        try a new one; when none is left to try, the best of the highest rung reached goes on to the last."""
+        try a new one; when none is left to try, the best of the highest rung reached goes on to the last. New
+        candidates wait while two children are still to train, so the search keeps pace with them."""
         self.trials.append(_Trial(0, {}, self.parent.blueprint_text))
         self.evaluate(self.trials[0], 0)
         sampling = True
         while True:
             typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else 0.0
-            if self.out_of_time(typical):
+            if self.out_of_time(typical + (self.child_estimate() if self.keep == "best" else 0.0)):
                 self.log.line("the time budget is spent: no more candidates")
                 return
-            step = self.next_step(pool if sampling else None)
+            step = self.promotion()
+            if step is None and sampling:
+                waiting = [f for f in self.pending if not f.done()]
+                if len(waiting) >= 2:
+                    self.wait_for(waiting[0])
+                    continue
+                step = self.new_candidate(pool)
+                sampling = step is not None
+                if step is None:
+                    continue
+            step = step or self.last_promotion()
             if step is None:
-                if not sampling:
-                    return
-                sampling = False
-                continue
+                return
             trial, rung = step
             if rung > 0:
                 trial.promoted.add(rung - 1)
@@ -643,18 +651,30 @@ class _Tuning:
     def out_of_time(self, extra: float = 0.0) -> bool:
         return self.deadline is not None and time.monotonic() + extra >= self.deadline
 
-    def next_step(self, pool):
-        for rung in range(self.rungs - 2, -1, -1):  # promotions first, from the highest rung
+    def child_estimate(self) -> float:
+        """How long a child takes to train: the median so far, else the parent's own training time."""
+        if self.child_seconds:
+            return sorted(self.child_seconds)[len(self.child_seconds) // 2]
+        return self.parent.train_seconds or 0.0
+
+    def promotion(self):
+        """A candidate in the best third of its rung, not yet promoted, and the rung it goes to; highest first."""
+        for rung in range(self.rungs - 2, -1, -1):
             trial = self.promotable(rung)
             if trial is not None:
                 return trial, rung + 1
-        if pool is not None:
-            setting = next(pool, None)
-            if setting is None:
-                return None
-            trial = _Trial(len(self.trials), setting, with_parameters(self.parent.blueprint_text, setting))
-            self.trials.append(trial)
-            return trial, 0
+        return None
+
+    def new_candidate(self, pool):
+        setting = next(pool, None)
+        if setting is None:
+            return None
+        trial = _Trial(len(self.trials), setting, with_parameters(self.parent.blueprint_text, setting))
+        self.trials.append(trial)
+        return trial, 0
+
+    def last_promotion(self):
+        """With nothing left to try: the best of the highest rung reached goes up, until one reaches the last."""
         for rung in range(self.rungs - 2, -1, -1):
             if any(rung + 1 in t.scores for t in self.trials):
                 return None  # a candidate reached the rung above: the winner is chosen there
@@ -708,8 +728,7 @@ class _Tuning:
 
         if self.stop.is_set():
             return
-        typical = sorted(self.child_seconds)[len(self.child_seconds) // 2] if self.child_seconds else 0.0
-        if self.out_of_time(typical):
+        if self.out_of_time(self.child_estimate()):
             self.log.line(f"candidate {trial.number}: no time left to train it as a model")
             return
         threaded = threading.current_thread() is not threading.main_thread()
@@ -747,21 +766,25 @@ class _Tuning:
         for future in self.pending:
             if cancel:
                 future.cancel()
-            while True:
-                try:
-                    future.result(timeout=0.1)
-                    break
-                except FutureTimeout:
-                    self.flush()
-                    if self.cancel is not None and self.cancel.is_set():
-                        self.stop.set()
-                except CancelledError:
-                    break
-                except Exception:  # noqa: BLE001 - an engine fault in one child: logged, the others stand
-                    self.log.exception("a child model could not be trained")
-                    break
-            self.flush()
+            self.wait_for(future)
         self.pending = []
+
+    def wait_for(self, future) -> None:
+        """Wait for one child, passing on events meanwhile and the caller's cancel to the children."""
+        while True:
+            try:
+                future.result(timeout=0.1)
+                break
+            except FutureTimeout:
+                self.flush()
+                if self.cancel is not None and self.cancel.is_set():
+                    self.stop.set()
+            except CancelledError:
+                break
+            except Exception:  # noqa: BLE001 - an engine fault in one child: logged, the others stand
+                self.log.exception("a child model could not be trained")
+                break
+        self.flush()
 
     def warm_worker(self) -> None:
         """Start a worker for the next child now (engine.prestart_workers), so its start-up overlaps the search."""

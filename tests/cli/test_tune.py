@@ -246,3 +246,14 @@ def test_ctrl_c_keeps_the_children_already_trained_and_marks_the_best_so_far(rid
     assert [r["model"] for r in children if r["state"] == "trained"] == kept
     # a child still training when Ctrl-C came is cancelled, as `train` cancels its jobs
     assert all(r["state"] == "failed" and r["message"] == "cancelled" for r in children if r["model"] not in kept)
+
+
+def test_keep_best_trains_only_the_winner(ridge_model, taskbench):
+    out = tune_json(taskbench, ridge_model, "--budget", 4, "--keep", "best")
+    assert len(out["trials"]) == 5  # the parent and four settings tried on the inner split, without a model each
+    if out["best"] == 1:
+        assert out["models"] == [] and out["best_settings"] == {}
+    else:
+        assert out["models"] == [out["best"]] and out["best_settings"]
+        (row,) = [r for r in board(taskbench, "juniors") if r["tuned_from"] == 1]
+        assert row["tuning"]["best"] and row["tuning"]["changed"] == out["best_settings"]
