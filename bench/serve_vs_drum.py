@@ -368,6 +368,14 @@ def tree_cpu(pid: int) -> dict:
     return {p: cpu[p] for p in tree if p in cpu}
 
 
+def autogroup() -> bool:
+    """Whether Linux groups CPU time by session (then a session's processes share one fair share between them)."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def load() -> str:
     """The machine's load average, printed beside each measurement: other work shares these CPUs."""
     return "load average {:.1f}".format(os.getloadavg()[0])
@@ -432,6 +440,10 @@ def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) 
     say(f"\n--workers: one-row CSV bodies, {args.clients} concurrent keep-alive clients (asyncio, in one process "
         f"apart from the bench and the servers), {args.seconds:g} s per round after 1 s of warm-up; "
         f"{os.cpu_count()} CPUs here")
+    if os.getloadavg()[0] > (os.cpu_count() or 1) and autogroup():
+        say("  Note: this machine is busy and the kernel schedules by session (autogroup): a server started in its "
+            "own session, as from a terminal, gets one session's share of the CPUs however many workers it has, so "
+            "--workers 2 cannot show its scaling here; run it on an idle machine.")
     sources = {"linear": ["bench"], "user": ["--code-dir", scratch / "tb_user"]}
     for name, source in sources.items():
         ports, pids = {}, {}
@@ -453,9 +465,11 @@ def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) 
                 after, wall = tree_cpu(pids[k]), time.perf_counter() - began
                 busy = sorted((after[p] - before.get(p, 0.0)) / wall * 100 for p in after)[::-1]
                 got[k] = r = json.loads(out.stdout.strip().splitlines()[-1])
+                working = [b for b in busy if b >= 1]
+                idle = " (one worker took every connection)" if k > 1 and len(working) == 1 else ""
                 say(f"  {name} task, round {rnd}, --workers {k}: {r['requests_per_s']:6.0f} req/s, median "
                     f"{r['median_ms']:6.2f} ms, {r['errors']} errors; % of a core: server processes "
-                    f"{' + '.join(f'{b:.0f}' for b in busy if b >= 1) or '0'}, client "
+                    f"{' + '.join(f'{b:.0f}' for b in working) or '0'}{idle}, client "
                     f"{r['client_cpu_s'] / r['seconds'] * 100:.0f}; {load()}")
             ratios.append(got[2]["requests_per_s"] / got[1]["requests_per_s"])
         say(f"  {name} task: --workers 2 / --workers 1 throughput "
