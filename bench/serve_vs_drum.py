@@ -483,7 +483,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="rounds of every measurement (default 2)")
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per round (default 1000)")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests first (default 100)")
-    parser.add_argument("--block", type=int, default=100, help="requests per turn when interleaving (default 100)")
+    parser.add_argument("--block", type=int, default=20, help="requests per turn when interleaving (default 20)")
     parser.add_argument("--workers", action="store_true", help="also --workers 2 against 1 under concurrent clients")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for --workers (default 8)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per --workers round")
