@@ -50,7 +50,7 @@ def require_base_image() -> str:
                 client.images.pull(base)
                 _base_image_reason.append(None)
             except docker.errors.APIError as exc:
-                detail = str(exc.explanation or exc).splitlines()[0][:200]
+                detail = str(exc.explanation or exc).splitlines()[0].rsplit(": ", 1)[-1][:120]  # e.g. "no such host"
                 _base_image_reason.append(
                     f"the base image {base} is not here and could not be pulled ({detail}); set TASKBENCH_BASE_IMAGE "
                     "to a local Debian-based image (.ci/docker-setup.sh builds one with debootstrap)")

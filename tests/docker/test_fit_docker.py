@@ -22,8 +22,9 @@ TEMPLATES = REPO / "tests" / "fixtures" / "drum_templates"
 
 
 @pytest.fixture(autouse=True)
-def docker_only(docker_engine):
-    """Every test here needs an engine, and none may leave a worker container behind."""
+def docker_only(base_image):
+    """Every test here needs an engine and the base image builds start from, and none may leave a worker container
+    behind."""
     yield
     import docker
 
