@@ -433,9 +433,19 @@ class _Evaluator:
             replies = self.trainer._train_plan(plan, folder, {"inner": [INNER]})
             final = replies[-1]
             scores = (final.get("scores") or self.trainer._score(final["predictions"], {"inner": [INNER]}))["inner"]
+        except TaskbenchError:
+            self.drop_dead_workers()  # a task that crashed may have taken its worker along
+            raise
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return scores
+
+    def drop_dead_workers(self) -> None:
+        """Forget workers that died, so the next candidate starts fresh ones for their environments."""
+        for env, worker in list(self.trainer._workers.items()):
+            if not worker.alive():
+                self.run.release(worker)
+                del self.trainer._workers[env]
 
     def close(self) -> None:
         for worker in list(self.trainer._workers.values()):

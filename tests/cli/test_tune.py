@@ -138,6 +138,7 @@ def test_a_custom_tasks_declared_int_float_select_and_multi_parameters_are_tuned
 
 RECORDING_TASK = """
     import json
+    import os
     import pickle
     from pathlib import Path
 
@@ -156,6 +157,10 @@ RECORDING_TASK = """
         _note("fit", str(output_dir), X)
         model = LinearRegression().fit(X.drop(columns=["row_id"]), y)
         sign = (parameters or {{}}).get("sign", "follow")
+        if sign == "crash":
+            raise ValueError("this setting cannot fit")
+        if sign == "die":
+            os._exit(3)
         with open(Path(output_dir) / "artifact.pkl", "wb") as fh:
             pickle.dump({{"model": model, "sign": sign, "where": str(output_dir)}}, fh)
 
@@ -175,19 +180,16 @@ RECORDING_METADATA = """
     hyperparameters:
       - name: sign
         type: select
-        values: [follow, flip]
+        values: [follow, flip, crash, die]
         default: follow
 """
 
 
-def test_validation_and_holdout_rows_never_choose_the_winner(tmp_path, taskbench, home):
-    """Training rows follow y = 3x, validation and holdout rows y = -3x: a tuner that looked at them would pick
-    sign=flip. A task that records the rows it fits and scores proves no tuning fit or score touched them."""
-    from core.store import open_store
-    from core.training.projects import HOLDOUT, partition_rows
-    from core.training.tune import tune_model
+def flipped_project(tmp_path, taskbench, rows=800):
+    """A regression project whose training rows follow y = 3x and whose validation and holdout rows follow y = -3x,
+    with the recording task registered and trained as model 1; returns (partition, record file)."""
+    from core.training.projects import partition_rows
 
-    rows = 800
     parts = partition_rows(pd.Series(np.zeros(rows)), "regression", 0.2, 5, 0)  # regression: independent of y
     rng = np.random.default_rng(0)
     x = rng.normal(size=rows)
@@ -204,6 +206,17 @@ def test_validation_and_holdout_rows_never_choose_the_winner(tmp_path, taskbench
     bp.write_text("model = recorder(NUM)\n")
     assert taskbench("train", "flip", bp).exit_code == 0
     record.write_text("")
+    return parts, record
+
+
+def test_validation_and_holdout_rows_never_choose_the_winner(tmp_path, taskbench, home):
+    """Training rows follow y = 3x, validation and holdout rows y = -3x: a tuner that looked at them would pick
+    sign=flip. A task that records the rows it fits and scores proves no tuning fit or score touched them."""
+    from core.store import open_store
+    from core.training.projects import HOLDOUT
+    from core.training.tune import tune_model
+
+    parts, record = flipped_project(tmp_path, taskbench)
     with open_store(home) as store:
         assert (np.load(store.project("flip").partition_path) == parts).all()
         result = tune_model(store, 1, settings={"model.sign": ["flip"]})
@@ -257,3 +270,14 @@ def test_keep_best_trains_only_the_winner(ridge_model, taskbench):
         assert out["models"] == [out["best"]] and out["best_settings"]
         (row,) = [r for r in board(taskbench, "juniors") if r["tuned_from"] == 1]
         assert row["tuning"]["best"] and row["tuning"]["changed"] == out["best_settings"]
+
+
+def test_settings_that_crash_or_kill_their_worker_fail_alone_and_the_search_goes_on(tmp_path, taskbench, home):
+    flipped_project(tmp_path, taskbench)
+    out = tune_json(taskbench, 1, "--set", "model.sign=crash,die,flip")
+    failed = {t["setting"]["model.sign"]: t["error"] for t in out["trials"] if t["error"]}
+    assert set(failed) == {"crash", "die"} and "this setting cannot fit" in failed["crash"]
+    assert "exited with code 3" in failed["die"]
+    (flip,) = [t for t in out["trials"] if t["setting"].get("model.sign") == "flip"]
+    assert flip["model"] in out["models"] and len(out["models"]) == 1  # a failed setting gets no model
+    assert out["best"] == 1
