@@ -360,9 +360,10 @@ def _pip_failure(exc: BuildError) -> BuildError:
     index, source = pipconfig.pip_index()
     missing = re.findall(r"No matching distribution found for (\S+)", exc.log_tail)
     what = f"could not get {missing[-1]}" if missing else "could not get its packages"
-    return BuildError(f"{exc.message.rstrip('.')}: pip {what} from the index {index} ({source}); set PIP_INDEX_URL to "
-                      f"an index the build can reach, or {settings.WHEELHOUSE.name} to a folder holding the wheels.",
-                      exc.log_tail)
+    building = re.match(r"Building (\S+) failed", exc.message)
+    return BuildError(f"{building[0] if building else 'The build failed'}: pip {what} from the index {index} ({source}); "
+                      f"set PIP_INDEX_URL to an index the build can reach, or {settings.WHEELHOUSE.name} to a folder "
+                      "holding the wheels.", exc.log_tail)
 
 
 def _failure_message(tag: str, step: list[str], error: str) -> str:

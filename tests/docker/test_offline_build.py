@@ -77,12 +77,30 @@ def probe(tmp_path, monkeypatch):
     return name, make_wheel(tmp_path / "wheels", name)
 
 
+PUBLIC_INDEX_HOSTS = ("pypi.org", "files.pythonhosted.org")
+
+
+@pytest.fixture
+def public_index_blocked(monkeypatch):
+    """Builds in this test see the public index's hosts at an address where nothing answers (Docker's extra_hosts),
+    as on a server without the public index."""
+    from docker.api.build import BuildApiMixin
+
+    build = BuildApiMixin.build
+
+    def blocked(self, *args, **kwargs):
+        kwargs["extra_hosts"] = {**(kwargs.get("extra_hosts") or {}), **{h: "127.0.0.9" for h in PUBLIC_INDEX_HOSTS}}
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(BuildApiMixin, "build", blocked)
+
+
 def run_python(docker_client, image: str, code: str) -> str:
     return docker_client.containers.run(image, ["python", "-c", code], remove=True, network_mode="none").decode()
 
 
 def test_requirements_build_from_a_local_index_on_loopback(python_sklearn_image, docker_client, images, probe,
-                                                           monkeypatch):
+                                                           public_index_blocked, monkeypatch):
     name, wheel = probe
     with local_index(wheel) as (url, requested):
         monkeypatch.setenv("PIP_INDEX_URL", url)
@@ -95,18 +113,20 @@ def test_requirements_build_from_a_local_index_on_loopback(python_sklearn_image,
     assert run_python(docker_client, tag, f"import {name}; print({name}.MARK)").strip() == name
 
 
-def test_without_the_local_index_the_build_fails_naming_the_index_it_tried(python_sklearn_image, probe, monkeypatch):
+def test_without_the_local_index_the_build_fails_naming_the_index_it_tried(python_sklearn_image, probe,
+                                                                          public_index_blocked, monkeypatch):
     name, _ = probe
     monkeypatch.setenv("PIP_INDEX_URL", DEAD_INDEX)
     with pytest.raises(BuildError) as failed:
         requirements_image(python_sklearn_image, f"{name}==1.0\n", on_log=lambda line: None)
+    assert "127.0.0.9" not in failed.value.message
     message = failed.value.message
     assert f"pip could not get {name}==1.0 from the index {DEAD_INDEX} (PIP_INDEX_URL)" in message, message
     assert "TASKBENCH_WHEELHOUSE" in message and "\n" not in message
 
 
 def test_a_wheelhouse_is_copied_into_the_build_which_needs_no_index(python_sklearn_image, docker_client, images,
-                                                                  probe, monkeypatch):
+                                                                  probe, public_index_blocked, monkeypatch):
     name, wheel = probe
     monkeypatch.setenv("TASKBENCH_WHEELHOUSE", str(wheel.parent))
     monkeypatch.setenv("PIP_INDEX_URL", DEAD_INDEX)
