@@ -32,7 +32,7 @@ with taskbench installed): the task code and the project's rows travel with
 the job, its log streams back live, and the model lands in this workspace.
 
 With --autopilot, trains the templates (starting none past 40 % of --budget),
-tunes the best models (until 85 %), then blends the best: an average of their
+tunes the best models (until 80 %), then blends the best: an average of their
 predictions and a linear model stacked on their out-of-fold predictions
 (blend-avg-#3-#5-#7, blend-stack-#3-#5-#7). Models still training at the
 budget are cancelled; each stage's start and time are printed and logged in
@@ -181,7 +181,7 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
     """`train --autopilot`: each stage's start and time, each model as it is trained, then the stages and the best."""
     from core import workspace
     from core.errors import EXIT_USAGE, UsageError
-    from core.training.autopilot import DEFAULT_BUDGET, parse_duration, run_autopilot
+    from core.training.autopilot import DEFAULT_BUDGET, TEMPLATES_SHARE, TUNING_SHARE, parse_duration, run_autopilot
     from core.training.engine import prestart_workers, release_prestarted
 
     if not autopilot:
@@ -221,8 +221,8 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
         elif kind == "failed":
             out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
 
-    out.print(f"autopilot on {escape(project)}: budget {seconds:.0f} s (templates up to 40 %, tuning up to 85 %, "
-              "then blenders)")
+    out.print(f"autopilot on {escape(project)}: budget {seconds:.0f} s (templates up to {TEMPLATES_SHARE:.0%}, "
+              f"tuning up to {TUNING_SHARE:.0%}, then blenders)")
     try:
         with open_workspace(ctx) as store:
             result = run_autopilot(store, project, budget=seconds, jobs=jobs, metric=metric, on_event=event)
