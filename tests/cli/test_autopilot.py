@@ -7,19 +7,8 @@ import threading
 
 import pytest
 
-from tests.conftest import DATA, leftovers
-
-JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
-
-
-def flat(result):
-    return " ".join(result.output.split())
-
-
-def board(taskbench, project):
-    result = taskbench("leaderboard", project, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+from tests.cli.test_training import JUNIORS, board, flat
+from tests.conftest import leftovers
 
 
 @pytest.fixture
