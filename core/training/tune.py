@@ -31,6 +31,7 @@ DEFAULT_BUDGET = 10  # candidates tried when neither a count nor a duration is g
 MAX_CANDIDATES = 1000  # a duration budget samples at most this many
 OUTSIDE = -100  # tuning partition: validation and holdout rows, never fitted on or scored
 INNER = 0  # tuning partition: the inner validation rows
+MAX_CHANGED = 3  # a random candidate changes at most this many of the parent's parameters
 PARALLEL_CHILDREN = True  # children train in a thread of their own (one at a time) while the search goes on
 NOT_TUNED = {"seed", "random_state", "random_seed", "n_jobs", "verbose", "verbosity"}  # unless named with --set
 SUFFIXES = re.compile(r" \((?:retrains|tuned from) model \d+\)$")
@@ -234,8 +235,10 @@ def search_space(checked, node: str | None, settings: dict[str, list] | None, mo
 
 
 def candidates(dims: list[Dimension], count: int | None, current: dict, seed: int):
-    """Settings to try, as {"node.param": value}: the grid of --set values when every dimension is a list (in a
-    random order), else random draws; never the parent's own setting, never one twice."""
+    """Settings to try, as {"node.param": value} holding only what differs from the parent's `current` values: the
+    grid of --set values when every dimension is a list (in a random order); else random draws that change one to
+    MAX_CHANGED of the declared ranges at a time (a tuned default is a good start; changing ten parameters at once
+    rarely is), every --set parameter drawn from its values each time. Never the parent's setting, never one twice."""
     import numpy as np
     from sklearn.model_selection import ParameterGrid
 
@@ -244,27 +247,33 @@ def candidates(dims: list[Dimension], count: int | None, current: dict, seed: in
     limit = count if count is not None else MAX_CANDIDATES
     if all(d.values is not None for d in dims):
         grid = list(ParameterGrid({d.key: list(d.values) for d in dims}))
-        for index in rng.permutation(len(grid)):
-            setting = {d.key: grid[index][d.key] for d in dims}
-            key = _setting_key({**current, **setting})
-            if key not in seen:
-                seen.add(key)
-                yield setting
-                limit -= 1
-                if limit <= 0:
-                    return
-        return
+        draws = (grid[index] for index in rng.permutation(len(grid)))
+        misses_allowed = None
+    else:
+        given = [d for d in dims if d.values is not None]
+        ranged = [d for d in dims if d.values is None]
+
+        def draw():
+            changed = rng.choice(len(ranged), size=rng.integers(1, min(MAX_CHANGED, len(ranged)) + 1), replace=False)
+            return {d.key: d.sample(rng) for d in given + [ranged[i] for i in sorted(changed)]}
+
+        draws = iter(draw, None)
+        misses_allowed = 50
     misses = 0
-    while limit > 0 and misses < 50:
-        setting = {d.key: d.sample(rng) for d in dims}
+    for drawn in draws:
+        setting = {key: value for key, value in drawn.items() if repr(value) != repr(current.get(key))}
         key = _setting_key({**current, **setting})
         if key in seen:
             misses += 1
+            if misses_allowed is not None and misses >= misses_allowed:
+                return
             continue
         seen.add(key)
         misses = 0
-        limit -= 1
         yield setting
+        limit -= 1
+        if limit <= 0:
+            return
 
 
 def _setting_key(setting: dict) -> tuple:

@@ -78,8 +78,15 @@ def test_draws_stay_within_the_declaration_and_never_repeat_the_parent():
     for setting in drawn:
         params = {key.partition(".")[2]: value for key, value in setting.items()}
         assert resolve_parameters(meta, params) is not None  # every value fits its declaration
-        forms.add(type(setting["model.max_features"]).__name__)
+        assert 1 <= len(setting) <= tune.MAX_CHANGED  # a few changes from the parent at a time
+        assert all(repr(value) != repr(current[key]) for key, value in setting.items())
+        if "model.max_features" in setting:
+            forms.add(type(setting["model.max_features"]).__name__)
     assert forms == {"int", "float", "str"}  # the multi parameter's three forms are all tried
+    assert {key for setting in drawn for key in setting} == set(current)
+    with_set = tune.search_space(checked, "model", {"model.loss": ["exponential"]}, 1)
+    for setting in tune.candidates(with_set, 20, current, seed=2):
+        assert setting["model.loss"] == "exponential" and 2 <= len(setting) <= 1 + tune.MAX_CHANGED
     grid_dims = tune.search_space(checked, None, {"model.loss": ["log_loss", "exponential"],
                                                   "model.max_depth": [3, 4]}, 1)
     grid = list(tune.candidates(grid_dims, 10, {"model.loss": "log_loss", "model.max_depth": 3}, seed=0))
