@@ -456,6 +456,11 @@ class _Evaluator:
                 self.run.release(worker)
                 del self.trainer._workers[env]
 
+    def kill_workers(self) -> None:
+        """Stop the candidate being scored (from another thread); its request fails and new workers start on need."""
+        for worker in list(self.trainer._workers.values()):
+            worker.kill()
+
     def close(self) -> None:
         for worker in list(self.trainer._workers.values()):
             self.run.release(worker)
@@ -546,7 +551,10 @@ class _Tuning:
         self.durations: list[float] = []
         self.child_seconds: list[float] = []
         self.warmed = False
-        self.stop = threading.Event()  # the children's cancel: set on Ctrl-C, a failure, or the caller's cancel
+        self.stop = threading.Event()  # the children's cancel: set on Ctrl-C, a failure, the caller's cancel, the deadline
+        self.searching = True  # until the search and its children are done: the deadline stops what still runs
+        self.timed_out = False
+        self.lock = threading.Lock()
         self.children = None  # a one-thread executor training children beside the search (PARALLEL_CHILDREN)
         self.pending: list = []  # its futures
         self.events: queue.SimpleQueue = queue.SimpleQueue()  # children's events, passed on from the main thread
@@ -569,7 +577,7 @@ class _Tuning:
             self.result.job_id = job.id
             self.log = job.log
             self.evaluator = _Evaluator(store, project, tune_project, job, self.source)
-            searched = False
+            searched, timer = False, None
             try:
                 checked = self.evaluator.compile(parent.blueprint_text)
                 dims = search_space(checked, node, settings, parent.id)
@@ -582,6 +590,10 @@ class _Tuning:
                     from concurrent.futures import ThreadPoolExecutor
 
                     self.children = ThreadPoolExecutor(1, thread_name_prefix=f"tune-{job.id}-children")
+                if deadline is not None:
+                    timer = threading.Timer(max(0.0, deadline - time.monotonic()), self.time_up)
+                    timer.daemon = True
+                    timer.start()
                 self.search(pool)
                 self.wait_for_children()
                 searched = True
@@ -593,6 +605,10 @@ class _Tuning:
                 job.fail(exc)
                 raise TuneStopped(self.result) from None
             finally:
+                if timer is not None:
+                    timer.cancel()
+                with self.lock:
+                    self.searching = False
                 self.evaluator.close()
                 if self.children is not None:
                     if not searched:  # an error ended the search: the child in training goes too
@@ -667,6 +683,16 @@ class _Tuning:
                 else:
                     self.train_child(trial)
 
+    def time_up(self) -> None:
+        """At the deadline (a timer thread): stop the candidate being scored and the child in training; a winner
+        still to train (keep="best") has its time kept aside and goes on."""
+        with self.lock:
+            if not self.searching:
+                return
+            self.timed_out = True
+            self.stop.set()
+            self.evaluator.kill_workers()
+
     def out_of_time(self, extra: float = 0.0) -> bool:
         return self.deadline is not None and time.monotonic() + extra >= self.deadline
 
@@ -719,6 +745,10 @@ class _Tuning:
             trial.scores[rung] = self.evaluator.score(trial, rung, self.rungs)
             trial.rows[rung] = self.rows[rung]
         except TaskbenchError as exc:
+            if self.timed_out:
+                self.log.line(f"the time budget ran out while {'the parent' if trial.parent else f'candidate {trial.number}'}"
+                              f" was scored at rung {rung + 1}; it keeps the rungs it finished")
+                return
             trial.error = exc.message
         self.durations.append(time.monotonic() - began)
         who = "parent" if trial.parent else f"candidate {trial.number}"

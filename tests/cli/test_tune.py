@@ -283,3 +283,18 @@ def test_settings_that_crash_or_kill_their_worker_fail_alone_and_the_search_goes
     (flip,) = [t for t in out["trials"] if t["setting"].get("model.sign") == "flip"]
     assert flip["model"] in out["models"] and len(out["models"]) == 1  # a failed setting gets no model
     assert out["best"] == 1
+
+
+def test_a_deadline_stops_the_candidate_being_scored_and_keeps_the_parent(ridge_model, taskbench, home):
+    import time
+
+    from core.store import open_store
+    from core.training.tune import tune_model
+
+    with open_store(home) as store:
+        result = tune_model(store, ridge_model, deadline=time.monotonic())  # already spent when the search starts
+        assert result.model_ids == [] and result.best_model_id == 1
+        assert store.job(result.job_id).state == "succeeded"
+    log = (home / "logs" / f"job-{result.job_id}.log").read_text()
+    assert "the time budget ran out while the parent was scored at rung 1" in log
+    assert [r["model"] for r in board(taskbench, "juniors")] == [1]
