@@ -690,7 +690,8 @@ class _Tuning:
             if not self.searching:
                 return
             self.timed_out = True
-            self.stop.set()
+            if self.keep == "all":
+                self.stop.set()
             self.evaluator.kill_workers()
 
     def out_of_time(self, extra: float = 0.0) -> bool:
