@@ -22,10 +22,12 @@ the leaderboard ('from #N' there, with the parameters it changed), and the
 one that scored best on the inner split is marked best.
 
 By default the final estimator's parameters are searched; --node picks
-another node. --set NODE.PARAM=A,B,C searches only the values given (a grid
-when every searched parameter is --set); with --node as well, the node's
-other parameters are searched too. Seeds and text parameters are searched
-only when --set names them.
+another node. Each random setting changes one to three of them from the
+model's own values (numbers within a factor 100 of the current value, 10
+for integers, log-scaled when wide). --set NODE.PARAM=A,B,C searches only
+the values given (a grid when every searched parameter is --set); with
+--node as well, the node's other parameters are searched too. Seeds and
+text parameters are searched only when --set names them.
 
 --budget is a number of settings to try (default 10) or a time such as 90s,
 10m or 1h. Ctrl-C stops the search; the child models already trained are
