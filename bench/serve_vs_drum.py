@@ -107,7 +107,8 @@ def free_port() -> int:
 
 
 def drum_venv(path: Path, version: str) -> tuple[Path | None, str]:
-    """The venv's python with datarobot-drum installed (built once, then reused), or None and why not."""
+    """The venv's python with datarobot-drum installed (built once, then reused while the version and taskbench's
+    scikit-learn/pandas/numpy stay the same), or None and why not."""
     import numpy
     import pandas
     import sklearn
@@ -116,8 +117,9 @@ def drum_venv(path: Path, version: str) -> tuple[Path | None, str]:
     pins = [f"scikit-learn=={sklearn.__version__}", f"pandas=={pandas.__version__}", f"numpy=={numpy.__version__}"]
     marker = path / "taskbench-bench.json"
     if marker.exists() and python.exists():
-        if json.loads(marker.read_text()).get("drum") == version:
-            return python, json.loads(marker.read_text())["how"]
+        made = json.loads(marker.read_text())
+        if made.get("drum") == version and made.get("pins") == pins:
+            return python, made["how"]
     shutil.rmtree(path, ignore_errors=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     say(f"Installing datarobot-drum=={version} into {path} (once; about a minute)...")
@@ -137,7 +139,7 @@ def drum_venv(path: Path, version: str) -> tuple[Path | None, str]:
     except (subprocess.SubprocessError, OSError) as exc:
         shutil.rmtree(path, ignore_errors=True)
         return None, f"its virtual environment could not be made in {path} ({exc})"
-    marker.write_text(json.dumps({"drum": version, "how": how}))
+    marker.write_text(json.dumps({"drum": version, "pins": pins, "how": how}))
     return python, how
 
 
@@ -173,11 +175,14 @@ class Servers:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 break
+            conn = Connection(port, timeout=2)
             try:
-                if Connection(port, timeout=2).request(get_request(port, ping))[0] == 200:
+                if conn.request(get_request(port, ping))[0] == 200:
                     return port, proc.pid
             except OSError:
                 pass
+            finally:
+                conn.close()
             time.sleep(0.2)
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         say(f"{name} did not answer {ping} within {timeout:.0f} s; the last lines of its log:\n{tail}")
@@ -185,15 +190,17 @@ class Servers:
         return None
 
     def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
+        """SIGTERM to the server's session (its workers too), SIGKILL after 10 s."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+                os.killpg(proc.pid, sig)
             except ProcessLookupError:
-                pass
+                break
+            try:
+                proc.wait(10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
         if proc in self.procs:
             self.procs.remove(proc)
 
@@ -205,10 +212,22 @@ class Servers:
 # ---------------------------------------------------------------- measurement
 
 
-def summary(times: list, total: float) -> dict:
+def summary(times: list, total: float, block: int) -> dict:
+    """Median, p95 (ms) and requests/s, plus the median of each block (for ratios of neighbouring blocks)."""
+    blocks = [statistics.median(times[i:i + block]) for i in range(0, len(times), block)]
     times = sorted(times)
     return {"median": times[len(times) // 2] * 1000, "p95": times[int(len(times) * 0.95)] * 1000,
-            "rps": len(times) / total}
+            "rps": len(times) / total, "blocks": blocks}
+
+
+def paired(row: dict, a: str, b: str) -> float:
+    """The median over turns of a/b between blocks run side by side (robust when the machine's load comes and goes)."""
+    return statistics.median(x / y for x, y in zip(row[a]["blocks"], row[b]["blocks"]))
+
+
+def ratio(row: dict, a: str, b: str) -> str:
+    """a/b of the medians, and of blocks side by side."""
+    return f"{row[a]['median'] / row[b]['median']:.2f}x (blocks side by side {paired(row, a, b):.2f}x)"
 
 
 def interleaved(calls: dict, n: int, warmup: int, block: int) -> dict:
@@ -233,7 +252,7 @@ def interleaved(calls: dict, n: int, warmup: int, block: int) -> dict:
             spent[name] += time.perf_counter() - began
         done += size
         turn += 1
-    return {name: summary(times[name], spent[name]) for name in calls}
+    return {name: summary(times[name], spent[name], block) for name in calls}
 
 
 def server_call(conn: Connection, raw: bytes):
@@ -398,7 +417,11 @@ def compare(tasks: dict, csv: bytes, args) -> list:
                     port = task.get(f"{side}_port")
                     if port:
                         conns.append(Connection(port))
-                        calls[side] = server_call(conns[-1], post_request(port, "/predict/", body, ctype))
+                        raw = post_request(port, "/predict/", body, ctype)
+                        status, answer = conns[-1].request(raw)
+                        if status != 200 or len(json.loads(answer)["predictions"]) != 1:
+                            sys.exit(f"{side} answered {status} to a one-row {kind} body: {answer[:300]!r}")
+                        calls[side] = server_call(conns[-1], raw)
                 try:
                     row = interleaved(calls, args.requests, args.warmup, args.block)
                 finally:
@@ -412,24 +435,25 @@ def compare(tasks: dict, csv: bytes, args) -> list:
                 if "drum" in row:
                     say(f"  drum server         {fmt(row['drum'])}")
                 say(f"  taskbench serve     {fmt(row['taskbench'])}")
-                tb = row["taskbench"]["median"]
-                ratios = []
                 if "drum" in row:
-                    ratios.append(f"DRUM/taskbench {row['drum']['median'] / tb:.2f}x (goal >= {GOAL_DRUM[name]:.0f}x)")
-                ratios.append(f"taskbench/floor {tb / row['floor']['median']:.2f}x (goal <= {GOAL_FLOOR}x)")
-                say("  " + "; ".join(ratios))
+                    say(f"  DRUM/taskbench  {ratio(row, 'drum', 'taskbench')}  goal >= {GOAL_DRUM[name]:.0f}x")
+                say(f"  taskbench/floor {ratio(row, 'taskbench', 'floor')}  goal <= {GOAL_FLOOR}x")
     return rows
 
 
 def print_summary(rows: list) -> None:
-    say("\nSummary (median latency ratios, one value per round):")
+    say("\nSummary (ratios of median latencies, one per round; blocks side by side in brackets):")
+
+    def both(r, a, b):
+        return f"{r[a]['median'] / r[b]['median']:.2f} [{paired(r, a, b):.2f}]"
+
     for name in dict.fromkeys(r["task"] for r in rows):
         for kind in dict.fromkeys(r["kind"] for r in rows):
             sel = [r for r in rows if r["task"] == name and r["kind"] == kind]
-            fl = " / ".join(f"{r['taskbench']['median'] / r['floor']['median']:.2f}" for r in sel)
+            fl = " / ".join(both(r, "taskbench", "floor") for r in sel)
             line = f"  {name:6} {kind:11}  taskbench/floor {fl} (goal <= {GOAL_FLOOR})"
             if all("drum" in r for r in sel):
-                dr = " / ".join(f"{r['drum']['median'] / r['taskbench']['median']:.2f}" for r in sel)
+                dr = " / ".join(both(r, "drum", "taskbench") for r in sel)
                 line += f"   DRUM/taskbench {dr} (goal >= {GOAL_DRUM[name]:.0f})"
             say(line)
 
