@@ -22,12 +22,12 @@ def fit(X, y, output_dir, row_weights=None, parameters=None, **kwargs):
     columns = column_names(X)
     M = matrix(X, allow_sparse=False)
     booster = HistGradientBoostingRegressor(
-        learning_rate=float(param(parameters, "learning_rate", 0.1)),
+        learning_rate=float(param(parameters, "learning_rate", 0.05)),
         max_iter=int(param(parameters, "max_iter", 1000)),
-        max_leaf_nodes=int(param(parameters, "max_leaf_nodes", 31)),
-        min_samples_leaf=int(param(parameters, "min_samples_leaf", 20)),
+        max_leaf_nodes=int(param(parameters, "max_leaf_nodes", 15)),
+        min_samples_leaf=int(param(parameters, "min_samples_leaf", 40)),
         l2_regularization=float(param(parameters, "regularization", 0.0)),
-        n_iter_no_change=int(param(parameters, "n_iter_no_change", 10)),
+        n_iter_no_change=int(param(parameters, "n_iter_no_change", 20)),
         validation_fraction=float(param(parameters, "validation_fraction", 0.1)),
         random_state=int(param(parameters, "seed", 0)),
     )
