@@ -12,6 +12,7 @@ out the bodies it reads (see `server.read_body`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import h11
@@ -46,11 +47,50 @@ def raw_reply(status: int, reason: str, message: str) -> bytes:
             f"connection: close\r\n\r\n").encode() + body
 
 
+class Coalesced:
+    """A transport whose writes within one turn of the event loop leave in one send: Uvicorn writes an answer's
+    headers and body apart, which costs a second packet, and the client a second wake-up, per request."""
+
+    def __init__(self, transport, loop):
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+
+    def flush(self) -> None:
+        if self._held:
+            data = b"".join(self._held) if len(self._held) > 1 else self._held[0]
+            self._held = []
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = []
+        self._transport.abort()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
 class GuardedProtocol(H11Protocol):
-    """H11Protocol plus the header timeout, the unread-body timeout and the connection cap (see the module)."""
+    """H11Protocol plus the header timeout, the unread-body timeout and the connection cap (see the module), its
+    answers written in one piece (`Coalesced`)."""
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = Coalesced(transport, self.loop)
+        if isinstance(self.loop, BalancedLoop):
+            self.loop.connections = self.connections
         self._guard = None
         self._guard_kind = ""
         self._counted = _find(self.app, "limits")
@@ -124,3 +164,34 @@ class GuardedProtocol(H11Protocol):
         await send({"type": "http.response.start", "status": 503,
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+class BalancedLoop(asyncio.SelectorEventLoop):
+    """The event loop of each of several worker processes that share one listening socket (`serve --workers N`).
+
+    asyncio accepts every waiting connection at once, so a burst of keep-alive clients all land on whichever worker
+    wakes first. Here a worker accepts one connection at a time, and one already holding connections first stands
+    aside for a millisecond per connection it holds (at most 10 ms), so the sibling holding fewest takes it.
+    """
+
+    connections: set = set()  # this process's open connections; GuardedProtocol points it at Uvicorn's set
+    STEP = 0.001
+    MOST = 10
+
+    def _accept_connection(self, protocol_factory, sock, *args):
+        fd = sock.fileno()
+        held = len(self.connections)
+        resumed = getattr(self, "_resumed", {}).pop(fd, None)
+        if held and (resumed is None or self.time() - resumed > 0.002):  # else: still waiting after standing aside
+            self.remove_reader(fd)
+            self.call_later(min(held, self.MOST) * self.STEP, self._resume, protocol_factory, sock, args)
+            return None
+        return super()._accept_connection(protocol_factory, sock, *args[:2], 1, *args[3:])
+
+    def _resume(self, protocol_factory, sock, args) -> None:
+        if sock.fileno() == -1:  # the server closed meanwhile
+            return
+        if not hasattr(self, "_resumed"):
+            self._resumed = {}
+        self._resumed[sock.fileno()] = self.time()
+        self.add_reader(sock.fileno(), self._accept_connection, protocol_factory, sock, *args)

@@ -1110,7 +1110,8 @@ def serve(config: ServeConfig, on_ready=None) -> None:
                              token_hash=token_digest(config.token) if config.token else None)
             settings.SERVE_CONFIG.export(json.dumps(shared.__dict__))
             try:
-                uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers, **common)
+                uvicorn.run("core.deploy.server:app_from_environment", factory=True, workers=config.workers,
+                            loop="core.deploy.protocol:BalancedLoop", **common)
             finally:
                 shutil.rmtree(counts, ignore_errors=True)
             return
