@@ -214,6 +214,8 @@ def start_server(args: list, env: dict, workers: int = 1) -> tuple[subprocess.Po
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
                 probe.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 if probe.recv(16).startswith(b"HTTP/1.1 200"):
+                    if workers > 1:  # /ping answers once the first worker is up; the others still load the model
+                        time.sleep(10)
                     return server, port
         except OSError:
             pass
@@ -223,14 +225,29 @@ def start_server(args: list, env: dict, workers: int = 1) -> tuple[subprocess.Po
         time.sleep(0.1)
 
 
-def load(scratch: Path, port: int, request: bytes, total: int, clients: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children that ended (Linux /proc), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def load(scratch: Path, port: int, request: bytes, total: int, clients: int, server=None) -> dict:
+    """Run the load generator; with `server` (a Popen), also the server's CPU time per request, which other load
+    on the machine disturbs far less than wall time."""
     path = scratch / f"request-{port}.http"
     path.write_bytes(request)
     script = scratch / "client.py"
     script.write_text(CLIENT)
+    before = cpu_seconds(server.pid) if server is not None else 0.0
     out = subprocess.run([sys.executable, script, str(port), path, str(total), str(clients)],
                          capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    got = json.loads(out.stdout)
+    if server is not None:
+        got["cpu"] = (cpu_seconds(server.pid) - before) / (total + 20 * clients)
+    return got
 
 
 def floor_median(scratch: Path, kind: str, where: Path, body_path: Path, count: int, env: dict) -> float:
@@ -268,10 +285,11 @@ def bench_serve(scratch: Path, requests_count: int, rounds: int = 2, kinds=("bui
                 server, port = start_server(serve_args[kind], envs[name])
                 try:
                     for form in forms:
-                        got = load(scratch, port, http_request(body, form), requests_count, 1)
+                        got = load(scratch, port, http_request(body, form), requests_count, 1, server)
                         answers.setdefault(kind, set()).add(got["answer"])
                         print(f"  {name:>14} {kind:7} {form:9}: median {got['median'] * 1000:.2f} ms, "
-                              f"{got['rate']:.0f} requests/s, {got['median'] / floor:.2f}x the floor")
+                              f"{got['rate']:.0f} requests/s, {got['median'] / floor:.2f}x the floor; "
+                              f"server CPU {got['cpu'] * 1000:.2f} ms/request")
                 finally:
                     server.terminate()
                     server.wait(10)
