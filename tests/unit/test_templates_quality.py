@@ -26,7 +26,7 @@ def test_supervised_templates_are_linear_boosting_their_average_and_a_forest(tar
     texts = {t.name: t.text for t in templates_for(target)}
     assert "knn_" not in "".join(texts.values()) and "gbm_" not in "".join(texts.values())
     blend = texts[f"blend-{lin}-{hgb}"]
-    assert f"linear = {linear}(scale, onehot, words" in blend
+    assert f"linear = {linear}(scale, hot, words" in blend
     assert f"trees  = {boost}(NUM, cat)" in blend and blend.endswith("model  = average_blend(linear, trees)\n")
     assert f"model = {boost}(NUM, cat)" in texts[hgb]
     if target != "regression":  # the linear models are regularised: C chosen on the bundled data
