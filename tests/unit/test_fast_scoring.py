@@ -144,3 +144,37 @@ def test_output_schema_is_checked_for_user_transforms_and_known_for_built_in_one
     builtin = node_call(tmp_path, holes, "transform", task_dir=f"{BUILTIN_TASKS}/impute_median",
                         requirements=MISSING_NEVER)
     assert builtin(pd.DataFrame({"a": [1.0]})).shape == (1, 1)
+
+
+def test_an_answer_written_in_pieces_leaves_in_one_send():
+    import asyncio
+
+    from core.deploy.protocol import Coalesced
+
+    class Transport:
+        def __init__(self):
+            self.sent, self.closed = [], False
+
+        def write(self, data):
+            self.sent.append(data)
+
+        def is_closing(self):
+            return self.closed
+
+        def close(self):
+            self.closed = True
+
+    async def answer():
+        transport = Transport()
+        coalesced = Coalesced(transport, asyncio.get_running_loop())
+        coalesced.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        coalesced.write(b"")
+        coalesced.write(b"{}")
+        assert transport.sent == []
+        await asyncio.sleep(0)
+        coalesced.write(b"late")
+        coalesced.close()  # what is held leaves before the connection closes
+        return transport
+
+    transport = asyncio.run(answer())
+    assert transport.sent == [b"HTTP/1.1 200 OK\r\n\r\n{}", b"late"] and transport.closed
