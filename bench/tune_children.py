@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,6 +66,7 @@ def main() -> None:
             times["plain train"].append(time.perf_counter() - began)
             print(f"plain train of the same {len(texts)} settings: {times['plain train'][-1]:6.1f} s", flush=True)
         release_prestarted()
+    shutil.rmtree(home, ignore_errors=True)
     seq, par, plain = (statistics.median(times[k]) for k in ("sequential", "parallel", "plain train"))
     print(f"median: sequential {seq:.1f} s, parallel {par:.1f} s -> sequential/parallel {seq / par:.2f}x; "
           f"tune (parallel) / plain train of its children {par / plain:.2f}x")
