@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import DATA, SAMPLES, make_task
+from tests.conftest import DATA, SAMPLES, leftovers, make_task
 
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 RIDGE = "# blueprint: impute-ridge    target: regression\nnum   = impute_median(NUM)\nmodel = ridge(num)\n"
@@ -62,6 +62,7 @@ def test_tuning_a_builtin_blueprint_puts_children_with_lineage_on_the_leaderboar
         assert child.resolved == store.model(1).resolved
     log = (home / "logs" / f"job-{out['job']}.log").read_text()
     assert "validation and holdout rows are not used" in log and "rung 1/" in log
+    assert leftovers(home) == []  # the candidates' folders and the job's scratch are gone
     # the leaderboard names the lineage compactly and keeps to 80 columns in a terminal
     import os
 
