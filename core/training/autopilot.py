@@ -262,6 +262,9 @@ class Autopilot:
         if len(families) < 2:
             stage.note = "skipped: fewer than two trained models to blend"
             return
+        if seconds() > left:  # it would be cancelled at the budget: a failed row and nothing learnt
+            stage.note = f"skipped: the blenders need about {seconds():.0f} s and {max(left, 0):.0f} s are left"
+            return
         sources = [blend_source(group, kind, self.project.target_type) for kind, group in members.items()]
         self.train(sources, stage, self.budget)
         self.blended.update(stage.models)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -141,3 +142,27 @@ def test_a_tuning_stopped_by_the_budget_keeps_its_models_and_ctrl_c_ends_the_aut
     with Workspace(home).store() as store:
         pilots = sorted((j.id, j.state) for j in store.list_jobs() if j.kind == "autopilot")
     assert [state for _, state in pilots] == ["succeeded", "cancelled"]
+
+
+def test_blenders_that_cannot_finish_within_the_budget_are_not_started(juniors, monkeypatch, home):
+    import time
+
+    from core.service import Workspace
+    from core.training import tune
+    from core.training.autopilot import Autopilot
+    from core.training.projects import get_project
+
+    late = [0.0]
+
+    def tuning_takes_the_time(store, model_id, **kwargs):
+        late[0] = 299.0  # the clock jumps to a second before the budget's end
+        return tune.TuneResult(parent_id=model_id, best_model_id=model_id)
+
+    monkeypatch.setattr(tune, "tune_model", tuning_takes_the_time)
+    with Workspace(home).store() as store:
+        project = get_project(store, "juniors")
+        pilot = Autopilot(store, project, budget=300, jobs=2, clock=lambda: time.monotonic() + late[0])
+        result = pilot.run()
+        models = store.project_models(project.id)
+    assert re.fullmatch(r"skipped: the blenders need about \d+ s and [01] s are left", result.stages[2].note)
+    assert {m.state for m in models} == {"trained"} and not any(m.blueprint.startswith("blend-avg") for m in models)
