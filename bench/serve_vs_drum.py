@@ -340,7 +340,9 @@ def setup_drum(python: Path, scratch: Path, servers: Servers, tasks: dict) -> No
     src.mkdir()
     (src / "custom.py").write_text(DRUM_LINEAR)
     (src / "model-metadata.yaml").write_text(DRUM_LINEAR_META)
-    for name, code_dir in (("user", USER_TASK), ("linear", src)):
+    user_src = scratch / "drum_user_src"  # a copy: drum fit also leaves drum_artifact.pkl in the code folder
+    shutil.copytree(USER_TASK, user_src)
+    for name, code_dir in (("user", user_src), ("linear", src)):
         fitted = scratch / f"drum_{name}"
         fitted.mkdir()
         home = scratch / f"drum_home_{name}"  # gunicorn keeps a control socket under $HOME
