@@ -6,12 +6,23 @@ batch    `taskbench predict` on 100,000 rows of the juniors features (the
          same fitted scikit-learn objects and writes a predictions CSV. Whole
          process wall times; the ratio is plain / taskbench throughput
          (target >= 0.9; DRUM's `drum score` measured 0.66 here).
-serve    `taskbench serve` answering single-row CSV `/predict/` requests from
-         one sequential keep-alive client on loopback: median latency and
-         requests/s (targets <= 3 ms, >= 300/s), against the in-process parse
-         and predict of one row through the same task code (the floor).
+serve    `taskbench serve` answering single-row `/predict/` requests (a CSV body,
+         and multipart file field X as DRUM's clients send) from one keep-alive
+         client, for the ridge blueprint (a deployment) and for DRUM's own
+         regression template fitted on juniors (`serve --code-dir`): median
+         latency, requests/s and the server's CPU per request (steadier than
+         wall time on a busy machine), against the floor: a plain in-process
+         script of `pd.read_csv` of the body + the task's own predict.
+         `--base DIR` (a `git worktree` of an older commit) runs that build
+         interleaved with this one, each with a workspace of its own.
+workers  `serve --workers 1` and `--workers 2` under 8 concurrent keep-alive
+         clients: throughput ratio (issue 15's goal >= 1.8). The load generator
+         is one asyncio process of raw sockets, apart from the servers; on a
+         2-core machine it shares the cores with them, and a busy machine
+         (the kernel's autogroup shares CPU per session) hides the scaling.
 
-Run: python bench/predict_benchmarks.py [batch|serve ...] [--runs 3]
+Run: python bench/predict_benchmarks.py [batch|serve|workers ...] [--runs 3] [--requests N] [--kind builtin|user]
+     [--form csv|multipart] [--base DIR]
 """
 
 from __future__ import annotations
