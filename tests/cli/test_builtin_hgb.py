@@ -86,3 +86,11 @@ def test_every_tunable_hyperparameter_declares_its_range(name):
             assert hp.default in hp.values, hp
     names = {hp.name for hp in meta.hyperparameters}
     assert {"learning_rate", "max_iter", "early_stopping", "categorical", "seed"} <= names
+
+
+def test_small_data_still_splits_with_the_default_leaf_size(tmp_path):
+    X, y = _data(90)
+    module, model = _fit("hgb_classifier", X, y, tmp_path, class_order=[False, True])
+    assert model["estimator"].named_steps["booster"].min_samples_leaf == 5
+    proba = module.predict_proba(X, model, class_labels=[False, True])[True]
+    assert proba.nunique() > 1  # 40 rows a leaf on 90 rows would leave one constant prediction

@@ -343,6 +343,7 @@ def boosting_pipeline(booster, M, columns, categorical, early_stopping):
     TargetEncoder (cross-fitted during fit, so the trees never see a row's own target), ``native``
     uses the booster's categorical splits (columns with more levels than it takes stay codes), and
     ``codes`` passes the codes as numbers. ``early_stopping`` ``auto`` turns it on from 200 rows.
+    ``min_samples_leaf`` is capped at 5 % of the rows (at least 5), so small data still splits.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.model_selection import KFold
@@ -351,7 +352,9 @@ def boosting_pipeline(booster, M, columns, categorical, early_stopping):
 
     stopping = str(early_stopping).lower()
     early = M.shape[0] >= EARLY_STOPPING_ROWS if stopping == "auto" else flag(stopping)
-    booster.set_params(early_stopping=early)
+    # Small data: a leaf of min_samples_leaf rows may leave no split at all (87 rows, 40 a leaf), so cap it at 5 %.
+    leaf = min(booster.min_samples_leaf, max(5, M.shape[0] // 20))
+    booster.set_params(early_stopping=early, min_samples_leaf=leaf)
     chosen = [i for i, name in enumerate(columns) if name.startswith(CATEGORY_PREFIX)]
     mode = str(categorical)
     if mode == "native" and chosen:
