@@ -169,6 +169,7 @@ print(times[len(times) // 2])
 CLIENT = r"""
 import asyncio, json, sys, time
 port, request, total, clients = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), int(sys.argv[4])
+seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0  # > 0: every client runs this long, however many it sends
 
 async def answer(reader):
     head = await reader.readuntil(b"\r\n\r\n")
@@ -183,7 +184,8 @@ async def client(count, times, first):
     for _ in range(20):  # warm-up
         writer.write(request)
         first.append(await answer(reader))
-    for _ in range(count):
+    stop = time.perf_counter() + seconds
+    while (count := count - 1) >= 0 or (seconds and time.perf_counter() < stop):
         began = time.perf_counter()
         writer.write(request)
         await answer(reader)
@@ -193,7 +195,7 @@ async def client(count, times, first):
 async def main():
     times, first = [], []
     began = time.perf_counter()
-    await asyncio.gather(*(client(total // clients, times, first) for _ in range(clients)))
+    await asyncio.gather(*(client(0 if seconds else total // clients, times, first) for _ in range(clients)))
     elapsed = time.perf_counter() - began
     times.sort()
     print(json.dumps({"median": times[len(times) // 2], "rate": len(times) / elapsed, "answer": first[0].decode()}))
@@ -245,7 +247,7 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def load(scratch: Path, port: int, request: bytes, total: int, clients: int, server=None) -> dict:
+def load(scratch: Path, port: int, request: bytes, total: int, clients: int, server=None, seconds: float = 0) -> dict:
     """Run the load generator; with `server` (a Popen), also the server's CPU time per request, which other load
     on the machine disturbs far less than wall time."""
     path = scratch / f"request-{port}.http"
@@ -253,7 +255,7 @@ def load(scratch: Path, port: int, request: bytes, total: int, clients: int, ser
     script = scratch / "client.py"
     script.write_text(CLIENT)
     before = cpu_seconds(server.pid) if server is not None else 0.0
-    out = subprocess.run([sys.executable, script, str(port), path, str(total), str(clients)],
+    out = subprocess.run([sys.executable, script, str(port), path, str(total), str(clients), str(seconds)],
                          capture_output=True, text=True, check=True)
     got = json.loads(out.stdout)
     if server is not None:
@@ -319,7 +321,7 @@ def bench_workers(scratch: Path, requests_count: int, clients: int = 8, rounds: 
         for workers in (1, 2):
             server, port = start_server(["bench"], env, workers)
             try:
-                got = load(scratch, port, request, requests_count, clients)
+                got = load(scratch, port, request, requests_count, clients, seconds=5)  # all clients for 5 s
             finally:
                 server.terminate()
                 server.wait(10)
