@@ -21,6 +21,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 from . import settings, workspace
+from .units import human_size
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 PACKAGES = ("pandas", "numpy", "scikit-learn", "pyarrow", "joblib", "pyyaml", "docker", "textual", "typer")
@@ -138,7 +139,7 @@ def workspace_checks(root: Path) -> list[Check]:
         checks.append(Check("workspace", OK, f"{root} is writable by you ({workspace.system_user()})."))
     free = shutil.disk_usage(existing).free
     checks.append(Check("disk", OK if free >= LOW_DISK_BYTES else WARN,
-                        f"{_size(free)} free on the workspace's file system.",
+                        f"{human_size(free)} free on the workspace's file system.",
                         "" if free >= LOW_DISK_BYTES else "free some space: training and image builds need room"))
     db = root / DB_FILENAME
     known = latest_version()
@@ -363,14 +364,6 @@ def port_check(port: int) -> Check:
             return Check("serve port", WARN, f"port {port} is in use here ({exc.strerror}).",
                          "give serve another: --port N", needed=False)
     return Check("serve port", OK, f"port {port} is free for taskbench serve.", needed=False)
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def _group_name(gid: int) -> str:

@@ -8,7 +8,6 @@ autopilot is a job of its own whose log says when each stage started and how lon
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,16 +33,16 @@ STACK_SIZE = 5  # the stacked blender weighs its members, so it may take weaker 
 # transforms come from the cache, so it takes about 1.5 times its members' training time together (10k_diabetes).
 BLEND_COST = 1.5
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$", re.IGNORECASE)
 
 
 def parse_duration(text: str) -> float:
     """Seconds from `90s`, `10m`, `1h` or a bare number of seconds; a clear error for anything else."""
-    match = _DURATION.match(str(text))
-    if not match or float(match.group(1)) <= 0:
-        raise UsageError(f"{text!r} is not a duration; write it as 90s, 10m or 1h.")
-    unit = (match.group(2) or "s")[0].lower()
-    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[unit]
+    from ..units import parse_duration as seconds
+
+    try:
+        return seconds(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a duration; write it as 90s, 10m or 1h.") from None
 
 
 @dataclass

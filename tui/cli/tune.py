@@ -45,21 +45,19 @@ Examples:
 
 def parse_budget(text: str | None) -> int | float | None:
     """A budget as tune_model takes it: a whole number of settings, or seconds (a float) from 90s, 10m, 1h."""
-    import re
-
     from core.errors import UsageError
+    from core.units import parse_duration
 
     if text is None:
         return None
     text = text.strip()
     if text.isdigit():
         return int(text)
-    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?", text)
-    if not text or not match or not any(match.groups()):
+    try:
+        return parse_duration(text)
+    except ValueError:
         raise UsageError(f"--budget {text!r} is neither a number of settings (such as 20) nor a time (such as "
-                         "90s, 10m or 1h).")
-    hours, minutes, seconds = (float(g or 0) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+                         "90s, 10m or 1h).") from None
 
 
 def tune(
