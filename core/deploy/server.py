@@ -313,11 +313,11 @@ class Served:
             values = [row[j] for row in data]
             if name in self.numeric:
                 try:
-                    arrays.append(np.array([float(v) if v != "" else nan for v in values], dtype="float64"))
+                    arrays.append(np.array([nan if v in MISSING_WORDS else float(v) for v in values], dtype="float64"))
                 except ValueError:
                     return None  # let pandas decide what this column holds
             else:
-                arrays.append(text_array([v if v != "" else None for v in values]))
+                arrays.append(text_array([None if v in MISSING_WORDS else v for v in values]))
         return frame_of(names, arrays, len(data))
 
     def parse_json(self, body: bytes):
@@ -514,6 +514,11 @@ def not_text(exc: UnicodeDecodeError, encoding: str) -> BadRequest:
                            "send UTF-8, or name its encoding in the header 'Content-Type: text/csv; charset=latin-1'.")
 
 
+try:  # the words pandas' reader reads as a missing value ("", "NA", "None", "null", …), as batch predict reads them
+    from pandas._libs.parsers import STR_NA_VALUES as MISSING_WORDS
+except ImportError:  # a pandas without it
+    MISSING_WORDS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 _DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?|-?[0-9]+[eE][-+]?[0-9]{1,3}")
 

@@ -50,6 +50,17 @@ def test_a_deployment_frame_holds_its_features_in_training_order_and_numbers_as_
     pd.testing.assert_frame_equal(frame, pd.DataFrame({"b": [np.nan], "a": [1.0], "t": ["x"]}), check_column_type=False)
 
 
+def test_the_words_pandas_reads_as_missing_are_missing_in_a_deployment_frame_too():
+    """10k_diabetes writes 'None' for an untested A1C: batch predict (pandas' reader) reads it as missing, and a served
+    row must too, or it scores as a category never seen in training (a served probability 0.971 against 0.965)."""
+    text = "a,t,u\nNA,None,x\nnull,NULL,\n2,n/a,None\n"
+    frame = served(["a", "t", "u"], {"a"})._small_csv(text)
+    theirs = pd.read_csv(io.StringIO(text))
+    assert frame["a"].isna().tolist() == theirs["a"].isna().tolist() == [True, True, False]
+    assert frame["t"].isna().all() and theirs["t"].isna().all()
+    assert frame["u"].isna().tolist() == theirs["u"].isna().tolist() == [False, True, True]
+
+
 def test_a_body_lacking_a_feature_keeps_its_own_columns_so_the_scorer_names_the_missing_one():
     frame = served(["a", "z"], {"a", "z"})._small_csv("a,b\n1,2\n")
     assert frame.columns.tolist() == ["a", "b"]
