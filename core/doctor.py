@@ -118,7 +118,7 @@ def python_check() -> Check:
 
 def workspace_checks(root: Path) -> list[Check]:
     """The workspace folder: writable, free disk space, its database's schema, and a shared one's group and modes."""
-    from .store.schema import DB_FILENAME, latest_version
+    from .store.schema import DB_FILENAME, latest_version, stored_version
 
     checks: list[Check] = []
     existing = root if root.exists() else next((p for p in root.parents if p.exists()), Path("/"))
@@ -145,8 +145,7 @@ def workspace_checks(root: Path) -> list[Check]:
     known = latest_version()
     if db.is_file():
         try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-                found = conn.execute("PRAGMA user_version").fetchone()[0]
+            found = stored_version(db)
         except sqlite3.Error as exc:
             checks.append(Check("schema", FAIL, f"{db} cannot be read as a database: {exc}.",
                                 "restore it from a backup, or move it aside to start a new workspace"))
@@ -192,15 +191,14 @@ def shared_checks(root: Path) -> list[Check]:
 def workspace_needs(root: Path) -> Needs:
     """Docker when a registered task or environment uses a Docker environment; R when a registered task is in R; the
     package index when Docker is needed or a task has a requirements.txt."""
-    from .store.schema import DB_FILENAME, latest_version
+    from .store.schema import DB_FILENAME, latest_version, stored_version
 
     db = root / DB_FILENAME
     if not db.is_file():
         return Needs()
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != latest_version():
-                return Needs()
+        if stored_version(db) != latest_version():
+            return Needs()
         from .store import open_store
         from .tasks.catalog import language_name
 

@@ -6,6 +6,8 @@ migration appended to MIGRATIONS (and an updated snapshot in tests/unit).
 
 from __future__ import annotations
 
+import contextlib
+
 import textwrap
 from dataclasses import dataclass
 from typing import Callable, Union
@@ -293,6 +295,15 @@ JOB_OWNED_ROWS: tuple[JobRows, ...] = (
     JobRows("models", "job_id", "state", "training", "failed", "message", folder=f"{workspace.MODELS}/{{id}}"),
     JobRows("environment_versions", "build_job_id", "status", "building", "failed"),
 )
+
+
+def stored_version(db_path) -> int:
+    """The schema version of the database at `db_path`, read without writing or migrating anything (for checks such
+    as `taskbench doctor`); sqlite3.Error when it is not a readable database."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as conn:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def latest_version(migrations: tuple[Migration, ...] = MIGRATIONS) -> int:

@@ -315,6 +315,7 @@ async def test_c_runs_the_doctors_checks_into_the_log_and_says_the_summary(home,
     fix, and the summary in the status line; enter then reads the report with the log keys."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/taskbench-tui.sock")
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.delenv("TASKBENCH_BASE_IMAGE", raising=False)  # set, it would make Docker needed (as in CI)
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
         pane, table = await environments_pane(pilot)
