@@ -45,6 +45,8 @@ JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 INFERENCE = DATA / "juniors_3_year_stats_regression_inference.csv"
 TB = [sys.executable, "-m", "tui.cli"]
 BLUEPRINT = "num = impute_median(NUM)\nmodel = ridge(num)\n"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load import csv_body, multipart_x, post_request  # noqa: E402 - the request builders serve_vs_drum uses too
 
 
 def run(cmd: list, env: dict) -> float:
@@ -204,17 +206,9 @@ asyncio.run(main())
 """
 
 
-def http_request(body: bytes, form: str) -> bytes:
+def http_request(body: bytes, form: str, port: int) -> bytes:
     """A keep-alive POST /predict/ of `body` as a raw CSV body or as DRUM clients send it (multipart file field X)."""
-    if form == "multipart":
-        boundary = "b0d1e5a2c3f4"
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"X\"; filename=\"X.csv\"\r\n"
-                f"Content-Type: text/csv\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
-        kind = f"multipart/form-data; boundary={boundary}"
-    else:
-        kind = "text/csv"
-    return (f"POST /predict/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return post_request(port, "/predict/", *(multipart_x(body) if form == "multipart" else csv_body(body)))
 
 
 def start_server(args: list, env: dict, workers: int = 1) -> tuple[subprocess.Popen, int]:
@@ -298,7 +292,7 @@ def bench_serve(scratch: Path, requests_count: int, rounds: int = 2, kinds=("bui
                 server, port = start_server(serve_args[kind], envs[name])
                 try:
                     for form in forms:
-                        got = load(scratch, port, http_request(body, form), requests_count, 1, server)
+                        got = load(scratch, port, http_request(body, form, port), requests_count, 1, server)
                         answers.setdefault(kind, set()).add(got["answer"])
                         print(f"  {name:>14} {kind:7} {form:9}: median {got['median'] * 1000:.2f} ms, "
                               f"{got['rate']:.0f} requests/s, {got['median'] / floor:.2f}x the floor; "
@@ -315,13 +309,13 @@ def bench_workers(scratch: Path, requests_count: int, clients: int = 8, rounds: 
     env, _ = trained_model(scratch)
     run(TB + ["deploy", "1", "--name", "bench"], env)
     lines = INFERENCE.read_text().splitlines()
-    request = http_request((lines[0] + "\n" + lines[1] + "\n").encode(), "csv")
+    body = (lines[0] + "\n" + lines[1] + "\n").encode()
     rates: dict = {1: [], 2: []}
     for _ in range(rounds):
         for workers in (1, 2):
             server, port = start_server(["bench"], env, workers)
             try:
-                got = load(scratch, port, request, requests_count, clients, seconds=5)  # all clients for 5 s
+                got = load(scratch, port, http_request(body, "csv", port), requests_count, clients, seconds=5)  # all clients for 5 s
             finally:
                 server.terminate()
                 server.wait(10)
