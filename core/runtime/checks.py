@@ -1,7 +1,8 @@
 """The output rules of SPEC §2.3 and the `typeSchema` checks, applied to what a hook returns.
 
 Every failure names the hook, the rule and one offending row, so the author can
-find the bug without a debugger.
+find the bug without a debugger. Rows are counted from 1, the way a person
+reading the data counts them.
 """
 
 import math
@@ -164,7 +165,7 @@ def _check_numeric_predictions(out, hook, target_type):
         except (ValueError, TypeError):
             bad = next((i for i, v in enumerate(col) if not _is_number(v)), 0)
             raise RuleViolation(
-                f"{hook} returned non-numeric predictions; row {bad}: {_short(col.iloc[bad])}.",
+                f"{hook} returned non-numeric predictions; row {bad + 1}: {_short(col.iloc[bad])}.",
                 rule="predictions are numeric",
             ) from None
     values = col.to_numpy(dtype="float64", na_value=np.nan)
@@ -173,7 +174,7 @@ def _check_numeric_predictions(out, hook, target_type):
         kind = "NaN" if np.isnan(values[bad[0]]) else "infinite"
         raise RuleViolation(
             f"{hook} returned {bad.size} {kind if bad.size == 1 else 'NaN or infinite'} "
-            f"prediction(s); row {bad[0]} is {values[bad[0]]}. Predictions must be finite numbers.",
+            f"prediction(s); row {bad[0] + 1} is {values[bad[0]]}. Predictions must be finite numbers.",
             rule="no NaN or infinite predictions",
         )
     return pd.DataFrame({contract.PREDICTIONS_COLUMN: values})
@@ -200,7 +201,7 @@ def _check_probabilities(out, hook, target_type, class_labels):
         values = out.to_numpy(dtype="float64", na_value=np.nan)
     except (ValueError, TypeError):
         raise RuleViolation(
-            f"{hook} returned non-numeric probabilities; row 0: {_row_text(out, 0)}.",
+            f"{hook} returned non-numeric probabilities; row 1: {_row_text(out, 0)}.",
             rule="probabilities are numbers",
         ) from None
     frame = pd.DataFrame(values, columns=list(out.columns))
@@ -208,14 +209,14 @@ def _check_probabilities(out, hook, target_type, class_labels):
     if nan_rows.size:
         r = nan_rows[0]
         raise RuleViolation(
-            f"{hook} returned NaN or infinite probabilities in {nan_rows.size} row(s); row {r}: {_row_text(frame, r)}.",
+            f"{hook} returned NaN or infinite probabilities in {nan_rows.size} row(s); row {r + 1}: {_row_text(frame, r)}.",
             rule="no NaN probabilities",
         )
     outside = np.flatnonzero(((values < 0) | (values > 1)).any(axis=1))
     if outside.size:
         r = outside[0]
         raise RuleViolation(
-            f"{hook} returned probabilities outside [0, 1] in {outside.size} row(s); row {r}: {_row_text(frame, r)}.",
+            f"{hook} returned probabilities outside [0, 1] in {outside.size} row(s); row {r + 1}: {_row_text(frame, r)}.",
             rule="probabilities in [0, 1]",
         )
     sums = values.sum(axis=1)
@@ -224,7 +225,7 @@ def _check_probabilities(out, hook, target_type, class_labels):
         r = off[0]
         raise RuleViolation(
             f"{hook} returned probabilities that do not sum to 1 in {off.size} row(s); "
-            f"row {r}: {_row_text(frame, r)} sums to {sums[r]:.6g}.",
+            f"row {r + 1}: {_row_text(frame, r)} sums to {sums[r]:.6g}.",
             rule="each row sums to 1",
         )
     order = [got.index(label) for label in expected]
@@ -252,7 +253,7 @@ def first_difference(full, sample, positions):
         if not same.all():
             i = int(np.flatnonzero(~same)[0])
             return (
-                f"input row {positions[i]}, column {name!r}: {_short(a.iloc[i])} when scoring all rows "
+                f"input row {positions[i] + 1}, column {name!r}: {_short(a.iloc[i])} when scoring all rows "
                 f"but {_short(b.iloc[i])} when scoring a sample"
             )
     return None

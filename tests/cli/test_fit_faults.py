@@ -63,7 +63,7 @@ def test_baseline_prior_task_passes(tmp_path, taskbench, home):
 
 def test_probabilities_halved(tmp_path, taskbench, home):
     task = binary_task(tmp_path, PRIOR_TASK.replace("return pd.DataFrame(values,", "return pd.DataFrame(values / 2,"))
-    expect(run_check(taskbench, home, task), 1, "predict_proba returned probabilities that do not sum to 1", "row 0", "sums to 0.5")
+    expect(run_check(taskbench, home, task), 1, "predict_proba returned probabilities that do not sum to 1", "row 1", "sums to 0.5")
 
 
 def test_multiclass_row_not_summing_to_one(tmp_path, taskbench, home):
@@ -72,7 +72,7 @@ def test_multiclass_row_not_summing_to_one(tmp_path, taskbench, home):
         "    values[3, 0] += 0.2\n    return pd.DataFrame(values, columns=model[\"labels\"])",
     )
     result = run_check(taskbench, home, binary_task(tmp_path, body), data=SKY, target="class", target_type="multiclass")
-    expect(result, 1, "do not sum to 1 in 1 row(s)", "row 3")
+    expect(result, 1, "do not sum to 1 in 1 row(s)", "row 4")
 
 
 def test_wrong_class_labels(tmp_path, taskbench, home):
@@ -108,7 +108,7 @@ def test_nan_and_infinite_predictions(tmp_path, taskbench, home, bad, word):
         },
     )
     result = run_check(taskbench, home, task, data=JUNIORS, target="Grade 2014", target_type="regression")
-    expect(result, 1, word, "row 5", "Predictions must be finite numbers")
+    expect(result, 1, word, "row 6", "Predictions must be finite numbers")
 
 
 def test_numpy_array_instead_of_dataframe(tmp_path, taskbench, home):

@@ -89,8 +89,8 @@ def test_r_score_returning_a_vector_instead_of_a_data_frame(need_r, tmp_path, ta
 def test_r_nan_and_infinite_predictions(need_r, tmp_path, taskbench, home, bad, word):
     task = r_task(tmp_path, MEAN_TASK.replace("BAD", bad))
     result = run_check(taskbench, home, task, data=JUNIORS, target="Grade 2014", target_type="regression")
-    # R's out[6] is the sixth row: row 5 counted from 0, as the Python case reports it.
-    expect_r(result, 1, word, "row 5", "Predictions must be finite numbers")
+    # R's out[6] is the sixth row: row 6, counted from 1 as the Python case reports it.
+    expect_r(result, 1, word, "row 6", "Predictions must be finite numbers")
 
 
 def test_r_library_of_missing_package_in_init_names_it(need_r, tmp_path, taskbench, home):

@@ -41,7 +41,7 @@ def test_tolerance_accepts_rounding_but_not_real_errors():
 
 
 def test_probability_outside_unit_interval():
-    with pytest.raises(RuleViolation, match=r"outside \[0, 1\] in 1 row\(s\); row 1"):
+    with pytest.raises(RuleViolation, match=r"outside \[0, 1\] in 1 row\(s\); row 2"):
         check_predictions(pd.DataFrame({"a": [0.5, 1.5], "b": [0.5, -0.5]}), "predict_proba", "binary", ["a", "b"], 2)
 
 
@@ -80,7 +80,7 @@ def test_column_types():
 def test_first_difference_names_the_input_row():
     full = pd.DataFrame({"Predictions": [1.0, 2.0, 3.0, 4.0]})
     sample = pd.DataFrame({"Predictions": [2.0, 4.5]})
-    assert "input row 3" in first_difference(full, sample, np.array([1, 3]))
+    assert "input row 4" in first_difference(full, sample, np.array([1, 3]))
     assert first_difference(full, pd.DataFrame({"Predictions": [2.0, 4.0]}), np.array([1, 3])) is None
 
 
