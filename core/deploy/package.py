@@ -231,11 +231,13 @@ def package_limits() -> tuple[int, float]:
     return settings.PACKAGE_MAX_BYTES.get(), settings.PACKAGE_MAX_RATIO.get()
 
 
-def import_package(root: Path, package: Path, *, on_note: Callable[[str], None] | None = None) -> ModelSource:
+def import_package(root: Path, package: Path, *, on_note: Callable[[str], None] | None = None,
+                   contained: bool = False) -> ModelSource:
     """Check a package, unpack it under `root/packages/` (or check the copy there), and return the model ready to score.
 
     `on_note(sentence)` hears that the package runs foreign code (first use in this workspace of a package it did
-    not export) and that an unpacked copy had changed and was unpacked afresh.
+    not export) and that an unpacked copy had changed and was unpacked afresh. `contained` (it scores in containers)
+    leaves out the foreign-code note, which advises exactly that, until the package is first scored outside one.
     """
     package = Path(package)
     if not package.is_file():
@@ -271,7 +273,7 @@ def import_package(root: Path, package: Path, *, on_note: Callable[[str], None] 
     model = checked.manifest.get("model")
     facts = {k: v for k, v in model.items() if k in ("model", "blueprint", "project")} if isinstance(model, dict) else {}
     info = describe(plan, **facts, package=str(package))
-    if not _seen_marker(root, digest).exists():
+    if not contained and not _seen_marker(root, digest).exists():
         note(f"package {package} was not exported from this workspace: its task code runs with your rights when it "
              "scores; if you do not trust its author, score it in a container with --docker or --env NAME.")
         _mark_seen(root, digest)

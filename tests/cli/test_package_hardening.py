@@ -322,6 +322,20 @@ def test_first_use_of_a_foreign_package_warns_once_per_workspace(origin, taskben
     assert third.exit_code == 0 and warning in flat(third.stderr)
 
 
+
+def test_a_package_scored_in_containers_is_not_told_to_use_containers(origin, tmp_path):
+    """`predict --package --docker` (or --env) already isolates the code: no advice to add --docker; the first
+    use outside a container still warns."""
+    from core.deploy.package import import_package
+
+    package, _ = origin
+    root = tmp_path / "elsewhere"
+    notes: list[str] = []
+    import_package(root, package, on_note=notes.append, contained=True)
+    assert not [n for n in notes if "not exported from this workspace" in n], notes
+    import_package(root, package, on_note=notes.append)
+    assert [n for n in notes if "not exported from this workspace" in n], notes
+
 @pytest.mark.parametrize("args, message", [
     (("1", "--docker"), "--docker and --env apply to --package"),
     (("--package", "P", "--docker", "--env", "python-sklearn"), "give --docker or --env NAME, not both."),

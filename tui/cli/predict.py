@@ -61,7 +61,7 @@ def predict(
         if package is not None:
             from core.deploy.package import import_package, in_docker
 
-            source = import_package(store.root, package, on_note=_warn)
+            source = import_package(store.root, package, on_note=_warn, contained=bool(docker or env))
             if docker or env:
                 source = in_docker(store, source, env)
         else:
