@@ -315,7 +315,9 @@ class FitCheck:
             self._internal_error()
         finally:
             if self.job_run is not None:
-                self.job_run.stop(succeeded=True)  # closed, so its last output lands before the job's last lines
+                # Closed, so its last output lands before the job's last lines; killed when cancelled (a worker
+                # busy in a hung hook would keep Ctrl-C waiting for its polite exit).
+                self.job_run.stop(succeeded=self.report.exit_code != EXIT_CANCELLED)
             self.report.seconds = time.perf_counter() - started
             self._finish_job()
         return self.report
