@@ -190,12 +190,14 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
         segment = WorkerSegment(worker, contract.LOCAL_ENV, 0, plan, [node], str(model_dir), str(scratch), ["task"])
         outputs: dict = {}
         segment.run(frame, outputs)
+        worker.close()  # done: asked to exit, so its last output lands
+        worker = None
         return outputs["task"]
     except runtime_errors.StepFailure as exc:  # the task's failure, or the rows' (exit 1, 2 or 3 as in the fit check)
         raise TaskbenchError(exc.message, details=exc.details, exit_code=exc.exit_code) from None
     finally:
-        if worker is not None:
-            worker.close()
+        if worker is not None:  # a failure or Ctrl-C: killed, since asking a busy worker to exit waits 10 s
+            worker.kill()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
