@@ -27,7 +27,7 @@ DEFAULT_CHUNK_ROWS = 50_000
 STOP_SECONDS = 15  # for the scoring process to remove its containers when interrupted
 READABLE = (".csv", ".parquet", ".pq", ".txt")
 WRITABLE = (".csv", ".parquet", ".pq")
-COMPRESSED = (".gz", ".bz2", ".xz", ".zip")  # CSV only, read through core.runtime.data.open_raw
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip")  # CSV only, read through core.runtime.textfile.open_raw
 
 
 @dataclass
@@ -41,7 +41,7 @@ class PredictResult:
 
 def check_paths(input_path: Path, output_path: Path) -> None:
     if not input_path.is_file():
-        from ..runtime.data import not_a_file  # pandas loads only on this path
+        from ..runtime.textfile import not_a_file
 
         raise UsageError(not_a_file(str(input_path)))
     name = input_path.name.lower()

@@ -28,11 +28,11 @@ def send(message: dict) -> None:
 def chunks(path: str, size: int, encoding: str | None = None):
     """(frame, done, total) per chunk of a CSV or Parquet file; done/total in bytes (CSV) or rows (Parquet).
 
-    CSV text is read under the same encoding policy as every other reader (`core.runtime.data.csv_encoding`).
+    CSV text is read under the same encoding policy as every other reader (`core.runtime.textfile.csv_encoding`).
     """
     import pandas as pd
 
-    from core.runtime.data import check_header, csv_encoding, open_raw, undecodable
+    from core.runtime.textfile import check_header, csv_encoding, open_raw, undecodable
 
     lower = path.lower()
     if lower.endswith((".parquet", ".pq")):

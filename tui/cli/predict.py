@@ -91,7 +91,7 @@ def predict(
 def _refuse_binary(path: Path, encoding: str | None) -> None:
     """A binary file that is not Parquet gets fit's and project create's sentence, naming the path as typed (a
     symlink is not shown resolved), before any scoring starts."""
-    from core.runtime.data import csv_encoding
+    from core.runtime.textfile import csv_encoding
     from core.runtime.errors import BadInput
 
     if path.suffix.lower() in (".parquet", ".pq") or not path.is_file():
