@@ -32,6 +32,9 @@ from . import metrics
 from .projects import HOLDOUT, get_project
 
 CACHE_VERSION = "1"
+# Built-in estimators that learn nothing from their training rows (an average of their inputs' predictions): an
+# estimator feeding only these needs no out-of-fold predictions, whose inner fits would cost it three fits more.
+ROW_FREE_TASKS = frozenset({"average_blend"})
 
 
 @dataclass
@@ -147,6 +150,8 @@ def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) ->
     needed = checked.needed()
     consumers: dict[str, int] = {}
     for resolved in needed:
+        if resolved.task.builtin and resolved.task.name in ROW_FREE_TASKS:
+            continue
         for up in resolved.node.upstream():
             consumers[up] = consumers.get(up, 0) + 1
     keys: dict[str, str] = {}

@@ -134,6 +134,15 @@ def test_cross_validation_and_stacking(tmp_path, juniors, taskbench, home):
     assert "node forest (random_forest_regressor): fitting" in log
 
 
+def test_an_average_s_members_are_fitted_once_and_a_stacker_s_also_on_inner_folds(tmp_path, juniors, taskbench, home):
+    members = PREFIX + "forest = random_forest_regressor(scaled, n_estimators=10)\nlinear = ridge(scaled)\n"
+    average = write(tmp_path, "average", members + "model  = average_blend(forest, linear)\n")
+    stacked = write(tmp_path, "stacked", members + "model  = ridge(forest, linear)\n")
+    assert taskbench("train", "juniors", average, stacked).exit_code == 0
+    fits = [job_log(home, job).count("ridge: alpha=1.0, 33 columns") for job in (1, 2)]
+    assert fits == [1, 1 + 3]  # averaging learns nothing from the rows: no out-of-fold predictions to make
+
+
 def test_broken_blueprint_fails_with_position_and_others_still_train(tmp_path, juniors, taskbench):
     good = write(tmp_path, "good", PREFIX + "model  = ridge(scaled)\n")
     bad = write(tmp_path, "bad", PREFIX + "model  = ridge(scaledd)\n")
