@@ -1,0 +1,1 @@
+../_shared/builtin_helpers.py
