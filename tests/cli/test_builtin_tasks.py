@@ -44,6 +44,8 @@ ESTIMATORS = {
     "gbm_regressor": ("regression",),
     "hgb_classifier": ("binary", "multiclass"),
     "hgb_regressor": ("regression",),
+    "extra_trees_classifier": ("binary", "multiclass"),
+    "extra_trees_regressor": ("regression",),
     "isolation_forest": ("anomaly",),
     "knn_classifier": ("binary", "multiclass"),
     "knn_regressor": ("regression",),
@@ -108,7 +110,7 @@ def test_every_builtin_task_exists_and_its_metadata_parses():
 
     folders = sorted(p.name for p in BUILTINS.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     assert folders == sorted(ALL)
-    assert len(ALL) == 21
+    assert len(ALL) == 23
     for name in ALL:
         folder = BUILTINS / name
         assert sorted(p.name for p in folder.rglob("custom.py")) == ["custom.py"], name
@@ -205,6 +207,12 @@ CASES = [
      ["hgb_classifier: early stopping kept", "classes ['GALAXY', 'QSO', 'STAR']", "17 columns blanked"]),
     ("hgb_regressor", "juniors_missing.csv", "regression", ["--target", "Grade 2014"], True,
      ["hgb_regressor: early stopping kept", "predict on 1477 rows", "33 columns blanked"]),
+    ("extra_trees_classifier", "diabetes_num.csv", "binary", ["--target", "readmitted"], True,
+     ["extra_trees_classifier: 300 trees", "predict_proba on 10000 rows", "8 columns blanked"]),
+    ("extra_trees_classifier", SKY, "multiclass", ["--target", "class"], True,
+     ["classes ['GALAXY', 'QSO', 'STAR']", "predict_proba on 10000 rows", "17 columns blanked"]),
+    ("extra_trees_regressor", "juniors_missing.csv", "regression", ["--target", "Grade 2014"], True,
+     ["extra_trees_regressor: 300 trees", "predict on 1477 rows", "33 columns blanked"]),
     ("isolation_forest", JUNIORS_X, "anomaly", [], False,
      ["isolation_forest: 100 trees on 1477 rows x 33 columns", "predict on 1477 rows"]),
     ("knn_classifier", IRIS, "binary", ["--target", "Species"], False,
