@@ -61,8 +61,9 @@ def parse_job_id(text: int | str) -> int:
 
 def require_log(store: Store, job: Job) -> None:
     """Refuse, with one sentence, reading `job`'s log to a member who may not (SPEC §10): whoever ran the job reads
-    it; a training's log is for readers of its project, a prediction's for readers of its model's project, a fit
-    check's or build's for readers of its task or environment. The job list itself (no log content) is everyone's."""
+    it; a training's, tuning's or autopilot's log is for readers of its project, a prediction's for readers of its
+    model's project, a fit check's or build's for readers of its task or environment. The job list itself (no log
+    content) is everyone's."""
     if store.sharing is None:
         return
     user = current_user()
@@ -78,7 +79,7 @@ def require_log(store: Store, job: Job) -> None:
 def _log_subject(store: Store, job: Job) -> tuple[str, str | None]:
     """The shared object whose readers may read the job's log: (kind, name), name None when there is none."""
     subject = job.subject or {}
-    if job.kind == "train":
+    if job.kind in ("train", "autopilot", "tune"):
         return "project", subject.get("project")
     if job.kind == "predict" and subject.get("model") is not None:
         model = store.model(int(subject["model"]))

@@ -166,3 +166,15 @@ def test_blenders_that_cannot_finish_within_the_budget_are_not_started(juniors, 
         models = store.project_models(project.id)
     assert re.fullmatch(r"skipped: the blenders need about \d+ s and [01] s are left", result.stages[2].note)
     assert {m.state for m in models} == {"trained"} and not any(m.blueprint.startswith("blend-avg") for m in models)
+
+
+def test_autopilot_and_tuning_logs_are_for_readers_of_their_project():
+    """Their jobs name the project they ran on, so a member who may read it may read their logs (as a training's)."""
+    from types import SimpleNamespace
+
+    from core.jobs.queries import _log_subject
+
+    for kind in ("train", "autopilot", "tune"):
+        job = SimpleNamespace(kind=kind, subject={"project": "diabetes", "model": 3})
+        assert _log_subject(None, job) == ("project", "diabetes"), kind
+    assert _log_subject(None, SimpleNamespace(kind="env-build", subject={})) == ("env-build", None)
