@@ -61,6 +61,56 @@ def chunks(path: str, size: int, encoding: str | None = None):
             raise undecodable(path, chosen, exc) from None
 
 
+class ReadAhead:
+    """The items of an iterator, produced by a thread started now and kept one ahead of the consumer: the first
+    chunk is read while the model loads, the next while this one is scored and written (pandas' parser tokenizes
+    without the GIL, which matters on a machine with a core to spare). The thread's exceptions are raised to the
+    consumer in order; `close` stops it."""
+
+    _END = object()
+
+    def __init__(self, items):
+        import queue
+        import threading
+
+        self._box: queue.Queue = queue.Queue(1)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._produce, args=(items,), daemon=True, name="read-ahead")
+        self.thread.start()
+
+    def _produce(self, items) -> None:
+        import queue
+
+        try:
+            for item in items:
+                while True:
+                    if self._stop.is_set():
+                        return
+                    try:
+                        self._box.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+            self._box.put((self._END, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._box.put((self._END, exc))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item, exc = self._box.get()
+        if exc is not None:
+            raise exc
+        if item is self._END:
+            self._box.put((item, None))  # a later next() ends too
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 class Writer:
     """Appends scored chunks to a CSV or Parquet file written under a temporary name, renamed when complete."""
 
@@ -83,10 +133,12 @@ class Writer:
                 self._writer = pq.ParquetWriter(self.tmp, self._schema)
             self._writer.write_table(table)
             return
+        from core.runtime.csvio import write_csv
+
         first = self._fh is None
         if first:
             self._fh = open(self.tmp, "w", newline="", encoding="utf-8")
-        frame.to_csv(self._fh, index=False, header=first)
+        write_csv(frame, self._fh, header=first)
 
     def finish(self) -> None:
         if self._writer is not None:
@@ -113,18 +165,23 @@ def score_file(req: dict) -> dict:
     from core.runtime.serving import PlanScorer, output_frame, unreadable_sentence
 
     started = time.perf_counter()
-    workers = None
-    if req.get("images"):
-        from core.deploy.workers import worker_factory
-
-        workers = worker_factory(req["images"], req["plan"], req["model_dir"])  # task output joins the log stream
-    scorer = PlanScorer(req["plan"], req["model_dir"], req.get("scratch_dir"), workers=workers)
     include = req.get("include") or []
+    frames = ReadAhead(chunks(req["input"], int(req.get("chunk_size") or 50_000), req.get("encoding")))
+    workers = None
+    try:
+        if req.get("images"):
+            from core.deploy.workers import worker_factory
+
+            workers = worker_factory(req["images"], req["plan"], req["model_dir"])  # task output joins the log stream
+        scorer = PlanScorer(req["plan"], req["model_dir"], req.get("scratch_dir"), workers=workers)
+    except BaseException:
+        frames.close()
+        raise
     writer = Writer(req["output"])
     rows = 0
     unreadable: dict[str, list] = {}  # column -> [count, first example], over all chunks
     try:
-        for frame, done, total in chunks(req["input"], int(req.get("chunk_size") or 50_000), req.get("encoding")):
+        for frame, done, total in frames:
             absent = [c for c in include if c not in frame.columns]
             if absent:
                 raise BadInput(f"--include-input names column(s) {', '.join(map(repr, absent))} that the input lacks.")
@@ -145,6 +202,7 @@ def score_file(req: dict) -> dict:
         writer.abort()
         raise
     finally:
+        frames.close()
         scorer.close()
     warnings = [unreadable_sentence(c, n, example) for c, (n, example) in unreadable.items()]
     return {"rows": rows, "seconds": time.perf_counter() - started, "warnings": warnings}
