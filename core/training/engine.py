@@ -149,9 +149,9 @@ def build_plan(store: Store, project: Project, checked, fit_folds: list[int]) ->
     data_key = {"data": project.data_path.name, "partition": project.partition_path.name, "folds": sorted(fit_folds)}
     needed = checked.needed()
     consumers: dict[str, int] = {}
-    for resolved in needed:
-        if resolved.task.builtin and resolved.task.name in ROW_FREE_TASKS:
-            continue
+    for resolved in reversed(needed):  # consumers first: a row-free node's own consumers are counted before it
+        if resolved.task.builtin and resolved.task.name in ROW_FREE_TASKS and not consumers.get(resolved.node.name):
+            continue  # an average nothing learns from: its inputs need no out-of-fold predictions
         for up in resolved.node.upstream():
             consumers[up] = consumers.get(up, 0) + 1
     keys: dict[str, str] = {}
