@@ -41,10 +41,11 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
         assert f"stage {stage} starts at" in text and f"stage {stage} took" in text, result.output
     rows = {r["blueprint"]: r for r in board(taskbench, "juniors")}
     from core.blueprints.templates import templates_for
+    from core.training.autopilot import autopilot_blueprints
 
-    templates = [t.name for t in templates_for("regression")]
-    assert set(templates) <= set(rows)
-    # The three best templates by validation R2 are tuned, the best first, each by a deadline within the budget.
+    templates = [t.name for t in templates_for("regression")] + [s.label for s in autopilot_blueprints("regression")]
+    assert "extra-trees-regressor" in templates and set(templates) <= set(rows)
+    # The three best of the templates and the autopilot's own blueprints by validation R2 are tuned, the best first, each by a deadline within the budget.
     by_r2 = sorted(templates, key=lambda name: (-rows[name]["validation"]["R2"], rows[name]["model"]))  # as rank()
     assert [m for m, _ in tuned] == [rows[name]["model"] for name in by_r2[:3]]
     # The averaging blender takes the best three, the stacked one (which weighs them) the best five.
@@ -178,3 +179,15 @@ def test_autopilot_and_tuning_logs_are_for_readers_of_their_project():
         job = SimpleNamespace(kind=kind, subject={"project": "diabetes", "model": 3})
         assert _log_subject(None, job) == ("project", "diabetes"), kind
     assert _log_subject(None, SimpleNamespace(kind="env-build", subject={})) == ("env-build", None)
+
+
+def test_an_average_feeding_a_stacker_gets_out_of_fold_predictions_of_its_members(tmp_path, juniors, taskbench, home):
+    """A stacked blender over a model that averages (the blend template, blend-avg) learns from the average's
+    out-of-fold predictions, so its members are fitted on inner folds too: in-sample predictions of the members
+    made the stacker trust the average and scored validation R2 below 0 on juniors."""
+    from tests.cli.test_training import PREFIX, job_log, write
+
+    members = PREFIX + "forest = random_forest_regressor(scaled, n_estimators=10)\nlinear = ridge(scaled)\n"
+    stacked = write(tmp_path, "stacked", members + "avg    = average_blend(forest, linear)\nmodel  = ridge(avg)\n")
+    assert taskbench("train", "juniors", stacked).exit_code == 0
+    assert job_log(home, 1).count("ridge: alpha=1.0, 33 columns") == 1 + 3
