@@ -33,6 +33,13 @@ STACK_SIZE = 5  # the stacked blender weighs its members, so it may take weaker 
 # transforms come from the cache, so it takes about 1.5 times its members' training time together (10k_diabetes).
 BLEND_COST = 1.5
 
+# Blueprints the autopilot trains beside the templates (per target type): a forest on target- and frequency-encoded
+# categories, measured on 10k_diabetes's training folds (inner 4-fold CV, validation fold unused) at AUC 0.705 against
+# 0.694 for the boosting and linear templates and 0.686 for the forest template, and a member that differs from them
+# (averaged with the linear text model and a tuned booster: 0.711).
+FORESTS = {"binary": "extra_trees_classifier", "multiclass": "extra_trees_classifier",
+           "regression": "extra_trees_regressor"}
+
 
 
 def parse_duration(text: str) -> float:
@@ -193,6 +200,7 @@ class Autopilot:
         from ..blueprints.templates import templates_for
 
         sources = [BlueprintSource(t.name, t.text, f"<template {t.name}>") for t in templates_for(self.project.target_type)]
+        sources += autopilot_blueprints(self.project.target_type)
         outcomes = self.train(sources, stage, self.budget * TEMPLATES_SHARE)
         skipped = sum(o.model is None for o in outcomes)
         if skipped:
@@ -269,6 +277,20 @@ class Autopilot:
         self.blended.update(stage.models)
         if len(stage.models) < len(sources):
             stage.note = f"{len(sources) - len(stage.models)} of {len(sources)} blender(s) not trained"
+
+
+def autopilot_blueprints(target_type: str) -> list[BlueprintSource]:
+    """The blueprints the autopilot adds to the templates of `target_type` (FORESTS)."""
+    task = FORESTS.get(target_type)
+    if task is None:
+        return []
+    name = task.replace("_", "-")
+    text = (f"# blueprint: {name}    target: {target_type}\n"
+            f"# Raw numbers and ordinal categories into {task}, which encodes each category by its target rate\n"
+            "# (cross-fitted) and its frequency.\n"
+            "cat   = ordinal(CAT)\n"
+            f"model = {task}(NUM, cat)\n")
+    return [BlueprintSource(name, text, f"<autopilot {name}>")]
 
 
 def run_autopilot(store: Store, project_name: str, *, budget: float = DEFAULT_BUDGET, jobs: int = 1,
