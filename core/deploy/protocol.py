@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
 
 
 class Limits:
@@ -70,6 +71,12 @@ class Coalesced:
             if not self._transport.is_closing():
                 self._transport.write(data)
 
+    def write_now(self, data: bytes) -> None:
+        """Write `data` at once, after anything held (a whole answer needs no coalescing)."""
+        self.flush()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
     def close(self) -> None:
         self.flush()
         self._transport.close()
@@ -95,8 +102,10 @@ class GuardedProtocol(H11Protocol):
         self._guard_kind = ""
         self._counted = _find(self.app, "limits")
         self.limits: Limits = self._counted.limits if self._counted is not None else DEFAULT_LIMITS
+        self._fast = getattr(self._counted, "fast", None)
         if len(self.connections) > self.limits.max_connections:
             self.app = self._busy
+            self._fast = None
             self._event("refused")
         self._arm(self.limits.header_timeout, self._header_timed_out)
 
@@ -105,6 +114,9 @@ class GuardedProtocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if (self._fast is not None and self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE
+                and not self.conn.trailing_data[0] and self._answer_fast(data)):
+            return
         super().data_received(data)
         their = self.conn.their_state
         if their is h11.IDLE:  # request headers incomplete: their clock runs from the first byte
@@ -118,6 +130,40 @@ class GuardedProtocol(H11Protocol):
             self._arm(self.limits.body_timeout, self._body_timed_out, "body")
         elif self._guard is not None:
             self._disarm()
+
+    # -------------------------------------------------------------- the fast path
+
+    def _answer_fast(self, data: bytes) -> bool:
+        """Answer `data` here when it is exactly one small POST /predict/ (`FAST_*`), plainly formed (see
+        `fast_request`), and the application's `fast` takes it; False leaves it to h11 and the application as usual.
+        The connection then stands as after any answer: idle, its keep-alive clock running."""
+        request = fast_request(data)
+        if request is None:
+            return False
+        path, headers, body = request
+        self._unset_keepalive_if_required()
+        got = self._fast(path, headers.get(b"authorization", b"").decode("latin-1"),
+                         headers.get(b"content-type", b"").decode("latin-1"), body)
+        if got is None:
+            return False
+        self._disarm()
+        status, answer, close = got
+        if answer is None:
+            answer, kind = b"Internal Server Error", b"text/plain; charset=utf-8"
+        else:
+            kind = b"application/json"
+        out = [b"HTTP/1.1 %d %s\r\n" % (status, STATUS_PHRASES[status])]
+        out.extend(b"%s: %s\r\n" % pair for pair in self.server_state.default_headers)
+        out.append(b"content-length: %d\r\ncontent-type: %s\r\n%s\r\n" % (len(answer), kind,
+                                                                               b"connection: close\r\n" if close else b""))
+        out.append(answer)
+        self.transport.write_now(b"".join(out))
+        self.server_state.total_requests += 1
+        if close:
+            self.transport.close()
+        elif not self.transport.is_closing():
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+        return True
 
     # -------------------------------------------------------------- the guard timer
 
@@ -164,6 +210,43 @@ class GuardedProtocol(H11Protocol):
         await send({"type": "http.response.start", "status": 503,
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+FAST_TARGETS = {b"/predict/": "/predict/", b"/predict": "/predict"}
+FAST_BYTES = 64 * 1024  # larger requests take the usual path (their body seldom comes with the headers anyway)
+_FAST_LINE = re.compile(rb"POST (/predict/?) HTTP/1\.1")
+_FAST_HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?[ \t]*")
+_FAST_LEAVE = (b"transfer-encoding", b"expect", b"upgrade")
+
+
+def fast_request(data: bytes) -> tuple[str, dict, bytes] | None:
+    """(path, headers by lower-case name, body) when `data` is exactly one whole HTTP/1.1 POST to /predict/ or
+    /predict: printable ASCII headers each given once, Host, a Content-Length its body matches, no
+    Transfer-Encoding, Expect or Upgrade, no Connection but keep-alive; else None (h11 reads it, and says what is
+    wrong with it)."""
+    if len(data) > FAST_BYTES or not data.startswith(b"POST /predict"):
+        return None
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = data[:end].split(b"\r\n")
+    line = _FAST_LINE.fullmatch(lines[0])
+    if line is None:
+        return None
+    headers: dict = {}
+    for raw in lines[1:]:
+        field = _FAST_HEADER.fullmatch(raw)
+        if field is None:
+            return None
+        name = field[1].lower()
+        if name in headers or name in _FAST_LEAVE:
+            return None
+        headers[name] = field[2] or b""
+    length = headers.get(b"content-length")
+    if (b"host" not in headers or length is None or not length.isdigit() or int(length) != len(data) - end - 4
+            or headers.get(b"connection", b"keep-alive").lower() != b"keep-alive"):
+        return None
+    return FAST_TARGETS[line[1]], headers, data[end + 4:]
 
 
 class BalancedLoop(asyncio.SelectorEventLoop):

@@ -76,7 +76,8 @@ def _to_stderr(chunk: bytes) -> None:
 def open_scorer(store, source: ModelSource, scratch_dir: str, *, on_log: Callable[[str], None] | None = None,
                 on_output: Callable[[bytes], None] | None = None,
                 before_load: Callable[[], None] | None = None) -> PlanScorer:
-    """A PlanScorer for `source` in this process, its Docker nodes in containers; close it to stop them.
+    """A PlanScorer for `source` in this process, its Docker nodes in containers (a whole plan of built-in nodes
+    that `runtime.array_chain` covers scores in numpy); close it to stop them.
 
     `before_load()` runs once the images are resolved, just before task code is loaded into this process.
     """
@@ -86,7 +87,7 @@ def open_scorer(store, source: ModelSource, scratch_dir: str, *, on_log: Callabl
         workers = worker_factory(images, source.plan, source.model_dir, on_output)
     if before_load is not None:
         before_load()
-    return PlanScorer(source.plan, source.model_dir, scratch_dir, workers=workers)
+    return PlanScorer(source.plan, source.model_dir, scratch_dir, workers=workers, arrays=True)
 
 
 def drop_private_environment() -> None:
