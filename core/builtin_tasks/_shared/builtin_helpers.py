@@ -375,3 +375,62 @@ def boosting_summary(pipeline, early, columns, rows):
     stopped = f"early stopping kept {booster.n_iter_}" if early else f"{booster.n_iter_}"
     return (f"{stopped} of {booster.max_iter} iterations at learning rate {booster.learning_rate}, "
             f"{len(columns)} columns{' (categories target-encoded)' if encoded else ''}, {rows} rows")
+
+
+# ---------------------------------------------------------------- forests on encoded categories (extra_trees_*)
+
+
+def frequency_tables(M, columns):
+    """Per ``ordinal__`` column: its column index, its codes and each code's share of the training rows."""
+    tables = []
+    for i, name in enumerate(columns):
+        if name.startswith(CATEGORY_PREFIX):
+            codes, counts = np.unique(M[:, i], return_counts=True)
+            tables.append((i, codes, counts / M.shape[0]))
+    return tables
+
+
+def with_frequencies(M, tables):
+    """M with one column per table appended: each row's category share (0 for a code unseen in training)."""
+    if not tables:
+        return M
+    extra = np.zeros((M.shape[0], len(tables)))
+    for j, (i, codes, shares) in enumerate(tables):
+        at = np.clip(np.searchsorted(codes, M[:, i]), 0, len(codes) - 1)
+        extra[:, j] = np.where(codes[at] == M[:, i], shares[at], 0.0)
+    return np.hstack([M, extra])
+
+
+def encoded_trees(trees, columns, categorical, seed):
+    """The trees behind scikit-learn's TargetEncoder on the ``ordinal__`` columns (cross-fitted during fit, so the
+    trees never see a row's own target in its encoding) when ``categorical`` is ``target``; codes as numbers otherwise."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.model_selection import KFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import TargetEncoder
+
+    chosen = [i for i, name in enumerate(columns) if name.startswith(CATEGORY_PREFIX)]
+    if str(categorical) != "target" or not chosen:
+        return Pipeline([("trees", trees)])
+    folds = KFold(5, shuffle=True, random_state=seed)
+    encoder = ColumnTransformer([("target", TargetEncoder(cv=folds), chosen)], remainder="passthrough")
+    return Pipeline([("encode", encoder), ("trees", trees)])
+
+
+def encoding_note(pipeline, tables):
+    """How the categories reached the trees, for the log."""
+    ways = (["target-encoded"] if "encode" in pipeline.named_steps else []) + (["frequency"] if tables else [])
+    return "categories " + " and ".join(ways) if ways else "no categories encoded"
+
+
+class StepWeights:
+    """Routes fit_classifier's sample_weight to one named step of a pipeline (a fit-time wrapper, never pickled)."""
+
+    def __init__(self, pipeline, step):
+        self.pipeline, self.step = pipeline, step
+
+    def fit(self, M, y, sample_weight=None):
+        extra = {} if sample_weight is None else {f"{self.step}__sample_weight": sample_weight}
+        self.pipeline.fit(M, y, **extra)
+        self.classes_ = self.pipeline.classes_
+        return self
