@@ -1,17 +1,20 @@
 """Built-in estimator: extremely randomised trees on target- and frequency-encoded categories, binary and multiclass."""
-import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier
 
 from builtin_helpers import (
-    CATEGORY_PREFIX,
+    StepWeights,
     column_names,
+    encoded_trees,
+    encoding_note,
     fit_classifier,
+    frequency_tables,
     matrix,
     none_word,
     param,
     probability_frame,
     save,
     select_columns,
+    with_frequencies,
 )
 
 TASK = "extra_trees_classifier"
@@ -32,7 +35,7 @@ def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, *
     )
     frequencies = frequency_tables(M, columns) if str(param(parameters, "frequency", "true")) == "true" else []
     pipeline = encoded_trees(trees, columns, param(parameters, "categorical", "target"), seed)
-    state = fit_classifier(_Weighted(pipeline), with_frequencies(M, frequencies), y, class_order, row_weights)
+    state = fit_classifier(StepWeights(pipeline, "trees"), with_frequencies(M, frequencies), y, class_order, row_weights)
     if state["estimator"] is not None:
         state["estimator"] = pipeline
     save(output_dir, {"task": TASK, "columns": columns, "frequencies": frequencies, **state})
@@ -40,66 +43,7 @@ def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, *
           f"{M.shape[0]} rows, classes {state['class_order']}")
 
 
-class _Weighted:
-    """Routes fit_classifier's sample_weight to the trees of the pipeline (never pickled)."""
-
-    def __init__(self, pipeline):
-        self.pipeline = pipeline
-
-    def fit(self, M, y, sample_weight=None):
-        extra = {} if sample_weight is None else {"trees__sample_weight": sample_weight}
-        self.pipeline.fit(M, y, **extra)
-        self.classes_ = self.pipeline.classes_
-        return self
-
-
 def predict_proba(X, model, **kwargs):
     """Return one probability column per class label, each row summing to 1."""
     M = matrix(select_columns(X, model["columns"], TASK), allow_sparse=False)
     return probability_frame(model, with_frequencies(M, model["frequencies"]), len(X), kwargs)
-
-
-# ---------------------------------------------------------------- category encoding (the same in extra_trees_regressor)
-
-
-def frequency_tables(M, columns):
-    """Per `ordinal__` column: its column index, its codes and each code's share of the training rows."""
-    tables = []
-    for i, name in enumerate(columns):
-        if name.startswith(CATEGORY_PREFIX):
-            codes, counts = np.unique(M[:, i], return_counts=True)
-            tables.append((i, codes, counts / M.shape[0]))
-    return tables
-
-
-def with_frequencies(M, tables):
-    """M with one column per table appended: each row's category share (0 for a code unseen in training)."""
-    if not tables:
-        return M
-    extra = np.zeros((M.shape[0], len(tables)))
-    for j, (i, codes, shares) in enumerate(tables):
-        at = np.clip(np.searchsorted(codes, M[:, i]), 0, len(codes) - 1)
-        extra[:, j] = np.where(codes[at] == M[:, i], shares[at], 0.0)
-    return np.hstack([M, extra])
-
-
-def encoded_trees(trees, columns, categorical, seed):
-    """The trees behind scikit-learn's TargetEncoder on the `ordinal__` columns (cross-fitted during fit, so the
-    trees never see a row's own target in its encoding) when `categorical` is `target`; codes as numbers otherwise."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.model_selection import KFold
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import TargetEncoder
-
-    chosen = [i for i, name in enumerate(columns) if name.startswith(CATEGORY_PREFIX)]
-    if str(categorical) != "target" or not chosen:
-        return Pipeline([("trees", trees)])
-    folds = KFold(5, shuffle=True, random_state=seed)
-    encoder = ColumnTransformer([("target", TargetEncoder(cv=folds), chosen)], remainder="passthrough")
-    return Pipeline([("encode", encoder), ("trees", trees)])
-
-
-def encoding_note(pipeline, tables):
-    """How the categories reached the trees, for the log."""
-    ways = (["target-encoded"] if "encode" in pipeline.named_steps else []) + (["frequency"] if tables else [])
-    return "categories " + " and ".join(ways) if ways else "no categories encoded"
