@@ -106,10 +106,11 @@ class VersionView:
 
 
 class FitListener:
-    """Hears the fit check in the worker thread and posts each step and each whole output line to the pane."""
+    """Hears the fit check in the worker thread and feeds each step and each whole output line to the pane's log
+    (drawn in batches between keys, so a task printing tens of thousands of lines does not stall the workbench)."""
 
-    def __init__(self, pane: TasksPane):
-        self.pane = pane
+    def __init__(self, log: StreamLog):
+        self.log = log
         self.partial = b""
         self.shown = 0
         self.capped = False
@@ -118,8 +119,7 @@ class FitListener:
         if status == "start":
             return
         label, style = STEP_LABELS.get(status, (status, ""))
-        line = Text.assemble((f"{label:<4} ", style), f"{name:<8} {text}")
-        self.pane.post_message(TasksPane.FitLine(line))
+        self.log.feed(Text.assemble((f"{label:<4} ", style), f"{name:<8} {text}"))
 
     def task_output(self, chunk: bytes) -> None:
         if self.capped:
@@ -136,10 +136,10 @@ class FitListener:
         self.shown += len(raw) + 1
         if self.shown > MAX_FIT_OUTPUT:
             self.capped = True
-            self.pane.post_message(TasksPane.FitLine(Text("  | (more task output than shown here; the job log keeps it)", "yellow")))
+            self.log.feed(Text("  | (more task output than shown here; the job log keeps it)", "yellow"))
             return
         text = raw.decode("utf-8", "replace").rstrip("\r")
-        self.pane.post_message(TasksPane.FitLine(Text.assemble(("  | ", "dim"), text)))
+        self.log.feed(Text.assemble(("  | ", "dim"), text))
 
     def finish(self) -> None:
         if self.partial and not self.capped:
@@ -181,10 +181,6 @@ class TasksPane(Pane):
         path: str
         text: str
         language: str | None
-
-    @dataclass
-    class FitLine(Message):
-        line: Text
 
     @dataclass
     class FitDone(Message):
@@ -732,7 +728,7 @@ class TasksPane(Pane):
             # visibly (left on the hidden file, Textual moved it into the log and esc only moved it back)
             self.call_after_refresh(self.focus_default)
             self.post_message(self.Status(f"fit check of {ref} running..."))
-            self.fit_check(ref, request)
+            self.fit_check(ref, request, log)
 
         self.app.push_screen(FitCheckDialog(ref, target_type, self.last_fit), run)
 
@@ -744,12 +740,12 @@ class TasksPane(Pane):
         return name
 
     @work(thread=True, exclusive=True, group="tasks-fit", exit_on_error=False)
-    def fit_check(self, ref: str, request: FitRequest) -> None:
+    def fit_check(self, ref: str, request: FitRequest, log: StreamLog) -> None:
         """Run the check; cancelling this worker (quitting the app does) kills the check's worker process."""
         from core.tasks.fitcheck import FitCheckOptions, run_fit_check
 
         worker = get_current_worker()
-        listener = FitListener(self)
+        listener = FitListener(log)
         options = FitCheckOptions(
             code_dir=None,
             task=ref,
@@ -775,17 +771,13 @@ class TasksPane(Pane):
         details = report.details.splitlines() if report.details else []
         self.post_message(self.FitDone(ref, False, f"FAIL {report.message} ({where})", details))
 
-    @on(FitLine)
-    def fit_line(self, message: FitLine) -> None:
-        self.query_one("#tasks-fit-log", StreamLog).write_line(message.line)
-
     @on(FitDone)
     def fit_done(self, message: FitDone) -> None:
         self.fit_running = False
         log = self.query_one("#tasks-fit-log", StreamLog)
-        for line in message.details:
-            log.write_line(Text(f"  {line}", "dim"))
-        log.write_line(Text(message.summary, "bold green" if message.passed else "bold red"))
+        for line in message.details:  # fed, so they come after the task output still waiting to be drawn
+            log.feed(Text(f"  {line}", "dim"))
+        log.feed(Text(message.summary, "bold green" if message.passed else "bold red"))
         self.post_message(self.Status(message.summary, error=not message.passed))
 
     def action_show_fit_log(self) -> None:
