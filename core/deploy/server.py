@@ -314,7 +314,7 @@ class Served:
                                   for name in names for row in data], dtype="float64").reshape(len(names), len(data))
             except ValueError:
                 return None  # let pandas decide what the columns hold
-            return float_frame(names, block)
+            return blocks_frame(names, [(block, range(len(names)))], len(data))
         arrays = []
         for name in names:
             j = position[name]
@@ -526,7 +526,6 @@ try:  # the words pandas' reader reads as a missing value ("", "NA", "None", "nu
 except ImportError:  # a pandas without it
     MISSING_WORDS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                                "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
 _DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?|-?[0-9]+[eE][-+]?[0-9]{1,3}")
 
 
@@ -535,16 +534,46 @@ def typed_frame(header: list, data: list):
     cell as NaN); None when any cell holds something else, which pandas' reader then reads."""
     import numpy as np
 
-    arrays = []
-    for j in range(len(header)):
-        values = [row[j] for row in data]
-        if all(_INTEGER.fullmatch(v) for v in values):
-            arrays.append(np.array([int(v) for v in values], dtype="int64"))
-        elif all(v == "" or _INTEGER.fullmatch(v) or _DECIMAL.fullmatch(v) for v in values):
-            arrays.append(np.array([float(v) if v else float("nan") for v in values], dtype="float64"))
-        else:
-            return None
-    return frame_of(header, arrays, len(data))
+    kinds = [_cell_kind(v) for v in data[0]]
+    for row in data[1:]:
+        kinds = [min(kind, _cell_kind(v)) for kind, v in zip(kinds, row)]
+    if 0 in kinds:
+        return None
+    ints = [j for j, kind in enumerate(kinds) if kind == 2]
+    floats = [j for j, kind in enumerate(kinds) if kind == 1]
+    rows, nan, blocks = len(data), float("nan"), []
+    if ints:
+        blocks.append((np.array([int(row[j]) for j in ints for row in data], dtype="int64").reshape(len(ints), rows), ints))
+    if floats:
+        values = np.array([float(row[j]) if row[j] else nan for j in floats for row in data], dtype="float64")
+        blocks.append((values.reshape(len(floats), rows), floats))
+    return blocks_frame(header, blocks, rows)
+
+
+def _cell_kind(value: str, decimal=_DECIMAL.fullmatch) -> int:
+    """2 for an integer pandas' reader reads as int64 (an optional '-' and 1 to 18 ASCII digits), 1 for a float or an
+    empty cell, else 0."""
+    digits = value[1:] if value[:1] == "-" else value
+    if digits.isdigit() and digits.isascii() and len(digits) <= 18:
+        return 2
+    return 1 if value == "" or decimal(value) else 0
+
+
+def blocks_frame(names, blocks: list, rows: int):
+    """A frame of columns given as pandas' blocks hold them: (values of shape (columns, rows), their positions) per
+    dtype, the layout pandas' reader gives too; ~4x faster than a frame of column arrays for one row of 33 columns."""
+    import numpy as np
+    import pandas as pd
+
+    make = getattr(getattr(pd.api, "internals", None), "create_dataframe_from_blocks", None)
+    if make is None:  # a pandas without it (before 2.3)
+        arrays = [None] * len(names)
+        for values, positions in blocks:
+            for k, j in enumerate(positions):
+                arrays[j] = values[k]
+        return frame_of(names, arrays, rows)
+    return make([(values, np.asarray(positions, dtype=np.intp)) for values, positions in blocks],
+                index=pd.RangeIndex(rows), columns=column_labels(names))
 
 
 def text_array(values: list):
@@ -586,14 +615,6 @@ def frame_of(names, arrays: list, rows: int):
         return pd.DataFrame._from_arrays(arrays, columns=columns, index=pd.RangeIndex(rows), verify_integrity=False)
     except (AttributeError, TypeError):  # a pandas without it
         return pd.DataFrame(dict(zip(key, arrays)), columns=columns)
-
-
-def float_frame(names, block):
-    """A frame of float64 columns from their values as one (columns, rows) block, the layout pandas' reader and
-    constructor give them: ~4x faster than a frame of column arrays for one row of 33 columns."""
-    import pandas as pd
-
-    return pd.DataFrame(block.T, columns=column_labels(names), index=pd.RangeIndex(block.shape[1]), copy=False)
 
 
 def check_header(header, what: str = "the CSV header") -> None:

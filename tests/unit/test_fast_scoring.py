@@ -24,7 +24,8 @@ def rows(text):
 
 
 @pytest.mark.parametrize("text", ["a,b,c\n1,2.5,\n", "a,b,c\n-3,1e5,\n7,,2\n", "a,b\n,\n", "a,b\n007,.5\n",
-                                  "x,y\n1,2\n3,4\n", "a,b\n1e5,1.\n", "a\n-.5E+2\n"])
+                                  "x,y\n1,2\n3,4\n", "a,b\n1e5,1.\n", "a\n-.5E+2\n", "a,b,c\n1,2,\n1.5,,3\n",
+                                  "a\n999999999999999999\n", "a,b,c\n1,-2,3\n"])
 def test_plain_numbers_are_typed_as_pandas_reader_types_them(text):
     ours, theirs = typed_frame(*rows(text)), pd.read_csv(io.StringIO(text))
     pd.testing.assert_frame_equal(ours, theirs, check_column_type=False)
@@ -32,7 +33,8 @@ def test_plain_numbers_are_typed_as_pandas_reader_types_them(text):
 
 
 @pytest.mark.parametrize("text", ["a,b\n1,x\n", "a,b\n1,True\n", "a,b\n1,NA\n", "a,b\n1, 2\n", "a,b\n+1,2\n",
-                                  "a,b\n1,inf\n", "a,b\n99999999999999999999,2\n"])
+                                  "a,b\n1,inf\n", "a,b\n99999999999999999999,2\n", "a,b\n1,\u00b2\n", "a,b\n-,1\n",
+                                  "a,b\n1,2\n3,x\n"])
 def test_anything_else_is_left_to_pandas_reader(text):
     assert typed_frame(*rows(text)) is None
 
