@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Callable
 from ..errors import TaskbenchError, UsageError
 from ..joblog import JobLog
 from ..runtime import protocol
+from .prestart import prestart_scoring, take_scoring  # noqa: F401 - the entry point's early start
 from .source import ModelSource
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -57,37 +56,6 @@ def check_paths(input_path: Path, output_path: Path) -> None:
         raise UsageError(f"you may not write in {output_path.parent}; give --output a file in a folder of yours.")
     if output_path.resolve() == input_path.resolve():
         raise UsageError("the output file would overwrite the input; choose another name.")
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent.parent
-
-
-def scoring_command() -> list[str]:
-    return [sys.executable, "-m", "core.deploy.score_process"]
-
-
-_PRESTARTED: list[subprocess.Popen] = []
-
-
-def _start_scoring(cwd: str) -> subprocess.Popen:
-    from ..runners.base import task_environment  # task code runs there: none of taskbench's own variables
-
-    env = dict(task_environment(os.environ), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(repo_root())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return subprocess.Popen(scoring_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, cwd=cwd, start_new_session=True)
-
-
-def prestart_scoring() -> None:
-    """Start the scoring process now, so that its imports overlap the command's own start (`taskbench predict`).
-
-    It waits for its request on stdin; if the command ends without one, the closed pipe ends it.
-    """
-    if not _PRESTARTED:
-        import tempfile
-
-        _PRESTARTED.append(_start_scoring(tempfile.gettempdir()))
 
 
 def predict_file(
@@ -136,7 +104,7 @@ def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, inc
     request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
                "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding,
                "home": str(run.store.root)}  # a prestarted process enters it: a shared workspace's umask and group
-    proc = _PRESTARTED.pop() if _PRESTARTED else _start_scoring(str(scratch))
+    proc = take_scoring(str(scratch))
     run.adopt(_ScoringProcess(proc, containers=bool(images)))  # stopped (its containers removed) if the job fails
     pump = threading.Thread(target=_pump, args=(proc.stderr, log), daemon=True)
     pump.start()
