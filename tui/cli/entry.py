@@ -36,7 +36,7 @@ def _early_start(argv: list[str]) -> None:
     if {"-h", "--help"} & set(argv):
         return
     if _command(argv) == "predict":
-        from core.deploy.batch import prestart_scoring
+        from core.deploy.prestart import prestart_scoring
 
         prestart_scoring()
         return
