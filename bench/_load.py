@@ -1,5 +1,6 @@
 """Small HTTP load tools for the serving benchmarks: request builders, a keep-alive raw-socket client, and a
-concurrent asyncio load generator run as its own process so its CPU is apart from the bench's and measurable.
+concurrent load generator (raw sockets on one epoll loop) run as its own process so its CPU is apart from the
+bench's and measurable.
 
 Run as a script it is the load generator: python bench/_load.py PORT REQUEST_FILE [--clients 8] [--seconds 5]
 prints one JSON line (requests, seconds, requests_per_s, errors, median_ms, client_cpu_s).
@@ -8,7 +9,6 @@ prints one JSON line (requests, seconds, requests_per_s, errors, median_ms, clie
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import socket
 import statistics
@@ -128,61 +128,90 @@ class Connection:
         raise AssertionError("unreachable")
 
 
-async def _read_async(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    status, headers = _head((await reader.readuntil(b"\r\n\r\n"))[:-4])
-    if "content-length" in headers:
-        await reader.readexactly(int(headers["content-length"]))
-    elif headers.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
-            if size == 0:
-                break
-    else:
-        await reader.read()
-        return status, True
-    return status, headers.get("connection", "").lower() == "close"
+class _Client:
+    """One keep-alive client of the load generator: a non-blocking socket that sends `raw`, waits for the whole
+    answer (its status and Content-Length read, its body skipped) and sends it again."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.buf = b""
+        self.began = 0.0
+
+    def answer(self, data: bytes) -> tuple[bytes, bool] | None:
+        """(status, the server closes) once `data` completes an answer, else None (more to come)."""
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = self.buf[:end].lower()
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            raise ValueError(f"an answer without Content-Length: {head[:200]!r}")
+        line_end = head.find(b"\r\n", at + 17)
+        length = int(head[at + 17:line_end if line_end > 0 else len(head)])
+        if len(self.buf) < end + 4 + length:
+            return None
+        status, self.buf = self.buf[9:12], self.buf[end + 4 + length:]
+        return status, b"\r\nconnection: close" in head
 
 
-async def _client(port: int, raw: bytes, start: float, stop: float, done: list, errors: list) -> None:
-    reader = writer = None
-    while time.perf_counter() < stop:
-        if writer is None:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        began = time.perf_counter()
-        writer.write(raw)
-        try:
-            status, close = await _read_async(reader)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            writer.close()
-            reader = writer = None
-            continue
-        ended = time.perf_counter()
-        if start <= began and ended <= stop:
-            (done if status == 200 else errors).append(ended - began)
-        if close:
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
+def _load(port: int, raw: bytes, clients: int, warmup: float, seconds: float) -> dict:
+    """`clients` keep-alive clients on one epoll loop (no asyncio: ~3x less CPU per request, which matters when the
+    generator shares two cores with the servers it measures), each sending `raw` again once answered."""
+    import select
 
+    poll = select.epoll()
+    by_fd = {}
 
-async def _load(port: int, raw: bytes, clients: int, warmup: float, seconds: float) -> dict:
+    def connect() -> _Client:
+        client = _Client(port)
+        by_fd[client.sock.fileno()] = client
+        poll.register(client.sock.fileno(), select.EPOLLIN)
+        client.began = time.perf_counter()
+        client.sock.send(raw)
+        return client
+
     start = time.perf_counter() + warmup
     stop = start + seconds
     done: list = []
     errors: list = []
-    cpu = [0.0]
-
-    async def cpu_mark() -> None:
-        await asyncio.sleep(max(0.0, start - time.perf_counter()))
-        cpu[0] = time.process_time()
-
-    await asyncio.gather(cpu_mark(), *(_client(port, raw, start, stop, done, errors) for _ in range(clients)))
+    cpu = None
+    for _ in range(clients):
+        connect()
+    while by_fd:
+        now = time.perf_counter()
+        if cpu is None and now >= start:
+            cpu = time.process_time()
+        for fd, _ in poll.poll(1.0):
+            client = by_fd[fd]
+            try:
+                data = client.sock.recv(65536)
+            except ConnectionError:
+                data = b""
+            got = client.answer(data) if data else (b"000", True)
+            if got is None:
+                continue
+            ended = time.perf_counter()
+            status, close = got
+            if start <= client.began and ended <= stop:
+                (done if status == b"200" else errors).append(ended - client.began)
+            if close or ended >= stop:
+                poll.unregister(fd)
+                del by_fd[fd]
+                client.sock.close()
+                if ended < stop:
+                    connect()
+                continue
+            client.began = ended
+            client.sock.send(raw)
+    poll.close()
     return {
         "requests": len(done), "seconds": seconds, "requests_per_s": len(done) / seconds, "errors": len(errors),
         "median_ms": statistics.median(done) * 1000 if done else float("nan"),
-        "client_cpu_s": time.process_time() - cpu[0],
+        "client_cpu_s": time.process_time() - (cpu or 0.0),
     }
 
 
@@ -196,7 +225,7 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.request_file, "rb") as fh:
         raw = fh.read()
-    print(json.dumps(asyncio.run(_load(args.port, raw, args.clients, args.warmup, args.seconds))))
+    print(json.dumps(_load(args.port, raw, args.clients, args.warmup, args.seconds)))
 
 
 if __name__ == "__main__":
