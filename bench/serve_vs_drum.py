@@ -463,9 +463,9 @@ def print_summary(rows: list) -> None:
 def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) -> None:
     """`taskbench serve --workers 1` against `--workers 2` under concurrent clients (bench/_load.py, its own
     process), for the linear deployment and the user task's fitted folder, the two worker counts alternating."""
-    say(f"\n--workers: one-row CSV bodies, {args.clients} concurrent keep-alive clients (asyncio, in one process "
-        f"apart from the bench and the servers), {args.seconds:g} s per round after 1 s of warm-up; "
-        f"{os.cpu_count()} CPUs here")
+    say(f"\n--workers: one-row CSV bodies, {args.clients} concurrent keep-alive clients (raw sockets on one epoll "
+        f"loop, in one process apart from the bench and the servers), {args.seconds:g} s per round after 1 s of "
+        f"warm-up; {os.cpu_count()} CPUs here")
     if os.getloadavg()[0] > (os.cpu_count() or 1) and autogroup():
         say("  Note: this machine is busy and the kernel schedules by session (autogroup): a server started in its "
             "own session, as from a terminal, gets one session's share of the CPUs however many workers it has, so "
