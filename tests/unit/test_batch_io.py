@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core.deploy.score_process import ReadAhead
-from core.runtime.csvio import write_csv
+from core.runtime.csvio import float_texts, write_csv
 
 
 def written(frame, chunks=1):
@@ -78,3 +78,16 @@ def test_read_ahead_ends_and_stops_when_closed():
     endless.close()
     endless.thread.join(5)
     assert not endless.thread.is_alive()
+
+
+def test_float_texts_are_reprs_across_magnitudes():
+    rng = np.random.default_rng(11)
+    n = 400_000
+    x = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 20, n)
+    x[::3] = np.round(x[::3], rng.integers(0, 6))  # few digits: ties between shortest candidates are likeliest
+    x[::5] = rng.integers(-10**6, 10**6, len(x[::5])) / 8  # exact binary fractions, x.5, x.125
+    x[::7] = 2.0 ** 53 + rng.integers(-64, 64, len(x[::7]))  # around where whole numbers stop being exact
+    x[::11] = np.nan
+    expected = ["" if v != v else repr(v) for v in x.tolist()]
+    assert float_texts(x) == expected
+    assert x[~np.isnan(x)].astype(str).tolist() == [repr(v) for v in x[~np.isnan(x)].tolist()]  # what pandas writes
