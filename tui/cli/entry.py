@@ -63,4 +63,9 @@ def run() -> None:
     _early_start(sys.argv[1:])
     from .main import run as main
 
-    main()
+    try:
+        main()
+    finally:
+        import gc
+
+        gc.freeze()  # the command is over: exit without the collector's last pass over all it loaded (~25 ms)
