@@ -8,6 +8,9 @@ connection must send its request headers within `header_timeout` seconds
 after the answer has left must end within `body_timeout` seconds; connections beyond
 `max_connections` get a 503 with one sentence. The application itself times
 out the bodies it reads (see `server.read_body`).
+A small POST /predict/ that arrives whole in one read, plainly formed (`fast_request`), is answered here through
+the application's `fast` without h11, ASGI and Starlette (~0.25 ms less per request); anything else goes the
+usual way.
 """
 
 from __future__ import annotations
