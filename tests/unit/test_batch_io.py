@@ -1,5 +1,5 @@
-"""Batch predictions' own CSV writer writes what `DataFrame.to_csv` writes, and the read-ahead thread hands chunks
-over in order, with the reader's errors."""
+"""Batch predictions: the CSV writer writes what `DataFrame.to_csv` writes, the read-ahead thread hands chunks
+over in order with the reader's errors, and the collector pauses only while built-in tasks load."""
 
 import io
 
@@ -91,3 +91,29 @@ def test_float_texts_are_reprs_across_magnitudes():
     expected = ["" if v != v else repr(v) for v in x.tolist()]
     assert float_texts(x) == expected
     assert x[~np.isnan(x)].astype(str).tolist() == [repr(v) for v in x[~np.isnan(x)].tolist()]  # what pandas writes
+
+
+def test_collector_paused_only_while_builtin_tasks_load(tmp_path):
+    import gc
+
+    from core.deploy.score_process import _builtin_only, _collector_off
+    from core.runtime.serving import BUILTIN_TASKS
+
+    builtin = {"nodes": [{"task_dir": f"{BUILTIN_TASKS}/impute_median"}, {"task_dir": f"{BUILTIN_TASKS}/ridge"}]}
+    mixed = {"nodes": [{"task_dir": f"{BUILTIN_TASKS}/impute_median"}, {"task_dir": str(tmp_path / "my_task")}]}
+    lookalike = {"nodes": [{"task_dir": f"{BUILTIN_TASKS}_copy/ridge"}]}
+    assert _builtin_only(builtin) and not _builtin_only(mixed) and not _builtin_only(lookalike)
+    assert gc.isenabled()
+    try:
+        with _collector_off(_builtin_only(mixed)):
+            assert gc.isenabled()  # a user's task loads with the collector on
+        with _collector_off(_builtin_only(builtin)):
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        with pytest.raises(RuntimeError):
+            with _collector_off(True):
+                raise RuntimeError("load failed")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
