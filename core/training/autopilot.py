@@ -19,7 +19,7 @@ from ..jobs import JobRun
 from ..store import Model, Project, Store, files
 from . import metrics
 from .blend import AVERAGE, STACK, STACKERS, blend_source
-from .engine import BlueprintSource, Trainer, TrainOutcome, leaderboard, repeat_key, share_cores
+from .engine import ROW_FREE_TASKS, BlueprintSource, Trainer, TrainOutcome, leaderboard, repeat_key, share_cores
 from .projects import get_project
 
 DEFAULT_BUDGET = 600.0
@@ -214,12 +214,14 @@ class Autopilot:
             stage.note = f"{skipped} of {len(sources)} template(s) not trained (failed or out of time)"
 
     def tuning(self, stage: Stage) -> None:
-        """Tune the best models in turn, each until its share of the time left before TUNING_SHARE of the budget;
+        """Tune the best models (averages aside) in turn, each until its share of the time left before TUNING_SHARE of the budget;
         only each tuning's winner becomes a model (keep="best"), so the search gets the time."""
         from .tune import TuneStopped, tune_model
 
         count = max(0, min(TUNE_TOP, int(self.until(TUNING_SHARE) // MIN_TUNE_SECONDS)))
-        top = self.ranked(self.trained)[:count]
+        # An average's only choice is mean or median (tune searches the final node), settled in seconds: tuning it
+        # would take a place from a model with a real search and leave the stage's time unused.
+        top = [m for m in self.ranked(self.trained) if final_task(m) not in ROW_FREE_TASKS][:count]
         if not top:
             stage.note = "skipped: no trained model or no time left to tune"
             return

@@ -49,9 +49,10 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     texts.update({s.label: s.text for s in autopilot_blueprints("regression")})
     assert {"extra-trees", "slow-boosting"} <= set(texts) <= set(rows)
     # The three best of the templates and the autopilot's own blueprints by validation R2 are tuned, the best first,
-    # each by a deadline within the budget.
+    # each by a deadline within the budget; averages (whose only choice is mean or median) are not.
     by_r2 = sorted(texts, key=lambda name: (-rows[name]["validation"]["R2"], rows[name]["model"]))  # as rank()
-    assert [m for m, _ in tuned] == [rows[name]["model"] for name in by_r2[:3]]
+    searched = [name for name in by_r2 if parse_blueprint(texts[name], name).final.task != "average_blend"]
+    assert len(searched) < len(by_r2) and [m for m, _ in tuned] == [rows[name]["model"] for name in searched[:3]]
     # The blenders take the best of each family (the same final task: ridge, hgb_regressor, ...): the averaging one
     # three, the stacked one (which weighs them) five.
     families = {}
@@ -200,3 +201,23 @@ def test_an_average_feeding_a_stacker_gets_out_of_fold_predictions_of_its_member
     stacked = write(tmp_path, "stacked", members + "avg    = average_blend(forest, linear)\nmodel  = ridge(avg)\n")
     assert taskbench("train", "juniors", stacked).exit_code == 0
     assert job_log(home, 1).count("ridge: alpha=1.0, 33 columns") == 1 + 3
+
+
+def test_an_average_is_not_tuned_even_when_it_ranks_first(juniors, tuned, monkeypatch, home):
+    """Tuning searches the final node, and an average's only choice is mean or median: the places go to models with a
+    real search (here the ridge, though the average of the ridge and a forest scores better)."""
+    from core.blueprints import templates
+    from core.store import open_store
+    from core.training import autopilot
+    from core.training.engine import BlueprintSource
+
+    members = "num    = impute_median(NUM)\nlinear = ridge(num)\nforest = random_forest_regressor(num)\n"
+    sources = [BlueprintSource("linear", "num = impute_median(NUM)\nmodel = ridge(num)\n"),
+               BlueprintSource("average", members + "model  = average_blend(linear, forest)\n")]
+    monkeypatch.setattr(templates, "templates_for", lambda target_type: [])
+    monkeypatch.setattr(autopilot, "autopilot_blueprints", lambda target_type: sources)
+    with open_store(home) as store:
+        result = autopilot.run_autopilot(store, "juniors", budget=300, jobs=1, metric="R2")
+        scores = {store.model(m).blueprint: store.model(m).scores["validation"]["R2"] for m in result.stages[0].models}
+    assert scores["average"] > scores["linear"]  # the average ranks first ...
+    assert [m for m, _ in tuned] == [result.stages[0].models[0]]  # ... and only the ridge is tuned
