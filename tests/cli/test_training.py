@@ -139,8 +139,12 @@ def test_an_average_s_members_are_fitted_once_and_a_stacker_s_also_on_inner_fold
     average = write(tmp_path, "average", members + "model  = average_blend(forest, linear)\n")
     stacked = write(tmp_path, "stacked", members + "model  = ridge(forest, linear)\n")
     assert taskbench("train", "juniors", average, stacked).exit_code == 0
-    fits = [job_log(home, job).count("ridge: alpha=1.0, 33 columns") for job in (1, 2)]
-    assert fits == [1, 1 + 3]  # averaging learns nothing from the rows: no out-of-fold predictions to make
+    stacked_average = write(tmp_path, "stacked_average", members + "avg    = average_blend(forest, linear)\n"
+                            "model  = ridge(avg)\n")
+    assert taskbench("train", "juniors", stacked_average).exit_code == 0
+    fits = [job_log(home, job).count("ridge: alpha=1.0, 33 columns") for job in (1, 2, 3)]
+    # Averaging learns nothing from the rows: no out-of-fold predictions to make, unless a stacker learns from the average.
+    assert fits == [1, 1 + 3, 1 + 3]
 
 
 def test_broken_blueprint_fails_with_position_and_others_still_train(tmp_path, juniors, taskbench):
