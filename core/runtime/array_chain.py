@@ -188,7 +188,8 @@ KERNELS = {"impute_median": ("transform", _impute_median), "standardize": ("tran
 
 class ArrayChain:
     """The built-in nodes of a whole plan as numpy kernels, in plan order; `__call__(frame)` is the final node's
-    checked Predictions frame, or None to score `frame` the usual way."""
+    checked predictions (Predictions, or one probability column per class label), or None to score `frame` the usual
+    way."""
 
     def __init__(self, names, kernels, labels):
         self.names = names
