@@ -98,3 +98,21 @@ def test_standardize_first_steps_aside_for_missing_values(taskbench, tmp_path, h
             served_.scorer.score(frame.iloc[[0]].reset_index(drop=True))
     finally:
         served_.close()
+
+
+def test_impute_standardize_ridge_scores_bit_for_bit_as_the_hooks(taskbench, tmp_path, home):
+    from core.deploy.server import Served, ServeConfig
+
+    path, features = project_data(tmp_path, ["no", "yes"])
+    data = pd.read_csv(path).assign(label=lambda f: f["a"] * 2.5 - f["c"].fillna(0))
+    data.to_csv(path, index=False)
+    model = trained(taskbench, tmp_path, path, "label", "scaled",
+                    "num = impute_median(NUM)\nz = standardize(num)\nmodel = ridge(z)\n")
+    assert taskbench("deploy", model, "--name", "scaled").exit_code == 0
+    served_ = Served(ServeConfig(home=str(home), deployment="scaled"))
+    try:
+        frame = features[list(served_.features)]
+        assert_chain_is_the_hooks(served_, frame)
+        assert served_.scorer.score(frame.head(1)).columns.tolist() == ["Predictions"]
+    finally:
+        served_.close()
