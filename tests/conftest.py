@@ -17,6 +17,18 @@ DATA = REPO / "sample_tasks" / "data"
 SAMPLES = REPO / "sample_tasks"
 
 
+@pytest.fixture(autouse=True)
+def environment_restored():
+    """Give every test the process environment it started with back: code under test may clear taskbench's own
+    variables from os.environ (a prediction server built in-process does, before loading task code), and the next
+    tests would lose the CI's TASKBENCH_BASE_IMAGE and TASKBENCH_REQUIRE_DOCKER with them."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A fresh workspace and an empty TMPDIR, so tests can prove nothing is left behind."""

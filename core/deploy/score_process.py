@@ -134,7 +134,7 @@ class Writer:
                 self._writer = pq.ParquetWriter(self.tmp, self._schema)
             self._writer.write_table(table)
             return
-        from core.runtime.csvio import write_csv
+        from core.deploy.csvio import write_csv
 
         first = self._fh is None
         if first:

@@ -16,6 +16,7 @@ from typing import Callable
 from .. import sharing
 from ..errors import TaskbenchError, UsageError
 from ..jobs import JobRun
+from ..runtime.contract import BINARY, MULTICLASS, REGRESSION
 from ..store import Model, Project, Store, files
 from . import metrics
 from .blend import AVERAGE, STACK, STACKERS, blend_source
@@ -39,11 +40,11 @@ BLEND_COST = 1.5
 # 0.694), which tuning, changing a few parameters at a time, seldom reaches. Averaged with the linear text model they
 # scored 0.711. Each: (name, estimator per target type, parameters, what it does).
 EXTRA_BLUEPRINTS = [
-    ("extra-trees", {"binary": "extra_trees_classifier", "multiclass": "extra_trees_classifier",
-                     "regression": "extra_trees_regressor"}, "",
+    ("extra-trees", {BINARY: "extra_trees_classifier", MULTICLASS: "extra_trees_classifier",
+                     REGRESSION: "extra_trees_regressor"}, "",
      "Raw numbers and ordinal categories into {task}, which encodes each category by its target rate\n"
      "# (cross-fitted) and its frequency."),
-    ("slow-boosting", {"binary": "hgb_classifier", "multiclass": "hgb_classifier", "regression": "hgb_regressor"},
+    ("slow-boosting", {BINARY: "hgb_classifier", MULTICLASS: "hgb_classifier", REGRESSION: "hgb_regressor"},
      ", learning_rate=0.02, max_leaf_nodes=8, min_samples_leaf=80, regularization=10.0",
      "Raw numbers and target-encoded categories into {task} with small, regularised trees learning slowly."),
 ]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core.deploy.score_process import ReadAhead
-from core.runtime.csvio import float_texts, write_csv
+from core.deploy.csvio import float_texts, write_csv
 
 
 def written(frame, chunks=1):

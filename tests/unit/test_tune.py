@@ -51,7 +51,9 @@ def test_the_default_space_is_the_final_nodes_ranges_without_seeds_or_text():
     gbm = fake_checked(model=(f"{BUILTIN}/gbm_classifier", {}))
     assert "model.seed" not in {d.key for d in tune.search_space(gbm, None, None, 1)}
     ridge = fake_checked(model=(f"{BUILTIN}/ridge", {"alpha": 1.0}))
-    (alpha,) = tune.search_space(ridge, None, None, 1)
+    dims = {d.key: d for d in tune.search_space(ridge, None, None, 1)}
+    assert set(dims) == {"model.alpha", "model.alpha_search"}
+    alpha = dims["model.alpha"]
     assert alpha.log and (alpha.low, alpha.high) == (0.01, 100.0)  # within a factor 100 of the current 1.0
 
 
