@@ -31,7 +31,7 @@ from textual.binding import Binding  # noqa: E402
 from textual.message import Message  # noqa: E402
 from textual.widget import Widget  # noqa: E402
 
-from tui.widgets.streamlog import StreamLog  # noqa: E402
+from tui.widgets.streamlog import FedLog, StreamLog  # noqa: E402
 
 
 class Holder(Widget):
@@ -42,7 +42,7 @@ class Holder(Widget):
         line: Text
 
     def compose(self):
-        yield StreamLog(id="log", max_lines=5000, markup=False)
+        yield FedLog(id="log", max_lines=5000, markup=False)
 
     def on_holder_line(self, message: Line) -> None:
         self.query_one(StreamLog).write_line(message.line)

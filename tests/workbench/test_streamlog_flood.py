@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 
-from tui.widgets.streamlog import StreamLog
+from tui.widgets.streamlog import FedLog, StreamLog
 
 
 class Flood(App):
@@ -20,7 +20,7 @@ class Flood(App):
         self.waiting_at_key: list[int] = []
 
     def compose(self):
-        yield StreamLog(id="log", max_lines=500, markup=False)
+        yield FedLog(id="log", max_lines=500, markup=False)
 
     def action_mark(self) -> None:
         self.waiting_at_key.append(len(self.query_one(StreamLog)._fed))

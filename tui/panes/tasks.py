@@ -37,7 +37,7 @@ from ..widgets.access import cells_of, load_ownerships, widths
 from ..widgets.codeview import CodeView
 from ..widgets.keyshint import KeysHint
 from ..widgets.reader import Reader
-from ..widgets.streamlog import StreamLog
+from ..widgets.streamlog import FedLog, StreamLog
 from ..widgets.table import FittedTable
 from . import Pane
 
@@ -109,7 +109,7 @@ class FitListener:
     """Hears the fit check in the worker thread and feeds each step and each whole output line to the pane's log
     (drawn in batches between keys, so a task printing tens of thousands of lines does not stall the workbench)."""
 
-    def __init__(self, log: StreamLog):
+    def __init__(self, log: FedLog):
         self.log = log
         self.partial = b""
         self.shown = 0
@@ -232,7 +232,7 @@ class TasksPane(Pane):
                 with ContentSwitcher(initial="tasks-file", id="tasks-view"):
                     # soft wrap: a long code line is read whole, never cut at the pane's edge
                     yield CodeView.code_editor("", read_only=True, id="tasks-file", tab_behavior="focus", soft_wrap=True)
-                    yield StreamLog(id="tasks-fit-log", max_lines=5000, markup=False)  # folded at spaces, h/l for a long word
+                    yield FedLog(id="tasks-fit-log", max_lines=5000, markup=False)  # folded at spaces, h/l for a long word
         yield KeysHint(ACTIONS, classes="status", id="tasks-status")
 
     def on_mount(self) -> None:
@@ -720,7 +720,7 @@ class TasksPane(Pane):
             self.fit_pinned = True
             if not self.opened:
                 self.action_open()  # the output gets the wide right side
-            log = self.query_one("#tasks-fit-log", StreamLog)
+            log = self.query_one("#tasks-fit-log", FedLog)
             log.clear()
             log.write_line(Text(f"Fit check of {ref} on {request.data}", "bold"))
             self.query_one("#tasks-view", ContentSwitcher).current = "tasks-fit-log"
@@ -740,7 +740,7 @@ class TasksPane(Pane):
         return name
 
     @work(thread=True, exclusive=True, group="tasks-fit", exit_on_error=False)
-    def fit_check(self, ref: str, request: FitRequest, log: StreamLog) -> None:
+    def fit_check(self, ref: str, request: FitRequest, log: FedLog) -> None:
         """Run the check; cancelling this worker (quitting the app does) kills the check's worker process."""
         from core.tasks.fitcheck import FitCheckOptions, run_fit_check
 
@@ -774,7 +774,7 @@ class TasksPane(Pane):
     @on(FitDone)
     def fit_done(self, message: FitDone) -> None:
         self.fit_running = False
-        log = self.query_one("#tasks-fit-log", StreamLog)
+        log = self.query_one("#tasks-fit-log", FedLog)
         for line in message.details:  # fed, so they come after the task output still waiting to be drawn
             log.feed(Text(f"  {line}", "dim"))
         log.feed(Text(message.summary, "bold green" if message.passed else "bold red"))
