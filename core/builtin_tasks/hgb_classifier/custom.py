@@ -13,6 +13,7 @@ from builtin_helpers import (
     probability_frame,
     save,
     select_columns,
+    StepWeights,
 )
 
 TASK = "hgb_classifier"
@@ -38,25 +39,12 @@ def fit(X, y, output_dir, class_order=None, row_weights=None, parameters=None, *
         booster, M, columns, param(parameters, "categorical", "target"), param(parameters, "early_stopping", "auto")
     )
     with threadpool_limits(limits=SINGLE_THREAD):
-        state = fit_classifier(_Weighted(pipeline), M, y, class_order, row_weights)
+        state = fit_classifier(StepWeights(pipeline, "booster"), M, y, class_order, row_weights)
     if state["estimator"] is not None:
         state["estimator"] = pipeline
     save(output_dir, {"task": TASK, "columns": columns, **state})
     summary = boosting_summary(pipeline, early, columns, M.shape[0]) if state["estimator"] is not None else "one class"
     print(f"{TASK}: {summary}, classes {state['class_order']}")
-
-
-class _Weighted:
-    """Routes fit_classifier's sample_weight to the booster step of the pipeline (never pickled)."""
-
-    def __init__(self, pipeline):
-        self.pipeline = pipeline
-
-    def fit(self, M, y, sample_weight=None):
-        extra = {} if sample_weight is None else {"booster__sample_weight": sample_weight}
-        self.pipeline.fit(M, y, **extra)
-        self.classes_ = self.pipeline.classes_
-        return self
 
 
 def predict_proba(X, model, **kwargs):
