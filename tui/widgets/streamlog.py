@@ -40,13 +40,14 @@ class StreamLog(ReadingKeys, RichLog):
         if self._flowed_for:
             self._write_folded(text)
 
-    def _write_folded(self, text: Text) -> None:
+    def _write_folded(self, text: Text, scroll_end: bool | None = None) -> None:
+        """Write one line folded at spaces; `scroll_end` as RichLog.write's (None: follow while at the bottom)."""
         width = self._flowed_for
         for part in text.split(allow_blank=True):
             part.expand_tabs()
             for row in part.divide(fold_at_spaces(part.plain, width)):  # Text.wrap cannot keep a long word whole
                 row.rstrip()
-                self.write(row, width=max(width, row.cell_len))
+                self.write(row, width=max(width, row.cell_len), scroll_end=scroll_end)
 
     def on_resize(self, event) -> None:
         """Fold every line again for a new width (RichLog's own handler runs too: Textual calls both)."""
@@ -99,13 +100,8 @@ class FedLog(StreamLog):
         self.texts.extend(texts)
         if not self._flowed_for or not texts:
             return
-        width = self._flowed_for
         for text in texts[-self.max_lines:] if self.max_lines else texts:
-            for part in text.split(allow_blank=True):
-                part.expand_tabs()
-                for row in part.divide(fold_at_spaces(part.plain, width)):
-                    row.rstrip()
-                    self.write(row, width=max(width, row.cell_len), scroll_end=False)
+            self._write_folded(text, scroll_end=False)
         if self.auto_scroll:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
 
