@@ -12,7 +12,7 @@ as DRUM's clients send) and CSV bodies: --requests per round after a warm-up, --
 both servers interleaved in blocks. Printed: median, p95, requests/s, DRUM/taskbench median (goals >= 3x user,
 >= 4x linear), and taskbench / the in-process floor (`pd.read_csv` of the CSV + the task's own predict + the
 JSON answer, in this process; goal <= 1.3x). `--workers` also runs `taskbench serve --workers 2` against 1
-worker under 8 concurrent clients (bench/_load.py, its own process; its CPU printed): goal >= 1.8x.
+worker under 8 concurrent clients (wrk when on PATH, else bench/_load.py; its own process, its CPU printed): goal >= 1.8x.
 DRUM (default 1.18.1) goes into its own virtual environment, cached in --drum-venv, pinned to the project's
 scikit-learn/pandas/numpy when pip can; when it cannot be installed the DRUM side is skipped with a sentence.
 
@@ -463,9 +463,12 @@ def print_summary(rows: list) -> None:
 def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) -> None:
     """`taskbench serve --workers 1` against `--workers 2` under concurrent clients (bench/_load.py, its own
     process), for the linear deployment and the user task's fitted folder, the two worker counts alternating."""
-    say(f"\n--workers: one-row CSV bodies, {args.clients} concurrent keep-alive clients (raw sockets on one epoll "
-        f"loop, in one process apart from the bench and the servers), {args.seconds:g} s per round after 1 s of "
-        f"warm-up; {os.cpu_count()} CPUs here")
+    client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    how = ("wrk, one thread" if client == "wrk" else
+           "raw sockets on one epoll loop; `apt install wrk` for a client that takes less of the CPUs")
+    say(f"\n--workers: one-row CSV bodies, {args.clients} concurrent keep-alive clients ({how}; in one process apart "
+        f"from the bench and the servers), {args.seconds:g} s per round after 1 s of warm-up; {os.cpu_count()} CPUs "
+        "here")
     if os.getloadavg()[0] > (os.cpu_count() or 1) and autogroup():
         say("  Note: this machine is busy and the kernel schedules by session (autogroup): a server started in its "
             "own session, as from a terminal, gets one session's share of the CPUs however many workers it has, so "
@@ -487,7 +490,7 @@ def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) 
                 raw_file.write_bytes(post_request(port, "/predict/", *csv_body(csv)))
                 before, began = tree_cpu(pids[k]), time.perf_counter()
                 out = run([sys.executable, ROOT / "bench" / "_load.py", port, raw_file, "--clients", args.clients,
-                           "--seconds", args.seconds], timeout=args.seconds + 120)
+                           "--seconds", args.seconds, "--client", client], timeout=args.seconds + 120)
                 after, wall = tree_cpu(pids[k]), time.perf_counter() - began
                 busy = sorted((after[p] - before.get(p, 0.0)) / wall * 100 for p in after)[::-1]
                 got[k] = r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -512,6 +515,8 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=20, help="requests per turn when interleaving (default 20)")
     parser.add_argument("--workers", action="store_true", help="also --workers 2 against 1 under concurrent clients")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for --workers (default 8)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator for --workers: wrk when on PATH (auto), or bench/_load.py's Python loop")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per --workers round")
     parser.add_argument("--no-drum", action="store_true", help="skip the DRUM side")
     parser.add_argument("--drum-version", default="1.18.1")
