@@ -1,9 +1,11 @@
 """Batch predictions (SPEC §9): score a CSV or Parquet file with a trained model, chunk by chunk.
 
 The scoring runs in one process of its own (`core.deploy.score_process`) that
-loads every node once (nodes of a Docker environment in a container it starts);
-this side resolves those environments' images, starts it, relays progress and
-keeps what the task printed in the log of a `predict` job (core.jobs.JobRun).
+loads every node once (nodes of a Docker environment in a container it starts,
+nodes whose task has requirements in a worker of its cached venv or image);
+this side resolves those images and venvs (their progress in the job log),
+starts it, relays progress and keeps what the task printed in the log of a
+`predict` job (core.jobs.JobRun).
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, inc
     result = None
     log.line(f"scoring {input_path} into {output_path} with model {source.info.get('model', source.model_dir)}")
     images = docker_images(run.store.root, source, log.line)
-    request = {**source.request(), "input": str(input_path), "output": str(output_path), "include": include or [],
+    from .workers import scoring_plan
+
+    request = {**source.request(), "plan": scoring_plan(source.plan), "input": str(input_path), "output": str(output_path), "include": include or [],
                "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding,
                "home": str(run.store.root)}  # a prestarted process enters it: a shared workspace's umask and group
     proc = take_scoring(str(scratch))
@@ -146,12 +150,14 @@ class _ScoringProcess:
         self.proc.wait()
 
 
-def docker_images(root: Path, source: ModelSource, on_log: Callable[[str], None]) -> dict[str, str]:
-    """The images the model's Docker nodes score in (none for an all-local model), resolved in this process."""
-    if source.local_only:
+def docker_images(root: Path, source: ModelSource, on_log: Callable[[str], None]) -> dict[str, dict]:
+    """Where the model's nodes that leave the scoring process score (workers.environment_images: Docker images, and
+    venvs of tasks' requirements; none for a model of local nodes without requirements), resolved in this process."""
+    from .workers import environment_images, worker_environments
+
+    if not worker_environments(source.plan):
         return {}
     from ..store import Store
-    from .workers import environment_images
 
     store = Store.open(root, check_jobs=False)
     try:

@@ -3,7 +3,8 @@
 It runs the model's task code, so it is a process of its own, never the
 engine's: a task that prints, raises or dies cannot take the command with it.
 Each node is loaded once (nodes of a Docker environment in a container of its
-image, removed at the end); chunks are read, scored and appended to the output.
+image, removed at the end, and nodes whose task has requirements in a worker of
+their venv or image); chunks are read, scored and appended to the output.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Callable
 
 from .. import settings
 from ..errors import UsageError
-from ..runtime.contract import LOCAL_ENV as LOCAL, is_local
+from ..runtime.contract import LOCAL_ENV as LOCAL, REQUIREMENTS_FILE, is_local
 
 
 @dataclass
@@ -148,3 +148,40 @@ def _with_r_packages(
     from .docker_build import r_requirements_image
 
     return ResolvedEnvironment(resolved.name, "docker", image=r_requirements_image(resolved.image, wanted, on_log=on_log))
+
+
+def task_requirements(task_dir: str | Path) -> str:
+    """A task folder's requirements.txt, normalized ('' when it has none): what its nodes add to their environment."""
+    from .venvs import normalized_requirements
+
+    try:
+        text = (Path(task_dir) / REQUIREMENTS_FILE).read_text(errors="replace")
+    except OSError:
+        return ""
+    return normalized_requirements(text)
+
+
+def segment_environment(node: dict) -> str:
+    """Where a plan node runs, as the key of the worker it shares with its neighbours: its environment, or, for a task
+    with a requirements.txt, that environment with those requirements (named by their content, so nodes with the same
+    environment and requirements share a worker). Never python-local for the latter (but for an R task, whose packages
+python-local takes from the local R): they need a worker of their own."""
+    from ..runtime.taskcode import task_language
+
+    env = node.get("env") or LOCAL
+    env = LOCAL if is_local(env) else env
+    wanted = task_requirements(node["task_dir"])
+    if not wanted:
+        return env
+    language = task_language(str(node["task_dir"])) or "python"
+    if language == "r" and env == LOCAL:
+        return env  # the local R's packages are used as they are (with_requirements installs nothing there)
+    digest = hashlib.sha256(f"{language}\n{wanted}".encode()).hexdigest()[:12]
+    return f"{env} with requirements {digest}"
+
+
+def segment_resolved(store, node: dict, root: Path, on_log: Callable[[str], None]) -> ResolvedEnvironment:
+    """The environment a node's worker runs in: its own (a Docker image is built on first use) with its task's
+    requirements installed on top (a cached venv or image, made once per content; pip's progress goes to `on_log`)."""
+    resolved = resolve_environment(node.get("env") or LOCAL, None, on_log, store=store)
+    return with_requirements(resolved, task_requirements(node["task_dir"]), Path(root), on_log, code_dir=node["task_dir"])

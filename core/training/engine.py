@@ -25,7 +25,7 @@ from ..jobs import JobRun
 from ..runners.base import OutputRelay, WorkerSpec, ready
 from ..runners.start import start_worker
 from ..runtime import protocol
-from ..runtime.contract import LOCAL_ENV
+from ..runtime.contract import LOCAL_ENV, is_local
 from ..store import Model, Project, Store, files
 from ..store.integrity import folder_entries, verify_model
 from . import metrics
@@ -113,10 +113,13 @@ def task_environment(store: Store, info) -> str:
 
 
 def environment_segments(nodes: list[dict]) -> list[tuple[str, list[dict]]]:
-    """Consecutive nodes of the same environment, in plan order: each segment runs in one worker."""
+    """Consecutive nodes of the same environment and task requirements, in plan order, by their worker's key
+    (resolve.segment_environment): each segment runs in one worker."""
+    from ..environments.resolve import segment_environment
+
     segments: list[tuple[str, list[dict]]] = []
     for node in nodes:
-        env = node.get("env", LOCAL_ENV)
+        env = segment_environment(node)
         if segments and segments[-1][0] == env:
             segments[-1][1].append(node)
         else:
@@ -395,7 +398,7 @@ class Trainer:
             for _, after in segments[i + 1 :]:
                 later_inputs[i] |= {src for n in after for src in n["inputs"] if src not in n["channels"]}
         for i, (env, nodes) in enumerate(segments):
-            worker = self._worker(env, plan, model_dir)
+            worker = self._worker(env, nodes[0], plan, model_dir)
             if len(segments) > 1:
                 self._log.line(f"segment {i + 1}/{len(segments)} in {env}: {', '.join(n['name'] for n in nodes)}")
             began = time.perf_counter()
@@ -415,13 +418,14 @@ class Trainer:
         shutil.rmtree(model_dir / "handoff", ignore_errors=True)
         return replies
 
-    def _worker(self, env: str, plan: dict, model_dir: Path):
-        """The worker of an environment for this job, started on first use (Docker for registered images)."""
+    def _worker(self, env: str, node: dict, plan: dict, model_dir: Path):
+        """The worker of segment key `env` (that of `node`) for this job, started on first use: Docker for registered
+        images, and the task's requirements installed on top (a cached venv or image, pip's progress in the log)."""
         if env in self._workers:
             return self._workers[env]
-        from ..environments.resolve import resolve_environment
+        from ..environments.resolve import segment_resolved
 
-        resolved = resolve_environment(env, None, self._log.line, store=self.store)
+        resolved = segment_resolved(self.store, node, self.store.root, self._log.line)
         if resolved.kind == "docker":
             cache = self.store.root / workspace.CACHE
             cache.mkdir(exist_ok=True)
@@ -696,7 +700,7 @@ def predict_rows(store: Store, project: Project, model: Model, rows: str, permut
     try:
         for i, (env, nodes) in enumerate(segments):
             if env not in workers:
-                workers[env] = _scoring_worker(store, env, plan, scratch, model)
+                workers[env] = _scoring_worker(store, nodes[0], plan, scratch, model)
             later = {s for _, after in segments[i + 1 :] for n in after for s in n["inputs"] if s not in n["channels"]}
             handoff = sorted(later & {n["name"] for n in nodes})
             reply = workers[env].request(protocol.PREDICT, {**request, "nodes": nodes, "handoff": handoff})
@@ -716,18 +720,23 @@ def _discard(chunk: bytes) -> None:
     """Task output while scoring the project's rows: there is no job log to keep it in."""
 
 
-def _scoring_worker(store: Store, env: str, plan: dict, scratch: Path, model: Model):
-    """A worker of `env` for predict_rows: a local subprocess, or a container that reads only the project's
-    files, the model and its task folders, and writes only `scratch`."""
-    if env == LOCAL_ENV:
-        return ready(start_worker(WorkerSpec(on_output=_discard, writable=[store.root])))
-    from ..environments.docker_build import docker_status
-    from ..environments.resolve import resolve_environment
+def _scoring_worker(store: Store, node: dict, plan: dict, scratch: Path, model: Model):
+    """A worker for predict_rows of `node`'s environment with its task's requirements: a local subprocess (of their
+    cached venv), or a container that reads only the project's files, the model and its task folders, and writes
+    only `scratch`."""
+    from ..environments.resolve import segment_resolved
 
-    running, reason = docker_status()
-    if not running:
-        raise UsageError(f"model {model.id} has nodes in Docker environment {env}, but {reason}; start Docker and try again.")
-    resolved = resolve_environment(env, None, lambda line: None, store=store)
+    env = node.get("env") or LOCAL_ENV
+    if not is_local(env):
+        from ..environments.docker_build import docker_status
+
+        running, reason = docker_status()
+        if not running:
+            raise UsageError(f"model {model.id} has nodes in Docker environment {env}, but {reason}; start Docker and "
+                             "try again.")
+    resolved = segment_resolved(store, node, store.root, lambda line: None)
+    if resolved.kind == "local":
+        return ready(start_worker(WorkerSpec(on_output=_discard, writable=[store.root]), python=resolved.python))
     spec = WorkerSpec(on_output=_discard, read_only=[*docker_reads(plan), model.artifact_path], writable=[scratch], env=dict(_THREADS))
     return ready(start_worker(spec, image=resolved.image))
 
