@@ -72,8 +72,8 @@ def _folder_files(folder: Path):
 
 
 def environment_description(plan: dict) -> dict:
-    """What the model was trained with: Python and its libraries, each node's environment and language, and for a
-    model with R nodes the R that ran them and the R packages their code loads or requirements.txt lists."""
+    """What the model was trained with: Python and its libraries, each node's environment and language, the
+    requirements.txt lines of nodes whose task has one, and for a model with R nodes the R that ran them and the R packages their code loads or requirements.txt lists."""
     from importlib import metadata
 
     from ..runtime.taskcode import task_language
@@ -92,6 +92,12 @@ def environment_description(plan: dict) -> dict:
         "node_environments": {n["name"]: n.get("env", LOCAL_ENV) for n in plan["nodes"]},
         "node_languages": languages,
     }
+    from ..environments.resolve import task_requirements
+
+    # Installed on top of each node's environment when the package scores (deploy.workers), as when it trained.
+    wanted = {n["name"]: task_requirements(n["task_dir"]).splitlines() for n in plan["nodes"]}
+    if any(wanted.values()):
+        description["node_requirements"] = {name: lines for name, lines in wanted.items() if lines}
     r_nodes = [n for n in plan["nodes"] if languages[n["name"]] == "r"]
     if r_nodes:
         from ..runtime import rtask

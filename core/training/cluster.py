@@ -146,6 +146,12 @@ class ClusterSession:
             if others:
                 raise UsageError(f"nodes in environment(s) {', '.join(others)} cannot train on a cluster yet; "
                                  "train this blueprint without --cluster.")
+        from ..environments.resolve import task_requirements
+
+        needing = sorted({n["name"] for plan in plans for n in plan["nodes"] if task_requirements(n["task_dir"])})
+        if needing:  # a cluster machine would run them without the packages they list
+            raise UsageError(f"node(s) {', '.join(map(repr, needing))} use a task with a requirements.txt, which cannot "
+                             "be installed on a cluster yet; train this blueprint without --cluster.")
         tasks = {}
         for plan in plans:
             for node in plan["nodes"]:

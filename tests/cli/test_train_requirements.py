@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import numpy as np
 import pandas as pd
+import pytest
 import requests
 
 from tests.cli.test_predict import validation_rows
@@ -90,6 +92,8 @@ def test_a_task_needing_a_package_trains_predicts_scores_holdout_and_serves(tmp_
     exported = tmp_path / "toml.zip"
     exported_ok = taskbench("export", model, "--to", exported)
     assert exported_ok.exit_code == 0, exported_ok.output
+    with zipfile.ZipFile(exported) as zf:
+        assert json.loads(zf.read("environment.json"))["node_requirements"] == {"model": ["tomli-w"]}
     from_package = taskbench("predict", "--package", exported, "--input", tmp_path / "in.csv",
                              "--output", tmp_path / "pkg.csv")
     assert from_package.exit_code == 0, from_package.output
@@ -105,3 +109,19 @@ def test_a_task_needing_a_package_trains_predicts_scores_holdout_and_serves(tmp_
     finally:
         server.stop()
     assert leftovers(home) == []
+
+
+def test_a_cluster_refuses_a_task_with_requirements_in_one_sentence(tmp_path, taskbench, home):
+    """A cluster machine would run the task without its packages: the job fails before it is sent, saying why."""
+    distributed = pytest.importorskip("distributed")
+    task = make_task(tmp_path, {"custom.py": TASK, "model-metadata.yaml": METADATA, "requirements.txt": "tomli-w\n"})
+    assert taskbench("task", "add", task).exit_code == 0
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    bp = tmp_path / "toml.bp"
+    bp.write_text("model = toml_mean(NUM)\n")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        refused = taskbench("train", "juniors", bp, "--cluster", cluster.scheduler_address)
+    assert refused.exit_code == 1, refused.output
+    assert ("node(s) 'model' use a task with a requirements.txt, which cannot be installed on a cluster yet; train "
+            "this blueprint without --cluster.") in flat(refused)
+    assert not (home / "venvs").exists()
