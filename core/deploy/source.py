@@ -23,7 +23,10 @@ class ModelSource:
 
     @property
     def local_only(self) -> bool:
-        return all(n.get("env", LOCAL_ENV) == LOCAL_ENV for n in self.plan["nodes"])
+        """Every node scores in this process: python-local, with no task requirements to install (deploy.workers)."""
+        from ..environments.resolve import segment_environment
+
+        return all(segment_environment(n) == LOCAL_ENV for n in self.plan["nodes"])
 
     def request(self) -> dict:
         """The plan as a scoring process reads it."""
