@@ -153,11 +153,10 @@ class _ScoringProcess:
 def docker_images(root: Path, source: ModelSource, on_log: Callable[[str], None]) -> dict[str, dict]:
     """Where the model's nodes that leave the scoring process score (workers.environment_images: Docker images, and
     venvs of tasks' requirements; none for a model of local nodes without requirements), resolved in this process."""
-    from .workers import environment_images, worker_environments
-
-    if not worker_environments(source.plan):
+    if source.local_only:
         return {}
     from ..store import Store
+    from .workers import environment_images
 
     store = Store.open(root, check_jobs=False)
     try:

@@ -115,7 +115,7 @@ def open_scorer(store, source: ModelSource, scratch_dir: str, *, on_log: Callabl
     """
     workers = None
     plan = scoring_plan(source.plan)
-    if worker_environments(source.plan):
+    if not source.local_only:
         images = environment_images(store, source, on_log or (lambda line: print(line, file=sys.stderr, flush=True)))
         workers = worker_factory(images, plan, source.model_dir, on_output)
     if before_load is not None:
