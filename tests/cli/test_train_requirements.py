@@ -125,3 +125,24 @@ def test_a_cluster_refuses_a_task_with_requirements_in_one_sentence(tmp_path, ta
     assert ("node(s) 'model' use a task with a requirements.txt, which cannot be installed on a cluster yet; train "
             "this blueprint without --cluster.") in flat(refused)
     assert not (home / "venvs").exists()
+
+
+def test_an_uninstallable_requirement_fails_the_training_with_pip_s_sentence(tmp_path, taskbench, home):
+    marker = tmp_path / "ran"
+    body = TASK.replace("import tomli_w\n", f"open({str(marker)!r}, 'w').write('x')\n")
+    task = make_task(tmp_path, {"custom.py": body, "model-metadata.yaml": METADATA,
+                                "requirements.txt": "this-package-does-not-exist-taskbench==9.9.9\n"})
+    assert taskbench("task", "add", task).exit_code == 0
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    bp = tmp_path / "toml.bp"
+    bp.write_text("model = toml_mean(NUM)\n")
+    failed = taskbench("train", "juniors", bp)
+    assert failed.exit_code == 1, failed.output
+    assert "requirements.txt could not be installed" in flat(failed)
+    assert "this-package-does-not-exist-taskbench" in job_log(home, 1)
+    (row,) = json.loads(taskbench("leaderboard", "juniors", "--json").output)
+    assert row["state"] == "failed" and "requirements.txt could not be installed" in row["message"]
+    assert not marker.exists()
+    venvs = home / "venvs"
+    assert not venvs.exists() or list(venvs.iterdir()) == []
+    assert leftovers(home) == []
