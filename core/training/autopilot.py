@@ -1,9 +1,11 @@
 """`train --autopilot`: templates, then tuning of the best models, then blenders of the best, within one time budget.
 
-The stages share the budget: templates start no training past TEMPLATES_SHARE of it, tuning stops by
-TUNING_SHARE, blenders get the rest. At the budget itself every training still running is cancelled (its
-model row ends failed, its files removed), so the autopilot never leaves a half-written model. The
-autopilot is a job of its own whose log says when each stage started and how long it took.
+The stages share the budget: templates start no training past TEMPLATES_SHARE of it, their inner cross-validation
+on the training folds stops by SCORING_SHARE, tuning by TUNING_SHARE, blenders get the rest. What to tune and what
+to blend is chosen by that inner score, never by validation, so the validation score of what the autopilot makes
+stays an honest estimate; only the final ranking (the leaderboard's) is by validation. At the budget itself every
+training still running is cancelled (its model row ends failed, its files removed), so the autopilot never leaves a
+half-written model. The autopilot is a job of its own whose log says when each stage started and how long it took.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from ..runtime.contract import BINARY, MULTICLASS, REGRESSION
 from ..store import Model, Project, Store, files
 from . import metrics
 from .blend import AVERAGE, STACK, STACKERS, blend_source
+from .tune import InnerCV
 from .engine import ROW_FREE_TASKS, BlueprintSource, Trainer, TrainOutcome, leaderboard, repeat_key, share_cores
 from .projects import get_project
 
 DEFAULT_BUDGET = 600.0
 TEMPLATES_SHARE = 0.40
+SCORING_SHARE = 0.50
 TUNING_SHARE = 0.80
+SCORED_TUNING_SHARE = 0.85  # the tuning winners' inner CV stops by then, before the blenders
 TUNE_TOP = 3  # models tuned, when the budget gives each at least MIN_TUNE_SECONDS
 MIN_TUNE_SECONDS = 20.0
-AVERAGE_SIZE = 3  # models the averaging blender combines: the best of different families
+AVERAGE_SIZE = 3  # models the averaging blender combines without inner CV: the best of different families
+AVERAGE_MAX = 5  # at most this many chosen on the inner CV's out-of-fold predictions
 STACK_SIZE = 5  # the stacked blender weighs its members, so it may take weaker ones too
 # A blender fits each member's estimator again, plus once per inner fold for its out-of-fold predictions; its
 # transforms come from the cache, so it takes about 1.5 times its members' training time together (10k_diabetes).
@@ -83,7 +89,7 @@ class AutopilotResult:
 
 
 class Autopilot:
-    """Runs the three stages on one project, emitting events (`stage-started`, `stage-finished`, and the
+    """Runs the four stages on one project, emitting events (`stage-started`, `stage-finished`, and the
     engine's `started`, `trained`, `failed`) and writing each stage to the autopilot job's log."""
 
     def __init__(self, store: Store, project: Project, *, budget: float = DEFAULT_BUDGET, jobs: int = 1,
@@ -102,6 +108,7 @@ class Autopilot:
         self.result = AutopilotResult(self.metric)
         self.trained: list[int] = []  # models of this run, in the order they were trained
         self.blended: set[int] = set()  # the blenders among them
+        self.inner = InnerCV(project, self.metric)  # inner CV on the training folds (the scoring stage)
         self.log = None
 
     # ------------------------------------------------------------ time
@@ -124,11 +131,12 @@ class Autopilot:
         timer.daemon = True
         with job:
             self.log, self.result.job_id = job.log, job.id
-            self.note(f"autopilot on project {project.name}: budget {self.budget:.0f} s, ranking by validation "
-                      f"{self.metric}, {self.jobs} training(s) at once")
+            self.note(f"autopilot on project {project.name}: budget {self.budget:.0f} s, choosing by inner CV "
+                      f"{self.metric} on the training folds, ranking by validation, {self.jobs} training(s) at once")
             timer.start()
             try:
                 self.stage("templates", self.templates)
+                self.stage("scoring", self.scoring)
                 self.stage("tuning", self.tuning)
                 self.stage("blenders", self.blenders)
             finally:
@@ -202,6 +210,20 @@ class Autopilot:
                 out.append(model)
         return out
 
+    def chosen(self, ids: list[int]) -> list[Model]:
+        """Trained models among `ids`, best first by inner CV `metric` on the training folds (validation unused),
+        repeats left out. A tuned model not scored (out of time) stands just ahead of its parent (its setting beat
+        the parent's on an inner split of the training rows); models without a score come last, in validation order."""
+        key = metrics.sort_key(self.metric)
+        models = self.ranked(ids)
+
+        def rank(item):
+            order, model = item
+            score = self.inner.scores.get(model.id, self.inner.scores.get(model.parent_id))
+            return (score is None, key(score) if score is not None else 0, model.parent_id is None, order)
+
+        return [model for _, model in sorted(enumerate(models), key=rank)]
+
     # ------------------------------------------------------------ stages
 
     def templates(self, stage: Stage) -> None:
@@ -214,6 +236,40 @@ class Autopilot:
         if skipped:
             stage.note = f"{skipped} of {len(sources)} template(s) not trained (failed or out of time)"
 
+    def scoring(self, stage: Stage) -> None:
+        """Inner cross-validation of the templates' models on the training folds, `jobs` models at a time, until
+        SCORING_SHARE of the budget: the score the later stages choose by."""
+        ids = sorted(m.id for m in self.ranked(self.trained))  # in training order: no choice by validation
+        if len(ids) < 2:
+            stage.note = "skipped: fewer than two trained models to choose from"
+            return
+        self.score_inner(ids, SCORING_SHARE)
+        best = self.chosen(ids)
+        scored = [m for m in best if m.id in self.inner.scores]
+        self.note("inner CV " + ", ".join(f"{m.id} {self.inner.scores[m.id]:.4f}" for m in scored))
+        if len(self.inner.scores) < len(ids):
+            stage.note = f"{len(ids) - len(self.inner.scores)} of {len(ids)} model(s) not scored (failed or out of time)"
+
+    def score_inner(self, ids: list[int], share: float) -> None:
+        """Add the inner CV of `ids` to self.inner, `jobs` models at a time, until `share` of the budget."""
+        from .tune import inner_cv_scores
+
+        deadline = self.clock() + self.until(share)
+        groups = [ids[i::self.jobs] for i in range(min(self.jobs, len(ids)))]
+
+        def one(group: list[int]) -> InnerCV:
+            return inner_cv_scores(self.store, group, metric=self.metric, deadline=deadline, cancel=self.stop)
+
+        if len(groups) == 1:
+            found = [one(groups[0])]
+        else:
+            from joblib import Parallel, delayed
+
+            share_cores(len(groups))
+            found = Parallel(n_jobs=len(groups), backend="threading")(delayed(one)(g) for g in groups)
+        for scores in found:
+            self.inner.update(scores)
+
     def tuning(self, stage: Stage) -> None:
         """Tune the best models (averages aside) in turn, each until its share of the time left before TUNING_SHARE of the budget;
         only each tuning's winner becomes a model (keep="best"), so the search gets the time."""
@@ -222,7 +278,7 @@ class Autopilot:
         count = max(0, min(TUNE_TOP, int(self.until(TUNING_SHARE) // MIN_TUNE_SECONDS)))
         # An average's only choice is mean or median (tune searches the final node), settled in seconds: tuning it
         # would take a place from a model with a real search and leave the stage's time unused.
-        top = [m for m in self.ranked(self.trained) if final_task(m) not in ROW_FREE_TASKS][:count]
+        top = [m for m in self.chosen(self.trained) if final_task(m) not in ROW_FREE_TASKS][:count]
         if not top:
             stage.note = "skipped: no trained model or no time left to tune"
             return
@@ -258,16 +314,22 @@ class Autopilot:
         if self.project.target_type not in STACKERS:
             stage.note = f"skipped: {self.project.target_type} models are not blended"
             return
-        # The best of each family (the models whose final estimator is the same task, tuned ones with their
-        # parents), so that the members differ: two boosters averaged with a third model outweigh it.
+        tuned = sorted(m for m in stage_models(self.result, "tuning") if m not in self.inner.scores)
+        if tuned and not self.stop.is_set():  # tuning winners, scored as their parents were
+            self.score_inner(tuned, SCORED_TUNING_SHARE)
+        # The stacker's members: the best of each family by inner CV (the models whose final estimator is the same
+        # task), so that they differ. The average's: forward selection on the out-of-fold predictions.
         families, seen = [], set()
-        for model in self.ranked(self.trained):
+        for model in self.chosen(self.trained):
             family = final_task(model)
             if family not in seen and model.id not in self.blended:
                 seen.add(family)
                 families.append(model)
         sizes = {AVERAGE: AVERAGE_SIZE, STACK: STACK_SIZE}
         members = {kind: families[:size] for kind, size in sizes.items()}
+        averaged = self.greedy_average()
+        if averaged:
+            members[AVERAGE] = averaged
 
         def seconds() -> float:  # both blenders, `jobs` at a time
             return sum(sum(m.train_seconds or 0 for m in group) * BLEND_COST for group in members.values()) / min(
@@ -288,6 +350,31 @@ class Autopilot:
         self.blended.update(stage.models)
         if len(stage.models) < len(sources):
             stage.note = f"{len(sources) - len(stage.models)} of {len(sources)} blender(s) not trained"
+
+    def greedy_average(self) -> list[Model]:
+        """The average's members by forward selection on the inner CV's out-of-fold predictions (Caruana's ensemble
+        selection, without repeats): from the best model, add the one that most improves the average's inner score,
+        at least once and then while it improves, up to AVERAGE_MAX. Empty when fewer than two models have
+        out-of-fold predictions."""
+        pool = [m for m in self.chosen(self.trained) if m.id in self.inner.predictions and m.id not in self.blended]
+        if len(pool) < 2:
+            return []
+        picked, best = [pool[0]], self.inner.scores[pool[0].id]
+        while len(picked) < min(AVERAGE_MAX, len(pool)):
+            tried = [(self.inner.average_score([m.id for m in picked] + [m.id]), m) for m in pool if m not in picked]
+            score, model = min(tried, key=lambda t: metrics.sort_key(self.metric)(t[0]))
+            if len(picked) > 1 and not metrics.better(self.metric, score, best):
+                break
+            picked.append(model)
+            best = score
+        self.note(f"average chosen on the inner CV's out-of-fold predictions: models "
+                  f"{', '.join(str(m.id) for m in picked)}, inner CV {self.metric} {best:.4f}")
+        return picked
+
+
+def stage_models(result: AutopilotResult, name: str) -> list[int]:
+    """The models the stage `name` made."""
+    return [m for stage in result.stages if stage.name == name for m in stage.models]
 
 
 def final_task(model: Model) -> str:

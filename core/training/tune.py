@@ -871,3 +871,119 @@ def _count(parts, folds) -> int:
     import numpy as np
 
     return int(np.isin(parts, folds).sum())
+
+
+# ------------------------------------------------------------------------ inner cross-validation
+
+
+def training_folds_partition(project):
+    """The project's partition with validation and holdout rows set OUTSIDE: only the training folds remain."""
+    import numpy as np
+
+    parts = np.load(project.partition_path)
+    out = np.where(parts >= 1, parts, OUTSIDE).astype("int8")
+    return out, sorted(int(f) for f in np.unique(out[out >= 1]))
+
+
+@dataclass
+class InnerCV:
+    """Models' inner cross-validation on a project's training folds: mean scores, and the out-of-fold predictions
+    (one frame per model, indexed by row number) that averages of them are scored from."""
+
+    project: object
+    metric: str
+    scores: dict = field(default_factory=dict)  # model -> mean of `metric` over the training folds
+    predictions: dict = field(default_factory=dict)  # model -> out-of-fold prediction frame of the training rows
+    truth: tuple | None = None  # (partition, training folds, target), read once
+
+    def update(self, other: "InnerCV") -> None:
+        self.scores.update(other.scores)
+        self.predictions.update(other.predictions)
+
+    def average_score(self, model_ids: list[int]) -> float:
+        """The inner CV score of the mean of these models' out-of-fold predictions (what average_blend computes),
+        fold by fold as the models were scored."""
+        import numpy as np
+        import pandas as pd
+
+        from . import metrics
+
+        project = self.project
+        if self.truth is None:
+            parts, folds = training_folds_partition(project)
+            self.truth = parts, folds, pd.read_parquet(project.data_path, columns=[project.target])[project.target]
+        parts, folds, y = self.truth
+        frames = [self.predictions[m] for m in model_ids]
+        mean = sum(frames[1:], frames[0]) / len(frames)
+        labels = project.settings.get("class_labels")
+        if labels:  # class probabilities clipped and made to sum to 1, as average_blend does
+            mean = mean.clip(lower=0.0)
+            mean = mean.div(mean.sum(axis=1).where(lambda s: s > 0, 1.0), axis=0)
+        per_fold = []
+        for k in folds:
+            rows = np.flatnonzero(parts == k)
+            per_fold.append(metrics.compute(project.target_type, y.iloc[rows].reset_index(drop=True),
+                                            mean.loc[rows].reset_index(drop=True), labels)[self.metric])
+        return float(np.mean(per_fold))
+
+
+def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float | None = None,
+                    cancel: threading.Event | None = None) -> InnerCV:
+    """Each model's mean `metric` over the project's training folds, fold k scored by its blueprint fitted on the
+    other training folds (validation and holdout rows neither fitted on nor scored), so that choices made from it
+    (what to tune, what to blend) leave the validation score honest. Models not scored by `deadline` are left out."""
+    import numpy as np
+    import pandas as pd
+
+    from ..jobs import JobRun
+    from .engine import build_plan, get_model, retrain_source
+
+    first, project = get_model(store, model_ids[0])
+    found = InnerCV(project, metric)
+    parts, folds = training_folds_partition(project)
+    if len(folds) < 2:
+        return found
+    inner_project = _project_for_tuning(store, project, parts)
+    job = JobRun(store, "tune", f"inner cross-validation of models {', '.join(map(str, model_ids))} on {project.name}",
+                 {"project": project.name, "models": list(model_ids)}, cancel=cancel, failure_exit_code=1)
+    with job:
+        job.log.line(f"scoring by {metric} on the training folds {', '.join(map(str, folds))}, each fitted on the others; "
+                     "validation and holdout rows are not used")
+        evaluator = None
+        try:
+            for model_id in model_ids:
+                if (deadline is not None and time.monotonic() >= deadline) or (cancel is not None and cancel.is_set()):
+                    job.log.line("out of time: the models left are not scored")
+                    break
+                model, _ = get_model(store, model_id)
+                source = retrain_source(store, project, model.id)
+                if evaluator is None:
+                    evaluator = _Evaluator(store, project, inner_project, job, source)
+                    evaluator.start_local_worker()
+                evaluator.parent_source = source
+                per_fold, frames = [], []
+                try:
+                    checked = evaluator.compile(model.blueprint_text)
+                    for k in folds:
+                        plan = build_plan(store, inner_project, checked, fit_folds=[f for f in folds if f != k])
+                        folder = evaluator.work / f"model-{model.id}-fold-{k}"
+                        try:
+                            final = evaluator.trainer._train_plan(plan, folder, {"fold": [k]})[-1]
+                            got = (final.get("scores") or evaluator.trainer._score(final["predictions"], {"fold": [k]}))
+                            frame = pd.read_pickle(final["predictions"]["fold"])
+                        finally:
+                            shutil.rmtree(folder, ignore_errors=True)
+                        per_fold.append(got["fold"][metric])
+                        frames.append(frame.set_axis(np.flatnonzero(parts == k), axis=0))
+                except TaskbenchError as exc:
+                    evaluator.drop_dead_workers()
+                    job.log.line(f"model {model.id} not scored: {exc.message}")
+                    continue
+                found.scores[model.id] = float(np.mean(per_fold))
+                found.predictions[model.id] = pd.concat(frames).sort_index()
+                job.log.line(f"model {model.id} ({model.blueprint}): inner CV {metric} {found.scores[model.id]:.4f} "
+                             f"(folds {', '.join(f'{s:.4f}' for s in per_fold)})")
+        finally:
+            if evaluator is not None:
+                evaluator.close()
+    return found

@@ -1,4 +1,4 @@
-"""`train --autopilot`: templates, tuning of the best, blenders of the best; stages on screen and in the job log."""
+"""`train --autopilot`: templates, their inner CV, tuning and blenders of the best by it; stages on screen and in the job log."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     result = taskbench("train", "juniors", "--autopilot", "--budget", "5m", "--jobs", "2", "--metric", "R2")
     assert result.exit_code == 0, result.output
     text = flat(result)
-    for stage in ("templates", "tuning", "blenders"):
+    for stage in ("templates", "scoring", "tuning", "blenders"):
         assert f"stage {stage} starts at" in text and f"stage {stage} took" in text, result.output
     rows = {r["blueprint"]: r for r in board(taskbench, "juniors")}
     from core.blueprints.templates import templates_for
@@ -48,31 +48,37 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     texts = {t.name: t.text for t in templates_for("regression")}
     texts.update({s.label: s.text for s in autopilot_blueprints("regression")})
     assert {"extra-trees", "slow-boosting"} <= set(texts) <= set(rows)
-    # The three best of the templates and the autopilot's own blueprints by validation R2 are tuned, the best first,
-    # each by a deadline within the budget; averages (whose only choice is mean or median) are not.
-    by_r2 = sorted(texts, key=lambda name: (-rows[name]["validation"]["R2"], rows[name]["model"]))  # as rank()
-    searched = [name for name in by_r2 if parse_blueprint(texts[name], name).final.task != "average_blend"]
-    assert len(searched) < len(by_r2) and [m for m, _ in tuned] == [rows[name]["model"] for name in searched[:3]]
-    # The blenders take the best of each family (the same final task: ridge, hgb_regressor, ...): the averaging one
-    # three, the stacked one (which weighs them) five.
+    jobs = json.loads(taskbench("jobs", "--json").output)
+    (pilot,) = [j for j in jobs if j["kind"] == "autopilot"]
+    log = (home / "logs" / f"job-{pilot['id']}.log").read_text()
+    for stage in ("templates", "scoring", "tuning", "blenders"):
+        assert f"stage {stage} started at" in log and f"stage {stage} took" in log, log
+    # Every template is scored by inner CV on the training folds, and that score (never validation) chooses: the
+    # three best by it are tuned, the best first, each by a deadline within the budget; averages (whose only choice
+    # is mean or median) are not.
+    inner = [(int(m), float(v)) for m, v in re.findall(r"(\d+) (-?[\d.]+)", re.search(r"inner CV (\d+ -?[\d.]+.*)", log)[1])]
+    assert sorted(m for m, _ in inner) == sorted(rows[name]["model"] for name in texts)
+    assert [v for _, v in inner] == sorted((v for _, v in inner), reverse=True)  # R2: best first
+    name_of = {rows[name]["model"]: name for name in texts}
+    by_inner = [name_of[m] for m, _ in inner]
+    searched = [name for name in by_inner if parse_blueprint(texts[name], name).final.task != "average_blend"]
+    assert len(searched) < len(by_inner) and [m for m, _ in tuned] == [rows[name]["model"] for name in searched[:3]]
+    # The stacked blender takes the best of each family (the same final task: ridge, hgb_regressor, ...) by inner
+    # CV, five of them; the average, the members forward selection on the out-of-fold predictions chose.
     families = {}
-    for name in by_r2:
+    for name in by_inner:
         families.setdefault(parse_blueprint(texts[name], name).final.task, rows[name]["model"])
-    assert len(families) < len(by_r2)  # ridge-text and impute-standardize-ridge are one family, as are the boosters
-    best = list(families.values())
-    tags = {kind: "-".join(f"#{m}" for m in sorted(best[:size])) for kind, size in (("avg", 3), ("stack", 5))}
+    assert len(families) < len(by_inner)  # ridge-text and impute-standardize-ridge are one family, as are the boosters
+    chosen = re.search(r"average chosen on the inner CV's out-of-fold predictions: models ([\d, ]+), inner CV", log)
+    averaged = sorted(int(m) for m in chosen[1].split(", "))
+    assert len(averaged) >= 2 and averaged[0] in [m for m, _ in inner]
+    tags = {"avg": "-".join(f"#{m}" for m in averaged),
+            "stack": "-".join(f"#{m}" for m in sorted(list(families.values())[:5]))}
     for kind, tag in tags.items():
         blend = rows[f"blend-{kind}-{tag}"]
         assert blend["state"] == "trained" and blend["validation"]["R2"] > 0, blend
     best = max(rows.values(), key=lambda r: r["validation"]["R2"])
     assert f"Best model {best['model']}: validation R2" in text
-
-    # The autopilot's own job logs each stage's start and time.
-    jobs = json.loads(taskbench("jobs", "--json").output)
-    (pilot,) = [j for j in jobs if j["kind"] == "autopilot"]
-    log = (home / "logs" / f"job-{pilot['id']}.log").read_text()
-    for stage in ("templates", "tuning", "blenders"):
-        assert f"stage {stage} started at" in log and f"stage {stage} took" in log, log
 
     # A blender is a model like any other: it predicts and exports.
     stacked = rows[f"blend-stack-{tags['stack']}"]["model"]
@@ -107,9 +113,9 @@ def test_the_budget_stops_the_autopilot_cleanly_and_keeps_finished_models(junior
         models = store.project_models(get_project(store, "juniors").id)
     assert sorted((m.id, m.state, m.message) for m in models) == [
         (started[0], "trained", None), (started[1], "failed", "cancelled")]
-    assert [s.name for s in result.stages] == ["templates", "tuning", "blenders"]
+    assert [s.name for s in result.stages] == ["templates", "scoring", "tuning", "blenders"]
     assert result.stages[0].models == [started[0]] and "not trained" in result.stages[0].note
-    assert result.stages[1].note == result.stages[2].note == "skipped: the budget is spent"
+    assert {s.note for s in result.stages[1:]} == {"skipped: the budget is spent"}
     assert tuned == [] and result.best == started[0]
     assert sorted(p.name for p in (home / "models").iterdir()) == [str(started[0])]
     assert leftovers(home) == []
@@ -140,7 +146,7 @@ def test_a_tuning_stopped_by_the_budget_keeps_its_models_and_ctrl_c_ends_the_aut
     monkeypatch.setattr(tune, "tune_model", budget_ends)
     with Workspace(home).store() as store:
         result = run_autopilot(store, "juniors", budget=300, jobs=2, cancel=stop)
-    tuned, blended = result.stages[1:]
+    tuned, blended = result.stages[2:]
     assert tuned.note.count("not tuned: the budget is spent") == 2 and blended.note == "skipped: the budget is spent"
     assert result.best is not None
 
@@ -175,7 +181,7 @@ def test_blenders_that_cannot_finish_within_the_budget_are_not_started(juniors, 
         pilot = Autopilot(store, project, budget=300, jobs=2, clock=lambda: time.monotonic() + late[0])
         result = pilot.run()
         models = store.project_models(project.id)
-    assert re.fullmatch(r"skipped: the blenders need about \d+ s and [01] s are left", result.stages[2].note)
+    assert re.fullmatch(r"skipped: the blenders need about \d+ s and [01] s are left", result.stages[3].note)
     assert {m.state for m in models} == {"trained"} and not any(m.blueprint.startswith("blend-avg") for m in models)
 
 

@@ -130,6 +130,37 @@ def test_the_inner_split_holds_no_validation_or_holdout_row_and_its_rungs_grow_b
     assert (again == tuned).all()  # the same split each time: fitted steps are reused across runs
 
 
+def test_inner_cv_uses_only_the_training_folds_and_scores_averages_fold_by_fold(tmp_path):
+    rows = 2000
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.where(rng.random(rows) < 0.3, "yes", "no"))
+    parts = partition_rows(y, "binary", 0.2, 5, 0)
+    np.save(tmp_path / "parts.npy", parts)
+    pd.DataFrame({"y": y}).to_parquet(tmp_path / "data.parquet")
+    project = SimpleNamespace(name="p", partition_path=tmp_path / "parts.npy", data_path=tmp_path / "data.parquet",
+                              target="y", target_type="binary", settings={"class_labels": ["no", "yes"]})
+    inner, folds = tune.training_folds_partition(project)
+    outside = (parts == 0) | (parts == HOLDOUT)
+    assert folds == [1, 2, 3, 4] and (inner[outside] == tune.OUTSIDE).all() and (inner[~outside] == parts[~outside]).all()
+    training = np.flatnonzero(~outside)
+    truth = (y == "yes").to_numpy().astype(float)
+
+    def frame(p):  # probabilities of the training rows, indexed by row number as inner_cv_scores keeps them
+        return pd.DataFrame({"no": 1 - p[training], "yes": p[training]}, index=training)
+
+    good = np.clip(truth * 0.6 + rng.random(rows) * 0.4, 0, 1)  # informative: AUC well above 0.5
+    noise = rng.random(rows)
+    found = tune.InnerCV(project, "AUC", predictions={1: frame(good), 2: frame(noise)})
+    from sklearn.metrics import roc_auc_score
+
+    def by_fold(p):
+        return np.mean([roc_auc_score(truth[parts == k], p[parts == k]) for k in folds])
+
+    assert found.average_score([1]) == pytest.approx(by_fold(good))
+    assert found.average_score([1, 2]) == pytest.approx(by_fold((good + noise) / 2))
+    assert found.average_score([1]) > found.average_score([1, 2]) > found.average_score([2])
+
+
 def test_small_projects_get_fewer_rungs():
     assert tune.rung_count(50) == 1
     assert tune.rung_count(3 * tune.MIN_RUNG_ROWS) == 2
