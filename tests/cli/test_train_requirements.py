@@ -13,27 +13,13 @@ import requests
 
 from tests.cli.test_predict import validation_rows
 from tests.cli.test_serve import Server
+from tests.cli.test_requirements import TASK
 from tests.conftest import DATA, leftovers, make_task
 
 JUNIORS = DATA / "juniors_3_year_stats_regression.csv"
 
-# tomli-w (small, pure Python) is not installed in the project's environment: the same package the fit check's
-# requirements tests install (tests/cli/test_requirements.py).
-TASK = '''
-import pickle
-import pandas as pd
-import tomli_w
-
-
-def fit(X, y, output_dir, **kwargs):
-    print("tomli_w fitted", tomli_w.dumps({"rows": len(X)}).strip())
-    pickle.dump(float(y.mean()), open(f"{output_dir}/mean.pkl", "wb"))
-
-
-def predict(X, model, **kwargs):
-    shift = len(tomli_w.dumps({"a": 1}))  # 6: the package is there when scoring too
-    return pd.DataFrame({"Predictions": [model + shift] * len(X)})
-'''
+# The fit check's requirements task (tomli-w: small, pure Python, not installed in the project's environment): it
+# imports the package at module level, so loading it to score needs the package as much as fitting does.
 METADATA = "name: toml_mean\ntype: training\ntargetType: regression\n"
 
 
@@ -65,7 +51,7 @@ def test_a_task_needing_a_package_trains_predicts_scores_holdout_and_serves(tmp_
     model = row["model"]
     log = job_log(home, 1)
     assert "installing 1 requirement(s) into a new cached environment" in log  # pip's progress is in the job log
-    assert "tomli_w fitted rows = " in log
+    assert "tomli_w says rows = 944" in log
     assert len(list((home / "venvs").iterdir())) == 1
 
     # A second blueprint with the same task reuses the environment (one venv per requirements content).
@@ -130,6 +116,7 @@ def test_a_cluster_refuses_a_task_with_requirements_in_one_sentence(tmp_path, ta
 def test_an_uninstallable_requirement_fails_the_training_with_pip_s_sentence(tmp_path, taskbench, home):
     marker = tmp_path / "ran"
     body = TASK.replace("import tomli_w\n", f"open({str(marker)!r}, 'w').write('x')\n")
+    assert body != TASK
     task = make_task(tmp_path, {"custom.py": body, "model-metadata.yaml": METADATA,
                                 "requirements.txt": "this-package-does-not-exist-taskbench==9.9.9\n"})
     assert taskbench("task", "add", task).exit_code == 0

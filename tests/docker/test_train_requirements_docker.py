@@ -27,7 +27,7 @@ def test_a_docker_task_with_requirements_trains_and_predicts_in_its_requirements
     trained = taskbench("train", "juniors", bp)
     assert trained.exit_code == 0, trained.output
     log = job_log(home, 1)
-    assert "requirements image" in log and "tomli_w fitted rows = " in log
+    assert "requirements image" in log and "tomli_w says rows = 944" in log
     assert "segment 2/2 in python-sklearn@1 with requirements " in log
     (row,) = json.loads(taskbench("leaderboard", "juniors", "--json").output)
     model = row["model"]
