@@ -162,17 +162,16 @@ def task_requirements(task_dir: str | Path) -> str:
 
 
 def segment_environment(node: dict) -> str:
-    """Where a plan node runs, as the key of the worker it shares with its neighbours: its environment, or, for a task
-    with a requirements.txt, that environment with those requirements (named by their content, so nodes with the same
-    environment and requirements share a worker). Never python-local for the latter (but for an R task, whose packages
-python-local takes from the local R): they need a worker of their own."""
-    from ..runtime.taskcode import task_language
-
+    """The key of the worker a plan node runs in: its environment, or for a task with a requirements.txt that
+    environment with those requirements, named by their content (so nodes with the same environment and requirements
+    share a worker, never the python-local one; a local R task's packages come from the local R, so it keeps it)."""
     env = node.get("env") or LOCAL
     env = LOCAL if is_local(env) else env
     wanted = task_requirements(node["task_dir"])
     if not wanted:
         return env
+    from ..runtime.taskcode import task_language
+
     language = task_language(str(node["task_dir"])) or "python"
     if language == "r" and env == LOCAL:
         return env  # the local R's packages are used as they are (with_requirements installs nothing there)
