@@ -285,7 +285,10 @@ class Served:
 
         With a training schema, the frame holds just the model's features in training order, numeric ones as float64;
         a fitted folder's columns are typed as pandas' reader would (int64, float64) and anything else goes to it."""
-        rows = list(csv.reader(io.StringIO(text)))
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error:  # e.g. lines ended by a lone carriage return: pandas' reader reads them
+            return None
         while rows and not rows[-1]:
             rows.pop()
         if not rows:
@@ -528,7 +531,9 @@ try:  # the words pandas' reader reads as a missing value ("", "NA", "None", "nu
 except ImportError:  # a pandas without it
     MISSING_WORDS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                                "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
-_DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?|-?[0-9]+[eE][-+]?[0-9]{1,3}")
+# A cell pandas' reader reads as a plain number: group 1 an int64 (an optional '-' and 1 to 18 ASCII digits), else a
+# float (digits with a '.' or an exponent of at most 3 digits), or nothing at all (a missing value).
+_PLAIN_CELL = re.compile(r"(-?[0-9]{1,18})|-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?|-?[0-9]+[eE][-+]?[0-9]{1,3}|")
 
 
 def typed_frame(header: list, data: list):
@@ -536,29 +541,25 @@ def typed_frame(header: list, data: list):
     cell as NaN); None when any cell holds something else, which pandas' reader then reads."""
     import numpy as np
 
-    kinds = [_cell_kind(v) for v in data[0]]
-    for row in data[1:]:
-        kinds = [min(kind, _cell_kind(v)) for kind, v in zip(kinds, row)]
-    if 0 in kinds:
-        return None
-    ints = [j for j, kind in enumerate(kinds) if kind == 2]
-    floats = [j for j, kind in enumerate(kinds) if kind == 1]
+    match, kinds = _PLAIN_CELL.fullmatch, None
+    for row in data:  # per cell 2: an integer, 1: empty, 0: a float; a column is its least
+        found = [match(v) for v in row]
+        if None in found:
+            return None
+        cells = [2 if m.lastindex else 0 if v else 1 for m, v in zip(found, row)]
+        kinds = cells if kinds is None else list(map(min, kinds, cells))
     rows, nan, blocks = len(data), float("nan"), []
+    ints = [j for j, kind in enumerate(kinds) if kind == 2]
+    floats = [j for j, kind in enumerate(kinds) if kind < 2]
     if ints:
-        blocks.append((np.array([int(row[j]) for j in ints for row in data], dtype="int64").reshape(len(ints), rows), ints))
+        blocks.append((np.array([int(row[j]) for j in ints for row in data], dtype="int64").reshape(len(ints), rows),
+                       ints))
     if floats:
-        values = np.array([float(row[j]) if row[j] else nan for j in floats for row in data], dtype="float64")
+        # integers beside empty cells are read as integers, then made floats ("-0" as 0.0); with a float, as floats
+        values = np.array([(float(row[j]) if kinds[j] == 0 else float(int(row[j]))) if row[j] else nan
+                           for j in floats for row in data], dtype="float64")
         blocks.append((values.reshape(len(floats), rows), floats))
     return blocks_frame(header, blocks, rows)
-
-
-def _cell_kind(value: str, decimal=_DECIMAL.fullmatch) -> int:
-    """2 for an integer pandas' reader reads as int64 (an optional '-' and 1 to 18 ASCII digits), 1 for a float or an
-    empty cell, else 0."""
-    digits = value[1:] if value[:1] == "-" else value
-    if digits.isdigit() and digits.isascii() and len(digits) <= 18:
-        return 2
-    return 1 if value == "" or decimal(value) else 0
 
 
 def blocks_frame(names, blocks: list, rows: int):
@@ -592,31 +593,30 @@ _INDEXES: dict = {}
 
 
 def column_labels(names):
-    """The column Index of `names` (plain Python strings, see `frame_of`), built once per header."""
+    """The column Index of `names` as pandas' reader types it (in pandas 3 its text dtype), built once per header and
+    shared by the frames of that header: an Index cannot change, but for its name, so one whose name a task set is
+    built anew."""
     import pandas as pd
 
     key = tuple(names)
     columns = _INDEXES.get(key)
-    if columns is None:
+    if columns is None or columns.name is not None:
         if len(_INDEXES) >= 256:
             _INDEXES.clear()
-        columns = _INDEXES[key] = pd.Index(list(key), dtype=object)
+        columns = _INDEXES[key] = pd.Index(list(key))
     return columns
 
 
 def frame_of(names, arrays: list, rows: int):
     """A frame of ready column arrays in one step, its column Index built once per header: pandas' constructor
-    re-checks every column and builds a text Index anew, ~0.5 ms for 33 columns of one row. The names are plain
-    Python strings (as pandas 2, and so DRUM, gives them): scikit-learn reads them ~0.5 ms faster than pandas 3's
-    Arrow-backed text, per request."""
+    re-checks every column and builds a text Index anew, ~0.5 ms for 33 columns of one row."""
     import pandas as pd
 
     columns = column_labels(names)
-    key = tuple(names)
     try:  # the reader's own constructor; arrays are already one-dimensional and of one length
         return pd.DataFrame._from_arrays(arrays, columns=columns, index=pd.RangeIndex(rows), verify_integrity=False)
     except (AttributeError, TypeError):  # a pandas without it
-        return pd.DataFrame(dict(zip(key, arrays)), columns=columns)
+        return pd.DataFrame(dict(zip(columns, arrays)), columns=columns)
 
 
 def check_header(header, what: str = "the CSV header") -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract
-from .serving import _label_index, column_dtypes
+from .serving import _label_index, column_dtypes, index_names
 
 _PLAIN_NUMBERS = frozenset("fiu")
 
@@ -197,7 +197,7 @@ class ArrayChain:
         self.labels = labels
 
     def __call__(self, frame):
-        X = frame if frame.columns.tolist() == self.names else _select(frame, self.names)
+        X = frame if index_names(frame.columns) == self.names else _select(frame, self.names)
         if X is None or any(dtype.kind not in _PLAIN_NUMBERS for dtype in column_dtypes(X)):
             return None
         values = X.to_numpy(dtype="float64")

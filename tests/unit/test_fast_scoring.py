@@ -28,7 +28,7 @@ def rows(text):
                                   "a\n999999999999999999\n", "a,b,c\n1,-2,3\n"])
 def test_plain_numbers_are_typed_as_pandas_reader_types_them(text):
     ours, theirs = typed_frame(*rows(text)), pd.read_csv(io.StringIO(text))
-    pd.testing.assert_frame_equal(ours, theirs, check_column_type=False)
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
     assert ours.columns.tolist() == theirs.columns.tolist()
 
 
@@ -49,7 +49,7 @@ def test_a_deployment_frame_holds_its_features_in_training_order_and_numbers_as_
     frame = served(["b", "a", "t"], {"a", "b"})._small_csv("extra,a,t,b\nq,1,x,\n")
     assert frame.columns.tolist() == ["b", "a", "t"]
     assert frame["a"].dtype == "float64" and np.isnan(frame["b"].iloc[0]) and frame["t"].iloc[0] == "x"
-    pd.testing.assert_frame_equal(frame, pd.DataFrame({"b": [np.nan], "a": [1.0], "t": ["x"]}), check_column_type=False)
+    pd.testing.assert_frame_equal(frame, pd.DataFrame({"b": [np.nan], "a": [1.0], "t": ["x"]}))
 
 
 def test_the_words_pandas_reads_as_missing_are_missing_in_a_deployment_frame_too():
