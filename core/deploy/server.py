@@ -1037,6 +1037,8 @@ def create_app(config: ServeConfig, served: Served | None = None):
     return Counted(app, state, Limits(config.header_timeout, config.body_timeout, config.max_connections))
 
 
+_JSON = json.JSONEncoder(default=str)  # json.dumps(answer, default=str), without a new encoder per request
+
 ROUTES = {"/predict": "/predict/", "/transform": "/transform/", "/info": "/info/", "/stats": "/stats/",
           "/ping": "/ping", "/ping/": "/ping", "/health": "/health/", "/": "/ping"}
 
@@ -1078,7 +1080,7 @@ class Counted:
         served.monitor.timing(route, time.perf_counter() - started)
         if answer is None:
             return status, None, close
-        return status, json.dumps(answer, default=str).encode(), close
+        return status, _JSON.encode(answer).encode(), close
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
