@@ -22,9 +22,9 @@ from ..runtime.contract import BINARY, MULTICLASS, REGRESSION
 from ..store import Model, Project, Store, files
 from . import metrics
 from .blend import AVERAGE, STACK, STACKERS, blend_source
-from .tune import InnerCV
 from .engine import ROW_FREE_TASKS, BlueprintSource, Trainer, TrainOutcome, leaderboard, repeat_key, share_cores
 from .projects import get_project
+from .tune import InnerCV
 
 DEFAULT_BUDGET = 600.0
 TEMPLATES_SHARE = 0.40

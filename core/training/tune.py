@@ -938,7 +938,7 @@ def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float
     from ..jobs import JobRun
     from .engine import build_plan, get_model, retrain_source
 
-    first, project = get_model(store, model_ids[0])
+    _, project = get_model(store, model_ids[0])
     found = InnerCV(project, metric)
     parts, folds = training_folds_partition(project)
     if len(folds) < 2:
