@@ -32,11 +32,13 @@ with taskbench installed): the task code and the project's rows travel with
 the job, its log streams back live, and the model lands in this workspace.
 
 With --autopilot, trains the templates (starting none past 40 % of --budget),
-tunes the best models (until 80 %), then blends the best: an average of their
-predictions and a linear model stacked on their out-of-fold predictions
-(blend-avg-#3-#5-#7, blend-stack-#3-#5-#7). Models still training at the
-budget are cancelled; each stage's start and time are printed and logged in
-the autopilot's own job.
+cross-validates them on the training folds only (until 50 %; what is tuned and
+blended is chosen by that score, never by validation or holdout rows), tunes
+the best models (until 80 %), then blends: an average of members chosen by
+forward selection on their out-of-fold predictions, and a linear model stacked
+on the best model of each kind (blend-avg-#3-#5-#7, blend-stack-#3-#5-#7).
+Models still training at the budget are cancelled; each stage's start and time
+are printed and logged in the autopilot's own job.
 """
 
 
@@ -181,7 +183,8 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
     """`train --autopilot`: each stage's start and time, each model as it is trained, then the stages and the best."""
     from core import workspace
     from core.errors import EXIT_USAGE, UsageError
-    from core.training.autopilot import DEFAULT_BUDGET, TEMPLATES_SHARE, TUNING_SHARE, parse_duration, run_autopilot
+    from core.training.autopilot import (DEFAULT_BUDGET, SCORING_SHARE, TEMPLATES_SHARE, TUNING_SHARE, parse_duration,
+                                         run_autopilot)
     from core.training.engine import prestart_workers, release_prestarted
 
     if not autopilot:
@@ -222,7 +225,7 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
             out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
 
     out.print(f"autopilot on {escape(project)}: budget {seconds:.0f} s (templates up to {TEMPLATES_SHARE:.0%}, "
-              f"tuning up to {TUNING_SHARE:.0%}, then blenders)")
+              f"inner CV on the training folds up to {SCORING_SHARE:.0%}, tuning up to {TUNING_SHARE:.0%}, then blenders)")
     try:
         with open_workspace(ctx) as store:
             result = run_autopilot(store, project, budget=seconds, jobs=jobs, metric=metric, on_event=event)
