@@ -193,3 +193,11 @@ def test_an_answer_written_in_pieces_leaves_in_one_send():
 
     transport = asyncio.run(answer())
     assert transport.sent == [b"HTTP/1.1 200 OK\r\n\r\n{}", b"late"] and transport.closed
+
+
+def test_checked_predictions_are_a_copy_of_the_task_output(tmp_path):
+    out = pd.DataFrame({"Predictions": [1.0, 2.0]})
+    call = node_call(tmp_path, lambda X, model, **kw: out)
+    got = call(pd.DataFrame({"a": [1.0, 2.0]}))
+    out.iloc[0, 0] = 99.0  # the task changing its own frame afterwards changes nothing answered
+    assert got["Predictions"].tolist() == [1.0, 2.0] and got.columns.tolist() == ["Predictions"]
