@@ -155,31 +155,62 @@ def main(
         run_app(home)
 
 
-app.command(name="fit", short_help='Check a task folder the way training will use it.', help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
-app.command(name="score", short_help='Score a file with a fitted task folder (drum score).', help=score_command.HELP, no_args_is_help=True)(score_command.score)
-app.add_typer(task_command.app, name="task", short_help='Register task folders as versions; list, show, diff.')
-app.add_typer(project_command.app, name="project", short_help='Projects: a data set, a target and fixed partitions.')
-app.add_typer(blueprint_command.app, name="blueprint", short_help='Check, format, save and show blueprints.')
-app.command(name="train", short_help='Train blueprints, templates or the autopilot.', help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
-app.command(name="tune", short_help="Tune a trained model's hyperparameters.", help=tune_command.HELP, no_args_is_help=True)(tune_command.tune)
-app.command(name="leaderboard", short_help="A project's models, best first.", no_args_is_help=True)(train_command.leaderboard)
-app.command(name="insights", short_help="A model's scores, feature impact, ROC or residuals.", help=insights_command.INSIGHTS_HELP, no_args_is_help=True)(insights_command.insights)
-app.command(name="artifacts", short_help="List or copy a model's artifact files.", help=insights_command.ARTIFACTS_HELP, no_args_is_help=True)(insights_command.artifacts)
-app.command(name="demo", short_help='Run the whole workflow on bundled data.', help=demo_command.HELP)(demo_command.demo)
-app.command(name="doctor", short_help='Check what this machine can do for taskbench.', help=doctor_command.HELP)(doctor_command.doctor)
-app.add_typer(env_command.app, name="env", short_help='Environments tasks run in: list, add, build.')
-app.add_typer(workspace_command.app, name="workspace", short_help='Create a shared workspace, or show this one.')
-app.command(name="jobs", short_help='List jobs, newest first.', help=jobs_command.JOBS_HELP)(jobs_command.jobs)
-app.command(name="logs", short_help="Print a job's log (--follow to keep reading).", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)
-app.command(name="predict", short_help='Score a CSV or Parquet file with a trained model.', help=predict_command.HELP, no_args_is_help=True)(predict_command.predict)
-app.command(name="deploy", short_help='Publish a trained model as a named deployment.', help=deploy_command.DEPLOY_HELP, no_args_is_help=True)(deploy_command.deploy)
-app.command(name="serve", short_help="Serve a deployment over HTTP with DRUM's routes.", help=deploy_command.SERVE_HELP, no_args_is_help=True)(deploy_command.serve)
-app.command(name="deployments", short_help='List deployments with their counts and latency.', help=deploy_command.DEPLOYMENTS_HELP)(deploy_command.deployments)
-app.command(name="undeploy", short_help='Delete a deployment and its monitoring history.', help=deploy_command.UNDEPLOY_HELP, no_args_is_help=True)(deploy_command.undeploy)
-app.command(name="export", short_help='Write a trained model as a self-contained package.', help=deploy_command.EXPORT_HELP, no_args_is_help=True)(deploy_command.export)
-app.command(name="share", short_help='Give a member read or write on an object you own.', help=share_command.SHARE_HELP, no_args_is_help=True)(share_command.share)
-app.command(name="unshare", short_help="Take back a member's share of an object you own.", help=share_command.UNSHARE_HELP, no_args_is_help=True)(share_command.unshare)
-app.command(name="shares", short_help="List who has what: every share, or one object's.", help=share_command.SHARES_HELP)(share_command.shares)
+# One whole sentence per command for `taskbench --help` (click cuts a longer help mid-sentence at 80 columns).
+SHORT_HELP = {
+    "fit": "Check a task folder the way training will use it.",
+    "score": "Score a file with a fitted task folder (drum score).",
+    "task": "Register task folders as versions; list, show, diff.",
+    "project": "Projects: a data set, a target and fixed partitions.",
+    "blueprint": "Check, format, save and show blueprints.",
+    "train": "Train blueprints, templates or the autopilot.",
+    "tune": "Tune a trained model's hyperparameters.",
+    "leaderboard": "A project's models, best first.",
+    "insights": "A model's scores, feature impact, ROC or residuals.",
+    "artifacts": "List or copy a model's artifact files.",
+    "demo": "Run the whole workflow on bundled data.",
+    "doctor": "Check what this machine can do for taskbench.",
+    "env": "Environments tasks run in: list, add, build.",
+    "workspace": "Create a shared workspace, or show this one.",
+    "jobs": "List jobs, newest first.",
+    "logs": "Print a job's log (--follow to keep reading).",
+    "predict": "Score a CSV or Parquet file with a trained model.",
+    "deploy": "Publish a trained model as a named deployment.",
+    "serve": "Serve a deployment over HTTP with DRUM's routes.",
+    "deployments": "List deployments with their counts and latency.",
+    "undeploy": "Delete a deployment and its monitoring history.",
+    "export": "Write a trained model as a self-contained package.",
+    "share": "Give a member read or write on an object you own.",
+    "unshare": "Take back a member's share of an object you own.",
+    "shares": "List who has what: every share, or one object's.",
+}
+
+app.command(name="fit", help=fit_command.HELP, no_args_is_help=True)(fit_command.fit)
+app.command(name="score", help=score_command.HELP, no_args_is_help=True)(score_command.score)
+app.add_typer(task_command.app, name="task")
+app.add_typer(project_command.app, name="project")
+app.add_typer(blueprint_command.app, name="blueprint")
+app.command(name="train", help=train_command.TRAIN_HELP, no_args_is_help=True)(train_command.train)
+app.command(name="tune", help=tune_command.HELP, no_args_is_help=True)(tune_command.tune)
+app.command(name="leaderboard", no_args_is_help=True)(train_command.leaderboard)
+app.command(name="insights", help=insights_command.INSIGHTS_HELP, no_args_is_help=True)(insights_command.insights)
+app.command(name="artifacts", help=insights_command.ARTIFACTS_HELP, no_args_is_help=True)(insights_command.artifacts)
+app.command(name="demo", help=demo_command.HELP)(demo_command.demo)
+app.command(name="doctor", help=doctor_command.HELP)(doctor_command.doctor)
+app.add_typer(env_command.app, name="env")
+app.add_typer(workspace_command.app, name="workspace")
+app.command(name="jobs", help=jobs_command.JOBS_HELP)(jobs_command.jobs)
+app.command(name="logs", help=jobs_command.LOGS_HELP, no_args_is_help=True)(jobs_command.logs)
+app.command(name="predict", help=predict_command.HELP, no_args_is_help=True)(predict_command.predict)
+app.command(name="deploy", help=deploy_command.DEPLOY_HELP, no_args_is_help=True)(deploy_command.deploy)
+app.command(name="serve", help=deploy_command.SERVE_HELP, no_args_is_help=True)(deploy_command.serve)
+app.command(name="deployments", help=deploy_command.DEPLOYMENTS_HELP)(deploy_command.deployments)
+app.command(name="undeploy", help=deploy_command.UNDEPLOY_HELP, no_args_is_help=True)(deploy_command.undeploy)
+app.command(name="export", help=deploy_command.EXPORT_HELP, no_args_is_help=True)(deploy_command.export)
+app.command(name="share", help=share_command.SHARE_HELP, no_args_is_help=True)(share_command.share)
+app.command(name="unshare", help=share_command.UNSHARE_HELP, no_args_is_help=True)(share_command.unshare)
+app.command(name="shares", help=share_command.SHARES_HELP)(share_command.shares)
+for _info in [*app.registered_commands, *app.registered_groups]:
+    _info.short_help = SHORT_HELP[_info.name]
 
 
 def _expand_multi_value_flags(argv: list[str]) -> list[str]:
