@@ -371,6 +371,47 @@ async def test_u_uploads_a_new_version_and_reports_identical_content(workspace, 
         assert "/nowhere is not a folder" in text_of(app, "#tasks-status")
 
 
+async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refusal(workspace, monkeypatch):
+    """u on a task filled its name in while the label said empty meant model-metadata.yaml, so another task's folder
+    silently became its version; the title and label now say so, and core's refusal of the folder is shown whole."""
+    import core.tasks.versions
+    from core.errors import TaskbenchError
+
+    refusal = "regression_ridge is a regression task; a binary folder cannot be its new version."
+
+    def refuse(store, folder, name=None):
+        raise TaskbenchError(refusal)
+
+    monkeypatch.setattr(core.tasks.versions, "add_task", refuse)
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("u")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#upload-name", Input).value == "regression_ridge"
+        label = str(screen.query_one("#upload-name-label", Static).render())
+        assert "a new version of regression_ridge" in label and "empty: from model-metadata.yaml" in label
+        assert "Upload a new version of regression_ridge" in str(screen.query_one(".pane-title", Static).render())
+        assert screen.query_one("#upload-name-label").region.height >= 2  # wrapped at 80 columns, nothing cut
+        await type_path(app, pilot, "#upload-folder", str(SAMPLES / "09_binary_text_pipeline"))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert refusal in text_of(app, "#tasks-status")
+
+
+async def test_u_with_no_task_leaves_the_name_to_the_metadata(home):
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        await pilot.press("u")
+        await pilot.pause()
+        assert app.screen.query_one("#upload-name", Input).value == ""
+        label = str(app.screen.query_one("#upload-name-label", Static).render())
+        assert label == "Task name (empty: from model-metadata.yaml, else the folder)"
+
+
 async def test_help_lists_the_panes_actions(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:

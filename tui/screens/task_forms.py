@@ -128,18 +128,25 @@ class FitCheckDialog(Dialog):
 
 
 class UploadDialog(Dialog):
-    """Asks for the task folder to upload and the name to register it under."""
+    """Asks for the task folder to upload and the name to register it under; opened on a task, the name is that
+    task's and the title and label say the folder becomes its new version (core refuses one of another kind)."""
 
     TITLE_TEXT = "Upload a task version"
 
     def __init__(self, name: str):
         super().__init__()
         self.task_name = name
+        if name:
+            self.TITLE_TEXT = f"Upload a new version of {name}"
 
     def fields(self) -> ComposeResult:
         yield Static("Task folder (holding custom.py or custom.R)", classes="label")
         yield Input(placeholder="path/to/task_folder", id="upload-folder", suggester=PathSuggester(folders_only=True), compact=True)
-        yield Static("Task name (empty: from model-metadata.yaml, else the folder)", classes="label")
+        if self.task_name:
+            label = Text(f"Task name (as filled: a new version of {self.task_name}; empty: from model-metadata.yaml, else the folder)")
+        else:
+            label = Text("Task name (empty: from model-metadata.yaml, else the folder)")
+        yield Static(label, classes="label long", id="upload-name-label")  # holds a task name: never markup
         yield Input(self.task_name, placeholder="task name", id="upload-name", compact=True)
 
     def submit(self) -> None:
