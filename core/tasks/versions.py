@@ -53,6 +53,7 @@ def add_task(
         name = check_name(folder.resolve().name, "task", hint=" (it is the folder's name; give --name)")
 
     sharing.require(store, "task", name, "write", "add a version of")
+    _refuse_kind_change(store, name, folder, metadata)
     notes = list(metadata.warnings) + list(filter(None, [scoring_gap(folder, first_classification_type(metadata.target_types))]))
     if metadata.path is None:
         notes.append("the folder has no model-metadata.yaml, so blueprints treat it as an estimator for any target "
@@ -81,6 +82,32 @@ def add_task(
         env=env,
         metadata=summary,
     )
+
+
+def _refuse_kind_change(store: Store, name: str, folder: Path, metadata: TaskMetadata) -> None:
+    """Refuse a folder whose declared kind or target type differs from the task's latest version: a task's
+    type is fixed (as DataRobot's custom tasks fix it), and blueprints naming the task would silently change."""
+    latest = store.task_version(name)
+    if latest is None or latest.kind is None or metadata.kind is None:
+        return
+    if (latest.kind, latest.target_type) == (metadata.kind, metadata.target_type):
+        return
+    from .catalog import language_name
+
+    was = _kind_phrase(language_name(latest.path), latest.kind, latest.target_type)
+    now = _kind_phrase(language_name(folder), metadata.kind, metadata.target_type)
+    file = Path(metadata.path).name if metadata.path else "model-metadata.yaml"
+    raise UsageError(
+        f"{folder} is {now} (targetType: {metadata.target_type} in its {file}), but task {name} is {was} "
+        f"(latest {latest.ref}), and a task keeps its kind and target type; register the folder under its own "
+        f"name (`taskbench task add {folder} --name NEW_NAME`) or fix targetType in {file}."
+    )
+
+
+def _kind_phrase(language: str, kind: str, target_type: str | None) -> str:
+    """'a Python transform' or 'an R binary estimator': what a task is, for refusals."""
+    words = f"{language} {kind}" if kind != "estimator" else f"{language} {target_type} estimator"
+    return f"{'an' if words[0] in 'AEIOUR' else 'a'} {words}"
 
 
 def _environment_from_metadata(store: Store, value: str) -> tuple[str | None, str | None]:

@@ -1,0 +1,43 @@
+"""Follow-ups from a new-user trial of `taskbench task add` and `train`: a task keeps its kind and target type,
+re-uploading an older version's content says which version blueprints get, and failures name node and version."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from core.errors import UsageError
+from core.store import open_store
+from core.tasks import versions as tasks
+from tests.conftest import SAMPLES
+
+R_BINARY = SAMPLES / "15_binary_r_ridge_logistic"
+PY_TRANSFORM = SAMPLES / "05_transform_clip_outliers"
+
+
+def test_a_folder_of_another_kind_is_refused_as_a_version_of_a_task(taskbench, home, tmp_path):
+    assert taskbench("task", "add", R_BINARY, "--name", "rlogit").exit_code == 0
+    result = taskbench("task", "add", PY_TRANSFORM, "--name", "rlogit")
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "is a Python transform" in text
+    assert "task rlogit is an R binary estimator (latest rlogit@1)" in text
+    assert "--name NEW_NAME" in text and "fix targetType in model-metadata.yaml" in text
+    assert "Traceback" not in result.output
+    with open_store(home) as store:
+        assert [v.version for v in tasks.task_versions(store, "rlogit")] == [1]
+        # The workbench's upload calls the same core function, so it refuses too.
+        with pytest.raises(UsageError, match="a task keeps its kind and target type"):
+            tasks.add_task(store, PY_TRANSFORM, name="rlogit")
+
+    # Another target type of the same kind is refused as well; the same kind and type still makes a version.
+    regression = tmp_path / "regression"
+    shutil.copytree(R_BINARY, regression)
+    meta = regression / "model-metadata.yaml"
+    meta.write_text(meta.read_text().replace("targetType: binary", "targetType: regression"))
+    refused = taskbench("task", "add", regression, "--name", "rlogit")
+    assert refused.exit_code == 2 and "an R regression estimator" in " ".join(refused.output.split())
+    meta.write_text(meta.read_text().replace("targetType: regression", "targetType: binary"))
+    (regression / "notes.txt").write_text("a helper file changed\n")
+    assert "Added rlogit@2" in taskbench("task", "add", regression, "--name", "rlogit").output
