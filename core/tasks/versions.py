@@ -84,6 +84,17 @@ def add_task(
     )
 
 
+def identical_content_sentence(store: Store, version: TaskVersion) -> str:
+    """What an upload says when `version` already has its content (SPEC §1 stores content once); when that
+    version is not the latest, it says which version an unpinned blueprint gets and how to pin this one."""
+    said = f"{version.ref} already has this content (sha256 {version.sha256[:12]}); no new version was made"
+    latest = store.task_version(version.task)
+    if latest is None or latest.version == version.version:
+        return said + "."
+    return (f"{said}, so the latest stays {latest.ref}, which blueprints naming `{version.task}` use; to use this "
+            f"content write `{version.ref}` in the blueprint.")
+
+
 def _refuse_kind_change(store: Store, name: str, folder: Path, metadata: TaskMetadata) -> None:
     """Refuse a folder whose declared kind or target type differs from the task's latest version: a task's
     type is fixed (as DataRobot's custom tasks fix it), and blueprints naming the task would silently change."""

@@ -41,3 +41,26 @@ def test_a_folder_of_another_kind_is_refused_as_a_version_of_a_task(taskbench, h
     meta.write_text(meta.read_text().replace("targetType: regression", "targetType: binary"))
     (regression / "notes.txt").write_text("a helper file changed\n")
     assert "Added rlogit@2" in taskbench("task", "add", regression, "--name", "rlogit").output
+
+
+def test_re_uploading_an_older_version_says_the_latest_stays_and_how_to_pin(taskbench, tmp_path):
+    folder = tmp_path / "winsor"
+    shutil.copytree(PY_TRANSFORM, folder)
+    assert "Added winsor@1" in taskbench("task", "add", folder, "--name", "winsor").output
+    (folder / "notes.txt").write_text("the broken edit\n")
+    assert "Added winsor@2" in taskbench("task", "add", folder, "--name", "winsor").output
+    (folder / "notes.txt").unlink()
+
+    back = taskbench("task", "add", folder, "--name", "winsor")
+    assert back.exit_code == 0, back.output
+    text = " ".join(back.output.split())
+    assert "winsor@1 already has this content" in text and "no new version was made" in text
+    assert "the latest stays winsor@2, which blueprints naming `winsor` use" in text
+    assert "write `winsor@1` in the blueprint" in text
+    data = taskbench("task", "add", folder, "--name", "winsor", "--json").stdout
+    assert '"latest": 2' in data and '"version": 1' in data
+
+    # Re-uploading the latest content says nothing about pinning.
+    (folder / "notes.txt").write_text("the broken edit\n")
+    latest = " ".join(taskbench("task", "add", folder, "--name", "winsor").output.split())
+    assert "winsor@2 already has this content" in latest and "latest stays" not in latest

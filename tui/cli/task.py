@@ -37,12 +37,15 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Upload a task folder as a new version; identical content makes no new version."""
-    from core.tasks.versions import add_task
+    from core.tasks.versions import add_task, identical_content_sentence
 
     with open_workspace(ctx) as store:
         version, created = add_task(store, folder, name=name, env=env)
+        same = None if created else identical_content_sentence(store, version)
+        latest = version.version if created else store.task_version(version.task).version
     if as_json:
-        print_json({"task": version.task, "version": version.version, "created": created, "sha256": version.sha256})
+        print_json({"task": version.task, "version": version.version, "created": created, "sha256": version.sha256,
+                    "latest": latest})
         return
     out = console()
     for warning in version.warnings if created else ():
@@ -52,9 +55,7 @@ def add(
             f"Added [bold]{escape(version.ref)}[/] ({counted(len(version.files), 'file')}, sha256 {version.sha256[:12]})."
         )
     else:
-        out.print(
-            f"{escape(version.ref)} already has this content (sha256 {version.sha256[:12]}); no new version was made."
-        )
+        out.print(escape(same))
 
 
 @app.command("list")
