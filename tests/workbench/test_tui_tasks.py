@@ -486,6 +486,32 @@ async def test_fit_output_folds_at_spaces_and_l_before_any_fit_says_so(workspace
         assert "Fit check of regression_ridge@1 passed in" in text
 
 
+async def test_l_shows_only_the_selected_tasks_own_fit_check(workspace):
+    """l on task A showed the fit check just run on task B (`Fit check of knn_reg@2 passed`) as if it were A's."""
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_fit_check(app, pilot, "regression_ridge", str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
+        assert "Fit check of regression_ridge@1 passed" in log_text(app)
+        await pilot.press("escape")  # back to the list
+        await settle(app, pilot)
+        await select_task(app, pilot, "binary_text_pipeline")
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert pane(app).query_one("#tasks-view").current == "tasks-file"
+        assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+        await pilot.press("enter")  # opened, the keys act on its shown version: still not its check
+        await settle(app, pilot)
+        await pilot.press("l")
+        assert pane(app).query_one("#tasks-view").current == "tasks-file"
+        assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await select_task(app, pilot, "regression_ridge")
+        await pilot.press("l")
+        assert pane(app).query_one("#tasks-view").current == "tasks-fit-log"
+
+
 async def test_keys_that_cannot_act_are_not_offered(home, ridge_copy):
     """An empty workspace offered f; a task with one version offered d [ ]; the top-level list offered esc."""
     from core.store import open_store

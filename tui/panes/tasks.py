@@ -211,6 +211,7 @@ class TasksPane(Pane):
         self.fit_pinned = False  # the fit check's output stays on the right until the user picks a file
         self.fit_running = False
         self.last_fit: FitRequest | None = None
+        self.fit_task: str | None = None  # the task whose fit check the log holds: l shows it for that task only
         self.refused: str | None = None  # the selected task's name when core refused to show it
         self.fitted_width = 0  # the table width the name column was last sized for
         self.header_width = 0  # the header width the shown version's header was laid out for
@@ -716,6 +717,7 @@ class TasksPane(Pane):
             if request is None:
                 return
             self.last_fit = request
+            self.fit_task = ref.partition("@")[0]
             self.fit_running = True
             self.fit_pinned = True
             if not self.opened:
@@ -781,7 +783,8 @@ class TasksPane(Pane):
         self.post_message(self.Status(message.summary, error=not message.passed))
 
     def action_show_fit_log(self) -> None:
-        if not self.query_one("#tasks-fit-log", StreamLog).texts:
+        name = (self.current_ref() or "").partition("@")[0]
+        if not self.query_one("#tasks-fit-log", StreamLog).texts or name != self.fit_task:
             self.post_message(self.Status("no fit check yet: f runs one."))
             return
         self.fit_pinned = True
