@@ -270,8 +270,8 @@ def leaderboard(
     """The project's models, best first on validation; holdout scores only after unlocking.
 
     rows/s is the model's scoring speed on the validation rows, measured when
-    every node was fitted in its own training job (models that reused cached
-    nodes show '-').
+    one worker fitted every node in the model's own training job (models that
+    reused cached nodes or ran in several environments show '-').
     """
     from core.sharing import standing
     from core.training.engine import leaderboard as board
@@ -303,8 +303,9 @@ def leaderboard_table(proj, metric: str, rows: list[dict], width: int | None = N
         legend.append("N≡M: model N repeats model M (same blueprint and task versions); M×R: model M ran R times.")
     speeds = [r["predict_rows_per_second"] for r in rows]
     if None in speeds and any(v is not None for v in speeds):
-        legend.append("rows/s: scoring speed on the validation rows, measured only when a model fitted every node "
-                      "itself; '-' for models that reused cached nodes.")
+        legend.append("rows/s: scoring speed on the validation rows, measured only when one worker fitted every "
+                      "node of the model itself; '-' for models that reused cached nodes or ran in several "
+                      "environments.")
     return Group(table, *(f"[dim]{line}[/]" for line in legend)) if legend else table
 
 
