@@ -199,6 +199,14 @@ def test_show_unknown_blueprint(taskbench, files):
     assert version.exit_code == 2 and "has no version 5; it has only version 1" in version.stderr
 
 
+
+def test_show_of_a_file_says_show_takes_a_saved_name(taskbench, files):
+    path = files("mine.bp", GOOD)
+    result = taskbench("blueprint", "show", str(path))
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and "is a file; `blueprint show` shows a saved blueprint by NAME[@N]" in said
+    assert f"taskbench blueprint check {path}" in said
+
 def test_export_saved_and_file(taskbench, files):
     path = files("good.bp", GOOD)
     taskbench("blueprint", "add", path)

@@ -259,7 +259,12 @@ def show(
     from core.blueprints.export import draw_ascii, to_json
     from core.blueprints.registry import blueprint_versions, get_blueprint
     from core.blueprints.syntax import parse_blueprint
+    from core.errors import EXIT_USAGE
 
+    if ("/" in ref or ref.endswith(".bp")) and Path(ref).is_file():
+        fail(f"{ref} is a file; `blueprint show` shows a saved blueprint by NAME[@N] (see `taskbench blueprint list`): "
+             f"check the file with `taskbench blueprint check {ref}`, or save it with `taskbench blueprint add {ref}`.",
+             EXIT_USAGE)
     with open_workspace(ctx) as store:
         version = get_blueprint(store, ref)
         count = len(blueprint_versions(store, version.blueprint))
