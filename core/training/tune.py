@@ -100,7 +100,11 @@ class Dimension:
         if hp.type == "multi":
             return f"{self.key}: {', '.join(sorted(hp.multi))} forms"
         low, high = (math.ceil(self.low), math.floor(self.high)) if hp.type == "int" else (self.low, self.high)
-        return f"{self.key} from {low:g} to {high:g}{' (log scale)' if self.log else ''}"
+        notes = ["log scale"] if self.log else []
+        if (float(self.low), float(self.high)) != (float(hp.min), float(hp.max)):  # near the current value, or > 0
+            notes.append(f"part of the declared {float(hp.min):g} to {float(hp.max):g}; "
+                         f"--set {self.key}=A,B,C tries other values")
+        return f"{self.key} from {low:g} to {high:g}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _span(kind: str, low, high, current) -> tuple[float, float, bool]:

@@ -180,3 +180,14 @@ def test_budget_is_a_count_or_seconds():
     assert count is None and deadline is not None
     with pytest.raises(UsageError, match="tries no candidate"):
         tune._budget(0, None)
+
+
+def test_the_log_says_when_the_searched_interval_is_part_of_the_declared_range():
+    hp = SimpleNamespace(type="float", min=0.0, max=0.2)
+    low, high, log = tune._span("float", 0.0, 0.2, 0.05)
+    said = tune.Dimension("x.clip_q", "x", "clip_q", hp, log=log, low=low, high=high).describe()
+    assert said == ("x.clip_q from 0.0005 to 0.2 (log scale; part of the declared 0 to 0.2; "
+                    "--set x.clip_q=A,B,C tries other values)")
+    whole = SimpleNamespace(type="int", min=1, max=50)
+    low, high, log = tune._span("int", 1, 50, None)
+    assert tune.Dimension("k.n", "k", "n", whole, log=log, low=low, high=high).describe() == "k.n from 1 to 50"
