@@ -407,16 +407,31 @@ class Trainer:
             loaded = self._request(worker, protocol.LOAD_PROJECT, {"data": plan["data"], "code_dirs": sorted(to_fit)})
             self._log.line(f"worker loaded {loaded['rows']} rows and the tasks' libraries in {time.perf_counter() - began:.2f} s")
             handoff = sorted(later_inputs[i] & {n["name"] for n in nodes})
-            replies.append(
-                self._request(
-                    worker,
-                    protocol.TRAIN,
-                    {**plan, "nodes": nodes, "handoff": handoff, "model_dir": str(model_dir),
-                     "score_sets": score_sets, "scratch_dir": str(self.scratch)},
+            try:
+                replies.append(
+                    self._request(
+                        worker,
+                        protocol.TRAIN,
+                        {**plan, "nodes": nodes, "handoff": handoff, "model_dir": str(model_dir),
+                         "score_sets": score_sets, "scratch_dir": str(self.scratch)},
+                    )
                 )
-            )
+            except TaskbenchError as exc:
+                raise self._node_failure(exc, nodes, model_dir)
         shutil.rmtree(model_dir / "handoff", ignore_errors=True)
         return replies
+
+    def _node_failure(self, exc: TaskbenchError, nodes: list[dict], model_dir: Path) -> TaskbenchError:
+        """The failure of a segment's training, named by its node and task version, its traceback in the job log: the
+        worker fits nodes in order, each in its own folder made before its code runs, so the last folder is the node."""
+        started = [n for n in nodes if (model_dir / "nodes" / n["name"]).is_dir()]
+        who = f"node {started[-1]['name']} ({started[-1]['task_ref']})" if started else None
+        if exc.details:
+            self._log.line(f"{who or 'the training step'} failed; the task's traceback:\n{exc.details.rstrip()}")
+        if who is not None:
+            exc.message = f"{who}: {exc.message}"
+            exc.args = (exc.message,)
+        return exc
 
     def _worker(self, env: str, node: dict, plan: dict, model_dir: Path):
         """The worker of segment key `env` (that of `node`) for this job, started on first use: Docker for registered

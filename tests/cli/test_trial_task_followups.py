@@ -3,6 +3,7 @@ re-uploading an older version's content says which version blueprints get, and f
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -64,3 +65,34 @@ def test_re_uploading_an_older_version_says_the_latest_stays_and_how_to_pin(task
     (folder / "notes.txt").write_text("the broken edit\n")
     latest = " ".join(taskbench("task", "add", folder, "--name", "winsor").output.split())
     assert "winsor@2 already has this content" in latest and "latest stays" not in latest
+
+
+def test_a_training_failure_names_the_node_and_task_version_and_logs_the_traceback(taskbench, home, tmp_path):
+    from tests.conftest import DATA, make_task
+
+    created = taskbench("project", "create", DATA / "juniors_3_year_stats_regression.csv", "--target", "Grade 2014",
+                        "--name", "juniors")
+    assert created.exit_code == 0, created.output
+    broken = make_task(tmp_path, {
+        "model-metadata.yaml": "name: knnish\ntype: training\ntargetType: regression\n",
+        "custom.py": """
+            def fit(X, y, output_dir, **kwargs):
+                ratio = X["Grade_2013"].mean()
+                return ratio
+            """,
+    }, name="knnish")
+    assert taskbench("task", "add", broken).exit_code == 0
+    (broken / "notes.txt").write_text("v2\n")
+    assert "Added knnish@2" in taskbench("task", "add", broken).output
+    bp = tmp_path / "broke.bp"
+    bp.write_text("x     = impute_median(NUM)\nmodel = knnish@2(x)\n")
+
+    result = taskbench("train", "juniors", bp)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "FAIL broke: node model (knnish@2): fit raised KeyError: 'Grade_2013' (custom.py line 2)." in text
+    job = re.search(r"\(job (\d+)\)", text).group(1)
+    log = (home / "logs" / f"job-{job}.log").read_text()
+    assert "node model (knnish@2) failed; the task's traceback:" in log
+    assert 'ratio = X["Grade_2013"].mean()' in log and "KeyError: 'Grade_2013'" in log
+    assert "failed: node model (knnish@2): fit raised KeyError" in log
