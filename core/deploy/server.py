@@ -286,7 +286,7 @@ class Served:
         With a training schema, the frame holds just the model's features in training order, numeric ones as float64;
         a fitted folder's columns are typed as pandas' reader would (int64, float64) and anything else goes to it."""
         try:
-            rows = list(csv.reader(io.StringIO(text)))
+            rows = csv_rows(text)
         except csv.Error:  # e.g. lines ended by a lone carriage return: pandas' reader reads them
             return None
         while rows and not rows[-1]:
@@ -531,6 +531,17 @@ try:  # the words pandas' reader reads as a missing value ("", "NA", "None", "nu
 except ImportError:  # a pandas without it
     MISSING_WORDS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                                "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+def csv_rows(text: str) -> list:
+    """The rows `csv.reader` reads from `text` (raising csv.Error as it does): when nothing can be quoted (no '"', no
+    NUL, a carriage return only before a line feed) the lines split at commas, which reads the same ~3x faster."""
+    if '"' in text or "\0" in text or text.count("\r") != text.count("\r\n"):
+        return list(csv.reader(io.StringIO(text)))
+    lines = text.split("\n")
+    if not lines[-1]:  # the text ends with a line end
+        lines.pop()
+    return [(line[:-1] if line[-1:] == "\r" else line).split(",") if line not in ("", "\r") else [] for line in lines]
+
+
 # A cell pandas' reader reads as a plain number: group 1 an int64 (an optional '-' and 1 to 18 ASCII digits), else a
 # float (digits with a '.' or an exponent of at most 3 digits), or nothing at all (a missing value).
 _PLAIN_CELL = re.compile(r"(-?[0-9]{1,18})|-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?|-?[0-9]+[eE][-+]?[0-9]{1,3}|")

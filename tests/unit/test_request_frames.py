@@ -121,3 +121,20 @@ def test_the_column_index_is_shared_by_requests_but_never_a_name_a_task_gave_it(
     first.columns.name = "set by a task"
     second = served.parse_csv(b"a,b\n3,4\n")
     assert second.columns.name is None and second.columns.tolist() == ["a", "b"]
+
+
+def test_unquoted_text_is_split_as_the_csv_module_reads_it():
+    import csv
+
+    from core.deploy.server import csv_rows
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(['a', '1', ',', ',', '\n', '\r\n', '\r', '"', ' ', '\0', '.']) for _ in range(rng.randint(0, 12)))
+        try:
+            expected = list(csv.reader(io.StringIO(text)))
+        except csv.Error:
+            with pytest.raises(csv.Error):
+                csv_rows(text)
+            continue
+        assert csv_rows(text) == expected, repr(text)
