@@ -203,6 +203,44 @@ async def test_unlock_from_a_model_page_is_answered_on_that_page(ws):
         assert answer in str(model_status.content)
 
 
+def holdout_row(pane) -> str:
+    """The holdout row of the model page's Scores tab."""
+    text = str(pane.query_one("#model-scores", Static).content)
+    return next(line for line in text.splitlines() if line.startswith("holdout"))
+
+
+async def test_the_scores_tab_stops_saying_locked_once_the_unlock_is_confirmed(ws, monkeypatch):
+    """u then y on a model page: core unlocks at once and scores the models for a while, and all that while the
+    Scores tab said "holdout locked" (until the user left the page and came back)."""
+    from core.service import Workspace
+
+    gate = threading.Event()
+    unlock = Workspace.unlock_holdout
+
+    def held(self, project):
+        assert gate.wait(30)
+        return unlock(self, project)
+
+    monkeypatch.setattr(Workspace, "unlock_holdout", held)
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: pane.model is not None)
+        assert holdout_row(pane).split()[1] == "locked"
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmUnlock))
+        await pilot.press("y")
+        await pilot.pause()
+        assert holdout_row(pane).split()[1] == "scoring…"
+        gate.set()
+        await wait_for(pilot, lambda: holdout_row(pane).split()[1] not in ("scoring…", "locked", "-"), timeout=60)
+        rmse = number(engine_board(ws)[2][0]["holdout"]["RMSE"])
+        assert rmse in holdout_row(pane).split()
+
+
 async def test_wide_terminal_keeps_list_and_leaderboard_side_by_side(ws):
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(200, 50)) as pilot:

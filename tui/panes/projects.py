@@ -122,7 +122,7 @@ class ProjectsPane(Pane):
     @dataclass
     class Unlocked(Message):
         project: str
-        scored: int
+        scored: int | None  # None: the unlock failed
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -460,6 +460,10 @@ class ProjectsPane(Pane):
 
     def _unlock(self, project: str) -> None:
         self.say(f"unlocking the holdout of {project} and scoring its models on it…")
+        if self.showing_model_page() and self.model and self.model["project"] == project:
+            # the holdout is unlocked at once and scored for a while: the Scores tab says so now, not "locked"
+            self.model["scoring"] = True
+            self.query_one("#model-scores", Static).update(self._scores_text(self.model))
         self.unlock(project)
 
     @work(thread=True, exclusive=True, group="proj-unlock", exit_on_error=False)
@@ -470,11 +474,16 @@ class ProjectsPane(Pane):
             _, scored = self.app.workspace.unlock_holdout(project)
         except TaskbenchError as exc:
             self.post_message(self.Notice(f"unlocking failed: {exc.message}", error=True))
+            self.post_message(self.Unlocked(project, None))  # the page shows what core holds, not "scoring…"
             return
         self.post_message(self.Unlocked(project, scored))
 
     @on(Unlocked)
     def show_unlocked(self, message: Unlocked) -> None:
+        if message.scored is None:  # failed: the Notice said why; the page is read again
+            if self.showing_model_page() and self.model_id is not None:
+                self.load_model(self.model_id)
+            return
         text = f"holdout of {message.project} unlocked; {message.scored} model(s) scored on it"
         self.refresh_data()
         if self.showing_model_page():
@@ -559,8 +568,8 @@ class ProjectsPane(Pane):
             scores = m["scores"].get(partition)
             if scores:
                 rows.append([partition, *(score(n, scores.get(n)) for n in names)])
-            elif partition == "holdout" and not m["unlocked"]:
-                rows.append(["holdout", *(["locked"] + ["-"] * (len(names) - 1))])
+            elif partition == "holdout" and (m.get("scoring") or not m["unlocked"]):
+                rows.append(["holdout", *(["scoring…" if m.get("scoring") else "locked"] + ["-"] * (len(names) - 1))])
             else:
                 rows.append([partition, *(["-"] * len(names))])
         parts = [text_table(["partition", *names], rows)]
