@@ -24,8 +24,40 @@ WHEEL_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 def pip_index() -> tuple[str, str]:
     """The package index pip would use here and where that comes from (PIP_INDEX_URL, a pip.conf, or pip's default)."""
-    if os.environ.get("PIP_INDEX_URL"):
-        return os.environ["PIP_INDEX_URL"], "PIP_INDEX_URL"
+    found = _pip_setting("PIP_INDEX_URL", "index-url")
+    return found if found else (DEFAULT_INDEX, "pip's default")
+
+
+def extra_indexes() -> tuple[list[str], str | None]:
+    """The extra indexes pip also looks in here (PIP_EXTRA_INDEX_URL or a pip.conf's extra-index-url) and where
+    they come from; ([], None) without any."""
+    found = _pip_setting("PIP_EXTRA_INDEX_URL", "extra-index-url")
+    return (found[0].split(), found[1]) if found and found[0].split() else ([], None)
+
+
+def pip_sources() -> str:
+    """Where pip looks for packages here, as one phrase: the index and the extra indexes, each with its source."""
+    index, source = pip_index()
+    extras, extra_source = extra_indexes()
+    said = f"the index {index} ({source})"
+    if extras:
+        said += f" and the extra {'index' if len(extras) == 1 else 'indexes'} {', '.join(extras)} ({extra_source})"
+    return said
+
+
+def looked_in(line: str) -> list[str] | None:
+    """The indexes of pip's own "Looking in indexes: A, B" line (credentials masked by pip), or None for other lines."""
+    head, sep, rest = line.strip().partition("Looking in indexes:")
+    if not sep or head:
+        return None
+    return [url.strip() for url in rest.split(",") if url.strip()]
+
+
+def _pip_setting(variable: str, option: str) -> tuple[str, str] | None:
+    """A pip setting for `pip install` and where it comes from: the environment variable, else the most specific
+    pip.conf that sets it ([install] before [global]), else None."""
+    if os.environ.get(variable):
+        return os.environ[variable], variable
     for path in _pip_config_files():
         parser = configparser.ConfigParser()
         try:
@@ -33,14 +65,17 @@ def pip_index() -> tuple[str, str]:
         except (configparser.Error, OSError):
             continue
         for section in ("install", "global"):
-            if parser.has_option(section, "index-url"):
-                return parser.get(section, "index-url"), str(path)
-    return DEFAULT_INDEX, "pip's default"
+            if parser.has_option(section, option):
+                return parser.get(section, option), str(path)
+    return None
 
 
 def _pip_config_files() -> list[Path]:
-    """pip's configuration files, most specific first (PIP_CONFIG_FILE, the environment's, the user's, the site's)."""
+    """pip's configuration files, most specific first (PIP_CONFIG_FILE, the environment's, the user's, the site's);
+    none when PIP_CONFIG_FILE is the null device, which tells pip to load no file."""
     files = []
+    if os.environ.get("PIP_CONFIG_FILE") == os.devnull:
+        return []
     if os.environ.get("PIP_CONFIG_FILE"):
         files.append(Path(os.environ["PIP_CONFIG_FILE"]))
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")

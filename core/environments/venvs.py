@@ -70,11 +70,12 @@ def requirements_python(
     building = venvs / f"tmp-{key}-{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
     on_log(f"requirements.txt: installing {_count(wanted)} requirement(s) into a new cached environment {key}")
-    from .pipconfig import pip_index, wheelhouse
+    from .pipconfig import looked_in, pip_sources, wheelhouse
 
-    index, source = pip_index()
+    sources = pip_sources()
     folder = wheelhouse()
-    on_log(f"requirements.txt: pip installs from {index} ({source})" + (f" and the wheelhouse {folder}" if folder else ""))
+    on_log(f"requirements.txt: pip installs from {sources.removeprefix('the index ')}"
+           + (f" and the wheelhouse {folder}" if folder else ""))
     try:
         subprocess.run(
             [base_python, "-m", "venv", "--without-pip", str(building)], check=True, capture_output=True, text=True
@@ -97,10 +98,13 @@ def requirements_python(
         for line in proc.stdout:
             on_log(line.rstrip("\n"))
             tail = (tail + [line.rstrip("\n")])[-15:]
+            looked = looked_in(line)
+            if looked and any(url not in sources for url in looked):  # pip's own word, when it differs from ours
+                sources = f"the indexes pip looked in ({', '.join(looked)})"
         if proc.wait() != 0:
             errors = [line for line in tail if "ERROR" in line] or tail[-3:]
             raise TaskbenchError(
-                f"requirements.txt could not be installed from the index {index} ({source}): "
+                f"requirements.txt could not be installed from {sources}: "
                 f"{errors[-1].strip() if errors else 'pip failed'}",
                 details="\n".join(tail),
             )

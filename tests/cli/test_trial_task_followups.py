@@ -96,3 +96,27 @@ def test_a_training_failure_names_the_node_and_task_version_and_logs_the_traceba
     assert "node model (knnish@2) failed; the task's traceback:" in log
     assert 'ratio = X["Grade_2013"].mean()' in log and "KeyError: 'Grade_2013'" in log
     assert "failed: node model (knnish@2): fit raised KeyError" in log
+
+
+def test_an_uninstallable_requirement_names_every_index_pip_looked_in(taskbench, tmp_path, monkeypatch):
+    from tests.conftest import DATA, make_task
+
+    index = "http://127.0.0.1:9/simple"  # the discard port: nothing answers
+    extra = (tmp_path / "extra-index").as_uri()
+    (tmp_path / "extra-index").mkdir()
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nextra-index-url = {extra}\n")
+    monkeypatch.setenv("PIP_INDEX_URL", index)
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    task = make_task(tmp_path, {"custom.py": "def fit(X, y, output_dir, **kwargs):\n    pass\n",
+                                "requirements.txt": "taskbench-probe-absent==9.9.9\n"})
+    result = taskbench("fit", "--code-dir", task, "--input", DATA / "juniors_3_year_stats_regression.csv",
+                       "--target-type", "regression", "--target", "Grade 2014", "--verbose")
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    where = f"{index} (PIP_INDEX_URL) and the extra index {extra} ({conf})"
+    assert f"requirements.txt: pip installs from {where}" in text
+    assert f"requirements.txt could not be installed from the index {where}: ERROR:" in text
+    assert f"Looking in indexes: {index}, {extra}" in text  # what pip itself said, which the sentences agree with

@@ -4,6 +4,8 @@ the host's network, and a cached venv installing from a wheelhouse with no index
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,24 @@ def test_a_cached_venv_without_the_package_names_the_index_it_tried(clean_pip, m
     monkeypatch.setenv("PIP_RETRIES", "0")
     with pytest.raises(TaskbenchError, match=f"could not be installed from the index {DEAD_INDEX} \\(PIP_INDEX_URL\\)"):
         requirements_python(tmp_path / "ws", "taskbench_probe_absent==1.0\n", lambda line: None)
+
+
+def test_extra_indexes_come_from_the_variable_or_a_pip_conf_and_none_when_pip_loads_no_file(monkeypatch, tmp_path):
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    conf = tmp_path / "config" / "pip" / "pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("[global]\nextra-index-url = file:///opt/a/simple\n    file:///opt/b/simple\n")
+    if not (Path(sys.prefix) / "pip.conf").is_file():  # the only file pip prefers to the user's
+        assert pipconfig.extra_indexes() == (["file:///opt/a/simple", "file:///opt/b/simple"], str(conf))
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://extra.example.org/simple")
+    assert pipconfig.extra_indexes() == (["https://extra.example.org/simple"], "PIP_EXTRA_INDEX_URL")
+    assert pipconfig.pip_sources().endswith("and the extra index https://extra.example.org/simple (PIP_EXTRA_INDEX_URL)")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")  # pip then loads no configuration file at all
+    assert pipconfig.extra_indexes() == ([], None)
+    assert pipconfig.looked_in("Looking in indexes: https://pypi.org/simple, file:///opt/a/simple\n") == [
+        "https://pypi.org/simple", "file:///opt/a/simple"]
+    assert pipconfig.looked_in("Looking in links: /opt/wheels") is None
