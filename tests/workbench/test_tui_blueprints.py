@@ -89,6 +89,11 @@ async def test_copy_template_mistake_shown_at_line_and_column_then_fixed_saved_a
         trained = pane.last_trained
         status = str(pane.query_one("#bp-status").content)
         assert f"model {trained['model']} trained on jr" in status and f"job {trained['job']}" in status
+        # the hint names the keys that really get there from the editor (4 alone was typed into the blueprint)
+        assert editor.has_focus and status.endswith("; esc, then 4 shows it in Projects")
+        text = editor.text
+        await pilot.press("escape", "4")
+        assert editor.text == text and app.current_pane.TITLE == "Projects"
         with open_store(ws) as store:
             _, _, rows = leaderboard(store, "jr")
         row = next(r for r in rows if r["model"] == trained["model"])

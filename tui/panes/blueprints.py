@@ -730,8 +730,10 @@ class BlueprintsPane(Pane):
             validation = data.get("scores", {}).get("validation", {})
             scores = ", ".join(f"{k} {score(k, v)}" for k, v in validation.items())
             job = self.training.get("job")
+            # in the editor a digit is typed into the blueprint: esc leaves it first, then 4 shows Projects
+            where = "esc, then 4 shows it in Projects" if self.query_one(BlueprintEditor).has_focus else "4 shows it in Projects"
             self.status(f"model {data['model']} trained on {data['project']} in {data['seconds']:.1f} s"
-                        + (f" (job {job})" if job else "") + f": validation {scores}; see Projects (4)")
+                        + (f" (job {job})" if job else "") + f": validation {scores}; {where}")
         else:
             model = f"model {data['model']} " if data.get("model") else ""
             self.status(f"training {data.get('label', '')} on {data['project']} failed: {model}{data.get('error', '')}", error=True)
