@@ -226,6 +226,21 @@ async def test_the_dockerfile_gets_the_room_when_there_is_no_build_log_and_every
         assert not box.display
 
 
+async def test_d_on_python_local_says_in_one_line_why_there_is_no_dockerfile(home):
+    """d on python-local did nothing and said nothing; the key stays out of the footer, and pressing it answers."""
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, table = await select_environment(pilot, "python-local")
+        await pilot.pause()
+        assert table.has_focus
+        assert " d " not in f" {pane.query_one('#env-status').render()} "  # not offered
+        await pilot.press("d")
+        await pilot.pause()
+        status = " ".join(str(pane.query_one("#env-status").render()).split())
+        assert status == "python-local runs on this machine's own Python, not in an image: it has no Dockerfile."
+        assert not pane.query_one("#env-detail-box").display
+
+
 async def test_the_build_log_folds_at_spaces_and_keeps_an_image_name_whole(home, monkeypatch):
     """A long image name is never cut inside: it stays on one row, h/l scroll sideways to read it; words fold at spaces."""
     from core.environments import build, resolve

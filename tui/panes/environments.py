@@ -53,7 +53,12 @@ class EnvironmentsPane(Pane):
     KEY = "2"
     TITLE = "Environments"
     ACTIONS = ACTIONS
-    BINDINGS = bindings(ACTIONS) + [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+    BINDINGS = bindings(ACTIONS) + [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        # d on python-local: the Dockerfile action is off (and not offered), so this one answers why instead of silence
+        Binding("d", "no_dockerfile", "Why no Dockerfile", show=False),
+    ]
 
     @dataclass
     class Loaded(Message):
@@ -129,6 +134,9 @@ class EnvironmentsPane(Pane):
         else:
             self.say("this environment has no Dockerfile")
 
+    def action_no_dockerfile(self) -> None:
+        self.say(f"{LOCAL_ENV} runs on this machine's own Python, not in an image: it has no Dockerfile.")
+
     def action_cursor_down(self) -> None:
         self.query_one("#env-table", DataTable).action_cursor_down()
 
@@ -162,6 +170,8 @@ class EnvironmentsPane(Pane):
             return True
         if action in ("build", "dockerfile"):
             return self.selected_name() not in (None, LOCAL_ENV)
+        if action == "no_dockerfile":
+            return self.selected_name() == LOCAL_ENV
         if action == "open":
             return not self.log_note or self.streamed == "checks"
         if action == "back":  # esc leaves the log or the Dockerfile; on the list it has nowhere to go
