@@ -116,9 +116,12 @@ async def test_a_finished_job_opens_without_following(home, jobs):
         await pilot.pause()
         assert not view.following
         assert view.lines.visible_text()[-1].endswith("[engine] fit check failed: ValueError: boom")
+        title = str(pilot.app.query_one("#jobs-log-title").render())
+        # an ended job's log is whole: the header said "log paused" for it, which meant nothing
+        assert title.startswith(f"#{jobs['fit'].id} fit failed · ") and "paused" not in title and "following" not in title
         await pilot.press("f")
         assert view.following
-        assert "following" in str(pilot.app.query_one("#jobs-log-title").render())
+        assert "following" not in str(pilot.app.query_one("#jobs-log-title").render())
 
 
 async def test_filter_narrows_the_list(home, jobs):

@@ -310,8 +310,11 @@ class JobsPane(Pane):
         row = self.log_job
         if row is None:
             return
-        follow = "following" if self.log_view.following else "paused"
-        self.query_one("#jobs-log-title", Static).update(Text(f"#{row.id} {row.kind} {row.state} · log {follow} · {row.title}", no_wrap=True, overflow="ellipsis"))
+        if row.active or row.state in ("queued", "running"):
+            follow = " · log following" if self.log_view.following else " · log paused"
+        else:
+            follow = ""  # an ended job's log is whole: following or paused would mean nothing
+        self.query_one("#jobs-log-title", Static).update(Text(f"#{row.id} {row.kind} {row.state}{follow} · {row.title}", no_wrap=True, overflow="ellipsis"))
         failure = self.query_one("#jobs-failure", Static)
         ended_badly = row.state in ("failed", "interrupted", "cancelled") and bool(row.message)
         failure.display = ended_badly
