@@ -22,7 +22,7 @@ from typing import Callable
 from .. import sharing, workspace
 from ..errors import TaskbenchError, UsageError
 from ..jobs import JobRun
-from ..runners.base import OutputRelay, WorkerSpec, ready
+from ..runners.base import Limits, OutputRelay, WorkerSpec, ready
 from ..runners.start import start_worker
 from ..runtime import protocol
 from ..runtime.contract import LOCAL_ENV, is_local
@@ -206,8 +206,11 @@ class Trainer:
     """Trains blueprints in one project and records each as a model with scores and logs."""
 
     def __init__(self, store: Store, project: Project, *, cv: bool = False, on_event: Callable[[str, dict], None] | None = None,
-                 cluster=None, cancel: threading.Event | None = None):
+                 cluster=None, cancel: threading.Event | None = None, limits: Limits | None = None):
         self.store = store
+        # Each training step's wall time and memory (a segment's fit and scoring, each CV fold its own), as the
+        # worker enforces them for the fit check: a hung or runaway task fails its model instead of the whole run.
+        self.limits = {k: v for k, v in (("timeout", limits.timeout), ("memory", limits.memory)) if v} if limits else {}
         self.project = project
         self.cv = cv
         self.cluster = cluster  # a cluster.ClusterSession: jobs then run on its Dask workers
@@ -350,7 +353,7 @@ class Trainer:
             sets.append({"fold": [k]})
         log = self.run.log
         log.line(f"job {self.run.id} goes to the Dask cluster at {self.cluster.address}")
-        result = self.cluster.run(self.project, self.run, plans, sets)
+        result = self.cluster.run(self.project, self.run, [{**p, **self.limits} for p in plans], sets)
         work_dir.mkdir(parents=True, exist_ok=True)
         for rel, content in result["files"].items():
             target = work_dir / rel
@@ -413,7 +416,7 @@ class Trainer:
                         worker,
                         protocol.TRAIN,
                         {**plan, "nodes": nodes, "handoff": handoff, "model_dir": str(model_dir),
-                         "score_sets": score_sets, "scratch_dir": str(self.scratch)},
+                         "score_sets": score_sets, "scratch_dir": str(self.scratch), **self.limits},
                     )
                 )
             except TaskbenchError as exc:
@@ -556,6 +559,7 @@ def train_blueprints(
     on_event: Callable[[str, dict], None] | None = None,
     cluster: str | None = None,
     cancel: threading.Event | None = None,
+    limits: Limits | None = None,
 ) -> list[TrainOutcome]:
     """Train each blueprint as its own job, `jobs` at a time (joblib threads, each driving a worker, or each
     waiting for a job on the Dask cluster at `cluster`)."""
@@ -572,7 +576,8 @@ def train_blueprints(
         session = ClusterSession(cluster)
 
     def one(source):
-        return Trainer(store, project, cv=cv, on_event=on_event, cluster=session, cancel=cancel).train(source)
+        return Trainer(store, project, cv=cv, on_event=on_event, cluster=session, cancel=cancel,
+                       limits=limits).train(source)
 
     share_cores(min(jobs, len(sources)))
     try:

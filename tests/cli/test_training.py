@@ -388,3 +388,25 @@ def test_export_counts_what_the_zip_holds(tmp_path, juniors, taskbench):
         entries = zf.infolist()
     unpacked = sum(e.file_size for e in entries)
     assert f"({len(entries)} entries ({len(entries) - 1} files and manifest.json), {unpacked:,} bytes unpacked)" in flat(exported)
+
+
+def test_train_timeout_fails_the_hung_model_names_its_node_and_trains_the_others(tmp_path, juniors, taskbench, home,
+                                                                                  monkeypatch):
+    from tests.conftest import make_task
+    from tests.cli.test_fit_faults import processes_using
+
+    monkeypatch.setenv("SLEEPY_MARKER", str(tmp_path / "fit.pid"))
+    assert taskbench("task", "add", make_task(tmp_path, SLEEPY_ESTIMATOR, name="sleepy")).exit_code == 0
+    hung = write(tmp_path, "hung", "model = sleepy(NUM)\n")
+    fine = write(tmp_path, "fine", "num = impute_median(NUM)\nmodel = ridge(num)\n")
+    began = time.monotonic()
+    result = taskbench("train", "juniors", hung, fine, "--timeout", "2")
+    assert time.monotonic() - began < 40  # the task sleeps 60 s
+    assert result.exit_code == 1, result.output
+    said = flat(result)
+    assert "FAIL hung: node model (sleepy@1): train did not finish within the time limit of 2" in said
+    assert "ok fine: model" in said and "Trained 1 of 2 blueprint(s)." in said
+    assert {r["state"] for r in board(taskbench, "juniors")} == {"trained", "failed"}
+    assert processes_using(home) == []
+    both = taskbench("train", "juniors", "--autopilot", "--timeout", "5")
+    assert both.exit_code == 2 and "--timeout and --memory" in flat(both)

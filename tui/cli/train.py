@@ -115,15 +115,28 @@ def train(
     metric: Annotated[
         Optional[str], typer.Option("--metric", help="The metric the autopilot ranks models by (default: the project's).")
     ] = None,
+    timeout: Annotated[
+        Optional[float],
+        typer.Option("--timeout", metavar="SECONDS", min=0.1,
+                     help="Time limit for each training step (a model's fit and scoring, each CV fold its own): a model "
+                          "past it fails, the others go on (default: none)."),
+    ] = None,
+    memory: Annotated[
+        Optional[str],
+        typer.Option("--memory", metavar="SIZE", help="Memory limit for each training step, e.g. 512m or 2g (default: none)."),
+    ] = None,
 ) -> None:
     from core import workspace
+    from core.runners.base import Limits
+    from core.tasks.fitcheck import parse_size
     from core.training.engine import prestart_workers, release_prestarted, train_blueprints
     from core.training.projects import get_project
 
     if autopilot or budget is not None or metric is not None:
         _autopilot(ctx, project, jobs, budget, metric,
-                   other=bool(blueprints or templates or retrain or cluster or cv), autopilot=autopilot)
+                   other=bool(blueprints or templates or retrain or cluster or cv or timeout or memory), autopilot=autopilot)
         return
+    limits = Limits(timeout=timeout, memory=parse_size(memory) if memory else None)
     # Workers boot while the engine opens the workspace and checks the blueprints (on a cluster, its workers do).
     if cluster is None:
         count = min(jobs, len(blueprints or []) or jobs)
@@ -167,7 +180,8 @@ def train(
                 address = cluster if "://" in cluster else f"tcp://{cluster}"  # as cluster.connect dials it
                 out.print(f"connecting to {escape(address)} (up to {CONNECT_SECONDS:.0f} s)")
             with status:
-                outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event, cluster=cluster)
+                outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event, cluster=cluster,
+                                            limits=limits)
     finally:
         release_prestarted()
     failed = [o for o in outcomes if o.error]
@@ -190,8 +204,8 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
     if not autopilot:
         fail("--budget and --metric go with --autopilot; add --autopilot, or leave them out.", EXIT_USAGE)
     if other:
-        fail("--autopilot picks its own blueprints; leave out BLUEPRINT, --templates, --retrain, --cv and --cluster.",
-             EXIT_USAGE)
+        fail("--autopilot picks its own blueprints and limits; leave out BLUEPRINT, --templates, --retrain, --cv, "
+             "--cluster, --timeout and --memory.", EXIT_USAGE)
     try:
         seconds = parse_duration(budget) if budget is not None else DEFAULT_BUDGET
     except UsageError as exc:
