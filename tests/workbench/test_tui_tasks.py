@@ -78,6 +78,15 @@ async def select_task(app, pilot, name: str) -> None:
     await settle(app, pilot)
 
 
+async def press_on_task(app, pilot, name: str | None, key: str) -> None:
+    """The workbench's first screen, the list's cursor on `name` (None: where it is), then `key` (a dialog opens)."""
+    await open_app(app, pilot)
+    if name is not None:
+        await select_task(app, pilot, name)
+    await pilot.press(key)
+    await pilot.pause()
+
+
 async def open_app(app, pilot) -> None:
     await settle(app, pilot)
     assert isinstance(app.current_pane, TasksPane)
@@ -273,10 +282,7 @@ async def test_fast_typing_lands_each_answer_in_its_own_field(workspace):
     data = str(DATA / "juniors_3_year_stats_regression.csv")
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("f")
-        await pilot.pause()
+        await press_on_task(app, pilot, "regression_ridge", "f")
         await type_burst(pilot, [*data, "enter", *"Grade 2014", "enter", *"regression", "enter"])
         assert type(app.screen).__name__ != "FitCheckDialog"
         assert pane(app).last_fit == FitRequest(data, "Grade 2014", "regression")
@@ -287,9 +293,7 @@ async def test_fast_typing_lands_each_answer_in_its_own_field(workspace):
 async def test_fit_dialog_escape_cancels(workspace):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await pilot.press("f")
-        await pilot.pause()
+        await press_on_task(app, pilot, None, "f")
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.current_pane, TasksPane) and app.screen is app.screen_stack[0]
@@ -344,10 +348,7 @@ async def test_quitting_during_a_fit_check_cancels_it_at_once(home, tmp_path, mo
 async def test_u_uploads_a_new_version_and_reports_identical_content(workspace, ridge_copy):
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("u")
-        await pilot.pause()
+        await press_on_task(app, pilot, "regression_ridge", "u")
         assert pane(app).app.screen.query_one("#upload-name", Input).value == "regression_ridge"
         await type_path(app, pilot, "#upload-folder", str(ridge_copy))
         await pilot.press("enter")
@@ -385,10 +386,7 @@ async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refus
     monkeypatch.setattr(core.tasks.versions, "add_task", refuse)
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await select_task(app, pilot, "regression_ridge")
-        await pilot.press("u")
-        await pilot.pause()
+        await press_on_task(app, pilot, "regression_ridge", "u")
         screen = app.screen
         assert screen.query_one("#upload-name", Input).value == "regression_ridge"
         label = str(screen.query_one("#upload-name-label", Static).render())
@@ -404,9 +402,7 @@ async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refus
 async def test_u_with_no_task_leaves_the_name_to_the_metadata(home):
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_app(app, pilot)
-        await pilot.press("u")
-        await pilot.pause()
+        await press_on_task(app, pilot, None, "u")
         assert app.screen.query_one("#upload-name", Input).value == ""
         label = str(app.screen.query_one("#upload-name-label", Static).render())
         assert label == "Task name (empty: from model-metadata.yaml, else the folder)"
@@ -463,6 +459,14 @@ async def test_after_a_fit_check_started_from_a_file_esc_m_and_l_act(workspace):
         assert not pane(app).opened and isinstance(app.focused, DataTable)
 
 
+async def l_says_no_fit_check(app, pilot) -> None:
+    """Press l: the right side keeps the file and the status says there is no fit check (of this task) to show."""
+    await pilot.press("l")
+    await settle(app, pilot)
+    assert pane(app).query_one("#tasks-view").current == "tasks-file"
+    assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+
+
 async def test_fit_output_folds_at_spaces_and_l_before_any_fit_says_so(workspace):
     """The fit output was cut at the pane's edge (`fitted in 0.46`) with no way to read the rest, and l before any
     fit blanked the right side without a word."""
@@ -470,10 +474,7 @@ async def test_fit_output_folds_at_spaces_and_l_before_any_fit_says_so(workspace
     async with app.run_test(size=(80, 24)) as pilot:
         await open_app(app, pilot)
         await select_task(app, pilot, "regression_ridge")
-        await pilot.press("l")
-        await settle(app, pilot)
-        assert pane(app).query_one("#tasks-view").current == "tasks-file"
-        assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+        await l_says_no_fit_check(app, pilot)
 
         await fill_fit_dialog(app, pilot, str(DATA / "juniors_3_year_stats_regression.csv"), "Grade 2014")
         await settle(app, pilot)
@@ -495,15 +496,10 @@ async def test_l_shows_only_the_selected_tasks_own_fit_check(workspace):
         await pilot.press("escape")  # back to the list
         await settle(app, pilot)
         await select_task(app, pilot, "binary_text_pipeline")
-        await pilot.press("l")
-        await settle(app, pilot)
-        assert pane(app).query_one("#tasks-view").current == "tasks-file"
-        assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+        await l_says_no_fit_check(app, pilot)
         await pilot.press("enter")  # opened, the keys act on its shown version: still not its check
         await settle(app, pilot)
-        await pilot.press("l")
-        assert pane(app).query_one("#tasks-view").current == "tasks-file"
-        assert text_of(app, "#tasks-status") == "no fit check yet: f runs one."
+        await l_says_no_fit_check(app, pilot)
 
         await pilot.press("escape")
         await settle(app, pilot)
