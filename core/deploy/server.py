@@ -1042,7 +1042,20 @@ def create_app(config: ServeConfig, served: Served | None = None):
         Route("/health/", health, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def unrouted(request, exc):
+        # One JSON sentence, as every other answer, instead of Starlette's plain "Method Not Allowed"/"Not Found".
+        if exc.status_code == 405:
+            allowed = (exc.headers or {}).get("allow", (exc.headers or {}).get("Allow", ""))
+            message = f"{request.method} is not allowed on {request.url.path}; it answers {allowed}."
+        elif exc.status_code == 404:
+            message = (f"there is no route {request.url.path}; taskbench serve answers POST /predict/ and "
+                       "/transform/, GET /info/, /stats/, /ping and /health/.")
+        else:
+            message = str(exc.detail)
+        return Response(json.dumps({"message": message}), status_code=exc.status_code, media_type="application/json",
+                        headers=exc.headers)
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: unrouted, 405: unrouted})
     from .protocol import Limits
 
     return Counted(app, state, Limits(config.header_timeout, config.body_timeout, config.max_connections))

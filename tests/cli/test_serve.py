@@ -156,6 +156,13 @@ def test_drum_client_shapes_errors_and_exact_stats(juniors_server, taskbench):
     listed = json.loads(taskbench("deployments", "--json").output)
     assert listed[0]["name"] == "jr" and listed[0]["monitor"]["routes"]["/predict/"]["requests"] == 16
 
+    # A wrong method or path is one JSON sentence too, not Starlette's plain text (a trial finding).
+    wrong = requests.get(f"{url}/predict/")
+    assert wrong.status_code == 405 and "POST" in wrong.headers["allow"]
+    assert wrong.json()["message"] == "GET is not allowed on /predict/; it answers POST."
+    nowhere = requests.get(f"{url}/nope")
+    assert nowhere.status_code == 404 and nowhere.json()["message"].startswith("there is no route /nope; ")
+
 
 def test_eight_concurrent_clients_get_no_5xx_and_every_request_is_counted(juniors_server):
     url = juniors_server.url
