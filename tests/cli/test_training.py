@@ -374,6 +374,7 @@ def test_retraining_the_same_blueprint_is_marked_as_a_repeat(tmp_path, juniors, 
     assert (rows[3]["runs"], rows[3]["repeat_of"]) == (1, None)
     table = flat(taskbench("leaderboard", "juniors"))
     assert "ridge (2 runs)" in table and "ridge (repeat of 1)" in table
+    assert "(R runs): the same blueprint and task versions trained R times" in table
 
 
 def test_export_counts_what_the_zip_holds(tmp_path, juniors, taskbench):

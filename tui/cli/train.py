@@ -315,6 +315,8 @@ def leaderboard_table(proj, metric: str, rows: list[dict], width: int | None = N
     legend = []
     if short and any(r.get("runs", 1) > 1 for r in rows):
         legend.append("N≡M: model N repeats model M (same blueprint and task versions); M×R: model M ran R times.")
+    elif any(r.get("runs", 1) > 1 for r in rows):
+        legend.append("(R runs): the same blueprint and task versions trained R times; the later ones say 'repeat of'.")
     speeds = [r["predict_rows_per_second"] for r in rows]
     if None in speeds and any(v is not None for v in speeds):
         legend.append("rows/s: scoring speed on the validation rows, measured only when one worker fitted every "
