@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from rich.text import Text
 from textual import events
 from textual.keys import key_to_character
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TextArea
@@ -372,18 +373,9 @@ async def test_u_uploads_a_new_version_and_reports_identical_content(workspace, 
         assert "/nowhere is not a folder" in text_of(app, "#tasks-status")
 
 
-async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refusal(workspace, monkeypatch):
+async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refusal(workspace):
     """u on a task filled its name in while the label said empty meant model-metadata.yaml, so another task's folder
-    silently became its version; the title and label now say so, and core's refusal of the folder is shown whole."""
-    import core.tasks.versions
-    from core.errors import TaskbenchError
-
-    refusal = "regression_ridge is a regression task; a binary folder cannot be its new version."
-
-    def refuse(store, folder, name=None):
-        raise TaskbenchError(refusal)
-
-    monkeypatch.setattr(core.tasks.versions, "add_task", refuse)
+    silently became its version; the title and label now say so, and core's refusal of the folder reads whole."""
     app = TaskbenchApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         await press_on_task(app, pilot, "regression_ridge", "u")
@@ -396,7 +388,14 @@ async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refus
         await type_path(app, pilot, "#upload-folder", str(SAMPLES / "09_binary_text_pipeline"))
         await pilot.press("enter")
         await settle(app, pilot)
-        assert refusal in text_of(app, "#tasks-status")
+        status = pane(app).query_one("#tasks-status", Static)
+        text = str(status.render())
+        assert "but task regression_ridge is" in text and "a task keeps its kind and target type" in text
+        rows = len(Text(text).wrap(app.console, status.content_region.width))  # its wrapped height
+        assert rows > 3 and status.content_region.height >= rows  # read whole: it was cut after 3 rows
+        assert table_names(app).count("regression_ridge") == 1
+        table = pane(app).query_one("#tasks-table", DataTable)
+        assert str(table.get_row_at(table.get_row_index("regression_ridge"))[1]) == "v1"  # no version added
 
 
 async def test_u_with_no_task_leaves_the_name_to_the_metadata(home):
