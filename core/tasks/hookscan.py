@@ -54,6 +54,50 @@ def missing_scoring_hook(code_dir: str | Path, target_type: str | None) -> str |
     return None
 
 
+def python_hook_gap(code_dir: str | Path, kind: str | None) -> str | None:
+    """The warning for a custom.py that certainly fails every fit: it does not parse, or it defines no `fit` (nor a
+    CustomTask class), or, for a transform (`kind` "transform"), no `transform`; a near-miss name is offered
+    ("did you mean"), with its line. None when the file is not Python or may bind the hook in ways not read here."""
+    if r_custom_file(code_dir) is not None:
+        return None
+    path = Path(code_dir) / contract.CUSTOM_FILE
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _python_gap(str(path), stamp, kind == contract.TRANSFORM)
+
+
+@lru_cache(maxsize=256)
+def _python_gap(path: str, _stamp: int, transform: bool) -> str | None:
+    import difflib
+
+    name = Path(path).name
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "") if exc.lineno else "it"
+        return f"{name} does not parse ({where}: {exc.msg}), so every fit of this task fails; fix the syntax."
+    except (ValueError, OSError):
+        return None
+    if any(_opaque(node) for node in ast.walk(tree)):
+        return None
+    bound, task_class = _top_level(tree.body)
+    if task_class is not None or contract.CUSTOM_TASK_CLASS in bound:
+        return None  # the class's methods are DRUM's interface, checked when it runs
+    wanted = [contract.Hooks.FIT] + ([contract.Hooks.TRANSFORM] if transform else [])
+    missing = [hook for hook in wanted if hook not in bound]
+    if not missing:
+        return None
+    hook = missing[0]
+    lines = {stmt.name: stmt.lineno for stmt in tree.body if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    near = difflib.get_close_matches(hook, [n for n in lines if n not in contract.Hooks.ALL], n=1, cutoff=0.75)
+    guess = f"; line {lines[near[0]]} defines '{near[0]}': did you mean '{hook}'?" if near else ""
+    shape = ("fit(X, y, output_dir, **kwargs)" if hook == contract.Hooks.FIT
+             else "transform(X, transformer) returning the transformed frame")
+    return f"{name} defines no {hook} hook, so every fit of this task fails{guess or f'; add {shape}.'}"
+
+
 def first_classification_type(target_types) -> str | None:
     """The first classification type among a task's declared target types, the one a warning names."""
     return next((t for t in target_types or () if t in contract.CLASSIFICATION_TYPES), None)
@@ -143,6 +187,10 @@ def blueprint_scoring_gaps(tasks: dict, target_type: str | None) -> list[tuple[s
     task that does not serve the target type at all has its own error, so no warning adds to it."""
     out = []
     for name, task in tasks.items():
+        gap = python_hook_gap(task.path, task.kind)
+        if gap:
+            out.append((name, f"task '{task.ref}': {gap}"))
+            continue
         if task.kind == "transform":
             if r_custom_file(task.path) is None:
                 continue

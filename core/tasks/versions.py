@@ -20,7 +20,7 @@ from ..store import files as store_files
 from ..store.integrity import verify
 from ..store.records import Task, TaskVersion
 from ..store.store import Store
-from .hookscan import first_classification_type, missing_scoring_hook as scoring_gap
+from .hookscan import first_classification_type, missing_scoring_hook as scoring_gap, python_hook_gap
 from .metadata import TaskMetadata, load_metadata
 
 PLATFORM_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -54,7 +54,9 @@ def add_task(
 
     sharing.require(store, "task", name, "write", "add a version of")
     _refuse_kind_change(store, name, folder, metadata)
-    notes = list(metadata.warnings) + list(filter(None, [scoring_gap(folder, first_classification_type(metadata.target_types))]))
+    gap = python_hook_gap(folder, metadata.kind)
+    notes = list(metadata.warnings) + list(filter(None, [
+        gap or scoring_gap(folder, first_classification_type(metadata.target_types))]))
     if metadata.path is None:
         notes.append("the folder has no model-metadata.yaml, so blueprints treat it as an estimator for any target "
                      "type and cannot check its inputs; add one with `type: training` and `targetType`.")

@@ -15,7 +15,7 @@ from core.blueprints.validate import BlueprintInvalid, check, project_facts, res
 from core.tasks.versions import add_task
 from tests.conftest import make_task
 
-CUSTOM = "def fit(X, y, output_dir, **kwargs):\n    pass\n"
+CUSTOM = "def fit(X, y, output_dir, **kwargs):\n    pass\n\n\ndef transform(X, transformer):\n    return X\n"
 
 
 def _metadata(name: str, target: str, inputs: str = "", outputs: str = "", hyperparameters: str = "") -> str:

@@ -71,7 +71,8 @@ def test_blueprint_gaps_name_an_r_transform_without_fit(tmp_path):
     (r_task / "custom.R").write_text("transform <- function(X, transformer, ...) X\n")
     py_task = tmp_path / "py"
     py_task.mkdir()
-    (py_task / "custom.py").write_text("def transform(X, transformer):\n    return X\n")
+    (py_task / "custom.py").write_text("def fit(X, y, output_dir, **kwargs):\n    pass\n\n\n"
+                                       "def transform(X, transformer):\n    return X\n")
 
     def task(path, kind):
         return SimpleNamespace(path=path, kind=kind, ref=path.name, target_types=("transform",))
