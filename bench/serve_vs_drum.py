@@ -482,7 +482,7 @@ def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) 
             if started is None:
                 sys.exit(f"taskbench serve --workers {k} did not start; see its log above.")
             ports[k], pids[k] = started
-        ratios = []
+        ratios, bounds = [], []
         for rnd in range(1, args.runs + 1):
             got = {}
             for k, port in ports.items():
@@ -494,15 +494,20 @@ def workers_bench(scratch: Path, servers: Servers, env: dict, csv: bytes, args) 
                 after, wall = tree_cpu(pids[k]), time.perf_counter() - began
                 busy = sorted((after[p] - before.get(p, 0.0)) / wall * 100 for p in after)[::-1]
                 got[k] = r = json.loads(out.stdout.strip().splitlines()[-1])
+                r["server_us"] = sum(busy) / 100 / r["requests_per_s"] * 1e6  # server CPU per answered request
+                r["client_us"] = r["client_cpu_s"] / max(r["requests"], 1) * 1e6
                 working = [b for b in busy if b >= 1]
                 idle = " (one worker took every connection)" if k > 1 and len(working) == 1 else ""
                 say(f"  {name} task, round {rnd}, --workers {k}: {r['requests_per_s']:6.0f} req/s, median "
                     f"{r['median_ms']:6.2f} ms, {r['errors']} errors; % of a core: server processes "
                     f"{' + '.join(f'{b:.0f}' for b in working) or '0'}{idle}, client "
-                    f"{r['client_cpu_s'] / r['seconds'] * 100:.0f}; {load()}")
+                    f"{r['client_cpu_s'] / r['seconds'] * 100:.0f}; CPU per request: servers {r['server_us']:.0f} us, "
+                    f"client {r['client_us']:.0f} us; {load()}")
             ratios.append(got[2]["requests_per_s"] / got[1]["requests_per_s"])
+            bounds.append(2 * got[1]["server_us"] / (got[2]["server_us"] + got[2]["client_us"]))
         say(f"  {name} task: --workers 2 / --workers 1 throughput "
-            f"{' / '.join(f'{x:.2f}' for x in ratios)} (goal >= {GOAL_WORKERS}x)")
+            f"{' / '.join(f'{x:.2f}' for x in ratios)} (goal >= {GOAL_WORKERS}x); the most two cores shared with "
+            f"the client allow at these CPU costs: {' / '.join(f'{x:.2f}' for x in bounds)}")
         for proc in list(servers.procs):
             servers.stop(proc)
 
