@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import UsageError
 from ..runtime.contract import is_local
-from ..runtime.serving import PlanScorer
 from .source import ModelSource
+
+if TYPE_CHECKING:  # the CLI's predict imports this module for scoring_plan: pandas stays out of it
+    from ..runtime.serving import PlanScorer
 
 
 def scoring_plan(plan: dict) -> dict:
@@ -113,6 +115,8 @@ def open_scorer(store, source: ModelSource, scratch_dir: str, *, on_log: Callabl
 
     `before_load()` runs once the images are resolved, just before task code is loaded into this process.
     """
+    from ..runtime.serving import PlanScorer
+
     workers = None
     plan = scoring_plan(source.plan)
     if not source.local_only:

@@ -34,6 +34,15 @@ def test_fit_check_engine_does_not_import_pandas():
     assert out.stdout.strip() == "False"
 
 
+def test_predict_command_side_does_not_import_pandas():
+    """`taskbench predict` leaves pandas to its scoring process (0.2-0.3 s of a 1.2 s batch of 100,000 rows); what
+    it imports to send the request (the plan with its worker keys, the job) must stay light."""
+    code = ("import sys, core.deploy.batch, core.deploy.workers, core.environments.resolve, tui.cli.predict; "
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_runtime_uses_only_stdlib_and_pandas():
     """The harness also runs inside Docker images, so it may import only the stdlib, numpy and pandas."""
     import ast
