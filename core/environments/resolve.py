@@ -173,8 +173,11 @@ def segment_environment(node: dict) -> str:
     from ..runtime.taskcode import task_language
 
     language = task_language(str(node["task_dir"])) or "python"
-    if language == "r" and env == LOCAL:
-        return env  # the local R's packages are used as they are (with_requirements installs nothing there)
+    if language == "r":
+        from .rpackages import to_install
+
+        if env == LOCAL or not to_install(wanted):
+            return env  # the local R's packages are used as they are; base R's own need no image on top
     digest = hashlib.sha256(f"{language}\n{wanted}".encode()).hexdigest()[:12]
     return f"{env} with requirements {digest}"
 

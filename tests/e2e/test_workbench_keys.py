@@ -79,7 +79,7 @@ def test_a_long_failing_log_line_is_read_in_full_at_80x24(home):
         term.keys("5")
         term.wait_for("one-col@1")
         term.keys("Enter")
-        screen = term.wait_for("log paused")
+        screen = term.wait_for("#1 fit failed · one-col@1")  # an ended job's header (no follow state: it is whole)
         # the failure sentence above the log, whole over several rows
         assert LONG_FAILURE in " ".join(line.strip() for line in screen.splitlines())
         assert "select one with NUM" in screen

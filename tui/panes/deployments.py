@@ -74,8 +74,8 @@ class DeploymentRow:
             clip(self.blueprint, blueprint_width),
             count(m.get("requests")),
             count(m.get("errors")),
-            number(latency.get("p50")),
-            number(latency.get("p95")),
+            number(latency.get("p50"), 1),  # milliseconds alike, not a score's significant digits (23.133 by 118.9)
+            number(latency.get("p95"), 1),
             age(m.get("updated_at"), now) if self.monitor else "never",
         )
 
@@ -110,7 +110,7 @@ def detail_text(row: DeploymentRow, width: int, now: datetime) -> str:
     lines += [
         "",
         f"requests {count(m.get('requests'))}   errors {count(m.get('errors'))}   rows scored {count(m.get('rows_scored'))}",
-        "latency ms (scoring routes)   " + "   ".join(f"{q} {number(latency.get(q))}" for q in ("p50", "p95", "p99"))
+        "latency ms (scoring routes)   " + "   ".join(f"{q} {number(latency.get(q), 2)}" for q in ("p50", "p95", "p99"))
         + ("   (worst worker)" if workers > 1 else ""),
     ]
     routes = m.get("routes") or {}
