@@ -37,12 +37,10 @@ def missing_scoring_hook(code_dir: str | Path, target_type: str | None) -> str |
         return missing_r_hook(r_file)
     if target_type not in contract.CLASSIFICATION_TYPES:
         return None
-    path = Path(code_dir) / contract.CUSTOM_FILE
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
+    found = _custom_py(code_dir)
+    if found is None:
         return None
-    gap = _scoring_gap(str(path), stamp)
+    gap = _scoring_gap(*found)
     if gap == "module":
         return (f"custom.py defines neither predict_proba nor score, so this {target_type} task fails when it is "
                 f"scored, after the whole fit; add predict_proba(X, model, **kwargs) returning one probability "
@@ -60,12 +58,17 @@ def python_hook_gap(code_dir: str | Path, kind: str | None) -> str | None:
     ("did you mean"), with its line. None when the file is not Python or may bind the hook in ways not read here."""
     if r_custom_file(code_dir) is not None:
         return None
+    found = _custom_py(code_dir)
+    return None if found is None else _python_gap(*found, kind == contract.TRANSFORM)
+
+
+def _custom_py(code_dir: str | Path) -> tuple[str, int] | None:
+    """custom.py's path and modification stamp (the cache key of what was read from it), or None without one."""
     path = Path(code_dir) / contract.CUSTOM_FILE
     try:
-        stamp = path.stat().st_mtime_ns
+        return str(path), path.stat().st_mtime_ns
     except OSError:
         return None
-    return _python_gap(str(path), stamp, kind == contract.TRANSFORM)
 
 
 @lru_cache(maxsize=256)
