@@ -246,7 +246,8 @@ class _Parser:
                     self.skip_statement(start)
         if not self.nodes and not self.issues:
             self.issues.append(
-                SyntaxIssue(1, 1, "the blueprint has no nodes; write one per line, like `model = logistic_regression(NUM)`")
+                SyntaxIssue(1, 1, "the blueprint has no nodes; write one per line, like `model = ridge(NUM)` for "
+                                  "regression or `model = logistic_regression(NUM)` for classification")
             )
         if self.issues:
             raise BlueprintSyntaxError(self.path, self.issues)
