@@ -443,7 +443,12 @@ class ProjectsPane(Pane):
     def action_next_partition(self) -> None:
         if not self.board:
             return
-        choices = [p for p in PARTITIONS if p != "holdout" or self.board.project["unlocked"]]
+        scored = {"cv": any(r.get("cv") for r in self.board.rows), "holdout": self.board.project["unlocked"]}
+        choices = [p for p in PARTITIONS if scored.get(p, True)]  # sorting by a column of '-' says nothing
+        if len(choices) == 1:
+            self.say("only validation scores to sort by: no model has cv scores (train with --cv) and the holdout is "
+                     "locked (u unlocks it)")
+            return
         self.partition = choices[(choices.index(self.partition) + 1) % len(choices)] if self.partition in choices else choices[0]
         self.load(self.project, self.metric, self.partition)
 
