@@ -105,8 +105,8 @@ def _score(run, source: ModelSource, input_path: Path, output_path: Path, *, inc
     images = docker_images(run.store.root, source, log.line)
     from .workers import scoring_plan
 
-    request = {**source.request(), "plan": scoring_plan(source.plan), "input": str(input_path), "output": str(output_path), "include": include or [],
-               "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding,
+    request = {**source.request(), "plan": scoring_plan(source.plan), "input": str(input_path),
+               "output": str(output_path), "include": include or [], "chunk_size": chunk_size, "scratch_dir": str(scratch), "images": images, "encoding": encoding,
                "home": str(run.store.root)}  # a prestarted process enters it: a shared workspace's umask and group
     proc = take_scoring(str(scratch))
     run.adopt(_ScoringProcess(proc, containers=bool(images)))  # stopped (its containers removed) if the job fails

@@ -73,7 +73,8 @@ def _folder_files(folder: Path):
 
 def environment_description(plan: dict) -> dict:
     """What the model was trained with: Python and its libraries, each node's environment and language, the
-    requirements.txt lines of nodes whose task has one, and for a model with R nodes the R that ran them and the R packages their code loads or requirements.txt lists."""
+    requirements.txt lines of nodes whose task has one, and for a model with R nodes the R that ran them and the R
+    packages their code loads or requirements.txt lists."""
     from importlib import metadata
 
     from ..runtime.taskcode import task_language

@@ -576,18 +576,16 @@ def typed_frame(header: list, data: list):
 def blocks_frame(names, blocks: list, rows: int):
     """A frame of columns given as pandas' blocks hold them: (values of shape (columns, rows), their positions) per
     dtype, the layout pandas' reader gives too; ~4x faster than a frame of column arrays for one row of 33 columns."""
-    import numpy as np
-    import pandas as pd
+    from ..runtime.serving import frame_from_blocks
 
-    make = getattr(getattr(pd.api, "internals", None), "create_dataframe_from_blocks", None)
-    if make is None:  # a pandas without it (before 2.3)
-        arrays = [None] * len(names)
-        for values, positions in blocks:
-            for k, j in enumerate(positions):
-                arrays[j] = values[k]
-        return frame_of(names, arrays, rows)
-    return make([(values, np.asarray(positions, dtype=np.intp)) for values, positions in blocks],
-                index=pd.RangeIndex(rows), columns=column_labels(names))
+    frame = frame_from_blocks(blocks, rows, column_labels(names))
+    if frame is not None:
+        return frame
+    arrays = [None] * len(names)  # a pandas without pandas.api.internals (before 2.3)
+    for values, positions in blocks:
+        for k, j in enumerate(positions):
+            arrays[j] = values[k]
+    return frame_of(names, arrays, rows)
 
 
 def text_array(values: list):
@@ -1045,7 +1043,7 @@ def create_app(config: ServeConfig, served: Served | None = None):
     async def unrouted(request, exc):
         # One JSON sentence, as every other answer, instead of Starlette's plain "Method Not Allowed"/"Not Found".
         if exc.status_code == 405:
-            allowed = (exc.headers or {}).get("allow", (exc.headers or {}).get("Allow", ""))
+            allowed = (exc.headers or {}).get("Allow", "")  # Starlette's 405 names the route's methods there
             message = f"{request.method} is not allowed on {request.url.path}; it answers {allowed}."
         elif exc.status_code == 404:
             message = (f"there is no route {request.url.path}; taskbench serve answers POST /predict/ and "

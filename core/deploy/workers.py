@@ -68,7 +68,7 @@ def environment_images(store, source: ModelSource, on_log: Callable[[str], None]
             if not running:
                 raise UsageError(f"the model's {nodes} in Docker environment {env}, but {reason}; start Docker and "
                                  "score again.")
-        resolved = segment_resolved(store, first, store.root, on_log)
+        resolved = segment_resolved(store, first, on_log)
         images[key] = {"image": resolved.image} if resolved.kind == "docker" else {"python": resolved.python}
     return images
 

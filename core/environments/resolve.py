@@ -182,8 +182,9 @@ def segment_environment(node: dict) -> str:
     return f"{env} with requirements {digest}"
 
 
-def segment_resolved(store, node: dict, root: Path, on_log: Callable[[str], None]) -> ResolvedEnvironment:
+def segment_resolved(store, node: dict, on_log: Callable[[str], None]) -> ResolvedEnvironment:
     """The environment a node's worker runs in: its own (a Docker image is built on first use) with its task's
     requirements installed on top (a cached venv or image, made once per content; pip's progress goes to `on_log`)."""
     resolved = resolve_environment(node.get("env") or LOCAL, None, on_log, store=store)
-    return with_requirements(resolved, task_requirements(node["task_dir"]), Path(root), on_log, code_dir=node["task_dir"])
+    return with_requirements(resolved, task_requirements(node["task_dir"]), Path(store.root), on_log,
+                             code_dir=node["task_dir"])

@@ -246,14 +246,21 @@ def _label_index(target_type, class_labels):
     return index
 
 
+def frame_from_blocks(blocks: list, rows: int, columns):
+    """A frame of columns given as pandas' blocks hold them, (values of shape (columns, rows), their positions) per
+    dtype, built without pandas' constructor and its checks; None for a pandas without that API (before 2.3)."""
+    make = getattr(getattr(pd.api, "internals", None), "create_dataframe_from_blocks", None)
+    if make is None:
+        return None
+    return make([(values, np.asarray(positions, dtype=np.intp)) for values, positions in blocks],
+                index=pd.RangeIndex(rows), columns=columns)
+
+
 def predictions_frame(values, labels):
     """Checked predictions (rows by columns, float64) as a frame of its own copy of them (they may be a view of the
-    task's output), named by `labels` (`_label_index`): one block, built without pandas' constructor and its checks."""
-    make = getattr(getattr(pd.api, "internals", None), "create_dataframe_from_blocks", None)
-    if make is None:  # a pandas without it (before 2.3)
-        return pd.DataFrame(values, columns=labels, copy=True)
-    return make([(values.T.copy(), np.arange(values.shape[1], dtype=np.intp))], index=pd.RangeIndex(len(values)),
-                columns=labels)
+    task's output), named by `labels` (`_label_index`), as one block."""
+    frame = frame_from_blocks([(values.T.copy(), range(values.shape[1]))], len(values), labels)
+    return pd.DataFrame(values, columns=labels, copy=True) if frame is None else frame
 
 
 class NodeSegment:

@@ -86,11 +86,10 @@ def add_task(
     )
 
 
-def identical_content_sentence(store: Store, version: TaskVersion) -> str:
+def identical_content_sentence(version: TaskVersion, latest: TaskVersion | None) -> str:
     """What an upload says when `version` already has its content (SPEC §1 stores content once); when that
-    version is not the latest, it says which version an unpinned blueprint gets and how to pin this one."""
+    version is not the task's `latest`, it says which version an unpinned blueprint gets and how to pin this one."""
     said = f"{version.ref} already has this content (sha256 {version.sha256[:12]}); no new version was made"
-    latest = store.task_version(version.task)
     if latest is None or latest.version == version.version:
         return said + "."
     return (f"{said}, so the latest stays {latest.ref}, which blueprints naming `{version.task}` use; to use this "

@@ -359,10 +359,10 @@ class Autopilot:
         pool = [m for m in self.chosen(self.trained) if m.id in self.inner.predictions and m.id not in self.blended]
         if len(pool) < 2:
             return []
-        picked, best = [pool[0]], self.inner.scores[pool[0].id]
+        picked, best, key = [pool[0]], self.inner.scores[pool[0].id], metrics.sort_key(self.metric)
         while len(picked) < min(AVERAGE_MAX, len(pool)):
             tried = [(self.inner.average_score([m.id for m in picked] + [m.id]), m) for m in pool if m not in picked]
-            score, model = min(tried, key=lambda t: metrics.sort_key(self.metric)(t[0]))
+            score, model = min(tried, key=lambda t: key(t[0]))
             if len(picked) > 1 and not metrics.better(self.metric, score, best):
                 break
             picked.append(model)

@@ -443,7 +443,7 @@ class Trainer:
             return self._workers[env]
         from ..environments.resolve import segment_resolved
 
-        resolved = segment_resolved(self.store, node, self.store.root, self._log.line)
+        resolved = segment_resolved(self.store, node, self._log.line)
         if resolved.kind == "docker":
             cache = self.store.root / workspace.CACHE
             cache.mkdir(exist_ok=True)
@@ -754,7 +754,7 @@ def _scoring_worker(store: Store, node: dict, plan: dict, scratch: Path, model: 
         if not running:
             raise UsageError(f"model {model.id} has nodes in Docker environment {env}, but {reason}; start Docker and "
                              "try again.")
-    resolved = segment_resolved(store, node, store.root, lambda line: None)
+    resolved = segment_resolved(store, node, lambda line: None)
     if resolved.kind == "local":
         return ready(start_worker(WorkerSpec(on_output=_discard, writable=[store.root]), python=resolved.python))
     spec = WorkerSpec(on_output=_discard, read_only=[*docker_reads(plan), model.artifact_path], writable=[scratch], env=dict(_THREADS))

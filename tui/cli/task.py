@@ -41,11 +41,11 @@ def add(
 
     with open_workspace(ctx) as store:
         version, created = add_task(store, folder, name=name, env=env)
-        same = None if created else identical_content_sentence(store, version)
-        latest = version.version if created else store.task_version(version.task).version
+        latest = version if created else store.task_version(version.task)
+        same = None if created else identical_content_sentence(version, latest)
     if as_json:
         print_json({"task": version.task, "version": version.version, "created": created, "sha256": version.sha256,
-                    "latest": latest})
+                    "latest": latest.version})
         return
     out = console()
     for warning in version.warnings if created else ():

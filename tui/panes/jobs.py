@@ -292,7 +292,7 @@ class JobsPane(Pane):
             self.query_one("#jobs-log-title", Static).update(f"#{row.id} has no log file")
             return
         log = self.log_view
-        follow = row.active or row.state in ("queued", "running")
+        follow = row.active
         log.open(row.log_path, follow=follow)
         if follow:  # follow by default: stay at the end even if a layout pass scrolled the view meanwhile
             self.call_after_refresh(setattr, log, "following", True)
@@ -310,7 +310,7 @@ class JobsPane(Pane):
         row = self.log_job
         if row is None:
             return
-        if row.active or row.state in ("queued", "running"):
+        if row.active:
             follow = " · log following" if self.log_view.following else " · log paused"
         else:
             follow = ""  # an ended job's log is whole: following or paused would mean nothing
