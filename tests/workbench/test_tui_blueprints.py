@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from tests.workbench.tui_support import (
     QUICK,
@@ -16,6 +16,7 @@ from tests.workbench.tui_support import (
 )
 from tui.app import TaskbenchApp
 from tui.panes.blueprints import BlueprintEditor, BlueprintsPane, ProjectPicker
+from tui.screens.clone import SaveAsPrompt
 from tui.screens.confirm import ConfirmQuit
 
 TEMPLATE = "impute-standardize-ridge"
@@ -74,7 +75,10 @@ async def test_copy_template_mistake_shown_at_line_and_column_then_fixed_saved_a
         await wait_for(pilot, lambda: not any(": error:" in line for line in pane.problem_lines), timeout=1.0)
         assert row not in editor.marks
 
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # a copy never saved: the name is asked, the header's offered
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsPrompt))
+        assert app.screen.query_one(Input).value == TEMPLATE
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "saved as" in str(pane.query_one("#bp-status").content))
         with open_store(ws) as store:
             saved = get_blueprint(store, TEMPLATE)
@@ -116,6 +120,45 @@ async def test_typing_q_digits_and_question_mark_goes_into_the_editor(ws):
         assert not pane.has_class("-editing")
 
 
+async def test_ctrl_s_on_a_new_blueprint_asks_its_name_and_esc_saves_nothing(ws):
+    """A new buffer (n) is never saved as 'untitled' unasked: ctrl+s asks the name (the header's offered),
+    esc cancels with nothing saved, a name typed in saves under it and the header takes it."""
+    from core.blueprints.registry import list_blueprints
+    from core.store import open_store
+
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(BlueprintsPane)
+        await wait_for(pilot, lambda: pane.query_one("#bp-table", DataTable).row_count > 0)
+        await pilot.press("n")
+        editor = pane.query_one(BlueprintEditor)
+        await wait_for(pilot, lambda: editor.has_focus and editor.text.startswith("# blueprint: untitled"))
+        editor.insert(QUICK, editor.document.end)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsPrompt))
+        assert app.screen.query_one(Input).value == "untitled"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SaveAsPrompt))
+        await pilot.pause(0.3)
+        assert "not saved" in str(pane.query_one("#bp-status").content) and editor.has_focus
+        with open_store(ws) as store:
+            assert list_blueprints(store) == []
+
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsPrompt))
+        app.screen.query_one(Input).value = "my-ridge"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "saved as" in str(pane.query_one("#bp-status").content))
+        assert str(pane.query_one("#bp-status").content) == "saved as my-ridge@1"
+        assert editor.text.startswith("# blueprint: my-ridge ") and pane.buffer.ref == "my-ridge@1"
+        with open_store(ws) as store:
+            assert [b.name for b in list_blueprints(store)] == ["my-ridge"]
+        await pilot.press("ctrl+s")  # saved once: no question, the same text is already that version
+        await wait_for(pilot, lambda: "unchanged" in str(pane.query_one("#bp-status").content))
+        assert not isinstance(app.screen, SaveAsPrompt)
+
+
 async def test_format_save_errors_and_layouts(ws):
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -127,6 +170,8 @@ async def test_format_save_errors_and_layouts(ws):
         await pilot.press("up", "end", "backspace", *", nm)")
         await wait_for(pilot, lambda: any(": error:" in line for line in pane.problem_lines), timeout=1.0)
         await pilot.press("ctrl+s")  # errors block saving
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsPrompt))
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "not saved" in str(pane.query_one("#bp-status").content))
         assert "unknown input 'nm'" in str(pane.query_one("#bp-status").content)
 

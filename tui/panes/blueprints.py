@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 from core.runtime.contract import ESTIMATOR_TYPES
 
 from ..actions import bindings, pane_action
-from ..screens.clone import ClonePrompt
+from ..screens.clone import ClonePrompt, SaveAsPrompt
 from ..screens.project_picker import ProjectPicker
 from ..numbers import score
 from ..widgets.access import COLUMNS, cells_of, load_ownerships, widths
@@ -616,9 +616,38 @@ class BlueprintsPane(Pane):
     def action_save(self) -> None:
         if not self.buffer.origin:
             return
+        if self.buffer.origin in ("new", "copy"):  # never saved: the name is asked, not taken silently from the header
+            text = self.query_one(BlueprintEditor).text
+            suggestion = next((m.group(0)[len(m.group(1)):] for m in [_HEADER_NAME.search(text)] if m), "")
+            self.app.push_screen(SaveAsPrompt(suggestion), self._save_as)
+            return
         self.status("saving…")
         fallback = self.buffer.name if self.buffer.origin == "saved" else None
         self.save(self.query_one(BlueprintEditor).text, fallback)
+
+    def _save_as(self, name: str | None) -> None:
+        """The answer to SaveAsPrompt: the header takes the name (so text and name agree), then the buffer is saved."""
+        from core.errors import TaskbenchError
+        from core.names import check_name
+
+        if name is None:
+            self.status("not saved (esc): ctrl+s asks for the name again")
+            return
+        try:
+            check_name(name, "blueprint")
+        except TaskbenchError as exc:
+            self.status(f"not saved: {exc.message}", error=True)
+            return
+        editor = self.query_one(BlueprintEditor)
+        for row, line in enumerate(editor.document.lines):
+            if match := _HEADER_NAME.match(line):
+                if match.group(0)[len(match.group(1)):] != name:
+                    editor.replace(name, (row, len(match.group(1))), (row, match.end()))
+                break
+        else:
+            editor.insert(f"# blueprint: {name}\n", (0, 0))
+        self.status("saving…")
+        self.save(editor.text, name)
 
     @work(thread=True, exclusive=True, group="bp-save", exit_on_error=False)
     def save(self, text: str, fallback_name: str | None) -> None:
