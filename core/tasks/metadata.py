@@ -24,6 +24,7 @@ from ..runtime.typeschema import (
     SCHEMA_SIDES,
     ZERO_COLUMNS_CONDITIONS,
 )
+from .yamlsyntax import describe_syntax_error
 
 HYPERPARAMETER_TYPES = ("int", "float", "string", "select", "multi")
 METADATA_FILENAMES = ("model-metadata.yaml", "model-metadata.yml")
@@ -331,19 +332,15 @@ class _Parser:
 
     def compose(self) -> yaml.Node | None:
         """Compose the single YAML document, turning syntax errors into MetadataError."""
-        loader = _Loader(self.source)
+        loader = None
         try:
+            loader = _Loader(self.source)
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "syntax error"
-            line = mark.line + 1 if mark else None
-            column = mark.column + 1 if mark else None
-            raise MetadataError(
-                self.path, line, column, f"the file is not valid YAML ({problem}); check indentation and quoting here"
-            ) from None
         except yaml.YAMLError as exc:
-            raise MetadataError(self.path, None, None, f"the file is not valid YAML ({exc})") from None
+            if loader is not None:
+                loader.dispose()
+            line, column, problem = describe_syntax_error(exc, self.source)
+            raise MetadataError(self.path, line, column, f"the file is not valid YAML: {problem}") from None
         self.loader = loader
         return root
 

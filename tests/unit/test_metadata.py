@@ -241,6 +241,33 @@ def test_tab_indentation_is_a_syntax_error():
     assert err.line == 3 and "not valid YAML" in err.message
 
 
+@pytest.mark.parametrize(
+    "text, where, words",
+    [
+        ("name: x\n  bad: 1\n", (2, 6), "line it up with the keys above"),
+        ("name: x\nhyperparameters:\n  - name: a\n   type: int\n", (4, 4), "not indented like the list"),
+        ("name: x\nhyperparameters:\n\t- name: a\n", (3, 1), "use spaces"),
+        ("name: [a, b\n", (1, 7), "the '[' opened here is never closed; add the matching ']'"),
+        ('name: "abc\n', (1, 7), "the quote opened here is never closed"),
+        ("name: 'it's'\n", (1, 11), "write a quote as two"),
+        ('name: "C:\\path"\n', (1, 11), "write a backslash as '\\\\'"),
+        ("name: @x\n", (1, 7), "put the whole value in quotes"),
+        ("name: x\n---\ntype: training\n", (2, 1), "second YAML document"),
+        ("name: *x\n", (1, 7), "'*x' refers to an anchor '&x'"),
+        ("name: x\ntype\n", (2, 1), "no ':' after its key"),
+        ("name: x\x07\n", (1, 8), "the character U+0007 is not allowed in YAML; delete it"),
+    ],
+)
+def test_yaml_syntax_error_is_one_plain_sentence(text, where, words):
+    err = error_of(text)
+    assert (err.line, err.column) == where
+    assert str(err).startswith(f"{FILE}:{where[0]}:{where[1]}: the file is not valid YAML: ")
+    assert words in err.problem
+    assert "\n" not in str(err)
+    for jargon in ("while parsing", "while scanning", "<block end>", "<stream end>", "<unicode string>", "token"):
+        assert jargon not in str(err)
+
+
 def test_top_level_must_be_mapping():
     err = error_of("- a\n- b\n")
     assert (err.line, err.column) == (1, 1)
