@@ -458,6 +458,35 @@ async def test_after_a_fit_check_started_from_a_file_esc_m_and_l_act(workspace):
         assert not pane(app).opened and isinstance(app.focused, DataTable)
 
 
+async def test_after_m_the_arrows_move_the_list_again(workspace):
+    """m moves into the metadata (j/k scroll it); the arrows up and down then give the focus back to the list and
+    move its cursor, on the task list and on an open task's files alike, and m again goes back too."""
+    app = TaskbenchApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(app, pilot)
+        table = pane(app).query_one("#tasks-table", DataTable)
+        meta = pane(app).query_one("#tasks-meta-scroll")
+        assert table.has_focus and table.cursor_row == 0
+        await pilot.press("m")
+        assert meta.has_focus
+        await pilot.press("down")
+        assert table.has_focus and table.cursor_row == 1
+        await pilot.press("m", "up")
+        assert table.has_focus and table.cursor_row == 0
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        files = pane(app).query_one("#tasks-files", OptionList)
+        first = files.highlighted
+        assert files.has_focus and first is not None and first + 1 < files.option_count
+        await pilot.press("m", "down")
+        assert files.has_focus and files.highlighted == first + 1
+        await pilot.press("m")
+        assert meta.has_focus
+        await pilot.press("m")
+        assert files.has_focus
+
+
 async def l_says_no_fit_check(app, pilot) -> None:
     """Press l: the right side keeps the file and the status says there is no fit check (of this task) to show."""
     await pilot.press("l")

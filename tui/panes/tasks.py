@@ -11,11 +11,12 @@ import textwrap
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import (
@@ -147,6 +148,22 @@ class FitListener:
         self.partial = b""
 
 
+class MetadataReader(Reader):
+    """The metadata, entered with m: j/k, space, g/G scroll it; the arrows up and down go back to the list and move
+    it, as they did before m (a trial finding: after m they scrolled a metadata that fit, and the list seemed stuck)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "back_to_list('down')", "Down the list", show=False),
+        Binding("up", "back_to_list('up')", "Up the list", show=False),
+    ]
+
+    def action_back_to_list(self, way: str) -> None:
+        pane = self.query_ancestor(TasksPane)
+        listing = pane.query_one("#tasks-files" if pane.opened else "#tasks-table")
+        listing.focus()
+        getattr(listing, f"action_cursor_{way}")()
+
+
 class TasksPane(Pane):
     """Lists registered tasks; shows a version's header, metadata and files; runs fit checks and uploads."""
 
@@ -228,7 +245,7 @@ class TasksPane(Pane):
                     yield OptionList(id="tasks-files", markup=False)
             with Vertical(id="tasks-right"):
                 yield Static("", id="tasks-header")
-                with Reader(id="tasks-meta-scroll"):
+                with MetadataReader(id="tasks-meta-scroll"):
                     yield Static("", id="tasks-meta")
                 with ContentSwitcher(initial="tasks-file", id="tasks-view"):
                     # soft wrap: a long code line is read whole, never cut at the pane's edge
@@ -471,8 +488,12 @@ class TasksPane(Pane):
             self.close_filter()
 
     def action_metadata(self) -> None:
-        """Move into the metadata to read all of it (it shows in at most 40% of the height)."""
-        self.screen.set_focus(self.query_one("#tasks-meta-scroll"))
+        """Move into the metadata to read all of it (it shows in at most 40% of the height); m again goes back."""
+        meta = self.query_one("#tasks-meta-scroll")
+        if meta.has_focus:
+            self.focus_default()
+        else:
+            self.screen.set_focus(meta)
 
     def action_cursor_down(self) -> None:
         self.move_focused("down")
