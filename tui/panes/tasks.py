@@ -825,15 +825,17 @@ class TasksPane(Pane):
     @work(thread=True, exclusive=True, group="tasks-upload", exit_on_error=False)
     def upload(self, request: UploadRequest) -> None:
         from core.errors import TaskbenchError
-        from core.tasks.versions import add_task
+        from core.tasks.versions import add_task, identical_content_sentence
 
         try:
             with self.app.workspace.store() as store:
                 version, created = add_task(store, request.folder, name=request.name or None)
+                # the CLI's sentence: which version has this content, and which one blueprints get
+                same = None if created else identical_content_sentence(version, store.task_version(version.task))
         except TaskbenchError as exc:
             self.post_message(self.Status(exc.message, error=True))
             return
-        text = f"Added {version.ref}" if created else f"identical to {version.ref}, no new version"
+        text = f"Added {version.ref}" if created else same
         warnings = "; ".join(version.warnings) if created and version.warnings else ""
         self.post_message(self.Uploaded(version.ref, version.task, text + (f" (warning: {warnings})" if warnings else "")))
 
