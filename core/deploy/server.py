@@ -158,6 +158,9 @@ class Served:
             shutil.rmtree(self.scratch, ignore_errors=True)
             raise
         self.token_hash = config.token_hash or (token_digest(config.token) if config.token else None)
+        self.read_input = self.scorer.input_reader()  # DRUM's read_input_data: decided once, here
+        if self.read_input is not None:
+            self.frames = self.hook_frames  # a task without it keeps the CSV/JSON readers, at no cost per request
         self.features = ()
         self.numeric = set()
         self.infer_types = True  # no training schema: columns are typed by what each request holds, as read_csv does
@@ -168,6 +171,11 @@ class Served:
         self.run = f"{os.getpid()}-{int(time.time())}"
         self.started_at = _now()
         self._stop = threading.Event()
+
+    def hook_frames(self, body: "Body", kind: str, charset: str | None):
+        """`frames` for a fitted folder whose task defines read_input_data: the body's bytes (a multipart request's
+        file X), whatever their type, go to the hook whole, as DRUM hands them over; its rows are scored as one frame."""
+        yield self.read_input(body.data if body.file is None else body.file.read()), 0
 
     def refusal(self) -> str | None:
         """Why the user who started this server may no longer use its deployment (the share taken back, or the

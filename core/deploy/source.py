@@ -88,14 +88,10 @@ def folder_source(opts, model_dir: Path) -> ModelSource:
 
 def folder_scorer(source: ModelSource, scratch_dir: str):
     """A PlanScorer for a fitted folder that feeds the task whatever columns each request sends."""
-    from ..runtime.serving import PlanScorer, index_names
+    from ..runtime.serving import PlanScorer, fed_all
 
     class FolderScorer(PlanScorer):
         def score(self, frame):
-            names = index_names(frame.columns)
-            if not all(type(c) is str for c in names):  # renaming builds a new Index: ~0.2 ms a request
-                frame = frame.set_axis([str(c) for c in names], axis=1)
-            self.nodes[0]["channels"]["ALL"] = [str(c) for c in names]  # the node reads its channel at each run
-            return super().score(frame)
+            return super().score(fed_all(self.nodes[0], frame))
 
     return FolderScorer(source.plan, source.model_dir, scratch_dir)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract, typeschema
-from .errors import RuleViolation, SchemaViolation
+from .errors import BadInput, RuleViolation, SchemaViolation
 
 # ---------------------------------------------------------------- labels
 
@@ -63,6 +63,24 @@ def _short(value):
 
 
 # ---------------------------------------------------------------- output rules
+
+
+def check_read_rows(out, hook):
+    """The rows DRUM's `read_input_data` hook read from the raw input: a DataFrame (dense or sparse) with at least one
+    row and unique column names; they are then scored, and checked, as rows read from a CSV are."""
+    if not isinstance(out, pd.DataFrame):
+        raise RuleViolation(
+            f"{hook} returned {_describe_type(out)}; it must return the rows to score as a pandas DataFrame "
+            "(e.g. pd.read_json(io.BytesIO(input_binary_data), lines=True)).",
+            rule="read_input_data returns a DataFrame",
+        )
+    if not len(out):
+        raise BadInput(f"{hook} read no rows from the input; send at least one row to score.")
+    if out.columns.duplicated().any():
+        dup = out.columns[out.columns.duplicated()][0]
+        raise RuleViolation(f"{hook} returned duplicate column name {dup!r}; column names must be unique.",
+                            rule="read_input_data column names are unique")
+    return out.reset_index(drop=True)
 
 
 def check_transform_output(out, hook, n_rows):

@@ -21,8 +21,13 @@ class Hooks:
     PREDICT = "predict"
     PREDICT_PROBA = "predict_proba"
     SCORE = "score"
+    # DRUM's custom-model hooks around scoring: read_input_data(bytes) reads the rows in place of the CSV reader
+    # (score/serve --code-dir, where the raw input exists); post_process(predictions, model) edits the checked
+    # predictions. Like DRUM, both are module hooks only: a CustomTask class's module is not searched for them.
+    READ_INPUT_DATA = "read_input_data"
+    POST_PROCESS = "post_process"
 
-    ALL = (INIT, FIT, LOAD_MODEL, TRANSFORM, PREDICT, PREDICT_PROBA, SCORE)
+    ALL = (INIT, FIT, LOAD_MODEL, TRANSFORM, PREDICT, PREDICT_PROBA, SCORE, READ_INPUT_DATA, POST_PROCESS)
 
 
 CUSTOM_TASK_CLASS = "CustomTask"

@@ -25,7 +25,7 @@ from .errors import RuleViolation, StepFailure, TaskCrash
 
 BRIDGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "r", "bridge.R")
 NA = "__taskbench_NA__"
-R_HOOKS = (Hooks.INIT, Hooks.FIT, Hooks.TRANSFORM, Hooks.SCORE, Hooks.LOAD_MODEL)
+R_HOOKS = (Hooks.INIT, Hooks.FIT, Hooks.TRANSFORM, Hooks.SCORE, Hooks.LOAD_MODEL, Hooks.READ_INPUT_DATA, Hooks.POST_PROCESS)
 
 
 def rscript():
@@ -615,6 +615,13 @@ class RTaskCode:
                 expr = "op_transform({}, {}, {}, {}, {})".format(
                     self.id, exchange.r(data), exchange.r(model), exchange.r(y), r_string(exchange.path(".out.csv"))
                 )
+                return self._frame_reply(self.process.request(expr, hook), hook)
+            if hook == Hooks.READ_INPUT_DATA:  # the raw input, as a raw vector (DRUM passes R the bytes)
+                path = exchange.path(".input")
+                with open(path, "wb") as fh:
+                    fh.write(args[0])
+                raw = f"readBin({r_string(path)}, 'raw', n = file.size({r_string(path)}))"
+                expr = f"op_call({self.id}, {r_string(hook)}, list({raw}), 'frame', {r_string(exchange.path('.out.csv'))})"
                 return self._frame_reply(self.process.request(expr, hook), hook)
             if hook == Hooks.FIT and kwargs.get("output_dir") and not str(kwargs["output_dir"]).endswith("/"):
                 kwargs = dict(kwargs, output_dir=str(kwargs["output_dir"]) + "/")  # as DRUM passes it

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import contract, protocol
-from .checks import check_predictions, check_schema, check_transform_output, is_sparse_frame, quick_predictions
+from .checks import (check_predictions, check_read_rows, check_schema, check_transform_output, is_sparse_frame,
+                     quick_predictions)
 from .errors import RuleViolation, SchemaViolation, StepFailure, TaskCrash, BadInput
 from .contract import LOCAL_ENV, Hooks, is_local
 from .pipeline import NodeRunner
@@ -100,6 +101,13 @@ class PlanScorer:
     @property
     def is_transform(self):
         return self.final_kind == "transform"
+
+    def input_reader(self):
+        """The `read_input_data` hook of a one-node plan scored in this process (a fitted folder, `serve --code-dir`),
+        as `input_reader` gives it; None for any other plan, or a task without the hook."""
+        if len(self.nodes) != 1 or len(self._segments) != 1 or not isinstance(self._segments[0], NodeSegment):
+            return None
+        return self._segments[0].input_reader()
 
     def missing(self, columns):
         """Training features absent from `columns`, in training order."""
@@ -189,6 +197,31 @@ def _columns(frame, names):
     return frame[names]
 
 
+def input_reader(task):
+    """DRUM's `read_input_data(input_binary_data)` of a loaded task as a function from the raw input (a request's
+    body, a multipart request's file X, the file `taskbench score` reads) to the rows to score, in place of the CSV
+    reader; None when the task has none (a CustomTask class's module is not searched for it, as in DRUM)."""
+    fn = None if task.uses_class else task.hooks.get(Hooks.READ_INPUT_DATA)
+    if fn is None:
+        return None
+
+    def read(data):
+        return check_read_rows(call_task(Hooks.READ_INPUT_DATA, task.code_dir, fn, data), Hooks.READ_INPUT_DATA)
+
+    return read
+
+
+def fed_all(node, frame):
+    """`frame` with text column names, given whole to a fitted folder's one node (channel ALL): a folder is fed
+    whatever columns each request or file holds, as in DRUM. The node reads its channel at each run."""
+    names = index_names(frame.columns)
+    if not all(type(c) is str for c in names):  # renaming builds a new Index: ~0.2 ms a request
+        frame = frame.set_axis([str(c) for c in names], axis=1)
+        names = index_names(frame.columns)
+    node["channels"]["ALL"] = list(names)
+    return frame
+
+
 class NodeCall:
     """One loaded node's scoring, with what `steps.Scorer` works out per call worked out once: the hook's arguments,
     and for a built-in node of taskbench's own (trusted code, known output schema) no output-schema check. Every
@@ -204,8 +237,8 @@ class NodeCall:
         self.trusted = os.path.realpath(self.node["task_dir"]).startswith(BUILTIN_TASKS + os.sep)
         self.requirements = scorer.output_requirements
         self.orders = {}
-        self.args = None  # None: call the Scorer itself (R tasks, and estimators with a preprocessing transform)
-        if getattr(task, "language", "python") != "python":
+        self.args = None  # None: call the Scorer itself (R tasks, estimators with a preprocessing transform or post_process)
+        if getattr(task, "language", "python") != "python" or scorer.post is not None:
             return
         if task.uses_class:
             self.args, self.kwargs = (), accepted_kwargs(scorer.fn, {} if self.transform else scorer.kwargs)
@@ -287,6 +320,25 @@ class NodeSegment:
         self.run(frame, outputs)
         return outputs[self.final]
 
+    def input_reader(self):
+        """The `read_input_data` hook of this segment's one node (`input_reader`), or None."""
+        if len(self._steps) != 1:
+            return None
+        return input_reader(self._steps[0][1].scorer.task)
+
+    def read_raw(self, raw):
+        """A fitted folder's rows from the file `raw["path"]`: its bytes through the task's `read_input_data`, or
+        without one read as `taskbench score` reads files (CSV, Parquet, MatrixMarket); fed whole to the node."""
+        reader = self.input_reader()
+        if reader is None:
+            from .data import read_table
+
+            frame = read_table(raw["path"], raw.get("sparse_columns"), raw.get("encoding"))
+        else:
+            with open(raw["path"], "rb") as fh:
+                frame = reader(fh.read())
+        return fed_all(self._steps[0][0].node, frame)
+
     def run(self, frame, outputs):
         if self._chain is not None:
             out = self._chain(frame)
@@ -329,13 +381,18 @@ class WorkerSegment:
         self._call(protocol.SCORING_LOAD, {"session": session, "plan": facts, "nodes": nodes,
                                     "model_dir": model_dir, "scratch_dir": scratch})
 
-    def run(self, frame, outputs):
+    def run(self, frame, outputs, raw=None):
+        """Score `frame` in the worker, adding the kept outputs to `outputs`; with `raw` (a fitted folder's one node:
+        {"path", "sparse_columns", "encoding"}) the worker reads the rows from that file itself (`NodeSegment.read_raw`)."""
         folder = tempfile.mkdtemp(prefix="frames-", dir=self.scratch)
         try:
-            features = save_frame(frame[self.columns], os.path.join(folder, "features"))
-            inputs = {name: save_frame(outputs[name], os.path.join(folder, f"in-{name}")) for name in self.upstream}
-            reply = self._call(protocol.SCORING_RUN, {"session": self.session, "features": features, "inputs": inputs,
-                                               "keep": self.keep, "folder": folder})
+            if raw is None:
+                features = save_frame(frame[self.columns], os.path.join(folder, "features"))
+                rows = {"features": features, "inputs": {name: save_frame(outputs[name], os.path.join(folder, f"in-{name}"))
+                                                         for name in self.upstream}}
+            else:
+                rows = {"raw": raw, "inputs": {}}
+            reply = self._call(protocol.SCORING_RUN, {"session": self.session, **rows, "keep": self.keep, "folder": folder})
             returned = reply.get("outputs")
             if not isinstance(returned, dict) or set(returned) != set(self.keep):
                 raise TaskCrash(f"the worker of environment {self.env} answered without the outputs of "
@@ -409,7 +466,7 @@ def run_segment(req, state):
     if segment is None:
         raise StepFailure(f"scoring session {req['session']} was never loaded in this worker.")
     outputs = {name: load_frame(path) for name, path in req["inputs"].items()}
-    segment.run(load_frame(req["features"]), outputs)
+    segment.run(segment.read_raw(req["raw"]) if req.get("raw") else load_frame(req["features"]), outputs)
     written = {name: save_frame(outputs[name], os.path.join(req["folder"], f"out-{name}")) for name in req["keep"]}
     return protocol.ok(outputs=written)
 

@@ -190,6 +190,11 @@ class Scorer:
             self.kwargs["positive_class_label"] = class_labels[1]
         self.hook, self.fn = self._pick_hook()
         self.output_requirements = req.get("schema", {}).get("output_requirements") or []
+        # DRUM's post_process(predictions, model), on an estimator's checked predictions (a module hook: DRUM does
+        # not look for it beside a CustomTask class). custom.R's runs in the bridge's score, after R's score.
+        post = None if task.uses_class or self.target_type == contract.TRANSFORM else task.hooks.get(Hooks.POST_PROCESS)
+        self.post = post if getattr(task, "language", "python") == "python" else None
+        self.checked = Hooks.POST_PROCESS if post is not None and self.post is None else self.hook
 
     def _pick_hook(self):
         task, tt = self.task, self.target_type
@@ -238,7 +243,11 @@ class Scorer:
             # Every transform call meets the output schema, as in DRUM (not just the first).
             check_schema(out, self.output_requirements, f"the output of {self.hook}", input_sparse=is_sparse_frame(X))
             return out
-        return check_predictions(out, self.hook, tt, self.class_labels, len(X))
+        out = check_predictions(out, self.checked, tt, self.class_labels, len(X))
+        if self.post is None:
+            return out
+        out = call_task(Hooks.POST_PROCESS, task.code_dir, self.post, out, self.model)
+        return check_predictions(out, Hooks.POST_PROCESS, tt, self.class_labels, len(X))
 
 
 def sample_positions(n_rows, fraction=0.1, minimum=10, seed=0):

@@ -101,6 +101,29 @@ def _python_gap(path: str, _stamp: int, transform: bool) -> str | None:
     return f"{name} defines no {hook} hook, so every fit of this task fails{guess or f'; add {shape}.'}"
 
 
+def may_define(code_dir: str | Path, hook: str) -> bool:
+    """False when the task's custom.py or custom.R certainly defines no top-level `hook` that DRUM would call (a
+    CustomTask class's module is not searched for hooks), so scoring can take its usual path without loading the
+    task; True when it does, or may in ways not read here (then the loaded task decides)."""
+    if r_custom_file(code_dir) is not None:
+        defined = r_hooks(code_dir)
+        return defined is None or hook in defined
+    found = _custom_py(code_dir)
+    return True if found is None else _may_bind(*found, hook)
+
+
+@lru_cache(maxsize=256)
+def _may_bind(path: str, _stamp: int, hook: str) -> bool:
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except (SyntaxError, ValueError, OSError):
+        return True  # loading the task says what is wrong
+    if any(_opaque(node) for node in ast.walk(tree)):
+        return True
+    bound, task_class = _top_level(tree.body)
+    return hook in bound and (task_class is None or contract.CUSTOM_TASK_CLASS in bound)
+
+
 def first_classification_type(target_types) -> str | None:
     """The first classification type among a task's declared target types, the one a warning names."""
     return next((t for t in target_types or () if t in contract.CLASSIFICATION_TYPES), None)

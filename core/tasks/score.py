@@ -20,6 +20,7 @@ from .. import workspace
 from ..errors import TaskbenchError, UsageError
 from ..runtime import contract
 from ..runtime.taskcode import find_custom_files
+from .hookscan import may_define
 from .metadata import load_metadata
 
 
@@ -167,17 +168,25 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
     input_path = Path(opts.input).expanduser()
     if input_path.is_dir():
         raise UsageError(not_a_file(str(input_path)))
-    try:
-        frame = read_table(str(input_path), str(opts.sparse_column_file) if opts.sparse_column_file else None, opts.encoding)
-    except runtime_errors.StepFailure as exc:
-        raise UsageError(exc.message) from None
+    sparse_columns = str(opts.sparse_column_file) if opts.sparse_column_file else None
+    raw = None  # DRUM's read_input_data gets the file's bytes in the worker, in place of the reader here
+    if may_define(code_dir, contract.Hooks.READ_INPUT_DATA):
+        if not input_path.is_file():
+            raise UsageError(not_a_file(str(input_path), "input file"))
+        raw = {"path": str(input_path.resolve()), "sparse_columns": sparse_columns, "encoding": opts.encoding}
+        frame = None
+    else:
+        try:
+            frame = read_table(str(input_path), sparse_columns, opts.encoding)
+        except runtime_errors.StepFailure as exc:
+            raise UsageError(exc.message) from None
 
     root = workspace.home(opts.home)
     scratch = workspace.scratch_dir(root, "score")
     worker = None
     try:
         model_dir = scratch / "model"
-        plan = folder_plan(code_dir, meta, target_type, labels, model_dir, [str(c) for c in frame.columns])
+        plan = folder_plan(code_dir, meta, target_type, labels, model_dir, [] if raw else [str(c) for c in frame.columns])
         node = plan["nodes"][0]
         spec = WorkerSpec(
             on_output=on_output or _to_stderr,
@@ -186,10 +195,11 @@ def score_folder(opts: ScoreOptions, on_output: Callable[[bytes], None] | None =
             network=bool(meta.network),
         )
         worker = ready(start_worker(spec, python=_python(code_dir, root)))
-        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        if frame is not None:
+            frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
         segment = WorkerSegment(worker, contract.LOCAL_ENV, 0, plan, [node], str(model_dir), str(scratch), ["task"])
         outputs: dict = {}
-        segment.run(frame, outputs)
+        segment.run(frame, outputs, raw=raw)
         worker.close()  # done: asked to exit, so its last output lands
         worker = None
         return outputs["task"]

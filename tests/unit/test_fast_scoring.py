@@ -127,7 +127,7 @@ def test_anything_doubtful_goes_to_the_full_check(out, target, labels):
 def node_call(tmp_path, hook, target_type="regression", task_dir=None, requirements=()):
     task = SimpleNamespace(language="python", uses_class=False, has=lambda name: False, code_dir=str(tmp_path))
     scorer = SimpleNamespace(task=task, fn=hook, hook="predict", model=None, kwargs={"target_type": target_type},
-                             target_type=target_type, class_labels=None, output_requirements=list(requirements))
+                             target_type=target_type, class_labels=None, output_requirements=list(requirements), post=None)
     runner = SimpleNamespace(node={"task_dir": str(task_dir or tmp_path)})
     return NodeCall(runner, scorer)
 

@@ -182,7 +182,8 @@ options(warn = 1, keep.source = FALSE, stringsAsFactors = FALSE)
     formal <- names(formals(fn))
     if ("..." %in% formal) return(args)
     named <- names(args)
-    keep <- is.null(named) | named == "" | named %in% formal
+    if (is.null(named)) return(args)  # positional only
+    keep <- named == "" | named %in% formal
     args[keep]
 }
 
@@ -296,12 +297,16 @@ op_score <- function(id, data, model, target_type, kwargs, out) {
             predictions <- data.frame(stats::predict(model, data))
             names(predictions) <- "Predictions"
         }
-        post <- .user("post_process")
-        if (!is.null(post)) predictions <- post(predictions, model)
-        .sanitized(predictions, kwargs$class_labels)
+        predictions
     })
     if (.failed(value)) return(invisible(NULL))
-    .answer(hook, value, "frame", out)
+    post <- .user("post_process")
+    if (!is.null(post)) {  # DRUM's post_process(predictions, model), named on its own when it fails
+        hook <- "post_process"
+        value <- .run(hook, function() post(value, model))
+        if (.failed(value)) return(invisible(NULL))
+    }
+    .answer(hook, .sanitized(value, kwargs$class_labels), "frame", out)
 }
 
 op_transform <- function(id, data, model, y, out) {
