@@ -256,6 +256,8 @@ class Served:
             yield self.parse_json(body.data if body.file is None else body.file.read()), 0
             return
         encoding = body_encoding(body.head(4), charset)
+        if body.nul >= 0 and not encoding.startswith(("utf-16", "utf-32")):
+            raise nul_in_text(body)
         if body.file is None:
             yield self.parse_csv(body.data, encoding), 0
             return
@@ -418,16 +420,24 @@ HEAD_BYTES = 256 * 1024
 
 
 class Body:
-    """A request body: bytes in memory, or past SPOOL_BYTES a temporary file in the server's scratch folder."""
+    """A request body: bytes in memory, or past SPOOL_BYTES a temporary file in the server's scratch folder.
+
+    `nul` is the offset of its first NUL byte (-1 for none), found as the bytes arrive: text has none unless it is
+    UTF-16 or UTF-32."""
 
     def __init__(self, scratch: str):
         self.scratch = scratch
         self.size = 0
+        self.nul = -1
         self.file = None
         self._chunks: list[bytes] = []
         self._closers: list = []
 
     def add(self, chunk: bytes) -> None:
+        if self.nul < 0:
+            at = chunk.find(b"\0")
+            if at >= 0:
+                self.nul = self.size + at
         self.size += len(chunk)
         if self.file is not None:
             self.file.write(chunk)
@@ -486,9 +496,15 @@ class Body:
         fh.seek(0)
         if size <= SPOOL_BYTES:
             body._chunks = [fh.read()]
-            body.size = len(body._chunks[0])
-        else:
-            body.file, body.size = fh, size
+            body.size, body.nul = len(body._chunks[0]), body._chunks[0].find(b"\0")
+            return body
+        done = 0
+        while body.nul < 0 and (piece := fh.read(1024 * 1024)):
+            at = piece.find(b"\0")
+            body.nul = done + at if at >= 0 else -1
+            done += len(piece)
+        fh.seek(0)
+        body.file, body.size = fh, size
         return body
 
     def keep(self, closer) -> None:
@@ -532,6 +548,24 @@ def not_text(exc: UnicodeDecodeError, encoding: str) -> BadRequest:
     shown = "UTF-8" if encoding.startswith("utf-8") else encoding
     return BadRequest(400, f"the CSV body is not {shown} text (it holds byte 0x{exc.object[exc.start:exc.start + 1].hex()}); "
                            "send UTF-8, or name its encoding in the header 'Content-Type: text/csv; charset=latin-1'.")
+
+
+def nul_in_text(body: Body) -> BadRequest:
+    """The answer to CSV rows holding a NUL byte, which CSV text in UTF-8 never holds: binary data, UTF-16/32 text without a
+    byte order mark (whose header pandas would read as names with NULs in them, none the model's), or a stray NUL."""
+    from ..runtime.textfile import binary, guess_wide
+
+    head = body.head(HEAD_BYTES)
+    where = f"it holds a NUL byte at offset {body.nul}"
+    if binary(head):
+        return BadRequest(400, f"the CSV body is binary data, not text ({where}); send the rows as CSV text in UTF-8.")
+    if head.count(0) * 4 >= len(head):
+        wide = guess_wide(head)
+        return BadRequest(400, f"the CSV body is not UTF-8 text ({where}; probably {wide.upper()} without a byte order "
+                               f"mark); send UTF-8, or name its encoding in the header 'Content-Type: text/csv; "
+                               f"charset={wide}'.")
+    return BadRequest(400, f"the CSV body is not plain text ({where}); remove the NUL byte and send the rows as CSV "
+                           "text in UTF-8.")
 
 
 try:  # the words pandas' reader reads as a missing value ("", "NA", "None", "null", …), as batch predict reads them

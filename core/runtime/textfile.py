@@ -103,7 +103,7 @@ def csv_encoding(path, encoding=None):
     if binary(head):
         raise BadInput(f"input file {path} is not a text CSV or Parquet file (it holds binary data); give a CSV or Parquet file.")
     if b"\x00" in head and _ascii_compatible(chosen):
-        guess = _guess_wide(head)
+        guess = guess_wide(head)
         raise BadInput(
             f"input file {path} holds NUL bytes, so it is not {_shown(chosen)} text (probably {guess.upper()} "
             f"without a byte-order mark); pass --encoding {guess} or save it as UTF-8."
@@ -131,7 +131,7 @@ def binary(head):
     if head.startswith(_MAGIC):
         return True
     if b"\x00" in head:  # text only as UTF-16/32 without a mark: decoded that way it must read as text
-        wide = _guess_wide(head)
+        wide = guess_wide(head)
         text = head[: len(head) - len(head) % 4].decode(wide, "replace")
         odd = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\f\v"))
         return odd > max(2, len(text) // 100)
@@ -146,7 +146,7 @@ def _ascii_compatible(encoding):
         return False
 
 
-def _guess_wide(head):
+def guess_wide(head):
     """utf-16-le/-be or utf-32-le/-be, from where the NUL bytes stand in mostly-ASCII text."""
     sample = head[: len(head) - len(head) % 4]
     if not sample:

@@ -187,11 +187,16 @@ def test_client_mistakes_get_a_4xx_with_one_sentence_never_a_500(server):
     assert status == 200 and json.loads(text)["predictions"] == pytest.approx(expected, rel=1e-12)
     status, _, text = http(server.port, "POST", "/predict/", latin, {"Content-Type": "text/csv; charset=no-such"})
     assert "not a known encoding" in one_sentence(status, text)
+    wide = frame.to_csv(index=False).encode("utf-16-le")  # no byte order mark: its NULs were read as part of the text
+    status, _, text = http(server.port, "POST", "/predict/", wide, as_csv)
+    assert status == 400 and "NUL byte at offset 1" in one_sentence(status, text) and "charset=utf-16-le" in text
+    status, _, text = http(server.port, "POST", "/predict/", wide, {"Content-Type": "text/csv; charset=utf-16-le"})
+    assert status == 200 and json.loads(text)["predictions"] == pytest.approx(expected, rel=1e-12)
 
     after = server.stats()
     predict = after["routes"]["/predict/"]
     assert predict.get("5xx", 0) == before["routes"].get("/predict/", {}).get("5xx", 0) == 0
-    assert predict["4xx"] - before["routes"].get("/predict/", {}).get("4xx", 0) == 14
+    assert predict["4xx"] - before["routes"].get("/predict/", {}).get("4xx", 0) == 15
     assert "Traceback" not in server.log.read_text()
 
 

@@ -138,3 +138,45 @@ def test_unquoted_text_is_split_as_the_csv_module_reads_it():
                 csv_rows(text)
             continue
         assert csv_rows(text) == expected, repr(text)
+
+
+def rows_of(data: bytes, tmp_path, charset=None, piece: int = 64 * 1024) -> list:
+    from core.deploy.server import Body
+
+    body = Body(str(tmp_path))
+    for at in range(0, len(data), piece):
+        body.add(data[at:at + piece])
+    try:
+        return [frame for frame, _ in folder_served().frames(body.finish(), "text/csv", charset)]
+    finally:
+        body.close()
+
+
+def test_a_csv_body_with_a_nul_byte_is_refused_as_not_text_saying_where(tmp_path):
+    text = "a,b\n1,2\n3,4\n"
+    with pytest.raises(BadRequest) as wide:  # UTF-16 without a byte order mark: pandas read names 'a\0', never the model's
+        rows_of(text.encode("utf-16-le"), tmp_path)
+    assert wide.value.status == 400
+    assert wide.value.message == (
+        "the CSV body is not UTF-8 text (it holds a NUL byte at offset 1; probably UTF-16-LE without a byte order "
+        "mark); send UTF-8, or name its encoding in the header 'Content-Type: text/csv; charset=utf-16-le'.")
+    assert rows_of(text.encode("utf-16-le"), tmp_path, "utf-16-le")[0].columns.tolist() == ["a", "b"]
+    assert rows_of(text.encode("utf-16"), tmp_path)[0].columns.tolist() == ["a", "b"]  # its mark names it
+    with pytest.raises(BadRequest) as stray:
+        rows_of(b"a,b\n1,2\x00\n", tmp_path)
+    assert "it holds a NUL byte at offset 7" in stray.value.message and "remove the NUL byte" in stray.value.message
+    with pytest.raises(BadRequest) as pickled:
+        rows_of(b"\x80\x04\x95" + bytes(range(256)) * 4, tmp_path)
+    assert pickled.value.message.startswith("the CSV body is binary data, not text (it holds a NUL byte at offset 3)")
+
+
+def test_a_nul_byte_deep_in_a_spooled_body_is_found_where_it_arrived(tmp_path):
+    from core.deploy.server import SPOOL_BYTES
+
+    line = b"1,2\n"
+    data = b"a,b\n" + line * (SPOOL_BYTES // len(line) + 1000)
+    data = data[:-3] + b"\x00\n"
+    with pytest.raises(BadRequest) as found:
+        rows_of(data, tmp_path, piece=10_000)
+    assert f"at offset {len(data) - 2}" in found.value.message
+    assert not list(tmp_path.iterdir())  # the spooled body's file is gone
