@@ -29,7 +29,7 @@ Example: taskbench score --code-dir fitted/ --input data.csv --target-type binar
 def score(
     ctx: typer.Context,
     code_dir: Annotated[Path, typer.Option("--code-dir", help="The fitted folder: custom.py or custom.R and the artifact side by side.")],
-    input: Annotated[Path, typer.Option("--input", help="Rows to score: CSV, Parquet, or sparse MatrixMarket (.mtx).")],
+    input: Annotated[Path, typer.Option("--input", help="Rows to score: CSV, Parquet, sparse MatrixMarket (.mtx), or any format the task's read_input_data reads.")],
     output: Annotated[Optional[Path], typer.Option("--output", help="Write the predictions CSV here (default: stdout).")] = None,
     target_type: opts.TargetType = None,
     class_labels: opts.ClassLabels = None,
