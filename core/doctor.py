@@ -290,23 +290,37 @@ def base_image_check(needs: Needs, engine_ok: bool) -> Check:
 def index_check(needs: Needs) -> Check:
     """Whether the package index pip would use answers from this machine (builds reach it through the engine's
     network, so a proxy or firewall between the two can still differ)."""
-    from .environments.pipconfig import pip_index
+    from .environments.pipconfig import extra_indexes, pip_index
 
     url, source = pip_index()
     links = os.environ.get("PIP_FIND_LINKS")
     extra = f"; PIP_FIND_LINKS={links}" if links else ""
     if settings.WHEELHOUSE.get():
         extra += f"; wheelhouse {settings.WHEELHOUSE.get()} ({settings.WHEELHOUSE.name})"
+    extras, extras_source = extra_indexes()
+    also = (f"; pip also looks in the extra {'index' if len(extras) == 1 else 'indexes'} "
+            f"{', '.join(_without_password(e) for e in extras)} (from {extras_source})") if extras else ""
     probe = url.rstrip("/") + "/pip/"
+    shown = _without_password(url)
     try:
         with urllib.request.urlopen(probe, timeout=NETWORK_TIMEOUT) as response:
             response.read(1)
-        return Check("package index", OK, f"{url} answers (from {source}{extra}).", needed=needs.index)
+        return Check("package index", OK, f"{shown} answers (from {source}{extra}){also}.", needed=needs.index)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Check("package index", FAIL, f"{url} (from {source}) does not answer: {reason}.",
+        return Check("package index", FAIL, f"{shown} (from {source}) does not answer: {reason}{also}.",
                      "set PIP_INDEX_URL to an index you can reach (a local mirror), or PIP_FIND_LINKS to a folder "
                      "of wheels", needed=needs.index)
+
+
+def _without_password(url: str) -> str:
+    """An index URL as the report shows it: a password in it (user:TOKEN@host) masked, as pip masks it."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=f"{parts.username}:****@{parts.netloc.rpartition('@')[2]}").geturl()
 
 
 def r_check(needs: Needs) -> Check:

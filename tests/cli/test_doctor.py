@@ -68,6 +68,22 @@ def test_an_unreachable_index_names_the_index_and_where_it_came_from(taskbench, 
     assert "PIP_FIND_LINKS" in index["fix"] and not index["needed"]
 
 
+def test_the_index_check_lists_the_extra_indexes_pip_also_looks_in(taskbench, offline, monkeypatch, tmp_path):
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://mirror.example/simple https://ci:s3cret@wheels.example/simple")
+    _, checks, _ = report(taskbench)
+    detail = checks["package index"]["detail"]
+    assert detail.startswith(f"{DEAD_INDEX} (from PIP_INDEX_URL) does not answer")
+    assert ("pip also looks in the extra indexes https://mirror.example/simple, https://ci:****@wheels.example/simple "
+            "(from PIP_EXTRA_INDEX_URL)") in detail and "s3cret" not in detail
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL")
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nextra-index-url = https://mirror.example/simple\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    _, checks, _ = report(taskbench)
+    assert f"the extra index https://mirror.example/simple (from {conf})" in checks["package index"]["detail"]
+    assert "mirror.example" in " ".join(taskbench("doctor").output.split())
+
+
 def test_an_engine_without_the_base_image_says_so_and_fails_when_it_is_set(taskbench, docker_engine, monkeypatch):
     monkeypatch.setenv("TASKBENCH_BASE_IMAGE", "taskbench-doctor-absent:none")
     code, checks, _ = report(taskbench)
