@@ -55,15 +55,20 @@ ROWS = b'{"x": 1}\n{"x": 3}\n{"x": 7}\n{"x": 20}\n'
 EXPECTED = [2.0, 6.0, 10.0, 10.0]  # 2 * x, clipped at 10 by post_process
 
 
-def test_read_input_data_reads_json_lines_and_post_process_clips_in_score_and_serve(taskbench, home, tmp_path):
-    task = make_task(tmp_path, {"custom.py": JSON_LINES_TASK})
+def fit_output(taskbench, tmp_path, files: dict):
+    """`taskbench fit --output` of the task `files` on y = 2x, x = 1..12: (the fitted folder, fit's result)."""
+    task = make_task(tmp_path, files)
     train = tmp_path / "train.csv"
     pd.DataFrame({"x": range(1, 13), "y": [2 * v for v in range(1, 13)]}).to_csv(train, index=False)
-    fitted = tmp_path / "fitted"
-    # the fit reads the CSV itself (read_input_data would fail on it); its scoring applies post_process
     fit = taskbench("fit", "--code-dir", task, "--input", train, "--target", "y", "--target-type", "regression",
-                    "--output", fitted)
+                    "--output", tmp_path / "fitted")
     assert fit.exit_code == 0, fit.output
+    return tmp_path / "fitted", fit
+
+
+def test_read_input_data_reads_json_lines_and_post_process_clips_in_score_and_serve(taskbench, home, tmp_path):
+    # the fit reads the CSV itself (read_input_data would fail on it); its scoring applies post_process
+    fitted, fit = fit_output(taskbench, tmp_path, {"custom.py": JSON_LINES_TASK})
     assert "max 10" in fit.output, fit.output  # 24 before post_process
 
     rows = tmp_path / "rows.jsonl"
@@ -215,13 +220,7 @@ R_TASK = """
 
 def test_an_r_task_reads_semicolon_rows_with_read_input_data_and_clips_with_post_process(need_r, taskbench, home, tmp_path):
     """score.R's .load_data hands read_input_data the raw bytes (a raw vector) and outer_predict calls post_process."""
-    task = make_task(tmp_path, {"custom.R": R_TASK})
-    train = tmp_path / "train.csv"
-    pd.DataFrame({"x": range(1, 13), "y": [2 * v for v in range(1, 13)]}).to_csv(train, index=False)
-    fitted = tmp_path / "fitted"
-    fit = taskbench("fit", "--code-dir", task, "--input", train, "--target", "y", "--target-type", "regression",
-                    "--output", fitted)
-    assert fit.exit_code == 0, fit.output
+    fitted, _ = fit_output(taskbench, tmp_path, {"custom.R": R_TASK})
     body = b"x;other\n1;a\n3;b\n7;c\n20;d\n"
     rows = tmp_path / "rows.txt"
     rows.write_bytes(body)
