@@ -252,7 +252,12 @@ def train_bundle(bundle: dict, data: dict) -> dict:
                                            "scratch_dir": str(folder)})):
                 reply = worker.request(op, payload)
                 if not protocol.succeeded(reply):
-                    return {"error": reply.get("message", f"{op} failed"), "details": reply.get("details")}
+                    failure = TaskbenchError(reply.get("message", f"{op} failed"), details=reply.get("details"))
+                    if op == protocol.TRAIN:  # named by its node, its traceback in the job log, as locally
+                        from .engine import node_failure
+
+                        failure = node_failure(failure, plan["nodes"], model_dir, lambda text: emit("line", text))
+                    return {"error": failure.message, "details": failure.details}
             replies.append(reply)
         worker.close()
         worker = None

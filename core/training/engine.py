@@ -202,6 +202,20 @@ def _y(project: Project, frame, rows):
     return None if project.target is None else frame[project.target].iloc[rows].reset_index(drop=True)
 
 
+def node_failure(exc: TaskbenchError, nodes: list[dict], model_dir: Path, log_line: Callable[[str], None]) -> TaskbenchError:
+    """The failure of a segment's training (`nodes`, fitted into `model_dir`), named by its node and task version,
+    its traceback in the job log: the worker fits nodes in order, each in its own folder made before its code runs,
+    so the last folder is the node. Local and cluster training (`cluster.train_bundle`) both say it so."""
+    started = [n for n in nodes if (model_dir / "nodes" / n["name"]).is_dir()]
+    who = f"node {started[-1]['name']} ({started[-1]['task_ref']})" if started else None
+    if exc.details:
+        log_line(f"{who or 'the training step'} failed; the task's traceback:\n{exc.details.rstrip()}")
+    if who is not None:
+        exc.message = f"{who}: {exc.message}"
+        exc.args = (exc.message,)
+    return exc
+
+
 class Trainer:
     """Trains blueprints in one project and records each as a model with scores and logs."""
 
@@ -420,21 +434,9 @@ class Trainer:
                     )
                 )
             except TaskbenchError as exc:
-                raise self._node_failure(exc, nodes, model_dir)
+                raise node_failure(exc, nodes, model_dir, self._log.line)
         shutil.rmtree(model_dir / "handoff", ignore_errors=True)
         return replies
-
-    def _node_failure(self, exc: TaskbenchError, nodes: list[dict], model_dir: Path) -> TaskbenchError:
-        """The failure of a segment's training, named by its node and task version, its traceback in the job log: the
-        worker fits nodes in order, each in its own folder made before its code runs, so the last folder is the node."""
-        started = [n for n in nodes if (model_dir / "nodes" / n["name"]).is_dir()]
-        who = f"node {started[-1]['name']} ({started[-1]['task_ref']})" if started else None
-        if exc.details:
-            self._log.line(f"{who or 'the training step'} failed; the task's traceback:\n{exc.details.rstrip()}")
-        if who is not None:
-            exc.message = f"{who}: {exc.message}"
-            exc.args = (exc.message,)
-        return exc
 
     def _worker(self, env: str, node: dict, plan: dict, model_dir: Path):
         """The worker of segment key `env` (that of `node`) for this job, started on first use: Docker for registered

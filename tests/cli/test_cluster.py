@@ -101,8 +101,11 @@ def test_a_failing_task_fails_its_model_and_a_bad_address_is_one_sentence(cluste
     (tmp_path / "broken.bp").write_text("model = broken(NUM)\n")
     failed = taskbench("train", "jr", tmp_path / "broken.bp", "--cluster", cluster)
     assert failed.exit_code == 1
-    assert "this task refuses to fit" in flat(failed)
+    assert "FAIL broken: node model (broken@1): fit raised ValueError: this task refuses to fit" in flat(failed)
     assert board(taskbench, "jr")["broken"]["state"] == "failed"
+    job = next(j for j in json.loads(taskbench("jobs", "--json").output) if j["kind"] == "train")
+    log = open(job["log_path"]).read()
+    assert "node model (broken@1) failed; the task's traceback:" in log and 'raise ValueError("this task' in log
 
     unreachable = taskbench("train", "jr", tmp_path / "broken.bp", "--cluster", "tcp://127.0.0.1:9")
     assert unreachable.exit_code == 2
