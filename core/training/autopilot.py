@@ -1,7 +1,9 @@
 """`train --autopilot`: templates, then tuning of the best models, then blenders of the best, within one time budget.
 
 The stages share the budget: templates start no training past TEMPLATES_SHARE of it, their inner cross-validation
-on the training folds stops by SCORING_SHARE, tuning by TUNING_SHARE, blenders get the rest. What to tune and what
+on the training folds stops by SCORING_SHARE; the blenders' time is then estimated from the scored models' training
+times and kept aside, and tuning gets the rest (its winners come with their inner CV, scored on the same folds as
+their parents, so nothing is scored between tuning and the blenders). What to tune and what
 to blend is chosen by that inner score, never by validation, so the validation score of what the autopilot makes
 stays an honest estimate; only the final ranking (the leaderboard's) is by validation. At the budget itself every
 training still running is cancelled (its model row ends failed, its files removed), so the autopilot never leaves a
@@ -29,8 +31,10 @@ from .tune import InnerCV
 DEFAULT_BUDGET = 600.0
 TEMPLATES_SHARE = 0.40
 SCORING_SHARE = 0.50
-TUNING_SHARE = 0.80
-SCORED_TUNING_SHARE = 0.85  # the tuning winners' inner CV stops by then, before the blenders
+TUNING_SHARE = 0.80  # only for the CLI's opening line (tui/cli/train.py), which is to drop it: tuning now ends
+# when the blenders' time kept aside (BLEND_MARGIN) is left, usually later
+BLEND_MARGIN = 1.25  # the blenders' time kept aside before tuning: their estimate times this, plus BLEND_SLACK s
+BLEND_SLACK = 5.0
 TUNE_TOP = 3  # models tuned, when the budget gives each at least MIN_TUNE_SECONDS
 MIN_TUNE_SECONDS = 20.0
 AVERAGE_SIZE = 3  # models the averaging blender combines without inner CV: the best of different families
@@ -271,21 +275,50 @@ class Autopilot:
             self.inner.update(scores)
 
     def tuning(self, stage: Stage) -> None:
-        """Tune the best models (averages aside) in turn, each until its share of the time left before TUNING_SHARE of the budget;
-        only each tuning's winner becomes a model (keep="best"), so the search gets the time."""
-        from .tune import TuneStopped, tune_model
+        """Tune the best models (averages aside) until the blenders' time (estimated from the scored models) is
+        left, `jobs` searches at once: each lane of searches tunes its models in turn, each until its share of the
+        lane's time, the best model alone in the first lane. Only each tuning's winner becomes a model (keep="best"),
+        so the search gets the time; its inner CV comes with it, for the blenders to choose by."""
+        from concurrent.futures import ThreadPoolExecutor
 
-        count = max(0, min(TUNE_TOP, int(self.until(TUNING_SHARE) // MIN_TUNE_SECONDS)))
+        if self.project.target_type in STACKERS:
+            kept = self.blend_seconds(self.blend_members(note=False)[1]) * BLEND_MARGIN + BLEND_SLACK
+            self.note(f"{kept:.0f} s kept for the blenders: tuning until {self.budget - kept:.0f} s")
+        else:
+            kept = 0.0
+        ends = self.budget - kept
+        count = max(0, min(TUNE_TOP, int((ends - self.elapsed()) * self.jobs // MIN_TUNE_SECONDS)))
         # An average's only choice is mean or median (tune searches the final node), settled in seconds: tuning it
         # would take a place from a model with a real search and leave the stage's time unused.
         top = [m for m in self.chosen(self.trained) if final_task(m) not in ROW_FREE_TASKS][:count]
         if not top:
             stage.note = "skipped: no trained model or no time left to tune"
             return
-        notes = []
-        for i, model in enumerate(top):
-            # The winner trains after the search, in about the time its parent took.
-            seconds = self.until(TUNING_SHARE) / (len(top) - i) - (model.train_seconds or 0)
+        lanes, sizes = [], [len(top) // self.jobs + (i >= self.jobs - len(top) % self.jobs) for i in range(self.jobs)]
+        for size in sizes:  # the lanes with fewer models first: the best model gets a lane's whole time
+            lanes.append(top[sum(map(len, lanes)):][:size])
+        lanes = [lane for lane in lanes if lane]
+        notes: list[str] = []
+        share_cores(len(lanes))
+        if len(lanes) == 1:
+            self.tune_lane(lanes[0], ends, stage, notes)
+        else:
+            with ThreadPoolExecutor(len(lanes), thread_name_prefix="autopilot-tuning") as pool:
+                futures = [pool.submit(self.tune_lane, lane, ends, stage, notes) for lane in lanes]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    self.stop.set()  # Ctrl-C or a fault: the other lanes' searches end too
+                    raise
+        stage.note = "; ".join(notes)
+
+    def tune_lane(self, models: list[Model], ends: float, stage: Stage, notes: list[str]) -> None:
+        """Tune `models` in turn, each until its share of the time left before `ends` (seconds into the run)."""
+        from .tune import TuneStopped, tune_model
+
+        for i, model in enumerate(models):
+            seconds = (ends - self.elapsed()) / (len(models) - i)  # the search keeps its winner's training time aside
             if seconds < MIN_TUNE_SECONDS / 2 or self.stop.is_set():
                 why = "the budget is spent" if self.stop.is_set() else "out of time"
                 notes.append(f"model {model.id} not tuned: {why}")
@@ -294,7 +327,8 @@ class Autopilot:
             self.on_event("tuning", {"model": model.id, "label": model.blueprint, "seconds": seconds})
             try:
                 result = tune_model(self.store, model.id, deadline=self.clock() + seconds, events=self.on_event,
-                                    metric=self.metric, keep="best", cancel=self.stop)
+                                    metric=self.metric, keep="best", cancel=self.stop,
+                                    parent_folds=self.inner.folds.get(model.id))
             except TuneStopped as stopped:
                 if not self.stop.is_set():
                     raise  # Ctrl-C: the autopilot ends here, its finished models kept
@@ -307,18 +341,15 @@ class Autopilot:
             stage.models.extend(children)
             self.trained.extend(children)
             best = "its parent stays best" if result.best_model_id == model.id else f"best model {result.best_model_id}"
+            if result.best_model_id != model.id and self.inner.add_tuned(result):
+                best += (f", inner CV {self.metric} {self.inner.scores[result.best_model_id]:.4f} against "
+                         f"{self.inner.scores.get(model.id, float('nan')):.4f}")
             self.note(f"tuned model {model.id} (job {result.job_id}): {len(result.trials)} setting(s) tried, {best}")
-        stage.note = "; ".join(notes)
 
-    def blenders(self, stage: Stage) -> None:
-        if self.project.target_type not in STACKERS:
-            stage.note = f"skipped: {self.project.target_type} models are not blended"
-            return
-        tuned = sorted(m for m in stage_models(self.result, "tuning") if m not in self.inner.scores)
-        if tuned and not self.stop.is_set():  # tuning winners, scored as their parents were
-            self.score_inner(tuned, SCORED_TUNING_SHARE)
-        # The stacker's members: the best of each family by inner CV (the models whose final estimator is the same
-        # task), so that they differ. The average's: forward selection on the out-of-fold predictions.
+    def blend_members(self, note: bool = True) -> tuple[list[Model], dict[str, list[Model]]]:
+        """The best model of each family by inner CV (those whose final estimator is the same task), and each
+        blender's members: the stacker's, the best families (so that they differ); the average's, forward selection
+        on the out-of-fold predictions."""
         families, seen = [], set()
         for model in self.chosen(self.trained):
             family = final_task(model)
@@ -327,23 +358,31 @@ class Autopilot:
                 families.append(model)
         sizes = {AVERAGE: AVERAGE_SIZE, STACK: STACK_SIZE}
         members = {kind: families[:size] for kind, size in sizes.items()}
-        averaged = self.greedy_average()
+        averaged = self.greedy_average(note)
         if averaged:
             members[AVERAGE] = averaged
+        return families, members
 
-        def seconds() -> float:  # both blenders, `jobs` at a time
-            return sum(sum(m.train_seconds or 0 for m in group) * BLEND_COST for group in members.values()) / min(
-                self.jobs, len(members))
+    def blend_seconds(self, members: dict[str, list[Model]]) -> float:
+        """About how long training the blenders takes, `jobs` at a time."""
+        return sum(sum(m.train_seconds or 0 for m in group) * BLEND_COST for group in members.values()) / min(
+            self.jobs, len(members))
 
+    def blenders(self, stage: Stage) -> None:
+        if self.project.target_type not in STACKERS:
+            stage.note = f"skipped: {self.project.target_type} models are not blended"
+            return
+        families, members = self.blend_members()
         left = self.budget - self.elapsed()
-        while seconds() > left and any(len(group) > 2 for group in members.values()):
+        while self.blend_seconds(members) > left and any(len(group) > 2 for group in members.values()):
             largest = max(members, key=lambda kind: len(members[kind]))
             members[largest].pop()  # the weakest goes first, so the blenders fit in the time left
         if len(families) < 2:
             stage.note = "skipped: fewer than two trained models to blend"
             return
-        if seconds() > left:  # it would be cancelled at the budget: a failed row and nothing learnt
-            stage.note = f"skipped: the blenders need about {seconds():.0f} s and {max(left, 0):.0f} s are left"
+        if self.blend_seconds(members) > left:  # it would be cancelled at the budget: a failed row and nothing learnt
+            stage.note = (f"skipped: the blenders need about {self.blend_seconds(members):.0f} s and "
+                          f"{max(left, 0):.0f} s are left")
             return
         sources = [blend_source(group, kind, self.project.target_type) for kind, group in members.items()]
         self.train(sources, stage, self.budget)
@@ -351,7 +390,7 @@ class Autopilot:
         if len(stage.models) < len(sources):
             stage.note = f"{len(sources) - len(stage.models)} of {len(sources)} blender(s) not trained"
 
-    def greedy_average(self) -> list[Model]:
+    def greedy_average(self, note: bool = True) -> list[Model]:
         """The average's members by forward selection on the inner CV's out-of-fold predictions (Caruana's ensemble
         selection, without repeats): from the best model, add the one that most improves the average's inner score,
         at least once and then while it improves, up to AVERAGE_MAX. Empty when fewer than two models have
@@ -367,8 +406,9 @@ class Autopilot:
                 break
             picked.append(model)
             best = score
-        self.note(f"average chosen on the inner CV's out-of-fold predictions: models "
-                  f"{', '.join(str(m.id) for m in picked)}, inner CV {self.metric} {best:.4f}")
+        if note:
+            self.note(f"average chosen on the inner CV's out-of-fold predictions: models "
+                      f"{', '.join(str(m.id) for m in picked)}, inner CV {self.metric} {best:.4f}")
         return picked
 
 

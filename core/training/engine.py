@@ -474,12 +474,22 @@ class Trainer:
             )
         return out
 
+    def fit_fold(self, plan: dict, folder: Path, fold: int):
+        """Fit `plan` (on its fit_folds) in `folder`, removed after, and score it on the rows of partition fold `fold`:
+        ({metric: value}, the final node's predictions of those rows, in row order). The job's workers run it, so
+        the caller is training (train) or has set up the job as tune does."""
+        import pandas as pd
+
+        try:
+            final = self._train_plan(plan, folder, {"fold": [fold]})[-1]
+            scores = (final.get("scores") or self._score(final["predictions"], {"fold": [fold]}))["fold"]
+            return scores, pd.read_pickle(final["predictions"]["fold"])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def _cross_validate(self, checked, work_dir, log) -> dict:
         """Mean of each metric over the K folds (fold k scored by a model fitted on the other folds)."""
-        per_fold = []
-        for k, plan in self._fold_plans(checked):
-            reply = self._train_plan(plan, work_dir / "cv" / str(k), {"fold": [k]})[-1]
-            per_fold.append((reply.get("scores") or self._score(reply["predictions"], {"fold": [k]}))["fold"])
+        per_fold = [self.fit_fold(plan, work_dir / "cv" / str(k), k)[0] for k, plan in self._fold_plans(checked)]
         shutil.rmtree(work_dir / "cv", ignore_errors=True)
         return self._cv_means(per_fold, log)
 

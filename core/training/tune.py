@@ -1,10 +1,12 @@
 """Hyperparameter tuning of a trained model (DataRobot's Advanced Tuning): successive halving over the declared
 ranges of its blueprint's tasks (SPEC §2.5), built-in and custom alike.
 
-Candidates are scored on an inner split of the training partition only: the tuning run writes a partition file of
-its own in which validation and holdout rows belong to no fold, so the worker never fits on or scores them. Each
-tried setting is then trained as a child model (the parent's blueprint text with parameters set), recorded with its
-lineage; the child whose setting scored best on the inner split is marked.
+Candidates are scored by inner cross-validation on the training folds only: the tuning run writes a partition file
+of its own in which validation and holdout rows belong to no fold, so the worker never fits on or scores them; fold
+k is scored by the candidate fitted on the other training folds. Early rungs score on a few of the folds, the last
+on all of them, exactly as the autopilot's scoring stage (inner_cv_scores) scores models, so a candidate that wins
+has beaten its parent on the same folds. Each tried setting is then trained as a child model (the parent's
+blueprint text with parameters set), recorded with its lineage; the child whose setting scored best is marked.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import io
 import math
 import queue
 import re
-import shutil
 import threading
 import time
 from concurrent.futures import CancelledError
@@ -24,13 +25,12 @@ from dataclasses import dataclass, field, replace
 from ..errors import TaskbenchError, UsageError
 
 ETA = 3  # successive halving keeps the best third at each rung
-MAX_RUNGS = 3  # rungs fit on 1/9, 1/3 and all of the inner training rows
-MIN_RUNG_ROWS = 100  # the smallest rung fits on at least this many rows, else there are fewer rungs
-INNER_SHARE = 0.25  # of the training partition, held out to score candidates
+MAX_RUNGS = 3  # rungs score on about a quarter, half and all of the inner CV's folds (1, 2, 4 of 4)
+INNER_FOLDS = 3  # a project with one training fold (--folds 2) has its training rows split into this many
+MIN_TRAINING_ROWS = 20
 DEFAULT_BUDGET = 10  # candidates tried when neither a count nor a duration is given
 MAX_CANDIDATES = 1000  # a duration budget samples at most this many
 OUTSIDE = -100  # tuning partition: validation and holdout rows, never fitted on or scored
-INNER = 0  # tuning partition: the inner validation rows
 MAX_CHANGED = 3  # a random candidate changes at most this many of the parent's parameters
 PARALLEL_CHILDREN = True  # children train in a thread of their own (one at a time) while the search goes on
 NOT_TUNED = {"seed", "random_state", "random_seed", "n_jobs", "verbose", "verbosity"}  # unless named with --set
@@ -49,6 +49,11 @@ class TuneResult:
     trials: list[dict] = field(default_factory=list)  # every candidate: settings, inner scores per rung, child model
     job_id: int | None = None
     project: str = ""
+    # The winning child's inner CV on every training fold: its mean scores, per-fold scores and out-of-fold predictions
+    # (indexed by row number), what inner_cv_scores would find for it; empty when the parent stays best.
+    best_inner: dict = field(default_factory=dict)
+    best_folds: dict = field(default_factory=dict)
+    best_predictions: object = None
 
 
 class TuneStopped(KeyboardInterrupt):
@@ -321,64 +326,52 @@ def changes_text(changes: dict) -> str:
     return ", ".join(f"{k}={render_value(v)}" for k, v in changes.items()) or "(the parent's own setting)"
 
 
-# --------------------------------------------------------------------------------------- the inner split
+# --------------------------------------------------------------------------------------- the inner folds
 
 
-def rung_count(inner_rows: int) -> int:
-    """How many rungs the inner training rows allow: the smallest fits on at least MIN_RUNG_ROWS rows."""
-    rungs = 1
-    while rungs < MAX_RUNGS and inner_rows / ETA ** rungs >= MIN_RUNG_ROWS:
-        rungs += 1
-    return rungs
-
-
-def inner_partition(project, seed: int):
-    """The tuning partition: one int8 per row, OUTSIDE for validation and holdout rows, INNER for the training rows
-    held out to score candidates, 1…C for the chunks of the inner training rows (rung r fits on the first
-    C/ETA**(R-1-r) chunks); stratified by class for classification. Returns (parts, rungs)."""
+def training_folds_partition(project):
+    """The inner cross-validation's partition and its folds: the project's partition with validation and holdout rows
+    set OUTSIDE, so only the training folds remain; a project with one training fold (--folds 2) has its training
+    rows split into INNER_FOLDS folds (stratified by class for classification, the same split each time)."""
     import numpy as np
+
+    parts = np.load(project.partition_path)
+    out = np.where(parts >= 1, parts, OUTSIDE).astype("int8")
+    folds = sorted(int(f) for f in np.unique(out[out >= 1]))
+    training = np.flatnonzero(out >= 1)
+    if len(folds) >= 2 or len(training) < MIN_TRAINING_ROWS:
+        return out, folds
     import pandas as pd
-    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     from ..runtime import contract
 
-    parts = np.load(project.partition_path)
-    training = np.flatnonzero(parts >= 1)
-    if len(training) < 20:
-        raise UsageError(f"project {project.name} has {len(training)} training rows, too few to tune on an inner "
-                         "split; tuning needs at least 20.")
-    labels = None
+    seed = (getattr(project, "settings", None) or {}).get("seed", 0)
+    plain = KFold(INNER_FOLDS, shuffle=True, random_state=seed)
+    splits = None
     if project.target_type in contract.CLASSIFICATION_TYPES:
-        y = pd.read_parquet(project.data_path, columns=[project.target])[project.target]
-        labels = y.astype(str).to_numpy()[training]
-    tune = np.full(len(parts), OUTSIDE, dtype="int8")
-
-    def split(splitter, plain, rows, y):
+        y = pd.read_parquet(project.data_path, columns=[project.target])[project.target].astype(str).to_numpy()
         try:
-            return list(splitter.split(rows, y)) if y is not None else list(plain.split(rows))
+            splits = list(StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed).split(training, y[training]))
         except ValueError:  # a class too rare to stratify
-            return list(plain.split(rows))
-
-    keep, held = split(StratifiedShuffleSplit(1, test_size=INNER_SHARE, random_state=seed),
-                       ShuffleSplit(1, test_size=INNER_SHARE, random_state=seed), training, labels)[0]
-    tune[training[held]] = INNER
-    inner_train = training[keep]
-    rungs = rung_count(len(inner_train))
-    chunks = ETA ** (rungs - 1)
-    if chunks == 1:
-        tune[inner_train] = 1
-    else:
-        y_inner = None if labels is None else labels[keep]
-        folds = split(StratifiedKFold(chunks, shuffle=True, random_state=seed),
-                      KFold(chunks, shuffle=True, random_state=seed), inner_train, y_inner)
-        for chunk, (_, rows) in enumerate(folds, start=1):
-            tune[inner_train[rows]] = chunk
-    return tune, rungs
+            splits = None
+    for fold, (_, rows) in enumerate(splits or plain.split(training), start=1):
+        out[training[rows]] = fold
+    return out, list(range(1, INNER_FOLDS + 1))
 
 
-def rung_folds(rung: int, rungs: int) -> list[int]:
-    """The chunks rung `rung` (0-based) fits on: a third of the next rung's."""
-    return list(range(1, ETA ** rung + 1))
+def rung_sizes(folds: int) -> list[int]:
+    """How many of the inner CV's folds each rung scores on: all of them at the last rung, half as many at each rung
+    below (at least one), at most MAX_RUNGS rungs; the folds of a rung include those of the rungs below it."""
+    sizes = [folds]
+    while sizes[0] > 1 and len(sizes) < MAX_RUNGS:
+        sizes.insert(0, sizes[0] // 2)
+    return sizes
+
+
+def _fold_means(per_fold: list[dict]) -> dict:
+    """Each metric's mean over the folds' scores."""
+    return {name: float(sum(f[name] for f in per_fold) / len(per_fold)) for name in per_fold[0]}
 
 
 # ------------------------------------------------------------------------------------------- tuning
@@ -389,8 +382,10 @@ class _Trial:
     number: int
     setting: dict  # {"node.param": value}: only what differs from the parent
     text: str
-    scores: dict = field(default_factory=dict)  # rung → {metric: value}
-    rows: dict = field(default_factory=dict)  # rung → rows fitted on
+    scores: dict = field(default_factory=dict)  # rung → {metric: value}, the mean over the rung's folds
+    rows: dict = field(default_factory=dict)  # rung → rows scored
+    folds: dict = field(default_factory=dict)  # inner fold → {metric: value}
+    frames: dict = field(default_factory=dict)  # inner fold → out-of-fold predictions, indexed by row number
     error: str | None = None
     model_id: int | None = None
     promoted: set = field(default_factory=set)  # rungs it has been promoted from
@@ -404,13 +399,15 @@ class _Trial:
 
 
 class _Evaluator:
-    """Fits candidates on a rung of the inner training rows and scores them on the inner validation rows, in the
-    workers of one `tune` job (fitted transforms are cached by content, so a node no candidate changes is fitted
-    once per rung)."""
+    """Fits blueprints on all the inner folds but one and scores them on that one, in the workers of one `tune` job
+    (fitted transforms are cached by content, so a node no candidate changes is fitted once per fold, and those the
+    scoring stage fitted are reused)."""
 
-    def __init__(self, store, project, tune_project, run, parent_source):
+    def __init__(self, store, project, run, parent_source):
         from .engine import Trainer
 
+        self.parts, self.folds = training_folds_partition(project)
+        tune_project = _project_for_tuning(store, project, self.parts)
         self.store, self.project, self.tune_project, self.run = store, project, tune_project, run
         self.parent_source = parent_source
         self.trainer = Trainer(store, tune_project)
@@ -436,22 +433,20 @@ class _Evaluator:
         source = BlueprintSource(self.parent_source.label, text, self.parent_source.path, pins=self.parent_source.pins)
         return compile_blueprint(self.store, self.tune_project, source)[0]
 
-    def score(self, trial: _Trial, rung: int, rungs: int) -> dict:
+    def fit_fold(self, checked, fold: int, name: str):
+        """The blueprint fitted on the other inner folds, scored on `fold`: ({metric: value}, its predictions of the
+        fold's rows indexed by row number)."""
+        import numpy as np
+
         from .engine import build_plan
 
-        checked = self.compile(trial.text)
-        plan = build_plan(self.store, self.tune_project, checked, fit_folds=rung_folds(rung, rungs))
-        folder = self.work / f"trial-{trial.number}-{rung}"
+        plan = build_plan(self.store, self.tune_project, checked, fit_folds=[f for f in self.folds if f != fold])
         try:
-            replies = self.trainer._train_plan(plan, folder, {"inner": [INNER]})
-            final = replies[-1]
-            scores = (final.get("scores") or self.trainer._score(final["predictions"], {"inner": [INNER]}))["inner"]
+            scores, frame = self.trainer.fit_fold(plan, self.work / f"{name}-fold-{fold}", fold)
         except TaskbenchError:
             self.drop_dead_workers()  # a task that crashed may have taken its worker along
             raise
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return scores
+        return scores, frame.set_axis(np.flatnonzero(self.parts == fold), axis=0)
 
     def drop_dead_workers(self) -> None:
         """Forget workers that died, so the next candidate starts fresh ones for their environments."""
@@ -511,11 +506,12 @@ def _project_for_tuning(store, project, parts):
 def tune_model(store, model_id, *, node: str | None = None, budget: int | float | None = None,
                deadline: float | None = None, settings: dict[str, list] | None = None,
                events=None, metric: str | None = None, keep: str = "all", seed: int = 0,
-               cancel: threading.Event | None = None) -> TuneResult:
-    """Tune model MODEL_ID's hyperparameters by successive halving on an inner split of its project's training
-    partition; every tried setting (`keep="all"`, or only the winner with `keep="best"`) is trained as a child model
-    recorded with its lineage, and the winner is marked. `budget` is a candidate count (int) or seconds (float);
-    `deadline` a time.monotonic() value to stop by. Ctrl-C raises TuneStopped with the children kept so far."""
+               cancel: threading.Event | None = None, parent_folds: dict | None = None) -> TuneResult:
+    """Tune model MODEL_ID's hyperparameters by successive halving on inner cross-validation over its project's
+    training folds; every tried setting (`keep="all"`, or only the winner with `keep="best"`) is trained as a child
+    model recorded with its lineage, and the winner is marked. `budget` is a candidate count (int) or seconds (float);
+    `deadline` a time.monotonic() value to stop by; `parent_folds` the parent's scores per inner fold when known
+    (InnerCV.folds), so it is not fitted again. Ctrl-C raises TuneStopped with the children kept so far."""
     from ..runtime import contract
     from . import metrics
     from .engine import get_model, retrain_source, unusable_model
@@ -536,23 +532,24 @@ def tune_model(store, model_id, *, node: str | None = None, budget: int | float 
         raise UsageError(f"keep must be 'all' or 'best', not {keep!r}.")
     count, deadline = _budget(budget, deadline)
     tuning = _Tuning(store, project, parent, source, metric=metric, keep=keep, seed=seed, cancel=cancel,
-                     emit=events or (lambda kind, data: None))
+                     emit=events or (lambda kind, data: None), parent_folds=parent_folds)
     return tuning.run(node, settings, count, deadline)
 
 
 class _Tuning:
     """One tuning run: the `tune` job that scores candidates, the children it trains, and the winner."""
 
-    def __init__(self, store, project, parent, source, *, metric, keep, seed, cancel, emit):
+    def __init__(self, store, project, parent, source, *, metric, keep, seed, cancel, emit, parent_folds=None):
         from . import metrics
 
         self.store, self.project, self.parent, self.source = store, project, parent, source
         self.metric, self.keep, self.seed, self.cancel, self.emit = metric, keep, seed, cancel, emit
+        self.parent_folds = parent_folds or {}
         self.key = metrics.sort_key(metric)
         self.label = child_label(parent.blueprint, parent.id)
         self.result = TuneResult(parent_id=parent.id, best_model_id=parent.id, metric=metric, project=project.name)
         self.trials: list[_Trial] = []
-        self.durations: list[float] = []
+        self.durations: list[float] = []  # seconds per fold fitted and scored
         self.child_seconds: list[float] = []
         self.warmed = False
         self.stop = threading.Event()  # the children's cancel: set on Ctrl-C, a failure, the caller's cancel, the deadline
@@ -572,21 +569,26 @@ class _Tuning:
 
         store, project, parent = self.store, self.project, self.parent
         self.deadline = deadline
-        parts, self.rungs = inner_partition(project, seed=project.settings.get("seed", 0) + 7919 + self.seed)
-        self.rows = {r: _count(parts, rung_folds(r, self.rungs)) for r in range(self.rungs)}
-        tune_project = _project_for_tuning(store, project, parts)
+        parts, self.folds = training_folds_partition(project)
+        training = int((parts >= 1).sum())
+        if training < MIN_TRAINING_ROWS or len(self.folds) < 2:
+            raise UsageError(f"project {project.name} has {training} training rows, too few to tune by inner "
+                             f"cross-validation; tuning needs at least {MIN_TRAINING_ROWS}.")
+        self.sizes = rung_sizes(len(self.folds))
+        self.rungs = len(self.sizes)
+        self.rows = {r: _count(parts, self.folds[:size]) for r, size in enumerate(self.sizes)}
         job = self.job = JobRun(store, "tune", f"tune model {parent.id} on {project.name}",
                                 {"project": project.name, "model": parent.id}, cancel=self.cancel, failure_exit_code=1)
         with job:
             self.result.job_id = job.id
             self.log = job.log
-            self.evaluator = _Evaluator(store, project, tune_project, job, self.source)
+            self.evaluator = _Evaluator(store, project, job, self.source)
             searched, timer = False, None
             try:
                 checked = self.evaluator.compile(parent.blueprint_text)
                 dims = search_space(checked, node, settings, parent.id)
                 current = {d.key: checked.nodes[d.node].parameters.get(d.param) for d in dims}
-                self.announce(dims, count, int((parts == INNER).sum()))
+                self.announce(dims, count, training)
                 self.evaluator.start_local_worker()
                 self.warm_worker()
                 pool = candidates(dims, count, current, seed=project.settings.get("seed", 0) + self.seed)
@@ -636,23 +638,34 @@ class _Tuning:
     def announce(self, dims, count, inner_rows) -> None:
         left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
         rows = [self.rows[r] for r in range(self.rungs)]
-        self.log.line(f"tuning model {self.parent.id} ({self.parent.blueprint}) by {self.metric} on an inner split "
-                      f"of the training partition: {inner_rows} rows score the candidates, the rungs fit on "
-                      f"{', '.join(map(str, rows))} rows; validation and holdout rows are not used")
+        self.log.line(f"tuning model {self.parent.id} ({self.parent.blueprint}) by {self.metric} on inner cross-"
+                      f"validation over the training folds {', '.join(map(str, self.folds))} ({inner_rows} rows), "
+                      f"each scored by the candidate fitted on the others: the rungs score on "
+                      f"{', '.join(map(str, self.sizes))} of them ({', '.join(map(str, rows))} rows); validation "
+                      "and holdout rows are not used")
         self.log.line("searching " + "; ".join(d.describe() for d in dims))
         budget = " or ".join(([f"{count} candidates"] if count is not None else [])
                              + ([f"{left:.0f} s"] if left is not None else []))
         self.log.line(f"budget: {budget}")
         self.emit("tune_started", {"model": self.parent.id, "job": self.job.id, "metric": self.metric,
                                    "rungs": self.rungs, "rows": rows, "inner_rows": inner_rows,
+                                   "folds": [len(self.folds[:size]) for size in self.sizes],
                                    "dimensions": [d.describe() for d in dims], "budget": count, "seconds": left})
 
     def search(self, pool) -> None:
-        """Asynchronous successive halving: promote a candidate in the best third of its rung when one waits, else
-        try a new one; when none is left to try, the best of the highest rung reached goes on to the last. New
-        candidates wait while two children are still to train, so the search keeps pace with them."""
-        self.trials.append(_Trial(0, {}, self.parent.blueprint_text))
-        self.evaluate(self.trials[0], 0)
+        """Asynchronous successive halving: the parent is scored on every rung first (from `parent_folds` when
+        known); then promote a candidate in the best third of its rung (and, above the first rung, better than the
+        parent there) when one waits, else try a new one; when none is left to try, the best of the highest rung
+        reached goes on to the last. New candidates wait while two children are still to train, so the search keeps
+        pace with them."""
+        parent = _Trial(0, {}, self.parent.blueprint_text)
+        parent.folds = {k: self.parent_folds[k] for k in self.folds if k in self.parent_folds}
+        self.trials.append(parent)
+        for rung in range(self.rungs):
+            self.evaluate(parent, rung)
+            if rung not in parent.scores:
+                break
+        parent.promoted = set(range(self.rungs))
         sampling = True
         while True:
             typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else 0.0
@@ -660,6 +673,10 @@ class _Tuning:
                 self.log.line("the time budget is spent: no more candidates")
                 return
             step = self.promotion()
+            if step is not None and self.out_of_time(typical * self.folds_to_fit(*step)
+                                                     + (self.child_estimate() if self.keep == "best" else 0.0)):
+                self.log.line("the time budget is spent: no time to score the next promotion")
+                return
             if step is None and sampling:
                 waiting = [f for f in self.pending if not f.done()]
                 if len(waiting) >= 2:
@@ -698,6 +715,10 @@ class _Tuning:
                 self.stop.set()
             self.evaluator.kill_workers()
 
+    def folds_to_fit(self, trial: _Trial, rung: int) -> int:
+        """How many folds scoring `trial` at `rung` fits (those of the rungs below are known)."""
+        return sum(k not in trial.folds for k in self.folds[: self.sizes[rung]])
+
     def out_of_time(self, extra: float = 0.0) -> bool:
         return self.deadline is not None and time.monotonic() + extra >= self.deadline
 
@@ -726,7 +747,7 @@ class _Tuning:
     def last_promotion(self):
         """With nothing left to try: the best of the highest rung reached goes up, until one reaches the last."""
         for rung in range(self.rungs - 2, -1, -1):
-            if any(rung + 1 in t.scores for t in self.trials):
+            if any(rung + 1 in t.scores for t in self.trials if not t.parent):
                 return None  # a candidate reached the rung above: the winner is chosen there
             waiting = [t for t in self.ok(rung) if rung not in t.promoted]
             if waiting:
@@ -737,17 +758,28 @@ class _Tuning:
         return [t for t in self.trials if rung in t.scores and not t.error]
 
     def promotable(self, rung: int) -> _Trial | None:
+        from . import metrics
+
         done = sorted(self.ok(rung), key=lambda t: self.key(t.scores[rung].get(self.metric)))
+        parent = self.trials[0].scores.get(rung, {}).get(self.metric) if rung > 0 else None
         for trial in done[: len(done) // ETA]:
-            if rung not in trial.promoted:
+            if rung not in trial.promoted and (
+                    parent is None or metrics.better(self.metric, trial.scores[rung].get(self.metric), parent)):
                 return trial
         return None
 
     def evaluate(self, trial: _Trial, rung: int) -> None:
         self.job.check_cancel()
-        began = time.monotonic()
         try:
-            trial.scores[rung] = self.evaluator.score(trial, rung, self.rungs)
+            checked = None
+            for k in self.folds[: self.sizes[rung]]:
+                if k in trial.folds:
+                    continue
+                began = time.monotonic()
+                checked = checked or self.evaluator.compile(trial.text)
+                trial.folds[k], trial.frames[k] = self.evaluator.fit_fold(checked, k, f"trial-{trial.number}")
+                self.durations.append(time.monotonic() - began)
+            trial.scores[rung] = _fold_means([trial.folds[k] for k in self.folds[: self.sizes[rung]]])
             trial.rows[rung] = self.rows[rung]
         except TaskbenchError as exc:
             if self.timed_out:
@@ -755,7 +787,6 @@ class _Tuning:
                               f" was scored at rung {rung + 1}; it keeps the rungs it finished")
                 return
             trial.error = exc.message
-        self.durations.append(time.monotonic() - began)
         who = "parent" if trial.parent else f"candidate {trial.number}"
         data = {"trial": trial.number, "rung": rung, "rungs": self.rungs, "rows": self.rows[rung],
                 "metric": self.metric, "setting": trial.setting, "model": trial.model_id}
@@ -764,8 +795,8 @@ class _Tuning:
             self.emit("tune_trial", {**data, "error": trial.error})
             return
         value = trial.scores[rung].get(self.metric)
-        self.log.line(f"{who} rung {rung + 1}/{self.rungs} ({self.rows[rung]} rows): inner {self.metric} "
-                      f"{value:.6g}; {changes_text(trial.setting)}")
+        self.log.line(f"{who} rung {rung + 1}/{self.rungs} ({self.sizes[rung]} fold(s), {self.rows[rung]} rows): "
+                      f"inner {self.metric} {value:.6g}; {changes_text(trial.setting)}")
         self.emit("tune_trial", {**data, "score": value})
 
     def record(self, trial: _Trial, best: bool = False) -> dict:
@@ -773,7 +804,7 @@ class _Tuning:
         top = trial.top()
         return {"job": self.job.id, "changed": trial.setting, "metric": self.metric,
                 "inner": trial.scores.get(top, {}), "rung": top + 1, "rungs": self.rungs,
-                "rows": trial.rows.get(top), "best": best}
+                "rows": trial.rows.get(top), "folds": self.sizes[top] if top >= 0 else 0, "best": best}
 
     def train_child(self, trial: _Trial) -> None:
         """Train the candidate as a model of the project, like any other (training partition, validation scores),
@@ -861,12 +892,18 @@ class _Tuning:
         best = min(eligible, key=lambda t: (-t.top(), self.key(t.scores[t.top()].get(metric)), t.number))
         result.best_model_id = best.model_id if best.model_id is not None else self.parent.id
         result.best_settings = dict(best.setting) if best.model_id is not None else {}
+        if best.model_id is not None and set(best.frames) == set(self.folds):  # scored on every fold: its inner CV
+            import pandas as pd
+
+            result.best_inner = _fold_means([best.folds[k] for k in self.folds])
+            result.best_folds = dict(best.folds)
+            result.best_predictions = pd.concat([best.frames[k] for k in self.folds]).sort_index()
         for trial in self.trials:
             if trial.model_id is not None:
                 self.store.set_model_lineage(trial.model_id, parent_id=self.parent.id,
                                              tuning=self.record(trial, best=trial is best))
         who = "the parent's own setting" if best.parent else f"candidate {best.number} ({changes_text(best.setting)})"
-        self.log.line(f"best on the inner split: {who}, inner {metric} {best.scores[best.top()].get(metric):.6g} "
+        self.log.line(f"best by inner CV: {who}, inner {metric} {best.scores[best.top()].get(metric):.6g} "
                       f"at rung {best.top() + 1}; model {result.best_model_id}")
         return best
 
@@ -880,15 +917,6 @@ def _count(parts, folds) -> int:
 # ------------------------------------------------------------------------ inner cross-validation
 
 
-def training_folds_partition(project):
-    """The project's partition with validation and holdout rows set OUTSIDE: only the training folds remain."""
-    import numpy as np
-
-    parts = np.load(project.partition_path)
-    out = np.where(parts >= 1, parts, OUTSIDE).astype("int8")
-    return out, sorted(int(f) for f in np.unique(out[out >= 1]))
-
-
 @dataclass
 class InnerCV:
     """Models' inner cross-validation on a project's training folds: mean scores, and the out-of-fold predictions
@@ -898,11 +926,22 @@ class InnerCV:
     metric: str
     scores: dict = field(default_factory=dict)  # model -> mean of `metric` over the training folds
     predictions: dict = field(default_factory=dict)  # model -> out-of-fold prediction frame of the training rows
+    folds: dict = field(default_factory=dict)  # model -> {fold: {metric: value}}, as tune_model's parent_folds
     truth: tuple | None = None  # (partition, training folds, target), read once
 
     def update(self, other: "InnerCV") -> None:
         self.scores.update(other.scores)
         self.predictions.update(other.predictions)
+        self.folds.update(other.folds)
+
+    def add_tuned(self, result: TuneResult) -> bool:
+        """Take a tuning winner's inner CV (scored on every fold as these models were); False if it has none."""
+        if result.best_predictions is None or self.metric not in result.best_inner:
+            return False
+        self.scores[result.best_model_id] = result.best_inner[self.metric]
+        self.predictions[result.best_model_id] = result.best_predictions
+        self.folds[result.best_model_id] = result.best_folds
+        return True
 
     def average_score(self, model_ids: list[int]) -> float:
         """The inner CV score of the mean of these models' out-of-fold predictions (what average_blend computes),
@@ -940,14 +979,13 @@ def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float
     import pandas as pd
 
     from ..jobs import JobRun
-    from .engine import build_plan, get_model, retrain_source
+    from .engine import get_model, retrain_source
 
     _, project = get_model(store, model_ids[0])
     found = InnerCV(project, metric)
     parts, folds = training_folds_partition(project)
     if len(folds) < 2:
         return found
-    inner_project = _project_for_tuning(store, project, parts)
     job = JobRun(store, "tune", f"inner cross-validation of models {', '.join(map(str, model_ids))} on {project.name}",
                  {"project": project.name, "models": list(model_ids)}, cancel=cancel, failure_exit_code=1)
     with job:
@@ -962,31 +1000,24 @@ def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float
                 model, _ = get_model(store, model_id)
                 source = retrain_source(store, project, model.id)
                 if evaluator is None:
-                    evaluator = _Evaluator(store, project, inner_project, job, source)
+                    evaluator = _Evaluator(store, project, job, source)
                     evaluator.start_local_worker()
                 evaluator.parent_source = source
-                per_fold, frames = [], []
+                per_fold, frames = {}, []
                 try:
                     checked = evaluator.compile(model.blueprint_text)
                     for k in folds:
-                        plan = build_plan(store, inner_project, checked, fit_folds=[f for f in folds if f != k])
-                        folder = evaluator.work / f"model-{model.id}-fold-{k}"
-                        try:
-                            final = evaluator.trainer._train_plan(plan, folder, {"fold": [k]})[-1]
-                            got = (final.get("scores") or evaluator.trainer._score(final["predictions"], {"fold": [k]}))
-                            frame = pd.read_pickle(final["predictions"]["fold"])
-                        finally:
-                            shutil.rmtree(folder, ignore_errors=True)
-                        per_fold.append(got["fold"][metric])
-                        frames.append(frame.set_axis(np.flatnonzero(parts == k), axis=0))
+                        per_fold[k], frame = evaluator.fit_fold(checked, k, f"model-{model.id}")
+                        frames.append(frame)
                 except TaskbenchError as exc:
-                    evaluator.drop_dead_workers()
                     job.log.line(f"model {model.id} not scored: {exc.message}")
                     continue
-                found.scores[model.id] = float(np.mean(per_fold))
+                values = [per_fold[k][metric] for k in folds]
+                found.scores[model.id] = float(np.mean(values))
                 found.predictions[model.id] = pd.concat(frames).sort_index()
+                found.folds[model.id] = per_fold
                 job.log.line(f"model {model.id} ({model.blueprint}): inner CV {metric} {found.scores[model.id]:.4f} "
-                             f"(folds {', '.join(f'{s:.4f}' for s in per_fold)})")
+                             f"(folds {', '.join(f'{v:.4f}' for v in values)})")
         finally:
             if evaluator is not None:
                 evaluator.close()

@@ -54,15 +54,16 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     for stage in ("templates", "scoring", "tuning", "blenders"):
         assert f"stage {stage} started at" in log and f"stage {stage} took" in log, log
     # Every template is scored by inner CV on the training folds, and that score (never validation) chooses: the
-    # three best by it are tuned, the best first, each by a deadline within the budget; averages (whose only choice
-    # is mean or median) are not.
+    # three best by it are tuned (two searches at once with --jobs 2), each by a deadline within the budget; averages
+    # (whose only choice is mean or median) are not.
     inner = [(int(m), float(v)) for m, v in re.findall(r"(\d+) (-?[\d.]+)", re.search(r"inner CV (\d+ -?[\d.]+.*)", log)[1])]
     assert sorted(m for m, _ in inner) == sorted(rows[name]["model"] for name in texts)
     assert [v for _, v in inner] == sorted((v for _, v in inner), reverse=True)  # R2: best first
     name_of = {rows[name]["model"]: name for name in texts}
     by_inner = [name_of[m] for m, _ in inner]
     searched = [name for name in by_inner if parse_blueprint(texts[name], name).final.task != "average_blend"]
-    assert len(searched) < len(by_inner) and [m for m, _ in tuned] == [rows[name]["model"] for name in searched[:3]]
+    assert len(searched) < len(by_inner) and sorted(m for m, _ in tuned) == sorted(rows[n]["model"] for n in searched[:3])
+    assert re.search(r"\d+ s kept for the blenders: tuning until \d+ s", log)
     # The stacked blender takes the best of each family (the same final task: ridge, hgb_regressor, ...) by inner
     # CV, five of them; the average, the members forward selection on the out-of-fold predictions chose.
     families = {}
@@ -144,8 +145,8 @@ def test_a_tuning_stopped_by_the_budget_keeps_its_models_and_ctrl_c_ends_the_aut
         raise tune.TuneStopped(tune.TuneResult(parent_id=model_id, best_model_id=model_id))
 
     monkeypatch.setattr(tune, "tune_model", budget_ends)
-    with Workspace(home).store() as store:
-        result = run_autopilot(store, "juniors", budget=300, jobs=2, cancel=stop)
+    with Workspace(home).store() as store:  # one search at a time: the first sets the budget's stop
+        result = run_autopilot(store, "juniors", budget=300, jobs=1, cancel=stop)
     tuned, blended = result.stages[2:]
     assert tuned.note.count("not tuned: the budget is spent") == 2 and blended.note == "skipped: the budget is spent"
     assert result.best is not None

@@ -299,3 +299,32 @@ def test_a_deadline_stops_the_candidate_being_scored_and_keeps_the_parent(ridge_
     log = (home / "logs" / f"job-{result.job_id}.log").read_text()
     assert "the time budget ran out while the parent was scored at rung 1" in log
     assert [r["model"] for r in board(taskbench, "juniors")] == [1]
+
+
+def test_a_candidate_meets_its_parent_on_the_scoring_stages_inner_cv(tmp_path, taskbench, home):
+    """The last rung is the inner CV inner_cv_scores (the autopilot's scoring stage) scores models by: the parent's
+    score there is that score whether the search fits it again or is given it, and a winner comes with the inner CV
+    (scores and out-of-fold predictions) inner_cv_scores finds for its model."""
+    from core.store import open_store
+    from core.training.tune import inner_cv_scores, tune_model
+
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    bp = tmp_path / "stiff.bp"
+    bp.write_text(RIDGE.replace("ridge(num)", "ridge(num, alpha=1000000.0)"))  # far too stiff: alpha=1 wins
+    assert taskbench("train", "juniors", bp).exit_code == 0
+    with open_store(home) as store:
+        parent = inner_cv_scores(store, [1], metric="RMSE")
+        fitted = tune_model(store, 1, settings={"model.alpha": [1.0]}, metric="RMSE", keep="best")
+        given = tune_model(store, 1, settings={"model.alpha": [1.0]}, metric="RMSE", keep="best",
+                           parent_folds=parent.folds[1])
+        for result in (fitted, given):
+            last = max(result.trials[0]["inner"])
+            assert result.trials[0]["inner"][last]["RMSE"] == pytest.approx(parent.scores[1])
+            assert result.best_model_id != 1 and result.best_settings == {"model.alpha": 1.0}
+            assert result.trials[1]["inner"][last]["RMSE"] == pytest.approx(result.best_inner["RMSE"])
+        child = inner_cv_scores(store, [given.best_model_id], metric="RMSE")
+    assert given.best_inner["RMSE"] == pytest.approx(child.scores[given.best_model_id])
+    assert given.best_inner["RMSE"] < parent.scores[1]
+    pd.testing.assert_frame_equal(given.best_predictions, child.predictions[given.best_model_id])
+    log = (home / "logs" / f"job-{given.job_id}.log").read_text()
+    assert "rungs score on 1, 2, 4 of them" in log and "validation and holdout rows are not used" in log

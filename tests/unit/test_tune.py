@@ -1,5 +1,5 @@
 """Tuning's pieces without workers: --set parsing, the search space and its draws, the candidate text, the inner
-split that keeps validation and holdout rows out, and the rungs of successive halving."""
+folds that keep validation and holdout rows out, and the rungs of successive halving."""
 
 from __future__ import annotations
 
@@ -106,27 +106,21 @@ def test_a_candidate_is_the_parents_text_with_its_parameters_set():
     assert tune.child_label("bp (retrains model 2)", 4) == "bp (tuned from model 4)"
 
 
-def test_the_inner_split_holds_no_validation_or_holdout_row_and_its_rungs_grow_by_eta(tmp_path):
+def test_a_project_with_one_training_fold_has_its_training_rows_split_into_inner_folds(tmp_path):
     rows = 3000
     y = pd.Series(np.where(np.arange(rows) % 5 == 0, "rare", "common"))
-    parts = partition_rows(y, "binary", 0.2, 5, 0)
+    parts = partition_rows(y, "binary", 0.2, 2, 0)  # --folds 2: validation and one training fold
     np.save(tmp_path / "parts.npy", parts)
     pd.DataFrame({"y": y}).to_parquet(tmp_path / "data.parquet")
     project = SimpleNamespace(name="p", partition_path=tmp_path / "parts.npy", data_path=tmp_path / "data.parquet",
-                              target="y", target_type="binary")
-    tuned, rungs = tune.inner_partition(project, seed=0)
-    assert rungs == 3
+                              target="y", target_type="binary", settings={})
+    tuned, folds = tune.training_folds_partition(project)
+    assert folds == list(range(1, tune.INNER_FOLDS + 1))
     outside = (parts == 0) | (parts == HOLDOUT)
-    assert (tuned[outside] == tune.OUTSIDE).all() and (tuned[~outside] != tune.OUTSIDE).all()
-    inner = tuned == tune.INNER
-    assert abs(inner.sum() - tune.INNER_SHARE * (~outside).sum()) <= 1
-    sizes = [int(np.isin(tuned, tune.rung_folds(r, rungs)).sum()) for r in range(rungs)]
-    assert sizes[1] == pytest.approx(3 * sizes[0], rel=0.02) and sizes[2] == pytest.approx(3 * sizes[1], rel=0.02)
-    assert sizes[2] + inner.sum() == (~outside).sum()
-    for chunk in range(1, 10):  # every chunk keeps the class mix, so the smallest rung sees both classes
-        share = (y[tuned == chunk] == "rare").mean()
-        assert share == pytest.approx(0.2, abs=0.02)
-    again, _ = tune.inner_partition(project, seed=0)
+    assert (tuned[outside] == tune.OUTSIDE).all() and set(tuned[~outside]) == set(folds)
+    for fold in folds:  # every fold keeps the class mix
+        assert (y[tuned == fold] == "rare").mean() == pytest.approx(0.2, abs=0.02)
+    again, _ = tune.training_folds_partition(project)
     assert (again == tuned).all()  # the same split each time: fitted steps are reused across runs
 
 
@@ -161,11 +155,11 @@ def test_inner_cv_uses_only_the_training_folds_and_scores_averages_fold_by_fold(
     assert found.average_score([1]) > found.average_score([1, 2]) > found.average_score([2])
 
 
-def test_small_projects_get_fewer_rungs():
-    assert tune.rung_count(50) == 1
-    assert tune.rung_count(3 * tune.MIN_RUNG_ROWS) == 2
-    assert tune.rung_count(9 * tune.MIN_RUNG_ROWS) == 3
-    assert tune.rung_count(10**6) == tune.MAX_RUNGS
+def test_rungs_score_on_more_folds_up_to_all_of_them():
+    """The last rung is the whole inner CV (as the autopilot's scoring stage scores the parent); those below, fewer."""
+    assert tune.rung_sizes(4) == [1, 2, 4]
+    assert tune.rung_sizes(2) == [1, 2] and tune.rung_sizes(3) == [1, 3]
+    assert tune.rung_sizes(9) == [2, 4, 9] and len(tune.rung_sizes(19)) == tune.MAX_RUNGS
 
 
 def test_budget_is_a_count_or_seconds():
