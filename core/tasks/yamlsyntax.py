@@ -35,6 +35,20 @@ def describe_syntax_error(exc: yaml.YAMLError, text: str) -> tuple[int | None, i
     return mark.line + 1, mark.column + 1, sentence
 
 
+# Problems said by what PyYAML found alone, at the place it found them: its wording, and the sentence ({0}: the part
+# PyYAML showed, such as the character or name).
+_AT_THE_PROBLEM = {
+    r"found unknown escape character (.+)$": "'\\{0}' is not an escape YAML knows inside double quotes; write a "
+    "backslash as '\\\\', or put the value in single quotes (as for a Windows path)",
+    r"expected escape sequence of (\d+) hexadecimal numbers": "this escape inside double quotes needs {0} hexadecimal "
+    "digits; complete it, write a backslash as '\\\\', or put the value in single quotes",
+    r"found undefined alias (.+)$": "'*{0}' refers to an anchor '&{0}' that is not defined before it; define the "
+    "anchor first, or put the value in quotes if the '*' is meant literally",
+    r"expected the node content, but found (.+)$": "'{0}' cannot stand here, where a value is expected; remove it, or "
+    "put the value in quotes if it is part of the text",
+}
+
+
 def _explain(problem: str, context: str, opened, at, text: str):
     """``(mark to report or None for the problem's, sentence)`` for one PyYAML problem."""
     where_opened = f"line {opened.line + 1}, column {opened.column + 1}" if opened else "above"
@@ -84,25 +98,10 @@ def _explain(problem: str, context: str, opened, at, text: str):
         )
     if "quoted scalar" in context and problem.startswith("found unexpected"):
         return opened, "the quote opened here is never closed; add the closing quote at the end of the value"
-    escape = re.match(r"found unknown escape character (.+)$", problem)
-    if escape:
-        return None, (
-            f"'\\{_literal(escape.group(1))}' is not an escape YAML knows inside double quotes; write a backslash as "
-            "'\\\\', or put the value in single quotes (as for a Windows path)"
-        )
-    digits = re.match(r"expected escape sequence of (\d+) hexadecimal numbers", problem)
-    if digits:
-        return None, (
-            f"this escape inside double quotes needs {digits.group(1)} hexadecimal digits; complete it, write a "
-            "backslash as '\\\\', or put the value in single quotes"
-        )
-    alias = re.match(r"found undefined alias (.+)$", problem)
-    if alias:
-        name = _literal(alias.group(1))
-        return None, (
-            f"'*{name}' refers to an anchor '&{name}' that is not defined before it; define the anchor first, or "
-            "put the value in quotes if the '*' is meant literally"
-        )
+    for pattern, sentence in _AT_THE_PROBLEM.items():
+        found = re.match(pattern, problem)
+        if found:
+            return None, sentence.format(*map(_literal, found.groups()))
     duplicate = re.match(r"found duplicate anchor (.+); first occurrence$", context)
     if duplicate:
         first = f" (first on line {opened.line + 1})" if opened else ""
@@ -126,12 +125,6 @@ def _explain(problem: str, context: str, opened, at, text: str):
         return opened, "a value starting with '!' is read as a YAML tag, and this one is not valid; put the value in quotes"
     if context == "while scanning a directive":
         return opened, "a line starting with '%' is read as a YAML directive; put the value in quotes or remove the '%'"
-    content = re.match(r"expected the node content, but found '(.+)'$", problem)
-    if content:
-        return None, (
-            f"'{content.group(1)}' cannot stand here, where a value is expected; remove it, or put the value in "
-            "quotes if it is part of the text"
-        )
     return None, (
         f"{problem or context or 'syntax error'}; check that indentation uses spaces and lines up with the lines "
         "above, and put values with special characters in quotes"
