@@ -7,6 +7,7 @@ so an unchanged environment is never rebuilt; requirements are layered on top
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -152,10 +153,23 @@ def _with_r_packages(
 
 def task_requirements(task_dir: str | Path) -> str:
     """A task folder's requirements.txt, normalized ('' when it has none): what its nodes add to their environment."""
+    path = Path(task_dir) / REQUIREMENTS_FILE
+    try:
+        found = path.stat()
+    except OSError:
+        return ""
+    return _requirements_text(str(path), (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns))
+
+
+@functools.lru_cache(maxsize=256)
+def _requirements_text(path: str, stamp: tuple) -> str:
+    """The normalized text of the requirements file at `path`, read once per version of it (`stamp`): a predict or
+    serve start asks for each node's several times (its worker key for local_only, scoring_plan, the workers and
+    their images), and the file is seldom changed in between."""
     from .venvs import normalized_requirements
 
     try:
-        text = (Path(task_dir) / REQUIREMENTS_FILE).read_text(errors="replace")
+        text = Path(path).read_text(errors="replace")
     except OSError:
         return ""
     return normalized_requirements(text)
