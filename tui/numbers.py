@@ -5,6 +5,7 @@ duration, a time or a size reads the same in a pane, a table and a progress line
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -82,3 +83,28 @@ def age(stamp: str | None, now: datetime) -> str:
         if seconds >= length:
             return f"{seconds // length}{unit} ago"
     return f"{seconds}s ago"
+
+
+TUNED = re.compile(r" \(tuned from model \d+\)$")  # a tuned child's label suffix (core's child_label); the note says it
+
+
+def tuned_setting(row: dict) -> str:
+    """The parameters a tuned model changed from its parent, 'alpha=0.1' (node names only when two nodes share a
+    parameter name); '' for a model not tuned or one that kept its parent's setting. `row`: a leaderboard row."""
+    changed = (row.get("tuning") or {}).get("changed") or {} if row.get("tuned_from") is not None else {}
+    if not changed:
+        return ""
+    from core.training.tune import changes_text
+
+    names = [key.partition(".")[2] for key in changed]
+    plain = len(set(names)) == len(names)
+    return changes_text({(k.partition(".")[2] if plain else k): v for k, v in changed.items()})
+
+
+def lineage_note(row: dict, *, short: bool = False) -> str:
+    """A tuned model's lineage as both front ends say it: 'from #3: alpha=0.1', or 'from #3' when `short` or
+    nothing changed; '' for a model not tuned."""
+    if row.get("tuned_from") is None:
+        return ""
+    setting = "" if short else tuned_setting(row)
+    return f"from #{row['tuned_from']}" + (f": {setting}" if setting else "")

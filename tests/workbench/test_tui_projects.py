@@ -361,6 +361,37 @@ async def test_the_side_preview_shows_whole_columns_only_and_says_how_to_see_the
         assert pane.selected_model() == first
 
 
+async def test_the_side_preview_reads_names_and_tells_tuned_children_apart(ws):
+    """Beside the project list at 80x24 a blueprint name kept 9 cells (the cv column took the rest) and the children
+    of a tuning all read 'NAME (tune…': the name now keeps 18 cells before another score column shows, a child
+    leads with the setting it tried, and its page says its lineage whole."""
+    from core.store import open_store
+    from core.training.tune import tune_model
+
+    train(ws, "juniors-ridge-baseline", QUICK.replace("ridge(num)", "ridge(num, alpha=3.0)"))  # model 2
+    with open_store(ws) as store:
+        tune_model(store, 2, budget=2, settings={"model.alpha": [0.1, 30.0]})
+    app = TaskbenchApp(home=ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        pane = app.query_one(ProjectsPane)
+        await wait_for(pilot, lambda: len(pane.board_rows) == 4)
+        await pilot.pause(0.3)
+        board = pane.query_one("#proj-board", DataTable)
+        cells = {str(board.get_row_at(i)[1]): str(board.get_row_at(i)[2]) for i in range(board.row_count)}
+        assert cells.get("2") == "juniors-ridge-base…", cells
+        children = sorted(cells[model] for model in cells if model not in ("1", "2"))
+        assert [c[:12] for c in children] == ["alpha=0.1 (f", "alpha=30.0 ("], children
+
+        child = next(r for r in pane.board_rows if r["tuned_from"] == 2 and r["tuning"]["changed"] == {"model.alpha": 30.0})
+        await pilot.press("enter")
+        board.move_cursor(row=[str(r["model"]) for r in pane.board_rows].index(str(child["model"])))
+        await pilot.press("enter")
+        head = pane.query_one("#model-head", Static)
+        await wait_for(pilot, lambda: str(child["model"]) in str(head.content))
+        assert "juniors-ridge-baseline (from #2: alpha=30.0" in str(head.content)
+
+
 async def test_the_model_page_hints_each_key_once_and_the_project_list_fits(ws):
     """At 80x24 the project list shows every column whole (no `10,000` pushed past the edge, no sideways bar); a
     model page's hint line names only the keys the footer does not (h l tabs), never `a export  esc back` twice."""

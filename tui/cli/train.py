@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..numbers import number, score
+from ..numbers import TUNED, lineage_note, number, score
 from .common import PIPED_WIDTH, console, fail, open_workspace, print_json, listing
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
@@ -334,7 +333,6 @@ def _natural_width(renderable) -> int:
     return Measurement.get(wide, wide.options, renderable).maximum
 
 
-TUNED = re.compile(r" \(tuned from model \d+\)$")  # a tuned child's label suffix; the lineage note says it
 
 
 def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[str, str] | None = None) -> Table:
@@ -375,20 +373,10 @@ def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[st
 def _lineage(row: dict, short: bool) -> str:
     """A tuned model's note after its label: 'from #3' and 'best' when it won its tuning, with the parameters it
     changed unless the table is short of room."""
-    parent = row.get("tuned_from")
-    if parent is None:
+    note = lineage_note(row, short=short)
+    if not note:
         return ""
-    tuning = row.get("tuning") or {}
-    changed = tuning.get("changed") or {}
-    if short or not changed:
-        note = f"from #{parent}"
-    else:
-        from core.training.tune import changes_text
-
-        names = [key.partition(".")[2] for key in changed]
-        plain = len(set(names)) == len(names)  # node names only when two nodes share a parameter name
-        note = f"from #{parent}: " + changes_text({(k.partition(".")[2] if plain else k): v for k, v in changed.items()})
-    return f" [dim]({escape(note)})[/]" + (" [green]best[/]" if tuning.get("best") else "")
+    return f" [dim]({escape(note)})[/]" + (" [green]best[/]" if (row.get("tuning") or {}).get("best") else "")
 
 
 def _count(value) -> str:

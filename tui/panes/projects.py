@@ -28,7 +28,7 @@ from textual.widgets import (
 
 from ..actions import bindings, pane_action
 from ..insights_view import draw_charts, draw_impact, impact_rows  # noqa: F401 - impact_rows for tests
-from ..numbers import metric_digits, score, size, when
+from ..numbers import TUNED, lineage_note, metric_digits, score, size, tuned_setting, when
 from ..screens.projects import ConfirmUnlock, ExportPrompt
 from ..widgets.access import COLUMNS, cells_of, load_ownerships
 from ..widgets.charts import Chart, number, text_table
@@ -60,6 +60,7 @@ NO_PROJECTS = ("no projects yet: create one with `taskbench project create DATA 
 TABS_HINT = "h l tabs  R retrain"  # the model page's keys the footer does not show (u, a, esc are in it)
 NEEDS_PROJECT = frozenset({"open", "next_metric", "next_partition", "unlock", "export", "retrain", "back"})
 PROJECT_LIST = 34  # columns the project list keeps however short its rows (its keys need a line)
+NAME_ROOM = 20  # cells a blueprint name keeps on the board before a score column beyond the sorted one shows
 TABS = ("tab-scores", "tab-impact", "tab-charts", "tab-files")
 WITHHELD = "withheld:"  # the key of a file row standing for a node whose files the user may not see
 LIST_COLUMNS = {False: ("name", "type", "rows", "holdout"), True: ("name", "holdout", *COLUMNS)}  # by shared
@@ -541,6 +542,7 @@ class ProjectsPane(Pane):
             "text": model.blueprint_text, "pins": model.resolved or {}, "scores": visible_scores(model, project),
             "train_seconds": model.train_seconds, "predict_speed": model.predict_speed, "job": model.job_id,
             "created_by": model.created_by, "created_at": model.created_at, "project": project.name,
+            "tuned_from": model.parent_id, "tuning": model.tuning,
             "target_type": project.target_type, "unlocked": project.holdout_unlocked,
             "metrics": list(metric_table.METRICS[project.target_type]), "files": files, "withheld": withheld,
         }))
@@ -552,7 +554,7 @@ class ProjectsPane(Pane):
             return
         self.model = m
         self.query_one("#model-head", Static).update(
-            f"model {m['id']} · {m['blueprint']} · {m['state']} · {m['project']} ({m['target_type']})"
+            f"model {m['id']} · {model_label(m)} · {m['state']} · {m['project']} ({m['target_type']})"
             + (f" · job {m['job']}" if m["job"] else "")  # esc: in the footer
         )
         self.query_one("#model-scores", Static).update(self._scores_text(m))
@@ -791,7 +793,7 @@ def board_cells(rows: list[dict], metric: str, unlocked: bool, by: bool = False)
 
     out = []
     for rank, r in enumerate(rows, 1):
-        label = r["blueprint"] if r["state"] == "trained" else f"{r['blueprint']} ({r['state']})"
+        label = board_label(r)
         model = f"{r['model']}≡{r['repeat_of']}" if r.get("repeat_of") else str(r["model"])  # in the data, never cut
         cells = [right(str(rank)), right(model), label]
         cells += [right(number((r.get(part) or {}).get(metric), digits[part])) for part in parts]
@@ -802,10 +804,33 @@ def board_cells(rows: list[dict], metric: str, unlocked: bool, by: bool = False)
     return out
 
 
-def whole_columns(rows: list[tuple], labels: list[str], width: int, wanted: list[int], name: int = 2, least: int = 10) -> list[int]:
-    """The columns that fit whole in `width` cells: those up to the name (cut to no fewer than `least` cells) and
-    the `wanted` ones whatever the width (the sorted column must show), then the rest in order while they fit;
-    indexes in display order."""
+def board_label(row: dict) -> str:
+    """A leaderboard row's blueprint cell. A tuned child leads with the setting it tried, 'alpha=0.1 (from #1, best)
+    · NAME', so children of one model tell apart however narrow the column (a trial finding: they all read
+    'NAME (tune…'); the model's page says it whole."""
+    label = row["blueprint"]
+    if row.get("tuned_from") is not None:
+        setting = tuned_setting(row)
+        lineage = f"from #{row['tuned_from']}" + (", best" if (row.get("tuning") or {}).get("best") else "")
+        label = f"{setting} ({lineage}) · {TUNED.sub('', label)}" if setting else f"{TUNED.sub('', label)} ({lineage})"
+    return label if row["state"] == "trained" else f"{label} ({row['state']})"
+
+
+def model_label(m: dict) -> str:
+    """The blueprint on a model's page: a tuned child's lineage and setting read whole, 'NAME (from #1: alpha=0.1,
+    best)', as the CLI's leaderboard says them."""
+    note = lineage_note(m)
+    if not note:
+        return m["blueprint"]
+    return f"{TUNED.sub('', m['blueprint'])} ({note}" + (", best)" if (m.get("tuning") or {}).get("best") else ")")
+
+
+def whole_columns(rows: list[tuple], labels: list[str], width: int, wanted: list[int], name: int = 2,
+                  least: int = NAME_ROOM) -> list[int]:
+    """The columns that fit whole in `width` cells: those up to the name and the `wanted` ones whatever the width
+    (the sorted column must show), then the rest in order while they fit beside a name of `least` cells (or all of
+    it when shorter: in the narrow preview a name reads before another score column shows); indexes in display
+    order."""
     widest = [max([len(label), *(len(str(r[i])) for r in rows)]) + 2 for i, label in enumerate(labels)]
     keep = list(range(name + 1)) + [i for i in wanted if i > name]
     used = sum(widest[i] for i in keep if i != name) + min(widest[name], least + 2) + 1  # the scrollbar
