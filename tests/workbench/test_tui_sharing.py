@@ -211,7 +211,7 @@ async def test_a_private_workspace_shows_nothing_new_and_s_says_sharing_needs_a_
     async with app.run_test(size=(80, 24)) as pilot:
         await open_app(app, pilot)
         assert not app.query("#identity")
-        assert labels(app, "#tasks-table") == ["name", "ver", "type", "env"]  # as before: the owner gives way at 80
+        assert labels(app, "#tasks-table") == ["name", "ver", "type"]  # as before: the owner (and env) give way at 80
         assert "S" not in {b.key for _n, b, enabled, _t in app.screen.active_bindings.values() if b.show and enabled}
         await pilot.press("S")
         await settle(app, pilot)
