@@ -303,6 +303,33 @@ async def test_an_image_found_present_is_said_so_and_its_tag_is_never_cut_or_spl
         assert any(row.startswith("taskbench-env-python-sklearn") and row.endswith("…") for row in rows)  # one row, cut with …
 
 
+async def test_a_failed_builds_sentence_reads_whole_in_the_status_at_80x24(home, monkeypatch):
+    """The status beside the list showed four rows of a failed build's sentence, cut mid-sentence (a trial finding):
+    an error gets the rows it needs, to its last word."""
+    from core.environments import build, resolve
+    from core.environments.docker_build import BuildError
+
+    sentence = ("Building taskbench-env-python-sklearn:1f2e3d4c5b6a failed at step 3/5 (RUN pip install -r "
+                "requirements.txt): The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1.")
+
+    def build_environment(store, ref, on_log, *, force=False):
+        on_log("Step 1/5 : FROM python:3.11-slim")
+        raise BuildError(sentence, "the log's tail")
+
+    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
+    monkeypatch.setattr(build, "build_environment", build_environment)
+    app = TaskbenchApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, _table = await select_environment(pilot, "python-sklearn")
+        await pilot.press("b")
+        status = pane.query_one("#env-status")
+        await wait_for(pilot, lambda: "error:" in str(status.render()))
+        await pilot.pause()
+        rows = str(status.render()).splitlines()
+        assert len(rows) > 4 and status.size.height >= len(rows), (status.size, rows)  # every row shown
+        assert rows[-1].endswith("returned a non-zero code: 1."), rows
+
+
 def up_to_date(monkeypatch, tag: str) -> None:
     """Builds answer as the engine does for an image already present: nothing built, one line saying so."""
     from core.environments import build, resolve
