@@ -12,10 +12,17 @@ from tui.panes.environments import EnvironmentsPane
 LINES = 300
 
 
+def engine_build(monkeypatch, build_environment) -> None:
+    """The pane's builds call `build_environment` (the engine's signature) instead, Docker taken as ready."""
+    from core.environments import build, resolve
+
+    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
+    monkeypatch.setattr(build, "build_environment", build_environment)
+
+
 @pytest.fixture
 def fake_build(monkeypatch):
     """A Docker-free image build that streams LINES log lines through the engine's callback, as a real one does."""
-    from core.environments import build, resolve
     from core.environments.versions import get_environment_version
 
     def build_environment(store, ref, on_log, *, force=False):
@@ -24,8 +31,7 @@ def fake_build(monkeypatch):
             on_log(f"Step {i + 1}/{LINES} : RUN echo line {i + 1}")
         return version, "taskbench-env-test:0", True
 
-    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
-    monkeypatch.setattr(build, "build_environment", build_environment)
+    engine_build(monkeypatch, build_environment)
 
 
 async def test_the_build_log_is_read_with_the_log_keys(home, fake_build):
@@ -243,7 +249,6 @@ async def test_d_on_python_local_says_in_one_line_why_there_is_no_dockerfile(hom
 
 async def test_the_build_log_folds_at_spaces_and_keeps_an_image_name_whole(home, monkeypatch):
     """A long image name is never cut inside: it stays on one row, h/l scroll sideways to read it; words fold at spaces."""
-    from core.environments import build, resolve
     from core.environments.versions import get_environment_version
 
     tag = "taskbench-env-python-sklearn-with-a-long-name:1f2e3d4c5b6a79881f2e3d4c5b6a7988"
@@ -252,8 +257,7 @@ async def test_the_build_log_folds_at_spaces_and_keeps_an_image_name_whole(home,
         on_log("Step 2/9 : RUN pip install pandas scikit-learn numpy scipy joblib threadpoolctl and more words")
         return get_environment_version(store, ref), tag, True
 
-    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
-    monkeypatch.setattr(build, "build_environment", build_environment)
+    engine_build(monkeypatch, build_environment)
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
         pane, table = await select_environment(pilot, "python-sklearn")
@@ -306,7 +310,6 @@ async def test_an_image_found_present_is_said_so_and_its_tag_is_never_cut_or_spl
 async def test_a_failed_builds_sentence_reads_whole_in_the_status_at_80x24(home, monkeypatch):
     """The status beside the list showed four rows of a failed build's sentence, cut mid-sentence (a trial finding):
     an error gets the rows it needs, to its last word."""
-    from core.environments import build, resolve
     from core.environments.docker_build import BuildError
 
     sentence = ("Building taskbench-env-python-sklearn:1f2e3d4c5b6a failed at step 3/5 (RUN pip install -r "
@@ -316,8 +319,7 @@ async def test_a_failed_builds_sentence_reads_whole_in_the_status_at_80x24(home,
         on_log("Step 1/5 : FROM python:3.11-slim")
         raise BuildError(sentence, "the log's tail")
 
-    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
-    monkeypatch.setattr(build, "build_environment", build_environment)
+    engine_build(monkeypatch, build_environment)
     app = TaskbenchApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
         pane, _table = await select_environment(pilot, "python-sklearn")
@@ -332,15 +334,13 @@ async def test_a_failed_builds_sentence_reads_whole_in_the_status_at_80x24(home,
 
 def up_to_date(monkeypatch, tag: str) -> None:
     """Builds answer as the engine does for an image already present: nothing built, one line saying so."""
-    from core.environments import build, resolve
     from core.environments.versions import get_environment_version
 
     def build_environment(store, ref, on_log, *, force=False):
         on_log(f"environment image {tag} for {ref}@1 is up to date")
         return get_environment_version(store, ref), tag, False
 
-    monkeypatch.setattr(resolve, "docker_ready", lambda: None)
-    monkeypatch.setattr(build, "build_environment", build_environment)
+    engine_build(monkeypatch, build_environment)
 
 
 async def test_esc_is_not_offered_on_the_top_level_list(home):

@@ -331,17 +331,22 @@ def test_the_board_shows_a_score_at_the_precision_the_cli_does():
     assert [str(c[3]) for c in cells] == ["0.6193", "2.3850"] == [score("LogLoss", v, [0.6193, 2.385]) for v in (0.6193, 2.385)]
 
 
+async def board_preview(pilot, models: int) -> tuple[ProjectsPane, DataTable]:
+    """The Projects pane (4) once its board, beside the project list, holds `models` rows."""
+    await pilot.press("4")
+    pane = pilot.app.query_one(ProjectsPane)
+    await wait_for(pilot, lambda: len(pane.board_rows) == models)
+    await pilot.pause(0.3)
+    return pane, pane.query_one("#proj-board", DataTable)
+
+
 async def test_the_side_preview_shows_whole_columns_only_and_says_how_to_see_the_rest(ws):
     """Beside the project list at 80x24 the leaderboard drops the columns that do not fit (never one cut mid-header,
     as `valid RMSE  cv RM` was) and says which and how to see them; enter shows the whole board; a reload keeps
     the selected model by its id, not its row."""
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        pane = app.query_one(ProjectsPane)
-        await wait_for(pilot, lambda: len(pane.board_rows) == 1)
-        await pilot.pause(0.3)
-        board = pane.query_one("#proj-board", DataTable)
+        pane, board = await board_preview(pilot, 1)
         labels = column_labels(board)
         header = "".join(segment.text for segment in board.render_line(0))
         assert all(label in header for label in labels), (labels, header)
@@ -373,11 +378,7 @@ async def test_the_side_preview_reads_names_and_tells_tuned_children_apart(ws):
         tune_model(store, 2, budget=2, settings={"model.alpha": [0.1, 30.0]})
     app = TaskbenchApp(home=ws)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        pane = app.query_one(ProjectsPane)
-        await wait_for(pilot, lambda: len(pane.board_rows) == 4)
-        await pilot.pause(0.3)
-        board = pane.query_one("#proj-board", DataTable)
+        pane, board = await board_preview(pilot, 4)
         cells = {str(board.get_row_at(i)[1]): str(board.get_row_at(i)[2]) for i in range(board.row_count)}
         assert cells.get("2") == "juniors-ridge-base…", cells
         children = sorted(cells[model] for model in cells if model not in ("1", "2"))
