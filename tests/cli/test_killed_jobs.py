@@ -289,3 +289,40 @@ def test_an_image_build_copy_in_the_system_temp_folder_is_swept_once_its_builder
         pass
     assert not left.parent.exists() and not req_left.exists()
     assert mine.exists() and other.exists()
+
+
+@pytest.mark.parametrize("jobs", [2, 1])
+def test_ctrl_c_of_a_train_cancels_its_jobs_and_says_which_models_and_blueprints(jobs, home, tmp_path, taskbench):
+    """A real SIGINT to `taskbench train ... -j 2` (Ctrl-C in a terminal): the process itself ends its jobs
+    `cancelled` (not left for the next command to mark interrupted), the models in training fail with 'cancelled',
+    and it prints which models were cancelled and which blueprints never started, then exits 130."""
+    assert taskbench("task", "add", make_task(tmp_path, SLOW_TASK, "sleepy")).exit_code == 0
+    assert taskbench("project", "create", JUNIORS, "--target", "Grade 2014", "--name", "juniors").exit_code == 0
+    files = []
+    for name in ("bp-a", "bp-b", "bp-c"):
+        path = tmp_path / f"{name}.bp"
+        path.write_text(BLUEPRINT.replace("# blueprint: sleepy", f"# blueprint: {name}"))
+        files.append(str(path))
+    train = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "train", "juniors", *files, "-j", str(jobs)],
+        cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list((home / "models").glob(".tmp-*/**/fitting"))) == jobs, what="the fits to start")
+        workers = psutil.Process(train.pid).children(recursive=True)
+        train.send_signal(signal.SIGINT)
+        out, _ = train.communicate(timeout=60)
+        assert train.returncode == 130, out
+        with open_store(home) as store:
+            rows = store._rows("SELECT id, state FROM jobs WHERE kind = 'train'")
+            models = store._rows("SELECT id, blueprint, state, message FROM models ORDER BY id")
+        assert [j["state"] for j in rows] == ["cancelled"] * jobs, out
+        assert [(m["state"], m["message"]) for m in models] == [("failed", "cancelled")] * jobs, out
+        cancelled = ", ".join(f"model {m['id']} ({m['blueprint']})" for m in models)
+        assert f"Cancelled {cancelled}." in out, out
+        assert f"never started: {'bp-c' if jobs == 2 else 'bp-b, bp-c'}." in out, out
+        assert "Traceback" not in out
+        assert temporaries(home) == []
+    finally:
+        kill_all([train], workers)

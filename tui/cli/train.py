@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from ..numbers import TUNED, lineage_note, number, score
-from .common import PIPED_WIDTH, console, fail, open_workspace, print_json, listing
+from .common import PIPED_WIDTH, console, error_console, fail, open_workspace, print_json, listing
 
 TRAIN_HELP = """Train blueprints on a project: fit on the training partition, score validation.
 
@@ -150,8 +151,11 @@ def train(
             "(follow one with `taskbench logs JOB --follow`)"
         )
 
+    started: dict[int, str] = {}  # model id -> the blueprint it trains, for the summary after a Ctrl-C
+
     def event(kind: str, data: dict) -> None:
         if kind == "started":
+            started[data["model"]] = data["label"]
             progress["running"] += 1
             earlier = _repeat_of(ctx, data["model"])
             again = f"; same blueprint and versions as model {earlier}; training again" if earlier else ""
@@ -178,17 +182,71 @@ def train(
 
                 address = cluster if "://" in cluster else f"tcp://{cluster}"  # as cluster.connect dials it
                 out.print(f"connecting to {escape(address)} (up to {CONNECT_SECONDS:.0f} s)")
+            cancel = threading.Event()
             with status:
-                outcomes = train_blueprints(store, project, sources, jobs=jobs, cv=cv, on_event=event, cluster=cluster,
-                                            limits=limits)
+                outcomes = _until_ctrl_c(cancel, lambda: train_blueprints(
+                    store, project, sources, jobs=jobs, cv=cv, on_event=event, cluster=cluster, limits=limits,
+                    cancel=cancel))
     finally:
         release_prestarted()
+    if cancel.is_set():
+        _report_cancelled(out, outcomes, started)
     failed = [o for o in outcomes if o.error]
     trained = len(outcomes) - len(failed)
     hint = f" See `taskbench leaderboard {escape(project)}`." if trained else ""
     out.print(f"Trained {trained} of {len(outcomes)} blueprint(s).{hint}")
     if failed:
         raise typer.Exit(2 if any(o.refused for o in failed) else 1)
+
+
+def _until_ctrl_c(cancel: threading.Event, work: Callable[[], list]) -> list:
+    """Run `work` (a training that honours `cancel`) beside this thread; Ctrl-C sets `cancel` and waits for it to
+    end its jobs `cancelled` (a second Ctrl-C leaves at once, and the next command marks them interrupted)."""
+    done: dict = {}
+    finished = threading.Event()  # not Thread.join: a Ctrl-C inside join can leave it returning early
+
+    def run() -> None:
+        try:
+            done["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the command's thread
+            done["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="train", daemon=True).start()
+    try:
+        while not finished.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        cancel.set()
+        error_console().print("cancelling: stopping the running jobs (Ctrl-C again to leave at once)")
+        while not finished.wait(0.2):
+            pass
+    if "error" in done:
+        raise done["error"]
+    return done["result"]
+
+
+def _report_cancelled(out, outcomes, started: dict[int, str]) -> None:
+    """After a Ctrl-C: which models were cancelled, which blueprints never started, what was trained; exit 130."""
+    from collections import Counter
+
+    cancelled = [o for o in outcomes if o.error == "cancelled"]
+    labels = Counter(o.label for o in cancelled)
+    models = []
+    for model_id, label in sorted(started.items()):
+        if labels[label] > 0 and not any(o.model is not None and o.model.id == model_id for o in outcomes):
+            labels[label] -= 1
+            models.append(f"model {model_id} ({label})")
+    never = list(labels.elements())
+    parts = [f"Cancelled {', '.join(models)}." if models else "No model was in training."]
+    if never:
+        parts.append(f"{len(never)} blueprint(s) never started: {', '.join(never)}.")
+    trained = sum(1 for o in outcomes if not o.error)
+    parts.append(f"Trained {trained} of {len(outcomes)} blueprint(s).")
+    out.print(escape(" ".join(parts)))
+    out.print("Training cancelled (exit 130).")
+    raise typer.Exit(130)
 
 
 def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, metric: str | None, *,
