@@ -35,14 +35,21 @@ TUNING_SHARE = 0.80  # only for the CLI's opening line (tui/cli/train.py), which
 # when the blenders' time kept aside (BLEND_MARGIN) is left, usually later
 BLEND_MARGIN = 1.25  # the blenders' time kept aside before tuning: their estimate times this, plus BLEND_SLACK s
 BLEND_SLACK = 5.0
+BLEND_SHARE = 0.25  # blenders' members are left out (the weakest first, down to two each) to keep within this share
 TUNE_TOP = 3  # models tuned, when the budget gives each at least MIN_TUNE_SECONDS
 MIN_TUNE_SECONDS = 20.0
 AVERAGE_SIZE = 3  # models the averaging blender combines without inner CV: the best of different families
 AVERAGE_MAX = 5  # at most this many chosen on the inner CV's out-of-fold predictions
 STACK_SIZE = 5  # the stacked blender weighs its members, so it may take weaker ones too
-# A blender fits each member's estimator again, plus once per inner fold for its out-of-fold predictions; its
-# transforms come from the cache, so it takes about 1.5 times its members' training time together (10k_diabetes).
-BLEND_COST = 1.5
+# A blender fits each member's estimator again (its transforms come from the cache): the average about as long as its
+# members' trainings took together (10k_diabetes, -j 2: 33.6 s against 37.5 s). The stacker also fits each member
+# once per inner fold (3, on two thirds of the training rows) for its out-of-fold predictions: about as many rows as
+# the scoring stage's inner CV of the member fitted (4 folds on three quarters), without its transforms; it took
+# STACK_FROM_INNER of that time (10k_diabetes 0.59, 41 s against 70 s; skyserver 0.57), else STACK_UNSCORED times
+# the member's training (10k_diabetes 1.3 to 2.7). Each blender's worker also starts and loads the data.
+STACK_FROM_INNER = 0.7
+STACK_UNSCORED = 2.0
+BLEND_START = 5.0
 
 # Blueprints the autopilot trains beside the templates, chosen by inner 4-fold CV on 10k_diabetes's training folds
 # (validation fold unused): a forest on target- and frequency-encoded categories (AUC 0.705 against 0.694 for the
@@ -281,11 +288,11 @@ class Autopilot:
         so the search gets the time; its inner CV comes with it, for the blenders to choose by."""
         from concurrent.futures import ThreadPoolExecutor
 
+        kept = 0.0
         if self.project.target_type in STACKERS:
-            kept = self.blend_seconds(self.blend_members(note=False)[1]) * BLEND_MARGIN + BLEND_SLACK
+            members = self.fit_blenders(self.blend_members(note=False)[1], self.budget * BLEND_SHARE)
+            kept = self.blend_seconds(members) * BLEND_MARGIN + BLEND_SLACK
             self.note(f"{kept:.0f} s kept for the blenders: tuning until {self.budget - kept:.0f} s")
-        else:
-            kept = 0.0
         ends = self.budget - kept
         count = max(0, min(TUNE_TOP, int((ends - self.elapsed()) * self.jobs // MIN_TUNE_SECONDS)))
         # An average's only choice is mean or median (tune searches the final node), settled in seconds: tuning it
@@ -364,9 +371,26 @@ class Autopilot:
         return families, members
 
     def blend_seconds(self, members: dict[str, list[Model]]) -> float:
-        """About how long training the blenders takes, `jobs` at a time."""
-        return sum(sum(m.train_seconds or 0 for m in group) * BLEND_COST for group in members.values()) / min(
-            self.jobs, len(members))
+        """About how long training the blenders takes, `jobs` at a time (see STACK_UNSCORED)."""
+
+        def one(kind: str, model: Model) -> float:
+            if kind == STACK:
+                scored = self.inner.seconds.get(model.id)
+                return scored * STACK_FROM_INNER if scored else (model.train_seconds or 0) * STACK_UNSCORED
+            return model.train_seconds or 0
+
+        each = [BLEND_START + sum(one(kind, m) for m in group) for kind, group in members.items()]
+        return max(max(each, default=0.0), sum(each) / self.jobs)
+
+    def fit_blenders(self, members: dict[str, list[Model]], seconds: float) -> dict[str, list[Model]]:
+        """`members` with the weakest member of the longest blender left out while the blenders would take more
+        than `seconds` (BLEND_MARGIN and BLEND_SLACK included), down to two members each."""
+        while self.blend_seconds(members) * BLEND_MARGIN + BLEND_SLACK > seconds:
+            longer = [kind for kind, group in members.items() if len(group) > 2]
+            if not longer:
+                break
+            members[max(longer, key=lambda kind: self.blend_seconds({kind: members[kind]}))].pop()
+        return members
 
     def blenders(self, stage: Stage) -> None:
         if self.project.target_type not in STACKERS:
@@ -374,9 +398,7 @@ class Autopilot:
             return
         families, members = self.blend_members()
         left = self.budget - self.elapsed()
-        while self.blend_seconds(members) > left and any(len(group) > 2 for group in members.values()):
-            largest = max(members, key=lambda kind: len(members[kind]))
-            members[largest].pop()  # the weakest goes first, so the blenders fit in the time left
+        members = self.fit_blenders(members, left)  # so that they finish in the time left
         if len(families) < 2:
             stage.note = "skipped: fewer than two trained models to blend"
             return

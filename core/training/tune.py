@@ -54,6 +54,7 @@ class TuneResult:
     best_inner: dict = field(default_factory=dict)
     best_folds: dict = field(default_factory=dict)
     best_predictions: object = None
+    best_seconds: float | None = None  # how long its folds took to fit and score
 
 
 class TuneStopped(KeyboardInterrupt):
@@ -386,6 +387,7 @@ class _Trial:
     rows: dict = field(default_factory=dict)  # rung → rows scored
     folds: dict = field(default_factory=dict)  # inner fold → {metric: value}
     frames: dict = field(default_factory=dict)  # inner fold → out-of-fold predictions, indexed by row number
+    seconds: float = 0.0  # fitting and scoring its folds
     error: str | None = None
     model_id: int | None = None
     promoted: set = field(default_factory=set)  # rungs it has been promoted from
@@ -779,6 +781,7 @@ class _Tuning:
                 checked = checked or self.evaluator.compile(trial.text)
                 trial.folds[k], trial.frames[k] = self.evaluator.fit_fold(checked, k, f"trial-{trial.number}")
                 self.durations.append(time.monotonic() - began)
+                trial.seconds += self.durations[-1]
             trial.scores[rung] = _fold_means([trial.folds[k] for k in self.folds[: self.sizes[rung]]])
             trial.rows[rung] = self.rows[rung]
         except TaskbenchError as exc:
@@ -898,6 +901,7 @@ class _Tuning:
             result.best_inner = _fold_means([best.folds[k] for k in self.folds])
             result.best_folds = dict(best.folds)
             result.best_predictions = pd.concat([best.frames[k] for k in self.folds]).sort_index()
+            result.best_seconds = best.seconds
         for trial in self.trials:
             if trial.model_id is not None:
                 self.store.set_model_lineage(trial.model_id, parent_id=self.parent.id,
@@ -927,12 +931,14 @@ class InnerCV:
     scores: dict = field(default_factory=dict)  # model -> mean of `metric` over the training folds
     predictions: dict = field(default_factory=dict)  # model -> out-of-fold prediction frame of the training rows
     folds: dict = field(default_factory=dict)  # model -> {fold: {metric: value}}, as tune_model's parent_folds
+    seconds: dict = field(default_factory=dict)  # model -> how long its inner CV took (its folds fitted and scored)
     truth: tuple | None = None  # (partition, training folds, target), read once
 
     def update(self, other: "InnerCV") -> None:
         self.scores.update(other.scores)
         self.predictions.update(other.predictions)
         self.folds.update(other.folds)
+        self.seconds.update(other.seconds)
 
     def add_tuned(self, result: TuneResult) -> bool:
         """Take a tuning winner's inner CV (scored on every fold as these models were); False if it has none."""
@@ -941,6 +947,7 @@ class InnerCV:
         self.scores[result.best_model_id] = result.best_inner[self.metric]
         self.predictions[result.best_model_id] = result.best_predictions
         self.folds[result.best_model_id] = result.best_folds
+        self.seconds[result.best_model_id] = result.best_seconds
         return True
 
     def average_score(self, model_ids: list[int]) -> float:
@@ -1003,7 +1010,7 @@ def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float
                     evaluator = _Evaluator(store, project, job, source)
                     evaluator.start_local_worker()
                 evaluator.parent_source = source
-                per_fold, frames = {}, []
+                per_fold, frames, began = {}, [], time.monotonic()
                 try:
                     checked = evaluator.compile(model.blueprint_text)
                     for k in folds:
@@ -1016,6 +1023,7 @@ def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float
                 found.scores[model.id] = float(np.mean(values))
                 found.predictions[model.id] = pd.concat(frames).sort_index()
                 found.folds[model.id] = per_fold
+                found.seconds[model.id] = time.monotonic() - began
                 job.log.line(f"model {model.id} ({model.blueprint}): inner CV {metric} {found.scores[model.id]:.4f} "
                              f"(folds {', '.join(f'{v:.4f}' for v in values)})")
         finally:
