@@ -124,6 +124,46 @@ def _may_bind(path: str, _stamp: int, hook: str) -> bool:
     return hook in bound and (task_class is None or contract.CUSTOM_TASK_CLASS in bound)
 
 
+def default_loader(code_dir: str | Path) -> str | None:
+    """How scoring certainly loads the task's fitted model when custom.py says nothing else: "class" when its
+    CustomTask class keeps the DRUM interface's own load (unpickling drum_artifact.pkl), "module" when it is a
+    module of hooks with no load_model (one native artifact file); None for an R task, or when custom.py has its
+    own loader or may bind one in ways not read here."""
+    found = _custom_py(code_dir) if r_custom_file(code_dir) is None else None
+    return None if found is None else _default_loader(*found)
+
+
+@lru_cache(maxsize=256)
+def _default_loader(path: str, _stamp: int) -> str | None:
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except (SyntaxError, ValueError, OSError):
+        return None
+    if any(_opaque(node) for node in ast.walk(tree)):
+        return None
+    bound, task_class = _top_level(tree.body)
+    if task_class is None:
+        return None if contract.Hooks.LOAD_MODEL in bound or contract.CUSTOM_TASK_CLASS in bound else "module"
+    if contract.CUSTOM_TASK_CLASS in bound or task_class.keywords or task_class.decorator_list:
+        return None
+    for base in task_class.bases:
+        name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+        if name not in _DRUM_BASES:
+            return None
+    for stmt in task_class.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names = {stmt.name}
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            names = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        elif isinstance(stmt, (ast.Expr, ast.Pass)):
+            continue
+        else:
+            return None  # conditional or computed members
+        if names & {"load", "load_task", "default_artifact_filename", "__getattr__", "__getattribute__"}:
+            return None
+    return "class"
+
+
 def first_classification_type(target_types) -> str | None:
     """The first classification type among a task's declared target types, the one a warning names."""
     return next((t for t in target_types or () if t in contract.CLASSIFICATION_TYPES), None)

@@ -128,11 +128,31 @@ def class_labels(opts: ScoreOptions, target_type: str, remembered: list[str] | N
     raise UsageError("multiclass scoring needs the class labels: pass --class-labels A B C (as for drum score).")
 
 
+def fitted(code_dir: Path) -> bool:
+    """False when the folder certainly holds no artifact scoring could load: a CustomTask class with the DRUM
+    interface's load and no drum_artifact.pkl, or hooks without load_model and no native artifact file (.pkl,
+    .joblib, .pth, .h5); True otherwise (the loaded task decides)."""
+    from .hookscan import default_loader
+
+    loader = default_loader(code_dir)
+    if loader == "class":
+        return (code_dir / DRUM_ARTIFACT).is_file()
+    if loader == "module":
+        return any(p.is_file() and p.name.endswith(contract.NATIVE_EXTENSIONS) for p in code_dir.iterdir())
+    return True
+
+
+DRUM_ARTIFACT = "drum_artifact.pkl"  # what the DRUM interface's save writes and its load reads (the shim's too)
+
+
 def folder_facts(opts: ScoreOptions):
     """The fitted folder, its metadata, target type and class labels, each refused with one sentence when wrong."""
     from .fitcheck import resolve_target_type
 
     code_dir = task_folder(opts.code_dir)
+    if not fitted(code_dir):
+        raise UsageError(f"{code_dir} holds no fitted artifact; fit it first: taskbench fit --code-dir {code_dir} "
+                         "--input DATA --target COL --output FITTED, then pass --code-dir FITTED.")
     meta = load_metadata(code_dir)  # a MetadataError is a UsageError: FILE:LINE:COL: sentence, exit 2
     target_type = resolve_target_type(opts.target_type, meta)
     return code_dir, meta, target_type, class_labels(opts, target_type, remembered_labels(meta))

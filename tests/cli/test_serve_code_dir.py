@@ -7,6 +7,7 @@ The folder is what `taskbench fit --output DIR` leaves (the artifact and the tas
 from __future__ import annotations
 
 import io
+import shutil
 import sqlite3
 import time
 
@@ -112,6 +113,7 @@ def test_serve_code_dir_refuses_bad_input_in_one_sentence(taskbench, home, tmp_p
     folder = tmp_path / "fitted"
     folder.mkdir()
     (folder / "custom.py").write_text("def transform(data, model):\n    return data\n")
+    (folder / "artifact.pkl").write_bytes(b"")  # fitted, as far as a look at the folder tells
     args = [a.format(missing=tmp_path / "nope", folder=folder) for a in args]
     result = taskbench("serve", *args, "--port", "0")
     assert result.exit_code == 2, result.output
@@ -180,3 +182,24 @@ def test_an_r_fitted_folder_is_served_with_numbers_typed_as_numbers(need_r, task
         assert (served["Iris-setosa"] > 0.5).all()  # the first rows of the file are setosa
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("template, loader", [
+    ("4_python_binary_classification", "a CustomTask class: its load reads drum_artifact.pkl"),
+    ("5_python3_sklearn_binary", "hooks without load_model: one native artifact file"),
+])
+@pytest.mark.parametrize("command", ["score", "serve"])
+def test_a_folder_never_fitted_is_refused_in_one_sentence_before_asking_for_labels(
+        command, template, loader, taskbench, home, tmp_path):
+    """DRUM's template folder itself (never fitted) given to score or serve --code-dir: one sentence saying to fit
+    it first (a trial finding: a traceback from inside the shim, FileNotFoundError drum_artifact.pkl, after asking
+    for the class labels), exit 2."""
+    folder = tmp_path / template
+    shutil.copytree(TEMPLATES / template, folder)
+    args = ["--input", IRIS] if command == "score" else ["--port", "0"]
+    result = taskbench(command, "--code-dir", folder, "--target-type", "binary", *args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert (f"{folder} holds no fitted artifact; fit it first: taskbench fit --code-dir {folder} --input DATA "
+            "--target COL --output FITTED, then pass --code-dir FITTED.") in said, (loader, said)
+    assert "Traceback" not in said and "class labels" not in said
