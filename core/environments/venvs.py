@@ -103,10 +103,11 @@ def requirements_python(
                 sources = f"the indexes pip looked in ({', '.join(looked)})"
         if proc.wait() != 0:
             errors = [line for line in tail if "ERROR" in line] or tail[-3:]
+            # One sentence: pip's every line went to on_log already (the terminal, the job's log), so no details
+            # that would print its output (a version list) a second time under the error.
             raise TaskbenchError(
                 f"requirements.txt could not be installed from {sources}: "
-                f"{errors[-1].strip() if errors else 'pip failed'}",
-                details="\n".join(tail),
+                f"{errors[-1].strip() if errors else 'pip failed'}"
             )
         (building / ".complete").write_text(wanted + "\n")
         try:

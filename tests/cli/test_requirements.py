@@ -51,3 +51,27 @@ def test_uninstallable_requirement_fails_before_task_code_runs(tmp_path, taskben
     assert not marker.exists()
     venvs = home / "venvs"
     assert not venvs.exists() or list(venvs.iterdir()) == [], "a failed install must leave no environment behind"
+
+
+def test_a_requirement_pip_cannot_find_is_shown_once(tmp_path, taskbench, home, monkeypatch):
+    """`score --code-dir` on a fitted folder whose requirements.txt pins a version no index has: pip's output (with
+    its whole version list) is shown live once, not again under the error, which stays one sentence (a trial
+    finding: joblib==0.0.1 printed pip's version list twice)."""
+    links = tmp_path / "links"
+    links.mkdir()
+    for version in ("1.0", "1.1", "2.0"):
+        (links / f"taskbenchprobe-{version}.tar.gz").write_bytes(b"")  # pip reads versions from the names
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    folder = make_task(tmp_path, {"custom.py": TASK.replace("import tomli_w\n", ""),
+                                  "requirements.txt": "taskbenchprobe==0.0.1\n"})
+    import pickle
+
+    (folder / "mean.pkl").write_bytes(pickle.dumps(1.0))
+    result = taskbench("score", "--code-dir", folder, "--input", JUNIORS, "--target-type", "regression")
+    assert result.exit_code == 1, result.output
+    text = flat(result)
+    assert text.count("(from versions: 1.0, 1.1, 2.0)") == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "requirements.txt could not be installed" in errors[0], result.output
+    assert result.output.rstrip().splitlines()[-1] == errors[0], "nothing follows the error's sentence"
