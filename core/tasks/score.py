@@ -135,8 +135,8 @@ def fitted(code_dir: Path) -> bool:
     from .hookscan import default_loader
 
     loader = default_loader(code_dir)
-    if loader == "class":
-        return (code_dir / DRUM_ARTIFACT).is_file()
+    if loader == "class":  # DRUM's interface pickles to drum_artifact.pkl; a class without one, to artifact.pkl
+        return (code_dir / DRUM_ARTIFACT).is_file() or (code_dir / contract.CLASS_ARTIFACT).is_file()
     if loader == "module":
         return any(p.is_file() and p.name.endswith(contract.NATIVE_EXTENSIONS) for p in code_dir.iterdir())
     return True

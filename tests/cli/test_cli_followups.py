@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -232,7 +233,9 @@ def test_fit_score_and_predict_say_the_same_sentence_for_a_binary_or_folder_inpu
     program = tmp_path / "program.csv"
     program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 20)
     assert train_iris(taskbench, tmp_path).exit_code == 0
-    fitted = SAMPLES / "06_binary_module_hooks"
+    fitted = tmp_path / "fitted"  # as fit --output leaves it: the code beside its artifact
+    shutil.copytree(SAMPLES / "06_binary_module_hooks", fitted)
+    (fitted / "model.pkl").write_bytes(b"")
     for bad, sentence in ((program, f"input file {program} is not a text CSV or Parquet file (it holds binary data); "
                                     "give a CSV or Parquet file."),
                           (tmp_path, f"input file {tmp_path} is a folder, not a file; give a CSV or Parquet file inside it.")):

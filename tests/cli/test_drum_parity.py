@@ -281,8 +281,8 @@ def test_score_refuses_a_folder_without_an_artifact(taskbench, home, tmp_path):
 
     unfitted = taskbench("score", "--code-dir", TEMPLATES / "2_python3_sklearn_regression", "--input", rows,
                          "--target-type", "regression")
-    assert unfitted.exit_code == 1, unfitted.output
-    assert "no artifact in a native format" in flat(unfitted.output)
+    assert unfitted.exit_code == 2, unfitted.output
+    assert "holds no fitted artifact; fit it first: taskbench fit --code-dir" in flat(unfitted.output)
     assert "Traceback" not in unfitted.output
     assert leftovers(home) == []
 
