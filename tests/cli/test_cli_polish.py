@@ -262,3 +262,16 @@ def test_compressed_csv_reads_everywhere_and_a_damaged_one_is_one_sentence(home,
     broken = taskbench("project", "create", tmp_path / "bad.csv.gz", "--target", "Grade 2014", "--name", "bad")
     assert broken.exit_code == 2, broken.output
     assert "is a damaged compressed file" in " ".join(broken.output.split()) and "Traceback" not in broken.output
+
+
+def test_drums_serve_flags_say_what_taskbench_takes(home):
+    """`serve --address 0.0.0.0:8080` (DRUM's flag) names taskbench's --host and --port, not a bare 'No such option'
+    (a trial finding); a flag DRUM does not have either keeps click's own sentence."""
+    for args in (["--address", "0.0.0.0:8080"], ["--address=0.0.0.0:8080"]):
+        result = piped(home, "serve", *args)
+        assert result.returncode == 2, result.stderr
+        assert ("error: No such option: --address; taskbench serve takes --host HOST --port PORT (DRUM's --address "
+                "HOST:PORT).") in result.stderr, result.stderr
+    other = piped(home, "serve", "--adress", "x")
+    assert other.returncode == 2 and "error: No such option: --adress" in other.stderr
+    assert "DRUM" not in other.stderr

@@ -80,11 +80,31 @@ class TaskbenchGroup(TyperGroup):
             raise
 
 
+# DRUM's flags that taskbench spells otherwise: (command, flag) -> what to type instead, said in place of click's
+# bare "No such option".
+DRUM_FLAGS = {
+    ("serve", "--address"): "taskbench serve takes --host HOST --port PORT (DRUM's --address HOST:PORT).",
+    ("serve", "--max-workers"): "taskbench serve takes --workers N (DRUM's --max-workers N).",
+}
+
+
+def _drum_flag_hint(exc) -> None:
+    """An unknown option that is one of DRUM's (DRUM_FLAGS): its message says what taskbench takes instead."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ != "NoSuchOption" or ctx is None:  # typer's own click's, or click's
+        return
+    hint = DRUM_FLAGS.get((ctx.info_name, exc.option_name.partition("=")[0]))
+    if hint:
+        exc.message = f"No such option: {exc.option_name}; {hint}"
+        exc.possibilities = None
+
+
 def _lowercase_error(exc):
     """Click's own usage errors (a bad option, a did-you-mean) end in `Error: …`; ours say `error: …`, so the
     exception prints click's usage and hint unchanged and its last sentence in our form."""
     import io
 
+    _drum_flag_hint(exc)
     shown = getattr(exc, "show", None)
     if shown is None:
         return exc
