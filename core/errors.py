@@ -44,6 +44,15 @@ LOW_SPACE_BYTES = 8 << 20  # below this, SQLite's "disk I/O error" is taken for 
 KEPT_DEFAULT = "nothing was half-written and what was saved before is kept"
 
 
+def not_a_folder(path, what: str) -> str:
+    """The sentence for a path given as a folder that is not one: it does not exist, or it is a file; then what to
+    give instead (`what`: 'the task folder that holds custom.py')."""
+    from pathlib import Path
+
+    wrong = "is a file, not a folder" if Path(path).exists() else "does not exist"
+    return f"{path} {wrong}; give {what}."
+
+
 def disk_full(exc: BaseException, path, *, kept: str = KEPT_DEFAULT) -> DiskFull | None:
     """A DiskFull for `exc` when it (or an exception it chains) means a disk is full, else None; `path` is the
     workspace, named when the full disk is its own (or when the error names no file and it has no room left).

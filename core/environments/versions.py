@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import sharing, workspace
-from ..errors import UsageError
+from ..errors import UsageError, not_a_folder
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..store import files as store_files
 from ..store.integrity import verify
@@ -58,7 +58,7 @@ def add_environment(store: Store, folder: str | Path, name: str | None = None) -
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder; give the environment folder that holds a Dockerfile.")
+        raise UsageError(not_a_folder(folder, "the environment folder that holds a Dockerfile"))
     if not (folder / "Dockerfile").is_file():
         raise UsageError(f"{folder} has no Dockerfile; an environment folder needs one at its top.")
     if name:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from .. import sharing, workspace
-from ..errors import EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError, disk_full
+from ..errors import (EXIT_OK, EXIT_SCHEMA, EXIT_TASK_FAILED, EXIT_USAGE, TaskbenchError, UsageError, disk_full,
+                      not_a_folder)
 from ..joblog import JobLog
 from ..jobs import Cancelled, JobRun
 from ..tasks.versions import get_task_version
@@ -278,7 +279,7 @@ class FitCheck:
             raise UsageError("say which task to check: --code-dir DIR or --task NAME[@N].")
         code_dir = Path(self.opts.code_dir).expanduser().resolve()
         if not code_dir.is_dir():
-            raise UsageError(f"--code-dir {self.opts.code_dir} is not a folder.")
+            raise UsageError(f"--code-dir {not_a_folder(self.opts.code_dir, 'the task folder that holds custom.py')}")
         return code_dir
 
     def run(self) -> FitCheckReport:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import workspace
-from ..errors import TaskbenchError, UsageError
+from ..errors import TaskbenchError, UsageError, not_a_folder
 from ..runtime import contract
 from ..runtime.taskcode import find_custom_files
 from .hookscan import may_define
@@ -43,7 +43,7 @@ def task_folder(code_dir: Path) -> Path:
     """The fitted folder, refused with one sentence when it is not a Python task folder."""
     code_dir = Path(code_dir).expanduser()
     if not code_dir.is_dir():
-        raise UsageError(f"--code-dir {code_dir} is not a folder; give the task folder that holds custom.py and its artifact.")
+        raise UsageError(f"--code-dir {not_a_folder(code_dir, 'the task folder that holds custom.py and its artifact')}")
     found = find_custom_files(str(code_dir))
     if not found:
         raise UsageError(f"{code_dir} has no custom.py or custom.R, so it is not a task folder; point --code-dir at one.")

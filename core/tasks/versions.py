@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import sharing, workspace
 from ..environments import versions as environments
-from ..errors import UsageError
+from ..errors import UsageError, not_a_folder
 from ..names import check_name, missing_version, parse_ref, unknown_name
 from ..runtime.taskcode import find_custom_files
 from ..store import files as store_files
@@ -37,7 +37,7 @@ def add_task(
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder; give the task folder that holds custom.py.")
+        raise UsageError(not_a_folder(folder, "the task folder that holds custom.py"))
     found = find_custom_files(folder)
     if not found:
         raise UsageError(f"{folder} has no custom.py or custom.R; a task folder needs exactly one.")

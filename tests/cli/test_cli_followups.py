@@ -170,7 +170,7 @@ def test_errors_on_a_piped_stderr_are_never_folded(home, tmp_path):
     far = tmp_path / ("a_folder_with_a_long_name_" * 4) / "fitted"
     run = piped(home, "score", "--code-dir", far, "--input", IRIS)
     assert run.returncode == 2
-    assert f"--code-dir {far} is not a folder" in run.stderr  # one line, not folded at 80 columns
+    assert f"--code-dir {far} does not exist; give the task folder" in run.stderr  # one line, not folded at 80 columns
 
 
 def test_train_leaderboard_and_insights_show_each_metric_at_one_precision_right_aligned(taskbench, tmp_path):

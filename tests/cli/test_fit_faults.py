@@ -297,7 +297,9 @@ def test_missing_value_check_names_the_column(tmp_path, taskbench, home):
 def test_usage_errors_exit_2(tmp_path, taskbench, home):
     task = binary_task(tmp_path)
     expect(run_check(taskbench, home, task, target="Specie"), 2, "target column 'Specie' (--target) is not in the input data", "Did you mean 'Species'?")
-    expect(taskbench("fit", "--code-dir", tmp_path / "nope", "--input", IRIS), 2, "is not a folder")
+    expect(taskbench("fit", "--code-dir", tmp_path / "nope", "--input", IRIS), 2,
+           f"--code-dir {tmp_path / 'nope'} does not exist; give the task folder that holds custom.py.")
+    expect(taskbench("fit", "--code-dir", IRIS, "--input", IRIS), 2, f"--code-dir {IRIS} is a file, not a folder")
     expect(run_check(taskbench, home, task, target_type="regression"), 2, "regression target must be numeric")
     expect(run_check(taskbench, home, task, "--memory", "lots"), 2, "memory size 'lots' is not understood")
 

@@ -104,7 +104,7 @@ def test_serve_code_dir_transform_answers_on_transform(taskbench, home, tmp_path
 @pytest.mark.parametrize("args, sentence", [
     ([], "give a DEPLOYMENT to serve"),
     (["jr", "--code-dir", "."], "not both"),
-    (["--code-dir", "{missing}"], "is not a folder"),
+    (["--code-dir", "{missing}"], "does not exist"),
     (["--code-dir", "{folder}", "--target-type", "binary"], "needs the class labels"),
     (["--code-dir", "{folder}", "--target-type", "binary", "--positive-class-label", "a"], "give both"),
     (["--code-dir", "{folder}", "--target-type", "binary", "--workers", "2"], "needs the class labels"),

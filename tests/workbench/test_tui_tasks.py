@@ -372,7 +372,7 @@ async def test_u_uploads_a_new_version_and_reports_identical_content(workspace, 
         await pilot.pause()
         await pilot.press(*"/nowhere", "enter", "enter")
         await settle(app, pilot)
-        assert "/nowhere is not a folder" in text_of(app, "#tasks-status")
+        assert "/nowhere does not exist" in text_of(app, "#tasks-status")
 
 
 async def test_u_on_a_task_says_the_folder_becomes_its_version_and_shows_a_refusal(workspace):
