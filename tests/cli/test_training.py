@@ -411,3 +411,26 @@ def test_train_timeout_fails_the_hung_model_names_its_node_and_trains_the_others
     assert processes_using(home) == []
     both = taskbench("train", "juniors", "--autopilot", "--timeout", "5")
     assert both.exit_code == 2 and "--timeout and --memory" in flat(both)
+
+
+def test_a_failed_model_s_state_and_runs_share_one_parenthesis():
+    """'bp-hung (failed; 3 runs)', not 'bp-hung (failed) (3 runs)' (a trial finding: stacked parentheses); the
+    legend says failed attempts count as runs."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tui.cli.train import leaderboard_table
+
+    def row(model, state, repeat_of):
+        return {"model": model, "blueprint": "bp-hung", "state": state, "validation": {}, "cv": None,
+                "train_seconds": None, "predict_rows_per_second": None, "runs": 3, "repeat_of": repeat_of}
+
+    proj = SimpleNamespace(name="p", target_type="regression", holdout_unlocked=False)
+    out = Console(file=io.StringIO(), width=200)
+    out.print(leaderboard_table(proj, "RMSE", [row(1, "failed", None), row(2, "failed", 1), row(3, "trained", 1)]))
+    text = out.file.getvalue()
+    assert "bp-hung (failed; 3 runs)" in text and "bp-hung (failed; repeat of 1)" in text, text
+    assert "bp-hung (repeat of 1)" in text and ") (" not in text, text
+    assert "trained R times, failed attempts included" in text

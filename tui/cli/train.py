@@ -373,7 +373,8 @@ def leaderboard_table(proj, metric: str, rows: list[dict], width: int | None = N
     if short and any(r.get("runs", 1) > 1 for r in rows):
         legend.append("N≡M: model N repeats model M (same blueprint and task versions); M×R: model M ran R times.")
     elif any(r.get("runs", 1) > 1 for r in rows):
-        legend.append("(R runs): the same blueprint and task versions trained R times; the later ones say 'repeat of'.")
+        legend.append("(R runs): the same blueprint and task versions trained R times, failed attempts included; "
+                      "the later ones say 'repeat of'.")
     speeds = [r["predict_rows_per_second"] for r in rows]
     if None in speeds and any(v is not None for v in speeds):
         legend.append("rows/s: scoring speed on the validation rows, measured only when one worker fitted every "
@@ -403,13 +404,15 @@ def _board(proj, metric: str, rows: list[dict], *, short: bool, shared: tuple[st
         runs = r.get("runs", 1) > 1 and not r.get("repeat_of")
         model = str(r["model"])
         shown = TUNED.sub("", r["blueprint"]) if r.get("tuned_from") is not None else r["blueprint"]
-        label = escape(shown) + ("" if r["state"] == "trained" else f" [red]({r['state']})[/]")
-        label += _lineage(r, short)
+        # One parenthesis for the state and the repeat marks: 'bp (failed; 3 runs)', not 'bp (failed) (3 runs)'.
+        notes = [] if r["state"] == "trained" else [f"[red]{r['state']}[/]"]
         if short:
             model += f"≡{r['repeat_of']}" if r.get("repeat_of") else f"×{r['runs']}" if runs else ""
-        else:
-            label += (f" [dim](repeat of {r['repeat_of']})[/]" if r.get("repeat_of") else "") + (
-                f" [dim]({r['runs']} runs)[/]" if runs else "")
+        elif r.get("repeat_of"):
+            notes.append(f"[dim]repeat of {r['repeat_of']}[/]")
+        elif runs:
+            notes.append(f"[dim]{r['runs']} runs[/]")
+        label = escape(shown) + (f" ({'; '.join(notes)})" if notes else "") + _lineage(r, short)
         cells.append([
             model, label,
             score(metric, val, parts["validation"]), score(metric, cv, parts["cv"]), score(metric, hold, parts["holdout"]),
