@@ -199,7 +199,7 @@ SCORING_ROUTES = ("/predict/", "/transform/")
 # aborted: the client left before its request body ended (also per route); timeouts: connections closed for
 # incomplete headers or a stalled body; refused: connections over --max-connections (answered 503).
 EVENTS = ("aborted", "timeouts", "refused")
-SHARED_ROUTES = ("/predict/", "/transform/", "/info/", "/stats/", "/ping", "/health/", "other")
+SHARED_ROUTES = ("/predict/", "/transform/", "/info/", "/stats/", "/ping", "/health/", "/capabilities/", "other")
 SHARED_FIELDS = ("requests", "errors", "4xx", "5xx", "aborted")
 LATENCY_LOW, LATENCY_STEP, LATENCY_BINS = 1e-5, 1.02, 1024  # 10 µs to ~6e3 s in 2 % steps
 _ROWS = len(SHARED_ROUTES) * len(SHARED_FIELDS)

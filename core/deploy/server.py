@@ -14,12 +14,13 @@ A client's mistake is a 4xx with one sentence; a client that leaves mid-body is
 counted apart (`aborted`); connections have header, body and keep-alive
 timeouts and a cap (`protocol.GuardedProtocol`).
 
-Routes (as DRUM's server): POST /predict/ (CSV body, multipart file field `X`,
-or JSON `{"columns": [...], "data": [[...]]}` or a list of records) answers
-`{"predictions": [...]}`, numbers for regression and anomaly, one
-{label: probability} object per row for classification. POST /transform/
-answers `{"transformations": "<CSV>", "out.format": "csv"}`. GET /ping, /health/,
-/info/ and /stats/.
+Routes (as DRUM's server): POST /predict/ (also /predictions/ and /invocations;
+CSV body, multipart file field `X`, or JSON `{"columns": [...], "data": [[...]]}`
+or a list of records) answers `{"predictions": [...]}`, numbers for regression
+and anomaly, one {label: probability} object per row for classification. POST
+/transform/ answers `{"transformations": "<CSV>", "out.format": "csv"}`. GET
+/ping, /health/, /info/ (DRUM's camelCase keys beside taskbench's),
+/capabilities/ and /stats/.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class Served:
         # Labels as the predictions name them (JSON object keys are strings), so clients can match the two.
         self.info = {**self.source.info, "deployment": self.deployment.name,
                      "class_labels": [str(c) for c in labels] if labels is not None else None}
+        final = next(n for n in self.source.plan["nodes"] if n["name"] == self.source.plan["final"])
+        self.info.update(drum_info(self.info, final.get("task_dir") or self.source.model_dir))
         self.run = config.run or f"{os.getpid()}-{int(time.time())}"
         self.started_at = _now()
         self._stop = threading.Event()
@@ -168,6 +171,7 @@ class Served:
         self.counts_dir = None
         labels = self.source.info.get("class_labels")
         self.info = {**self.source.info, "class_labels": [str(c) for c in labels] if labels is not None else None}
+        self.info.update(drum_info(self.info, self.info["code_dir"]))
         self.run = f"{os.getpid()}-{int(time.time())}"
         self.started_at = _now()
         self._stop = threading.Event()
@@ -284,8 +288,8 @@ class Served:
             source, encoding = io.StringIO(text), None
         else:
             check_header(decoded(body[:HEAD_BYTES], encoding, partial=True))
-            source = io.BytesIO(body)
-        frame = read_csv(lambda: pd.read_csv(source, encoding=encoding, low_memory=False), encoding)
+            source, text = io.BytesIO(body), None
+        frame = read_csv(lambda: pd.read_csv(source, encoding=encoding, low_memory=False), encoding, text)
         if frame.empty:
             raise BadRequest(400, "the CSV body has a header but no rows to score.")
         return frame
@@ -315,6 +319,9 @@ class Served:
             if len(row) != width:
                 if self.infer_types:
                     return None  # pandas' reader says what it makes of it, as for any body a fitted folder gets
+                opened = unclosed_quote(text) if '"' in text else None
+                if opened is not None:
+                    raise BadRequest(400, unclosed_sentence(opened))
                 raise BadRequest(400, f"the CSV body is malformed: line {i} has {len(row)} fields but the header has {width}.")
         if self.infer_types:
             return typed_frame(header, data)
@@ -553,19 +560,17 @@ def not_text(exc: UnicodeDecodeError, encoding: str) -> BadRequest:
 def nul_in_text(body: Body) -> BadRequest:
     """The answer to CSV rows holding a NUL byte, which CSV text in UTF-8 never holds: binary data, UTF-16/32 text without a
     byte order mark (whose header pandas would read as names with NULs in them, none the model's), or a stray NUL."""
-    from ..runtime.textfile import binary, guess_wide
+    from ..runtime.textfile import nul_reading, stray_nul
 
-    head = body.head(HEAD_BYTES)
+    reading = nul_reading(body.head(HEAD_BYTES))
     where = f"it holds a NUL byte at offset {body.nul}"
-    if binary(head):
+    if reading == "binary":
         return BadRequest(400, f"the CSV body is binary data, not text ({where}); send the rows as CSV text in UTF-8.")
-    if head.count(0) * 4 >= len(head):
-        wide = guess_wide(head)
-        return BadRequest(400, f"the CSV body is not UTF-8 text ({where}; probably {wide.upper()} without a byte order "
-                               f"mark); send UTF-8, or name its encoding in the header 'Content-Type: text/csv; "
-                               f"charset={wide}'.")
-    return BadRequest(400, f"the CSV body is not plain text ({where}); remove the NUL byte and send the rows as CSV "
-                           "text in UTF-8.")
+    if reading is not None:
+        return BadRequest(400, f"the CSV body is not UTF-8 text ({where}; probably {reading.upper()} without a byte "
+                               f"order mark); send UTF-8, or name its encoding in the header 'Content-Type: text/csv; "
+                               f"charset={reading}'.")
+    return BadRequest(400, stray_nul("the CSV body", body.nul, "send the rows as CSV text in UTF-8"))
 
 
 try:  # the words pandas' reader reads as a missing value ("", "NA", "None", "null", …), as batch predict reads them
@@ -684,8 +689,8 @@ def check_header(header, what: str = "the CSV header") -> None:
         raise BadRequest(400, f"{what} names {shown} more than once; give each column one name.")
 
 
-def read_csv(read, encoding):
-    """pandas' CSV reading, its complaints about the body as BadRequest."""
+def read_csv(read, encoding, text: str | None = None):
+    """pandas' CSV reading, its complaints about the body as BadRequest (`text`: the body's, when the caller has it)."""
     import pandas as pd
 
     try:
@@ -695,7 +700,43 @@ def read_csv(read, encoding):
     except UnicodeDecodeError as exc:
         raise not_text(exc, encoding or "utf-8") from None
     except (pd.errors.ParserError, ValueError, OverflowError) as exc:
+        eof = _EOF_IN_QUOTES.search(str(exc))
+        if eof is not None:  # pandas counts rows from 0 (the header); a value spanning lines makes that line a guess
+            opened = unclosed_quote(text) if text is not None else None
+            raise BadRequest(400, unclosed_sentence(opened or int(eof[1]) + 1)) from None
         raise BadRequest(400, f"the CSV body is malformed: {first_line(exc)}.") from None
+
+
+_EOF_IN_QUOTES = re.compile(r"EOF inside string starting at row (\d+)")
+_FIELD_END = re.compile(r"[,\r\n]")
+
+
+def unclosed_quote(text: str) -> int | None:
+    """The line (from 1) of the '"' that opens a value `text` never closes, as csv and pandas' reader read quotes (one
+    opens a value only as its first character, and "" inside it is a quote); None when every quoted value closes."""
+    at, end = 0, len(text)
+    while at < end:  # `at`: the start of a value
+        if text[at] == '"':
+            opened, at = at, at + 1
+            while True:
+                close = text.find('"', at)
+                if close < 0:
+                    return text.count("\n", 0, opened) + 1
+                if text.startswith('"', close + 1):
+                    at = close + 2
+                    continue
+                at = close + 1
+                break
+        found = _FIELD_END.search(text, at)
+        if found is None:
+            return None
+        at = found.end()
+    return None
+
+
+def unclosed_sentence(line: int) -> str:
+    return (f"the CSV body is malformed: the quote opened at line {line} is never closed; end the quoted value with "
+            'a \'"\' (a quote inside it is written twice).')
 
 
 def csv_chunks(fh, encoding: str):
@@ -739,6 +780,42 @@ def as_float(value) -> float:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".")
+
+
+def drum_info(info: dict, code_dir) -> dict:
+    """DRUM's /info/ keys for a model whose predicting task's code is in `code_dir` (a deployment's final node, or
+    the fitted folder), as its prediction server names them; /info/ answers them beside taskbench's own keys.
+
+    drumVersion is "0.0.0+taskbench.VERSION": a version (PEP 440 and SemVer) older than any DRUM release, so a client
+    that checks it for a DRUM feature assumes none, and one that shows it says taskbench's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..tasks.metadata import find_metadata_file
+
+    try:
+        ours = version("taskbench")
+    except PackageNotFoundError:
+        ours = "unknown"
+    target, labels = info.get("target_type"), info.get("class_labels")
+    keys: dict = {"codeDir": str(code_dir), "targetType": target}
+    if target == contract.BINARY and labels and len(labels) == 2:
+        keys["positiveClassLabel"], keys["negativeClassLabel"] = labels[1], labels[0]  # taskbench: negative first
+    elif target == contract.MULTICLASS and labels:
+        keys["classLabels"] = list(labels)
+    folder = Path(code_dir)
+    r_task = not (folder / contract.CUSTOM_FILE).is_file() and any((folder / n).is_file() for n in contract.CUSTOM_FILES)
+    metadata = None
+    path = find_metadata_file(folder) if folder.is_dir() else None
+    if path is not None:
+        import yaml
+
+        try:
+            metadata = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            metadata = None
+    keys.update({"language": "r" if r_task else "python", "drumVersion": f"0.0.0+taskbench.{re.sub(r'[^0-9A-Za-z.]', '.', ours)}",
+                 "drumServer": "uvicorn", "modelMetadata": metadata})
+    return keys
 
 
 def _now() -> str:
@@ -854,7 +931,7 @@ async def read_rows(served: Served, request, body: Body):
     body.keep(_Closing(form))
     part = form.get("X")
     if part is None:
-        raise BadRequest(400, "the multipart body has no file field X; send the rows as field X, as DRUM clients do.")
+        raise BadRequest(422, "the multipart body has no file field X; send the rows as field X, as DRUM clients do.")
     if hasattr(part, "file"):
         part_charset = (part.content_type or "").partition("charset=")[2].strip().strip('"') or charset
         rows = Body.of_file(served.scratch, part.file, part.size or 0)
@@ -914,6 +991,8 @@ class _Closing:
 
 
 PREDICT_TRANSFORM = "this model is a transform; POST the rows to /transform/."
+# DRUM's GET /capabilities/ (a Python model's): the payload formats its prediction routes read, and no chat route.
+CAPABILITIES = {"supported_payload_formats": {"csv": None}, "supported_methods": {"chat": False}}
 
 
 def refusal_answer(served: Served, authorization: str) -> tuple[dict, int] | None:
@@ -1049,6 +1128,9 @@ def create_app(config: ServeConfig, served: Served | None = None):
     async def info(served: Served, request):
         return reply(served.info)
 
+    async def capabilities(served: Served, request):
+        return reply(CAPABILITIES)
+
     async def stats(served: Served, request):
         return reply(served.stats())
 
@@ -1070,10 +1152,15 @@ def create_app(config: ServeConfig, served: Served | None = None):
     routes = [
         Route("/predict/", guarded(predict), methods=["POST"]),
         Route("/predict", guarded(predict), methods=["POST"]),
+        Route("/predictions/", guarded(predict), methods=["POST"]),  # DRUM's other names for /predict/
+        Route("/predictions", guarded(predict), methods=["POST"]),
+        Route("/invocations", guarded(predict), methods=["POST"]),  # DRUM's has no slash (SageMaker's name)
         Route("/transform/", guarded(transform), methods=["POST"]),
         Route("/transform", guarded(transform), methods=["POST"]),
         Route("/info/", guarded(info), methods=["GET"]),
         Route("/info", guarded(info), methods=["GET"]),
+        Route("/capabilities/", guarded(capabilities), methods=["GET"]),
+        Route("/capabilities", guarded(capabilities), methods=["GET"]),
         Route("/stats/", guarded(stats), methods=["GET"]),
         Route("/stats", guarded(stats), methods=["GET"]),
         Route("/ping", ping, methods=["GET"]),
@@ -1088,8 +1175,9 @@ def create_app(config: ServeConfig, served: Served | None = None):
             allowed = (exc.headers or {}).get("Allow", "")  # Starlette's 405 names the route's methods there
             message = f"{request.method} is not allowed on {request.url.path}; it answers {allowed}."
         elif exc.status_code == 404:
-            message = (f"there is no route {request.url.path}; taskbench serve answers POST /predict/ and "
-                       "/transform/, GET /info/, /stats/, /ping and /health/.")
+            message = (f"there is no route {request.url.path}; taskbench serve answers POST /predict/ (or "
+                       "/predictions/, /invocations) and /transform/, GET /info/, /capabilities/, /stats/, /ping and "
+                       "/health/.")
         else:
             message = str(exc.detail)
         return Response(json.dumps({"message": message}), status_code=exc.status_code, media_type="application/json",
@@ -1103,8 +1191,10 @@ def create_app(config: ServeConfig, served: Served | None = None):
 
 _JSON = json.JSONEncoder(default=str)  # json.dumps(answer, default=str), without a new encoder per request
 
+# How /stats/ names a request's route: DRUM's other names for /predict/ count as /predict/.
 ROUTES = {"/predict": "/predict/", "/transform": "/transform/", "/info": "/info/", "/stats": "/stats/",
-          "/ping": "/ping", "/ping/": "/ping", "/health": "/health/", "/": "/ping"}
+          "/ping": "/ping", "/ping/": "/ping", "/health": "/health/", "/": "/ping", "/predictions/": "/predict/",
+          "/predictions": "/predict/", "/invocations": "/predict/", "/capabilities": "/capabilities/"}
 
 
 class Counted:

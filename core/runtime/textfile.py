@@ -103,7 +103,9 @@ def csv_encoding(path, encoding=None):
     if binary(head):
         raise BadInput(f"input file {path} is not a text CSV or Parquet file (it holds binary data); give a CSV or Parquet file.")
     if b"\x00" in head and _ascii_compatible(chosen):
-        guess = guess_wide(head)
+        guess = nul_reading(head)
+        if guess is None:
+            raise BadInput(stray_nul(f"input file {path}", head.find(b"\x00"), "save it as UTF-8 text"))
         raise BadInput(
             f"input file {path} holds NUL bytes, so it is not {_shown(chosen)} text (probably {guess.upper()} "
             f"without a byte-order mark); pass --encoding {guess} or save it as UTF-8."
@@ -144,6 +146,21 @@ def _ascii_compatible(encoding):
         return "a,1\n".encode(encoding) == b"a,1\n"
     except (LookupError, UnicodeError):
         return False
+
+
+def nul_reading(head):
+    """What the NUL bytes in the first bytes of a text (no byte-order mark) say it is: "binary" data, text in a wide
+    encoding without a mark ("utf-16-le", …: NULs in a quarter of its bytes or more), or None: a stray NUL in text."""
+    if binary(head):
+        return "binary"
+    if head.count(0) * 4 >= len(head):
+        return guess_wide(head)
+    return None
+
+
+def stray_nul(what, offset, fix):
+    """The sentence for text holding a stray NUL byte (`nul_reading` None), as `predict` and the server say it."""
+    return f"{what} is not plain text (it holds a NUL byte at offset {offset}); remove the NUL byte and {fix}."
 
 
 def guess_wide(head):

@@ -211,6 +211,16 @@ def test_latin1_is_refused_alike_by_project_create_fit_and_predict_unless_the_en
     assert len(pd.read_csv(tmp_path / "out16.csv")) == 60
     assert leftovers(home) == []
 
+    # one stray NUL byte is not UTF-16: predict says where it is, as the server does (a trial finding)
+    stray = tmp_path / "nul.csv"
+    stray.write_bytes(text.encode().replace(b",", b"\x00,", 1))
+    predicted = taskbench("predict", row["model"], "--input", stray, "--output", tmp_path / "out.csv")
+    assert predicted.exit_code == 2, predicted.output
+    at = stray.read_bytes().find(b"\x00")
+    assert (f"input file {stray} is not plain text (it holds a NUL byte at offset {at}); remove the NUL byte and save "
+            "it as UTF-8 text.") in flat(predicted)
+    assert "UTF-16" not in flat(predicted) and not (tmp_path / "out.csv").exists()
+
 
 def test_the_encoding_policy_is_one_function_for_every_reader(tmp_path):
     """The fit check and project create read with `read_table`, predict with `chunks`: both give the same

@@ -200,6 +200,42 @@ def test_client_mistakes_get_a_4xx_with_one_sentence_never_a_500(server):
     assert "Traceback" not in server.log.read_text()
 
 
+def test_drum_route_names_capabilities_info_keys_and_a_422_without_field_x(server):
+    """As DRUM's prediction server: POST /predictions/ and /invocations answer as /predict/ (counted with it),
+    GET /capabilities/ says the payload formats, /info/ names DRUM's camelCase keys beside taskbench's, and a multipart
+    body without field X is a 422 (trial findings)."""
+    body = rows(3).to_csv(index=False).encode()
+    as_csv = {"Content-Type": "text/csv"}
+    before = server.stats()["routes"]["/predict/"]["requests"]
+    status, _, text = http(server.port, "POST", "/predict/", body, as_csv)
+    assert status == 200, text
+    expected = json.loads(text)
+    big = rows(1).to_csv(index=False).encode() + rows(1).to_csv(index=False, header=False).encode() * 3000
+    for path in ("/predictions/", "/predictions", "/invocations"):
+        status, _, text = http(server.port, "POST", path, body, as_csv)  # one send: the protocol's fast path
+        assert (status, json.loads(text)) == (200, expected), (path, text)
+        status, _, text = http(server.port, "POST", path, big, as_csv)  # past the fast path: the application
+        assert status == 200 and len(json.loads(text)["predictions"]) == 3001, (path, text)
+    assert server.stats()["routes"]["/predict/"]["requests"] - before == 7
+
+    for path in ("/capabilities/", "/capabilities"):
+        status, _, text = http(server.port, "GET", path)
+        assert (status, json.loads(text)) == (200, {"supported_payload_formats": {"csv": None},
+                                                    "supported_methods": {"chat": False}})
+    status, _, text = http(server.port, "GET", "/info/")
+    info = json.loads(text)
+    assert info["targetType"] == info["target_type"] == "regression" and info["language"] == "python"
+    assert Path(info["codeDir"], "custom.py").is_file() and info["modelMetadata"]["targetType"] == "regression"
+    assert info["drumVersion"].startswith("0.0.0+taskbench.") and info["drumServer"] and "AVG_fr" in info["features"]
+
+    boundary = "b0undary"
+    no_x = (f'--{boundary}\r\nContent-Disposition: form-data; name="Y"; filename="Y.csv"\r\n\r\n'.encode() + body
+            + f"\r\n--{boundary}--\r\n".encode())
+    status, _, text = http(server.port, "POST", "/predict/", no_x, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 422
+    assert one_sentence(status, text) == "the multipart body has no file field X; send the rows as field X, as DRUM clients do."
+
+
 def test_a_client_that_leaves_mid_body_is_counted_aborted_with_one_log_line(server):
     body = rows(200).to_csv(index=False).encode()
     before = server.stats()
