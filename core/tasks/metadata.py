@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
@@ -67,22 +67,43 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 
 class MetadataError(UsageError):
     """An invalid model-metadata.yaml, the user's to fix (exit 2); str() and `message` are 'FILE:LINE:COL: sentence'
-    (1-based), `problem` the sentence alone."""
+    (1-based), `problem` the sentence alone. A file with several errors is one MetadataError: path, line, column and
+    problem are the first's, `others` the rest as (line, column, problem), and the message says each on its own
+    line, in the order of the file."""
 
-    def __init__(self, path: str, line: int | None, column: int | None, message: str):
+    def __init__(self, path: str, line: int | None, column: int | None, message: str,
+                 others: tuple[tuple[int | None, int | None, str], ...] = ()):
         self.path = path
         self.line = line
         self.column = column
         self.problem = message
-        where = path
-        if line is not None:
-            where += f":{line}"
-            if column is not None:
-                where += f":{column}"
-        super().__init__(f"{where}: {message}")
+        self.others = tuple(others)
+        super().__init__("\n".join(_located(path, *at) for at in ((line, column, message), *self.others)))
 
     def __reduce__(self):
-        return type(self), (self.path, self.line, self.column, self.problem)
+        return type(self), (self.path, self.line, self.column, self.problem, self.others)
+
+
+def _located(path: str, line: int | None, column: int | None, message: str) -> str:
+    """'FILE:LINE:COL: sentence' (LINE and COL left out when not known)."""
+    where = path
+    if line is not None:
+        where += f":{line}"
+        if column is not None:
+            where += f":{column}"
+    return f"{where}: {message}"
+
+
+def _did_you_mean(word: object, options: Iterable[object]) -> str:
+    """'; did you mean 'X'?' for the option closest to a misspelled `word` (difflib), or ''."""
+    from difflib import get_close_matches
+
+    if not isinstance(word, str) or not word:
+        return ""
+    texts = {str(option).upper() if word.isupper() else str(option): option for option in options
+             if isinstance(option, str)}
+    close = get_close_matches(word, list(texts), n=1, cutoff=0.6)
+    return f"; did you mean {_show(texts[close[0]])}?" if close else ""
 
 
 class ParameterError(UsageError, ValueError):
@@ -262,7 +283,7 @@ def _pick(choices: Iterable[object], value: object) -> object:
     for choice in choices:
         if _same_choice(choice, value):
             return choice
-    raise _Mismatch(f"is not one of {', '.join(_show(c) for c in choices)}")
+    raise _Mismatch(f"is not one of {', '.join(_show(c) for c in choices)}{_did_you_mean(value, choices)}")
 
 
 def _describe_multi(multi: Mapping[str, Mapping[str, Any]]) -> str:
@@ -317,7 +338,27 @@ class _Parser:
         self.source = text
         self.path = path
         self.warnings: list[str] = []
+        self.errors: list[MetadataError] = []  # what `recover` caught; parse raises them together at the end
         self.loader: _Loader | None = None
+
+    def recover(self, check: Callable[[], Any], fallback: Any = None) -> Any:
+        """Run one independent check (a section, a hyperparameter, a schema entry); its MetadataError is kept for
+        the end and `fallback` stands in, so one run reports every such error of the file."""
+        try:
+            return check()
+        except MetadataError as exc:
+            self.errors.append(exc)
+            return fallback
+
+    def raise_collected(self) -> None:
+        """Raise every error `recover` kept, as one MetadataError in the order of the file."""
+        if not self.errors:
+            return
+        found = sorted(self.errors, key=lambda e: (e.line is None, e.line or 0, e.column or 0))
+        at = [(e.line, e.column, e.problem) for e in found]
+        at += [other for e in found for other in e.others]
+        first, *others = at
+        raise MetadataError(self.path, *first, others=tuple(others))
 
     def error(self, node: yaml.Node | None, message: str) -> MetadataError:
         """Build the error for ``node`` (its start position, 1-based)."""
@@ -422,19 +463,22 @@ class _Parser:
             elif key not in DRUM_KEYS:
                 self.warn(key_node, f"unknown key '{key}' is ignored; known keys are {', '.join(KNOWN_KEYS)}")
 
-        name = self.text(values["name"], "name") if "name" in values else None
+        recover = self.recover
+        name = recover(lambda: self.text(values["name"], "name")) if "name" in values else None
         if "type" in values:
-            self.text(values["type"], "type")
-        target_types = self.target_types(values.get("targetType"))
+            recover(lambda: self.text(values["type"], "type"))
+        target_types = recover(lambda: self.target_types(values.get("targetType")), ())
         target_type = target_types[0] if target_types else None
-        environment_id = self.text(values["environmentID"], "environmentID") if "environmentID" in values else None
-        network = self.network(values.get("network"))
-        hyperparameters = self.hyperparameters(values.get("hyperparameters"))
+        environment_id = (recover(lambda: self.text(values["environmentID"], "environmentID"))
+                          if "environmentID" in values else None)
+        network = recover(lambda: self.network(values.get("network")), False)
+        hyperparameters = recover(lambda: self.hyperparameters(values.get("hyperparameters")), ())
         schema_node = values.get("typeSchema")
         if schema_node is None or self.is_null(schema_node):
             type_schema = default_type_schema(target_type)
         else:
-            type_schema = self.type_schema(schema_node)
+            type_schema = recover(lambda: self.type_schema(schema_node))
+        self.raise_collected()
         return TaskMetadata(
             path=self.path,
             name=name,
@@ -488,7 +532,9 @@ class _Parser:
         result: list[Hyperparameter] = []
         seen: dict[str, int] = {}
         for item in self.sequence(node, "hyperparameters"):
-            hp = self.hyperparameter(item)
+            hp = self.recover(lambda: self.hyperparameter(item))
+            if hp is None:
+                continue
             if hp.name in seen:
                 raise self.error(
                     item, f"hyperparameter '{hp.name}' is declared twice (first on line {seen[hp.name]}); rename one"
@@ -632,7 +678,9 @@ class _Parser:
             requirements: list[Requirement] = []
             seen: dict[str, int] = {}
             for item in items:
-                requirement = self.requirement(item, side)
+                requirement = self.recover(lambda: self.requirement(item, side))
+                if requirement is None:
+                    continue
                 if requirement.field in seen:
                     raise self.error(
                         item,
@@ -656,15 +704,19 @@ class _Parser:
         field_node, condition_node, value_node = (entries[key][1] for key in ("field", "condition", "value"))
         name = (self.text(field_node, "field") or "").strip().lower()
         if name not in FIELDS:
+            guess = _did_you_mean(name, FIELDS)
             raise self.error(
-                field_node, f"field {_show(field_node.value)} is unknown; use one of {', '.join(FIELDS)}"
+                field_node, f"field {_show(field_node.value)} is unknown"
+                + (f"{guess} (use one of {', '.join(FIELDS)})" if guess else f"; use one of {', '.join(FIELDS)}")
             )
         conditions, input_values, output_values = FIELDS[name]
         condition = (self.text(condition_node, "condition") or "").strip().upper()
         if condition not in conditions:
+            guess = _did_you_mean(condition, conditions)
             raise self.error(
                 condition_node,
-                f"field '{name}' does not take condition {_show(condition_node.value)}; use {_join_or(conditions)}",
+                f"field '{name}' does not take condition {_show(condition_node.value)}"
+                + (f"{guess} (it takes {_join_or(conditions)})" if guess else f"; use {_join_or(conditions)}"),
             )
         if self.is_null(value_node):
             raise self.error(value_node, f"field '{name}' has an empty value; give a value")
@@ -688,8 +740,10 @@ class _Parser:
         for item in items:
             word = (self.text(item, f"the value of field '{name}'") or "").strip().upper()
             if word not in allowed:
+                guess = _did_you_mean(word, allowed)
                 raise self.error(
-                    item, f"{_show(item.value)} is not a valid {name} value in {side}; use one of {', '.join(allowed)}"
+                    item, f"{_show(item.value)} is not a valid {name} value in {side}"
+                    + (f"{guess} (use one of {', '.join(allowed)})" if guess else f"; use one of {', '.join(allowed)}")
                 )
             if word not in words:
                 words.append(word)

@@ -616,3 +616,49 @@ def test_target_type_list_extension():
     assert single.target_types == ("regression",)
     with pytest.raises(MetadataError, match="one kind or the other"):
         parse_metadata("targetType: [transform, binary]\n", "model-metadata.yaml")
+
+
+def test_every_semantic_error_is_reported_at_once_with_a_did_you_mean():
+    """A select default that is not a value and a misspelled condition, in one file: both FILE:LINE:COL sentences
+    in one run, one per line in the order of the file, each offering the close spelling (a trial finding: two runs
+    were needed, and NOT_LESS_THEN got no hint)."""
+    err = error_of("""\
+        name: t
+        targetType: binary
+        hyperparameters:
+          - name: criterion
+            type: select
+            values: [gini, entropy]
+            default: gin
+        typeSchema:
+          input_requirements:
+            - field: number_of_columns
+              condition: NOT_LESS_THEN
+              value: 2
+            - field: data_types
+              condition: IN
+              value: [NUMM, CAT]
+        """)
+    assert err.message.splitlines() == [
+        f"{FILE}:7:14: hyperparameter 'criterion' has default 'gin', which is not one of 'gini', 'entropy'; "
+        "did you mean 'gini'?",
+        f"{FILE}:11:18: field 'number_of_columns' does not take condition 'NOT_LESS_THEN'; did you mean "
+        "'NOT_LESS_THAN'? (it takes EQUALS, NOT_EQUALS, IN, NOT_IN, GREATER_THAN, LESS_THAN, NOT_GREATER_THAN or "
+        "NOT_LESS_THAN)",
+        f"{FILE}:15:15: 'NUMM' is not a valid data_types value in input_requirements; did you mean 'NUM'? (use one "
+        "of NUM, CAT, TXT, DATE, DATE_DURATION, IMG, COUNT_DICT, GEO)",
+    ]
+    assert (err.line, err.column) == (7, 14) and err.problem.startswith("hyperparameter 'criterion' has default")
+    assert err.exit_code == 2
+
+
+def test_a_far_misspelling_gets_no_guess():
+    err = error_of("""\
+        hyperparameters:
+          - name: criterion
+            type: select
+            values: [gini, entropy]
+            default: zzz
+        """)
+    assert err.message == f"{FILE}:5:14: hyperparameter 'criterion' has default 'zzz', which is not one of 'gini', " \
+                          "'entropy'; change the default to fit the declaration"
