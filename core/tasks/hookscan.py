@@ -144,23 +144,12 @@ def _default_loader(path: str, _stamp: int) -> str | None:
     bound, task_class = _top_level(tree.body)
     if task_class is None:
         return None if contract.Hooks.LOAD_MODEL in bound or contract.CUSTOM_TASK_CLASS in bound else "module"
-    if contract.CUSTOM_TASK_CLASS in bound or task_class.keywords or task_class.decorator_list:
+    if contract.CUSTOM_TASK_CLASS in bound:
         return None
-    for base in task_class.bases:
-        name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
-        if name not in _DRUM_BASES:
-            return None
-    for stmt in task_class.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            names = {stmt.name}
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            names = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        elif isinstance(stmt, (ast.Expr, ast.Pass)):
-            continue
-        else:
-            return None  # conditional or computed members
-        if names & {"load", "load_task", "default_artifact_filename", "__getattr__", "__getattribute__"}:
-            return None
+    members = _class_members(task_class)
+    if members is None or members & {"load", "load_task", "default_artifact_filename", "__getattr__",
+                                     "__getattribute__"}:
+        return None
     return "class"
 
 
@@ -228,23 +217,30 @@ def _statements(items) -> list[ast.stmt]:
 
 def _class_gap(cls: ast.ClassDef) -> str | None:
     """'class' when the class body has no predict_proba and its bases are only DRUM's interfaces."""
+    members = _class_members(cls)
+    if members is None or members & {contract.Hooks.PREDICT_PROBA, "__getattr__", "__getattribute__"}:
+        return None
+    return "class"
+
+
+def _class_members(cls: ast.ClassDef) -> set[str] | None:
+    """The names a class body binds, when they are all it has: None when it has keywords or decorators, a base
+    other than DRUM's interfaces, or conditional or computed members."""
     if cls.keywords or cls.decorator_list:
         return None
     for base in cls.bases:
         name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
         if name not in _DRUM_BASES:
             return None
+    names: set[str] = set()
     for stmt in cls.body:
-        names = set()
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             names.add(stmt.name)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             names.update(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
         elif not isinstance(stmt, (ast.Expr, ast.Pass)):
             return None  # conditional or computed members
-        if contract.Hooks.PREDICT_PROBA in names or "__getattr__" in names or "__getattribute__" in names:
-            return None
-    return "class"
+    return names
 
 
 def blueprint_scoring_gaps(tasks: dict, target_type: str | None) -> list[tuple[str, str]]:
