@@ -328,3 +328,18 @@ def test_a_candidate_meets_its_parent_on_the_scoring_stages_inner_cv(tmp_path, t
     pd.testing.assert_frame_equal(given.best_predictions, child.predictions[given.best_model_id])
     log = (home / "logs" / f"job-{given.job_id}.log").read_text()
     assert "rungs score on 1, 2, 4 of them" in log and "validation and holdout rows are not used" in log
+
+
+def test_the_opening_line_says_the_rows_each_rung_scores_and_on_how_many_folds(ridge_model, taskbench):
+    """A trial finding: it said 'rungs fit on 1600, 3200, 6400 rows', but those are rows scored, on 1, 2, 4 folds."""
+    import re
+
+    result = taskbench("tune", str(ridge_model), "--budget", "2")
+    assert result.exit_code == 0, result.output
+    text = flat(result)
+    found = re.search(r"inner CV on (\d+) training rows scores the settings; rungs score on ([\d, ]+) of the (\d+) "
+                      r"folds \(([\d, ]+) rows scored\), each fold by a fit on the other training folds", text)
+    assert found and "rungs fit on" not in text, text
+    folds, rows = [int(n) for n in found[2].split(", ")], [int(n) for n in found[4].split(", ")]
+    assert folds[-1] == int(found[3]) and len(rows) == len(folds) and rows == sorted(rows)
+    assert rows[-1] == int(found[1])  # the last rung scores every training row, each once

@@ -91,12 +91,15 @@ def tune(
 
     def event(kind: str, data: dict) -> None:
         if kind == "tune_started":
-            sizes = ", ".join(str(r) for r in data["rows"])
+            rows = ", ".join(str(r) for r in data["rows"])
+            folds = data.get("folds") or []
+            rungs = (f"rungs score on {', '.join(map(str, folds))} of the {folds[-1]} folds ({rows} rows scored), "
+                     f"each fold by a fit on the other training folds" if folds else f"rungs score {rows} rows")
             limit = " or ".join(([f"{data['budget']} settings"] if data.get("budget") else [])
                                 + ([f"{data['seconds']:.0f} s"] if data.get("seconds") is not None else []))
             say(f"tuning model {data['model']} by {escape(data['metric'])} (job {data['job']}; follow it with "
-                f"`taskbench logs {data['job']} --follow`): {data['inner_rows']} training rows score the "
-                f"settings, rungs fit on {sizes} rows; budget {limit}")
+                f"`taskbench logs {data['job']} --follow`): inner CV on {data['inner_rows']} training rows scores the "
+                f"settings; {rungs}; budget {limit}")
             for dimension in data["dimensions"]:
                 say(f"[dim]  {escape(dimension)}[/]")
         elif kind == "tune_trial":
