@@ -560,11 +560,11 @@ def not_text(exc: UnicodeDecodeError, encoding: str) -> BadRequest:
 def nul_in_text(body: Body) -> BadRequest:
     """The answer to CSV rows holding a NUL byte, which CSV text in UTF-8 never holds: binary data, UTF-16/32 text without a
     byte order mark (whose header pandas would read as names with NULs in them, none the model's), or a stray NUL."""
-    from ..runtime.textfile import nul_reading, stray_nul
+    from ..runtime.textfile import BINARY_DATA, nul_reading, stray_nul
 
     reading = nul_reading(body.head(HEAD_BYTES))
     where = f"it holds a NUL byte at offset {body.nul}"
-    if reading == "binary":
+    if reading == BINARY_DATA:
         return BadRequest(400, f"the CSV body is binary data, not text ({where}); send the rows as CSV text in UTF-8.")
     if reading is not None:
         return BadRequest(400, f"the CSV body is not UTF-8 text ({where}; probably {reading.upper()} without a byte "

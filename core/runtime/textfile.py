@@ -148,11 +148,14 @@ def _ascii_compatible(encoding):
         return False
 
 
+BINARY_DATA = "binary data"  # nul_reading's answer for bytes that are not text at all
+
+
 def nul_reading(head):
-    """What the NUL bytes in the first bytes of a text (no byte-order mark) say it is: "binary" data, text in a wide
+    """What the NUL bytes in the first bytes of a text (no byte-order mark) say it is: BINARY_DATA, text in a wide
     encoding without a mark ("utf-16-le", …: NULs in a quarter of its bytes or more), or None: a stray NUL in text."""
     if binary(head):
-        return "binary"
+        return BINARY_DATA
     if head.count(0) * 4 >= len(head):
         return guess_wide(head)
     return None
