@@ -31,8 +31,6 @@ from .tune import InnerCV
 DEFAULT_BUDGET = 600.0
 TEMPLATES_SHARE = 0.40
 SCORING_SHARE = 0.50
-TUNING_SHARE = 0.80  # only for the CLI's opening line (tui/cli/train.py), which is to drop it: tuning now ends
-# when the blenders' time kept aside (BLEND_MARGIN) is left, usually later
 BLEND_MARGIN = 1.25  # the blenders' time kept aside before tuning: their estimate times this, plus BLEND_SLACK s
 BLEND_SLACK = 5.0
 BLEND_SHARE = 0.25  # blenders' members are left out (the weakest first, down to two each) to keep within this share
@@ -177,7 +175,7 @@ class Autopilot:
                 body(stage)
         finally:
             stage.seconds = self.elapsed() - stage.started
-            done = f"stage {name} took {stage.seconds:.1f} s; models {', '.join(map(str, stage.models)) or 'none'}"
+            done = f"stage {name} took {stage.seconds:.1f} s; {made_text(stage.models)}"
             self.note(done + (f" ({stage.note})" if stage.note else ""))
             self.on_event("stage-finished", {"stage": name, "seconds": stage.seconds, "models": list(stage.models),
                                              "note": stage.note})
@@ -243,9 +241,10 @@ class Autopilot:
         sources = [BlueprintSource(t.name, t.text, f"<template {t.name}>") for t in templates_for(self.project.target_type)]
         sources += autopilot_blueprints(self.project.target_type)
         outcomes = self.train(sources, stage, self.budget * TEMPLATES_SHARE)
-        skipped = sum(o.model is None for o in outcomes)
+        skipped = [o for o in outcomes if o.model is None]
         if skipped:
-            stage.note = f"{skipped} of {len(sources)} template(s) not trained (failed or out of time)"
+            stage.note = (f"{len(skipped)} of {len(sources)} template(s) not trained: "
+                          + ", ".join(f"{o.label} ({not_trained_why(o.error)})" for o in skipped))
 
     def scoring(self, stage: Stage) -> None:
         """Inner cross-validation of the templates' models on the training folds, `jobs` models at a time, until
@@ -258,8 +257,7 @@ class Autopilot:
         best = self.chosen(ids)
         scored = [m for m in best if m.id in self.inner.scores]
         self.note("inner CV " + ", ".join(f"{m.id} {self.inner.scores[m.id]:.4f}" for m in scored))
-        if len(self.inner.scores) < len(ids):
-            stage.note = f"{len(ids) - len(self.inner.scores)} of {len(ids)} model(s) not scored (failed or out of time)"
+        stage.note = scoring_note([m.id for m in scored], ids, self.inner.errors)
 
     def score_inner(self, ids: list[int], share: float) -> None:
         """Add the inner CV of `ids` to self.inner, `jobs` models at a time, until `share` of the budget."""
@@ -294,13 +292,22 @@ class Autopilot:
             kept = self.blend_seconds(members) * BLEND_MARGIN + BLEND_SLACK
             self.note(f"{kept:.0f} s kept for the blenders: tuning until {self.budget - kept:.0f} s")
         ends = self.budget - kept
-        count = max(0, min(TUNE_TOP, int((ends - self.elapsed()) * self.jobs // MIN_TUNE_SECONDS)))
+        left = ends - self.elapsed()
+        count = max(0, min(TUNE_TOP, int(left * self.jobs // MIN_TUNE_SECONDS)))
         # An average's only choice is mean or median (tune searches the final node), settled in seconds: tuning it
         # would take a place from a model with a real search and leave the stage's time unused.
-        top = [m for m in self.chosen(self.trained) if final_task(m) not in ROW_FREE_TASKS][:count]
-        if not top:
-            stage.note = "skipped: no trained model or no time left to tune"
+        tunable = [m for m in self.chosen(self.trained) if final_task(m) not in ROW_FREE_TASKS]
+        if not tunable:
+            stage.note = ("skipped: no trained model to tune" if not self.trained
+                          else "skipped: no trained model to tune (averages are not tuned)")
             return
+        if not count:
+            reserve = f"the blenders' {kept:.0f} s kept aside" if kept else "the budget's end"
+            stage.note = (f"skipped: no time left to tune: {max(left, 0):.0f} s left at {self.elapsed():.0f} s until "
+                          f"{reserve} at {ends:.0f} s of {self.budget:.0f} s; a search needs "
+                          f"{MIN_TUNE_SECONDS / self.jobs:.0f} s with {self.jobs} at once")
+            return
+        top = tunable[:count]
         lanes, sizes = [], [len(top) // self.jobs + (i >= self.jobs - len(top) % self.jobs) for i in range(self.jobs)]
         for size in sizes:  # the lanes with fewer models first: the best model gets a lane's whole time
             lanes.append(top[sum(map(len, lanes)):][:size])
@@ -327,7 +334,8 @@ class Autopilot:
         for i, model in enumerate(models):
             seconds = (ends - self.elapsed()) / (len(models) - i)  # the search keeps its winner's training time aside
             if seconds < MIN_TUNE_SECONDS / 2 or self.stop.is_set():
-                why = "the budget is spent" if self.stop.is_set() else "out of time"
+                why = ("the budget is spent" if self.stop.is_set()
+                       else f"out of time ({max(seconds, 0):.0f} s left for it, a search needs {MIN_TUNE_SECONDS / 2:.0f} s)")
                 notes.append(f"model {model.id} not tuned: {why}")
                 continue
             self.note(f"tuning model {model.id} ({model.blueprint}) for up to {seconds:.0f} s")
@@ -357,12 +365,20 @@ class Autopilot:
         """The best model of each family by inner CV (those whose final estimator is the same task), and each
         blender's members: the stacker's, the best families (so that they differ); the average's, forward selection
         on the out-of-fold predictions."""
-        families, seen = [], set()
+        families, seen, unscored = [], set(), []
         for model in self.chosen(self.trained):
+            if model.id in self.blended:
+                continue
+            if model.id not in self.inner.scores:  # chosen by inner CV only: a model without one is not a member
+                unscored.append(model.id)
+                continue
             family = final_task(model)
-            if family not in seen and model.id not in self.blended:
+            if family not in seen:
                 seen.add(family)
                 families.append(model)
+        if note and unscored:
+            self.note(f"not blended, having no inner CV score on the training folds (not scored in time, failed, or a "
+                      f"tuning winner without one): models {', '.join(map(str, sorted(unscored)))}")
         sizes = {AVERAGE: AVERAGE_SIZE, STACK: STACK_SIZE}
         members = {kind: families[:size] for kind, size in sizes.items()}
         averaged = self.greedy_average(note)
@@ -400,7 +416,7 @@ class Autopilot:
         left = self.budget - self.elapsed()
         members = self.fit_blenders(members, left)  # so that they finish in the time left
         if len(families) < 2:
-            stage.note = "skipped: fewer than two trained models to blend"
+            stage.note = "skipped: fewer than two model families with inner CV scores to blend"
             return
         if self.blend_seconds(members) > left:  # it would be cancelled at the budget: a failed row and nothing learnt
             stage.note = (f"skipped: the blenders need about {self.blend_seconds(members):.0f} s and "
@@ -432,6 +448,33 @@ class Autopilot:
             self.note(f"average chosen on the inner CV's out-of-fold predictions: models "
                       f"{', '.join(str(m.id) for m in picked)}, inner CV {self.metric} {best:.4f}")
         return picked
+
+
+def not_trained_why(error: str | None) -> str:
+    """Why a training of the autopilot made no model: out of time (never started), or failed and the first line of
+    its error."""
+    first = ((error or "").strip().splitlines() or ["no reason given"])[0]
+    if first.startswith("not started"):
+        return "out of time"
+    return "out of time: cancelled at the budget" if first == "cancelled" else f"failed: {first}"
+
+
+def scoring_note(scored: list[int], ids: list[int], errors: dict) -> str:
+    """The scoring stage's summary: the models inner CV scored (best first), and those it did not, each with why."""
+    note = f"inner CV scored models {', '.join(map(str, scored))}, best first" if scored else "inner CV scored no model"
+    missed = [m for m in ids if m not in scored]
+    if missed:
+        late = [str(m) for m in missed if m not in errors]
+        why = [f"{m} (failed: {errors[m]})" for m in missed if m in errors]
+        if late:
+            why.append(f"{' and '.join([', '.join(late[:-1]), late[-1]] if len(late) > 1 else late)} (out of time)")
+        note += f"; {len(missed)} of {len(ids)} not scored: {', '.join(why)}"
+    return note
+
+
+def made_text(models: list[int]) -> str:
+    """What a stage made, for its summary line: `models 3, 4` or `no new model` (scoring makes none)."""
+    return f"models {', '.join(map(str, models))}" if models else "no new model"
 
 
 def stage_models(result: AutopilotResult, name: str) -> list[int]:

@@ -932,6 +932,7 @@ class InnerCV:
     predictions: dict = field(default_factory=dict)  # model -> out-of-fold prediction frame of the training rows
     folds: dict = field(default_factory=dict)  # model -> {fold: {metric: value}}, as tune_model's parent_folds
     seconds: dict = field(default_factory=dict)  # model -> how long its inner CV took (its folds fitted and scored)
+    errors: dict = field(default_factory=dict)  # model -> the first line of the error that kept it from a score
     truth: tuple | None = None  # (partition, training folds, target), read once
 
     def update(self, other: "InnerCV") -> None:
@@ -939,6 +940,7 @@ class InnerCV:
         self.predictions.update(other.predictions)
         self.folds.update(other.folds)
         self.seconds.update(other.seconds)
+        self.errors.update(other.errors)
 
     def add_tuned(self, result: TuneResult) -> bool:
         """Take a tuning winner's inner CV (scored on every fold as these models were); False if it has none."""
@@ -1018,6 +1020,7 @@ def inner_cv_scores(store, model_ids: list[int], *, metric: str, deadline: float
                         frames.append(frame)
                 except TaskbenchError as exc:
                     job.log.line(f"model {model.id} not scored: {exc.message}")
+                    found.errors[model.id] = (exc.message.strip().splitlines() or ["failed"])[0]
                     continue
                 values = [per_fold[k][metric] for k in folds]
                 found.scores[model.id] = float(np.mean(values))

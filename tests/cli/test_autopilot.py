@@ -39,6 +39,11 @@ def test_autopilot_trains_templates_tunes_the_best_and_blends_them(juniors, tune
     text = flat(result)
     for stage in ("templates", "scoring", "tuning", "blenders"):
         assert f"stage {stage} starts at" in text and f"stage {stage} took" in text, result.output
+    # The opening line says what tuning does now (it ends when the blenders' time is left, no fixed share) and the
+    # scoring stage, which makes no model, names the models it scored (a trial finding: 'models none').
+    assert "tuning until the time kept for the blenders, then blenders" in text and "80%" not in text, text
+    assert re.search(r"stage scoring took [\d.]+ s; no new model \(inner CV scored models \d+(, \d+)+, best first\)",
+                     text), text
     rows = {r["blueprint"]: r for r in board(taskbench, "juniors")}
     from core.blueprints.templates import templates_for
     from core.training.autopilot import autopilot_blueprints
@@ -228,3 +233,67 @@ def test_an_average_is_not_tuned_even_when_it_ranks_first(juniors, tuned, monkey
         scores = {store.model(m).blueprint: store.model(m).scores["validation"]["R2"] for m in result.stages[0].models}
     assert scores["average"] > scores["linear"]  # the average ranks first ...
     assert [m for m, _ in tuned] == [result.stages[0].models[0]]  # ... and only the ridge is tuned
+
+
+def test_the_stage_summaries_name_what_was_not_trained_scored_tuned_or_blended_and_why(juniors, tuned, monkeypatch, home):
+    """Trial findings: '1 of 8 template(s) not trained (failed or out of time)' without the template; 'models none
+    (4 of 7 model(s) not scored ...)' after a log line of three scores; 'skipped: no trained model or no time left to
+    tune' at 33 s of 60; and a stacker whose member had no inner CV score, though the blenders choose by it."""
+    import time
+
+    from core.blueprints import templates
+    from core.service import Workspace
+    from core.training import autopilot, tune
+    from core.training.engine import BlueprintSource
+    from core.training.projects import get_project
+
+    num = "num = impute_median(NUM)\n"
+    sources = [BlueprintSource("linear", num + "model = ridge(num)\n"),
+               BlueprintSource("boost", num + "model = hgb_regressor(num)\n"),
+               BlueprintSource("forest", num + "model = random_forest_regressor(num, n_estimators=10)\n"),
+               BlueprintSource("trees", num + "model = extra_trees_regressor(num, n_estimators=10)\n"),
+               BlueprintSource("broken", num + "model = no_such_task(num)\n")]
+    monkeypatch.setattr(templates, "templates_for", lambda target_type: [])
+    monkeypatch.setattr(autopilot, "autopilot_blueprints", lambda target_type: sources)
+    real = tune.inner_cv_scores
+
+    def forest_late_trees_failing(store, ids, **kwargs):  # the forest not reached by the scoring's end
+        names = {m: store.model(m).blueprint for m in ids}
+        found = real(store, [m for m in ids if names[m] not in ("forest", "trees")], **kwargs)
+        found.errors.update({m: "the trees fell over" for m in ids if names[m] == "trees"})
+        return found
+
+    monkeypatch.setattr(tune, "inner_cv_scores", forest_late_trees_failing)
+    late = [0.0]
+
+    def event(kind, data):  # tuning starts 15 s before the budget's end; the blenders then get their time back
+        if kind == "stage-started" and data["stage"] == "tuning":
+            late[0] = 285.0 - (time.monotonic() - pilot.start)
+        elif kind == "stage-started" and data["stage"] == "blenders":
+            late[0] = 0.0
+
+    with Workspace(home).store() as store:
+        project = get_project(store, "juniors")
+        pilot = autopilot.Autopilot(store, project, budget=300, jobs=2, metric="R2", on_event=event,
+                                    clock=lambda: time.monotonic() + late[0])
+        result = pilot.run()
+        ids = {store.model(m).blueprint: m for m in result.stages[0].models}
+        log = (home / "logs" / f"job-{result.job_id}.log").read_text()
+    made, scoring, tuning, blending = result.stages
+    assert re.fullmatch(r"1 of 5 template\(s\) not trained: broken \(failed: [^\n]+\)", made.note), made.note
+    assert "no_such_task" in made.note
+    assert scoring.models == [] and re.fullmatch(
+        rf"inner CV scored models ({ids['linear']}, {ids['boost']}|{ids['boost']}, {ids['linear']}), best first; "
+        rf"2 of 4 not scored: {ids['trees']} \(failed: the trees fell over\), {ids['forest']} \(out of time\)",
+        scoring.note), scoring.note
+    assert "stage scoring took" in log and "no new model (inner CV scored models" in log
+    assert re.fullmatch(r"skipped: no time left to tune: \d+ s left at 28[5-9] s until the blenders' \d+ s kept aside "
+                        r"at \d+ s of 300 s; a search needs 10 s with 2 at once", tuning.note), tuning.note
+    assert tuned == []
+    # Only models with an inner CV score are blended; the log says which were left out and why.
+    assert f"not blended, having no inner CV score on the training folds (not scored in time, failed, or a tuning " \
+           f"winner without one): models {', '.join(map(str, sorted([ids['forest'], ids['trees']])))}" in log
+    with Workspace(home).store() as store:
+        blenders = [store.model(m).blueprint for m in blending.models]
+    pair = "-".join(f"#{m}" for m in sorted([ids["linear"], ids["boost"]]))
+    assert sorted(blenders) == [f"blend-avg-{pair}", f"blend-stack-{pair}"], (blenders, blending.note)

@@ -38,3 +38,14 @@ def test_the_longest_blender_loses_its_weakest_members_first_down_to_two():
     assert autopilot.blend_seconds(fitted) * BLEND_MARGIN + BLEND_SLACK <= 80
     tight = autopilot.fit_blenders({AVERAGE: list(ranked), STACK: list(ranked)}, seconds=10)
     assert [len(group) for group in tight.values()] == [2, 2]  # never fewer than two: the stage then skips them
+
+
+def test_the_scoring_and_templates_notes_name_each_model_left_out_and_why():
+    from core.training.autopilot import not_trained_why, scoring_note
+
+    assert scoring_note([3, 1], [1, 2, 3, 4, 5], {4: "no such column"}) == (
+        "inner CV scored models 3, 1, best first; 3 of 5 not scored: 4 (failed: no such column), 2 and 5 (out of time)")
+    assert scoring_note([], [1, 2, 3], {}) == "inner CV scored no model; 3 of 3 not scored: 1, 2 and 3 (out of time)"
+    assert scoring_note([2, 1], [1, 2], {}) == "inner CV scored models 2, 1, best first"
+    assert not_trained_why("not started: the stage's time is up") == "out of time"
+    assert not_trained_why("ValueError: bad input\nTraceback ...") == "failed: ValueError: bad input"

@@ -34,7 +34,8 @@ the job, its log streams back live, and the model lands in this workspace.
 With --autopilot, trains the templates (starting none past 40 % of --budget),
 cross-validates them on the training folds only (until 50 %; what is tuned and
 blended is chosen by that score, never by validation or holdout rows), tunes
-the best models (until 80 %), then blends: an average of members chosen by
+the best models until the time kept for the blenders (estimated from the
+scored models' times), then blends: an average of members chosen by
 forward selection on their out-of-fold predictions, and a linear model stacked
 on the best model of each kind (blend-avg-#3-#5-#7, blend-stack-#3-#5-#7).
 Models still training at the budget are cancelled; each stage's start and time
@@ -254,7 +255,7 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
     """`train --autopilot`: each stage's start and time, each model as it is trained, then the stages and the best."""
     from core import workspace
     from core.errors import EXIT_USAGE, UsageError
-    from core.training.autopilot import (DEFAULT_BUDGET, SCORING_SHARE, TEMPLATES_SHARE, TUNING_SHARE, parse_duration,
+    from core.training.autopilot import (DEFAULT_BUDGET, SCORING_SHARE, TEMPLATES_SHARE, made_text, parse_duration,
                                          run_autopilot)
     from core.training.engine import prestart_workers, release_prestarted
 
@@ -274,9 +275,8 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
         if kind == "stage-started":
             out.print(f"[bold]stage {data['stage']}[/] starts at {data['at']:.0f} s")
         elif kind == "stage-finished":
-            made = ", ".join(map(str, data["models"])) or "none"
             note = f" ({escape(data['note'])})" if data["note"] else ""
-            out.print(f"[bold]stage {data['stage']}[/] took {data['seconds']:.1f} s; models {made}{note}")
+            out.print(f"[bold]stage {data['stage']}[/] took {data['seconds']:.1f} s; {made_text(data['models'])}{note}")
         elif kind == "tuning":
             out.print(f"..   tuning model {data['model']} ({escape(data['label'])}) for up to {data['seconds']:.0f} s "
                       "(follow it with `taskbench logs JOB --follow`)")
@@ -296,7 +296,8 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
             out.print(f"[bold red]FAIL[/] {escape(data['label'])}: {escape(data['error'])}")
 
     out.print(f"autopilot on {escape(project)}: budget {seconds:.0f} s (templates up to {TEMPLATES_SHARE:.0%}, "
-              f"inner CV on the training folds up to {SCORING_SHARE:.0%}, tuning up to {TUNING_SHARE:.0%}, then blenders)")
+              f"inner CV on the training folds up to {SCORING_SHARE:.0%}, tuning until the time kept for the blenders, "
+              "then blenders)")
     try:
         with open_workspace(ctx) as store:
             result = run_autopilot(store, project, budget=seconds, jobs=jobs, metric=metric, on_event=event)
@@ -307,7 +308,7 @@ def _autopilot(ctx: typer.Context, project: str, jobs: int, budget: str | None, 
     finally:
         release_prestarted()
     for stage in result.stages:
-        out.print(f"  {stage.name:<10} at {stage.started:6.1f} s, {stage.seconds:6.1f} s, {len(stage.models)} model(s)")
+        out.print(f"  {stage.name:<10} at {stage.started:6.1f} s, {stage.seconds:6.1f} s, {len(stage.models)} new model(s)")
     if result.best is None:
         out.print(f"The autopilot trained no model (job {result.job_id}: `taskbench logs {result.job_id}`).")
         raise typer.Exit(1)
