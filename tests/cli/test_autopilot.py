@@ -297,3 +297,22 @@ def test_the_stage_summaries_name_what_was_not_trained_scored_tuned_or_blended_a
         blenders = [store.model(m).blueprint for m in blending.models]
     pair = "-".join(f"#{m}" for m in sorted([ids["linear"], ids["boost"]]))
     assert sorted(blenders) == [f"blend-avg-{pair}", f"blend-stack-{pair}"], (blenders, blending.note)
+
+
+def test_inner_cv_records_the_first_line_of_the_error_of_a_model_it_could_not_score(juniors, taskbench, home,
+                                                                                   monkeypatch, tmp_path):
+    from core.errors import TaskbenchError
+    from core.store import open_store
+    from core.training import tune
+
+    bp = tmp_path / "ridge.bp"
+    bp.write_text("num = impute_median(NUM)\nmodel = ridge(num)\n")
+    assert taskbench("train", "juniors", str(bp)).exit_code == 0
+
+    def fails(self, checked, fold, name):
+        raise TaskbenchError("the fold would not fit\nsecond line")
+
+    monkeypatch.setattr(tune._Evaluator, "fit_fold", fails)
+    with open_store(home) as store:
+        found = tune.inner_cv_scores(store, [1], metric="R2")
+    assert found.scores == {} and found.errors == {1: "the fold would not fit"}
