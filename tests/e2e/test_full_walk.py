@@ -225,7 +225,9 @@ def walk_blueprints(term: Terminal) -> None:
     term.wait_gone("6:22: error", timeout=2)
     assert "model = ridge(scale, cat)" in term.screen()
 
-    press(term, "C-s")
+    press(term, "C-s")  # a copy never saved asks its name first, the header's offered
+    wait_all(term, "Save the new blueprint under the name:", TEMPLATE)
+    press(term, "Enter")
     term.wait_for(f"saved as {TEMPLATE}@1", timeout=10)
     term.wait_for(f"{TEMPLATE}@1", timeout=5)  # the editor's title names the saved version
 
