@@ -35,8 +35,22 @@ def extra_indexes() -> tuple[list[str], str | None]:
     return (found[0].split(), found[1]) if found and found[0].split() else ([], None)
 
 
+def no_index() -> str | None:
+    """Where pip is told to use no index at all (PIP_NO_INDEX or a pip.conf's no-index), or None: then it installs
+    only from its find-links folders."""
+    found = _pip_setting("PIP_NO_INDEX", "no-index")
+    return found[1] if found and found[0].strip().lower() in ("1", "true", "yes", "on") else None
+
+
 def pip_sources() -> str:
-    """Where pip looks for packages here, as one phrase: the index and the extra indexes, each with its source."""
+    """Where pip looks for packages here, as one phrase: the index and the extra indexes, each with its source (or,
+    with no index, only the find-links)."""
+    told = no_index()
+    if told is not None:
+        links = _pip_setting("PIP_FIND_LINKS", "find-links")
+        where = (f"only the find-links {', '.join(links[0].split())} ({links[1]})" if links and links[0].split()
+                 else "nowhere but the wheelhouse, if any (no find-links is set)")
+        return f"no index ({told}): {where}"
     index, source = pip_index()
     extras, extra_source = extra_indexes()
     said = f"the index {index} ({source})"

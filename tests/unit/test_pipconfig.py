@@ -17,7 +17,8 @@ from tests.docker.test_offline_build import DEAD_INDEX, make_wheel
 
 @pytest.fixture
 def clean_pip(monkeypatch):
-    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_FIND_LINKS", "TASKBENCH_WHEELHOUSE"):
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+                 "TASKBENCH_WHEELHOUSE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
 
@@ -96,3 +97,17 @@ def test_extra_indexes_come_from_the_variable_or_a_pip_conf_and_none_when_pip_lo
     assert pipconfig.looked_in("Looking in indexes: https://pypi.org/simple, file:///opt/a/simple\n") == [
         "https://pypi.org/simple", "file:///opt/a/simple"]
     assert pipconfig.looked_in("Looking in links: /opt/wheels") is None
+
+
+def test_no_index_is_said_as_such_with_the_find_links_pip_installs_from(clean_pip, monkeypatch, tmp_path):
+    """With PIP_NO_INDEX (or a pip.conf's no-index) pip reads no index: the sentences must not name pypi.org."""
+    assert pipconfig.pip_sources().startswith("the index https://pypi.org/simple")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    assert pipconfig.pip_sources() == "no index (PIP_NO_INDEX): only the find-links /opt/wheels (PIP_FIND_LINKS)"
+    monkeypatch.delenv("PIP_NO_INDEX")
+    monkeypatch.delenv("PIP_FIND_LINKS")
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[install]\nno-index = true\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    assert pipconfig.pip_sources().startswith(f"no index ({conf}): ")  # find-links: wherever this machine sets them
