@@ -290,8 +290,11 @@ def base_image_check(needs: Needs, engine_ok: bool) -> Check:
 def index_check(needs: Needs) -> Check:
     """Whether the package index pip would use answers from this machine (builds reach it through the engine's
     network, so a proxy or firewall between the two can still differ)."""
-    from .environments.pipconfig import extra_indexes, pip_index
+    from .environments.pipconfig import extra_indexes, no_index, pip_index, pip_sources
 
+    if no_index() is not None:  # pip reads no index at all: nothing to reach
+        return Check("package index", OK, f"pip is told to use {pip_sources()}; requirements come from there.",
+                     needed=needs.index)
     url, source = pip_index()
     links = os.environ.get("PIP_FIND_LINKS")
     extra = f"; PIP_FIND_LINKS={links}" if links else ""

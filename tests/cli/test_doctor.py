@@ -151,3 +151,13 @@ def test_a_registered_r_task_needs_r(taskbench, offline, monkeypatch, tmp_path):
     code, checks, _ = report(taskbench)
     assert code == 1 and checks["R"]["status"] == "fail" and checks["R"]["needed"]
     assert "Rscript is not on PATH" in checks["R"]["detail"] and "apt-get install r-base-core" in checks["R"]["fix"]
+
+
+def test_no_index_is_no_index_to_reach(taskbench, offline, monkeypatch):
+    """PIP_NO_INDEX: pip reads only its find-links, so an unreachable PIP_INDEX_URL is not a failure to report."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    _, checks, _ = report(taskbench)
+    index = checks["package index"]
+    assert index["status"] == "ok" and DEAD_INDEX not in index["detail"]
+    assert "no index (PIP_NO_INDEX): only the find-links /opt/wheels (PIP_FIND_LINKS)" in index["detail"]
