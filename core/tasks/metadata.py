@@ -331,6 +331,11 @@ def _conform(hp: Hyperparameter, value: object) -> object:
     raise _Mismatch(f"fits none of its forms; give {_describe_multi(multi)}")
 
 
+def _fail(exc: Exception) -> None:
+    """Raise `exc` (for a problem found outside a check, handed to `recover`-like keepers)."""
+    raise exc
+
+
 class _Parser:
     """Walks the composed YAML node tree, collecting warnings and raising MetadataError at the offending node."""
 
@@ -354,11 +359,14 @@ class _Parser:
         """Raise every error `recover` kept, as one MetadataError in the order of the file."""
         if not self.errors:
             return
-        found = sorted(self.errors, key=lambda e: (e.line is None, e.line or 0, e.column or 0))
-        at = [(e.line, e.column, e.problem) for e in found]
-        at += [other for e in found for other in e.others]
+        raise self.combined(self.errors)
+
+    def combined(self, errors: list[MetadataError]) -> MetadataError:
+        """One MetadataError saying every sentence of `errors` (and of their `others`) in the order of the file."""
+        at = [(e.line, e.column, e.problem) for e in errors] + [other for e in errors for other in e.others]
+        at.sort(key=lambda a: (a[0] is None, a[0] or 0, a[1] or 0))
         first, *others = at
-        raise MetadataError(self.path, *first, others=tuple(others))
+        return MetadataError(self.path, *first, others=tuple(others))
 
     def error(self, node: yaml.Node | None, message: str) -> MetadataError:
         """Build the error for ``node`` (its start position, 1-based)."""
@@ -544,45 +552,83 @@ class _Parser:
         return tuple(result)
 
     def hyperparameter(self, node: yaml.Node) -> Hyperparameter:
-        """Validate one hyperparameter entry."""
+        """Validate one hyperparameter entry; its independent problems (name, type, keys, bounds or values, default)
+        are all reported, as one MetadataError in the order of the file."""
+        problems: list[MetadataError] = []
+
+        def keep(check: Callable[[], Any], fallback: Any = None) -> Any:
+            try:
+                return check()
+            except MetadataError as exc:
+                problems.append(exc)
+                return fallback
+
+        try:
+            hp = self._hyperparameter(node, keep)
+        except MetadataError as exc:
+            problems.append(exc)
+        if problems:
+            raise self.combined(problems)
+        return hp
+
+    def _hyperparameter(self, node: yaml.Node, keep: Callable[..., Any]) -> Hyperparameter:
+        """`hyperparameter`'s checks: a problem the rest can go on after is passed to `keep`, one they cannot is
+        raised."""
         entries = self.mapping(node, "each hyperparameter")
         line = node.start_mark.line + 1
         if "name" not in entries:
             raise self.error(node, "this hyperparameter has no name; add 'name: <identifier>'")
         name_node = entries["name"][1]
         name = self.text(name_node, "a hyperparameter name")
-        if not name or not NAME_PATTERN.match(name):
-            raise self.error(
-                name_node,
-                f"hyperparameter name {_show(name)} is invalid; use only letters and underscores, "
-                "starting and ending with a letter",
-            )
-        if len(name) > MAX_NAME_LENGTH:
-            raise self.error(name_node, f"hyperparameter name '{name}' is longer than {MAX_NAME_LENGTH} characters")
+
+        def check_name() -> None:
+            if not name or not NAME_PATTERN.match(name):
+                raise self.error(
+                    name_node,
+                    f"hyperparameter name {_show(name)} is invalid; use only letters and underscores, "
+                    "starting and ending with a letter",
+                )
+            if len(name) > MAX_NAME_LENGTH:
+                raise self.error(name_node, f"hyperparameter name '{name}' is longer than {MAX_NAME_LENGTH} characters")
+
+        keep(check_name)
         label = f"hyperparameter '{name}'"
         if "type" not in entries:
             raise self.error(node, f"{label} has no type; add 'type:' with one of {', '.join(HYPERPARAMETER_TYPES)}")
         type_node = entries["type"][1]
         kind = self.text(type_node, f"the type of {label}")
         if kind not in HYPERPARAMETER_TYPES:
-            raise self.error(
+            problem = self.error(
                 type_node, f"{label} has type {_show(kind)}; use one of {', '.join(HYPERPARAMETER_TYPES)}"
             )
+            from difflib import get_close_matches
+
+            meant = get_close_matches(kind, HYPERPARAMETER_TYPES, n=1, cutoff=0.6) if isinstance(kind, str) else []
+            if not meant:
+                raise problem
+            keep(lambda: _fail(problem))
+            kind = meant[0]  # a misspelled type: the rest of the entry is checked as the type it is close to
         for key, (key_node, _) in entries.items():
             if key not in _HP_KEYS[kind]:
                 allowed = ", ".join(_HP_KEYS[kind])
-                raise self.error(key_node, f"{label} has an unknown key '{key}'; {kind} hyperparameters take {allowed}")
+                keep(lambda: _fail(self.error(
+                    key_node, f"{label} has an unknown key '{key}'; {kind} hyperparameters take {allowed}")))
 
         hp = Hyperparameter(name=name, type=kind, default=None, line=line)
+        declared = True  # False when what the default is checked against could not be read
         if kind in ("int", "float"):
-            low, high = self.bounds(node, entries, kind, label)
+            low, high = self.bounds(node, entries, kind, label, keep)
             hp = replace(hp, min=low, max=high)
         elif kind == "select":
             if "values" not in entries:
                 raise self.error(node, f"{label} is a select without values; add 'values: [a, b, ...]'")
-            hp = replace(hp, values=self.choices(entries["values"][1], label))
+            values = keep(lambda: self.choices(entries["values"][1], label))
+            declared = values is not None
+            hp = replace(hp, values=values or ())
         elif kind == "multi":
-            hp = replace(hp, multi=self.multi(node, entries, label))
+            multi = keep(lambda: self.multi(node, entries, label))
+            declared = multi is not None
+            hp = replace(hp, multi=multi)
 
         default_node = entries.get("default", (None, None))[1]
         if default_node is None or self.is_null(default_node):
@@ -590,28 +636,41 @@ class _Parser:
         if kind == "string":
             return replace(hp, default=self.text(default_node, f"the default of {label}"))
         default = self.scalar(default_node, f"the default of {label}")
+        if not declared:
+            return hp
         try:
             return replace(hp, default=_conform(hp, default))
         except _Mismatch as exc:
             hint = "" if ";" in str(exc) else "; change the default to fit the declaration"
             raise self.error(default_node, f"{label} has default {_show(default)}, which {exc}{hint}") from None
 
-    def bounds(self, node: yaml.Node, entries: dict, kind: str, label: str) -> tuple[int | float, int | float]:
-        """Validate the ``min`` and ``max`` of an int or float declaration."""
-        found = []
+    def bounds(self, node: yaml.Node, entries: dict, kind: str, label: str,
+               keep: Callable[..., Any] | None = None) -> tuple[int | float | None, int | float | None]:
+        """Validate the ``min`` and ``max`` of an int or float declaration. With `keep` (a hyperparameter's own
+        bounds) each problem goes to it and the check goes on: a bound that cannot be read is None, and a max below
+        the min is reported and the two swapped, so the default is checked against what the fix will declare."""
+        if keep is None:
+            def keep(check: Callable[[], Any], fallback: Any = None) -> Any:
+                return check()
+        found: list[int | float | None] = []
         for key in ("min", "max"):
-            if key not in entries:
-                raise self.error(node, f"{label} has no {key}; {kind} hyperparameters need both min and max")
-            value_node = entries[key][1]
-            value = self.scalar(value_node, f"the {key} of {label}")
-            try:
-                found.append(_as_int(value) if kind == "int" else _as_float(value))
-            except _Mismatch as exc:
-                raise self.error(value_node, f"{label} has {key} {_show(value)}, which {exc}") from None
+            found.append(keep(lambda: self.bound(node, entries, kind, label, key)))
         low, high = found
-        if low > high:
-            raise self.error(entries["max"][1], f"{label} has max {high} below its min {low}; swap them")
+        if low is not None and high is not None and low > high:
+            keep(lambda: _fail(self.error(entries["max"][1], f"{label} has max {high} below its min {low}; swap them")))
+            low, high = high, low
         return low, high
+
+    def bound(self, node: yaml.Node, entries: dict, kind: str, label: str, key: str) -> int | float:
+        """The ``min`` or ``max`` (`key`) of an int or float declaration."""
+        if key not in entries:
+            raise self.error(node, f"{label} has no {key}; {kind} hyperparameters need both min and max")
+        value_node = entries[key][1]
+        value = self.scalar(value_node, f"the {key} of {label}")
+        try:
+            return _as_int(value) if kind == "int" else _as_float(value)
+        except _Mismatch as exc:
+            raise self.error(value_node, f"{label} has {key} {_show(value)}, which {exc}") from None
 
     def choices(self, node: yaml.Node, label: str) -> tuple:
         """Validate a select's ``values``: 1 to 24 distinct single values."""

@@ -662,3 +662,59 @@ def test_a_far_misspelling_gets_no_guess():
         """)
     assert err.message == f"{FILE}:5:14: hyperparameter 'criterion' has default 'zzz', which is not one of 'gini', " \
                           "'entropy'; change the default to fit the declaration"
+
+
+def test_every_problem_of_one_hyperparameter_is_reported_at_once():
+    """Two problems inside one hyperparameter entry (a misspelled type with a default not among the values; an int
+    with min > max and a default out of range even once they are swapped; two unknown keys) are each said in one
+    run, in the order of the file, with the sentences a single problem gets; other entries are still checked."""
+    err = error_of("""\
+        hyperparameters:
+          - name: criterion
+            type: selct
+            values: [gini, entropy]
+            default: gin
+          - name: depth
+            type: int
+            min: 10
+            max: 1
+            default: 50
+          - name: rate
+            type: float
+            min: 0
+            max: 1
+            step: 2
+            scale: log
+        """)
+    assert err.message.splitlines() == [
+        f"{FILE}:3:11: hyperparameter 'criterion' has type 'selct'; use one of int, float, string, select, multi",
+        f"{FILE}:5:14: hyperparameter 'criterion' has default 'gin', which is not one of 'gini', 'entropy'; "
+        "did you mean 'gini'?",
+        f"{FILE}:9:10: hyperparameter 'depth' has max 1 below its min 10; swap them",
+        f"{FILE}:10:14: hyperparameter 'depth' has default 50, which is above its maximum 10; change the default to "
+        "fit the declaration",
+        f"{FILE}:15:5: hyperparameter 'rate' has an unknown key 'step'; float hyperparameters take name, type, min, "
+        "max, default",
+        f"{FILE}:16:5: hyperparameter 'rate' has an unknown key 'scale'; float hyperparameters take name, type, min, "
+        "max, default",
+    ]
+    assert (err.line, err.column) == (3, 11)
+
+
+def test_a_swapped_range_alone_is_one_problem_and_a_far_type_stops_the_entry():
+    """A default inside the swapped range is not also reported; a type close to none stops that entry there."""
+    err = error_of("""\
+        hyperparameters:
+          - name: depth
+            type: int
+            min: 10
+            max: 1
+            default: 5
+          - name: criterion
+            type: zzz
+            default: gin
+        """)
+    assert err.message.splitlines() == [
+        f"{FILE}:5:10: hyperparameter 'depth' has max 1 below its min 10; swap them",
+        f"{FILE}:8:11: hyperparameter 'criterion' has type 'zzz'; use one of int, float, string, select, multi",
+    ]
