@@ -241,3 +241,64 @@ def test_an_r_task_reads_semicolon_rows_with_read_input_data_and_clips_with_post
     failed = taskbench("score", "--code-dir", fitted, "--input", rows)
     assert failed.exit_code == 1, failed.output
     assert "post_process raised an R error: no clipping today (custom.R line 16)." in flat(failed.output), failed.output
+
+
+JSON_LINES_TRANSFORM = """
+    import io
+    import pickle
+
+    import pandas as pd
+
+
+    def read_input_data(input_binary_data):
+        # JSON lines, one object per row: not a format taskbench reads itself
+        return pd.read_json(io.BytesIO(input_binary_data), lines=True)
+
+
+    def fit(X, y, output_dir, **kwargs):
+        with open(f"{output_dir}/artifact.pkl", "wb") as fh:
+            pickle.dump({"mean": float(X["x"].mean())}, fh)
+
+
+    def transform(data, transformer):
+        return pd.DataFrame({"centred": data["x"] - transformer["mean"]})
+"""
+
+
+def test_a_transform_reads_json_lines_with_read_input_data_in_score_and_on_transform(taskbench, home, tmp_path):
+    """A transform task's read_input_data: `score --code-dir` and `serve --code-dir`'s /transform/ hand it the raw
+    bytes (the file, the request body or a multipart request's file X) and transform its frame."""
+    task = make_task(tmp_path, {"custom.py": JSON_LINES_TRANSFORM})
+    train = tmp_path / "train.csv"
+    pd.DataFrame({"x": range(1, 12), "y": range(11)}).to_csv(train, index=False)  # mean of x: 6
+    fitted = tmp_path / "fitted"
+    fit = taskbench("fit", "--code-dir", task, "--input", train, "--target", "y", "--target-type", "transform",
+                    "--output", fitted)
+    assert fit.exit_code == 0, fit.output
+    expected = pd.DataFrame({"centred": [-5.0, -3.0, 1.0, 14.0]})  # ROWS' x minus 6
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_bytes(ROWS)
+    scored = taskbench("score", "--code-dir", fitted, "--input", rows)
+    assert scored.exit_code == 0, scored.output
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(scored.stdout)), expected, check_dtype=False)
+    assert leftovers(home) == []
+
+    server = FolderServer(home, fitted)
+    try:
+        answers = [
+            requests.post(f"{server.url}/transform/", data=ROWS, headers={"Content-Type": "application/x-ndjson"},
+                          timeout=30),
+            requests.post(f"{server.url}/transform/", data=ROWS, headers={"Content-Type": "text/csv"}, timeout=30),
+            requests.post(f"{server.url}/transform/", files={"X": ("rows.jsonl", ROWS)}, timeout=30),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            served = pd.read_csv(io.StringIO(answer.json()["transformations"]))
+            pd.testing.assert_frame_equal(served, expected, check_dtype=False)
+        csv_rows = requests.post(f"{server.url}/transform/", data=b"x\n1\n", headers={"Content-Type": "text/csv"},
+                                 timeout=30)
+        assert csv_rows.status_code == 500, csv_rows.text  # CSV goes to the hook too, and it reads JSON only
+        assert "read_input_data raised ValueError" in csv_rows.json()["message"], csv_rows.text
+    finally:
+        server.stop()
