@@ -14,12 +14,12 @@ HELP = """Tune a trained model's hyperparameters (like DataRobot's Advanced Tuni
 
 Searches the ranges its tasks declare in model-metadata.yaml (built-in and
 custom tasks alike; int, float, select and multi parameters) by successive
-halving: many settings are tried on a small share of the rows, the best third
-go on to more rows, and so on. Candidates are fitted and scored on an inner
-split of the project's training partition only; validation and holdout rows
-never choose the winner. Each tried setting is trained as a child model on
-the leaderboard ('from #N' there, with the parameters it changed), and the
-one that scored best on the inner split is marked best.
+halving: many settings are scored on one fold of an inner cross-validation of
+the project's training folds, the best third go on to more folds, and the
+last rung scores on all of them (1, 2, 4 of 4 by default). Candidates are fitted and scored on training rows only; validation
+and holdout rows never choose the winner. Each tried setting is trained as a
+child model on the leaderboard ('from #N' there, with the parameters it
+changed), and the one that scored best in the inner CV is marked best.
 
 By default the final estimator's parameters are searched; --node picks
 another node. Each random setting changes one to three of them from the
@@ -142,7 +142,7 @@ def tune(
                     "trials": result.trials})
         return
     if result.best_model_id == result.parent_id:
-        verdict = f"no setting beat model {result.parent_id}'s own on the inner split; it stays the best"
+        verdict = f"no setting beat model {result.parent_id}'s own in the inner CV; it stays the best"
     else:
         verdict = f"best: model {result.best_model_id} ({escape(changes_text(result.best_settings))})"
     out.print(f"Tried {len(result.trials) - 1} setting(s), trained {len(result.model_ids)} child model(s); "
