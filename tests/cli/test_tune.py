@@ -1,4 +1,4 @@
-"""`taskbench tune`: successive halving over declared ranges on an inner split of the training partition, children
+"""`taskbench tune`: successive halving over declared ranges scored by inner CV on the training folds, children
 on the leaderboard with their lineage, --set, and proof that validation and holdout rows never choose."""
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def test_validation_and_holdout_rows_never_choose_the_winner(tmp_path, taskbench
         assert (np.load(store.project("flip").partition_path) == parts).all()
         result = tune_model(store, 1, settings={"model.sign": ["flip"]})
         parent, child = store.model(1), store.model(result.model_ids[0])
-    # the adversarial child wins on validation by far, yet the inner split keeps the parent
+    # the adversarial child wins on validation by far, yet the inner CV keeps the parent
     assert child.scores["validation"]["RMSE"] < parent.scores["validation"]["RMSE"] / 3
     assert result.best_model_id == 1 and result.best_settings == {}
     assert child.tuning["inner"]["RMSE"] > 3 * result.trials[0]["inner"][max(result.trials[0]["inner"])]["RMSE"]
@@ -266,7 +266,7 @@ def test_ctrl_c_keeps_the_children_already_trained_and_marks_the_best_so_far(rid
 
 def test_keep_best_trains_only_the_winner(ridge_model, taskbench):
     out = tune_json(taskbench, ridge_model, "--budget", 4, "--keep", "best")
-    assert len(out["trials"]) == 5  # the parent and four settings tried on the inner split, without a model each
+    assert len(out["trials"]) == 5  # the parent and four settings tried in the inner CV, without a model each
     if out["best"] == 1:
         assert out["models"] == [] and out["best_settings"] == {}
     else:
