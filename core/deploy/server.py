@@ -802,8 +802,10 @@ def drum_info(info: dict, code_dir) -> dict:
         keys["positiveClassLabel"], keys["negativeClassLabel"] = labels[1], labels[0]  # taskbench: negative first
     elif target == contract.MULTICLASS and labels:
         keys["classLabels"] = list(labels)
+    from ..runtime.taskcode import task_language
+
     folder = Path(code_dir)
-    r_task = not (folder / contract.CUSTOM_FILE).is_file() and any((folder / n).is_file() for n in contract.CUSTOM_FILES)
+    r_task = folder.is_dir() and task_language(folder) == "r"
     metadata = None
     path = find_metadata_file(folder) if folder.is_dir() else None
     if path is not None:
