@@ -101,6 +101,18 @@ def _python_gap(path: str, _stamp: int, transform: bool) -> str | None:
     return f"{name} defines no {hook} hook, so every fit of this task fails{guess or f'; add {shape}.'}"
 
 
+def _module_names(path: str):
+    """(names custom.py binds at top level, its CustomTask class or None), read without running it; None when it does
+    not parse or may bind names in ways not read here. Callers cache by (path, stamp)."""
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except (SyntaxError, ValueError, OSError):
+        return None
+    if any(_opaque(node) for node in ast.walk(tree)):
+        return None
+    return _top_level(tree.body)
+
+
 def may_define(code_dir: str | Path, hook: str) -> bool:
     """False when the task's custom.py or custom.R certainly defines no top-level `hook` that DRUM would call (a
     CustomTask class's module is not searched for hooks), so scoring can take its usual path without loading the
@@ -114,13 +126,10 @@ def may_define(code_dir: str | Path, hook: str) -> bool:
 
 @lru_cache(maxsize=256)
 def _may_bind(path: str, _stamp: int, hook: str) -> bool:
-    try:
-        tree = ast.parse(Path(path).read_bytes(), path)
-    except (SyntaxError, ValueError, OSError):
-        return True  # loading the task says what is wrong
-    if any(_opaque(node) for node in ast.walk(tree)):
-        return True
-    bound, task_class = _top_level(tree.body)
+    read = _module_names(path)
+    if read is None:
+        return True  # loading the task says what is wrong, or decides
+    bound, task_class = read
     return hook in bound and (task_class is None or contract.CUSTOM_TASK_CLASS in bound)
 
 
@@ -135,13 +144,10 @@ def default_loader(code_dir: str | Path) -> str | None:
 
 @lru_cache(maxsize=256)
 def _default_loader(path: str, _stamp: int) -> str | None:
-    try:
-        tree = ast.parse(Path(path).read_bytes(), path)
-    except (SyntaxError, ValueError, OSError):
+    read = _module_names(path)
+    if read is None:
         return None
-    if any(_opaque(node) for node in ast.walk(tree)):
-        return None
-    bound, task_class = _top_level(tree.body)
+    bound, task_class = read
     if task_class is None:
         return None if contract.Hooks.LOAD_MODEL in bound or contract.CUSTOM_TASK_CLASS in bound else "module"
     if contract.CUSTOM_TASK_CLASS in bound:
@@ -161,13 +167,10 @@ def first_classification_type(target_types) -> str | None:
 @lru_cache(maxsize=256)
 def _scoring_gap(path: str, _stamp: int) -> str | None:
     """'module' or 'class' when the file certainly lacks a scoring hook there; None when it has one or may."""
-    try:
-        tree = ast.parse(Path(path).read_bytes(), path)
-    except (SyntaxError, ValueError, OSError):
+    read = _module_names(path)
+    if read is None:
         return None  # the fit check reports a file that does not parse
-    if any(_opaque(node) for node in ast.walk(tree)):
-        return None
-    bound, task_class = _top_level(tree.body)
+    bound, task_class = read
     if contract.CUSTOM_TASK_CLASS in bound:
         return None  # bound by an import or assignment: not readable here
     if task_class is not None:
